@@ -1,0 +1,215 @@
+//! The crate's one error type.
+
+use std::fmt;
+
+/// Why a signature header could not be decoded; carried by [`Error::MalformedSignature`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureHint {
+    /// The value is not standard base64 with padding.
+    NotBase64,
+    /// The value is valid base64 but does not decode to the 32 bytes of an HMAC-SHA256.
+    WrongLength(usize),
+    /// The value is 64 hexadecimal digits: a hex digest where Commerce Layer sends base64.
+    LooksLikeHex,
+}
+
+/// Everything that can go wrong in clhooks.
+///
+/// Each variant has a stable snake_case [`code`](Error::code), the same in Rust, in the CLI and
+/// in the JavaScript package. Verification failures say what kind of mistake it was but never
+/// which byte differed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A topic is not of the form `{resource}.{event}` in lowercase snake_case.
+    InvalidTopic {
+        /// The rejected input.
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A routing pattern is not `*`, `resource.*`, `*.event` or a topic.
+    InvalidTopicPattern {
+        /// The rejected pattern.
+        input: String,
+    },
+    /// A shared secret is the empty string.
+    EmptySecret,
+    /// A verifier was given no secret at all.
+    MissingSecret,
+    /// The `X-CommerceLayer-Signature` header is absent or blank.
+    MissingSignature,
+    /// The `X-CommerceLayer-Signature` header is not base64 of a 32-byte HMAC-SHA256.
+    MalformedSignature {
+        /// What the value looks like instead.
+        hint: SignatureHint,
+    },
+    /// The signature does not match the body under any of the secrets.
+    SignatureMismatch,
+    /// The `X-CommerceLayer-Topic` header is absent or blank.
+    MissingTopic,
+    /// The topic's resource is not the type of the payload's primary resource.
+    TopicMismatch {
+        /// The topic from the header.
+        topic: String,
+        /// `data.type` of the payload.
+        data_type: String,
+    },
+    /// The body is not valid JSON (or not UTF-8, or nested too deeply).
+    InvalidJson {
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// The body is JSON but not a JSON:API document with a single resource in `data`.
+    InvalidDocument {
+        /// What is missing or of the wrong shape.
+        message: String,
+    },
+    /// A typed resource was read from a resource of another type.
+    WrongResourceType {
+        /// The type the reader expects, such as `webhooks`.
+        expected: &'static str,
+        /// The type found.
+        found: String,
+    },
+    /// An `include_resources` entry is not a dot path such as `line_items.sku`.
+    InvalidIncludePath {
+        /// The rejected entry.
+        path: String,
+    },
+    /// A callback URL is not an absolute `http://` or `https://` URL.
+    InvalidCallbackUrl {
+        /// The rejected URL.
+        url: String,
+    },
+    /// A webhook update asks for `_disable` and `_enable` at once.
+    ConflictingTriggers,
+    /// `_reset_circuit` was requested with a sales-channel credential, which Commerce Layer refuses.
+    ForbiddenForSalesChannel,
+    /// Denormalizing would produce more nodes than the configured budget.
+    DenormalizeLimit {
+        /// The budget that was exceeded.
+        max_nodes: usize,
+    },
+}
+
+impl Error {
+    /// The stable snake_case identifier of this error, for logs, exit messages and JS `code`.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidTopic { .. } => "invalid_topic",
+            Error::InvalidTopicPattern { .. } => "invalid_topic_pattern",
+            Error::EmptySecret => "empty_secret",
+            Error::MissingSecret => "missing_secret",
+            Error::MissingSignature => "missing_signature",
+            Error::MalformedSignature { .. } => "malformed_signature",
+            Error::SignatureMismatch => "signature_mismatch",
+            Error::MissingTopic => "missing_topic",
+            Error::TopicMismatch { .. } => "topic_mismatch",
+            Error::InvalidJson { .. } => "invalid_json",
+            Error::InvalidDocument { .. } => "invalid_document",
+            Error::WrongResourceType { .. } => "wrong_resource_type",
+            Error::InvalidIncludePath { .. } => "invalid_include_path",
+            Error::InvalidCallbackUrl { .. } => "invalid_callback_url",
+            Error::ConflictingTriggers => "conflicting_triggers",
+            Error::ForbiddenForSalesChannel => "forbidden_for_sales_channel",
+            Error::DenormalizeLimit { .. } => "denormalize_limit",
+        }
+    }
+
+    /// Every code [`Error::code`] can return, for documentation and exhaustive tests.
+    pub const CODES: &'static [&'static str] = &[
+        "invalid_topic",
+        "invalid_topic_pattern",
+        "empty_secret",
+        "missing_secret",
+        "missing_signature",
+        "malformed_signature",
+        "signature_mismatch",
+        "missing_topic",
+        "topic_mismatch",
+        "invalid_json",
+        "invalid_document",
+        "wrong_resource_type",
+        "invalid_include_path",
+        "invalid_callback_url",
+        "conflicting_triggers",
+        "forbidden_for_sales_channel",
+        "denormalize_limit",
+    ];
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidTopic { input, reason } => {
+                write!(f, "invalid topic {input:?}: {reason}")
+            }
+            Error::InvalidTopicPattern { input } => write!(
+                f,
+                "invalid topic pattern {input:?}: expected `*`, `resource.*`, `*.event` or `resource.event`"
+            ),
+            Error::EmptySecret => f.write_str("the shared secret is empty"),
+            Error::MissingSecret => f.write_str("no shared secret was given"),
+            Error::MissingSignature => {
+                f.write_str("the X-CommerceLayer-Signature header is missing or empty")
+            }
+            Error::MalformedSignature { hint } => match hint {
+                SignatureHint::LooksLikeHex => f.write_str(
+                    "the signature looks like a hex digest, but Commerce Layer signatures are base64 \
+                     (digest(\"base64\"), not digest(\"hex\"))",
+                ),
+                SignatureHint::WrongLength(n) => write!(
+                    f,
+                    "the signature decodes to {n} bytes; an HMAC-SHA256 signature is 32 bytes"
+                ),
+                SignatureHint::NotBase64 => {
+                    f.write_str("the signature is not standard base64 with padding")
+                }
+            },
+            Error::SignatureMismatch => f.write_str(
+                "the signature does not match the body: check the shared secret and that the body \
+                 is the raw request body, byte for byte",
+            ),
+            Error::MissingTopic => {
+                f.write_str("the X-CommerceLayer-Topic header is missing or empty")
+            }
+            Error::TopicMismatch { topic, data_type } => write!(
+                f,
+                "topic {topic:?} is about another resource than the payload's data.type {data_type:?}"
+            ),
+            Error::InvalidJson { message } => write!(f, "the body is not valid JSON: {message}"),
+            Error::InvalidDocument { message } => {
+                write!(f, "the body is not a JSON:API single-resource document: {message}")
+            }
+            Error::WrongResourceType { expected, found } => {
+                write!(f, "expected a resource of type {expected:?}, found {found:?}")
+            }
+            Error::InvalidIncludePath { path } => write!(
+                f,
+                "invalid include path {path:?}: expected lowercase dot paths such as `line_items.sku`"
+            ),
+            Error::InvalidCallbackUrl { url } => write!(
+                f,
+                "invalid callback URL {url:?}: expected an absolute http:// or https:// URL"
+            ),
+            Error::ConflictingTriggers => {
+                f.write_str("a webhook cannot be disabled and enabled in the same update")
+            }
+            Error::ForbiddenForSalesChannel => {
+                f.write_str("_reset_circuit cannot be passed with a sales channel credential")
+            }
+            Error::DenormalizeLimit { max_nodes } => write!(
+                f,
+                "denormalizing would exceed {max_nodes} nodes; raise the limit or read `included` directly"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,139 @@
+//! Webhook deliveries: the signed body, its topic, and the JSON:API document it carries.
+
+mod denormalize;
+
+pub use denormalize::DenormalizeOptions;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::model::{Document, Resource};
+use crate::signature::{Verifier, SIGNATURE_HEADER};
+use crate::topic::Topic;
+
+/// The header carrying the topic, such as `orders.place`.
+pub const TOPIC_HEADER: &str = "X-CommerceLayer-Topic";
+
+/// A verified delivery: its topic, the parsed document and the raw body it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedEvent {
+    /// The topic from `X-CommerceLayer-Topic`.
+    pub topic: Topic,
+    /// The payload, parsed.
+    pub document: Document,
+    /// The body exactly as received (what the signature covers).
+    pub body: Vec<u8>,
+}
+
+impl ReceivedEvent {
+    /// The resource the event is about (`data`).
+    #[must_use]
+    pub fn resource(&self) -> &Resource {
+        &self.document.data
+    }
+
+    /// The payload with relationships resolved into nested objects; see
+    /// [`Document::denormalize`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DenormalizeLimit`] for a document too large to expand.
+    pub fn denormalize(&self) -> Result<Value> {
+        self.document.denormalize()
+    }
+}
+
+/// Parses a delivery body into its document.
+///
+/// # Errors
+///
+/// As [`Document::from_slice`].
+pub fn parse(body: &[u8]) -> Result<Document> {
+    Document::from_slice(body)
+}
+
+/// Checks that a topic is about the payload's primary resource (`orders.place` carries an
+/// `orders` resource).
+///
+/// # Errors
+///
+/// [`Error::TopicMismatch`].
+pub fn check_topic(topic: &Topic, document: &Document) -> Result<()> {
+    if topic.resource() == document.data.kind {
+        Ok(())
+    } else {
+        Err(Error::TopicMismatch {
+            topic: topic.to_string(),
+            data_type: document.data.kind.clone(),
+        })
+    }
+}
+
+/// Finds a header by name, in any case; the first one wins when it is repeated.
+pub fn find_header<H, K, V>(headers: H, name: &str) -> Option<V>
+where
+    H: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+{
+    headers
+        .into_iter()
+        .find(|(k, _)| k.as_ref().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+/// Verifies and reads one delivery.
+///
+/// In order: the signature (`X-CommerceLayer-Signature`, header names in any case) against
+/// every secret of the verifier; the topic (`X-CommerceLayer-Topic`); the body as a JSON:API
+/// document; and that the topic's resource is the document's `data.type`. Nothing is parsed
+/// before the signature has passed.
+///
+/// ```
+/// use clhooks::{receive, sign, Verifier};
+/// let body = br#"{"data":{"id":"xYZkjABcde","type":"orders","attributes":{"status":"placed"}}}"#;
+/// let verifier = Verifier::new(["1c0994cc4e996e8c6ee56a2198f66f3c"])?;
+/// let signature = sign(body, "1c0994cc4e996e8c6ee56a2198f66f3c")?;
+/// let headers = [("x-commercelayer-signature", signature.as_str()),
+///                ("X-CommerceLayer-Topic", "orders.place")];
+/// let event = receive(body, headers, &verifier)?;
+/// assert_eq!(event.topic.as_str(), "orders.place");
+/// assert_eq!(event.resource().attributes["status"], "placed");
+/// # Ok::<(), clhooks::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::MissingSignature`], [`Error::MalformedSignature`], [`Error::SignatureMismatch`],
+/// [`Error::MissingTopic`], [`Error::InvalidTopic`], [`Error::InvalidJson`],
+/// [`Error::InvalidDocument`] or [`Error::TopicMismatch`], checked in that order.
+pub fn receive<H, K, V>(body: &[u8], headers: H, verifier: &Verifier) -> Result<ReceivedEvent>
+where
+    H: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut signature = None;
+    let mut topic = None;
+    for (name, value) in headers {
+        let name = name.as_ref();
+        if signature.is_none() && name.eq_ignore_ascii_case(SIGNATURE_HEADER) {
+            signature = Some(value);
+        } else if topic.is_none() && name.eq_ignore_ascii_case(TOPIC_HEADER) {
+            topic = Some(value);
+        }
+    }
+    let signature = signature.ok_or(Error::MissingSignature)?;
+    verifier.verify(body, signature.as_ref())?;
+    let topic = topic
+        .as_ref()
+        .map(|t| t.as_ref().trim())
+        .filter(|t| !t.is_empty());
+    let topic = Topic::parse(topic.ok_or(Error::MissingTopic)?)?;
+    let document = Document::from_slice(body)?;
+    check_topic(&topic, &document)?;
+    Ok(ReceivedEvent {
+        topic,
+        document,
+        body: body.to_vec(),
+    })
+}
