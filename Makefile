@@ -1,0 +1,71 @@
+# Every check is a target here, the same on a laptop and in CI (.ci/run only calls `make test`).
+# Tools are installed on first use and skipped when already present, so warm runs stay fast.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+WASM_TARGET := wasm32-unknown-unknown
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+CARGO_BIN := $(HOME)/.cargo/bin
+export PATH := $(CARGO_BIN):$(PATH)
+WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+WASM_RELEASE := target/$(WASM_TARGET)/release/clhooks.wasm
+
+.PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium lint \
+        test-native test-wasm-node test-wasm-browser wasm-size
+
+help:
+	@echo "make demo   build the CLI and walk through signing, verifying and inspecting a real payload"
+	@echo "make test   install what the tests need, then lint and run every test (native, wasm in Node, wasm in Chromium)"
+
+## Tools -----------------------------------------------------------------------------------
+
+tools: tool-wasm-target tool-wasm-bindgen tool-chromium
+
+tool-wasm-target:
+	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
+
+# wasm-bindgen's CLI must be exactly the version of the crate pinned in Cargo.toml.
+tool-wasm-bindgen:
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 5 minutes on 2 cores)"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; \
+	fi
+
+tool-chromium:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing Debian's chromium and chromium-driver"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+## Checks ----------------------------------------------------------------------------------
+
+lint: tool-wasm-target
+	cargo fmt --check
+	cargo clippy --all-targets --locked -- -D warnings
+	cargo clippy --target $(WASM_TARGET) --lib --tests --locked -- -D warnings
+
+test-native:
+	cargo test --locked
+
+test-wasm-node: tool-wasm-target tool-wasm-bindgen
+	$(WASM_RUNNER) cargo test --locked --target $(WASM_TARGET) --tests
+
+test-wasm-browser: tool-wasm-target tool-wasm-bindgen tool-chromium
+	WASM_BINDGEN_USE_BROWSER=1 $(WASM_RUNNER) cargo test --locked --target $(WASM_TARGET) --tests
+
+test: tools lint test-native test-wasm-node test-wasm-browser
+
+## Artifacts -------------------------------------------------------------------------------
+
+wasm-size: tool-wasm-target
+	cargo build --locked --release --lib --target $(WASM_TARGET)
+	@printf 'release wasm (before wasm-bindgen): %s bytes, %s gzipped\n' \
+	  "$$(wc -c < $(WASM_RELEASE))" "$$(gzip -9 -c $(WASM_RELEASE) | wc -c)"
+
+## Demo ------------------------------------------------------------------------------------
+
+demo:
+	cargo build --locked --release --bin clhooks
+	@bash examples/demo.sh target/release/clhooks tests/vectors/orders-place-payload.json

@@ -1,0 +1,793 @@
+#!/usr/bin/env python3
+"""Generate the shared clhooks test vectors (signatures.json, topics.json, payloads.json).
+
+Why this exists: the expected values are computed here, by a small implementation written
+independently of the Rust crate (Python standard library only), so the Rust, wasm and JS test
+suites check the crate against something other than itself.
+
+Run from the repository root:
+
+    python3 tests/vectors/generate.py
+
+It reads orders-place-payload.json (beside this script) and data/topics.tsv, writes the three
+JSON files beside this script, and is deterministic: rerunning it gives identical files.
+
+Bodies in the vectors are described by a BODY object with exactly one of
+  {"utf8": text} | {"base64": b64} | {"file": name beside the vectors} |
+  {"repeat": ascii text, "length": N}   (text repeated, truncated to exactly N bytes)
+plus an optional "flip": K (XOR the byte at index K with 0x01 after decoding).
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+FIXTURE_NAME = "orders-place-payload.json"
+TOPICS_TSV = REPO / "data" / "topics.tsv"
+
+REF_SECRET = "1c0994cc4e996e8c6ee56a2198f66f3c"
+REF_BODY = '{"data":{"id":"xYZkjABcde","type":"orders"}}'
+REF_SIGNATURE = "dcMMllaEu7O4eft47o8+QFRvvFmxl5z+HJOtsMUzUG4="
+
+SIG_HEADER = "X-CommerceLayer-Signature"
+TOPIC_HEADER = "X-CommerceLayer-Topic"
+
+# JSON parsers used by the crate refuse nesting deeper than this.
+MAX_JSON_DEPTH = 128
+
+
+# ---------------------------------------------------------------------------
+# BODY spec
+
+
+def decode_body(spec):
+    """Bytes described by a BODY spec (the decoder every test suite implements)."""
+    kinds = [k for k in ("utf8", "base64", "file", "repeat") if k in spec]
+    assert len(kinds) == 1, spec
+    allowed = {kinds[0], "flip"} | ({"length"} if kinds[0] == "repeat" else set())
+    assert set(spec) <= allowed, spec
+    kind = kinds[0]
+    if kind == "utf8":
+        data = spec["utf8"].encode("utf-8")
+    elif kind == "base64":
+        data = base64.b64decode(spec["base64"], validate=True)
+    elif kind == "file":
+        data = (HERE / spec["file"]).read_bytes()
+    else:
+        unit = spec["repeat"].encode("ascii")
+        n = spec["length"]
+        data = (unit * (n // len(unit) + 1))[:n]
+    if "flip" in spec:
+        k = spec["flip"]
+        assert 0 <= k < len(data), spec
+        buf = bytearray(data)
+        buf[k] ^= 0x01
+        data = bytes(buf)
+    return data
+
+
+def flipped(spec, index):
+    assert "flip" not in spec
+    return {**spec, "flip": index}
+
+
+# ---------------------------------------------------------------------------
+# Signatures
+
+
+def sign(body, secret):
+    mac = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
+    return base64.b64encode(mac).decode("ascii")
+
+
+def strict_b64decode(text):
+    """Standard alphabet, '=' padding required, canonical trailing bits; None when invalid."""
+    if len(text) % 4 != 0 or not re.fullmatch(r"[A-Za-z0-9+/]*={0,2}", text):
+        return None
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return None
+    if base64.b64encode(raw).decode("ascii") != text:
+        return None
+    return raw
+
+
+def verify(body, secrets, header):
+    """Reference verifier: returns "ok" or an error code."""
+    if not secrets:
+        return "missing_secret"
+    if any(s == "" for s in secrets):
+        return "empty_secret"
+    if header is None or header.strip(" \t") == "":
+        return "missing_signature"
+    raw = strict_b64decode(header.strip(" \t"))
+    if raw is None or len(raw) != 32:
+        return "malformed_signature"
+    for secret in secrets:
+        mac = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
+        if hmac.compare_digest(mac, raw):
+            return "ok"
+    return "signature_mismatch"
+
+
+def build_signatures(fixture_bytes):
+    assert sign(REF_BODY.encode("utf-8"), REF_SECRET) == REF_SIGNATURE
+
+    ref = {"utf8": REF_BODY}
+    fixture = {"file": FIXTURE_NAME}
+    empty = {"utf8": ""}
+    non_utf8 = {"base64": base64.b64encode(
+        b"\xff\xfe\x00\x80\xc3\x28 not UTF-8, still signed").decode("ascii")}
+    crlf = {"utf8": '{\r\n  "name": "Crème brûlée à la café",\r\n  "city": "東京",\r\n'
+                    '  "greeting": "こんにちは世界",\r\n  "emoji": "🎉🚀"\r\n}\r\n'}
+    mib = {"repeat": "clhooks 1 MiB body, repeated. ", "length": 1048576}
+    uni_secret = "sécret-秘密-🔑"
+    uni_body = {"utf8": '{"data":{"id":"uniSecret1","type":"customers"}}'}
+
+    assert decode_body(non_utf8).startswith(b"\xff\xfe\x00\x80\xc3\x28")
+    try:
+        decode_body(non_utf8).decode("utf-8")
+        raise AssertionError("non-UTF-8 body decodes as UTF-8")
+    except UnicodeDecodeError:
+        pass
+    assert b"\r\n" in decode_body(crlf)
+    assert len(decode_body(mib)) == 1048576
+
+    def sig(spec, secret):
+        return sign(decode_body(spec), secret)
+
+    ok_bodies = [
+        ("reference", ref, REF_SECRET),
+        ("fixture_orders_place", fixture, REF_SECRET),
+        ("empty_body", empty, REF_SECRET),
+        ("non_utf8_body", non_utf8, REF_SECRET),
+        ("crlf_unicode_body", crlf, REF_SECRET),
+        ("one_mib_body", mib, REF_SECRET),
+        ("unicode_secret", uni_body, uni_secret),
+    ]
+
+    sign_cases = [
+        {"name": name, "body": body, "secret": secret, "signature": sig(body, secret)}
+        for name, body, secret in ok_bodies
+    ]
+    sign_cases.append({"name": "empty_secret", "body": ref, "secret": "", "error": "empty_secret"})
+
+    ok_cases = [
+        {"name": name, "body": body, "secrets": [secret], "header": sig(body, secret), "expect": "ok"}
+        for name, body, secret in ok_bodies
+    ]
+
+    old, new, third = "old-secret-2023", "new-secret-2024", "unrelated-secret"
+    ref_sig = sig(ref, REF_SECRET)
+    ok_cases += [
+        {"name": "rotation_signed_by_new", "body": ref, "secrets": [old, new],
+         "header": sig(ref, new), "expect": "ok"},
+        {"name": "rotation_signed_by_old", "body": ref, "secrets": [old, new],
+         "header": sig(ref, old), "expect": "ok"},
+        {"name": "header_with_surrounding_spaces", "body": ref, "secrets": [REF_SECRET],
+         "header": "  " + ref_sig + "  ", "expect": "ok"},
+        {"name": "header_with_surrounding_tabs_and_spaces", "body": ref, "secrets": [REF_SECRET],
+         "header": "\t " + ref_sig + " \t", "expect": "ok"},
+    ]
+
+    # A one-byte-flipped twin of every passing case.
+    twins = []
+    for case in ok_cases:
+        n = len(decode_body(case["body"]))
+        if n == 0:
+            twins.append({**case, "name": case["name"] + "_plus_trailing_newline",
+                          "body": {"utf8": "\n"}, "expect": "signature_mismatch"})
+            continue
+        twins.append({**case, "name": case["name"] + "_flipped_middle_byte",
+                      "body": flipped(case["body"], n // 2), "expect": "signature_mismatch"})
+        if n >= 1048576:
+            twins.append({**case, "name": case["name"] + "_flipped_last_byte",
+                          "body": flipped(case["body"], n - 1), "expect": "signature_mismatch"})
+
+    reserialized = json.dumps(json.loads(fixture_bytes))
+    assert reserialized.encode("utf-8") != fixture_bytes
+
+    mac = hmac.new(REF_SECRET.encode("utf-8"), REF_BODY.encode("utf-8"), hashlib.sha256).digest()
+    assert "+" in ref_sig or "/" in ref_sig
+    url_safe = ref_sig.replace("+", "-").replace("/", "_")
+    unpadded = ref_sig.rstrip("=")
+    assert unpadded != ref_sig
+    # Flip the case of the first letter; the first character is never the one whose low bits
+    # must be zero, so the result is still canonical base64 of 32 bytes (a mismatch, not malformed).
+    i = next(i for i, c in enumerate(ref_sig) if c.isalpha())
+    case_flipped = ref_sig[:i] + ref_sig[i].swapcase() + ref_sig[i + 1:]
+    assert len(strict_b64decode(case_flipped)) == 32
+
+    failures = [
+        {"name": "rotation_signed_by_third_secret", "body": ref, "secrets": [old, new],
+         "header": sig(ref, third), "expect": "signature_mismatch"},
+        {"name": "wrong_secret", "body": ref, "secrets": ["not-the-right-secret"],
+         "header": ref_sig, "expect": "signature_mismatch"},
+        {"name": "fixture_reserialized_by_json_dumps", "body": {"utf8": reserialized},
+         "secrets": [REF_SECRET], "header": sig(fixture, REF_SECRET),
+         "expect": "signature_mismatch"},
+        {"name": "signature_letter_case_flipped", "body": ref, "secrets": [REF_SECRET],
+         "header": case_flipped, "expect": "signature_mismatch"},
+        # Signed with the empty key, so only an up-front secret check rejects it.
+        {"name": "empty_secret", "body": ref, "secrets": [""],
+         "header": sig(ref, ""), "expect": "empty_secret"},
+        {"name": "empty_secret_after_a_matching_one", "body": ref, "secrets": [REF_SECRET, ""],
+         "header": ref_sig, "expect": "empty_secret"},
+        {"name": "no_secrets", "body": ref, "secrets": [],
+         "header": ref_sig, "expect": "missing_secret"},
+        {"name": "header_absent", "body": ref, "secrets": [REF_SECRET],
+         "header": None, "expect": "missing_signature"},
+        {"name": "header_empty", "body": ref, "secrets": [REF_SECRET],
+         "header": "", "expect": "missing_signature"},
+        {"name": "header_only_spaces", "body": ref, "secrets": [REF_SECRET],
+         "header": "   ", "expect": "missing_signature"},
+        {"name": "header_only_tabs_and_spaces", "body": ref, "secrets": [REF_SECRET],
+         "header": " \t ", "expect": "missing_signature"},
+        {"name": "hex_digest", "body": ref, "secrets": [REF_SECRET],
+         "header": mac.hex(), "expect": "malformed_signature"},
+        {"name": "not_base64", "body": ref, "secrets": [REF_SECRET],
+         "header": "not base64!!", "expect": "malformed_signature"},
+        {"name": "base64_of_16_bytes", "body": ref, "secrets": [REF_SECRET],
+         "header": base64.b64encode(mac[:16]).decode("ascii"), "expect": "malformed_signature"},
+        {"name": "base64_of_48_bytes", "body": ref, "secrets": [REF_SECRET],
+         "header": base64.b64encode(mac + mac[:16]).decode("ascii"),
+         "expect": "malformed_signature"},
+        {"name": "unpadded_base64", "body": ref, "secrets": [REF_SECRET],
+         "header": unpadded, "expect": "malformed_signature"},
+        {"name": "url_safe_base64", "body": ref, "secrets": [REF_SECRET],
+         "header": url_safe, "expect": "malformed_signature"},
+    ]
+
+    verify_cases = ok_cases + twins + failures
+    for case in verify_cases:
+        got = verify(decode_body(case["body"]), case["secrets"], case["header"])
+        assert got == case["expect"], (case["name"], got)
+    for case in sign_cases:
+        if "signature" in case:
+            assert verify(decode_body(case["body"]), [case["secret"]], case["signature"]) == "ok"
+
+    names = [c["name"] for c in verify_cases]
+    assert len(names) == len(set(names)), "duplicate verify case names"
+
+    return {
+        "about": "HMAC-SHA256 webhook signature vectors: base64(HMAC-SHA256(secret UTF-8 bytes, "
+                 "raw body bytes)) as sent in X-CommerceLayer-Signature.",
+        "sign": sign_cases,
+        "verify": verify_cases,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Topics
+
+SEGMENT = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+
+
+def parse_topic(text):
+    """(resource, event), or None when not `{resource}.{event}` in lowercase snake_case."""
+    parts = text.split(".")
+    if len(parts) != 2 or not all(SEGMENT.fullmatch(p) for p in parts):
+        return None
+    return parts[0], parts[1]
+
+
+def parse_pattern(text):
+    """("*", "*") for `*`, else (resource|"*", event|"*"); None when invalid."""
+    if text == "*":
+        return "*", "*"
+    parts = text.split(".")
+    if len(parts) != 2 or not all(p == "*" or SEGMENT.fullmatch(p) for p in parts):
+        return None
+    return parts[0], parts[1]
+
+
+def pattern_matches(pattern, topic):
+    pr, pe = pattern
+    tr, te = topic
+    return (pr == "*" or pr == tr) and (pe == "*" or pe == te)
+
+
+def load_topics():
+    lines = TOPICS_TSV.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    assert header == ["topic", "in_seed_doc", "docs_2021", "app_2024", "dashboard_2026",
+                      "seed_trigger_description"], header
+    rows = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        cols = line.split("\t")
+        assert len(cols) == len(header), line
+        topic = cols[0]
+        assert parse_topic(topic) is not None, topic
+        assert topic not in rows, topic
+        rows[topic] = cols[5] or None
+    return rows
+
+
+def build_topics():
+    catalogue = load_topics()
+    resources = {t.split(".")[0] for t in catalogue}
+    assert len(catalogue) == 188 and len(resources) == 43, (len(catalogue), len(resources))
+
+    samples = [
+        "orders.place", "orders.start_fulfilling", "orders.destroy", "shipments.create",
+        "shipments.ship", "customers.create", "customer_password_resets.create",
+        "imports.complete", "addresses.tagged", "authorizations.create",
+    ]
+    known = [{"topic": t, "description": catalogue[t]} for t in samples]
+    assert any(k["description"] is None for k in known)
+    assert any("`" in (k["description"] or "") for k in known)
+
+    parse_inputs = [
+        "orders.place", "shipments.ship", "customers.create", "orders.start_fulfilling",
+        "shipments.create", "addresses.tagged",
+        "orders.explode", "widgets.create", "order_copies2.create_v2",
+        "", "orders", "orders.", ".place", "Orders.Place", "orders.place.x", "orders .place",
+        " orders.place", "orders.place ", "orders..place", "orders._place", "orders.place_",
+        "orders.pla__ce", "ord-ers.place", "orders.plàce", "*.place", "orders.*",
+        "_orders.place", "1orders.place", "orders.place\n",
+    ]
+    parse = []
+    for text in parse_inputs:
+        parsed = parse_topic(text)
+        if parsed is None:
+            parse.append({"input": text, "error": "invalid_topic"})
+        else:
+            parse.append({"input": text, "resource": parsed[0], "event": parsed[1],
+                          "known": text in catalogue})
+    assert not any(p.get("known") for p in parse if p["input"] in
+                   ("orders.explode", "widgets.create", "order_copies2.create_v2"))
+
+    pattern_pairs = [
+        ("*", "orders.place"),
+        ("*", "widgets.create"),
+        ("*.*", "shipments.ship"),
+        ("*.*", "order_copies.create"),
+        ("orders.*", "orders.place"),
+        ("orders.*", "orders.explode"),
+        ("orders.*", "order_copies.create"),
+        ("orders.*", "orders_x.place"),
+        ("*.destroy", "shipments.destroy"),
+        ("*.destroy", "shipments.ship"),
+        ("*.destroy", "orders.destroyed"),
+        ("orders.place", "orders.place"),
+        ("orders.place", "orders.placed"),
+        ("orders.place", "order.place"),
+        ("orders.start_fulfilling", "orders.start_fulfilling"),
+        ("orders.start_fulfilling", "orders.start"),
+    ]
+    invalid_patterns = ["", "**", "orders.**", "orders*", "*.*.*", "Orders.*", "orders.", ".*",
+                        "*.", " orders.*", "orders. *"]
+    patterns = []
+    for pat, topic in pattern_pairs:
+        p, t = parse_pattern(pat), parse_topic(topic)
+        assert p is not None and t is not None, (pat, topic)
+        patterns.append({"pattern": pat, "topic": topic, "matches": pattern_matches(p, t)})
+    for pat in invalid_patterns:
+        assert parse_pattern(pat) is None, pat
+        patterns.append({"pattern": pat, "error": "invalid_topic_pattern"})
+    assert any(p.get("matches") is True for p in patterns)
+    assert any(p.get("matches") is False for p in patterns)
+
+    return {
+        "catalogue": {"count": len(catalogue), "resources": len(resources), "known": known},
+        "parse": parse,
+        "patterns": patterns,
+    }, catalogue
+
+
+# ---------------------------------------------------------------------------
+# Payloads: denormalization and receive
+
+
+def denormalize(document, max_depth=2):
+    """Resolve `included` into nested objects (see the module's vectors for the rules)."""
+    index = {}
+    for res in document.get("included") or []:
+        index[(res["type"], res["id"])] = res
+
+    def identifier(ident, path):
+        key = (ident["type"], ident["id"])
+        if key not in index or path.count(key) >= max_depth:
+            return {"id": ident["id"], "type": ident["type"]}
+        return resource(index[key], path + [key])
+
+    def resource(res, path):
+        out = {"id": res["id"], "type": res["type"]}
+        out.update(res.get("attributes") or {})
+        for name, rel in (res.get("relationships") or {}).items():
+            if not isinstance(rel, dict) or "data" not in rel:
+                continue
+            data = rel["data"]
+            if data is None:
+                value = None
+            elif isinstance(data, list):
+                value = [identifier(d, path) for d in data]
+            else:
+                value = identifier(data, path)
+            out.pop(name, None)
+            out[name] = value
+        return out
+
+    root = document["data"]
+    return resource(root, [(root["type"], root["id"])])
+
+
+def json_pointer(doc, pointer):
+    """RFC 6901."""
+    if pointer == "":
+        return doc
+    assert pointer.startswith("/"), pointer
+    for token in pointer[1:].split("/"):
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(doc, list):
+            doc = doc[int(token)]
+        else:
+            doc = doc[token]
+    return doc
+
+
+def json_depth(value):
+    if isinstance(value, dict):
+        return 1 + max((json_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((json_depth(v) for v in value), default=0)
+    return 0
+
+
+def _reject_constant(name):
+    raise ValueError(name)
+
+
+def receive(body, headers, secrets, catalogue):
+    """Reference receiver: (code, parsed document or None)."""
+    def header(name):
+        values = [v for k, v in headers if k.lower() == name.lower()]
+        return values[0] if values else None
+
+    code = verify(body, secrets, header(SIG_HEADER))
+    if code != "ok":
+        return code, None
+    topic_text = header(TOPIC_HEADER)
+    if topic_text is None:
+        return "missing_topic", None
+    topic = parse_topic(topic_text)
+    if topic is None:
+        return "invalid_topic", None
+    try:
+        doc = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError):
+        return "invalid_json", None
+    if json_depth(doc) > MAX_JSON_DEPTH:
+        return "invalid_json", None
+    data = doc.get("data") if isinstance(doc, dict) else None
+    if not (isinstance(data, dict) and isinstance(data.get("id"), str)
+            and isinstance(data.get("type"), str)):
+        return "invalid_document", None
+    if topic[0] != data["type"]:
+        return "topic_mismatch", None
+    return "ok", doc
+
+
+def build_denormalize_cases(fixture_doc):
+    order = {"id": "ord1", "type": "orders", "links": {"self": "/api/orders/ord1"},
+             "attributes": {"number": 1001, "status": "placed"}}
+
+    def li(i, order_id="ord1", **extra):
+        return {"id": f"li{i}", "type": "line_items",
+                "attributes": {"sku_code": f"SKU{i}", "quantity": i},
+                "relationships": {"order": {"links": {"related": f"/api/line_items/li{i}/order"},
+                                            "data": {"type": "orders", "id": order_id}},
+                                  **extra}}
+
+    cases = [
+        ("no_relationships",
+         {"data": {"id": "c1", "type": "customers",
+                   "attributes": {"email": "a@example.com", "metadata": {"tier": "gold"}}}}, None),
+        ("to_one_included",
+         {"data": {**order, "relationships": {
+             "customer": {"links": {"self": "/api/orders/ord1/relationships/customer"},
+                          "data": {"type": "customers", "id": "c1"}}}},
+          "included": [{"id": "c1", "type": "customers", "attributes": {"email": "a@example.com"},
+                        "links": {"self": "/api/customers/c1"}}]}, None),
+        ("to_many_one_included_one_missing",
+         {"data": {**order, "relationships": {
+             "line_items": {"data": [{"type": "line_items", "id": "li1"},
+                                     {"type": "line_items", "id": "li404"}]}}},
+          "included": [{"id": "li1", "type": "line_items",
+                        "attributes": {"sku_code": "SKU1", "quantity": 1}}]}, None),
+        ("links_only_relationship_omitted",
+         {"data": {**order, "relationships": {
+             "attachments": {"links": {"related": "/api/orders/ord1/attachments"}},
+             "market": {"data": {"type": "markets", "id": "m1"}}}}}, None),
+        ("null_relationship_kept",
+         {"data": {**order, "relationships": {"customer": {"data": None},
+                                              "line_items": {"data": []}}}}, None),
+        ("relationship_overrides_same_named_attribute",
+         {"data": {**order,
+                   "attributes": {"number": 1001, "customer": "legacy attribute value"},
+                   "relationships": {"customer": {"data": {"type": "customers", "id": "c1"}}}},
+          "included": [{"id": "c1", "type": "customers", "attributes": {"email": "a@example.com"}}]},
+         None),
+        # The primary resource is not looked up in `included` unless it is listed there.
+        ("back_reference_to_root_not_in_included",
+         {"data": {**order, "relationships": {
+             "line_items": {"data": [{"type": "line_items", "id": "li1"},
+                                     {"type": "line_items", "id": "li2"}]}}},
+          "included": [li(1), li(2)]}, None),
+    ]
+
+    # order <-> line_items cycle among included resources, reached from a shipment.
+    cycle_doc = {
+        "data": {"id": "s1", "type": "shipments", "attributes": {"number": "1001/S/001"},
+                 "relationships": {"order": {"data": {"type": "orders", "id": "ord1"}}}},
+        "included": [
+            {**order, "relationships": {"line_items": {"data": [
+                {"type": "line_items", "id": "li1"}, {"type": "line_items", "id": "li2"}]}}},
+            li(1), li(2),
+        ],
+    }
+    cases.append(("cycle_order_line_items_default_depth", cycle_doc, None))
+    cases.append(("cycle_order_line_items_max_depth_1", cycle_doc, 1))
+    cases.append(("cycle_order_line_items_max_depth_3", cycle_doc, 3))
+
+    # The root counts on the path: an order that is also listed in `included` (not valid
+    # JSON:API, but it happens) is expanded once more below itself at depth 2.
+    root_cycle = {
+        "data": {**order, "relationships": {"line_items": {"data": [
+            {"type": "line_items", "id": "li1"}]}}},
+        "included": [
+            {**order, "relationships": {"line_items": {"data": [
+                {"type": "line_items", "id": "li1"}]}}},
+            li(1),
+        ],
+    }
+    cases.append(("cycle_through_root_listed_in_included", root_cycle, None))
+
+    cases.append(("self_reference",
+                  {"data": {**order, "relationships": {
+                      "market": {"data": {"type": "markets", "id": "m1"}}}},
+                   "included": [{"id": "m1", "type": "markets", "attributes": {"name": "USA"},
+                                 "relationships": {"parent": {"data": {"type": "markets",
+                                                                       "id": "m1"}}}}]},
+                  None))
+    cases.append(("self_reference_max_depth_1",
+                  {"data": {**order, "relationships": {
+                      "market": {"data": {"type": "markets", "id": "m1"}}}},
+                   "included": [{"id": "m1", "type": "markets", "attributes": {"name": "USA"},
+                                 "relationships": {"parent": {"data": {"type": "markets",
+                                                                       "id": "m1"}}}}]},
+                  1))
+
+    out = []
+    for name, doc, depth in cases:
+        case = {"name": name, "document": doc}
+        if depth is not None:
+            case["max_depth"] = depth
+            case["expected"] = denormalize(doc, depth)
+        else:
+            case["expected"] = denormalize(doc)
+        out.append(case)
+
+    # Hand-checked spot values, so a bug in denormalize() above cannot pass unnoticed.
+    by = {c["name"]: c["expected"] for c in out}
+    assert by["no_relationships"] == {"id": "c1", "type": "customers", "email": "a@example.com",
+                                      "metadata": {"tier": "gold"}}
+    assert by["to_many_one_included_one_missing"]["line_items"] == [
+        {"id": "li1", "type": "line_items", "sku_code": "SKU1", "quantity": 1},
+        {"id": "li404", "type": "line_items"}]
+    assert "attachments" not in by["links_only_relationship_omitted"]
+    assert by["links_only_relationship_omitted"]["market"] == {"id": "m1", "type": "markets"}
+    assert by["null_relationship_kept"]["customer"] is None
+    assert by["null_relationship_kept"]["line_items"] == []
+    assert by["relationship_overrides_same_named_attribute"]["customer"]["email"] == "a@example.com"
+    assert by["back_reference_to_root_not_in_included"]["line_items"][1]["order"] == {
+        "id": "ord1", "type": "orders"}
+    d2 = by["cycle_order_line_items_default_depth"]
+    assert d2["order"]["line_items"][0]["order"]["line_items"][0]["order"] == {
+        "id": "ord1", "type": "orders"}
+    assert d2["order"]["line_items"][0]["order"]["number"] == 1001
+    d1 = by["cycle_order_line_items_max_depth_1"]
+    assert d1["order"]["line_items"][0]["order"] == {"id": "ord1", "type": "orders"}
+    rc = by["cycle_through_root_listed_in_included"]
+    assert rc["line_items"][0]["order"]["line_items"][0]["order"] == {"id": "ord1", "type": "orders"}
+    sr = by["self_reference"]
+    assert sr["market"]["parent"]["parent"] == {"id": "m1", "type": "markets"}
+    assert by["self_reference_max_depth_1"]["market"]["parent"] == {"id": "m1", "type": "markets"}
+
+    full = {"name": "fixture_orders_place", "document": fixture_doc,
+            "expected": denormalize(fixture_doc)}
+    out.append(full)
+    return out
+
+
+def build_payloads(fixture_bytes, catalogue):
+    fixture_doc = json.loads(fixture_bytes)
+    secret = REF_SECRET
+    fixture = {"file": FIXTURE_NAME}
+    fix_sig = sign(fixture_bytes, secret)
+    n_included = len(fixture_doc["included"])
+
+    fixture_pointers = {
+        "/id": "wBXVhZOmXO",
+        "/type": "orders",
+        "/number": 28030653,
+        "/status": "placed",
+        "/customer_email": "bolaji@commercelayer.io",
+        "/customer/email": "bolaji@commercelayer.io",
+        "/market/name": "USA",
+        "/shipping_address/full_name": "Ayo Bolaji",
+        "/payment_source/metadata/card/brand": "wire-transfer",
+        "/line_items/2/sku_code": "EMUG12OZFFFFFF000000XXXX",
+        "/line_items/0/sku_code": None,
+        "/shipments/0/number": "28030653/S/001",
+        "/shipments/0/shipping_method/name": "Express Delivery",
+    }
+
+    def signed(spec, topic="orders.place", sig_name=SIG_HEADER, topic_name=TOPIC_HEADER):
+        h = [[sig_name, sign(decode_body(spec), secret)]]
+        if topic is not None:
+            h.append([topic_name, topic])
+        return h
+
+    def utf8(text):
+        return {"utf8": text}
+
+    deep = ('{"data":{"id":"deep1","type":"orders","attributes":{"nested":'
+            + "[" * 200 + "]" * 200 + "}}}")
+    destroy_body = utf8('{"data":{"id":"abc","type":"orders","attributes":{"number":null}}}')
+    non_utf8_json = {"base64": base64.b64encode(
+        b'{"data":{"id":"x","type":"orders","attributes":{"name":"\xff\xfe"}}}').decode("ascii")}
+
+    cases = [
+        {"name": "fixture_orders_place", "body": fixture,
+         "headers": [[SIG_HEADER, fix_sig], [TOPIC_HEADER, "orders.place"]]},
+        {"name": "fixture_lowercase_header_names", "body": fixture,
+         "headers": [["x-commercelayer-signature", fix_sig],
+                     ["x-commercelayer-topic", "orders.place"]]},
+        {"name": "fixture_mixed_case_headers_with_content_type", "body": fixture,
+         "headers": [["Content-Type", "application/vnd.api+json"],
+                     ["User-Agent", "Faraday v1.10.0"],
+                     ["X-COMMERCELAYER-TOPIC", "orders.place"],
+                     ["x-CommerceLayer-signature", fix_sig]]},
+        {"name": "fixture_unknown_well_formed_topic", "body": fixture,
+         "headers": [[SIG_HEADER, fix_sig], [TOPIC_HEADER, "orders.explode"]]},
+        {"name": "destroy_document_only_id", "body": destroy_body,
+         "headers": signed(destroy_body, "orders.destroy")},
+        {"name": "fixture_signature_missing", "body": fixture,
+         "headers": [[TOPIC_HEADER, "orders.place"]]},
+        {"name": "fixture_signature_malformed", "body": fixture,
+         "headers": [[SIG_HEADER, "not base64!!"], [TOPIC_HEADER, "orders.place"]]},
+        {"name": "fixture_tampered", "body": flipped(fixture, len(fixture_bytes) // 2),
+         "headers": [[SIG_HEADER, fix_sig], [TOPIC_HEADER, "orders.place"]]},
+        {"name": "fixture_wrong_secret", "body": fixture,
+         "headers": [[SIG_HEADER, sign(fixture_bytes, "another-secret")],
+                     [TOPIC_HEADER, "orders.place"]]},
+        {"name": "fixture_topic_missing", "body": fixture, "headers": [[SIG_HEADER, fix_sig]]},
+        {"name": "fixture_topic_uppercase", "body": fixture,
+         "headers": [[SIG_HEADER, fix_sig], [TOPIC_HEADER, "Orders.Place"]]},
+        {"name": "fixture_topic_other_resource", "body": fixture,
+         "headers": [[SIG_HEADER, fix_sig], [TOPIC_HEADER, "shipments.ship"]]},
+        {"name": "not_json_text", "body": utf8("not json"), "headers": signed(utf8("not json"))},
+        {"name": "truncated_json", "body": utf8("{"), "headers": signed(utf8("{"))},
+        {"name": "non_utf8_body", "body": non_utf8_json, "headers": signed(non_utf8_json)},
+        {"name": "nesting_200_deep", "body": utf8(deep), "headers": signed(utf8(deep))},
+    ]
+    for suffix, text in [
+        ("top_level_array", "[]"),
+        ("empty_object", "{}"),
+        ("data_null", '{"data":null}'),
+        ("data_empty_array", '{"data":[]}'),
+        ("data_without_id", '{"data":{"type":"orders"}}'),
+        ("data_without_type", '{"data":{"id":"x"}}'),
+        ("data_id_is_a_number", '{"data":{"id":1,"type":"orders"}}'),
+        ("data_is_a_string", '{"data":"orders"}'),
+        ("data_is_a_resource_array", '{"data":[{"id":"x","type":"orders"}]}'),
+    ]:
+        cases.append({"name": "invalid_document_" + suffix, "body": utf8(text),
+                      "headers": signed(utf8(text))})
+    # Check order: signature, then topic header, then JSON, then topic vs data.type.
+    cases += [
+        {"name": "precedence_tampered_body_and_no_topic",
+         "body": flipped(fixture, len(fixture_bytes) // 2), "headers": [[SIG_HEADER, fix_sig]]},
+        {"name": "precedence_no_signature_and_invalid_topic", "body": fixture,
+         "headers": [[TOPIC_HEADER, "Orders.Place"]]},
+        {"name": "precedence_invalid_topic_and_invalid_json", "body": utf8("not json"),
+         "headers": signed(utf8("not json"), "Orders.Place")},
+        {"name": "precedence_invalid_json_and_other_resource_topic", "body": utf8("{"),
+         "headers": signed(utf8("{"), "shipments.ship")},
+        {"name": "precedence_invalid_document_and_other_resource_topic",
+         "body": utf8('{"data":{"type":"orders"}}'),
+         "headers": signed(utf8('{"data":{"type":"orders"}}'), "shipments.ship")},
+    ]
+
+    expected_codes = {
+        "fixture_orders_place": "ok",
+        "fixture_lowercase_header_names": "ok",
+        "fixture_mixed_case_headers_with_content_type": "ok",
+        "fixture_unknown_well_formed_topic": "ok",
+        "destroy_document_only_id": "ok",
+        "fixture_signature_missing": "missing_signature",
+        "fixture_signature_malformed": "malformed_signature",
+        "fixture_tampered": "signature_mismatch",
+        "fixture_wrong_secret": "signature_mismatch",
+        "fixture_topic_missing": "missing_topic",
+        "fixture_topic_uppercase": "invalid_topic",
+        "fixture_topic_other_resource": "topic_mismatch",
+        "not_json_text": "invalid_json",
+        "truncated_json": "invalid_json",
+        "non_utf8_body": "invalid_json",
+        "nesting_200_deep": "invalid_json",
+        "precedence_tampered_body_and_no_topic": "signature_mismatch",
+        "precedence_no_signature_and_invalid_topic": "missing_signature",
+        "precedence_invalid_topic_and_invalid_json": "invalid_topic",
+        "precedence_invalid_json_and_other_resource_topic": "invalid_json",
+        "precedence_invalid_document_and_other_resource_topic": "invalid_document",
+    }
+
+    receive_cases = []
+    for case in cases:
+        case = {"name": case["name"], "body": case["body"], "headers": case["headers"],
+                "secrets": [secret]}
+        body = decode_body(case["body"])
+        code, doc = receive(body, case["headers"], case["secrets"], catalogue)
+        want = expected_codes.get(case["name"], "invalid_document")
+        assert code == want, (case["name"], code, want)
+        case["expect"] = code
+        if code == "ok":
+            topic = [v for k, v in case["headers"] if k.lower() == TOPIC_HEADER.lower()][0]
+            den = denormalize(doc)
+            if case["name"] == "destroy_document_only_id":
+                pointers = {"": {"id": "abc", "type": "orders", "number": None},
+                            "/number": None}
+            else:
+                pointers = fixture_pointers
+            for ptr, value in pointers.items():
+                assert json_pointer(den, ptr) == value, (case["name"], ptr)
+            case.update({"topic": topic, "type": doc["data"]["type"], "id": doc["data"]["id"],
+                         "included": len(doc.get("included") or []),
+                         "denormalized": pointers})
+        receive_cases.append(case)
+
+    ok = {c["name"]: c for c in receive_cases if c["expect"] == "ok"}
+    assert ok["fixture_orders_place"]["included"] == n_included == 14
+    assert ok["destroy_document_only_id"]["included"] == 0
+    names = [c["name"] for c in receive_cases]
+    assert len(names) == len(set(names))
+
+    return {"receive": receive_cases, "denormalize": build_denormalize_cases(fixture_doc)}
+
+
+# ---------------------------------------------------------------------------
+
+
+def write_json(name, value):
+    text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    (HERE / name).write_text(text, encoding="utf-8", newline="\n")
+    return len(text.encode("utf-8"))
+
+
+def main():
+    fixture_bytes = (HERE / FIXTURE_NAME).read_bytes()
+    topics, catalogue = build_topics()
+    payloads = build_payloads(fixture_bytes, catalogue)
+    outputs = {
+        "signatures.json": build_signatures(fixture_bytes),
+        "topics.json": topics,
+        "payloads.json": payloads,
+    }
+    for name, value in outputs.items():
+        size = write_json(name, value)
+        print(f"wrote {name} ({size} bytes)")
+
+
+if __name__ == "__main__":
+    main()
