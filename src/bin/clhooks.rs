@@ -79,6 +79,10 @@ mod cli {
             /// Print only the denormalized document, as JSON.
             #[arg(long)]
             json: bool,
+            /// Print only this part of the denormalized document (a JSON pointer such as
+            /// /line_items/0).
+            #[arg(long)]
+            pointer: Option<String>,
         },
     }
 
@@ -93,10 +97,11 @@ mod cli {
         Ok(bytes)
     }
 
-    /// A failure to report: an error of the core (exit 1) or of the command line (exit 2).
+    /// A failure to report: an error of the core (exit 1), or of the command line itself, such
+    /// as an unreadable file (exit 2), with its own code.
     enum Failure {
         Core(Error),
-        Io(String),
+        Cli(&'static str, String),
     }
 
     impl From<Error> for Failure {
@@ -108,13 +113,13 @@ mod cli {
     fn input(file: Option<&PathBuf>) -> Result<Vec<u8>, Failure> {
         read_input(file).map_err(|e| {
             let name = file.map_or_else(|| "standard input".into(), |p| p.display().to_string());
-            Failure::Io(format!("cannot read {name}: {e}"))
+            Failure::Cli("io", format!("cannot read {name}: {e}"))
         })
     }
 
     fn print(text: &str) -> Result<(), Failure> {
         let mut out = io::stdout().lock();
-        writeln!(out, "{text}").map_err(|e| Failure::Io(e.to_string()))
+        writeln!(out, "{text}").map_err(|e| Failure::Cli("io", e.to_string()))
     }
 
     fn topic_json(info: &catalogue::TopicInfo) -> Value {
@@ -166,29 +171,30 @@ mod cli {
 
     fn summary(document: &clhooks::Document, topic: Option<&Topic>) -> String {
         let data = &document.data;
-        let mut lines = vec![format!("resource  {} {}", data.kind, data.id)];
+        let mut rows: Vec<(String, String)> =
+            vec![("resource".into(), format!("{} {}", data.kind, data.id))];
         if let Some(topic) = topic {
             let known = if topic.is_known() {
                 "known"
             } else {
                 "not in the catalogue"
             };
-            lines.push(format!("topic     {topic} ({known})"));
+            rows.push(("topic".into(), format!("{topic} ({known})")));
             if let Some(description) = topic.info().and_then(|i| i.description) {
-                lines.push(format!("trigger   {description}"));
+                rows.push(("trigger".into(), description.into()));
             }
         }
         if let Some(mode) = data.mode() {
-            lines.push(format!("mode      {mode}"));
+            rows.push(("mode".into(), mode.to_string()));
         }
         for (name, value) in &data.attributes {
             let shown = name == "number" || name == "status" || name.ends_with("_status");
             if shown && !value.is_null() {
-                lines.push(format!(
-                    "{name:<9} {}",
+                rows.push((
+                    name.clone(),
                     value
                         .as_str()
-                        .map_or_else(|| value.to_string(), str::to_owned)
+                        .map_or_else(|| value.to_string(), str::to_owned),
                 ));
             }
         }
@@ -199,33 +205,56 @@ mod cli {
                 None => counts.push((&r.kind, 1)),
             }
         }
-        let included: Vec<String> = counts.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
-        lines.push(format!(
-            "included  {} resource(s){}{}",
-            document.included.len(),
-            if included.is_empty() { "" } else { ": " },
-            included.join(", ")
-        ));
+        let kinds: Vec<String> = counts.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+        let included = if kinds.is_empty() {
+            "none".to_owned()
+        } else {
+            format!(
+                "{} resources: {}",
+                document.included.len(),
+                kinds.join(", ")
+            )
+        };
+        rows.push(("included".into(), included));
         let events: Vec<&str> = catalogue::events(&data.kind).map(|t| t.event).collect();
         if !events.is_empty() {
-            lines.push(format!("topics    {}.{{{}}}", data.kind, events.join(",")));
+            rows.push((
+                "topics".into(),
+                format!("{}.{{{}}}", data.kind, events.join(",")),
+            ));
         }
-        lines.join("\n")
+        let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
+        rows.iter()
+            .map(|(label, value)| format!("{label:<width$}  {value}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
-    fn inspect(
-        file: Option<&PathBuf>,
-        topic: Option<&str>,
+    struct Inspect<'a> {
+        file: Option<&'a PathBuf>,
+        topic: Option<&'a str>,
         max_depth: usize,
-        as_json: bool,
-    ) -> Result<(), Failure> {
-        let body = input(file)?;
+        json: bool,
+        pointer: Option<&'a str>,
+    }
+
+    fn inspect(args: &Inspect<'_>) -> Result<(), Failure> {
+        let body = input(args.file)?;
         let document = payload::parse(&body)?;
-        let topic = topic.map(Topic::parse).transpose()?;
-        let denormalized =
-            document.denormalize_with(DenormalizeOptions::default().with_max_depth(max_depth))?;
-        let pretty = serde_json::to_string_pretty(&denormalized).unwrap_or_default();
-        if as_json {
+        let topic = args.topic.map(Topic::parse).transpose()?;
+        let options = DenormalizeOptions::default().with_max_depth(args.max_depth);
+        let denormalized = document.denormalize_with(options)?;
+        let shown = match args.pointer {
+            Some(pointer) => denormalized.pointer(pointer).ok_or_else(|| {
+                Failure::Cli(
+                    "pointer",
+                    format!("nothing at {pointer} in the denormalized document"),
+                )
+            })?,
+            None => &denormalized,
+        };
+        let pretty = serde_json::to_string_pretty(shown).unwrap_or_default();
+        if args.json {
             return print(&pretty);
         }
         print(&summary(&document, topic.as_ref()))?;
@@ -258,7 +287,14 @@ mod cli {
                 topic,
                 max_depth,
                 json,
-            } => inspect(file.as_ref(), topic.as_deref(), max_depth, json),
+                pointer,
+            } => inspect(&Inspect {
+                file: file.as_ref(),
+                topic: topic.as_deref(),
+                max_depth,
+                json,
+                pointer: pointer.as_deref(),
+            }),
         }
     }
 
@@ -270,8 +306,8 @@ mod cli {
                 eprintln!("error[{}]: {e}", e.code());
                 ExitCode::from(1)
             }
-            Err(Failure::Io(message)) => {
-                eprintln!("error[io]: {message}");
+            Err(Failure::Cli(code, message)) => {
+                eprintln!("error[{code}]: {message}");
                 ExitCode::from(2)
             }
         }

@@ -81,6 +81,8 @@ open_enum! {
     }
 }
 
+// Written out because the macro above serves enums without a default too.
+#[allow(clippy::derivable_impls)]
 impl Default for CircuitState {
     fn default() -> Self {
         CircuitState::Closed

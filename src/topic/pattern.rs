@@ -64,8 +64,8 @@ impl TopicPattern {
     pub fn matches(&self, topic: &Topic) -> bool {
         self.resource
             .as_deref()
-            .map_or(true, |r| r == topic.resource())
-            && self.event.as_deref().map_or(true, |e| e == topic.event())
+            .is_none_or(|r| r == topic.resource())
+            && self.event.as_deref().is_none_or(|e| e == topic.event())
     }
 
     /// Whether a topic name matches; a malformed name never does.
