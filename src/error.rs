@@ -87,11 +87,34 @@ pub enum Error {
     ConflictingTriggers,
     /// `_reset_circuit` was requested with a sales-channel credential, which Commerce Layer refuses.
     ForbiddenForSalesChannel,
+    /// The body given is not raw bytes or text: typically a JSON object a body parser already
+    /// made, whose re-serialization can never be checked against the signature.
+    BodyNotRaw {
+        /// What was given instead, such as "a parsed object".
+        found: &'static str,
+    },
+    /// An argument has the wrong type, such as a secret that is not a string.
+    InvalidArgument {
+        /// What was expected.
+        message: String,
+    },
     /// Denormalizing would produce more nodes than the configured budget.
     DenormalizeLimit {
         /// The budget that was exceeded.
         max_nodes: usize,
     },
+}
+
+impl SignatureHint {
+    /// A stable snake_case name for the hint: `not_base64`, `wrong_length` or `looks_like_hex`.
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SignatureHint::NotBase64 => "not_base64",
+            SignatureHint::WrongLength(_) => "wrong_length",
+            SignatureHint::LooksLikeHex => "looks_like_hex",
+        }
+    }
 }
 
 impl Error {
@@ -115,6 +138,8 @@ impl Error {
             Error::InvalidCallbackUrl { .. } => "invalid_callback_url",
             Error::ConflictingTriggers => "conflicting_triggers",
             Error::ForbiddenForSalesChannel => "forbidden_for_sales_channel",
+            Error::BodyNotRaw { .. } => "body_not_raw",
+            Error::InvalidArgument { .. } => "invalid_argument",
             Error::DenormalizeLimit { .. } => "denormalize_limit",
         }
     }
@@ -137,6 +162,8 @@ impl Error {
         "invalid_callback_url",
         "conflicting_triggers",
         "forbidden_for_sales_channel",
+        "body_not_raw",
+        "invalid_argument",
         "denormalize_limit",
     ];
 }
@@ -201,6 +228,13 @@ impl fmt::Display for Error {
             Error::ForbiddenForSalesChannel => {
                 f.write_str("_reset_circuit cannot be passed with a sales channel credential")
             }
+            Error::BodyNotRaw { found } => write!(
+                f,
+                "the body is {found}, not the raw request body: pass the bytes exactly as received \
+                 (a string, Uint8Array, ArrayBuffer or Buffer, such as express.raw() gives or \
+                 await request.arrayBuffer()), never a parsed or re-serialized object"
+            ),
+            Error::InvalidArgument { message } => f.write_str(message),
             Error::DenormalizeLimit { max_nodes } => write!(
                 f,
                 "denormalizing would exceed {max_nodes} nodes; raise the limit or read `included` directly"

@@ -1,0 +1,122 @@
+//! Turns the JS values users pass (bodies, headers, secrets) into what the core takes, with a
+//! typed error for anything else: nothing here may throw a JS exception of its own or panic.
+
+use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::error::{Error, Result};
+
+fn number(value: &JsValue, key: &str) -> Option<u32> {
+    Reflect::get(value, &JsValue::from_str(key))
+        .ok()?
+        .as_f64()
+        .map(|n| n as u32)
+}
+
+/// The raw bytes of a body: a string (as UTF-8), any typed array or `DataView` (Node's
+/// `Buffer` included), or an `ArrayBuffer`, from this realm or another.
+pub(crate) fn body(value: &JsValue) -> Result<Vec<u8>> {
+    if let Some(text) = value.as_string() {
+        return Ok(text.into_bytes());
+    }
+    if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
+        return Ok(bytes.to_vec());
+    }
+    if ArrayBuffer::is_view(value) {
+        let buffer =
+            Reflect::get(value, &JsValue::from_str("buffer")).unwrap_or(JsValue::UNDEFINED);
+        let offset = number(value, "byteOffset").unwrap_or(0);
+        let length = number(value, "byteLength").unwrap_or(0);
+        return Ok(Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length).to_vec());
+    }
+    // An ArrayBuffer, possibly from another realm (where instanceof fails): it has a
+    // byteLength but, unlike a view, no byteOffset.
+    let buffer_like = value.is_object()
+        && number(value, "byteLength").is_some()
+        && number(value, "byteOffset").is_none();
+    if value.is_instance_of::<ArrayBuffer>() || buffer_like {
+        return Ok(Uint8Array::new(value).to_vec());
+    }
+    let found = if value.is_undefined() || value.is_null() {
+        "missing"
+    } else if Array::is_array(value) {
+        "a parsed JSON array"
+    } else if value.is_object() {
+        "a parsed object"
+    } else {
+        "neither text nor bytes"
+    };
+    Err(Error::BodyNotRaw { found })
+}
+
+fn invalid(message: &str) -> Error {
+    Error::InvalidArgument {
+        message: message.to_owned(),
+    }
+}
+
+/// One secret or an array of them (a rotation).
+pub(crate) fn secrets(value: &JsValue) -> Result<Vec<String>> {
+    const EXPECTED: &str = "the secret must be a string or an array of strings";
+    if let Some(secret) = value.as_string() {
+        return Ok(vec![secret]);
+    }
+    if !Array::is_array(value) {
+        return Err(if value.is_undefined() || value.is_null() {
+            Error::MissingSecret
+        } else {
+            invalid(EXPECTED)
+        });
+    }
+    Array::from(value)
+        .iter()
+        .map(|s| s.as_string().ok_or_else(|| invalid(EXPECTED)))
+        .collect()
+}
+
+/// A header value: a string, a number, or the first of an array of values.
+fn header_value(value: &JsValue) -> Option<String> {
+    if let Some(text) = value.as_string() {
+        return Some(text);
+    }
+    if let Some(n) = value.as_f64() {
+        return Some(n.to_string());
+    }
+    if Array::is_array(value) {
+        return Array::from(value).iter().find_map(|v| v.as_string());
+    }
+    None
+}
+
+fn pair(entry: &JsValue) -> Option<(String, String)> {
+    if !Array::is_array(entry) {
+        return None;
+    }
+    let entry = Array::from(entry);
+    Some((entry.get(0).as_string()?, header_value(&entry.get(1))?))
+}
+
+/// Request headers as name/value pairs, from a fetch `Headers`, a `Map`, an array of pairs or
+/// a plain object such as Node's `req.headers` (values may be arrays).
+pub(crate) fn headers(value: &JsValue) -> Result<Vec<(String, String)>> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(Vec::new());
+    }
+    if !value.is_object() {
+        return Err(invalid(
+            "headers must be a Headers object, a plain object or an array of pairs",
+        ));
+    }
+    let entries: Vec<JsValue> = match js_sys::try_iter(value) {
+        Ok(Some(iter)) => iter
+            .take(10_000)
+            .filter_map(std::result::Result::ok)
+            .collect(),
+        Ok(None) => Object::entries(value.unchecked_ref::<Object>())
+            .iter()
+            .collect(),
+        Err(_) => return Err(invalid("the headers could not be read")),
+    };
+    Ok(entries.iter().filter_map(pair).collect())
+}
