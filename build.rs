@@ -37,10 +37,7 @@ fn main() {
             continue;
         }
         let cols: Vec<&str> = row.split('\t').collect();
-        assert!(
-            cols.len() >= 5,
-            "data/topics.tsv line {line}: expected 6 columns"
-        );
+        assert!(cols.len() >= 5, "data/topics.tsv line {line}: expected 6 columns");
         let name = cols[0];
         let (resource, event) = name
             .split_once('.')
@@ -65,11 +62,7 @@ fn main() {
     }
     rows.sort();
     for pair in rows.windows(2) {
-        assert!(
-            pair[0].0 != pair[1].0,
-            "data/topics.tsv: {} is listed twice",
-            pair[0].0
-        );
+        assert!(pair[0].0 != pair[1].0, "data/topics.tsv: {} is listed twice", pair[0].0);
     }
 
     let mut out = String::from("&[\n");

@@ -188,21 +188,16 @@ impl fmt::Display for Error {
                     "the signature looks like a hex digest, but Commerce Layer signatures are base64 \
                      (digest(\"base64\"), not digest(\"hex\"))",
                 ),
-                SignatureHint::WrongLength(n) => write!(
-                    f,
-                    "the signature decodes to {n} bytes; an HMAC-SHA256 signature is 32 bytes"
-                ),
-                SignatureHint::NotBase64 => {
-                    f.write_str("the signature is not standard base64 with padding")
+                SignatureHint::WrongLength(n) => {
+                    write!(f, "the signature decodes to {n} bytes; an HMAC-SHA256 signature is 32 bytes")
                 }
+                SignatureHint::NotBase64 => f.write_str("the signature is not standard base64 with padding"),
             },
             Error::SignatureMismatch => f.write_str(
                 "the signature does not match the body: check the shared secret and that the body \
                  is the raw request body, byte for byte",
             ),
-            Error::MissingTopic => {
-                f.write_str("the X-CommerceLayer-Topic header is missing or empty")
-            }
+            Error::MissingTopic => f.write_str("the X-CommerceLayer-Topic header is missing or empty"),
             Error::TopicMismatch { topic, data_type } => write!(
                 f,
                 "topic {topic:?} is about another resource than the payload's data.type {data_type:?}"
@@ -218,10 +213,9 @@ impl fmt::Display for Error {
                 f,
                 "invalid include path {path:?}: expected lowercase dot paths such as `line_items.sku`"
             ),
-            Error::InvalidCallbackUrl { url } => write!(
-                f,
-                "invalid callback URL {url:?}: expected an absolute http:// or https:// URL"
-            ),
+            Error::InvalidCallbackUrl { url } => {
+                write!(f, "invalid callback URL {url:?}: expected an absolute http:// or https:// URL")
+            }
             Error::ConflictingTriggers => {
                 f.write_str("a webhook cannot be disabled and enabled in the same update")
             }

@@ -1,11 +1,6 @@
 //! The `clhooks` command line, run as a user would (native only).
 #![cfg(not(target_arch = "wasm32"))]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -32,10 +27,7 @@ fn stderr(out: &Output) -> String {
     String::from_utf8(out.stderr.clone()).unwrap()
 }
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/vectors/orders-place-payload.json"
-);
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/orders-place-payload.json");
 
 #[test]
 fn sign_matches_every_sign_vector_through_stdin() {
@@ -48,11 +40,7 @@ fn sign_matches_every_sign_vector_through_stdin() {
             }
             None => {
                 assert_eq!(out.status.code(), Some(1), "{}", case.name);
-                assert!(
-                    stderr(&out).starts_with("error[empty_secret]: "),
-                    "{}",
-                    case.name
-                );
+                assert!(stderr(&out).starts_with("error[empty_secret]: "), "{}", case.name);
             }
         }
     }
@@ -78,12 +66,7 @@ fn verify_follows_every_verify_vector() {
         } else {
             assert_eq!(out.status.code(), Some(1), "{}", case.name);
             let prefix = format!("error[{}]: ", case.expect);
-            assert!(
-                stderr(&out).starts_with(&prefix),
-                "{}: {}",
-                case.name,
-                stderr(&out)
-            );
+            assert!(stderr(&out).starts_with(&prefix), "{}: {}", case.name, stderr(&out));
             assert!(stdout(&out).is_empty());
         }
     }
@@ -93,29 +76,9 @@ fn verify_follows_every_verify_vector() {
 fn sign_and_verify_read_files() {
     let out = clhooks(&["sign", "--secret", "abc", FIXTURE], b"");
     let signature = stdout(&out).trim().to_owned();
-    let out = clhooks(
-        &[
-            "verify",
-            "--secret",
-            "abc",
-            "--signature",
-            &signature,
-            FIXTURE,
-        ],
-        b"",
-    );
+    let out = clhooks(&["verify", "--secret", "abc", "--signature", &signature, FIXTURE], b"");
     assert!(out.status.success());
-    let out = clhooks(
-        &[
-            "verify",
-            "--secret",
-            "abc",
-            "--signature",
-            &signature,
-            "/nonexistent/x.json",
-        ],
-        b"",
-    );
+    let out = clhooks(&["verify", "--secret", "abc", "--signature", &signature, "/nonexistent/x.json"], b"");
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with("error[io]: cannot read /nonexistent/x.json"));
 }
@@ -124,19 +87,14 @@ fn sign_and_verify_read_files() {
 fn topics_lists_the_catalogue() {
     let out = clhooks(&["topics"], b"");
     let text = stdout(&out);
-    assert!(
-        text.contains("orders.place")
-            && text.contains("An existing order status is set to `placed`")
-    );
+    assert!(text.contains("orders.place") && text.contains("An existing order status is set to `placed`"));
     assert!(text.ends_with("188 topics\n"));
     let json: serde_json::Value =
         serde_json::from_slice(&clhooks(&["topics", "--json"], b"").stdout).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 188);
     assert_eq!(json[0]["topic"], "addresses.tagged");
     let shipments = stdout(&clhooks(&["topics", "--resource", "shipments"], b""));
-    assert!(shipments
-        .lines()
-        .all(|l| l.starts_with("shipments.") || l.ends_with(" topics")));
+    assert!(shipments.lines().all(|l| l.starts_with("shipments.") || l.ends_with(" topics")));
 }
 
 #[test]
@@ -150,10 +108,7 @@ fn topic_parses_one_name() {
     for bad in ["Orders.Place", "orders", "orders.place.x", ""] {
         let out = clhooks(&["topic", bad], b"");
         assert_eq!(out.status.code(), Some(1), "{bad:?}");
-        assert!(
-            stderr(&out).starts_with("error[invalid_topic]: "),
-            "{bad:?}"
-        );
+        assert!(stderr(&out).starts_with("error[invalid_topic]: "), "{bad:?}");
     }
 }
 
@@ -162,12 +117,9 @@ fn inspect_summarizes_and_denormalizes() {
     let out = clhooks(&["inspect", "--topic", "orders.place", FIXTURE], b"");
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    for expected in [
-        "orders wBXVhZOmXO",
-        "orders.place (known)",
-        "payment_status      authorized",
-        "line_items ×6",
-    ] {
+    for expected in
+        ["orders wBXVhZOmXO", "orders.place (known)", "payment_status      authorized", "line_items ×6"]
+    {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }
     let json: serde_json::Value =

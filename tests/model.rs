@@ -1,14 +1,8 @@
 //! The webhook model and request builders, natively and on wasm32.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use clhooks::model::{
-    CircuitState, Credential, Event, EventCallback, EventStore, Mode, Webhook, WebhookCreate,
-    WebhookUpdate,
+    CircuitState, Credential, Event, EventCallback, EventStore, Mode, Webhook, WebhookCreate, WebhookUpdate,
 };
 use clhooks::{Document, Topic};
 use serde_json::{json, Value};
@@ -57,23 +51,11 @@ fn a_webhook_reads_every_field_and_round_trips() {
     assert_eq!(a.include_resources, ["customer", "line_items"]);
     assert_eq!(a.circuit_state, CircuitState::Closed);
     assert_eq!(a.circuit_failure_count, 0);
-    assert_eq!(
-        a.shared_secret.as_ref().unwrap().expose(),
-        "1c0994cc4e996e8c6ee56a2198f66f3c"
-    );
-    assert_eq!(
-        a.common.reference.as_deref(),
-        Some("ANY-EXTERNAL-REFEFERNCE")
-    );
-    assert_eq!(
-        a.common.reference_origin.as_deref(),
-        Some("ANY-EXTERNAL-REFEFERNCE-ORIGIN")
-    );
+    assert_eq!(a.shared_secret.as_ref().unwrap().expose(), "1c0994cc4e996e8c6ee56a2198f66f3c");
+    assert_eq!(a.common.reference.as_deref(), Some("ANY-EXTERNAL-REFEFERNCE"));
+    assert_eq!(a.common.reference_origin.as_deref(), Some("ANY-EXTERNAL-REFEFERNCE-ORIGIN"));
     assert_eq!(a.common.metadata.as_ref().unwrap()["foo"], "bar");
-    assert_eq!(
-        a.common.created_at.as_deref(),
-        Some("2018-01-01T12:00:00.000Z")
-    );
+    assert_eq!(a.common.created_at.as_deref(), Some("2018-01-01T12:00:00.000Z"));
     assert_eq!(a.extra["an_attribute_from_the_future"], json!([1, 2, 3]));
     assert_eq!(webhook.mode(), Some(&Mode::Test));
     assert_eq!(webhook.meta.organization_id.as_deref(), Some("xRoEvFOrlN"));
@@ -91,10 +73,7 @@ fn unknown_enum_values_are_kept() {
     value["data"]["meta"]["mode"] = json!("sandbox");
     value["data"]["attributes"]["disabled_at"] = json!("2024-05-01T00:00:00Z");
     let webhook = Webhook::from_document(value.to_string().as_bytes()).unwrap();
-    assert_eq!(
-        webhook.attributes.circuit_state,
-        CircuitState::Unknown("half_open".into())
-    );
+    assert_eq!(webhook.attributes.circuit_state, CircuitState::Unknown("half_open".into()));
     assert_eq!(webhook.mode(), Some(&Mode::Unknown("sandbox".into())));
     assert!(!webhook.is_enabled() && !webhook.is_callable());
     assert_eq!(serde_json::to_value(&webhook).unwrap(), value["data"]);
@@ -103,29 +82,25 @@ fn unknown_enum_values_are_kept() {
 #[wasm_bindgen_test(unsupported = test)]
 fn a_typed_read_checks_the_type() {
     let body = br#"{"data":{"id":"o1","type":"orders","attributes":{}}}"#;
-    assert_eq!(
-        Webhook::from_document(body).unwrap_err().code(),
-        "wrong_resource_type"
-    );
-    let body = br#"{"data":{"id":"w1","type":"webhooks","attributes":{"topic":"Orders","callback_url":"x"}}}"#;
-    assert_eq!(
-        Webhook::from_document(body).unwrap_err().code(),
-        "invalid_document"
-    );
+    assert_eq!(Webhook::from_document(body).unwrap_err().code(), "wrong_resource_type");
+    let body =
+        br#"{"data":{"id":"w1","type":"webhooks","attributes":{"topic":"Orders","callback_url":"x"}}}"#;
+    assert_eq!(Webhook::from_document(body).unwrap_err().code(), "invalid_document");
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn event_callbacks_events_and_event_stores() {
-    let callback = Document::from_value(json!({"data": {"id": "ec1", "type": "event_callbacks", "attributes": {
+    let callback =
+        Document::from_value(json!({"data": {"id": "ec1", "type": "event_callbacks", "attributes": {
         "callback_url": "https://example.com/hooks", "payload": {"data": {"id": "o1", "type": "orders"}},
         "response_code": "503", "response_message": "Service Unavailable", "signature": "abc=",
         "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
         "reference": null, "reference_origin": null, "metadata": {}},
         "relationships": {"webhook": {"data": {"id": "w1", "type": "webhooks"}}}}}))
-    .unwrap()
-    .data
-    .to_typed::<EventCallback>()
-    .unwrap();
+        .unwrap()
+        .data
+        .to_typed::<EventCallback>()
+        .unwrap();
     assert_eq!(callback.attributes.response_code.as_deref(), Some("503"));
     assert!(!callback.succeeded());
     assert_eq!(callback.attributes.extra["signature"], "abc=");
@@ -151,10 +126,7 @@ fn event_callbacks_events_and_event_stores() {
     .data
     .to_typed::<EventStore>()
     .unwrap();
-    assert_eq!(
-        store.attributes.payload.as_ref().unwrap()["status"]["to"],
-        "placed"
-    );
+    assert_eq!(store.attributes.payload.as_ref().unwrap()["status"]["to"], "placed");
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -173,12 +145,9 @@ fn create_body_is_exactly_what_commerce_layer_expects() {
         body.to_string(),
         r#"{"data":{"type":"webhooks","attributes":{"topic":"orders.place","callback_url":"https://example.com/hooks","name":"orders placed","include_resources":["customer","line_items.line_item_options"],"metadata":{"team":"ops"},"reference":"ERP-1","reference_origin":"erp"}}}"#
     );
-    let minimal = WebhookCreate::new(
-        "shipments.ship".parse().unwrap(),
-        "http://127.0.0.1:8080/hook",
-    )
-    .unwrap()
-    .to_body();
+    let minimal = WebhookCreate::new("shipments.ship".parse().unwrap(), "http://127.0.0.1:8080/hook")
+        .unwrap()
+        .to_body();
     assert_eq!(
         minimal.to_string(),
         r#"{"data":{"type":"webhooks","attributes":{"topic":"shipments.ship","callback_url":"http://127.0.0.1:8080/hook"}}}"#
@@ -188,15 +157,7 @@ fn create_body_is_exactly_what_commerce_layer_expects() {
 #[wasm_bindgen_test(unsupported = test)]
 fn create_checks_urls_and_include_paths() {
     let topic: Topic = "orders.place".parse().unwrap();
-    for bad in [
-        "",
-        "example.com",
-        "ftp://x",
-        "https://",
-        "https:///x",
-        "https://a b",
-        "https://:80/x",
-    ] {
+    for bad in ["", "example.com", "ftp://x", "https://", "https:///x", "https://a b", "https://:80/x"] {
         assert_eq!(
             WebhookCreate::new(topic.clone(), bad).unwrap_err().code(),
             "invalid_callback_url",
@@ -204,47 +165,28 @@ fn create_checks_urls_and_include_paths() {
         );
     }
     let create = WebhookCreate::new(topic, "https://example.com").unwrap();
-    for bad in [
-        "",
-        "Line_items",
-        "line_items.",
-        ".sku",
-        "line items",
-        "line_items..sku",
-        "sku_",
-        "_sku",
-        "sku1",
-    ] {
+    for bad in
+        ["", "Line_items", "line_items.", ".sku", "line items", "line_items..sku", "sku_", "_sku", "sku1"]
+    {
         let err = create.clone().include_resources([bad]).unwrap_err();
         assert_eq!(err.code(), "invalid_include_path", "{bad:?}");
     }
-    assert!(create
-        .include_resources(["shipments.shipping_method", "customer"])
-        .is_ok());
+    assert!(create.include_resources(["shipments.shipping_method", "customer"]).is_ok());
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn update_triggers_follow_the_rules() {
     let update = WebhookUpdate::new("w1").disable();
     assert_eq!(
-        update
-            .to_body(Credential::SalesChannel)
-            .unwrap()
-            .to_string(),
+        update.to_body(Credential::SalesChannel).unwrap().to_string(),
         r#"{"data":{"type":"webhooks","id":"w1","attributes":{"_disable":true}}}"#
     );
     let both = WebhookUpdate::new("w1").disable().enable();
-    assert_eq!(
-        both.to_body(Credential::Integration).unwrap_err().code(),
-        "conflicting_triggers"
-    );
+    assert_eq!(both.to_body(Credential::Integration).unwrap_err().code(), "conflicting_triggers");
     let reset = WebhookUpdate::new("w1").reset_circuit();
     assert!(reset.check(Credential::Integration).is_ok());
     assert!(reset.check(Credential::Webapp).is_ok());
-    assert_eq!(
-        reset.check(Credential::SalesChannel).unwrap_err().code(),
-        "forbidden_for_sales_channel"
-    );
+    assert_eq!(reset.check(Credential::SalesChannel).unwrap_err().code(), "forbidden_for_sales_channel");
     let change = WebhookUpdate::new("w1")
         .topic(&"orders.approve".parse().unwrap())
         .callback_url("https://example.com/new")
@@ -263,10 +205,7 @@ fn update_triggers_follow_the_rules() {
 fn error_codes_are_unique_snake_case_and_listed() {
     let codes = clhooks::Error::CODES;
     for code in codes {
-        assert!(
-            code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
-            "{code}"
-        );
+        assert!(code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{code}");
     }
     let mut sorted = codes.to_vec();
     sorted.sort_unstable();

@@ -1,10 +1,5 @@
 //! Payload vectors: receive and denormalize, natively and on wasm32.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -25,39 +20,14 @@ fn receive_vectors() {
         let got = receive(&body, headers, &verifier);
         assert_eq!(outcome(&got), case.expect, "{}", case.name);
         let Ok(event) = got else { continue };
-        assert_eq!(
-            Some(event.topic.as_str()),
-            case.topic.as_deref(),
-            "{}",
-            case.name
-        );
-        assert_eq!(
-            Some(event.resource().kind.as_str()),
-            case.kind.as_deref(),
-            "{}",
-            case.name
-        );
-        assert_eq!(
-            Some(event.resource().id.as_str()),
-            case.id.as_deref(),
-            "{}",
-            case.name
-        );
-        assert_eq!(
-            Some(event.document.included.len()),
-            case.included,
-            "{}",
-            case.name
-        );
+        assert_eq!(Some(event.topic.as_str()), case.topic.as_deref(), "{}", case.name);
+        assert_eq!(Some(event.resource().kind.as_str()), case.kind.as_deref(), "{}", case.name);
+        assert_eq!(Some(event.resource().id.as_str()), case.id.as_deref(), "{}", case.name);
+        assert_eq!(Some(event.document.included.len()), case.included, "{}", case.name);
         assert_eq!(event.body, body);
         let denormalized = event.denormalize().unwrap();
         for (pointer, expected) in &case.denormalized {
-            assert_eq!(
-                denormalized.pointer(pointer),
-                Some(expected),
-                "{}: {pointer}",
-                case.name
-            );
+            assert_eq!(denormalized.pointer(pointer), Some(expected), "{}: {pointer}", case.name);
         }
     }
 }
@@ -79,10 +49,7 @@ fn the_fixture_round_trips_without_loss() {
     let original: Value = serde_json::from_slice(common::FIXTURE).unwrap();
     let document = payload::parse(common::FIXTURE).unwrap();
     assert_eq!(serde_json::to_value(&document).unwrap(), original);
-    assert_eq!(
-        serde_json::from_str::<Value>(&document.to_json()).unwrap(),
-        original
-    );
+    assert_eq!(serde_json::from_str::<Value>(&document.to_json()).unwrap(), original);
     let order = document.data.attributes.keys().next().unwrap();
     assert_eq!(order, "number", "attribute order is kept");
     assert_eq!(document.data.mode().unwrap().as_str(), "test");
@@ -105,26 +72,20 @@ fn unknown_members_survive_a_round_trip() {
 
 fn all_related(n: usize) -> Document {
     // Every resource relates to every other: the expansion grows factorially with n.
-    let ids: Vec<Value> = (0..n)
-        .map(|i| json!({"id": i.to_string(), "type": "things"}))
-        .collect();
-    let resource = |i: usize| json!({"id": i.to_string(), "type": "things", "relationships": {"all": {"data": ids}}});
-    Document::from_value(
-        json!({"data": resource(0), "included": (1..n).map(resource).collect::<Vec<_>>()}),
-    )
-    .unwrap()
+    let ids: Vec<Value> = (0..n).map(|i| json!({"id": i.to_string(), "type": "things"})).collect();
+    let resource =
+        |i: usize| json!({"id": i.to_string(), "type": "things", "relationships": {"all": {"data": ids}}});
+    Document::from_value(json!({"data": resource(0), "included": (1..n).map(resource).collect::<Vec<_>>()}))
+        .unwrap()
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn denormalize_budget_is_an_error_not_a_hang() {
-    let err = all_related(12)
-        .denormalize_with(DenormalizeOptions::default().with_max_nodes(10_000))
-        .unwrap_err();
+    let err =
+        all_related(12).denormalize_with(DenormalizeOptions::default().with_max_nodes(10_000)).unwrap_err();
     assert_eq!(err.code(), "denormalize_limit");
     assert!(err.to_string().contains("10000"));
-    let small = all_related(4)
-        .denormalize_with(DenormalizeOptions::default().with_max_depth(1))
-        .unwrap();
+    let small = all_related(4).denormalize_with(DenormalizeOptions::default().with_max_depth(1)).unwrap();
     // With max_depth 1 no resource repeats on a path: the root, then 3 others, 3·2, 3·2·1.
     assert_eq!(small.to_string().matches("\"all\"").count(), 1 + 3 + 6 + 6);
 }
@@ -136,10 +97,9 @@ fn a_long_chain_is_cut_at_the_nesting_limit() {
         json!({"id": i.to_string(), "type": "links",
                "relationships": {"next": {"data": {"id": (i + 1).to_string(), "type": "links"}}}})
     };
-    let document = Document::from_value(
-        json!({"data": link(0), "included": (1..n).map(link).collect::<Vec<_>>()}),
-    )
-    .unwrap();
+    let document =
+        Document::from_value(json!({"data": link(0), "included": (1..n).map(link).collect::<Vec<_>>()}))
+            .unwrap();
     let out = document.denormalize().unwrap();
     let mut depth = 0;
     let mut node = &out;
@@ -157,10 +117,7 @@ fn topic_is_checked_against_data_type() {
     let verifier = Verifier::new(["k"]).unwrap();
     let signature = sign(body, "k").unwrap();
     let headers = |topic: &'static str| {
-        vec![
-            ("X-CommerceLayer-Signature", signature.clone()),
-            ("X-CommerceLayer-Topic", topic.into()),
-        ]
+        vec![("X-CommerceLayer-Signature", signature.clone()), ("X-CommerceLayer-Topic", topic.into())]
     };
     assert!(receive(body, headers("shipments.ship"), &verifier).is_ok());
     let err = receive(body, headers("orders.place"), &verifier).unwrap_err();

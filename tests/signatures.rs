@@ -1,10 +1,5 @@
 //! Signature vectors, natively and on wasm32 (Node and Chromium).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -35,18 +30,14 @@ fn verify_vectors() {
     let mut passing = 0;
     for case in &vectors.verify {
         let body = case.body.bytes();
-        let got = Verifier::new(&case.secrets)
-            .and_then(|v| v.verify(&body, case.header.as_deref().unwrap_or("")));
+        let got =
+            Verifier::new(&case.secrets).and_then(|v| v.verify(&body, case.header.as_deref().unwrap_or("")));
         assert_eq!(outcome(&got), case.expect, "{}", case.name);
         if case.expect == "ok" {
             passing += 1;
             // The one-shot function agrees with the verifier for a single secret.
             if let [secret] = case.secrets.as_slice() {
-                assert!(
-                    verify(&body, case.header.as_deref().unwrap(), secret).is_ok(),
-                    "{}",
-                    case.name
-                );
+                assert!(verify(&body, case.header.as_deref().unwrap(), secret).is_ok(), "{}", case.name);
             }
         }
     }
@@ -57,11 +48,7 @@ fn verify_vectors() {
 /// signature loses a bit: independent of the vectors' own flipped twins.
 #[wasm_bindgen_test(unsupported = test)]
 fn every_passing_case_fails_when_a_byte_flips() {
-    for case in common::signatures()
-        .verify
-        .iter()
-        .filter(|c| c.expect == "ok")
-    {
+    for case in common::signatures().verify.iter().filter(|c| c.expect == "ok") {
         let body = case.body.bytes();
         let verifier = Verifier::new(&case.secrets).unwrap();
         let header = case.header.as_deref().unwrap();
@@ -74,22 +61,12 @@ fn every_passing_case_fails_when_a_byte_flips() {
             let mut tampered = body.clone();
             tampered[i] ^= 0x80;
             let got = verifier.verify(&tampered, header);
-            assert_eq!(
-                outcome(&got),
-                "signature_mismatch",
-                "{} byte {i}",
-                case.name
-            );
+            assert_eq!(outcome(&got), "signature_mismatch", "{} byte {i}", case.name);
         }
         let mut tag = decode_signature(header).unwrap();
         tag[31] ^= 0x01;
         let other = base64_encode(&tag);
-        assert_eq!(
-            outcome(&verifier.verify(&body, &other)),
-            "signature_mismatch",
-            "{}",
-            case.name
-        );
+        assert_eq!(outcome(&verifier.verify(&body, &other)), "signature_mismatch", "{}", case.name);
     }
 }
 
@@ -104,29 +81,16 @@ fn hex_signatures_are_diagnosed() {
     let tag = decode_signature(&sign(body, "s").unwrap()).unwrap();
     let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
     let err = verify(body, &hex, "s").unwrap_err();
-    assert_eq!(
-        err,
-        Error::MalformedSignature {
-            hint: SignatureHint::LooksLikeHex
-        }
-    );
+    assert_eq!(err, Error::MalformedSignature { hint: SignatureHint::LooksLikeHex });
     assert!(err.to_string().contains("hex"));
     let upper = hex.to_uppercase();
-    assert_eq!(
-        verify(body, &upper, "s").unwrap_err().code(),
-        "malformed_signature"
-    );
+    assert_eq!(verify(body, &upper, "s").unwrap_err().code(), "malformed_signature");
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn wrong_length_says_how_long() {
     let err = verify(b"", "AAAAAAAAAAAAAAAAAAAAAA==", "s").unwrap_err();
-    assert_eq!(
-        err,
-        Error::MalformedSignature {
-            hint: SignatureHint::WrongLength(16)
-        }
-    );
+    assert_eq!(err, Error::MalformedSignature { hint: SignatureHint::WrongLength(16) });
     assert!(err.to_string().contains("16 bytes"));
 }
 

@@ -1,10 +1,5 @@
 //! Topic vectors and the catalogue, natively and on wasm32.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
@@ -18,14 +13,8 @@ fn catalogue_matches_the_reference() {
     assert_eq!(catalogue::all().len(), vectors.catalogue.count);
     assert_eq!(catalogue::resources().len(), vectors.catalogue.resources);
     for known in &vectors.catalogue.known {
-        let info =
-            catalogue::lookup(&known.topic).unwrap_or_else(|| panic!("{} missing", known.topic));
-        assert_eq!(
-            info.description,
-            known.description.as_deref(),
-            "{}",
-            known.topic
-        );
+        let info = catalogue::lookup(&known.topic).unwrap_or_else(|| panic!("{} missing", known.topic));
+        assert_eq!(info.description, known.description.as_deref(), "{}", known.topic);
         assert!(Topic::parse(&known.topic).unwrap().is_known());
     }
 }
@@ -36,18 +25,12 @@ fn catalogue_is_sorted_parsable_and_consistent() {
     assert!(all.windows(2).all(|w| w[0].name < w[1].name));
     for info in all {
         let topic = Topic::parse(info.name).unwrap();
-        assert_eq!(
-            (topic.resource(), topic.event()),
-            (info.resource, info.event)
-        );
+        assert_eq!((topic.resource(), topic.event()), (info.resource, info.event));
         assert!(catalogue::is_known(info.name));
         assert!(catalogue::events(info.resource).any(|t| t.name == info.name));
     }
     let seeded = all.iter().filter(|t| t.sources.seed_page).count();
-    assert_eq!(
-        seeded,
-        all.iter().filter(|t| t.description.is_some()).count()
-    );
+    assert_eq!(seeded, all.iter().filter(|t| t.description.is_some()).count());
     assert!(catalogue::events("orders").all(|t| t.resource == "orders"));
     assert_eq!(catalogue::events("no_such_resources").count(), 0);
 }
@@ -78,12 +61,7 @@ fn pattern_vectors() {
             (Some(code), _) => assert_eq!(outcome(&got), code, "{:?}", case.pattern),
             (None, Some(topic)) => {
                 let pattern = got.unwrap_or_else(|e| panic!("{:?}: {e}", case.pattern));
-                assert_eq!(
-                    Some(pattern.matches_name(topic)),
-                    case.matches,
-                    "{} vs {topic}",
-                    case.pattern
-                );
+                assert_eq!(Some(pattern.matches_name(topic)), case.matches, "{} vs {topic}", case.pattern);
             }
             (None, None) => panic!("pattern case without a topic or an error"),
         }

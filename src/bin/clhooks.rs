@@ -20,11 +20,7 @@ mod cli {
     use serde_json::{json, Value};
 
     #[derive(Parser)]
-    #[command(
-        name = "clhooks",
-        version,
-        about = "Sign, verify and inspect Commerce Layer webhooks"
-    )]
+    #[command(name = "clhooks", version, about = "Sign, verify and inspect Commerce Layer webhooks")]
     struct Cli {
         #[command(subcommand)]
         command: Command,
@@ -132,10 +128,8 @@ mod cli {
     }
 
     fn topics(as_json: bool, resource: Option<&str>) -> Result<(), Failure> {
-        let list: Vec<_> = catalogue::all()
-            .iter()
-            .filter(|t| resource.is_none_or(|r| t.resource == r))
-            .collect();
+        let list: Vec<_> =
+            catalogue::all().iter().filter(|t| resource.is_none_or(|r| t.resource == r)).collect();
         if as_json {
             let values: Vec<Value> = list.iter().map(|t| topic_json(t)).collect();
             return print(&serde_json::to_string_pretty(&values).unwrap_or_default());
@@ -157,11 +151,7 @@ mod cli {
             "topic     {topic}\nresource  {}\nevent     {}\nknown     {}",
             topic.resource(),
             topic.event(),
-            if topic.is_known() {
-                "yes"
-            } else {
-                "no (well-formed, not in the catalogue)"
-            }
+            if topic.is_known() { "yes" } else { "no (well-formed, not in the catalogue)" }
         );
         if let Some(description) = topic.info().and_then(|i| i.description) {
             text.push_str(&format!("\ntrigger   {description}"));
@@ -171,14 +161,9 @@ mod cli {
 
     fn summary(document: &clhooks::Document, topic: Option<&Topic>) -> String {
         let data = &document.data;
-        let mut rows: Vec<(String, String)> =
-            vec![("resource".into(), format!("{} {}", data.kind, data.id))];
+        let mut rows: Vec<(String, String)> = vec![("resource".into(), format!("{} {}", data.kind, data.id))];
         if let Some(topic) = topic {
-            let known = if topic.is_known() {
-                "known"
-            } else {
-                "not in the catalogue"
-            };
+            let known = if topic.is_known() { "known" } else { "not in the catalogue" };
             rows.push(("topic".into(), format!("{topic} ({known})")));
             if let Some(description) = topic.info().and_then(|i| i.description) {
                 rows.push(("trigger".into(), description.into()));
@@ -190,12 +175,7 @@ mod cli {
         for (name, value) in &data.attributes {
             let shown = name == "number" || name == "status" || name.ends_with("_status");
             if shown && !value.is_null() {
-                rows.push((
-                    name.clone(),
-                    value
-                        .as_str()
-                        .map_or_else(|| value.to_string(), str::to_owned),
-                ));
+                rows.push((name.clone(), value.as_str().map_or_else(|| value.to_string(), str::to_owned)));
             }
         }
         let mut counts: Vec<(&str, usize)> = Vec::new();
@@ -209,25 +189,15 @@ mod cli {
         let included = if kinds.is_empty() {
             "none".to_owned()
         } else {
-            format!(
-                "{} resources: {}",
-                document.included.len(),
-                kinds.join(", ")
-            )
+            format!("{} resources: {}", document.included.len(), kinds.join(", "))
         };
         rows.push(("included".into(), included));
         let events: Vec<&str> = catalogue::events(&data.kind).map(|t| t.event).collect();
         if !events.is_empty() {
-            rows.push((
-                "topics".into(),
-                format!("{}.{{{}}}", data.kind, events.join(",")),
-            ));
+            rows.push(("topics".into(), format!("{}.{{{}}}", data.kind, events.join(","))));
         }
         let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
-        rows.iter()
-            .map(|(label, value)| format!("{label:<width$}  {value}"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        rows.iter().map(|(label, value)| format!("{label:<width$}  {value}")).collect::<Vec<_>>().join("\n")
     }
 
     struct Inspect<'a> {
@@ -246,10 +216,7 @@ mod cli {
         let denormalized = document.denormalize_with(options)?;
         let shown = match args.pointer {
             Some(pointer) => denormalized.pointer(pointer).ok_or_else(|| {
-                Failure::Cli(
-                    "pointer",
-                    format!("nothing at {pointer} in the denormalized document"),
-                )
+                Failure::Cli("pointer", format!("nothing at {pointer} in the denormalized document"))
             })?,
             None => &denormalized,
         };
@@ -270,11 +237,7 @@ mod cli {
                 let body = input(file.as_ref())?;
                 print(&clhooks::sign(&body, &secret)?)
             }
-            Command::Verify {
-                secrets,
-                signature,
-                file,
-            } => {
+            Command::Verify { secrets, signature, file } => {
                 let verifier = Verifier::new(&secrets)?;
                 let body = input(file.as_ref())?;
                 verifier.verify(&body, &signature)?;
@@ -282,13 +245,7 @@ mod cli {
             }
             Command::Topics { json, resource } => topics(json, resource.as_deref()),
             Command::Topic { name } => topic(&name),
-            Command::Inspect {
-                file,
-                topic,
-                max_depth,
-                json,
-                pointer,
-            } => inspect(&Inspect {
+            Command::Inspect { file, topic, max_depth, json, pointer } => inspect(&Inspect {
                 file: file.as_ref(),
                 topic: topic.as_deref(),
                 max_depth,

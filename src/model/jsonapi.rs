@@ -90,11 +90,7 @@ pub struct Relationship {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub links: Option<Object>,
     /// The linkage; `None` when the member is absent, [`Linkage::Null`] when it is `null`.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub data: Option<Linkage>,
     /// `meta`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,22 +101,16 @@ pub struct Relationship {
 }
 
 /// Tells a member that is present and `null` from one that is absent.
-fn present<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> std::result::Result<Option<Linkage>, D::Error> {
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Option<Linkage>, D::Error> {
     Linkage::deserialize(deserializer).map(Some)
 }
 
 pub(crate) fn json_error(err: &serde_json::Error) -> Error {
-    Error::InvalidJson {
-        message: err.to_string(),
-    }
+    Error::InvalidJson { message: err.to_string() }
 }
 
 pub(crate) fn document_error(err: &serde_json::Error) -> Error {
-    Error::InvalidDocument {
-        message: err.to_string(),
-    }
+    Error::InvalidDocument { message: err.to_string() }
 }
 
 impl Document {
@@ -149,26 +139,12 @@ impl Document {
                     message: "data is an array; a webhook payload holds a single resource".into(),
                 })
             }
-            Some(Value::Null) => {
-                return Err(Error::InvalidDocument {
-                    message: "data is null".into(),
-                })
-            }
-            Some(_) => {
-                return Err(Error::InvalidDocument {
-                    message: "data is not an object".into(),
-                })
-            }
+            Some(Value::Null) => return Err(Error::InvalidDocument { message: "data is null".into() }),
+            Some(_) => return Err(Error::InvalidDocument { message: "data is not an object".into() }),
             None if value.is_object() => {
-                return Err(Error::InvalidDocument {
-                    message: "there is no data member".into(),
-                })
+                return Err(Error::InvalidDocument { message: "there is no data member".into() })
             }
-            None => {
-                return Err(Error::InvalidDocument {
-                    message: "the body is not a JSON object".into(),
-                })
-            }
+            None => return Err(Error::InvalidDocument { message: "the body is not a JSON object".into() }),
         }
         serde_json::from_value(value).map_err(|e| document_error(&e))
     }
@@ -203,11 +179,7 @@ impl Resource {
     /// `meta.mode`, `test` or `live`, when present.
     #[must_use]
     pub fn mode(&self) -> Option<super::Mode> {
-        self.meta
-            .as_ref()
-            .and_then(|m| m.get("mode"))
-            .and_then(Value::as_str)
-            .map(super::Mode::from)
+        self.meta.as_ref().and_then(|m| m.get("mode")).and_then(Value::as_str).map(super::Mode::from)
     }
 
     /// Reads this resource as a typed one, such as [`Webhook`](super::Webhook).
@@ -218,10 +190,7 @@ impl Resource {
     /// field has the wrong shape.
     pub fn to_typed<T: super::TypedResource>(&self) -> Result<T> {
         if self.kind != T::TYPE {
-            return Err(Error::WrongResourceType {
-                expected: T::TYPE,
-                found: self.kind.clone(),
-            });
+            return Err(Error::WrongResourceType { expected: T::TYPE, found: self.kind.clone() });
         }
         let value = serde_json::to_value(self).map_err(|e| document_error(&e))?;
         serde_json::from_value(value).map_err(|e| document_error(&e))

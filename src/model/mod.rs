@@ -12,9 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use jsonapi::{Document, Identifier, Linkage, Object, Relationship, Resource};
-pub use request::{
-    validate_callback_url, validate_include_path, Credential, WebhookCreate, WebhookUpdate,
-};
+pub use request::{validate_callback_url, validate_include_path, Credential, WebhookCreate, WebhookUpdate};
 
 use crate::topic::Topic;
 
@@ -276,9 +274,7 @@ impl Attributes for WebhookAttributes {
     const TYPE: &'static str = "webhooks";
 }
 
-fn null_as_empty<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Vec<String>, D::Error> {
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     Ok(Option::<Vec<String>>::deserialize(deserializer)?.unwrap_or_default())
 }
 

@@ -33,9 +33,7 @@ pub fn validate_include_path(path: &str) -> Result<()> {
     if path.split('.').all(word_ok) {
         Ok(())
     } else {
-        Err(Error::InvalidIncludePath {
-            path: path.to_owned(),
-        })
+        Err(Error::InvalidIncludePath { path: path.to_owned() })
     }
 }
 
@@ -45,18 +43,14 @@ pub fn validate_include_path(path: &str) -> Result<()> {
 ///
 /// [`Error::InvalidCallbackUrl`].
 pub fn validate_callback_url(url: &str) -> Result<()> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
     let ok = host.is_some_and(|h| !h.is_empty() && !h.starts_with(':'))
         && !url.chars().any(|c| c.is_whitespace() || c.is_control());
     if ok {
         Ok(())
     } else {
-        Err(Error::InvalidCallbackUrl {
-            url: url.to_owned(),
-        })
+        Err(Error::InvalidCallbackUrl { url: url.to_owned() })
     }
 }
 
@@ -72,6 +66,50 @@ where
             validate_include_path(&p).map(|()| p)
         })
         .collect()
+}
+
+/// The optional attributes both create and update bodies may carry.
+macro_rules! attribute_setters {
+    () => {
+        /// Sets the unique name (on create, Commerce Layer defaults it to "webhook {id}").
+        #[must_use]
+        pub fn name(mut self, name: impl Into<String>) -> Self {
+            self.attributes.insert("name".into(), Value::String(name.into()));
+            self
+        }
+
+        /// Sets the related resources to include in each payload, as dot paths.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidIncludePath`] for an entry that is not a dot path.
+        pub fn include_resources<I, S>(mut self, paths: I) -> Result<Self>
+        where
+            I: IntoIterator<Item = S>,
+            S: Into<String>,
+        {
+            let paths = checked_paths(paths)?;
+            self.attributes.insert("include_resources".into(), json!(paths));
+            Ok(self)
+        }
+
+        /// Sets the metadata.
+        #[must_use]
+        pub fn metadata(mut self, metadata: Object) -> Self {
+            self.attributes.insert("metadata".into(), Value::Object(metadata));
+            self
+        }
+
+        /// Sets the external reference and, optionally, its origin.
+        #[must_use]
+        pub fn reference(mut self, reference: impl Into<String>, origin: Option<&str>) -> Self {
+            self.attributes.insert("reference".into(), Value::String(reference.into()));
+            if let Some(origin) = origin {
+                self.attributes.insert("reference_origin".into(), Value::String(origin.to_owned()));
+            }
+            self
+        }
+    };
 }
 
 /// The body of `POST /api/webhooks`.
@@ -102,66 +140,17 @@ impl WebhookCreate {
     /// [`Error::InvalidCallbackUrl`].
     pub fn new(topic: Topic, callback_url: &str) -> Result<WebhookCreate> {
         validate_callback_url(callback_url)?;
-        Ok(WebhookCreate {
-            topic,
-            callback_url: callback_url.to_owned(),
-            attributes: Map::new(),
-        })
+        Ok(WebhookCreate { topic, callback_url: callback_url.to_owned(), attributes: Map::new() })
     }
 
-    /// Sets the unique name (Commerce Layer defaults it to "webhook {id}").
-    #[must_use]
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.attributes
-            .insert("name".into(), Value::String(name.into()));
-        self
-    }
-
-    /// Sets the related resources to include in each payload.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidIncludePath`] for an entry that is not a dot path.
-    pub fn include_resources<I, S>(mut self, paths: I) -> Result<Self>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let paths = checked_paths(paths)?;
-        self.attributes
-            .insert("include_resources".into(), json!(paths));
-        Ok(self)
-    }
-
-    /// Sets the metadata.
-    #[must_use]
-    pub fn metadata(mut self, metadata: Object) -> Self {
-        self.attributes
-            .insert("metadata".into(), Value::Object(metadata));
-        self
-    }
-
-    /// Sets the external reference and, optionally, its origin.
-    #[must_use]
-    pub fn reference(mut self, reference: impl Into<String>, origin: Option<&str>) -> Self {
-        self.attributes
-            .insert("reference".into(), Value::String(reference.into()));
-        if let Some(origin) = origin {
-            self.attributes
-                .insert("reference_origin".into(), Value::String(origin.to_owned()));
-        }
-        self
-    }
+    attribute_setters!();
 
     /// The JSON:API request body.
     #[must_use]
     pub fn to_body(&self) -> Value {
         let mut attributes = Map::new();
         attributes.insert("topic".into(), Value::String(self.topic.to_string()));
-        attributes.insert(
-            "callback_url".into(),
-            Value::String(self.callback_url.clone()),
-        );
+        attributes.insert("callback_url".into(), Value::String(self.callback_url.clone()));
         attributes.extend(self.attributes.clone());
         json!({"data": {"type": "webhooks", "attributes": attributes}})
     }
@@ -204,8 +193,7 @@ impl WebhookUpdate {
     /// Changes the topic.
     #[must_use]
     pub fn topic(mut self, topic: &Topic) -> Self {
-        self.attributes
-            .insert("topic".into(), Value::String(topic.to_string()));
+        self.attributes.insert("topic".into(), Value::String(topic.to_string()));
         self
     }
 
@@ -216,42 +204,11 @@ impl WebhookUpdate {
     /// [`Error::InvalidCallbackUrl`].
     pub fn callback_url(mut self, url: &str) -> Result<Self> {
         validate_callback_url(url)?;
-        self.attributes
-            .insert("callback_url".into(), Value::String(url.to_owned()));
+        self.attributes.insert("callback_url".into(), Value::String(url.to_owned()));
         Ok(self)
     }
 
-    /// Changes the name.
-    #[must_use]
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.attributes
-            .insert("name".into(), Value::String(name.into()));
-        self
-    }
-
-    /// Replaces the included resources.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidIncludePath`].
-    pub fn include_resources<I, S>(mut self, paths: I) -> Result<Self>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let paths = checked_paths(paths)?;
-        self.attributes
-            .insert("include_resources".into(), json!(paths));
-        Ok(self)
-    }
-
-    /// Replaces the metadata.
-    #[must_use]
-    pub fn metadata(mut self, metadata: Object) -> Self {
-        self.attributes
-            .insert("metadata".into(), Value::Object(metadata));
-        self
-    }
+    attribute_setters!();
 
     /// Disables the webhook (`_disable: true`).
     #[must_use]
@@ -322,11 +279,9 @@ impl WebhookUpdate {
     pub fn to_body(&self, credential: Credential) -> Result<Value> {
         self.check(credential)?;
         let mut attributes = self.attributes.clone();
-        for (flag, name) in [
-            (self.disable, "_disable"),
-            (self.enable, "_enable"),
-            (self.reset_circuit, "_reset_circuit"),
-        ] {
+        for (flag, name) in
+            [(self.disable, "_disable"), (self.enable, "_enable"), (self.reset_circuit, "_reset_circuit")]
+        {
             if flag {
                 attributes.insert(name.into(), Value::Bool(true));
             }

@@ -21,11 +21,7 @@ pub struct DenormalizeOptions {
 
 impl Default for DenormalizeOptions {
     fn default() -> Self {
-        DenormalizeOptions {
-            max_depth: 2,
-            max_nesting: 32,
-            max_nodes: 100_000,
-        }
+        DenormalizeOptions { max_depth: 2, max_nesting: 32, max_nodes: 100_000 }
     }
 }
 
@@ -64,9 +60,7 @@ impl<'a> Walk<'a> {
     fn resource(&mut self, resource: &'a Resource) -> Result<Value> {
         self.nodes = self.nodes.saturating_add(1);
         if self.nodes > self.options.max_nodes {
-            return Err(Error::DenormalizeLimit {
-                max_nodes: self.options.max_nodes,
-            });
+            return Err(Error::DenormalizeLimit { max_nodes: self.options.max_nodes });
         }
         let key = (resource.kind.as_str(), resource.id.as_str());
         *self.on_path.entry(key).or_insert(0) += 1;
@@ -75,12 +69,7 @@ impl<'a> Walk<'a> {
         let mut out = Map::new();
         out.insert("id".into(), Value::String(resource.id.clone()));
         out.insert("type".into(), Value::String(resource.kind.clone()));
-        out.extend(
-            resource
-                .attributes
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
+        out.extend(resource.attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
         let mut result = Ok(());
         for (name, relationship) in &resource.relationships {
             let value = match &relationship.data {
@@ -94,11 +83,7 @@ impl<'a> Walk<'a> {
                     }
                 },
                 Some(Linkage::Many(ids)) => {
-                    match ids
-                        .iter()
-                        .map(|id| self.related(id))
-                        .collect::<Result<Vec<_>>>()
-                    {
+                    match ids.iter().map(|id| self.related(id)).collect::<Result<Vec<_>>>() {
                         Ok(values) => Value::Array(values),
                         Err(e) => {
                             result = Err(e);
@@ -121,9 +106,7 @@ impl<'a> Walk<'a> {
         let key = (id.kind.as_str(), id.id.as_str());
         let seen = self.on_path.get(&key).copied().unwrap_or(0);
         match self.included.get(&key).copied() {
-            Some(found)
-                if seen < self.options.max_depth && self.nesting < self.options.max_nesting =>
-            {
+            Some(found) if seen < self.options.max_depth && self.nesting < self.options.max_nesting => {
                 self.resource(found)
             }
             _ => Ok(identifier(id)),
@@ -164,17 +147,9 @@ impl Document {
         let mut included = HashMap::with_capacity(self.included.len());
         for r in &self.included {
             // A repeated entry does not replace the first, as in `Document::find_included`.
-            included
-                .entry((r.kind.as_str(), r.id.as_str()))
-                .or_insert(r);
+            included.entry((r.kind.as_str(), r.id.as_str())).or_insert(r);
         }
-        let mut walk = Walk {
-            included,
-            on_path: HashMap::new(),
-            nesting: 0,
-            nodes: 0,
-            options,
-        };
+        let mut walk = Walk { included, on_path: HashMap::new(), nesting: 0, nodes: 0, options };
         walk.resource(&self.data)
     }
 }

@@ -62,10 +62,7 @@ pub fn check_topic(topic: &Topic, document: &Document) -> Result<()> {
     if topic.resource() == document.data.kind {
         Ok(())
     } else {
-        Err(Error::TopicMismatch {
-            topic: topic.to_string(),
-            data_type: document.data.kind.clone(),
-        })
+        Err(Error::TopicMismatch { topic: topic.to_string(), data_type: document.data.kind.clone() })
     }
 }
 
@@ -75,10 +72,7 @@ where
     H: IntoIterator<Item = (K, V)>,
     K: AsRef<str>,
 {
-    headers
-        .into_iter()
-        .find(|(k, _)| k.as_ref().eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
+    headers.into_iter().find(|(k, _)| k.as_ref().eq_ignore_ascii_case(name)).map(|(_, v)| v)
 }
 
 /// Verifies and reads one delivery.
@@ -124,16 +118,9 @@ where
     }
     let signature = signature.ok_or(Error::MissingSignature)?;
     verifier.verify(body, signature.as_ref())?;
-    let topic = topic
-        .as_ref()
-        .map(|t| t.as_ref().trim())
-        .filter(|t| !t.is_empty());
+    let topic = topic.as_ref().map(|t| t.as_ref().trim()).filter(|t| !t.is_empty());
     let topic = Topic::parse(topic.ok_or(Error::MissingTopic)?)?;
     let document = Document::from_slice(body)?;
     check_topic(&topic, &document)?;
-    Ok(ReceivedEvent {
-        topic,
-        document,
-        body: body.to_vec(),
-    })
+    Ok(ReceivedEvent { topic, document, body: body.to_vec() })
 }

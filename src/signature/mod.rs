@@ -73,18 +73,12 @@ pub fn decode_signature(signature: &str) -> Result<[u8; TAG_LEN]> {
         return Err(Error::MissingSignature);
     }
     if value.len() == 2 * TAG_LEN && value.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::MalformedSignature {
-            hint: SignatureHint::LooksLikeHex,
-        });
+        return Err(Error::MalformedSignature { hint: SignatureHint::LooksLikeHex });
     }
-    let bytes = STANDARD
-        .decode(value)
-        .map_err(|_| Error::MalformedSignature {
-            hint: SignatureHint::NotBase64,
-        })?;
-    <[u8; TAG_LEN]>::try_from(bytes.as_slice()).map_err(|_| Error::MalformedSignature {
-        hint: SignatureHint::WrongLength(bytes.len()),
-    })
+    let bytes =
+        STANDARD.decode(value).map_err(|_| Error::MalformedSignature { hint: SignatureHint::NotBase64 })?;
+    <[u8; TAG_LEN]>::try_from(bytes.as_slice())
+        .map_err(|_| Error::MalformedSignature { hint: SignatureHint::WrongLength(bytes.len()) })
 }
 
 /// Verifies bodies against one or more shared secrets, keyed once.
@@ -119,10 +113,7 @@ impl Verifier {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let keys = secrets
-            .into_iter()
-            .map(|secret| keyed(secret.as_ref()))
-            .collect::<Result<Vec<_>>>()?;
+        let keys = secrets.into_iter().map(|secret| keyed(secret.as_ref())).collect::<Result<Vec<_>>>()?;
         if keys.is_empty() {
             return Err(Error::MissingSecret);
         }
@@ -170,8 +161,6 @@ impl Verifier {
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Verifier")
-            .field("secrets", &self.keys.len())
-            .finish_non_exhaustive()
+        f.debug_struct("Verifier").field("secrets", &self.keys.len()).finish_non_exhaustive()
     }
 }

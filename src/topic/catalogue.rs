@@ -46,10 +46,7 @@ pub fn all() -> &'static [TopicInfo] {
 /// The entry for a topic name, if known.
 #[must_use]
 pub fn lookup(name: &str) -> Option<&'static TopicInfo> {
-    CATALOGUE
-        .binary_search_by(|info| info.name.cmp(name))
-        .ok()
-        .and_then(|index| CATALOGUE.get(index))
+    CATALOGUE.binary_search_by(|info| info.name.cmp(name)).ok().and_then(|index| CATALOGUE.get(index))
 }
 
 /// Whether `name` is a known topic.
@@ -68,7 +65,5 @@ pub fn resources() -> Vec<&'static str> {
 
 /// The known topics of one resource, such as every `orders.*` topic.
 pub fn events(resource: &str) -> impl Iterator<Item = &'static TopicInfo> + '_ {
-    CATALOGUE
-        .iter()
-        .filter(move |info| info.resource == resource)
+    CATALOGUE.iter().filter(move |info| info.resource == resource)
 }

@@ -58,10 +58,7 @@ impl Topic {
     /// [`Error::InvalidTopic`] unless there is exactly one dot with lowercase snake_case on
     /// both sides.
     pub fn parse(name: &str) -> Result<Topic> {
-        let invalid = |reason| Error::InvalidTopic {
-            input: name.to_owned(),
-            reason,
-        };
+        let invalid = |reason| Error::InvalidTopic { input: name.to_owned(), reason };
         let (resource, event) = name
             .split_once('.')
             .ok_or_else(|| invalid("expected {resource}.{event}, such as orders.place"))?;
@@ -70,10 +67,7 @@ impl Topic {
         }
         check_segment(resource).map_err(invalid)?;
         check_segment(event).map_err(invalid)?;
-        Ok(Topic {
-            name: name.to_owned(),
-            dot: resource.len(),
-        })
+        Ok(Topic { name: name.to_owned(), dot: resource.len() })
     }
 
     /// The resource type, such as `orders`: the `type` of the payload's `data`.
@@ -85,9 +79,7 @@ impl Topic {
     /// The event, such as `place`.
     #[must_use]
     pub fn event(&self) -> &str {
-        self.name
-            .get(self.dot.saturating_add(1)..)
-            .unwrap_or_default()
+        self.name.get(self.dot.saturating_add(1)..).unwrap_or_default()
     }
 
     /// The full name, such as `orders.place`.

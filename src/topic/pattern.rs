@@ -24,9 +24,7 @@ fn side(segment: &str) -> Option<Option<String>> {
     if segment == "*" {
         Some(None)
     } else {
-        check_segment(segment)
-            .ok()
-            .map(|()| Some(segment.to_owned()))
+        check_segment(segment).ok().map(|()| Some(segment.to_owned()))
     }
 }
 
@@ -38,15 +36,9 @@ impl TopicPattern {
     /// [`Error::InvalidTopicPattern`] when it is neither `*` nor two sides, each `*` or a
     /// lowercase snake_case word, joined by one dot.
     pub fn parse(pattern: &str) -> Result<TopicPattern> {
-        let invalid = || Error::InvalidTopicPattern {
-            input: pattern.to_owned(),
-        };
+        let invalid = || Error::InvalidTopicPattern { input: pattern.to_owned() };
         if pattern == "*" {
-            return Ok(TopicPattern {
-                source: pattern.to_owned(),
-                resource: None,
-                event: None,
-            });
+            return Ok(TopicPattern { source: pattern.to_owned(), resource: None, event: None });
         }
         let (resource, event) = pattern.split_once('.').ok_or_else(invalid)?;
         if event.contains('.') {
@@ -62,9 +54,7 @@ impl TopicPattern {
     /// Whether the topic matches.
     #[must_use]
     pub fn matches(&self, topic: &Topic) -> bool {
-        self.resource
-            .as_deref()
-            .is_none_or(|r| r == topic.resource())
+        self.resource.as_deref().is_none_or(|r| r == topic.resource())
             && self.event.as_deref().is_none_or(|e| e == topic.event())
     }
 

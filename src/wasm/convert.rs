@@ -8,10 +8,7 @@ use wasm_bindgen::JsCast;
 use crate::error::{Error, Result};
 
 fn number(value: &JsValue, key: &str) -> Option<u32> {
-    Reflect::get(value, &JsValue::from_str(key))
-        .ok()?
-        .as_f64()
-        .map(|n| n as u32)
+    Reflect::get(value, &JsValue::from_str(key)).ok()?.as_f64().map(|n| n as u32)
 }
 
 /// The raw bytes of a body: a string (as UTF-8), any typed array or `DataView` (Node's
@@ -24,17 +21,15 @@ pub(crate) fn body(value: &JsValue) -> Result<Vec<u8>> {
         return Ok(bytes.to_vec());
     }
     if ArrayBuffer::is_view(value) {
-        let buffer =
-            Reflect::get(value, &JsValue::from_str("buffer")).unwrap_or(JsValue::UNDEFINED);
+        let buffer = Reflect::get(value, &JsValue::from_str("buffer")).unwrap_or(JsValue::UNDEFINED);
         let offset = number(value, "byteOffset").unwrap_or(0);
         let length = number(value, "byteLength").unwrap_or(0);
         return Ok(Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length).to_vec());
     }
     // An ArrayBuffer, possibly from another realm (where instanceof fails): it has a
     // byteLength but, unlike a view, no byteOffset.
-    let buffer_like = value.is_object()
-        && number(value, "byteLength").is_some()
-        && number(value, "byteOffset").is_none();
+    let buffer_like =
+        value.is_object() && number(value, "byteLength").is_some() && number(value, "byteOffset").is_none();
     if value.is_instance_of::<ArrayBuffer>() || buffer_like {
         return Ok(Uint8Array::new(value).to_vec());
     }
@@ -51,9 +46,7 @@ pub(crate) fn body(value: &JsValue) -> Result<Vec<u8>> {
 }
 
 fn invalid(message: &str) -> Error {
-    Error::InvalidArgument {
-        message: message.to_owned(),
-    }
+    Error::InvalidArgument { message: message.to_owned() }
 }
 
 /// One secret or an array of them (a rotation).
@@ -69,10 +62,7 @@ pub(crate) fn secrets(value: &JsValue) -> Result<Vec<String>> {
             invalid(EXPECTED)
         });
     }
-    Array::from(value)
-        .iter()
-        .map(|s| s.as_string().ok_or_else(|| invalid(EXPECTED)))
-        .collect()
+    Array::from(value).iter().map(|s| s.as_string().ok_or_else(|| invalid(EXPECTED))).collect()
 }
 
 /// A header value: a string, a number, or the first of an array of values.
@@ -104,18 +94,11 @@ pub(crate) fn headers(value: &JsValue) -> Result<Vec<(String, String)>> {
         return Ok(Vec::new());
     }
     if !value.is_object() {
-        return Err(invalid(
-            "headers must be a Headers object, a plain object or an array of pairs",
-        ));
+        return Err(invalid("headers must be a Headers object, a plain object or an array of pairs"));
     }
     let entries: Vec<JsValue> = match js_sys::try_iter(value) {
-        Ok(Some(iter)) => iter
-            .take(10_000)
-            .filter_map(std::result::Result::ok)
-            .collect(),
-        Ok(None) => Object::entries(value.unchecked_ref::<Object>())
-            .iter()
-            .collect(),
+        Ok(Some(iter)) => iter.take(10_000).filter_map(std::result::Result::ok).collect(),
+        Ok(None) => Object::entries(value.unchecked_ref::<Object>()).iter().collect(),
         Err(_) => return Err(invalid("the headers could not be read")),
     };
     Ok(entries.iter().filter_map(pair).collect())

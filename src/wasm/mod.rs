@@ -21,9 +21,7 @@ fn set(target: &Object, key: &str, value: &JsValue) {
 #[wasm_bindgen]
 pub fn sign(body: &JsValue, secret: &JsValue) -> JsResult<String> {
     let secret = secret.as_string().ok_or_else(|| {
-        errors::to_js(&Error::InvalidArgument {
-            message: "the secret must be a string".into(),
-        })
+        errors::to_js(&Error::InvalidArgument { message: "the secret must be a string".into() })
     })?;
     throw(convert::body(body).and_then(|b| crate::sign(&b, &secret)))
 }
@@ -45,11 +43,7 @@ impl JsVerifier {
     /// Keys a verifier with one secret or an array of them (a rotation).
     #[wasm_bindgen(constructor)]
     pub fn new(secrets: &JsValue) -> JsResult<JsVerifier> {
-        throw(
-            convert::secrets(secrets)
-                .and_then(Verifier::new)
-                .map(|inner| JsVerifier { inner }),
-        )
+        throw(convert::secrets(secrets).and_then(Verifier::new).map(|inner| JsVerifier { inner }))
     }
 
     /// Verifies a body against an `X-CommerceLayer-Signature` value.
@@ -107,11 +101,7 @@ fn topic_object(topic: &Topic) -> Object {
     set(&out, "event", &JsValue::from_str(topic.event()));
     set(&out, "known", &JsValue::from_bool(topic.is_known()));
     let description = topic.info().and_then(|i| i.description);
-    set(
-        &out,
-        "description",
-        &description.map_or(JsValue::NULL, JsValue::from_str),
-    );
+    set(&out, "description", &description.map_or(JsValue::NULL, JsValue::from_str));
     out
 }
 
@@ -125,9 +115,7 @@ pub fn parse_topic(name: &JsValue) -> JsResult<Object> {
 /// Whether a topic name matches a routing pattern; a malformed name never matches.
 #[wasm_bindgen(js_name = matchTopic)]
 pub fn match_topic(pattern: &JsValue, name: &JsValue) -> JsResult<bool> {
-    let pattern = throw(TopicPattern::parse(
-        &pattern.as_string().unwrap_or_default(),
-    ))?;
+    let pattern = throw(TopicPattern::parse(&pattern.as_string().unwrap_or_default()))?;
     Ok(name.as_string().is_some_and(|n| pattern.matches_name(&n)))
 }
 
@@ -141,11 +129,7 @@ pub fn catalogue() -> Array {
             set(&out, "topic", &JsValue::from_str(info.name));
             set(&out, "resource", &JsValue::from_str(info.resource));
             set(&out, "event", &JsValue::from_str(info.event));
-            set(
-                &out,
-                "description",
-                &info.description.map_or(JsValue::NULL, JsValue::from_str),
-            );
+            set(&out, "description", &info.description.map_or(JsValue::NULL, JsValue::from_str));
             JsValue::from(out)
         })
         .collect()
@@ -164,11 +148,9 @@ pub fn denormalize(document: &JsValue, max_depth: Option<u32>) -> JsResult<JsVal
     let bytes = match convert::body(document) {
         Ok(bytes) => bytes,
         // A parsed document is fine here: nothing is verified against its bytes.
-        Err(Error::BodyNotRaw { .. }) if document.is_object() => JSON::stringify(document)
-            .ok()
-            .and_then(|s| s.as_string())
-            .unwrap_or_default()
-            .into_bytes(),
+        Err(Error::BodyNotRaw { .. }) if document.is_object() => {
+            JSON::stringify(document).ok().and_then(|s| s.as_string()).unwrap_or_default().into_bytes()
+        }
         Err(e) => return Err(errors::to_js(&e)),
     };
     let mut options = DenormalizeOptions::default();

@@ -1,12 +1,6 @@
 //! Loads the shared vectors of `tests/vectors/`, compiled in so the same tests run natively
 //! and on wasm32 (where there is no file system).
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -40,13 +34,7 @@ impl Body {
             FIXTURE.to_vec()
         } else if let Some(pattern) = &self.repeat {
             let length = self.length.unwrap();
-            pattern
-                .as_bytes()
-                .iter()
-                .copied()
-                .cycle()
-                .take(length)
-                .collect()
+            pattern.as_bytes().iter().copied().cycle().take(length).collect()
         } else {
             panic!("body spec without content: {self:?}")
         };
