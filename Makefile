@@ -13,7 +13,7 @@ WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runn
 WASM_RELEASE := target/$(WASM_TARGET)/release/clhooks.wasm
 
 .PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium lint \
-        test-native test-wasm-node test-wasm-browser wasm-size
+        test-native test-wasm-node test-wasm-browser wasm-size pkg
 
 help:
 	@echo "make demo   build the CLI and walk through signing, verifying and inspecting a real payload"
@@ -69,3 +69,24 @@ wasm-size: tool-wasm-target
 demo:
 	cargo build --locked --release --bin clhooks
 	@bash examples/demo.sh target/release/clhooks tests/vectors/orders-place-payload.json
+
+## The npm package --------------------------------------------------------------------------
+
+PKG_BUILD := target/pkg-build
+WASM_OPT := node node_modules/binaryen/bin/wasm-opt
+# Features wasm-bindgen's output uses; not --all-features (Node 20 then rejects the module).
+WASM_OPT_FLAGS := -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
+	cargo build --locked --release --lib --target $(WASM_TARGET)
+	rm -rf $(PKG_BUILD) && mkdir -p $(PKG_BUILD)
+	wasm-bindgen --target web --out-dir $(PKG_BUILD)/web $(WASM_RELEASE)
+	wasm-bindgen --target nodejs --out-dir $(PKG_BUILD)/nodejs $(WASM_RELEASE)
+	$(WASM_OPT) $(WASM_OPT_FLAGS) $(PKG_BUILD)/web/clhooks_bg.wasm -o $(PKG_BUILD)/clhooks.wasm
+	node pkg-templates/build.mjs $(PKG_BUILD) pkg
+	@printf 'clhooks.wasm: %s bytes, %s gzipped\n' "$$(wc -c < pkg/clhooks.wasm)" "$$(gzip -9 -c pkg/clhooks.wasm | wc -c)"

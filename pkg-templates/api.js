@@ -1,0 +1,66 @@
+// The JavaScript face of clhooks. It takes the wasm core's bindings and shapes them for JS:
+// the WebhookError class, event objects with a denormalize() method, the topic constants.
+// Every protocol decision (signatures, topics, payload checks) is made in the core.
+
+export function createApi(core) {
+  /** The one error type clhooks throws; `code` is stable (see ERROR_CODES). */
+  class WebhookError extends Error {
+    constructor(code, message, details) {
+      super(message);
+      this.name = 'WebhookError';
+      this.code = code;
+      if (details && typeof details === 'object') {
+        for (const [key, value] of Object.entries(details)) {
+          if (!(key in this)) this[key] = value;
+        }
+      }
+    }
+  }
+  core.__setErrorClass(WebhookError);
+
+  const CATALOGUE = Object.freeze(core.catalogue().map((info) => Object.freeze(info)));
+  const TOPICS = Object.freeze(CATALOGUE.map((info) => info.topic));
+  const ERROR_CODES = Object.freeze(core.errorCodes());
+
+  const maxDepthOf = (options) => (options && options.maxDepth != null ? options.maxDepth : undefined);
+
+  /** A verified delivery. */
+  class WebhookEvent {
+    /** The payload with relationships resolved from `included`. */
+    denormalize(options) {
+      return core.denormalize(this.document, maxDepthOf(options));
+    }
+  }
+
+  const toEvent = (fields) => Object.assign(new WebhookEvent(), fields);
+
+  class Verifier extends core.Verifier {
+    receive(body, headers) {
+      return toEvent(super.receive(body, headers));
+    }
+  }
+
+  function receive(body, headers, secret) {
+    if (secret instanceof core.Verifier) return toEvent(core.Verifier.prototype.receive.call(secret, body, headers));
+    return toEvent(core.receive(body, headers, secret));
+  }
+
+  function denormalize(document, options) {
+    return core.denormalize(document, maxDepthOf(options));
+  }
+
+  return {
+    WebhookError,
+    WebhookEvent,
+    Verifier,
+    sign: core.sign,
+    verify: core.verify,
+    receive,
+    parseTopic: core.parseTopic,
+    matchTopic: core.matchTopic,
+    denormalize,
+    TOPICS,
+    CATALOGUE,
+    ERROR_CODES,
+  };
+}

@@ -1,0 +1,11 @@
+// Browsers and other ESM runtimes: the wasm is fetched beside this file and compiled
+// asynchronously (top-level await), so the module is ready once imported.
+import * as core from './core/web.js';
+import { createApi } from './api.js';
+
+await core.default({ module_or_path: new URL('./clhooks.wasm', import.meta.url) });
+
+export const {
+  WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize,
+  TOPICS, CATALOGUE, ERROR_CODES,
+} = createApi(core);

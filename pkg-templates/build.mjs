@@ -1,0 +1,64 @@
+// Assembles the npm package in pkg/ from wasm-bindgen's output and these templates.
+//
+// One optimized clhooks.wasm serves every runtime; only the JS glue differs: wasm-bindgen's
+// `web` glue (ESM) for Node ESM, Deno, Bun, workerd and browsers, and its `nodejs` glue
+// (CommonJS) for require(). Both glues are pointed at the one .wasm. The topic and error-code
+// unions of the .d.ts are read from the built core itself, so they cannot drift from it.
+//
+// Usage: node pkg-templates/build.mjs BUILD_DIR OUT_DIR
+//   BUILD_DIR holds web/ and nodejs/ (wasm-bindgen --target web|nodejs) and clhooks.wasm.
+
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const [buildDir, outDir] = process.argv.slice(2).map((p) => resolve(p));
+if (!buildDir || !outDir) throw new Error('usage: node pkg-templates/build.mjs BUILD_DIR OUT_DIR');
+
+const read = (path) => readFileSync(path, 'utf8');
+const replaceOnce = (text, from, to, what) => {
+  if (text.split(from).length !== 2) throw new Error(`expected exactly one ${JSON.stringify(from)} in ${what}`);
+  return text.replace(from, to);
+};
+
+rmSync(outDir, { recursive: true, force: true });
+mkdirSync(join(outDir, 'core'), { recursive: true });
+
+copyFileSync(join(buildDir, 'clhooks.wasm'), join(outDir, 'clhooks.wasm'));
+writeFileSync(
+  join(outDir, 'core/web.js'),
+  replaceOnce(read(join(buildDir, 'web/clhooks.js')), "new URL('clhooks_bg.wasm', import.meta.url)",
+    "new URL('../clhooks.wasm', import.meta.url)", 'the web glue'),
+);
+writeFileSync(
+  join(outDir, 'core/node.cjs'),
+  replaceOnce(read(join(buildDir, 'nodejs/clhooks.js')), '`${__dirname}/clhooks_bg.wasm`',
+    '`${__dirname}/../clhooks.wasm`', 'the nodejs glue'),
+);
+
+const api = read(join(here, 'api.js'));
+copyFileSync(join(here, 'api.js'), join(outDir, 'api.js'));
+writeFileSync(
+  join(outDir, 'api.cjs'),
+  `'use strict';\n${replaceOnce(api, 'export function createApi', 'function createApi', 'api.js')}\nmodule.exports = { createApi };\n`,
+);
+for (const file of ['node.mjs', 'node.cjs', 'workerd.mjs', 'browser.mjs', 'README.md']) {
+  copyFileSync(join(here, file), join(outDir, file));
+}
+
+const core = createRequire(import.meta.url)(join(outDir, 'core/node.cjs'));
+const union = (values) => values.map((v) => JSON.stringify(v)).join('\n  | ');
+const types = read(join(here, 'index.d.ts'))
+  .replace('__KNOWN_TOPICS__', `\n  | ${union(core.catalogue().map((t) => t.topic))}`)
+  .replace('__ERROR_CODES__', `\n  | ${union(core.errorCodes())}`);
+writeFileSync(join(outDir, 'index.d.ts'), types);
+writeFileSync(join(outDir, 'index.d.cts'), types);
+
+const version = /^version\s*=\s*"([^"]+)"/m.exec(read(join(here, '../Cargo.toml')))?.[1];
+if (!version) throw new Error('no version in Cargo.toml');
+const manifest = JSON.parse(read(join(here, 'package.json')));
+manifest.version = version;
+writeFileSync(join(outDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+console.log(`pkg: clhooks ${version} in ${outDir}`);

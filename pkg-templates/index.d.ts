@@ -1,0 +1,151 @@
+// Types of the clhooks package. The topic and error-code unions are generated from the core.
+
+/** A topic Commerce Layer is known to send. */
+export type KnownTopic = __KNOWN_TOPICS__;
+
+/** A topic: a known one (autocompleted) or any other `{resource}.{event}` string. */
+export type Topic = KnownTopic | (string & {});
+
+/** Every `WebhookError.code`. */
+export type ErrorCode = __ERROR_CODES__;
+
+/** A raw request body: exactly the bytes received. */
+export type Body = string | Uint8Array | ArrayBuffer | ArrayBufferView;
+
+/** One shared secret, or several while rotating (any match passes). */
+export type Secret = string | readonly string[];
+
+/** Request headers: a fetch `Headers`, Node's `req.headers`, or name/value pairs, names in any case. */
+export type HeadersLike =
+  | Iterable<readonly [string, string]>
+  | Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** The resource side of a topic, such as `orders` for `orders.place`. */
+export type ResourceOf<T extends string> = T extends `${infer R}.${string}` ? R : string;
+
+/** The event side of a topic, such as `place` for `orders.place`. */
+export type EventOf<T extends string> = T extends `${string}.${infer E}` ? E : string;
+
+/** The one error type clhooks throws. */
+export class WebhookError extends Error {
+  readonly name: 'WebhookError';
+  /** A stable identifier of what went wrong. */
+  readonly code: ErrorCode;
+  /** For `malformed_signature`: what the value looks like instead. */
+  readonly hint?: 'not_base64' | 'wrong_length' | 'looks_like_hex';
+  /** For `topic_mismatch`: the payload's `data.type`. */
+  readonly dataType?: string;
+  /** For `invalid_topic` and `invalid_topic_pattern`: the rejected input. */
+  readonly input?: string;
+  constructor(code: ErrorCode, message: string, details?: object);
+}
+
+export interface ResourceIdentifier {
+  id: string;
+  type: string;
+  meta?: Record<string, unknown>;
+}
+
+export interface Relationship {
+  data?: ResourceIdentifier | ResourceIdentifier[] | null;
+  links?: Record<string, string>;
+  meta?: Record<string, unknown>;
+}
+
+export interface ResourceObject<Type extends string = string> {
+  id: string;
+  type: Type;
+  links?: Record<string, string>;
+  attributes?: Record<string, unknown>;
+  relationships?: Record<string, Relationship>;
+  meta?: { mode?: 'test' | 'live' | (string & {}); organization_id?: string; [key: string]: unknown };
+}
+
+export interface Document<Type extends string = string> {
+  data: ResourceObject<Type>;
+  included?: ResourceObject[];
+  meta?: Record<string, unknown>;
+  links?: Record<string, unknown>;
+}
+
+/** A resource with its attributes flattened and its relationships resolved. */
+export interface Denormalized<Type extends string = string> {
+  id: string;
+  type: Type;
+  [field: string]: unknown;
+}
+
+export interface DenormalizeOptions {
+  /** How many times one resource may repeat on a path before it is left as an identifier (default 2). */
+  maxDepth?: number;
+}
+
+/** What a topic is: `parseTopic` and every event carry it. */
+export interface TopicInfo<T extends string = Topic> {
+  topic: T;
+  resource: ResourceOf<T>;
+  event: EventOf<T>;
+  /** Whether the topic is in the catalogue. */
+  known: boolean;
+  /** What triggers it, where Commerce Layer documents it. */
+  description: string | null;
+}
+
+/** A verified delivery. */
+export interface WebhookEvent<T extends string = Topic> extends TopicInfo<T> {
+  /** `data.id`. */
+  id: string;
+  /** `data.type`, always the topic's resource. */
+  type: ResourceOf<T>;
+  data: ResourceObject<ResourceOf<T>>;
+  included: ResourceObject[];
+  document: Document<ResourceOf<T>>;
+  /** The payload with relationships resolved from `included`. */
+  denormalize(options?: DenormalizeOptions): Denormalized<ResourceOf<T>>;
+}
+
+export declare const WebhookEvent: { prototype: WebhookEvent };
+
+/** Signs a body: the `X-CommerceLayer-Signature` value. */
+export function sign(body: Body, secret: string): string;
+
+/** Verifies a body against an `X-CommerceLayer-Signature` value; throws `WebhookError`. */
+export function verify(body: Body, signature: string | null | undefined, secret: Secret): void;
+
+/** Verifies deliveries with secrets keyed once: build it at start-up and reuse it. */
+export class Verifier {
+  constructor(secret: Secret);
+  /** Throws `WebhookError` unless the signature matches under one of the secrets. */
+  verify(body: Body, signature: string | null | undefined): void;
+  /** Signs with the first secret. */
+  sign(body: Body): string;
+  /** As the package's `receive`. */
+  receive<T extends string = Topic>(body: Body, headers: HeadersLike): WebhookEvent<T>;
+  readonly secretCount: number;
+  /** Frees the keys now instead of when garbage-collected. */
+  free(): void;
+}
+
+/**
+ * Verifies and reads a delivery: the signature, then the `X-CommerceLayer-Topic` header, then
+ * the JSON:API document, then that the topic is about `data.type`. Throws `WebhookError`.
+ */
+export function receive<T extends string = Topic>(body: Body, headers: HeadersLike, secret: Secret | Verifier): WebhookEvent<T>;
+
+/** Parses `{resource}.{event}`; throws `WebhookError` (`invalid_topic`). */
+export function parseTopic<T extends string>(name: T): TopicInfo<T>;
+
+/** Whether a topic matches a pattern (`*`, `orders.*`, `*.destroy`, `orders.place`). */
+export function matchTopic(pattern: string, name: string): boolean;
+
+/** Resolves a document's relationships against `included`. */
+export function denormalize(document: Document | Body, options?: DenormalizeOptions): Denormalized;
+
+/** Every known topic. */
+export const TOPICS: readonly KnownTopic[];
+
+/** Every known topic with its resource, event and trigger description. */
+export const CATALOGUE: readonly { topic: KnownTopic; resource: string; event: string; description: string | null }[];
+
+/** Every error code. */
+export const ERROR_CODES: readonly ErrorCode[];

@@ -1,0 +1,11 @@
+// Node (ESM), also used by Deno and Bun: the wasm is read from disk and compiled synchronously.
+import { readFileSync } from 'node:fs';
+import * as core from './core/web.js';
+import { createApi } from './api.js';
+
+core.initSync({ module: readFileSync(new URL('./clhooks.wasm', import.meta.url)) });
+
+export const {
+  WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize,
+  TOPICS, CATALOGUE, ERROR_CODES,
+} = createApi(core);

@@ -1,0 +1,12 @@
+// Cloudflare Workers (workerd): Workers forbid compiling wasm from bytes at run time, so the
+// .wasm is imported as a module, compiled at deploy time, and instantiated synchronously.
+import wasmModule from './clhooks.wasm';
+import * as core from './core/web.js';
+import { createApi } from './api.js';
+
+core.initSync({ module: wasmModule });
+
+export const {
+  WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize,
+  TOPICS, CATALOGUE, ERROR_CODES,
+} = createApi(core);
