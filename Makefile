@@ -13,11 +13,13 @@ WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runn
 WASM_RELEASE := target/$(WASM_TARGET)/release/clhooks.wasm
 
 .PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium lint \
-        test-native test-wasm-node test-wasm-browser wasm-size pkg
+        test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging bench
 
 help:
 	@echo "make demo   build the CLI and walk through signing, verifying and inspecting a real payload"
-	@echo "make test   install what the tests need, then lint and run every test (native, wasm in Node, wasm in Chromium)"
+	@echo "make test   install what the tests need, then lint and run every test (native, wasm in Node and Chromium, the npm package in six runtimes)"
+	@echo "make pkg    build the npm package into pkg/"
+	@echo "make bench  measure speed and sizes, printed as a table"
 
 ## Tools -----------------------------------------------------------------------------------
 
@@ -55,7 +57,7 @@ test-wasm-node: tool-wasm-target tool-wasm-bindgen
 test-wasm-browser: tool-wasm-target tool-wasm-bindgen tool-chromium
 	WASM_BINDGEN_USE_BROWSER=1 $(WASM_RUNNER) cargo test --locked --target $(WASM_TARGET) --tests
 
-test: tools lint test-native test-wasm-node test-wasm-browser
+test: tools lint test-native test-wasm-node test-wasm-browser test-packaging
 
 ## Artifacts -------------------------------------------------------------------------------
 
@@ -90,3 +92,8 @@ pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $(PKG_BUILD)/web/clhooks_bg.wasm -o $(PKG_BUILD)/clhooks.wasm
 	node pkg-templates/build.mjs $(PKG_BUILD) pkg
 	@printf 'clhooks.wasm: %s bytes, %s gzipped\n' "$$(wc -c < pkg/clhooks.wasm)" "$$(gzip -9 -c pkg/clhooks.wasm | wc -c)"
+
+# The packed package installed into tests/packaging/* and run in Node ESM and CJS, Deno, Bun,
+# workerd and Chromium, plus a type-check against its .d.ts.
+test-packaging: pkg tool-chromium
+	node tests/packaging/run.mjs

@@ -17,6 +17,7 @@ export type Secret = string | readonly string[];
 
 /** Request headers: a fetch `Headers`, Node's `req.headers`, or name/value pairs, names in any case. */
 export type HeadersLike =
+  | { get(name: string): string | null; forEach(callback: (value: string, name: string) => void): void }
   | Iterable<readonly [string, string]>
   | Readonly<Record<string, string | readonly string[] | undefined>>;
 

@@ -1,0 +1,10 @@
+// Runs the shared vectors through `require('clhooks')`.
+const clhooks = require('clhooks');
+const { readFile } = require('node:fs/promises');
+const path = require('node:path');
+
+(async () => {
+  const { loadFiles, runVectors } = await import('../vectors.mjs');
+  const files = await loadFiles((name) => readFile(path.join(__dirname, '../../vectors', name)));
+  console.log(`RESULT ${JSON.stringify({ runtime: 'node-cjs', ...runVectors(clhooks, files) })}`);
+})();

@@ -1,0 +1,9 @@
+// Runs the shared vectors through `import ... from 'clhooks'` (Node, Deno or Bun).
+import * as clhooks from 'clhooks';
+import { readFile } from 'node:fs/promises';
+import { loadFiles, runVectors } from '../vectors.mjs';
+
+const runtime = typeof Deno !== 'undefined' ? 'deno' : typeof Bun !== 'undefined' ? 'bun' : 'node-esm';
+const dir = new URL('../../vectors/', import.meta.url);
+const files = await loadFiles((name) => readFile(new URL(name, dir)));
+console.log(`RESULT ${JSON.stringify({ runtime, ...runVectors(clhooks, files) })}`);

@@ -1,0 +1,190 @@
+// Tests the npm package the way users get it: `npm pack` of pkg/, installed from the tarball
+// into the fixture projects beside this file, then the shared vectors run in Node (ESM and
+// CommonJS), Deno, Bun, workerd (a Worker built by Wrangler, run by Miniflare) and headless
+// Chromium, whose results must all be identical; plus signed POSTs to the Worker and a
+// type-check of code written against the .d.ts.
+//
+// Usage: node tests/packaging/run.mjs   (after `make pkg`, with the dev dependencies installed)
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const bin = (name) => join(root, 'node_modules/.bin', name);
+const vectorsDir = join(root, 'tests/vectors');
+const checks = [];
+const check = (name, ok, detail = '') => {
+  checks.push({ name, ok });
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? `  ${detail}` : ''}`);
+};
+
+function run(cmd, args, options = {}) {
+  const out = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 300_000, ...options });
+  if (out.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} exited ${out.status}\n${out.stdout}\n${out.stderr}`);
+  }
+  return out.stdout;
+}
+
+function parseResult(stdout) {
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (!line) throw new Error(`no RESULT line in:\n${stdout}`);
+  return JSON.parse(line.slice('RESULT '.length));
+}
+
+// 1. Pack and install.
+const packDir = mkdtempSync(join(tmpdir(), 'clhooks-pack-'));
+const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', packDir], { cwd: join(root, 'pkg') }));
+const tarball = join(packDir, packed[0].filename);
+console.log(`packed ${packed[0].filename}: ${packed[0].size} bytes, ${packed[0].entryCount} files`);
+const projects = ['node-esm', 'node-cjs', 'worker', 'browser', 'types'];
+for (const project of projects) {
+  rmSync(join(here, project, 'node_modules'), { recursive: true, force: true });
+  run('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--offline', tarball], {
+    cwd: join(here, project),
+  });
+}
+
+// 2. The vectors in every runtime.
+const reports = [];
+const attempt = (runtime, fn) => {
+  try {
+    reports.push(fn());
+  } catch (e) {
+    check(`${runtime} ran`, false, e.message.slice(0, 2000));
+  }
+};
+attempt('node-esm', () => parseResult(run('node', ['test.mjs'], { cwd: join(here, 'node-esm') })));
+attempt('node-cjs', () => parseResult(run('node', ['test.cjs'], { cwd: join(here, 'node-cjs') })));
+attempt('deno', () => parseResult(run(bin('deno'), ['run', '--allow-read', '--allow-env', 'test.mjs'], {
+  cwd: join(here, 'node-esm'), env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+})));
+attempt('bun', () => parseResult(run(bin('bun'), ['test.mjs'], { cwd: join(here, 'node-esm') })));
+
+const files = Object.fromEntries(
+  ['signatures', 'topics', 'payloads'].map((n) => [n, JSON.parse(readFileSync(join(vectorsDir, `${n}.json`), 'utf8'))]),
+);
+files.fixture = readFileSync(join(vectorsDir, 'orders-place-payload.json')).toString('base64');
+
+async function inWorkerd() {
+  const outdir = mkdtempSync(join(tmpdir(), 'clhooks-worker-'));
+  run(bin('wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
+    cwd: join(here, 'worker'),
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+  });
+  const { Miniflare } = await import(join(root, 'node_modules/miniflare/dist/src/index.js'));
+  const wasm = readdirSync(outdir).filter((f) => f.endsWith('.wasm'));
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: join(outdir, 'worker.js'),
+    modulesRoot: outdir,
+    modulesRules: [
+      { type: 'ESModule', include: ['**/*.js'] },
+      { type: 'CompiledWasm', include: ['**/*.wasm'] },
+    ],
+    compatibilityDate: '2026-04-01',
+    bindings: { CL_WEBHOOK_SECRET: 'worker-secret' },
+  });
+  try {
+    check('wrangler bundles the workerd export with its .wasm as a module', wasm.length === 1, wasm.join(', '));
+    const report = await (await mf.dispatchFetch('http://localhost/vectors', { method: 'POST', body: JSON.stringify(files) })).json();
+    const fixture = readFileSync(join(vectorsDir, 'orders-place-payload.json'));
+    const { sign } = await import(join(here, 'node-esm/node_modules/clhooks/node.mjs'));
+    const post = async (body, headers) => {
+      const res = await mf.dispatchFetch('http://localhost/hooks', { method: 'POST', body, headers });
+      return `${res.status} ${await res.text()}`;
+    };
+    const signature = sign(fixture, 'worker-secret');
+    const topic = { 'X-CommerceLayer-Topic': 'orders.place' };
+    const tampered = Buffer.from(fixture);
+    tampered[100] ^= 1;
+    const cases = [
+      ['signed orders.place', fixture, { ...topic, 'X-CommerceLayer-Signature': signature }, '200 {"topic":"orders.place","id":"wBXVhZOmXO"}'],
+      ['tampered body', tampered, { ...topic, 'X-CommerceLayer-Signature': signature }, '401 {"code":"signature_mismatch"}'],
+      ['no signature', fixture, topic, '401 {"code":"missing_signature"}'],
+      ['wrong secret', fixture, { ...topic, 'X-CommerceLayer-Signature': sign(fixture, 'other') }, '401 {"code":"signature_mismatch"}'],
+      ['topic about another resource', fixture, { 'X-CommerceLayer-Topic': 'shipments.ship', 'X-CommerceLayer-Signature': signature }, '400 {"code":"topic_mismatch"}'],
+    ];
+    for (const [name, body, headers, expected] of cases) {
+      const got = await post(body, headers);
+      check(`workerd answers ${name} with ${expected.slice(0, 3)}`, got === expected, got === expected ? '' : got);
+    }
+    return report;
+  } finally {
+    await mf.dispose();
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+const contentTypes = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
+
+async function inChromium() {
+  const served = join(root, 'tests');
+  const server = createServer((req, res) => {
+    const path = resolve(served, `.${decodeURIComponent(new URL(req.url, 'http://x').pathname)}`);
+    if (!path.startsWith(served)) return res.writeHead(403).end();
+    try {
+      const body = readFileSync(path);
+      res.writeHead(200, { 'content-type': contentTypes[extname(path)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`http://127.0.0.1:${server.address().port}/packaging/browser/index.html`);
+    await page.waitForFunction(() => window.clhooksReport, null, { timeout: 120_000 });
+    check('the page has no console errors', errors.length === 0, errors.join(' | '));
+    return await page.evaluate(() => window.clhooksReport);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+for (const [runtime, fn] of [['workerd', inWorkerd], ['chromium', inChromium]]) {
+  try {
+    reports.push(await fn());
+  } catch (e) {
+    check(`${runtime} ran`, false, e.stack.slice(0, 2000));
+  }
+}
+
+// 3. Every runtime passes every vector, with identical results.
+console.log('\nruntime    vectors passed  failed');
+for (const r of reports) {
+  console.log(`${r.runtime.padEnd(10)} ${String(r.passed).padStart(14)}  ${r.failed}`);
+  for (const f of r.failures.slice(0, 10)) console.log(`    ${f.name}: expected ${f.expected}, got ${f.got}`);
+  check(`${r.runtime} passes every vector`, r.failed === 0 && r.passed > 0);
+}
+check('six runtimes reported', reports.length === 6, reports.map((r) => r.runtime).join(', '));
+const signature = (r) => JSON.stringify(r.results.map(({ name, got }) => [name, got]));
+const reference = reports[0] && signature(reports[0]);
+// Buffer exists only in the runtimes with Node APIs, so that one body form is compared apart.
+const comparable = (r) => JSON.stringify(JSON.parse(signature(r)).filter(([name]) => name !== 'body as Buffer'));
+check('all runtimes give identical results', reports.every((r) => comparable(r) === comparable(reports[0])),
+  reference ? '' : 'no reports');
+
+// 4. The types.
+const tsc = spawnSync(bin('tsc'), ['-p', join(here, 'types')], { encoding: 'utf8' });
+check('code written against the .d.ts type-checks (tsc --noEmit, ESM and CJS)', tsc.status === 0, tsc.stdout + tsc.stderr);
+
+rmSync(packDir, { recursive: true, force: true });
+const failed = checks.filter((c) => !c.ok).length;
+console.log(`\npackaging: ${checks.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

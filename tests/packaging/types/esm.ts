@@ -1,0 +1,59 @@
+// Code a user would write with `import`; each @ts-expect-error line must stay an error.
+import {
+  receive, verify, sign, Verifier, parseTopic, matchTopic, denormalize, WebhookError,
+  TOPICS, CATALOGUE, ERROR_CODES,
+  type ErrorCode, type KnownTopic, type Topic, type WebhookEvent, type Denormalized,
+} from 'clhooks';
+
+const body: Uint8Array = new TextEncoder().encode('{}');
+const signature: string = sign(body, 'secret');
+verify(body, signature, ['new', 'old']);
+verify('{}', undefined, 'secret');
+verify(new ArrayBuffer(2), signature, 'secret');
+// @ts-expect-error a parsed object is not a body
+verify({ data: {} }, signature, 'secret');
+// @ts-expect-error secrets are strings
+new Verifier(42);
+
+const verifier = new Verifier(['new', 'old']);
+const count: number = verifier.secretCount;
+const headers = new Headers({ 'X-CommerceLayer-Signature': signature });
+const event: WebhookEvent = verifier.receive(body, headers);
+const other = receive(body, { 'x-commercelayer-signature': [signature] }, verifier);
+const pairs = receive(body, [['x-commercelayer-topic', 'orders.place']], 'secret');
+const placed = receive<'orders.place'>(body, headers, 'secret');
+const resource: 'orders' = placed.resource;
+const kind: 'orders' = placed.data.type;
+const eventName: 'place' = placed.event;
+// @ts-expect-error an orders.place event is about orders
+const wrong: 'shipments' = placed.resource;
+const order: Denormalized<'orders'> = placed.denormalize({ maxDepth: 3 });
+const status: unknown = order.status;
+const mode: string | undefined = event.data.meta?.mode;
+
+const known: KnownTopic = 'orders.place';
+// @ts-expect-error not a known topic
+const unknownKnown: KnownTopic = 'orders.explode';
+const anyTopic: Topic = 'orders.explode';
+const topics: readonly KnownTopic[] = TOPICS;
+const info = parseTopic('shipments.ship');
+const shipments: 'shipments' = info.resource;
+const description: string | null = CATALOGUE[0].description;
+const matches: boolean = matchTopic('orders.*', other.topic);
+const tree = denormalize(pairs.document);
+
+try {
+  verify(body, signature, 'secret');
+} catch (e) {
+  if (e instanceof WebhookError) {
+    const code: ErrorCode = e.code;
+    const hint = e.hint;
+    // @ts-expect-error codes are a closed union
+    const bogus: ErrorCode = 'no_such_code';
+    void [code, hint, bogus];
+  }
+}
+const codes: readonly ErrorCode[] = ERROR_CODES;
+
+void [count, resource, kind, eventName, wrong, status, mode, known, unknownKnown, anyTopic, topics, shipments,
+  description, matches, tree, codes];

@@ -1,0 +1,219 @@
+// Runs the shared vectors of tests/vectors/ through an installed clhooks package. Every runtime
+// (Node ESM and CJS, workerd, Chromium, Deno, Bun) calls runVectors with the package it
+// imported and the vector files it read; the results must be identical everywhere.
+
+const encoder = new TextEncoder();
+
+function base64ToBytes(text) {
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+/** The bytes a vector's body spec describes (see tests/vectors/generate.py). */
+export function bodyBytes(spec, files) {
+  let bytes;
+  if (spec.utf8 !== undefined) bytes = encoder.encode(spec.utf8);
+  else if (spec.base64 !== undefined) bytes = base64ToBytes(spec.base64);
+  else if (spec.file !== undefined) bytes = files.fixture.slice();
+  else if (spec.repeat !== undefined) {
+    const pattern = encoder.encode(spec.repeat);
+    bytes = new Uint8Array(spec.length);
+    for (let i = 0; i < spec.length; i++) bytes[i] = pattern[i % pattern.length];
+  } else throw new Error(`unknown body spec ${JSON.stringify(spec)}`);
+  if (spec.flip !== undefined) bytes[spec.flip] ^= 0x01;
+  return bytes;
+}
+
+function deepEqual(a, b) {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]));
+}
+
+function pointer(value, path) {
+  if (path === '') return value;
+  return path
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((v, key) => (v == null ? undefined : v[key]), value);
+}
+
+/** "ok", the WebhookError code, or "not a WebhookError: ..." for anything else thrown. */
+function outcome(clhooks, fn) {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    if (e instanceof clhooks.WebhookError && typeof e.code === 'string') return e.code;
+    return `not a WebhookError: ${e && e.name}: ${e && e.message}`;
+  }
+}
+
+/** Thousands of wrong calls, each of which must throw a WebhookError and leave the wasm instance usable. */
+function abuse(clhooks, files) {
+  const bad = [
+    undefined, null, 0, 1.5, NaN, true, {}, [], [1, 2], { data: { id: 'x', type: 'orders' } },
+    () => 1, Symbol('s'), 10n, new Date(0), /x/, new Map(), 'x'.repeat(100000), '\ud800',
+  ];
+  let calls = 0;
+  let wrong = 0;
+  const expectError = (fn) => {
+    calls++;
+    const got = outcome(clhooks, fn);
+    if (got === 'ok' || got.startsWith('not a WebhookError')) wrong++;
+  };
+  const good = files.fixture;
+  const secret = 'abuse-secret';
+  const signature = clhooks.sign(good, secret);
+  const badSecrets = [undefined, null, 0, NaN, true, {}, [], [1, 2], [''], '', ['ok', 3], () => 1, Symbol('s'), 10n, new Map()];
+  for (let round = 0; round < 100; round++) {
+    for (const value of bad) {
+      expectError(() => clhooks.verify(value, signature, secret));
+      expectError(() => clhooks.receive(value, { 'x-commercelayer-signature': signature }, secret));
+      expectError(() => clhooks.receive(good, value, secret));
+      expectError(() => clhooks.parseTopic(value));
+      expectError(() => clhooks.matchTopic(value, 'orders.place'));
+    }
+    for (const value of badSecrets) {
+      expectError(() => clhooks.verify(good, signature, value));
+      expectError(() => new clhooks.Verifier(value));
+    }
+  }
+  const verifier = new clhooks.Verifier(secret);
+  let accepted = outcome(clhooks, () => verifier.verify(good, signature)) === 'ok';
+  const event = clhooks.receive(good, [['X-CommerceLayer-Signature', signature], ['X-CommerceLayer-Topic', 'orders.place']], secret);
+  accepted = accepted && event.id === 'wBXVhZOmXO' && event.denormalize().line_items.length === 6;
+  return { calls, wrong, accepted };
+}
+
+/** Every body type a runtime can hand over gives the same signature. */
+function bodyTypes(clhooks) {
+  const text = '{"data":{"id":"xYZkjABcde","type":"orders"}}';
+  const expected = 'dcMMllaEu7O4eft47o8+QFRvvFmxl5z+HJOtsMUzUG4=';
+  const secret = '1c0994cc4e996e8c6ee56a2198f66f3c';
+  const bytes = encoder.encode(text);
+  const padded = new Uint8Array(bytes.length + 8);
+  padded.set(bytes, 4);
+  const forms = {
+    string: text,
+    Uint8Array: bytes,
+    ArrayBuffer: bytes.buffer.slice(0),
+    'Uint8Array view with offset': padded.subarray(4, 4 + bytes.length),
+    DataView: new DataView(padded.buffer, 4, bytes.length),
+  };
+  if (typeof Buffer !== 'undefined') forms.Buffer = Buffer.from(text);
+  return Object.entries(forms).map(([name, body]) => ({
+    name: `body as ${name}`,
+    expected: 'ok',
+    got: outcome(clhooks, () => {
+      if (clhooks.sign(body, secret) !== expected) throw new Error('different signature');
+      clhooks.verify(body, expected, secret);
+    }),
+  }));
+}
+
+export function runVectors(clhooks, files) {
+  const results = [];
+  const record = (name, expected, got) => results.push({ name, expected, got });
+
+  for (const c of files.signatures.sign) {
+    const body = bodyBytes(c.body, files);
+    let got;
+    try {
+      got = clhooks.sign(body, c.secret);
+    } catch (e) {
+      got = e.code;
+    }
+    record(`sign: ${c.name}`, c.signature ?? c.error, got);
+  }
+
+  for (const c of files.signatures.verify) {
+    const body = bodyBytes(c.body, files);
+    const header = c.header ?? undefined;
+    record(`verify: ${c.name}`, c.expect, outcome(clhooks, () => clhooks.verify(body, header, c.secrets)));
+    record(`Verifier: ${c.name}`, c.expect, outcome(clhooks, () => new clhooks.Verifier(c.secrets).verify(body, header)));
+  }
+
+  const { catalogue, parse, patterns } = files.topics;
+  record('catalogue: topic count', String(catalogue.count), String(clhooks.TOPICS.length));
+  record('catalogue: resources', String(catalogue.resources), String(new Set(clhooks.CATALOGUE.map((t) => t.resource)).size));
+  for (const k of catalogue.known) {
+    const info = clhooks.CATALOGUE.find((t) => t.topic === k.topic);
+    record(`catalogue: ${k.topic}`, JSON.stringify(k.description), info ? JSON.stringify(info.description) : 'missing');
+  }
+  for (const c of parse) {
+    const expected = c.error ?? `${c.resource}|${c.event}|${c.known}`;
+    let got;
+    try {
+      const t = clhooks.parseTopic(c.input);
+      got = `${t.resource}|${t.event}|${t.known}`;
+    } catch (e) {
+      got = e.code;
+    }
+    record(`parseTopic: ${JSON.stringify(c.input)}`, expected, got);
+  }
+  for (const c of patterns) {
+    let got;
+    try {
+      got = String(clhooks.matchTopic(c.pattern, c.topic ?? 'orders.place'));
+    } catch (e) {
+      got = e.code;
+    }
+    record(`matchTopic: ${JSON.stringify(c.pattern)} ${c.topic ?? ''}`, c.error ?? String(c.matches), got);
+  }
+
+  for (const c of files.payloads.receive) {
+    const body = bodyBytes(c.body, files);
+    const forms = { pairs: c.headers };
+    const names = c.headers.map(([k]) => k.toLowerCase());
+    if (new Set(names).size === names.length) {
+      forms.object = Object.fromEntries(c.headers);
+      if (typeof Headers !== 'undefined') forms.Headers = new Headers(c.headers);
+    }
+    for (const [form, headers] of Object.entries(forms)) {
+      let event;
+      const got = outcome(clhooks, () => {
+        event = clhooks.receive(body, headers, c.secrets);
+      });
+      record(`receive (${form}): ${c.name}`, c.expect, got);
+      if (!event) continue;
+      const fields = `${c.topic}|${c.type}|${c.id}|${c.included}`;
+      record(`receive (${form}): ${c.name}: fields`, fields, `${event.topic}|${event.type}|${event.id}|${event.included.length}`);
+      const denormalized = event.denormalize();
+      for (const [path, value] of Object.entries(c.denormalized ?? {})) {
+        const at = pointer(denormalized, path);
+        record(`receive (${form}): ${c.name}: ${path}`, 'equal', deepEqual(at, value) ? 'equal' : JSON.stringify(at));
+      }
+    }
+  }
+
+  for (const c of files.payloads.denormalize) {
+    const got = clhooks.denormalize(c.document, { maxDepth: c.max_depth });
+    record(`denormalize: ${c.name}`, 'equal', deepEqual(got, c.expected) ? 'equal' : JSON.stringify(got).slice(0, 200));
+  }
+
+  results.push(...bodyTypes(clhooks));
+  const abused = abuse(clhooks, files);
+  record(`${abused.calls} bad calls throw WebhookError`, '0 wrong', `${abused.wrong} wrong`);
+  record('a good call after the bad ones', 'accepted', abused.accepted ? 'accepted' : 'refused');
+
+  const failed = results.filter((r) => r.expected !== r.got);
+  return { passed: results.length - failed.length, failed: failed.length, failures: failed, results };
+}
+
+/** Reads the vector files with a function that returns a file's bytes by name. */
+export async function loadFiles(readBytes) {
+  const json = async (name) => JSON.parse(new TextDecoder().decode(await readBytes(name)));
+  return {
+    signatures: await json('signatures.json'),
+    topics: await json('topics.json'),
+    payloads: await json('payloads.json'),
+    fixture: new Uint8Array(await readBytes('orders-place-payload.json')),
+  };
+}
