@@ -97,3 +97,14 @@ pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
 # workerd and Chromium, plus a type-check against its .d.ts.
 test-packaging: pkg tool-chromium
 	node tests/packaging/run.mjs
+
+# Speed and size, printed as tables (never asserted in tests). The second wasm, built without
+# SIMD into its own target directory (RUSTFLAGS, even empty, replaces .cargo/config.toml's
+# flags), shows what +simd128 buys.
+BENCH_NOSIMD := target/bench-nosimd
+bench: pkg
+	cargo bench --locked --bench core
+	RUSTFLAGS="" cargo build --locked --release --lib \
+	  --target $(WASM_TARGET) --target-dir $(BENCH_NOSIMD)
+	wasm-bindgen --target nodejs --out-dir $(BENCH_NOSIMD)/glue $(BENCH_NOSIMD)/$(WASM_TARGET)/release/clhooks.wasm
+	node tests/bench/bench.mjs pkg $(BENCH_NOSIMD)/glue/clhooks.js

@@ -122,8 +122,16 @@ impl Document {
     /// than 128 levels), [`Error::InvalidDocument`] when the JSON is not a document with a
     /// single resource in `data`.
     pub fn from_slice(body: &[u8]) -> Result<Document> {
-        let value: Value = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
-        Document::from_value(value)
+        match serde_json::from_slice::<Document>(body) {
+            Ok(document) => Ok(document),
+            // The JSON is fine but its shape is not: read it again as a plain value, only on
+            // this error path, to say precisely what is wrong.
+            Err(e) if e.classify() == serde_json::error::Category::Data => {
+                let value: Value = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
+                Document::from_value(value)
+            }
+            Err(e) => Err(json_error(&e)),
+        }
     }
 
     /// Reads a document from an already parsed JSON value.
