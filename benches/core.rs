@@ -53,7 +53,8 @@ fn main() {
     println!();
     let verifier = Verifier::new([secret]).unwrap();
     let two = Verifier::new(["other-secret", secret]).unwrap();
-    let rows: [(&str, &dyn Fn(&[u8], &str)); 3] = [
+    type Verify<'a> = &'a dyn Fn(&[u8], &str);
+    let rows: [(&str, Verify); 3] = [
         ("Verifier::verify", &|b, s| verifier.verify(black_box(b), s).unwrap()),
         ("Verifier::verify, 2 secrets", &|b, s| two.verify(black_box(b), s).unwrap()),
         ("clhooks::verify (keys each call)", &|b, s| clhooks::verify(black_box(b), s, secret).unwrap()),
