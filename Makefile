@@ -13,7 +13,7 @@ WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runn
 WASM_RELEASE := target/$(WASM_TARGET)/release/clhooks.wasm
 
 .PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium lint \
-        test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging bench
+        test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging bench tool-deno
 
 help:
 	@echo "make demo   build the CLI and walk through signing, verifying and inspecting a real payload"
@@ -84,6 +84,15 @@ node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
+# Deno's npm package lists optional binaries for other platforms that this registry does not
+# serve, so no lockfile can hold it: it is installed apart, at an exact version.
+DENO_VERSION := 2.9.6
+DENO := target/tools/node_modules/.bin/deno
+tool-deno:
+	@if [ "$$($(DENO) --version 2>/dev/null | head -n1 | cut -d' ' -f2)" != "$(DENO_VERSION)" ]; then \
+	  npm install --prefix target/tools --no-save --no-audit --no-fund deno@$(DENO_VERSION); \
+	fi
+
 pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
 	cargo build --locked --release --lib --target $(WASM_TARGET)
 	rm -rf $(PKG_BUILD) && mkdir -p $(PKG_BUILD)
@@ -95,8 +104,8 @@ pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
 
 # The packed package installed into tests/packaging/* and run in Node ESM and CJS, Deno, Bun,
 # workerd and Chromium, plus a type-check against its .d.ts.
-test-packaging: pkg tool-chromium
-	node tests/packaging/run.mjs
+test-packaging: pkg tool-chromium tool-deno
+	DENO=$(DENO) node tests/packaging/run.mjs
 
 # Speed and size, printed as tables (never asserted in tests). The second wasm, built without
 # SIMD into its own target directory (RUSTFLAGS, even empty, replaces .cargo/config.toml's

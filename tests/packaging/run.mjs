@@ -61,7 +61,7 @@ const attempt = (runtime, fn) => {
 };
 attempt('node-esm', () => parseResult(run('node', ['test.mjs'], { cwd: join(here, 'node-esm') })));
 attempt('node-cjs', () => parseResult(run('node', ['test.cjs'], { cwd: join(here, 'node-cjs') })));
-attempt('deno', () => parseResult(run(bin('deno'), ['run', '--allow-read', '--allow-env', 'test.mjs'], {
+attempt('deno', () => parseResult(run(resolve(root, process.env.DENO ?? 'target/tools/node_modules/.bin/deno'), ['run', '--allow-read', '--allow-env', 'test.mjs'], {
   cwd: join(here, 'node-esm'), env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
 })));
 attempt('bun', () => parseResult(run(bin('bun'), ['test.mjs'], { cwd: join(here, 'node-esm') })));
