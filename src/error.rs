@@ -98,6 +98,11 @@ pub enum Error {
         /// What was expected.
         message: String,
     },
+    /// A simulation scenario is not valid.
+    InvalidScenario {
+        /// What is wrong, and where.
+        message: String,
+    },
     /// Denormalizing would produce more nodes than the configured budget.
     DenormalizeLimit {
         /// The budget that was exceeded.
@@ -140,6 +145,7 @@ impl Error {
             Error::ForbiddenForSalesChannel => "forbidden_for_sales_channel",
             Error::BodyNotRaw { .. } => "body_not_raw",
             Error::InvalidArgument { .. } => "invalid_argument",
+            Error::InvalidScenario { .. } => "invalid_scenario",
             Error::DenormalizeLimit { .. } => "denormalize_limit",
         }
     }
@@ -164,6 +170,7 @@ impl Error {
         "forbidden_for_sales_channel",
         "body_not_raw",
         "invalid_argument",
+        "invalid_scenario",
         "denormalize_limit",
     ];
 }
@@ -229,6 +236,7 @@ impl fmt::Display for Error {
                  await request.arrayBuffer()), never a parsed or re-serialized object"
             ),
             Error::InvalidArgument { message } => f.write_str(message),
+            Error::InvalidScenario { message } => write!(f, "invalid scenario: {message}"),
             Error::DenormalizeLimit { max_nodes } => write!(
                 f,
                 "denormalizing would exceed {max_nodes} nodes; raise the limit or read `included` directly"

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod model;
 pub mod payload;
+pub mod sender;
 pub mod signature;
 pub mod topic;
 
