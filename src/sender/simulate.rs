@@ -236,7 +236,7 @@ pub struct Report {
 }
 
 enum Item {
-    Publish(Topic, Document),
+    Publish(Topic, Box<Document>),
     Update(usize),
 }
 
@@ -368,7 +368,7 @@ pub fn simulate(scenario: &Scenario) -> Result<Report> {
             let document = Document::from_value(payload)?;
             let at =
                 start.saturating_add(spec.at_ms).saturating_add(spec.every_ms.saturating_mul(u64::from(i)));
-            agenda.push((at, agenda.len(), Item::Publish(spec.topic.clone(), document)));
+            agenda.push((at, agenda.len(), Item::Publish(spec.topic.clone(), Box::new(document))));
         }
     }
     for (index, action) in scenario.actions.iter().enumerate() {
