@@ -59,6 +59,7 @@ export function createApi(core) {
     parseTopic: core.parseTopic,
     matchTopic: core.matchTopic,
     denormalize,
+    simulate: core.simulate,
     TOPICS,
     CATALOGUE,
     ERROR_CODES,

@@ -142,6 +142,54 @@ export function matchTopic(pattern: string, name: string): boolean;
 /** Resolves a document's relationships against `included`. */
 export function denormalize(document: Document | Body, options?: DenormalizeOptions): Denormalized;
 
+/** A simulated webhook, its endpoint, events and updates: see examples/scenarios/ in the repository. */
+export interface Scenario {
+  seed?: number;
+  start_ms?: number;
+  policy?: Partial<{
+    timeout_ms: number; max_retries: number; breaker_threshold: number; notice_after: number;
+    backoff_ms: number[]; last_callbacks: number;
+  }>;
+  webhooks: { id: string; name?: string; topic: Topic; callback_url: string; include_resources?: string[]; shared_secret: string }[];
+  endpoints?: Record<string, {
+    script?: (number | 'timeout' | 'error')[]; failure_rate?: number; timeout_rate?: number; failure_status?: number;
+    outages?: { from_ms: number; to_ms: number }[]; latency_ms?: number; latency_jitter_ms?: number;
+  }>;
+  events?: { at_ms: number; topic: Topic; payload?: Document; count?: number; every_ms?: number }[];
+  actions?: { at_ms: number; webhook: string; _disable?: boolean; _enable?: boolean; _reset_circuit?: boolean;
+    credential?: 'integration' | 'sales_channel' | 'webapp' }[];
+}
+
+/** One decision of the simulated sender. */
+export type TimelineEntry =
+  | { kind: 'published'; at: number; event: string; topic: string; webhooks: string[] }
+  | { kind: 'attempt'; at: number; event: string; webhook: string; attempt: number }
+  | { kind: 'attempt_finished'; at: number; event: string; webhook: string; attempt: number; success: boolean; result: string; failure_count: number }
+  | { kind: 'retry_scheduled'; at: number; event: string; webhook: string; attempt: number; due: number }
+  | { kind: 'delivered'; at: number; event: string; webhook: string; attempts: number }
+  | { kind: 'dropped'; at: number; event: string; webhook: string; reason: 'webhook_disabled' | 'circuit_open' | 'circuit_opened' | 'retries_exhausted' }
+  | { kind: 'notice'; at: number; webhook: string; failure_count: number }
+  | { kind: 'circuit_opened'; at: number; webhook: string; failure_count: number }
+  | { kind: 'circuit_reset' | 'disabled' | 'enabled'; at: number; webhook: string };
+
+export interface SimulationReport {
+  start_ms: number;
+  end_ms: number;
+  events: number;
+  attempts: number;
+  timeline: TimelineEntry[];
+  summary: {
+    id: string; circuit_state: string; circuit_failure_count: number; disabled: boolean; attempts: number;
+    successes: number; failures: number; delivered: number; dropped: Record<string, number>; notices: number;
+    circuit_opened: number; circuit_resets: number;
+  }[];
+  /** The webhooks as Commerce Layer would return them at the end. */
+  webhooks: ResourceObject<'webhooks'>[];
+}
+
+/** Runs a scenario through Commerce Layer's delivery, retry and circuit-breaker rules on a virtual clock. */
+export function simulate(scenario: Scenario | string): SimulationReport;
+
 /** Every known topic. */
 export const TOPICS: readonly KnownTopic[];
 

@@ -7,6 +7,6 @@ import { createApi } from './api.js';
 core.initSync({ module: wasmModule });
 
 export const {
-  WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize,
+  WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate,
   TOPICS, CATALOGUE, ERROR_CODES,
 } = createApi(core);

@@ -161,3 +161,26 @@ pub fn denormalize(document: &JsValue, max_depth: Option<u32>) -> JsResult<JsVal
     let text = serde_json::to_string(&value).unwrap_or_default();
     Ok(JSON::parse(&text).unwrap_or(JsValue::NULL))
 }
+
+/// Runs a sender scenario on a virtual clock: the report as `{timeline, summary, webhooks, ...}`.
+/// The scenario may be JSON text or an object.
+#[wasm_bindgen]
+pub fn simulate(scenario: &JsValue) -> JsResult<JsValue> {
+    let text = match scenario.as_string() {
+        Some(text) => text,
+        None if scenario.is_object() => {
+            JSON::stringify(scenario).ok().and_then(|s| s.as_string()).unwrap_or_default()
+        }
+        None => {
+            return Err(errors::to_js(&Error::InvalidScenario {
+                message: "the scenario must be JSON text or an object".into(),
+            }))
+        }
+    };
+    let report = throw(
+        crate::sender::simulate::Scenario::from_json(&text)
+            .and_then(|s| crate::sender::simulate::simulate(&s)),
+    )?;
+    let json = serde_json::to_string(&report).unwrap_or_default();
+    Ok(JSON::parse(&json).unwrap_or(JsValue::NULL))
+}

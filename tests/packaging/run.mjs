@@ -66,10 +66,9 @@ attempt('deno', () => parseResult(run(resolve(root, process.env.DENO ?? 'target/
 })));
 attempt('bun', () => parseResult(run(bin('bun'), ['test.mjs'], { cwd: join(here, 'node-esm') })));
 
-const files = Object.fromEntries(
-  ['signatures', 'topics', 'payloads'].map((n) => [n, JSON.parse(readFileSync(join(vectorsDir, `${n}.json`), 'utf8'))]),
-);
-files.fixture = readFileSync(join(vectorsDir, 'orders-place-payload.json')).toString('base64');
+const { loadFiles } = await import('./vectors.mjs');
+const files = await loadFiles((path) => readFileSync(join(root, path)));
+files.fixture = Buffer.from(files.fixture).toString('base64');
 
 async function inWorkerd() {
   const outdir = mkdtempSync(join(tmpdir(), 'clhooks-worker-'));
@@ -124,7 +123,7 @@ async function inWorkerd() {
 const contentTypes = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
 
 async function inChromium() {
-  const served = join(root, 'tests');
+  const served = root;
   const server = createServer((req, res) => {
     const path = resolve(served, `.${decodeURIComponent(new URL(req.url, 'http://x').pathname)}`);
     if (!path.startsWith(served)) return res.writeHead(403).end();
@@ -147,7 +146,7 @@ async function inChromium() {
     const errors = [];
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`http://127.0.0.1:${server.address().port}/packaging/browser/index.html`);
+    await page.goto(`http://127.0.0.1:${server.address().port}/tests/packaging/browser/index.html`);
     await page.waitForFunction(() => window.clhooksReport, null, { timeout: 120_000 });
     check('the page has no console errors', errors.length === 0, errors.join(' | '));
     return await page.evaluate(() => window.clhooksReport);

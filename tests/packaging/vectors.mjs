@@ -198,6 +198,17 @@ export function runVectors(clhooks, files) {
     record(`denormalize: ${c.name}`, 'equal', deepEqual(got, c.expected) ? 'equal' : JSON.stringify(got).slice(0, 200));
   }
 
+  if (files.scenario) {
+    const report = clhooks.simulate(files.scenario);
+    const dead = report.summary.find((w) => w.id === 'dead');
+    const facts = (w) => `${w.id} delivered=${w.delivered} notices=${w.notices} opened=${w.circuit_opened} resets=${w.circuit_resets}`;
+    record('simulate: the dead webhook', 'dead delivered=2 notices=1 opened=1 resets=1', facts(dead));
+    // Passes here by construction; the runner compares it across runtimes, which must agree.
+    const fingerprint = `${JSON.stringify(report).length} bytes, ${report.timeline.length} entries`;
+    record('simulate: report fingerprint (compared across runtimes)', fingerprint, fingerprint);
+    record('simulate: an invalid scenario', 'invalid_scenario', outcome(clhooks, () => clhooks.simulate('{"webhooks": 1}')));
+  }
+
   results.push(...bodyTypes(clhooks));
   const abused = abuse(clhooks, files);
   record(`${abused.calls} bad calls throw WebhookError`, '0 wrong', `${abused.wrong} wrong`);
@@ -207,13 +218,23 @@ export function runVectors(clhooks, files) {
   return { passed: results.length - failed.length, failed: failed.length, failures: failed, results };
 }
 
-/** Reads the vector files with a function that returns a file's bytes by name. */
+/** The files the vectors need, by path from the repository's root. */
+export const FILES = {
+  signatures: 'tests/vectors/signatures.json',
+  topics: 'tests/vectors/topics.json',
+  payloads: 'tests/vectors/payloads.json',
+  fixture: 'tests/vectors/orders-place-payload.json',
+  scenario: 'examples/scenarios/three-webhooks.json',
+};
+
+/** Reads the vector files with a function that returns a file's bytes by its path from the root. */
 export async function loadFiles(readBytes) {
-  const json = async (name) => JSON.parse(new TextDecoder().decode(await readBytes(name)));
+  const text = async (key) => new TextDecoder().decode(await readBytes(FILES[key]));
   return {
-    signatures: await json('signatures.json'),
-    topics: await json('topics.json'),
-    payloads: await json('payloads.json'),
-    fixture: new Uint8Array(await readBytes('orders-place-payload.json')),
+    signatures: JSON.parse(await text('signatures')),
+    topics: JSON.parse(await text('topics')),
+    payloads: JSON.parse(await text('payloads')),
+    fixture: new Uint8Array(await readBytes(FILES.fixture)),
+    scenario: await text('scenario'),
   };
 }

@@ -5,6 +5,6 @@ const path = require('node:path');
 
 (async () => {
   const { loadFiles, runVectors } = await import('../vectors.mjs');
-  const files = await loadFiles((name) => readFile(path.join(__dirname, '../../vectors', name)));
+  const files = await loadFiles((file) => readFile(path.join(__dirname, '../../..', file)));
   console.log(`RESULT ${JSON.stringify({ runtime: 'node-cjs', ...runVectors(clhooks, files) })}`);
 })();

@@ -4,6 +4,6 @@ import { readFile } from 'node:fs/promises';
 import { loadFiles, runVectors } from '../vectors.mjs';
 
 const runtime = typeof Deno !== 'undefined' ? 'deno' : typeof Bun !== 'undefined' ? 'bun' : 'node-esm';
-const dir = new URL('../../vectors/', import.meta.url);
-const files = await loadFiles((name) => readFile(new URL(name, dir)));
+const root = new URL('../../../', import.meta.url);
+const files = await loadFiles((path) => readFile(new URL(path, root)));
 console.log(`RESULT ${JSON.stringify({ runtime, ...runVectors(clhooks, files) })}`);

@@ -1,0 +1,159 @@
+//! Arguments and dispatch.
+
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use clhooks::{Error, Verifier};
+
+use crate::deliver::simulate;
+use crate::inspect::{inspect, topic, topics, Inspect};
+
+#[derive(Parser)]
+#[command(name = "clhooks", version, about = "Sign, verify and inspect Commerce Layer webhooks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the X-CommerceLayer-Signature of a body.
+    Sign {
+        /// The webhook's shared secret.
+        #[arg(long)]
+        secret: String,
+        /// The body, byte for byte ("-" or nothing: standard input).
+        file: Option<PathBuf>,
+    },
+    /// Check a body against an X-CommerceLayer-Signature value: prints ok, or the error on
+    /// stderr and exits 1.
+    Verify {
+        /// A shared secret; repeat it during a rotation (any match passes).
+        #[arg(long = "secret", required = true)]
+        secrets: Vec<String>,
+        /// The X-CommerceLayer-Signature value.
+        #[arg(long)]
+        signature: String,
+        /// The body, byte for byte ("-" or nothing: standard input).
+        file: Option<PathBuf>,
+    },
+    /// List the known topics.
+    Topics {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Only this resource's topics.
+        #[arg(long)]
+        resource: Option<String>,
+    },
+    /// Parse one topic name (exits 1 when it is malformed).
+    Topic {
+        /// A topic such as orders.place.
+        name: String,
+    },
+    /// Summarize a payload and print it with its relationships resolved.
+    Inspect {
+        /// The payload ("-" or nothing: standard input).
+        file: Option<PathBuf>,
+        /// Check the payload against this topic (as sent in X-CommerceLayer-Topic).
+        #[arg(long)]
+        topic: Option<String>,
+        /// How many times one resource may repeat on a path when resolving relationships.
+        #[arg(long, default_value_t = 2)]
+        max_depth: usize,
+        /// Print only the denormalized document, as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Print only this part of the denormalized document (a JSON pointer such as
+        /// /line_items/0).
+        #[arg(long)]
+        pointer: Option<String>,
+    },
+    /// Run a scenario through Commerce Layer's delivery, retry and circuit-breaker rules on
+    /// a virtual clock, and print the timeline and a summary.
+    Simulate {
+        /// The scenario (JSON; see examples/scenarios/).
+        scenario: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn read_input(file: Option<&PathBuf>) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    match file {
+        Some(path) if path.as_os_str() != "-" => bytes = std::fs::read(path)?,
+        _ => {
+            io::stdin().read_to_end(&mut bytes)?;
+        }
+    }
+    Ok(bytes)
+}
+
+/// A failure to report: an error of the core (exit 1), or of the command line itself, such
+/// as an unreadable file (exit 2), with its own code.
+pub enum Failure {
+    Core(Error),
+    Cli(&'static str, String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Core(e)
+    }
+}
+
+pub fn input(file: Option<&PathBuf>) -> Result<Vec<u8>, Failure> {
+    read_input(file).map_err(|e| {
+        let name = file.map_or_else(|| "standard input".into(), |p| p.display().to_string());
+        Failure::Cli("io", format!("cannot read {name}: {e}"))
+    })
+}
+
+pub fn print(text: &str) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{text}").map_err(|e| Failure::Cli("io", e.to_string()))
+}
+
+fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Sign { secret, file } => {
+            let body = input(file.as_ref())?;
+            print(&clhooks::sign(&body, &secret)?)
+        }
+        Command::Verify { secrets, signature, file } => {
+            let verifier = Verifier::new(&secrets)?;
+            let body = input(file.as_ref())?;
+            verifier.verify(&body, &signature)?;
+            print("ok")
+        }
+        Command::Topics { json, resource } => topics(json, resource.as_deref()),
+        Command::Topic { name } => topic(&name),
+        Command::Inspect { file, topic, max_depth, json, pointer } => inspect(&Inspect {
+            file: file.as_ref(),
+            topic: topic.as_deref(),
+            max_depth,
+            json,
+            pointer: pointer.as_deref(),
+        }),
+        Command::Simulate { scenario, json } => simulate(&scenario, json),
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Core(e)) => {
+            eprintln!("error[{}]: {e}", e.code());
+            ExitCode::from(1)
+        }
+        Err(Failure::Cli(code, message)) => {
+            eprintln!("error[{code}]: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
