@@ -10,6 +10,9 @@ mod deliver;
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "clhooks/inspect.rs"]
 mod inspect;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "clhooks/listen.rs"]
+mod listen;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}

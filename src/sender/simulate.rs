@@ -235,9 +235,13 @@ pub struct Report {
     pub webhooks: Vec<Webhook>,
 }
 
-enum Item {
+/// Something a scenario makes happen at a given time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scheduled {
+    /// An event to publish.
     Publish(Topic, Box<Document>),
-    Update(usize),
+    /// A webhook update, with the credential it is made with.
+    Update(WebhookUpdate, Credential),
 }
 
 struct Endpoints {
@@ -314,6 +318,55 @@ impl Scenario {
         serde_json::from_str(text).map_err(|e| Error::InvalidScenario { message: e.to_string() })
     }
 
+    /// A sender with the scenario's policy and webhooks, created at its start.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidScenario`], and as [`Sender::add_webhook`].
+    pub fn sender(&self) -> Result<Sender> {
+        self.check()?;
+        let mut sender = Sender::new(self.policy.clone());
+        for webhook in &self.webhooks {
+            sender.add_webhook(webhook.clone(), self.start_ms)?;
+        }
+        Ok(sender)
+    }
+
+    /// What happens when (absolute ms), in order: the events, each `count` times, and the
+    /// webhook updates.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidDocument`] for a payload that is not a document,
+    /// [`Error::InvalidScenario`] for an unknown credential.
+    pub fn agenda(&self) -> Result<Vec<(u64, Scheduled)>> {
+        let mut agenda: Vec<(u64, usize, Scheduled)> = Vec::new();
+        let mut generated = 0u64;
+        for spec in &self.events {
+            for i in 0..spec.count {
+                generated += 1;
+                let payload =
+                    spec.payload.clone().unwrap_or_else(|| default_document(&spec.topic, generated));
+                let document = Document::from_value(payload)?;
+                let at = self
+                    .start_ms
+                    .saturating_add(spec.at_ms)
+                    .saturating_add(spec.every_ms.saturating_mul(u64::from(i)));
+                agenda.push((at, agenda.len(), Scheduled::Publish(spec.topic.clone(), Box::new(document))));
+            }
+        }
+        for action in &self.actions {
+            let (update, credential) = action.to_update()?;
+            agenda.push((
+                self.start_ms.saturating_add(action.at_ms),
+                agenda.len(),
+                Scheduled::Update(update, credential),
+            ));
+        }
+        agenda.sort_by_key(|(at, seq, _)| (*at, *seq));
+        Ok(agenda.into_iter().map(|(at, _, item)| (at, item)).collect())
+    }
+
     fn check(&self) -> Result<()> {
         let invalid = |message: String| Err(Error::InvalidScenario { message });
         for step in self.endpoints.values().flat_map(|e| &e.script) {
@@ -353,30 +406,9 @@ fn default_document(topic: &Topic, n: u64) -> Value {
 /// valid URL, a payload about another resource than its topic, `_reset_circuit` from a
 /// sales channel...).
 pub fn simulate(scenario: &Scenario) -> Result<Report> {
-    scenario.check()?;
     let start = scenario.start_ms;
-    let mut sender = Sender::new(scenario.policy.clone());
-    for webhook in &scenario.webhooks {
-        sender.add_webhook(webhook.clone(), start)?;
-    }
-    let mut agenda: Vec<(u64, usize, Item)> = Vec::new();
-    let mut generated = 0u64;
-    for spec in &scenario.events {
-        for i in 0..spec.count {
-            generated += 1;
-            let payload = spec.payload.clone().unwrap_or_else(|| default_document(&spec.topic, generated));
-            let document = Document::from_value(payload)?;
-            let at =
-                start.saturating_add(spec.at_ms).saturating_add(spec.every_ms.saturating_mul(u64::from(i)));
-            agenda.push((at, agenda.len(), Item::Publish(spec.topic.clone(), Box::new(document))));
-        }
-    }
-    for (index, action) in scenario.actions.iter().enumerate() {
-        agenda.push((start.saturating_add(action.at_ms), agenda.len(), Item::Update(index)));
-    }
-    agenda.sort_by_key(|(at, seq, _)| (*at, *seq));
-    let mut agenda: VecDeque<(u64, usize, Item)> = agenda.into();
-
+    let mut sender = scenario.sender()?;
+    let mut agenda: VecDeque<(u64, Scheduled)> = scenario.agenda()?.into();
     let mut endpoints = Endpoints {
         specs: scenario.endpoints.clone(),
         calls: BTreeMap::new(),
@@ -387,8 +419,6 @@ pub fn simulate(scenario: &Scenario) -> Result<Report> {
     let mut in_flight: BTreeMap<(u64, u64), (u64, Outcome)> = BTreeMap::new();
     let mut timeline = Vec::new();
     let mut now = start;
-    let mut events = 0u32;
-    let mut attempts = 0u32;
     loop {
         while let Some(entry) = in_flight.first_entry() {
             if entry.key().0 > now {
@@ -397,30 +427,18 @@ pub fn simulate(scenario: &Scenario) -> Result<Report> {
             let (id, outcome) = entry.remove();
             timeline.extend(sender.complete(id, &outcome, now)?);
         }
-        while agenda.front().is_some_and(|(at, _, _)| *at <= now) {
-            let Some((_, _, item)) = agenda.pop_front() else { break };
-            match item {
-                Item::Publish(topic, document) => {
-                    events = events.saturating_add(1);
-                    timeline.extend(sender.publish(&topic, &document, now)?.1);
-                }
-                Item::Update(index) => {
-                    if let Some(action) = scenario.actions.get(index) {
-                        let (update, credential) = action.to_update()?;
-                        timeline.extend(sender.update(&update, credential, now)?);
-                    }
-                }
-            }
+        while agenda.front().is_some_and(|(at, _)| *at <= now) {
+            let Some((_, item)) = agenda.pop_front() else { break };
+            timeline.extend(item.apply(&mut sender, now)?);
         }
         while let Some((attempt, output)) = sender.poll(now) {
-            attempts = attempts.saturating_add(1);
             timeline.push(output);
             let (done, outcome) = endpoints.answer(&attempt, now);
             in_flight.insert((done, attempt.id), (attempt.id, outcome));
         }
         let next = [
             in_flight.keys().next().map(|(done, _)| *done),
-            agenda.front().map(|(at, _, _)| *at),
+            agenda.front().map(|(at, _)| *at),
             sender.next_due().filter(|due| *due > now),
         ]
         .into_iter()
@@ -431,9 +449,33 @@ pub fn simulate(scenario: &Scenario) -> Result<Report> {
             None => break,
         }
     }
-    let summary = summarize(&sender, &timeline);
+    Ok(report(&sender, timeline, start, now))
+}
+
+impl Scheduled {
+    /// Makes it happen.
+    ///
+    /// # Errors
+    ///
+    /// As [`Sender::publish`] and [`Sender::update`].
+    pub fn apply(&self, sender: &mut Sender, now: u64) -> Result<Vec<Output>> {
+        match self {
+            Scheduled::Publish(topic, document) => Ok(sender.publish(topic, document, now)?.1),
+            Scheduled::Update(update, credential) => sender.update(update, *credential, now),
+        }
+    }
+}
+
+/// The report of a run (simulated or live) from its timeline.
+#[must_use]
+pub fn report(sender: &Sender, timeline: Vec<Output>, start_ms: u64, end_ms: u64) -> Report {
+    let count =
+        |f: fn(&Output) -> bool| u32::try_from(timeline.iter().filter(|o| f(o)).count()).unwrap_or(u32::MAX);
+    let events = count(|o| matches!(o, Output::Published { .. }));
+    let attempts = count(|o| matches!(o, Output::Attempt { .. }));
+    let summary = summarize(sender, &timeline);
     let webhooks = sender.webhook_ids().iter().filter_map(|id| sender.webhook(id)).collect();
-    Ok(Report { start_ms: start, end_ms: now, events, attempts, timeline, summary, webhooks })
+    Report { start_ms, end_ms, events, attempts, timeline, summary, webhooks }
 }
 
 fn summarize(sender: &Sender, timeline: &[Output]) -> Vec<WebhookSummary> {

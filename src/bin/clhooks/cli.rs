@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use clhooks::{Error, Verifier};
 
-use crate::deliver::simulate;
+use crate::deliver::{self, simulate};
 use crate::inspect::{inspect, topic, topics, Inspect};
 
 #[derive(Parser)]
@@ -72,14 +72,68 @@ enum Command {
         pointer: Option<String>,
     },
     /// Run a scenario through Commerce Layer's delivery, retry and circuit-breaker rules on
-    /// a virtual clock, and print the timeline and a summary.
+    /// a virtual clock (or, with --live, over HTTP), and print the timeline and a summary.
     Simulate {
         /// The scenario (JSON; see examples/scenarios/).
         scenario: PathBuf,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Deliver to the real callback URLs, on the real clock (waits compressed by
+        /// --time-scale); the scenario's endpoint behaviour is then up to the endpoints.
+        #[arg(long)]
+        live: bool,
+        /// With --live: send every delivery to this origin instead (keeps each URL's path).
+        #[arg(long, requires = "live")]
+        target: Option<String>,
+        /// With --live: how much of each wait for a retry or an event to really wait (0.001
+        /// turns 15 s into 15 ms).
+        #[arg(long, default_value_t = 1.0, requires = "live")]
+        time_scale: f64,
     },
+    /// Deliver one event as Commerce Layer does: signed, retried on failure with the real
+    /// backoff (compressed by --time-scale). Exits 1 unless it is delivered.
+    Send {
+        /// The callback URL.
+        #[arg(long)]
+        url: String,
+        /// The webhook's shared secret.
+        #[arg(long)]
+        secret: String,
+        /// The topic, such as orders.place.
+        #[arg(long)]
+        topic: String,
+        /// An include_resources path; repeat it for several.
+        #[arg(long)]
+        include: Vec<String>,
+        /// How much of each wait between retries to really wait (0.001 turns 15 s into 15 ms).
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
+        /// Retries after a failure (Commerce Layer: 10).
+        #[arg(long)]
+        max_retries: Option<u32>,
+        /// The payload ("-" or nothing: standard input).
+        file: Option<PathBuf>,
+    },
+    /// Re-sign a captured payload and POST it once, or print the curl command that would.
+    Replay {
+        /// The payload, byte for byte.
+        file: PathBuf,
+        /// Where to POST it.
+        #[arg(long)]
+        url: String,
+        /// The shared secret to sign with.
+        #[arg(long)]
+        secret: String,
+        /// The X-CommerceLayer-Topic to send.
+        #[arg(long)]
+        topic: Option<String>,
+        /// Print the equivalent curl command instead of sending.
+        #[arg(long)]
+        curl: bool,
+    },
+    /// A local receiver: verifies every delivery and prints it; can misbehave on purpose.
+    Listen(crate::listen::Listen),
 }
 
 fn read_input(file: Option<&PathBuf>) -> io::Result<Vec<u8>> {
@@ -98,6 +152,8 @@ fn read_input(file: Option<&PathBuf>) -> io::Result<Vec<u8>> {
 pub enum Failure {
     Core(Error),
     Cli(&'static str, String),
+    /// The command ran but the outcome was a failure (not delivered, not accepted): exit 1.
+    Refused(&'static str, String),
 }
 
 impl From<Error> for Failure {
@@ -139,7 +195,41 @@ fn run(command: Command) -> Result<(), Failure> {
             json,
             pointer: pointer.as_deref(),
         }),
-        Command::Simulate { scenario, json } => simulate(&scenario, json),
+        Command::Simulate { scenario, json, live: false, .. } => simulate(&scenario, json),
+        Command::Simulate { scenario, json, live: true, target, time_scale } => {
+            deliver::simulate_live(&scenario, target.as_deref(), time_scale, json)
+        }
+        Command::Send { url, secret, topic, include, time_scale, max_retries, file } => {
+            let delivered = deliver::send(&deliver::Send {
+                file: file.as_ref(),
+                url: &url,
+                secret: &secret,
+                topic: &topic,
+                include: &include,
+                time_scale,
+                max_retries,
+            })?;
+            if delivered {
+                Ok(())
+            } else {
+                Err(Failure::Refused("not_delivered", "the event was not delivered".into()))
+            }
+        }
+        Command::Replay { file, url, secret, topic, curl } => {
+            let ok = deliver::replay(&deliver::Replay {
+                file: &file,
+                url: &url,
+                secret: &secret,
+                topic: topic.as_deref(),
+                curl,
+            })?;
+            if ok {
+                Ok(())
+            } else {
+                Err(Failure::Refused("not_accepted", "the endpoint did not answer 2xx".into()))
+            }
+        }
+        Command::Listen(args) => crate::listen::listen(&args),
     }
 }
 
@@ -149,6 +239,10 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Core(e)) => {
             eprintln!("error[{}]: {e}", e.code());
+            ExitCode::from(1)
+        }
+        Err(Failure::Refused(code, message)) => {
+            eprintln!("error[{code}]: {message}");
             ExitCode::from(1)
         }
         Err(Failure::Cli(code, message)) => {

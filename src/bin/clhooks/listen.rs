@@ -1,0 +1,187 @@
+//! `clhooks listen`: a local receiver that verifies every delivery with the core and prints it,
+//! and can misbehave on purpose (failures, slowness) so retries and the breaker can be watched.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use clhooks::sender::{iso8601, Rng};
+use clhooks::{receive, Error, Verifier};
+use tiny_http::{Header, Method, Response, Server};
+
+use crate::cli::{print, Failure};
+use crate::deliver::wall_clock_ms;
+
+/// Options of `clhooks listen`.
+#[derive(Args)]
+pub struct Listen {
+    /// The address to listen on (loopback unless you mean otherwise).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// The port (0 picks a free one; the first line printed says which).
+    #[arg(long, default_value_t = 4000)]
+    port: u16,
+    /// A shared secret; repeat it for several webhooks or a rotation (any match passes).
+    #[arg(long = "secret", required = true)]
+    secrets: Vec<String>,
+    /// Answer this share of verified deliveries with 500, at random (seeded).
+    #[arg(long, default_value_t = 0.0)]
+    fail_rate: f64,
+    /// Wait this long before answering (over 5000, Commerce Layer counts a timeout).
+    #[arg(long, default_value_t = 0)]
+    slow_ms: u64,
+    /// Behaviour for one path, overriding the above: PATH=RULE[,RULE], each RULE one of
+    /// fail-rate:F, fail-first:N (the first N deliveries fail), slow-ms:MS. Repeatable.
+    #[arg(long = "route")]
+    routes: Vec<String>,
+    /// Seed of --fail-rate.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Stop after this many requests.
+    #[arg(long)]
+    max_requests: Option<u64>,
+    /// Largest body accepted, in bytes (413 above).
+    #[arg(long, default_value_t = 10 << 20)]
+    max_body: u64,
+    /// Also write each verified payload to this folder, named by topic and id.
+    #[arg(long)]
+    save: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Behaviour {
+    fail_rate: f64,
+    fail_first: u64,
+    slow_ms: u64,
+}
+
+fn parse_route(route: &str, base: Behaviour) -> Result<(String, Behaviour), Failure> {
+    let bad = || {
+        Failure::Cli("usage", format!("--route {route:?}: expected PATH=fail-rate:F|fail-first:N|slow-ms:MS"))
+    };
+    let (path, rules) = route.split_once('=').ok_or_else(bad)?;
+    let mut behaviour = base;
+    for rule in rules.split(',') {
+        let (name, value) = rule.split_once(':').ok_or_else(bad)?;
+        match name {
+            "fail-rate" => behaviour.fail_rate = value.parse().map_err(|_| bad())?,
+            "fail-first" => behaviour.fail_first = value.parse().map_err(|_| bad())?,
+            "slow-ms" => behaviour.slow_ms = value.parse().map_err(|_| bad())?,
+            _ => return Err(bad()),
+        }
+    }
+    Ok((path.to_owned(), behaviour))
+}
+
+fn json_response(status: u16, body: String) -> Response<std::io::Cursor<Vec<u8>>> {
+    let header = Header::from_bytes("Content-Type", "application/json").ok();
+    let response = Response::from_string(body).with_status_code(status);
+    match header {
+        Some(header) => response.with_header(header),
+        None => response,
+    }
+}
+
+fn status_of(error: &Error) -> u16 {
+    match error.code() {
+        "missing_signature" | "malformed_signature" | "signature_mismatch" => 401,
+        _ => 400,
+    }
+}
+
+pub fn listen(args: &Listen) -> Result<(), Failure> {
+    let verifier = Verifier::new(&args.secrets)?;
+    let base = Behaviour { fail_rate: args.fail_rate, fail_first: 0, slow_ms: args.slow_ms };
+    let routes: HashMap<String, Behaviour> =
+        args.routes.iter().map(|r| parse_route(r, base)).collect::<Result<_, _>>()?;
+    let server = Server::http((args.host.as_str(), args.port))
+        .map_err(|e| Failure::Cli("listen", format!("cannot listen on {}:{}: {e}", args.host, args.port)))?;
+    let address = server.server_addr().to_ip().map_or_else(|| "?".into(), |a| a.to_string());
+    print(&format!("listening on http://{address} ({} secret(s))", args.secrets.len()))?;
+    let mut rng = Rng::new(args.seed);
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut per_path: HashMap<String, u64> = HashMap::new();
+    for (index, mut request) in server.incoming_requests().enumerate() {
+        let served = u64::try_from(index).unwrap_or(u64::MAX).saturating_add(1);
+        let time = iso8601(wall_clock_ms());
+        let time = time.get(11..23).unwrap_or_default().to_owned();
+        let path = request.url().split('?').next().unwrap_or_default().to_owned();
+        let method = request.method().clone();
+        let mut line = format!("{time}  {method} {path}");
+        let response = if method != Method::Post {
+            line.push_str("  405 only POST");
+            json_response(405, r#"{"error":"method_not_allowed"}"#.into())
+        } else {
+            let mut body = Vec::new();
+            let read = request.as_reader().take(args.max_body.saturating_add(1)).read_to_end(&mut body);
+            let headers: Vec<(String, String)> = request
+                .headers()
+                .iter()
+                .map(|h| (h.field.as_str().as_str().to_owned(), h.value.as_str().to_owned()))
+                .collect();
+            if read.is_err() || body.len() as u64 > args.max_body {
+                line.push_str(&format!("  413 body over {} bytes", args.max_body));
+                json_response(413, r#"{"error":"payload_too_large"}"#.into())
+            } else {
+                match receive(&body, headers.iter().map(|(k, v)| (k.as_str(), v.as_str())), &verifier) {
+                    Err(e) => {
+                        line.push_str(&format!("  {} {}: {e}", status_of(&e), e.code()));
+                        json_response(
+                            status_of(&e),
+                            serde_json::json!({"error": e.code(), "message": e.to_string()}).to_string(),
+                        )
+                    }
+                    Ok(event) => {
+                        let signature = headers
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(clhooks::SIGNATURE_HEADER))
+                            .map(|(_, v)| v.clone())
+                            .unwrap_or_default();
+                        let delivery = seen.entry(signature).or_insert(0);
+                        *delivery += 1;
+                        let retry = if *delivery > 1 {
+                            format!("  (this signed body seen {delivery} times: a retry)")
+                        } else {
+                            String::new()
+                        };
+                        let count = per_path.entry(path.clone()).or_insert(0);
+                        *count += 1;
+                        let behaviour = routes.get(&path).copied().unwrap_or(base);
+                        if behaviour.slow_ms > 0 {
+                            std::thread::sleep(Duration::from_millis(behaviour.slow_ms));
+                        }
+                        let fail = *count <= behaviour.fail_first || rng.unit() < behaviour.fail_rate;
+                        let resource = event.resource();
+                        line.push_str(&format!(
+                            "  {}  {}/{}  verified",
+                            event.topic, resource.kind, resource.id
+                        ));
+                        if let Some(dir) = &args.save {
+                            let file = dir.join(format!("{}-{}.json", event.topic, resource.id));
+                            let _ =
+                                std::fs::create_dir_all(dir).and_then(|()| std::fs::write(file, &event.body));
+                        }
+                        if fail {
+                            line.push_str(&format!("  500 (failing on purpose){retry}"));
+                            json_response(500, r#"{"error":"failing_on_purpose"}"#.into())
+                        } else {
+                            line.push_str(&format!("  200{retry}"));
+                            json_response(
+                                200,
+                                serde_json::json!({"received": event.topic.as_str()}).to_string(),
+                            )
+                        }
+                    }
+                }
+            }
+        };
+        print(&line)?;
+        let _ = request.respond(response);
+        if args.max_requests.is_some_and(|max| served >= max) {
+            break;
+        }
+    }
+    Ok(())
+}
