@@ -1,0 +1,309 @@
+//! The live path end to end on loopback: `clhooks send`, `simulate --live` and `replay` against
+//! `clhooks listen` and against plain local servers that fail or stall on purpose (native only).
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_clhooks");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/orders-place-payload.json");
+
+/// A `clhooks listen` on a free loopback port, stopped when dropped.
+struct Listener {
+    child: Child,
+    base: String,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Listener {
+    fn start(args: &[&str]) -> Listener {
+        let mut child = Command::new(BIN)
+            .args(["listen", "--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let first = lines.recv_timeout(Duration::from_secs(10)).unwrap();
+        let base = first.strip_prefix("listening on ").unwrap().split(' ').next().unwrap().to_owned();
+        Listener { child, base, lines }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The lines printed so far.
+    fn seen(&self) -> Vec<String> {
+        thread::sleep(Duration::from_millis(100));
+        self.lines.try_iter().collect()
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn clhooks(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn send_delivers_a_verified_event() {
+    let listener = Listener::start(&["--secret", "s1", "--secret", "s2"]);
+    let out = clhooks(&[
+        "send",
+        "--url",
+        &listener.url("/hooks"),
+        "--secret",
+        "s2",
+        "--topic",
+        "orders.place",
+        FIXTURE,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("delivered after 1 attempt(s)"));
+    let seen = listener.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].contains("POST /hooks  orders.place  orders/wBXVhZOmXO  verified  200"), "{seen:?}");
+}
+
+#[test]
+fn send_retries_a_failing_endpoint_with_the_same_signed_body() {
+    let listener = Listener::start(&["--secret", "s", "--route", "/flaky=fail-first:2"]);
+    let out = clhooks(&[
+        "send",
+        "--url",
+        &listener.url("/flaky"),
+        "--secret",
+        "s",
+        "--topic",
+        "orders.place",
+        "--time-scale",
+        "0.001",
+        FIXTURE,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("attempt  1  FAIL 500") && stdout.contains("retry 2 at +00:00:15"), "{stdout}");
+    assert!(stdout.contains("delivered after 3 attempt(s)"), "{stdout}");
+    let seen = listener.seen();
+    assert_eq!(seen.len(), 3);
+    assert!(seen[2].ends_with("200  (this signed body seen 3 times: a retry)"), "{seen:?}");
+}
+
+#[test]
+fn a_receiver_answering_after_six_seconds_has_failed() {
+    let listener = Listener::start(&["--secret", "s", "--route", "/slow=slow-ms:6000"]);
+    let out = clhooks(&[
+        "send",
+        "--url",
+        &listener.url("/slow"),
+        "--secret",
+        "s",
+        "--topic",
+        "orders.place",
+        "--max-retries",
+        "0",
+        FIXTURE,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("FAIL timeout after 5000 ms") && stdout.contains("DROPPED: retries_exhausted"),
+        "{stdout}"
+    );
+    assert!(text(&out.stderr).starts_with("error[not_delivered]"));
+}
+
+/// A plain server that answers every request with `status` after `delay`, counting requests.
+fn plain_server(status: u16, delay: Duration, count: usize) -> (String, thread::JoinHandle<usize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let handle = thread::spawn(move || {
+        let mut served = 0;
+        for stream in listener.incoming().take(count) {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            thread::sleep(delay);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} Whatever\r\ncontent-length: 2\r\nconnection: close\r\n\r\nno"
+            );
+            served += 1;
+        }
+        served
+    });
+    (base, handle)
+}
+
+#[test]
+fn a_plain_server_failing_on_purpose_gets_every_retry_then_the_event_is_dropped() {
+    let (base, server) = plain_server(503, Duration::ZERO, 11);
+    let out = clhooks(&[
+        "send",
+        "--url",
+        &format!("{base}/x"),
+        "--secret",
+        "s",
+        "--topic",
+        "orders.place",
+        "--time-scale",
+        "0.0001",
+        FIXTURE,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.matches("FAIL 503").count(), 11, "{stdout}");
+    assert!(stdout.contains("notice to the organization owner: 5 consecutive failures"));
+    assert!(stdout.contains("DROPPED: retries_exhausted"));
+    assert_eq!(server.join().unwrap(), 11);
+}
+
+#[test]
+fn a_refused_connection_is_a_failure_too() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/gone");
+    let out = clhooks(&[
+        "send",
+        "--url",
+        &url,
+        "--secret",
+        "s",
+        "--topic",
+        "orders.place",
+        "--max-retries",
+        "1",
+        "--time-scale",
+        "0.001",
+        FIXTURE,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout).matches("  FAIL ").count(), 2);
+}
+
+#[test]
+fn simulate_live_opens_the_breaker_of_a_dead_endpoint_and_recovers_after_reset() {
+    let listener = Listener::start(&[
+        "--secret",
+        "secret-healthy",
+        "--secret",
+        "secret-flaky",
+        "--secret",
+        "secret-dead",
+        "--route",
+        "/flaky=fail-first:2",
+        "--route",
+        "/dead=fail-first:30",
+    ]);
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/demo-live.json");
+    let out =
+        clhooks(&["simulate", "--live", scenario, "--target", &listener.base, "--time-scale", "0.0001"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("dead       notice to the organization owner: 5 consecutive failures"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("CIRCUIT OPEN after 30 consecutive failures"));
+    let table: Vec<&str> = stdout.lines().skip_while(|l| !l.starts_with("webhook ")).collect();
+    let row =
+        |id: &str| table.iter().find(|l| l.starts_with(id)).unwrap().split_whitespace().collect::<Vec<_>>();
+    assert_eq!(row("dead")[1..8], ["closed", "0", "31", "1", "30", "1", "1"], "{stdout}");
+    assert_eq!(row("flaky")[1..7], ["closed", "0", "3", "1", "2", "1"], "{stdout}");
+    assert_eq!(row("placed")[1..7], ["closed", "0", "1", "1", "0", "1"]);
+    let seen = listener.seen();
+    assert_eq!(seen.len(), 37, "{seen:#?}");
+    assert!(seen.iter().all(|l| l.contains(" verified ")), "every delivery verifies: {seen:#?}");
+}
+
+#[test]
+fn replay_resigns_a_payload_and_its_curl_command_is_accepted() {
+    let listener = Listener::start(&["--secret", "s"]);
+    let url = listener.url("/replayed");
+    let out = clhooks(&["replay", FIXTURE, "--url", &url, "--secret", "s", "--topic", "orders.place"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("200 OK in "));
+    let wrong = clhooks(&["replay", FIXTURE, "--url", &url, "--secret", "other", "--topic", "orders.place"]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(text(&wrong.stdout).contains("\"error\":\"signature_mismatch\""));
+    let no_topic = clhooks(&["replay", FIXTURE, "--url", &url, "--secret", "s"]);
+    assert_eq!(no_topic.status.code(), Some(1));
+    assert!(text(&no_topic.stdout).starts_with("400 "));
+
+    let curl = text(
+        &clhooks(&["replay", FIXTURE, "--url", &url, "--secret", "s", "--topic", "orders.place", "--curl"])
+            .stdout,
+    );
+    assert!(curl.starts_with("curl -sS -X POST ") && curl.contains("--data-binary '@"), "{curl}");
+    let ran = Command::new("sh").arg("-c").arg(&curl).output().unwrap();
+    assert_eq!(text(&ran.stdout), r#"{"received":"orders.place"}"#, "{}", text(&ran.stderr));
+    let seen = listener.seen();
+    assert!(seen[0].contains("verified  200") && seen[1].contains("401 signature_mismatch"), "{seen:?}");
+    assert!(seen[2].contains("400 missing_topic"), "{seen:?}");
+}
+
+#[test]
+fn listen_refuses_bad_requests_and_keeps_serving() {
+    let listener = Listener::start(&["--secret", "s", "--max-body", "100000"]);
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let url = listener.url("/hooks");
+    let status = |r: Result<ureq::http::Response<ureq::Body>, ureq::Error>| r.unwrap().status().as_u16();
+    assert_eq!(status(agent.get(&url).call()), 405);
+    assert_eq!(status(agent.post(&url).send(&vec![b'x'; 200_000][..])), 413);
+    assert_eq!(status(agent.post(&url).send(&b""[..])), 401);
+    let body = b"{not json";
+    let signature = clhooks::sign(body, "s").unwrap();
+    let signed = agent
+        .post(&url)
+        .header("X-CommerceLayer-Signature", &signature)
+        .header("X-CommerceLayer-Topic", "orders.place");
+    assert_eq!(status(signed.send(&body[..])), 400);
+    let good = std::fs::read(FIXTURE).unwrap();
+    let signature = clhooks::sign(&good, "s").unwrap();
+    let request = agent
+        .post(&url)
+        .header("x-commercelayer-signature", &signature)
+        .header("x-commercelayer-topic", "orders.place");
+    assert_eq!(status(request.send(&good[..])), 200);
+    let seen = listener.seen();
+    assert!(
+        seen[0].contains("GET /hooks  405")
+            && seen[1].contains("413")
+            && seen[2].contains("401 missing_signature"),
+        "{seen:?}"
+    );
+    assert!(seen[3].contains("400 invalid_json"), "{seen:?}");
+}
