@@ -5,6 +5,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use clhooks::sender::simulate::{simulate, Scenario};
 use clhooks::{receive, sign, Verifier};
 
 fn time_it(mut f: impl FnMut()) -> f64 {
@@ -83,5 +84,20 @@ fn main() {
     println!(
         "  denormalize                             {}",
         fmt(time_it(|| drop(black_box(event.denormalize()))))
+    );
+
+    let scenario = Scenario::from_json(include_str!("../tests/bench/throughput.json")).unwrap();
+    let report = simulate(&scenario).unwrap();
+    let us = time_it(|| drop(black_box(simulate(&scenario).unwrap())));
+    println!(
+        "\nnative Rust, sender simulation (tests/bench/throughput.json: {} events, {} attempts, {} timeline entries)",
+        report.events,
+        report.attempts,
+        report.timeline.len()
+    );
+    println!(
+        "  {:.0} ms per run, {:.0} attempt decisions per second",
+        us / 1000.0,
+        f64::from(report.attempts) / (us / 1e6)
     );
 }

@@ -271,6 +271,8 @@ struct Delivery {
     webhook: usize,
     event: String,
     request: Request,
+    /// The payload as JSON, for event callbacks (parsed once, not at every attempt).
+    payload: Value,
 }
 
 /// The delivery state machine for a set of webhooks.
@@ -459,7 +461,9 @@ impl Sender {
                 });
                 continue;
             }
-            let body = payload_for(document, &webhook.config.include_resources).to_json().into_bytes();
+            let payload = payload_for(document, &webhook.config.include_resources);
+            let body = payload.to_json().into_bytes();
+            let payload = serde_json::to_value(&payload).unwrap_or(Value::Null);
             let request = Request {
                 url: webhook.config.callback_url.clone(),
                 headers: vec![
@@ -472,7 +476,7 @@ impl Sender {
             };
             let id = self.next_id;
             self.next_id = self.next_id.saturating_add(1);
-            self.deliveries.insert(id, Delivery { webhook: index, event: event.clone(), request });
+            self.deliveries.insert(id, Delivery { webhook: index, event: event.clone(), request, payload });
             self.schedule(id, 1, now);
         }
         Ok((event, out))
@@ -553,7 +557,7 @@ impl Sender {
             Outcome::Error { message } => (false, None, message.clone()),
         };
         let callback = self.callback(delivery_id, code.clone(), &message, now);
-        let policy = self.policy.clone();
+        let policy = &self.policy;
         let Some(webhook) = self.webhooks.get_mut(index) else { return Ok(Vec::new()) };
         webhook.busy = false;
         if let Some(callback) = callback {
@@ -653,7 +657,7 @@ impl Sender {
             links: None,
             attributes: EventCallbackAttributes {
                 callback_url: delivery.request.url.clone(),
-                payload: serde_json::from_slice(&delivery.request.body).ok(),
+                payload: Some(delivery.payload.clone()),
                 response_code: code,
                 response_message: Some(message.to_owned()),
                 common: Common {

@@ -106,3 +106,10 @@ console.log(`  verifier.receive(body, headers)        ${fmt(timeIt(() => verifie
 console.log(`  JSON.parse of the same body            ${fmt(timeIt(() => JSON.parse(fixture.toString('utf8'))))}`);
 const event = verifier.receive(fixture, headers);
 console.log(`  event.denormalize()                    ${fmt(timeIt(() => event.denormalize()))}`);
+
+// The sender simulation, the same scenario as the native bench.
+const scenario = readFileSync(join(pkgDir, '../tests/bench/throughput.json'), 'utf8');
+const report = clhooks.simulate(scenario);
+const us = timeIt(() => clhooks.simulate(scenario), 5);
+console.log(`\nsender simulation in Node (wasm; tests/bench/throughput.json: ${report.events} events, ${report.attempts} attempts)`);
+console.log(`  ${(us / 1000).toFixed(0)} ms per run (with the report as a JS object), ${(report.attempts / (us / 1e6)).toFixed(0)} attempt decisions per second`);
