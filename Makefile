@@ -13,7 +13,7 @@ WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runn
 WASM_RELEASE := target/$(WASM_TARGET)/release/clhooks.wasm
 
 .PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium lint \
-        test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging bench tool-deno
+        test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-examples bench tool-deno
 
 help:
 	@echo "make demo   build the CLI and walk through signing, verifying and inspecting a real payload"
@@ -57,7 +57,7 @@ test-wasm-node: tool-wasm-target tool-wasm-bindgen
 test-wasm-browser: tool-wasm-target tool-wasm-bindgen tool-chromium
 	WASM_BINDGEN_USE_BROWSER=1 $(WASM_RUNNER) cargo test --locked --target $(WASM_TARGET) --tests
 
-test: tools lint test-native test-wasm-node test-wasm-browser test-packaging
+test: tools lint test-native test-wasm-node test-wasm-browser test-packaging test-examples
 
 ## Artifacts -------------------------------------------------------------------------------
 
@@ -117,3 +117,9 @@ bench: pkg
 	  --target $(WASM_TARGET) --target-dir $(BENCH_NOSIMD)
 	wasm-bindgen --target nodejs --out-dir $(BENCH_NOSIMD)/glue $(BENCH_NOSIMD)/$(WASM_TARGET)/release/clhooks.wasm
 	node tests/bench/bench.mjs pkg $(BENCH_NOSIMD)/glue/clhooks.js
+
+# Each receiver example in its real runtime, fed real signed deliveries by the CLI.
+test-examples: pkg
+	cargo build --locked --bin clhooks
+	CARGO_TARGET_DIR=target/rust-receiver cargo build --locked --release --manifest-path examples/rust-receiver/Cargo.toml
+	node tests/examples/run.mjs

@@ -49,7 +49,7 @@ export function createApi(core) {
     return core.denormalize(document, maxDepthOf(options));
   }
 
-  return {
+  const api = {
     WebhookError,
     WebhookEvent,
     Verifier,
@@ -64,4 +64,5 @@ export function createApi(core) {
     CATALOGUE,
     ERROR_CODES,
   };
+  return Object.assign(api, createReceivers(api));
 }

@@ -7,5 +7,5 @@ await core.default({ module_or_path: new URL('./clhooks.wasm', import.meta.url) 
 
 export const {
   WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate,
-  TOPICS, CATALOGUE, ERROR_CODES,
+  TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
 } = createApi(core);

@@ -38,12 +38,12 @@ writeFileSync(
     '`${__dirname}/../clhooks.wasm`', 'the nodejs glue'),
 );
 
-const api = read(join(here, 'api.js'));
-copyFileSync(join(here, 'api.js'), join(outDir, 'api.js'));
-writeFileSync(
-  join(outDir, 'api.cjs'),
-  `'use strict';\n${replaceOnce(api, 'export function createApi', 'function createApi', 'api.js')}\nmodule.exports = { createApi };\n`,
-);
+// The JS layer is written once as ES modules and shipped as one file in each module system.
+const api = `${read(join(here, 'api.js'))}\n${read(join(here, 'receivers.js'))}`;
+writeFileSync(join(outDir, 'api.js'), api);
+const cjs = replaceOnce(replaceOnce(api, 'export function createApi', 'function createApi', 'api.js'),
+  'export function createReceivers', 'function createReceivers', 'receivers.js');
+writeFileSync(join(outDir, 'api.cjs'), `'use strict';\n${cjs}\nmodule.exports = { createApi };\n`);
 for (const file of ['node.mjs', 'node.cjs', 'workerd.mjs', 'browser.mjs', 'README.md']) {
   copyFileSync(join(here, file), join(outDir, file));
 }

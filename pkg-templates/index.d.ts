@@ -94,6 +94,13 @@ export interface TopicInfo<T extends string = Topic> {
 
 /** A verified delivery. */
 export interface WebhookEvent<T extends string = Topic> extends TopicInfo<T> {
+  /**
+   * The same for every retry of one delivery, different for different deliveries: the hex
+   * SHA-256 of the topic and the raw body (Commerce Layer resends the same body on a retry).
+   */
+  idempotencyKey: string;
+  /** Set by the receivers: whether the seen-store already had this key (with `duplicates: 'mark'`). */
+  duplicate?: boolean;
   /** `data.id`. */
   id: string;
   /** `data.type`, always the topic's resource. */
@@ -189,6 +196,75 @@ export interface SimulationReport {
 
 /** Runs a scenario through Commerce Layer's delivery, retry and circuit-breaker rules on a virtual clock. */
 export function simulate(scenario: Scenario | string): SimulationReport;
+
+/** A seen-store for idempotency: any object with `has` and `add`, synchronous or not (Redis, KV, a table...). */
+export interface SeenStore {
+  has(key: string): boolean | Promise<boolean>;
+  add(key: string): void | Promise<void>;
+}
+
+/** The topics a pattern matches: `orders.*` gives `orders.${string}`. */
+export type TopicsOf<P extends string> = P extends '*' | '*.*' ? Topic
+  : P extends `*.${infer E}` ? `${string}.${E}`
+  : P extends `${infer R}.*` ? `${R}.${string}`
+  : P;
+
+export interface ReceiverOptions {
+  /** The webhook's shared secret, several during a rotation (any match passes), or a Verifier. */
+  secret: Secret | Verifier;
+  /** Called for every verified event; answer within Commerce Layer's 5 s (see the README). */
+  onEvent?: (event: WebhookEvent) => unknown;
+  /** Bodies over this size get 413 (default 5 MiB; real payloads are tens of KB). */
+  maxBodyBytes?: number;
+  /** Where idempotency keys are remembered (default: the last 10,000 in memory); `null` turns it off. */
+  seen?: SeenStore | null;
+  /** A duplicate is answered 200 without calling handlers (`'skip'`, default) or passed on with `duplicate: true` (`'mark'`). */
+  duplicates?: 'skip' | 'mark';
+  /** Told of an error a handler threw (the answer is then 500, so Commerce Layer retries). */
+  onError?: (error: unknown, event: WebhookEvent) => void;
+}
+
+/** Verified deliveries routed by topic pattern, for node:http, Express and fetch runtimes. */
+export class Webhooks {
+  constructor(options: ReceiverOptions);
+  /** Calls `handler` for every verified event whose topic matches (`*`, `orders.*`, `*.destroy`, `orders.place`). */
+  on<P extends string>(pattern: P, handler: (event: WebhookEvent<TopicsOf<P>>) => unknown): this;
+  /** `http.createServer(webhooks.nodeHandler())`. */
+  nodeHandler(): (req: NodeRequest, res: NodeResponse) => void;
+  /** Express middleware; works after express.raw() or with no body parser at all. */
+  express(): (req: any, res: any, next: (error?: unknown) => void) => void;
+  /** Workers, Deno, Bun, Node 18+: a Request in, a Response out. */
+  fetch(request: Request): Promise<Response>;
+  /** The exchange without any runtime: what the adapters call. */
+  process(request: { method: string; body: Body; headers: HeadersLike; tooLarge?: boolean }): Promise<{ status: number; body: string }>;
+}
+
+/** The parts of node:http's IncomingMessage and ServerResponse the handler uses. */
+export interface NodeRequest {
+  method?: string;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  resume(): unknown;
+}
+export interface NodeResponse {
+  writeHead(status: number, headers?: Record<string, string>): NodeResponse;
+  end(body?: string): unknown;
+}
+
+/** For `express.json({ verify: keepRawBody })`: keeps the exact bytes as `req.rawBody` for the webhook middleware. */
+export function keepRawBody(req: object, res: unknown, buffer: Uint8Array): void;
+
+/** A bounded in-memory seen-store (the default). */
+export function createMemoryStore(options?: { max?: number }): SeenStore & { readonly size: number };
+
+/** `http.createServer(createNodeHandler({ secret, onEvent }))`. */
+export function createNodeHandler(options: ReceiverOptions): (req: NodeRequest, res: NodeResponse) => void;
+
+/** `app.post('/hooks', expressMiddleware({ secret, onEvent }))`. */
+export function expressMiddleware(options: ReceiverOptions): (req: any, res: any, next: (error?: unknown) => void) => void;
+
+/** `return handleRequest(request, { secret, onEvent })` in a fetch handler. */
+export function handleRequest(request: Request, options: ReceiverOptions): Promise<Response>;
 
 /** Every known topic. */
 export const TOPICS: readonly KnownTopic[];

@@ -8,5 +8,5 @@ core.initSync({ module: wasmModule });
 
 export const {
   WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate,
-  TOPICS, CATALOGUE, ERROR_CODES,
+  TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
 } = createApi(core);

@@ -150,6 +150,22 @@ impl Error {
         }
     }
 
+    /// The HTTP status a receiver should answer with: 401 when the request cannot be trusted
+    /// (signature missing, malformed or wrong), 400 when a trusted request is malformed (topic,
+    /// document), 413 never (size limits are the server's), 500 for a receiver set up wrong
+    /// (no secret, a parsed body). Commerce Layer retries anything but a 2xx.
+    #[must_use]
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Error::MissingSignature | Error::MalformedSignature { .. } | Error::SignatureMismatch => 401,
+            Error::EmptySecret
+            | Error::MissingSecret
+            | Error::BodyNotRaw { .. }
+            | Error::InvalidArgument { .. } => 500,
+            _ => 400,
+        }
+    }
+
     /// Every code [`Error::code`] can return, for documentation and exhaustive tests.
     pub const CODES: &'static [&'static str] = &[
         "invalid_topic",

@@ -26,6 +26,20 @@ pub struct ReceivedEvent {
 }
 
 impl ReceivedEvent {
+    /// A key that is the same for every retry of one delivery and different for different
+    /// deliveries: the hex SHA-256 of the topic and the raw body.
+    ///
+    /// Commerce Layer resends the same body on every retry, so retries (and a delivery
+    /// received again after a receiver timed out) share the key; a new event carries a
+    /// different body (at least its `updated_at`). It does not depend on the secret, so it
+    /// stays the same across a secret rotation. Limits: two deliveries with byte-identical
+    /// bodies and the same topic share a key — for example the same event sent by two webhooks
+    /// with the same `include_resources` to one receiver, which is one piece of news anyway.
+    #[must_use]
+    pub fn idempotency_key(&self) -> String {
+        idempotency_key(&self.topic, &self.body)
+    }
+
     /// The resource the event is about (`data`).
     #[must_use]
     pub fn resource(&self) -> &Resource {
@@ -40,6 +54,68 @@ impl ReceivedEvent {
     /// [`Error::DenormalizeLimit`] for a document too large to expand.
     pub fn denormalize(&self) -> Result<Value> {
         self.document.denormalize()
+    }
+}
+
+/// The [idempotency key](ReceivedEvent::idempotency_key) of a topic and body.
+#[must_use]
+pub fn idempotency_key(topic: &Topic, body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
+    let mut hash = Sha256::new();
+    hash.update(topic.as_str().as_bytes());
+    hash.update([0]);
+    hash.update(body);
+    hash.finalize().iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// The idempotency keys seen lately, bounded: the oldest are forgotten first.
+///
+/// ```
+/// let mut seen = clhooks::payload::SeenKeys::new(2);
+/// assert!(seen.insert("a") && seen.insert("b"));
+/// assert!(!seen.insert("a"));          // a duplicate
+/// assert!(seen.insert("c"));           // "a" is forgotten now
+/// assert!(seen.insert("a"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SeenKeys {
+    capacity: usize,
+    order: std::collections::VecDeque<String>,
+    keys: std::collections::HashSet<String>,
+}
+
+impl SeenKeys {
+    /// Remembers at most `capacity` keys.
+    #[must_use]
+    pub fn new(capacity: usize) -> SeenKeys {
+        SeenKeys { capacity, ..SeenKeys::default() }
+    }
+
+    /// Whether a key was seen.
+    #[must_use]
+    pub fn contains(&self, key: &str) -> bool {
+        self.keys.contains(key)
+    }
+
+    /// Remembers a key; `false` when it was already there (a duplicate).
+    pub fn insert(&mut self, key: &str) -> bool {
+        if self.keys.contains(key) {
+            return false;
+        }
+        if self.order.len() >= self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.keys.remove(&old);
+            }
+        }
+        if self.capacity > 0 {
+            self.order.push_back(key.to_owned());
+            self.keys.insert(key.to_owned());
+        }
+        true
     }
 }
 

@@ -22,6 +22,7 @@ fn details(error: &Error) -> JsValue {
     let set = |k: &str, v: JsValue| {
         let _ = Reflect::set(&out, &JsValue::from_str(k), &v);
     };
+    set("status", JsValue::from_f64(f64::from(error.http_status())));
     match error {
         Error::MalformedSignature { hint } => {
             set("hint", hint.as_str().into());

@@ -77,6 +77,7 @@ impl JsVerifier {
         set(&out, "data", &data);
         set(&out, "included", &included);
         set(&out, "id", &JsValue::from_str(&event.document.data.id));
+        set(&out, "idempotencyKey", &JsValue::from_str(&event.idempotency_key()));
         set(&out, "type", &JsValue::from_str(&event.document.data.kind));
         Ok(out)
     }

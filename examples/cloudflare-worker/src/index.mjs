@@ -1,0 +1,17 @@
+// A Commerce Layer webhook receiver as a module Worker. clhooks' `workerd` build imports its
+// .wasm as a module: no node:crypto, no compiling wasm at run time.
+import { Webhooks } from 'clhooks';
+
+let webhooks;
+
+export default {
+  async fetch(request, env, ctx) {
+    webhooks ??= new Webhooks({ secret: env.CL_WEBHOOK_SECRET.split(',') })
+      .on('orders.place', (event) => {
+        // Answer now, work after: the Worker stays alive for the promise.
+        ctx.waitUntil(Promise.resolve().then(() => console.log(`order ${event.data.attributes.number} placed`)));
+      })
+      .on('*', (event) => console.log(`event ${event.topic} ${event.id} ${event.idempotencyKey.slice(0, 12)}`));
+    return webhooks.fetch(request);
+  },
+};

@@ -1,0 +1,20 @@
+// A Commerce Layer webhook receiver in an Express app that mounts express.json() globally.
+//   CL_WEBHOOK_SECRET=secret node server.mjs
+import express from 'express';
+import { Webhooks, keepRawBody } from 'clhooks';
+
+const webhooks = new Webhooks({ secret: (process.env.CL_WEBHOOK_SECRET ?? '').split(',').filter(Boolean) });
+webhooks.on('orders.*', (event) => console.log(`event ${event.topic} ${event.id} ${event.idempotencyKey.slice(0, 12)}`));
+webhooks.on('shipments.*', (event) => console.log(`event ${event.topic} ${event.id} ${event.idempotencyKey.slice(0, 12)}`));
+
+const app = express();
+// The whole app parses JSON. `keepRawBody` keeps the exact bytes too, so the webhook route can
+// verify signatures even for requests the JSON parser read.
+app.use(express.json({ limit: '5mb', verify: keepRawBody }));
+app.get('/health', (_req, res) => res.json({ ok: true }));
+app.all('/webhooks', webhooks.express());
+
+const server = app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
+  const { address, port } = server.address();
+  console.log(`listening on http://${address}:${port}`);
+});

@@ -1,0 +1,23 @@
+// A Commerce Layer webhook receiver on node:http.
+//   CL_WEBHOOK_SECRET=secret node server.mjs      (several secrets, comma-separated, while rotating)
+import { createServer } from 'node:http';
+import { Webhooks } from 'clhooks';
+
+const secrets = (process.env.CL_WEBHOOK_SECRET ?? '').split(',').filter(Boolean);
+const webhooks = new Webhooks({
+  secret: secrets,
+  onError: (error, event) => console.error(`handler failed for ${event.topic} ${event.id}:`, error),
+});
+
+webhooks.on('orders.place', (event) => {
+  const order = event.denormalize();
+  console.log(`order ${order.number} placed: ${order.line_items?.length ?? 0} line items, ${order.formatted_total_amount_with_taxes}`);
+});
+webhooks.on('*.destroy', (event) => console.log(`${event.type} ${event.id} destroyed`));
+webhooks.on('*', (event) => console.log(`event ${event.topic} ${event.id} ${event.idempotencyKey.slice(0, 12)}`));
+
+const server = createServer(webhooks.nodeHandler());
+server.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
+  const { address, port } = server.address();
+  console.log(`listening on http://${address}:${port}`);
+});
