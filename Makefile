@@ -13,7 +13,8 @@ WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runn
 WASM_RELEASE := target/$(WASM_TARGET)/release/clhooks.wasm
 
 .PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium lint \
-        test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-examples bench tool-deno
+        test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-receivers test-examples bench tool-deno \
+        examples-pkg
 
 help:
 	@echo "make demo   build the CLI and walk through signing, verifying and inspecting a real payload"
@@ -57,7 +58,7 @@ test-wasm-node: tool-wasm-target tool-wasm-bindgen
 test-wasm-browser: tool-wasm-target tool-wasm-bindgen tool-chromium
 	WASM_BINDGEN_USE_BROWSER=1 $(WASM_RUNNER) cargo test --locked --target $(WASM_TARGET) --tests
 
-test: tools lint test-native test-wasm-node test-wasm-browser test-packaging test-examples
+test: tools lint test-native test-wasm-node test-wasm-browser test-packaging test-receivers test-examples
 
 ## Artifacts -------------------------------------------------------------------------------
 
@@ -118,8 +119,22 @@ bench: pkg
 	wasm-bindgen --target nodejs --out-dir $(BENCH_NOSIMD)/glue $(BENCH_NOSIMD)/$(WASM_TARGET)/release/clhooks.wasm
 	node tests/bench/bench.mjs pkg $(BENCH_NOSIMD)/glue/clhooks.js
 
+# The package's receivers (routing, idempotency, rotation, Express body parsers) in Node.
+test-receivers: pkg
+	node --test tests/receivers/
+
+# The JS examples get the package as users do: the packed tarball, unpacked where npm puts it
+# (it has no dependencies; express and wrangler come from the dev dependencies).
+examples-pkg: pkg
+	@rm -rf target/pack && mkdir -p target/pack
+	@cd pkg && npm pack --silent --pack-destination ../target/pack >/dev/null
+	@for example in node-receiver express-receiver cloudflare-worker; do \
+	  rm -rf examples/$$example/node_modules/clhooks && mkdir -p examples/$$example/node_modules/clhooks && \
+	  tar -xzf target/pack/clhooks-*.tgz -C examples/$$example/node_modules/clhooks --strip-components=1; \
+	done
+
 # Each receiver example in its real runtime, fed real signed deliveries by the CLI.
-test-examples: pkg
+test-examples: examples-pkg
 	cargo build --locked --bin clhooks
 	CARGO_TARGET_DIR=target/rust-receiver cargo build --locked --release --manifest-path examples/rust-receiver/Cargo.toml
 	node tests/examples/run.mjs

@@ -4,10 +4,10 @@
 // signed with the previous secret, tampered, wrong topic, and bad input. Prints a table of
 // example × case → status and fails on any unexpected answer.
 //
-// Usage: node tests/examples/run.mjs   (after `make pkg` and `cargo build --bin clhooks`)
+// Usage: node tests/examples/run.mjs   (after `make examples-pkg` and `cargo build --bin clhooks`)
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,16 +64,6 @@ function variant(name, bytes) {
   const path = join(work, name);
   writeFileSync(path, bytes);
   return path;
-}
-
-// The package as users get it: the packed tarball, unpacked where npm would put it (it has no
-// dependencies; the examples' other packages come from the repository's dev dependencies).
-const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], { cwd: join(root, 'pkg') }))[0];
-for (const example of ['node-receiver', 'express-receiver', 'cloudflare-worker']) {
-  const target = join(root, 'examples', example, 'node_modules/clhooks');
-  rmSync(target, { recursive: true, force: true });
-  mkdirSync(target, { recursive: true });
-  run('tar', ['-xzf', join(work, packed.filename), '-C', target, '--strip-components=1']);
 }
 
 // Distinct deliveries: each body is a new event for the idempotency key.

@@ -2,6 +2,7 @@
 import {
   receive, verify, sign, Verifier, parseTopic, matchTopic, denormalize, WebhookError,
   TOPICS, CATALOGUE, ERROR_CODES,
+  Webhooks, createNodeHandler, expressMiddleware, handleRequest, keepRawBody, createMemoryStore,
   type ErrorCode, type KnownTopic, type Topic, type WebhookEvent, type Denormalized,
 } from 'clhooks';
 
@@ -54,6 +55,28 @@ try {
   }
 }
 const codes: readonly ErrorCode[] = ERROR_CODES;
+
+// Receivers: handlers are typed by the topics their pattern matches.
+const webhooks = new Webhooks({ secret: ['new', 'old'], seen: null, duplicates: 'mark' })
+  .on('orders.*', (e) => {
+    const r: 'orders' = e.resource;
+    const key: string = e.idempotencyKey;
+    void [r, key];
+  })
+  .on('*.destroy', (e) => {
+    const ev: 'destroy' = e.event;
+    void ev;
+  })
+  .on('shipments.ship', (e) => {
+    // @ts-expect-error a shipments.ship event is about shipments
+    const r: 'orders' = e.resource;
+    void r;
+  });
+const nodeListener: (req: any, res: any) => void = createNodeHandler({ secret: 's', onEvent: (e) => e.topic });
+const response: Promise<Response> = handleRequest(new Request('http://x'), { secret: 's' });
+// @ts-expect-error duplicates is 'skip' or 'mark'
+new Webhooks({ secret: 's', duplicates: 'drop' });
+void [webhooks.fetch, nodeListener, response, expressMiddleware, keepRawBody, createMemoryStore({ max: 10 }).size];
 
 void [count, resource, kind, eventName, wrong, status, mode, known, unknownKnown, anyTopic, topics, shipments,
   description, matches, tree, codes];

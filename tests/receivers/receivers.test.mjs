@@ -1,0 +1,179 @@
+// The package's receivers (Webhooks, createNodeHandler, expressMiddleware, handleRequest) in
+// Node, through the built package: routing, idempotency, failures, rotation, body parsers.
+// Run with `node --test tests/receivers/` after `make pkg`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = new URL('../../', import.meta.url);
+const clhooks = await import(new URL('pkg/node.mjs', root));
+const { Webhooks, createNodeHandler, expressMiddleware, handleRequest, keepRawBody, sign, WebhookError } = clhooks;
+const express = createRequire(import.meta.url)(fileURLToPath(new URL('node_modules/express', root)));
+const fixture = readFileSync(new URL('tests/vectors/orders-place-payload.json', root));
+
+const headers = (body, secret, topic = 'orders.place', extra = {}) => ({
+  'content-type': 'application/vnd.api+json',
+  'x-commercelayer-signature': sign(body, secret),
+  'x-commercelayer-topic': topic,
+  ...extra,
+});
+const delivery = (body, secret, topic) => ({ method: 'POST', body, headers: headers(body, secret, topic) });
+const document = (type, id, extra = '') => Buffer.from(`{"data":{"id":"${id}","type":"${type}","attributes":{}}}${extra}`);
+
+/** Serves a request listener on loopback for the length of `fn`. */
+async function serve(listener, fn) {
+  const server = createServer(listener);
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  try {
+    return await fn(`http://127.0.0.1:${server.address().port}/hooks`);
+  } finally {
+    await new Promise((ok) => server.close(ok));
+  }
+}
+
+async function post(url, body, requestHeaders) {
+  const res = await fetch(url, { method: 'POST', body, headers: requestHeaders });
+  return { status: res.status, json: await res.json() };
+}
+
+test('events are routed by topic pattern, in registration order', async () => {
+  const calls = [];
+  const webhooks = new Webhooks({ secret: 's' })
+    .on('orders.*', (e) => calls.push(`orders.* ${e.topic}`))
+    .on('*.destroy', (e) => calls.push(`*.destroy ${e.topic}`))
+    .on('orders.place', async (e) => calls.push(`orders.place ${e.denormalize().line_items.length}`))
+    .on('*', (e) => calls.push(`* ${e.topic}`));
+  assert.equal((await webhooks.process(delivery(fixture, 's', 'orders.place'))).status, 200);
+  assert.equal((await webhooks.process(delivery(document('orders', 'o2'), 's', 'orders.destroy'))).status, 200);
+  assert.equal((await webhooks.process(delivery(document('shipments', 's1'), 's', 'shipments.ship'))).status, 200);
+  assert.deepEqual(calls, [
+    'orders.* orders.place', 'orders.place 6', '* orders.place',
+    'orders.* orders.destroy', '*.destroy orders.destroy', '* orders.destroy',
+    '* shipments.ship',
+  ]);
+  assert.throws(() => webhooks.on('orders.**', () => {}), (e) => e instanceof WebhookError && e.code === 'invalid_topic_pattern');
+});
+
+test('a retried delivery is recognised: skipped by default, marked on request', async () => {
+  let handled = 0;
+  const skip = new Webhooks({ secret: 's', onEvent: () => handled++ });
+  const first = await skip.process(delivery(fixture, 's'));
+  const again = await skip.process(delivery(fixture, 's'));
+  assert.deepEqual([first.status, JSON.parse(first.body).duplicate, again.status, JSON.parse(again.body).duplicate], [200, undefined, 200, true]);
+  assert.equal(handled, 1);
+
+  const flags = [];
+  const store = new Map();
+  const mark = new Webhooks({
+    secret: 's',
+    duplicates: 'mark',
+    // An asynchronous store, as Redis or KV would be.
+    seen: { has: async (k) => store.has(k), add: async (k) => void store.set(k, true) },
+    onEvent: (e) => flags.push(e.duplicate),
+  });
+  await mark.process(delivery(fixture, 's'));
+  await mark.process(delivery(fixture, 's'));
+  await mark.process(delivery(Buffer.concat([fixture, Buffer.from('\n')]), 's'));
+  assert.deepEqual(flags, [false, true, false]);
+  assert.equal(store.size, 2);
+});
+
+test('a handler that throws gets a 500, and the retry is handled, not skipped', async () => {
+  let attempts = 0;
+  const errors = [];
+  const webhooks = new Webhooks({
+    secret: 's',
+    onEvent: () => {
+      attempts++;
+      if (attempts === 1) throw new Error('database down');
+    },
+    onError: (error, event) => errors.push(`${error.message} ${event.topic}`),
+  });
+  assert.equal((await webhooks.process(delivery(fixture, 's'))).status, 500);
+  assert.equal((await webhooks.process(delivery(fixture, 's'))).status, 200);
+  assert.equal(attempts, 2);
+  assert.deepEqual(errors, ['database down orders.place']);
+});
+
+test('a secret rotates while deliveries continue', async () => {
+  // Commerce Layer signs with the old secret, then the new one, while retries of older
+  // deliveries may still carry the old signature. The receiver accepts both during the switch.
+  const handled = [];
+  const options = { secret: ['old-secret'], onEvent: (e) => handled.push(e.id) };
+  let webhooks = new Webhooks(options);
+  const statuses = [];
+  for (let i = 0; i < 30; i++) {
+    const phase = i < 10 ? 'before' : i < 20 ? 'during' : 'after';
+    if (i === 10) webhooks = new Webhooks({ ...options, secret: ['new-secret', 'old-secret'] });
+    if (i === 20) webhooks = new Webhooks({ ...options, secret: ['new-secret'] });
+    const secret = phase === 'before' || (phase === 'during' && i % 2) ? 'old-secret' : 'new-secret';
+    statuses.push((await webhooks.process(delivery(document('orders', `o${i}`), secret))).status);
+  }
+  assert.deepEqual(statuses, Array(30).fill(200));
+  assert.equal(handled.length, 30);
+  const stale = await webhooks.process(delivery(document('orders', 'late'), 'old-secret'));
+  assert.equal(stale.status, 401);
+  assert.equal(JSON.parse(stale.body).error, 'signature_mismatch');
+});
+
+test('createNodeHandler answers each kind of request', async () => {
+  const seen = [];
+  await serve(createNodeHandler({ secret: 's', onEvent: (e) => seen.push(e.topic), maxBodyBytes: 100_000 }), async (url) => {
+    assert.equal((await post(url, fixture, headers(fixture, 's'))).status, 200);
+    assert.equal((await post(url, fixture, headers(fixture, 'wrong'))).status, 401);
+    assert.equal((await post(url, fixture, headers(fixture, 's', 'shipments.ship'))).status, 400);
+    assert.equal((await post(url, Buffer.alloc(200_000), headers('x', 's'))).status, 413);
+    assert.equal((await fetch(url)).status, 405);
+    const bad = await post(url, '{"data":', headers('{"data":', 's'));
+    assert.deepEqual([bad.status, bad.json.error], [400, 'invalid_json']);
+  });
+  assert.deepEqual(seen, ['orders.place']);
+});
+
+test('handleRequest takes a fetch Request and gives a Response', async () => {
+  const options = { secret: 's', onEvent: () => {} };
+  const ok = await handleRequest(new Request('http://x/hooks', { method: 'POST', body: fixture, headers: headers(fixture, 's') }), options);
+  assert.equal(ok.status, 200);
+  assert.deepEqual(await ok.json(), { received: 'orders.place' });
+  const again = await handleRequest(new Request('http://x/hooks', { method: 'POST', body: fixture, headers: headers(fixture, 's') }), options);
+  assert.equal((await again.json()).duplicate, true, 'the options object keeps one seen-store');
+  const get = await handleRequest(new Request('http://x/hooks'), options);
+  assert.equal(get.status, 405);
+});
+
+test('Express: after express.json() the middleware still verifies, or names the fix', async () => {
+  const events = [];
+  const onEvent = (e) => events.push(e.topic);
+  // 1. express.json() mounted first: JSON:API content types are not parsed, the raw body is read.
+  const app = express();
+  app.use(express.json());
+  app.post('/hooks', expressMiddleware({ secret: 's', onEvent }));
+  await serve(app, async (url) => {
+    assert.equal((await post(url, fixture, headers(fixture, 's'))).status, 200);
+    // application/json was parsed: the bytes are gone, and the answer says how to fix it.
+    const body = Buffer.concat([fixture, Buffer.from(' ')]);
+    const parsed = await post(url, body, headers(body, 's', 'orders.place', { 'content-type': 'application/json' }));
+    assert.equal(parsed.status, 500);
+    assert.equal(parsed.json.error, 'body_not_raw');
+    assert.match(parsed.json.message, /before express\.json\(\)|express\.raw|keepRawBody/);
+  });
+  // 2. express.json({ verify: keepRawBody }): every content type verifies.
+  const kept = express();
+  kept.use(express.json({ verify: keepRawBody, limit: '5mb' }));
+  kept.post('/hooks', expressMiddleware({ secret: 's', onEvent }));
+  await serve(kept, async (url) => {
+    const body = Buffer.concat([fixture, Buffer.from('  ')]);
+    assert.equal((await post(url, body, headers(body, 's', 'orders.place', { 'content-type': 'application/json' }))).status, 200);
+  });
+  // 3. express.raw() on the route.
+  const raw = express();
+  raw.post('/hooks', express.raw({ type: '*/*', limit: '5mb' }), expressMiddleware({ secret: 's', onEvent }));
+  await serve(raw, async (url) => {
+    assert.equal((await post(url, fixture, headers(fixture, 's'))).status, 200);
+    assert.equal((await post(url, fixture, headers(fixture, 'x'))).status, 401);
+  });
+  assert.deepEqual(events, ['orders.place', 'orders.place', 'orders.place']);
+});
