@@ -69,7 +69,7 @@ wasm-size: tool-wasm-target
 
 ## Demo ------------------------------------------------------------------------------------
 
-demo:
+demo: examples-pkg
 	cargo build --locked --release --bin clhooks
 	@bash examples/demo.sh target/release/clhooks tests/vectors/orders-place-payload.json
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The clhooks walkthrough behind `make demo`. First a real captured orders.place delivery:
 # signed, verified, tampered with and refused, and read back with its relationships resolved.
-# Then the live part: `clhooks listen` on loopback verifies what a simulated Commerce Layer
-# sender delivers to it over HTTP, with a flaky endpoint that needs retries and a dead one
-# whose circuit opens at 30 failures and recovers after _reset_circuit.
+# Then the live part: a simulated Commerce Layer sender delivers over HTTP on loopback to the
+# Node receiver example (examples/node-receiver) and to `clhooks listen`, which plays a flaky
+# endpoint that needs retries and a dead one whose circuit opens at 30 failures and recovers
+# after _reset_circuit.
 # Usage: examples/demo.sh CLHOOKS_BINARY PAYLOAD_FILE
 set -euo pipefail
 
@@ -11,9 +12,9 @@ clhooks=$1
 payload=$2
 secret=demo-shared-secret-1c0994cc4e996e8c
 work=$(mktemp -d)
-listener=
+pids=()
 cleanup() {
-  if [ -n "$listener" ]; then kill "$listener" 2>/dev/null; wait "$listener" 2>/dev/null || true; fi
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -69,22 +70,35 @@ printf '%s$ %s%s\n' "$dim" "$clhooks inspect --json --pointer /line_items/2 $pay
   grep -E '^  "(id|type|sku_code|name|quantity|formatted_total_amount)"'
 echo "${dim}... (clhooks inspect --json prints the whole denormalized order)${off}"
 
-step "Live: a local receiver on loopback that verifies every delivery"
-# /flaky fails half of the deliveries, /dead the first 30: on purpose.
-"$clhooks" listen --port 0 --secret secret-healthy --secret secret-flaky --secret secret-dead \
-  --route /flaky=fail-rate:0.5 --route /dead=fail-first:30 --seed 3 > "$work/listener.log" 2>&1 &
-listener=$!
-for _ in $(seq 100); do grep -q '^listening on' "$work/listener.log" 2>/dev/null && break; sleep 0.05; done
-address=$(sed -n 's/^listening on \(http:\/\/[^ ]*\).*/\1/p' "$work/listener.log")
-[ -n "$address" ] || { cat "$work/listener.log"; exit 1; }
-echo "receiver: $address (clhooks listen)"
+# Starts a server in the background, logging to $work/NAME.log; sets $address to where it listens.
+serve() {
+  local name=$1; shift
+  "$@" > "$work/$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 200); do grep -q '^listening on' "$work/$name.log" 2>/dev/null && break; sleep 0.05; done
+  address=$(sed -n 's/^listening on \(http:\/\/[^ ]*\).*/\1/p' "$work/$name.log" | head -n 1)
+  [ -n "$address" ] || { cat "$work/$name.log"; exit 1; }
+}
 
-step "Live: Commerce Layer's sender delivers a scenario to it (3 h of retries compressed to seconds)"
+step "Live: two receivers on loopback"
+serve receiver env PORT=0 CL_WEBHOOK_SECRET=secret-healthy node "$(dirname "$0")/node-receiver/server.mjs"
+receiver=$address
+echo "the Node receiver example (examples/node-receiver): $receiver"
+# /flaky fails the first two deliveries, /dead the first 30: on purpose.
+serve listener "$clhooks" listen --port 0 --secret secret-flaky --secret secret-dead \
+  --route /flaky=fail-first:2 --route /dead=fail-first:30
+listener=$address
+echo "clhooks listen, misbehaving on purpose: $listener"
+
+step "Live: Commerce Layer's sender delivers a scenario to them (3 h of retries compressed to seconds)"
 scenario=$(dirname "$0")/scenarios/demo-live.json
-echo "${dim}\$ $clhooks simulate --live $scenario --target $address --time-scale 0.0002${off}"
-"$clhooks" simulate --live "$scenario" --target "$address" --time-scale 0.0002 |
-  grep -vE ' (retry [0-9]+ at|published → (placed|approved|shipped|flaky|dead))' || true
+echo "${dim}\$ $clhooks simulate --live $scenario --target receiver.localhost=$receiver --target listener.localhost=$listener --time-scale 0.0002${off}"
+"$clhooks" simulate --live "$scenario" --target "receiver.localhost=$receiver" --target "listener.localhost=$listener" \
+  --time-scale 0.0002 | grep -vE ' (retry [0-9]+ at|published → (placed|approved|shipped|flaky|dead))' || true
 
-step "What the receiver saw"
-sed -n '2,13p' "$work/listener.log" | sed -E 's/^/  /'
+step "What the Node receiver handled"
+sed -n '2,$p' "$work/receiver.log" | sed -E 's/^/  /'
+
+step "What clhooks listen saw"
+sed -n '2,9p' "$work/listener.log" | sed -E 's/^/  /'
 echo "  ${dim}... $(($(wc -l < "$work/listener.log") - 1)) deliveries in all${off}"

@@ -83,9 +83,10 @@ enum Command {
         /// --time-scale); the scenario's endpoint behaviour is then up to the endpoints.
         #[arg(long)]
         live: bool,
-        /// With --live: send every delivery to this origin instead (keeps each URL's path).
-        #[arg(long, requires = "live")]
-        target: Option<String>,
+        /// With --live: send deliveries to this origin instead, keeping each URL's path; or,
+        /// as HOST=URL (repeatable), only those whose callback URL is on HOST.
+        #[arg(long = "target", requires = "live")]
+        targets: Vec<String>,
         /// With --live: how much of each wait for a retry or an event to really wait (0.001
         /// turns 15 s into 15 ms).
         #[arg(long, default_value_t = 1.0, requires = "live")]
@@ -196,8 +197,8 @@ fn run(command: Command) -> Result<(), Failure> {
             pointer: pointer.as_deref(),
         }),
         Command::Simulate { scenario, json, live: false, .. } => simulate(&scenario, json),
-        Command::Simulate { scenario, json, live: true, target, time_scale } => {
-            deliver::simulate_live(&scenario, target.as_deref(), time_scale, json)
+        Command::Simulate { scenario, json, live: true, targets, time_scale } => {
+            deliver::simulate_live(&scenario, &targets, time_scale, json)
         }
         Command::Send { url, secret, topic, include, time_scale, max_retries, file } => {
             let delivered = deliver::send(&deliver::Send {

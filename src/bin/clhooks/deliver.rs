@@ -263,16 +263,28 @@ fn origin(url: &str) -> &str {
     &url[..end]
 }
 
+/// Where `--target` sends deliveries: `URL` for all of them, or `HOST=URL` for the callback
+/// URLs on that host (repeatable). The path of each callback URL is kept.
+fn retarget(url: &str, targets: &[String]) -> String {
+    let own = origin(url);
+    let host = own.split("://").nth(1).unwrap_or_default();
+    let host = host.split(':').next().unwrap_or_default();
+    let chosen = targets.iter().find_map(|t| match t.split_once('=') {
+        Some((h, to)) if !h.contains("://") => (h == host).then_some(to),
+        _ => Some(t.as_str()),
+    });
+    match chosen {
+        Some(to) => format!("{}{}", origin(to), &url[own.len()..]),
+        None => url.to_owned(),
+    }
+}
+
 /// `clhooks simulate --live`: the scenario's events and updates on a real (compressed) clock,
-/// delivered over HTTP; `target` replaces the origin of every callback URL.
-pub fn simulate_live(path: &PathBuf, target: Option<&str>, scale: f64, as_json: bool) -> Result<(), Failure> {
+/// delivered over HTTP.
+pub fn simulate_live(path: &PathBuf, targets: &[String], scale: f64, as_json: bool) -> Result<(), Failure> {
     let mut scenario = read_scenario(path)?;
-    if let Some(target) = target {
-        let target = origin(target).to_owned();
-        for webhook in &mut scenario.webhooks {
-            let old = origin(&webhook.callback_url).len();
-            webhook.callback_url = format!("{target}{}", &webhook.callback_url[old..]);
-        }
+    for webhook in &mut scenario.webhooks {
+        webhook.callback_url = retarget(&webhook.callback_url, targets);
     }
     let mut sender = scenario.sender()?;
     let (timeline, start, end) = drive(&mut sender, scenario.agenda()?, scale)?;
