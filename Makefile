@@ -118,6 +118,7 @@ bench: pkg
 	  --target $(WASM_TARGET) --target-dir $(BENCH_NOSIMD)
 	wasm-bindgen --target nodejs --out-dir $(BENCH_NOSIMD)/glue $(BENCH_NOSIMD)/$(WASM_TARGET)/release/clhooks.wasm
 	node tests/bench/bench.mjs pkg $(BENCH_NOSIMD)/glue/clhooks.js
+	node tests/bench/receiver.mjs pkg
 
 # The package's receivers (routing, idempotency, rotation, Express body parsers) in Node.
 test-receivers: pkg

@@ -1,0 +1,83 @@
+// `make bench`, receiver side: requests per second of a node:http server taking 4 KiB signed
+// deliveries on loopback, with clhooks verifying and reading each one (createNodeHandler) and,
+// side by side in the same run, a server that only reads the body and answers 200.
+//
+// Usage: node tests/bench/receiver.mjs PKG_DIR
+
+import { spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { join, resolve } from 'node:path';
+
+const pkgDir = resolve(process.argv[2] ?? 'pkg');
+const { sign } = await import(join(pkgDir, 'node.mjs'));
+const SECONDS = 3;
+const CONCURRENCY = 32;
+
+const servers = {
+  'clhooks createNodeHandler (verify + topic + document)': `
+    import { createServer } from 'node:http';
+    import { createNodeHandler } from ${JSON.stringify(join(pkgDir, 'node.mjs'))};
+    const server = createServer(createNodeHandler({ secret: 'bench-secret', seen: null, onEvent: () => {} }));
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));`,
+  'no verification (read the body, answer 200)': `
+    import { createServer } from 'node:http';
+    const server = createServer((req, res) => {
+      req.on('data', () => {});
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}'));
+    });
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));`,
+};
+
+// A 4 KiB JSON:API document, signed as Commerce Layer would.
+const padding = 'x'.repeat(4096 - 95);
+const body = Buffer.from(`{"data":{"id":"wBXVhZOmXO","type":"orders","attributes":{"status":"placed","note":"${padding}"}}}`);
+const headers = {
+  'content-type': 'application/vnd.api+json',
+  'content-length': body.length,
+  'x-commercelayer-signature': sign(body, 'bench-secret'),
+  'x-commercelayer-topic': 'orders.place',
+};
+
+function startServer(code) {
+  const child = spawn('node', ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((ok) => child.stdout.once('data', (d) => ok({ child, port: Number(String(d).trim()) })));
+}
+
+async function load(port) {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const deadline = performance.now() + SECONDS * 1000;
+  let done = 0;
+  let errors = 0;
+  const one = () => new Promise((ok) => {
+    const req = request({ host: '127.0.0.1', port, path: '/hooks', method: 'POST', agent, headers }, (res) => {
+      if (res.statusCode !== 200) errors++;
+      res.resume();
+      res.on('end', ok);
+    });
+    req.on('error', () => { errors++; ok(); });
+    req.end(body);
+  });
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      await one();
+      done++;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  agent.destroy();
+  return { rps: done / ((performance.now() - started) / 1000), errors };
+}
+
+console.log(`\nreceiver on loopback: ${body.length}-byte signed deliveries, ${CONCURRENCY} keep-alive connections, ${SECONDS} s each, best of 2`);
+const results = {};
+for (let round = 0; round < 2; round++) {
+  for (const [name, code] of Object.entries(servers)) {
+    const { child, port } = await startServer(code);
+    const { rps, errors } = await load(port);
+    child.kill();
+    if (errors) console.log(`  ${name}: ${errors} requests did not get 200`);
+    results[name] = Math.max(results[name] ?? 0, rps);
+  }
+}
+for (const [name, rps] of Object.entries(results)) console.log(`  ${name.padEnd(56)} ${rps.toFixed(0)} requests/s`);
