@@ -29,7 +29,7 @@ const servers = {
 };
 
 // A 4 KiB JSON:API document, signed as Commerce Layer would.
-const padding = 'x'.repeat(4096 - 95);
+const padding = 'x'.repeat(4096 - 87);
 const body = Buffer.from(`{"data":{"id":"wBXVhZOmXO","type":"orders","attributes":{"status":"placed","note":"${padding}"}}}`);
 const headers = {
   'content-type': 'application/vnd.api+json',
