@@ -64,5 +64,5 @@ export function createApi(core) {
     CATALOGUE,
     ERROR_CODES,
   };
-  return Object.assign(api, createReceivers(api));
+  return Object.assign(api, createReceivers(api), createLive(core));
 }

@@ -266,6 +266,22 @@ export function expressMiddleware(options: ReceiverOptions): (req: any, res: any
 /** `return handleRequest(request, { secret, onEvent })` in a fetch handler. */
 export function handleRequest(request: Request, options: ReceiverOptions): Promise<Response>;
 
+/**
+ * Delivers a scenario over real HTTP with `fetch`, driven by the same sender state machine:
+ * signed requests, Commerce Layer's retries and breaker, each call aborted after the policy's
+ * timeout (5 s). Waits between retries and events are compressed by `timeScale` (0.001 turns
+ * 15 s into 15 ms). `target` replaces the origin of every callback URL, or per host.
+ */
+export function simulateLive(
+  scenario: Scenario | string,
+  options?: {
+    timeScale?: number;
+    target?: string | Record<string, string>;
+    fetch?: typeof fetch;
+    onEntry?: (entry: TimelineEntry) => void;
+  },
+): Promise<SimulationReport>;
+
 /** Every known topic. */
 export const TOPICS: readonly KnownTopic[];
 

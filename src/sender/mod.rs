@@ -570,28 +570,14 @@ impl Sender {
             Some(code) => format!("{code} {message}"),
             None => message,
         };
-        let mut out = Vec::new();
         if success {
             webhook.failures = 0;
             webhook.notified = false;
-            out.push(Output::AttemptFinished {
-                at: now,
-                event: event.clone(),
-                webhook: id.clone(),
-                attempt,
-                success,
-                result,
-                failure_count: 0,
-            });
-            out.push(Output::Delivered { at: now, event, webhook: id, attempts: attempt });
-            self.deliveries.remove(&delivery_id);
-            return Ok(out);
+        } else {
+            webhook.failures = webhook.failures.saturating_add(1);
         }
-        // A failure while the circuit is already open (an attempt in flight when it opened
-        // cannot happen: one attempt per webhook) or while disabled still counts.
-        webhook.failures = webhook.failures.saturating_add(1);
         let failures = webhook.failures;
-        out.push(Output::AttemptFinished {
+        let mut out = vec![Output::AttemptFinished {
             at: now,
             event: event.clone(),
             webhook: id.clone(),
@@ -599,7 +585,12 @@ impl Sender {
             success,
             result,
             failure_count: failures,
-        });
+        }];
+        if success {
+            out.push(Output::Delivered { at: now, event, webhook: id, attempts: attempt });
+            self.deliveries.remove(&delivery_id);
+            return Ok(out);
+        }
         if failures >= policy.notice_after && !webhook.notified {
             webhook.notified = true;
             out.push(Output::Notice { at: now, webhook: id.clone(), failure_count: failures });

@@ -3,6 +3,7 @@
 
 mod convert;
 mod errors;
+mod sender;
 
 use js_sys::{Array, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
@@ -13,7 +14,7 @@ use crate::topic::{catalogue, Topic, TopicPattern};
 use crate::{Document, Verifier};
 use errors::{throw, JsResult};
 
-fn set(target: &Object, key: &str, value: &JsValue) {
+pub(crate) fn set(target: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
 }
 
