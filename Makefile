@@ -14,13 +14,14 @@ WASM_RELEASE := target/$(WASM_TARGET)/release/clhooks.wasm
 
 .PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium lint \
         test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-receivers test-examples bench tool-deno \
-        examples-pkg
+        examples-pkg inspector test-inspector
 
 help:
 	@echo "make demo   build the CLI and walk through signing, verifying and inspecting a real payload"
 	@echo "make test   install what the tests need, then lint and run every test (native, wasm in Node and Chromium, the npm package in six runtimes)"
 	@echo "make pkg    build the npm package into pkg/"
 	@echo "make bench  measure speed and sizes, printed as a table"
+	@echo "make inspector  serve the browser payload inspector on loopback and print its URL"
 
 ## Tools -----------------------------------------------------------------------------------
 
@@ -58,7 +59,7 @@ test-wasm-node: tool-wasm-target tool-wasm-bindgen
 test-wasm-browser: tool-wasm-target tool-wasm-bindgen tool-chromium
 	WASM_BINDGEN_USE_BROWSER=1 $(WASM_RUNNER) cargo test --locked --target $(WASM_TARGET) --tests
 
-test: tools lint test-native test-wasm-node test-wasm-browser test-packaging test-receivers test-examples
+test: tools lint test-native test-wasm-node test-wasm-browser test-packaging test-receivers test-examples test-inspector
 
 ## Artifacts -------------------------------------------------------------------------------
 
@@ -139,3 +140,12 @@ test-examples: examples-pkg
 	cargo build --locked --bin clhooks
 	CARGO_TARGET_DIR=target/rust-receiver cargo build --locked --release --manifest-path examples/rust-receiver/Cargo.toml
 	node tests/examples/run.mjs
+
+# The browser payload inspector, served on loopback (Ctrl-C stops it).
+inspector: pkg
+	node examples/inspector/serve.mjs $${PORT:-8080}
+
+# The inspector in headless Chromium; screenshots of each state go to screenshots/.
+test-inspector: pkg tool-chromium
+	cargo build --locked --bin clhooks
+	node --test tests/inspector/
