@@ -50,6 +50,38 @@ for (const file of ['node.mjs', 'node.cjs', 'workerd.mjs', 'browser.mjs', 'READM
   copyFileSync(join(here, file), join(outDir, file));
 }
 
+// The inspector page: served by `npx clhooks-inspector`, and as one self-contained HTML file
+// (the wasm inlined) that also works opened from disk, where browsers refuse module imports.
+const inspectorDir = join(here, '../examples/inspector');
+mkdirSync(join(outDir, 'inspector'), { recursive: true });
+writeFileSync(join(outDir, 'inspector/index.html'), replaceOnce(read(join(inspectorDir, 'index.html')),
+  '"clhooks": "../../pkg/browser.mjs"', '"clhooks": "../browser.mjs"', 'the inspector page'));
+for (const file of ['inspector.css', 'inspector.js', 'serve.mjs']) copyFileSync(join(inspectorDir, file), join(outDir, 'inspector', file));
+writeFileSync(join(outDir, 'inspector/clhooks-inspector.html'), standalone());
+
+function standalone() {
+  const glue = read(join(outDir, 'core/web.js'));
+  const names = [...glue.matchAll(/^export (?:function|class) (\w+)/gm)].map((m) => m[1]);
+  const scoped = (code) => code.replace(/^export (function|class) /gm, '$1 ').replace(/^export \{[^}]*\};?$/gm, '');
+  const page = read(join(inspectorDir, 'index.html'));
+  const script = read(join(inspectorDir, 'inspector.js'));
+  const imports = /^import \{([^}]*)\} from 'clhooks';$/m.exec(script);
+  if (!imports) throw new Error('inspector.js imports from clhooks in one statement');
+  const wasm = readFileSync(join(outDir, 'clhooks.wasm')).toString('base64');
+  const module = [
+    `const core = (() => {\n${scoped(glue)}\nreturn { ${names.join(', ')}, initSync };\n})();`,
+    `const bytes = Uint8Array.from(atob(${JSON.stringify(wasm)}), (c) => c.charCodeAt(0));`,
+    'core.initSync({ module: bytes });',
+    `const createApi = (() => {\n${scoped(api)}\nreturn createApi;\n})();`,
+    'const clhooks = createApi(core);',
+    `{\nconst {${imports[1]}} = clhooks;\n${script.replace(imports[0], '')}\n}`,
+  ].join('\n');
+  return page
+    .replace(/<script type="importmap">.*<\/script>\n/, '')
+    .replace('<script type="module" src="inspector.js"></script>', () => `<script type="module">\n${module}\n</script>`)
+    .replace('<link rel="stylesheet" href="inspector.css">', () => `<style>\n${read(join(inspectorDir, 'inspector.css'))}</style>`);
+}
+
 const core = createRequire(import.meta.url)(join(outDir, 'core/node.cjs'));
 const union = (values) => values.map((v) => JSON.stringify(v)).join('\n  | ');
 const types = read(join(here, 'index.d.ts'))

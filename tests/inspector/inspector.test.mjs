@@ -157,6 +157,20 @@ test("the page's curl line, run against clhooks listen, verifies", async () => {
   await shot('6-replay-curl');
 });
 
+test('the self-contained page shipped in the package works opened from disk (file://)', async () => {
+  const standalone = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  standalone.on('console', (m) => m.type() === 'error' && consoleErrors.push(`file://: ${m.text()}`));
+  standalone.on('pageerror', (e) => consoleErrors.push(`file://: ${e.message}`));
+  await standalone.goto(`file://${root}pkg/inspector/clhooks-inspector.html`);
+  await standalone.waitForSelector('body[data-ready=true]');
+  await standalone.setInputFiles('#file', fixturePath);
+  await standalone.fill('#secret', SECRET);
+  await standalone.fill('#signature', signature);
+  await standalone.waitForSelector('#verdict.ok');
+  await standalone.screenshot({ path: `${shots}/inspector-8-file-url.png` });
+  await standalone.close();
+});
+
 test('dark mode, and no console errors anywhere', async () => {
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.evaluate(() => window.scrollTo(0, 0));

@@ -179,7 +179,26 @@ const comparable = (r) => JSON.stringify(JSON.parse(signature(r)).filter(([name]
 check('all runtimes give identical results', reports.every((r) => comparable(r) === comparable(reports[0])),
   reference ? '' : 'no reports');
 
-// 4. The types.
+// 4. The inspector that ships in the package: `npx clhooks-inspector` serves it on loopback.
+try {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(join(here, 'node-esm/node_modules/.bin/clhooks-inspector'), ['0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((ok, fail) => {
+    child.stdout.once('data', (d) => ok(/(http:\S+)/.exec(String(d))?.[1]));
+    child.once('exit', (code) => fail(new Error(`exited ${code}`)));
+  });
+  const page = await fetch(url);
+  const text = await page.text();
+  const wasm = await fetch(new URL('../clhooks.wasm', url));
+  child.kill();
+  check('npx clhooks-inspector serves the inspector and the package beside it',
+    page.status === 200 && text.includes('clhooks <span>inspector</span>') && text.includes('"../browser.mjs"')
+      && wasm.status === 200 && wasm.headers.get('content-type') === 'application/wasm', url);
+} catch (e) {
+  check('npx clhooks-inspector serves the inspector', false, e.message);
+}
+
+// 5. The types.
 const tsc = spawnSync(bin('tsc'), ['-p', join(here, 'types')], { encoding: 'utf8' });
 check('code written against the .d.ts type-checks (tsc --noEmit, ESM and CJS)', tsc.status === 0, tsc.stdout + tsc.stderr);
 
