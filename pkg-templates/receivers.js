@@ -150,6 +150,11 @@ export function createReceivers(api) {
         if (size <= max) chunks.push(value);
       }
     }
+    return collected(chunks, size, max);
+  }
+
+  /** The body from its chunks, or nothing when it went over `max`. */
+  function collected(chunks, size, max) {
     const tooLarge = size > max;
     const body = new Uint8Array(tooLarge ? 0 : size);
     let offset = 0;
@@ -165,21 +170,11 @@ export function createReceivers(api) {
     return new Promise((resolve, reject) => {
       const chunks = [];
       let size = 0;
-      let tooLarge = false;
       req.on('data', (chunk) => {
         size += chunk.length;
-        if (size > max) tooLarge = true;
-        else chunks.push(chunk);
+        if (size <= max) chunks.push(chunk);
       });
-      req.on('end', () => {
-        const body = new Uint8Array(tooLarge ? 0 : size);
-        let offset = 0;
-        for (const chunk of tooLarge ? [] : chunks) {
-          body.set(chunk, offset);
-          offset += chunk.length;
-        }
-        resolve({ body, tooLarge });
-      });
+      req.on('end', () => resolve(collected(chunks, size, max)));
       req.on('error', reject);
     });
   }
