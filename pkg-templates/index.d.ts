@@ -263,7 +263,7 @@ export function createNodeHandler(options: ReceiverOptions): (req: NodeRequest, 
 /** `app.post('/hooks', expressMiddleware({ secret, onEvent }))`. */
 export function expressMiddleware(options: ReceiverOptions): (req: any, res: any, next: (error?: unknown) => void) => void;
 
-/** `return handleRequest(request, { secret, onEvent })` in a fetch handler. */
+/** `return handleRequest(request, { secret, onEvent })` in a fetch handler; calls without a `seen` of their own share one in-memory store. */
 export function handleRequest(request: Request, options: ReceiverOptions): Promise<Response>;
 
 /**

@@ -39,6 +39,9 @@ export function createReceivers(api) {
       this.duplicates = duplicates;
       this.onError = onError;
       this.routes = [];
+      // Deliveries being handled, by idempotency key: a retry arriving meanwhile waits for the
+      // first one's outcome instead of running the handlers a second time.
+      this.inFlight = new Map();
       if (onEvent) this.on('*', onEvent);
     }
 
@@ -64,21 +67,32 @@ export function createReceivers(api) {
         return answer(error.status, { error: error.code, message: error.message });
       }
       const key = event.idempotencyKey;
-      const duplicate = this.seen ? Boolean(await this.seen.has(key)) : false;
+      let duplicate = this.seen ? Boolean(await this.seen.has(key)) : false;
+      const earlier = this.inFlight.get(key);
+      if (!duplicate && earlier) duplicate = await earlier;
       if (duplicate && this.duplicates === 'skip') {
         return answer(200, { received: event.topic, duplicate: true });
       }
       event.duplicate = duplicate;
+      let settle;
+      const handled = new Promise((resolve) => {
+        settle = resolve;
+      });
+      if (!earlier) this.inFlight.set(key, handled);
       try {
         for (const { pattern, handler } of this.routes) {
           if (matchTopic(pattern, event.topic)) await handler(event);
         }
+        if (this.seen) await this.seen.add(key);
+        settle(true);
       } catch (error) {
+        settle(false);
         if (this.onError) this.onError(error, event);
         // A 5xx, so Commerce Layer tries again later.
         return answer(500, { error: 'handler_failed' });
+      } finally {
+        if (this.inFlight.get(key) === handled) this.inFlight.delete(key);
       }
-      if (this.seen) await this.seen.add(key);
       return answer(200, duplicate ? { received: event.topic, duplicate: true } : { received: event.topic });
     }
 
@@ -179,10 +193,16 @@ export function createReceivers(api) {
     });
   }
 
+  // handleRequest may get a new options object on every request (they are often written
+  // inline): without a store of their own they share this one, so duplicates are still seen.
+  const sharedSeen = createMemoryStore();
   const cache = new WeakMap();
   const webhooksFor = (options) => {
     let webhooks = cache.get(options);
-    if (!webhooks) cache.set(options, (webhooks = new Webhooks(options)));
+    if (!webhooks) {
+      webhooks = new Webhooks(options.seen === undefined ? { ...options, seen: sharedSeen } : options);
+      cache.set(options, webhooks);
+    }
     return webhooks;
   };
 

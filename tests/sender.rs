@@ -462,3 +462,45 @@ fn invariants_hold_over_ten_thousand_random_scenarios() {
     // The random scenarios do reach every rule.
     assert!(totals.0 > 50_000 && totals.1 > 1_000 && totals.2 > 1_000, "{totals:?}");
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_busy_webhook_does_not_hold_back_the_retries_of_another() {
+    // `slow` answers in 4 s; `quick` fails once and retries after 100 ms, while `slow`'s first
+    // attempt is still in flight: the retry is due at 101, not when `slow` finishes.
+    let report = run(json!({
+        "start_ms": 0,
+        "policy": {"backoff_ms": [100]},
+        "webhooks": [
+            {"id": "slow", "topic": "orders.place", "callback_url": "https://slow.example/hooks", "shared_secret": "s"},
+            {"id": "quick", "topic": "orders.place", "callback_url": "https://quick.example/hooks", "shared_secret": "s"},
+        ],
+        "endpoints": {
+            "https://slow.example/hooks": {"latency_ms": 4000},
+            "https://quick.example/hooks": {"script": [500], "latency_ms": 1},
+        },
+        "events": [{"at_ms": 0, "topic": "orders.place"}, {"at_ms": 0, "topic": "orders.place"}],
+    }));
+    let quick: Vec<String> = brief(&report).into_iter().filter(|l| l.contains("attempt evt")).collect();
+    assert!(quick.contains(&"101 attempt evt_1 #2".to_owned()), "{:#?}", brief(&report));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_scenario_is_checked_whole_before_it_runs() {
+    let mismatch = one_webhook(
+        json!({}),
+        json!({}),
+        json!([{"at_ms": 0, "topic": "orders.place"}, {"at_ms": 10, "topic": "orders.place",
+                "payload": {"data": {"id": "s1", "type": "shipments"}}}]),
+        json!([]),
+    );
+    let scenario: Scenario = serde_json::from_value(mismatch).unwrap();
+    assert_eq!(scenario.agenda().unwrap_err().code(), "topic_mismatch");
+    let reset = one_webhook(
+        json!({}),
+        json!({}),
+        json!([]),
+        json!([{"at_ms": 99, "webhook": "w", "_reset_circuit": true, "credential": "sales_channel"}]),
+    );
+    let scenario: Scenario = serde_json::from_value(reset).unwrap();
+    assert_eq!(scenario.agenda().unwrap_err().code(), "forbidden_for_sales_channel");
+}

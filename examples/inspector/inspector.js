@@ -158,7 +158,7 @@ function node(key, value, path, open) {
     const entries = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
     const preview = Array.isArray(value)
       ? `[${value.length}]`
-      : value.type && value.id ? `{${escapeHtml(value.type)} ${escapeHtml(String(value.id))}}` : `{${entries.length}}`;
+      : value.type && value.id ? `{${escapeHtml(String(value.type))} ${escapeHtml(String(value.id))}}` : `{${entries.length}}`;
     const summary = document.createElement('summary');
     summary.innerHTML = `${keyHtml}<span class="m">${preview}</span>`;
     details.append(summary);
@@ -248,8 +248,10 @@ function requestParts() {
 const shellQuote = (text) => `'${text.replace(/'/g, `'\\''`)}'`;
 
 function curlLine() {
-  const { headers } = requestParts();
+  // The command carries the text of the box, so it is signed over that text (a loaded file's
+  // CRLF or byte-order mark would not survive the copy).
   const body = fields.payload.value;
+  const headers = { ...requestParts().headers, 'X-CommerceLayer-Signature': sign(body, fields.secret.value) };
   const url = $('url').value.trim() || 'http://127.0.0.1:3000/webhooks';
   const lines = [`printf '%s' ${shellQuote(body)} |`, `  curl -sS -X POST ${shellQuote(url)}`];
   for (const [name, value] of Object.entries(headers)) lines.push(`  -H ${shellQuote(`${name}: ${value}`)}`);
@@ -332,9 +334,15 @@ function runSimulation() {
     actions: reset ? [{ at_ms: 22_000_000, webhook: 'your-webhook', _reset_circuit: true }] : [],
   };
   if (reset) scenario.events.push({ at_ms: 22_600_000, topic, ...(payload ? { payload } : {}) });
-  const report = simulate(scenario);
   const list = $('timeline');
   list.replaceChildren();
+  let report;
+  try {
+    report = simulate(scenario);
+  } catch (e) {
+    $('sim-summary').innerHTML = `<p class="warning">The simulation refused this payload: <code>${escapeHtml(e.code ?? 'error')}</code> ${escapeHtml(e.message)}</p>`;
+    return;
+  }
   for (const e of report.timeline) {
     const li = document.createElement('li');
     const t = clock(e.at - report.start_ms);

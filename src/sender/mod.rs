@@ -489,6 +489,13 @@ impl Sender {
         self.pending.keys().next().map(|(due, _)| *due)
     }
 
+    /// When the next pending attempt after `now` is due: what a caller waits for when
+    /// everything due by `now` is handed out or waits for its webhook's attempt in flight.
+    #[must_use]
+    pub fn next_due_after(&self, now: u64) -> Option<u64> {
+        self.pending.range((now.saturating_add(1), 0)..).next().map(|((due, _), _)| *due)
+    }
+
     /// Whether anything is pending or in flight.
     #[must_use]
     pub fn is_idle(&self) -> bool {

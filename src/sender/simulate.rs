@@ -348,6 +348,7 @@ impl Scenario {
                 let payload =
                     spec.payload.clone().unwrap_or_else(|| default_document(&spec.topic, generated));
                 let document = Document::from_value(payload)?;
+                crate::payload::check_topic(&spec.topic, &document)?;
                 let at = self
                     .start_ms
                     .saturating_add(spec.at_ms)
@@ -357,6 +358,7 @@ impl Scenario {
         }
         for action in &self.actions {
             let (update, credential) = action.to_update()?;
+            update.check(credential)?;
             agenda.push((
                 self.start_ms.saturating_add(action.at_ms),
                 agenda.len(),
@@ -439,7 +441,7 @@ pub fn simulate(scenario: &Scenario) -> Result<Report> {
         let next = [
             in_flight.keys().next().map(|(done, _)| *done),
             agenda.front().map(|(at, _)| *at),
-            sender.next_due().filter(|due| *due > now),
+            sender.next_due_after(now),
         ]
         .into_iter()
         .flatten()

@@ -117,6 +117,17 @@ impl JsLiveSender {
             .map(|t| t as f64)
     }
 
+    /// When the next retry or scheduled item after `now` is due.
+    #[wasm_bindgen(js_name = nextDueAfter)]
+    pub fn next_due_after(&self, now: f64) -> Option<f64> {
+        let now = ms(now);
+        [self.agenda.front().map(|(at, _)| *at).filter(|at| *at > now), self.sender.next_due_after(now)]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|t| t as f64)
+    }
+
     /// The policy's timeout in ms: how long to wait for an answer.
     #[wasm_bindgen(getter, js_name = timeoutMs)]
     pub fn timeout_ms(&self) -> f64 {

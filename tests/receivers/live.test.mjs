@@ -93,3 +93,37 @@ test('a refused connection and an invalid scenario', async () => {
   assert.equal(report.summary[0].failures, 1);
   await assert.rejects(simulateLive({ webhooks: 'nope' }), (e) => e.code === 'invalid_scenario');
 });
+
+test('a redirect is a failed delivery: Commerce Layer does not follow it', async () => {
+  const redirecting = await server((_n, _req, res) => res.writeHead(302, { location: '/login' }).end());
+  try {
+    const report = await simulateLive({
+      policy: { max_retries: 0 },
+      webhooks: [webhook('moved', 'moved')],
+      events: [{ at_ms: 0, topic: 'orders.place' }],
+    }, { target: redirecting.url });
+    const finished = report.timeline.find((e) => e.kind === 'attempt_finished');
+    assert.equal(finished.success, false);
+    assert.match(finished.result, /^302/);
+    assert.equal(redirecting.count(), 1, 'the Location is not requested');
+  } finally {
+    await redirecting.close();
+  }
+});
+
+test('calls to different webhooks run side by side', async () => {
+  const slow = await server((_n, _req, res) => setTimeout(() => res.writeHead(200).end(), 1500));
+  const quick = await server((n, _req, res) => res.writeHead(n === 1 ? 500 : 200).end());
+  try {
+    const report = await simulateLive({
+      policy: { backoff_ms: [100] },
+      webhooks: [webhook('slow', 'slow'), webhook('quick', 'quick')],
+      events: [{ at_ms: 0, topic: 'orders.place' }],
+    }, { target: { 'slow.test': slow.url, 'quick.test': quick.url } });
+    const order = report.timeline.filter((e) => e.kind === 'delivered').map((e) => e.webhook);
+    assert.deepEqual(order, ['quick', 'slow'], 'the quick webhook retried and succeeded while the slow call was out');
+  } finally {
+    await slow.close();
+    await quick.close();
+  }
+});

@@ -177,3 +177,31 @@ test('Express: after express.json() the middleware still verifies, or names the 
   });
   assert.deepEqual(events, ['orders.place', 'orders.place', 'orders.place']);
 });
+
+test('a retry arriving while the first delivery is still being handled waits for it', async () => {
+  let running = 0;
+  let calls = 0;
+  const webhooks = new Webhooks({
+    secret: 's',
+    onEvent: async () => {
+      calls++;
+      running++;
+      await new Promise((r) => setTimeout(r, 100));
+      running--;
+    },
+  });
+  const [first, second] = await Promise.all([webhooks.process(delivery(fixture, 's')), webhooks.process(delivery(fixture, 's'))]);
+  assert.deepEqual([first.status, second.status], [200, 200]);
+  assert.equal(calls, 1);
+  assert.equal(JSON.parse(second.body).duplicate, true);
+});
+
+test('handleRequest with options written inline still recognises duplicates', async () => {
+  let calls = 0;
+  const body = Buffer.concat([fixture, Buffer.from('\n\n\n')]);
+  const request = () => new Request('http://x/hooks', { method: 'POST', body, headers: headers(body, 'inline') });
+  await handleRequest(request(), { secret: 'inline', onEvent: () => calls++ });
+  const again = await handleRequest(request(), { secret: 'inline', onEvent: () => calls++ });
+  assert.equal((await again.json()).duplicate, true);
+  assert.equal(calls, 1);
+});

@@ -155,6 +155,8 @@ fn agent(timeout_ms: u64) -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_millis(timeout_ms)))
         .http_status_as_error(false)
+        // Commerce Layer does not follow redirects: a 3xx is a failed delivery.
+        .max_redirects(0)
         .user_agent(sender::USER_AGENT)
         .build()
         .into()
