@@ -85,6 +85,18 @@ test('the real orders.place delivery verifies', async () => {
   await shot('1-verified');
 });
 
+test('pasted raw headers fill the signature and the topic; a topic about another resource is flagged', async () => {
+  await page.fill('#signature', '');
+  await page.fill('#topic', '');
+  await page.click('#input details summary');
+  await page.fill('#headers', `POST /hooks HTTP/1.1\nContent-Type: application/vnd.api+json\nX-CommerceLayer-Signature: ${signature}\nx-commercelayer-topic: shipments.ship\n`);
+  await page.waitForSelector('#verdict.ok');
+  assert.equal(await page.inputValue('#topic'), 'shipments.ship');
+  assert.match(await page.textContent('#mismatch'), /about shipments, but the payload's data\.type is orders/);
+  await page.fill('#topic', 'orders.place');
+  assert.equal(await page.isHidden('#mismatch'), true);
+});
+
 test('one byte changed is refused with signature_mismatch', async () => {
   await page.$eval('#payload', (el) => {
     el.value = el.value.replace('"number": 28030653', '"number": 28030654');
