@@ -7,6 +7,7 @@
 // Usage: node tests/examples/run.mjs   (after `make examples-pkg` and `cargo build --bin clhooks`)
 
 import { spawn, spawnSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -91,7 +92,7 @@ const cases = [
   ['invalid JSON', 400, (url) => post(url, '{"data": nope', signed('{"data": nope', 'orders.place'))],
   ['text/plain content type', 200, (url) => post(url, readFileSync(plainText), { ...signed(readFileSync(plainText), 'orders.place'), 'content-type': 'text/plain' })],
   ['application/json content type', 200, (url) => post(url, readFileSync(appJson), { ...signed(readFileSync(appJson), 'orders.place'), 'content-type': 'application/json' })],
-  ['huge body (6 MiB)', 413, (url) => post(url, Buffer.alloc(6 << 20, 0x20), signed('x', 'orders.place'))],
+  ['huge body (6 MiB)', 413, (url) => postHuge(url, 6 << 20)],
   ['GET', 405, async (url) => ({ status: (await fetch(url)).status })],
 ];
 
@@ -107,6 +108,38 @@ async function post(url, body, headers) {
   } catch (e) {
     return { status: `error ${e.cause?.code ?? e.message}` };
   }
+}
+
+/**
+ * A body over the limit, sent the way careful clients do (`Expect: 100-continue`): a server may
+ * answer 413 from the headers alone and close before reading the body, and then a client that
+ * is still writing sees the connection reset instead of the answer.
+ */
+function postHuge(url, size) {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, {
+      method: 'POST',
+      headers: { ...signed('x', 'orders.place'), 'content-length': size, expect: '100-continue' },
+    });
+    let sent = false;
+    const send = () => {
+      if (!sent) req.end(Buffer.alloc(size, 0x20));
+      sent = true;
+    };
+    req.on('continue', send);
+    // A server that says neither 100 nor anything else within a second gets the body anyway.
+    const timer = setTimeout(send, 1000);
+    req.on('response', (res) => {
+      clearTimeout(timer);
+      res.resume();
+      resolve({ status: res.statusCode });
+      req.destroy();
+    });
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ status: `error ${e.code}` });
+    });
+  });
 }
 
 async function workerServer() {

@@ -122,6 +122,8 @@ pub fn listen(args: &Listen) -> Result<(), Failure> {
                 .map(|h| (h.field.as_str().as_str().to_owned(), h.value.as_str().to_owned()))
                 .collect();
             if read.is_err() || body.len() as u64 > args.max_body {
+                // Read the rest before answering, so the client gets the 413 and not a reset.
+                let _ = std::io::copy(&mut request.as_reader().take(1 << 30), &mut std::io::sink());
                 line.push_str(&format!("  413 body over {} bytes", args.max_body));
                 json_response(413, r#"{"error":"payload_too_large"}"#.into())
             } else {
