@@ -107,16 +107,6 @@ impl JsLiveSender {
         Ok(self.record(outputs))
     }
 
-    /// When the next retry or scheduled item is due, or `undefined` when nothing is left.
-    #[wasm_bindgen(js_name = nextDue)]
-    pub fn next_due(&self) -> Option<f64> {
-        [self.agenda.front().map(|(at, _)| *at), self.sender.next_due()]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|t| t as f64)
-    }
-
     /// When the next retry or scheduled item after `now` is due.
     #[wasm_bindgen(js_name = nextDueAfter)]
     pub fn next_due_after(&self, now: f64) -> Option<f64> {

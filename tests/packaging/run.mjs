@@ -172,12 +172,10 @@ for (const r of reports) {
   check(`${r.runtime} passes every vector`, r.failed === 0 && r.passed > 0);
 }
 check('six runtimes reported', reports.length === 6, reports.map((r) => r.runtime).join(', '));
-const signature = (r) => JSON.stringify(r.results.map(({ name, got }) => [name, got]));
-const reference = reports[0] && signature(reports[0]);
-// Buffer exists only in the runtimes with Node APIs, so that one body form is compared apart.
-const comparable = (r) => JSON.stringify(JSON.parse(signature(r)).filter(([name]) => name !== 'body as Buffer'));
-check('all runtimes give identical results', reports.every((r) => comparable(r) === comparable(reports[0])),
-  reference ? '' : 'no reports');
+// What each runtime got for each check; `Buffer` exists only where Node's APIs do, so that one
+// body form is left out of the comparison.
+const comparable = (r) => JSON.stringify(r.results.filter(({ name }) => name !== 'body as Buffer').map(({ name, got }) => [name, got]));
+check('all runtimes give identical results', reports.length > 0 && reports.every((r) => comparable(r) === comparable(reports[0])));
 
 // 4. The inspector that ships in the package: `npx clhooks-inspector` serves it on loopback.
 try {
