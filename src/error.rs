@@ -87,16 +87,20 @@ pub enum Error {
     ConflictingTriggers,
     /// `_reset_circuit` was requested with a sales-channel credential, which Commerce Layer refuses.
     ForbiddenForSalesChannel,
-    /// The body given is not raw bytes or text: typically a JSON object a body parser already
-    /// made, whose re-serialization can never be checked against the signature.
-    BodyNotRaw {
-        /// What was given instead, such as "a parsed object".
-        found: &'static str,
+    /// A webhook id that the sender does not have.
+    UnknownWebhook {
+        /// The id.
+        id: String,
     },
-    /// An argument has the wrong type, such as a secret that is not a string.
-    InvalidArgument {
-        /// What was expected.
-        message: String,
+    /// A webhook id given to two webhooks of one sender.
+    DuplicateWebhookId {
+        /// The id.
+        id: String,
+    },
+    /// An attempt reported complete that is not in flight (unknown, or completed already).
+    UnknownAttempt {
+        /// The attempt's id.
+        id: u64,
     },
     /// A simulation scenario is not valid.
     InvalidScenario {
@@ -143,8 +147,9 @@ impl Error {
             Error::InvalidCallbackUrl { .. } => "invalid_callback_url",
             Error::ConflictingTriggers => "conflicting_triggers",
             Error::ForbiddenForSalesChannel => "forbidden_for_sales_channel",
-            Error::BodyNotRaw { .. } => "body_not_raw",
-            Error::InvalidArgument { .. } => "invalid_argument",
+            Error::UnknownWebhook { .. } => "unknown_webhook",
+            Error::DuplicateWebhookId { .. } => "duplicate_webhook_id",
+            Error::UnknownAttempt { .. } => "unknown_attempt",
             Error::InvalidScenario { .. } => "invalid_scenario",
             Error::DenormalizeLimit { .. } => "denormalize_limit",
         }
@@ -152,16 +157,17 @@ impl Error {
 
     /// The HTTP status a receiver should answer with: 401 when the request cannot be trusted
     /// (signature missing, malformed or wrong), 400 when a trusted request is malformed (topic,
-    /// document), 413 never (size limits are the server's), 500 for a receiver set up wrong
-    /// (no secret, a parsed body). Commerce Layer retries anything but a 2xx.
+    /// document), 500 for a receiver or sender set up wrong (no secret, an unknown webhook).
+    /// Commerce Layer retries anything but a 2xx.
     #[must_use]
     pub fn http_status(&self) -> u16 {
         match self {
             Error::MissingSignature | Error::MalformedSignature { .. } | Error::SignatureMismatch => 401,
             Error::EmptySecret
             | Error::MissingSecret
-            | Error::BodyNotRaw { .. }
-            | Error::InvalidArgument { .. } => 500,
+            | Error::UnknownWebhook { .. }
+            | Error::DuplicateWebhookId { .. }
+            | Error::UnknownAttempt { .. } => 500,
             _ => 400,
         }
     }
@@ -184,8 +190,9 @@ impl Error {
         "invalid_callback_url",
         "conflicting_triggers",
         "forbidden_for_sales_channel",
-        "body_not_raw",
-        "invalid_argument",
+        "unknown_webhook",
+        "duplicate_webhook_id",
+        "unknown_attempt",
         "invalid_scenario",
         "denormalize_limit",
     ];
@@ -245,13 +252,9 @@ impl fmt::Display for Error {
             Error::ForbiddenForSalesChannel => {
                 f.write_str("_reset_circuit cannot be passed with a sales channel credential")
             }
-            Error::BodyNotRaw { found } => write!(
-                f,
-                "the body is {found}, not the raw request body: pass the bytes exactly as received \
-                 (a string, Uint8Array, ArrayBuffer or Buffer, such as express.raw() gives or \
-                 await request.arrayBuffer()), never a parsed or re-serialized object"
-            ),
-            Error::InvalidArgument { message } => f.write_str(message),
+            Error::UnknownWebhook { id } => write!(f, "no webhook with id {id:?}"),
+            Error::DuplicateWebhookId { id } => write!(f, "webhook id {id:?} is used twice"),
+            Error::UnknownAttempt { id } => write!(f, "attempt {id} is not in flight"),
             Error::InvalidScenario { message } => write!(f, "invalid scenario: {message}"),
             Error::DenormalizeLimit { max_nodes } => write!(
                 f,

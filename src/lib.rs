@@ -4,15 +4,14 @@
 pub mod error;
 pub mod model;
 pub mod payload;
+pub mod receiver;
 pub mod sender;
 pub mod signature;
 pub mod topic;
 
-#[cfg(target_arch = "wasm32")]
-mod wasm;
-
 pub use error::{Error, Result, SignatureHint};
 pub use model::Document;
 pub use payload::{receive, ReceivedEvent, TOPIC_HEADER};
+pub use receiver::{Answer, Body, Claim, MemoryStore, Receiver, SeenStore};
 pub use signature::{sign, verify, Verifier, SIGNATURE_HEADER};
 pub use topic::{catalogue, Topic, TopicPattern};

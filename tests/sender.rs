@@ -252,7 +252,7 @@ fn deliveries_are_signed_and_cut_to_include_resources() {
             topic: "orders.place".parse().unwrap(),
             callback_url: format!("https://example.com/{id}"),
             include_resources: include.into_iter().map(String::from).collect(),
-            shared_secret: format!("secret-{id}"),
+            shared_secret: clhooks::model::SharedSecret::new(format!("secret-{id}")),
         };
         sender.add_webhook(config, 0).unwrap();
     }

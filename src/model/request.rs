@@ -1,5 +1,6 @@
 //! Request bodies for creating and updating webhooks.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::Object;
@@ -7,10 +8,13 @@ use crate::error::{Error, Result};
 use crate::topic::Topic;
 
 /// The kind of API credential a request is made with; some trigger attributes depend on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[non_exhaustive]
 pub enum Credential {
-    /// An integration (back-end) application.
+    /// An integration (back-end) application (the default).
+    #[default]
     Integration,
     /// A sales channel application: may not reset a circuit.
     SalesChannel,

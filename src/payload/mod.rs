@@ -72,53 +72,6 @@ pub fn idempotency_key(topic: &Topic, body: &[u8]) -> String {
     })
 }
 
-/// The idempotency keys seen lately, bounded: the oldest are forgotten first.
-///
-/// ```
-/// let mut seen = clhooks::payload::SeenKeys::new(2);
-/// assert!(seen.insert("a") && seen.insert("b"));
-/// assert!(!seen.insert("a"));          // a duplicate
-/// assert!(seen.insert("c"));           // "a" is forgotten now
-/// assert!(seen.insert("a"));
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct SeenKeys {
-    capacity: usize,
-    order: std::collections::VecDeque<String>,
-    keys: std::collections::HashSet<String>,
-}
-
-impl SeenKeys {
-    /// Remembers at most `capacity` keys.
-    #[must_use]
-    pub fn new(capacity: usize) -> SeenKeys {
-        SeenKeys { capacity, ..SeenKeys::default() }
-    }
-
-    /// Whether a key was seen.
-    #[must_use]
-    pub fn contains(&self, key: &str) -> bool {
-        self.keys.contains(key)
-    }
-
-    /// Remembers a key; `false` when it was already there (a duplicate).
-    pub fn insert(&mut self, key: &str) -> bool {
-        if self.keys.contains(key) {
-            return false;
-        }
-        if self.order.len() >= self.capacity {
-            if let Some(old) = self.order.pop_front() {
-                self.keys.remove(&old);
-            }
-        }
-        if self.capacity > 0 {
-            self.order.push_back(key.to_owned());
-            self.keys.insert(key.to_owned());
-        }
-        true
-    }
-}
-
 /// Parses a delivery body into its document.
 ///
 /// # Errors

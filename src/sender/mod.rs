@@ -9,9 +9,11 @@
 //! One attempt per webhook is in flight at a time, so each webhook sees its deliveries in
 //! order and its failure count is a plain sequence of outcomes.
 
+pub mod driver;
 mod policy;
 mod rng;
 pub mod simulate;
+pub mod text;
 mod time;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -20,6 +22,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+pub use driver::{Call, Driver, Due, Wait};
 pub use policy::Policy;
 pub use rng::Rng;
 pub use time::iso8601;
@@ -27,7 +30,7 @@ pub use time::iso8601;
 use crate::error::{Error, Result};
 use crate::model::{
     CircuitState, Common, Credential, Document, EventCallback, EventCallbackAttributes, Identifier, Linkage,
-    Relationship, Resource, ResourceMeta, Webhook, WebhookUpdate,
+    Relationship, Resource, ResourceMeta, SharedSecret, Webhook, WebhookUpdate,
 };
 use crate::payload::{check_topic, TOPIC_HEADER};
 use crate::signature::{Verifier, SIGNATURE_HEADER};
@@ -39,27 +42,33 @@ pub const USER_AGENT: &str = concat!("clhooks-sender/", env!("CARGO_PKG_VERSION"
 /// The content type of deliveries: the JSON:API media type of Commerce Layer's API.
 pub const CONTENT_TYPE: &str = "application/vnd.api+json";
 
-/// What a webhook is created with.
+/// What a webhook is created with. Its secret stays out of `Debug` output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WebhookConfig {
     /// The webhook's id.
     pub id: String,
     /// Its name.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub name: Option<String>,
     /// The topic it subscribes to.
+    #[cfg_attr(feature = "ts", ts(type = "Topic"))]
     pub topic: Topic,
     /// Where deliveries go.
     pub callback_url: String,
     /// Related resources included in payloads (dot paths).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "string[]"))]
     pub include_resources: Vec<String>,
     /// The secret that signs payloads.
-    pub shared_secret: String,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub shared_secret: SharedSecret,
 }
 
 /// Why a delivery was not (or no longer) attempted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DropReason {
@@ -88,6 +97,7 @@ impl DropReason {
 
 /// How an attempt ended, as the caller observed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Outcome {
     /// The endpoint answered.
@@ -106,14 +116,17 @@ pub enum Outcome {
     },
 }
 
-/// One record of what the sender decided; a run's timeline is a list of these.
+/// One record of what the sender decided; a run's timeline is a list of these. Times (`at`,
+/// `due`) are ms since the Unix epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case", tag = "kind")]
 #[non_exhaustive]
 pub enum Output {
     /// An event was published; `webhooks` are those subscribed to its topic.
     Published {
         /// When.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         at: u64,
         /// The event's id.
         event: String,
@@ -125,6 +138,7 @@ pub enum Output {
     /// An attempt was handed out to be made.
     Attempt {
         /// When.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         at: u64,
         /// The event.
         event: String,
@@ -136,6 +150,7 @@ pub enum Output {
     /// An attempt ended.
     AttemptFinished {
         /// When.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         at: u64,
         /// The event.
         event: String,
@@ -153,6 +168,7 @@ pub enum Output {
     /// A failed delivery will be tried again.
     RetryScheduled {
         /// When it was decided.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         at: u64,
         /// The event.
         event: String,
@@ -161,11 +177,13 @@ pub enum Output {
         /// The attempt that is scheduled.
         attempt: u32,
         /// When it is due.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         due: u64,
     },
     /// A delivery succeeded.
     Delivered {
         /// When.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         at: u64,
         /// The event.
         event: String,
@@ -177,6 +195,7 @@ pub enum Output {
     /// A delivery was dropped.
     Dropped {
         /// When.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         at: u64,
         /// The event.
         event: String,
@@ -188,6 +207,7 @@ pub enum Output {
     /// The organization owner is notified of consecutive failures (once per streak).
     Notice {
         /// When.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         at: u64,
         /// The webhook.
         webhook: String,
@@ -197,6 +217,7 @@ pub enum Output {
     /// The circuit opened: no calls until it is reset.
     CircuitOpened {
         /// When.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         at: u64,
         /// The webhook.
         webhook: String,
@@ -206,6 +227,7 @@ pub enum Output {
     /// `_reset_circuit`: closed again, count 0.
     CircuitReset {
         /// When.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         at: u64,
         /// The webhook.
         webhook: String,
@@ -213,6 +235,7 @@ pub enum Output {
     /// `_disable`.
     Disabled {
         /// When.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         at: u64,
         /// The webhook.
         webhook: String,
@@ -220,6 +243,7 @@ pub enum Output {
     /// `_enable`.
     Enabled {
         /// When.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         at: u64,
         /// The webhook.
         webhook: String,
@@ -291,7 +315,7 @@ pub struct Sender {
 }
 
 fn webhook_error(id: &str) -> Error {
-    Error::InvalidArgument { message: format!("no webhook with id {id:?}") }
+    Error::UnknownWebhook { id: id.to_owned() }
 }
 
 /// The ids of `included` resources reachable from `data` along `paths` (dot paths, each
@@ -362,18 +386,16 @@ impl Sender {
     /// # Errors
     ///
     /// [`Error::InvalidCallbackUrl`], [`Error::InvalidIncludePath`], [`Error::EmptySecret`],
-    /// or [`Error::InvalidArgument`] for an id already used.
+    /// or [`Error::DuplicateWebhookId`].
     pub fn add_webhook(&mut self, config: WebhookConfig, now: u64) -> Result<()> {
         crate::model::validate_callback_url(&config.callback_url)?;
         for path in &config.include_resources {
             crate::model::validate_include_path(path)?;
         }
         if self.index(&config.id).is_ok() {
-            return Err(Error::InvalidArgument {
-                message: format!("webhook id {:?} is used twice", config.id),
-            });
+            return Err(Error::DuplicateWebhookId { id: config.id.clone() });
         }
-        let signer = Verifier::new([config.shared_secret.as_str()])?;
+        let signer = Verifier::new([config.shared_secret.expose()])?;
         self.webhooks.push(WebhookState {
             config,
             signer,
@@ -544,11 +566,10 @@ impl Sender {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`] for an attempt id that is not in flight.
+    /// [`Error::UnknownAttempt`] for an attempt id that is not in flight.
     pub fn complete(&mut self, attempt_id: u64, outcome: &Outcome, now: u64) -> Result<Vec<Output>> {
-        let (delivery_id, attempt, started) = self.in_flight.remove(&attempt_id).ok_or_else(|| {
-            Error::InvalidArgument { message: format!("attempt {attempt_id} is not in flight") }
-        })?;
+        let (delivery_id, attempt, started) =
+            self.in_flight.remove(&attempt_id).ok_or(Error::UnknownAttempt { id: attempt_id })?;
         let Some(delivery) = self.deliveries.get(&delivery_id) else { return Ok(Vec::new()) };
         let index = delivery.webhook;
         let event = delivery.event.clone();
@@ -678,7 +699,7 @@ impl Sender {
     /// # Errors
     ///
     /// As [`WebhookUpdate::to_body`] ([`Error::ConflictingTriggers`],
-    /// [`Error::ForbiddenForSalesChannel`]), [`Error::InvalidArgument`] for an unknown id.
+    /// [`Error::ForbiddenForSalesChannel`]), [`Error::UnknownWebhook`].
     pub fn update(
         &mut self,
         update: &WebhookUpdate,

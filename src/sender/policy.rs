@@ -23,9 +23,11 @@ use serde::{Deserialize, Serialize};
 /// its last entry repeats.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[non_exhaustive]
 pub struct Policy {
     /// How long the endpoint has to answer, in ms; a slower answer is a failure.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub timeout_ms: u64,
     /// How many times a failed delivery is tried again.
     pub max_retries: u32,
@@ -34,8 +36,10 @@ pub struct Policy {
     /// Consecutive failed attempts after which the owner is notified (once per streak).
     pub notice_after: u32,
     /// Delay before each retry, in ms: entry `n - 1` before retry `n`.
+    #[cfg_attr(feature = "ts", ts(type = "number[]"))]
     pub backoff_ms: Vec<u64>,
     /// How many event callbacks a webhook's `last_event_callbacks` keeps.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub last_callbacks: usize,
 }
 

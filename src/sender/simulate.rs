@@ -1,14 +1,15 @@
 //! Runs a scenario — webhooks, events over time, endpoint behaviour — through the [`Sender`]
 //! on a virtual clock. The same scenario and seed always give the same report.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{Attempt, Outcome, Output, Policy, Rng, Sender, WebhookConfig};
+use super::driver::Driver;
+use super::{Outcome, Output, Policy, Rng, Sender, WebhookConfig};
 use crate::error::{Error, Result};
-use crate::model::{Credential, Document, Webhook, WebhookUpdate};
+use crate::model::{validate_callback_url, Credential, Document, Webhook, WebhookUpdate};
 use crate::topic::Topic;
 
 /// 2026-01-01T00:00:00Z, the default start of a scenario's virtual clock.
@@ -17,26 +18,33 @@ pub const DEFAULT_START_MS: u64 = 1_767_225_600_000;
 /// A simulation: webhooks, how their endpoints behave, and what happens when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Scenario {
     /// Seeds the random endpoint behaviour.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
     pub seed: u64,
     /// The virtual clock's start (ms since the Unix epoch); event times are relative to it.
     #[serde(default = "default_start")]
+    #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
     pub start_ms: u64,
     /// The delivery rules; Commerce Layer's by default.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "Partial<Policy>"))]
     pub policy: Policy,
     /// The webhooks.
     pub webhooks: Vec<WebhookConfig>,
     /// Endpoint behaviour by callback URL; an unlisted URL always answers 200.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "Record<string, Partial<Endpoint>>"))]
     pub endpoints: BTreeMap<String, Endpoint>,
     /// The events to publish.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "Array<EventSpec>"))]
     pub events: Vec<EventSpec>,
     /// Webhook updates (`_disable`, `_enable`, `_reset_circuit`) at given times.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "Array<Action>"))]
     pub actions: Vec<Action>,
 }
 
@@ -56,32 +64,71 @@ fn one() -> u32 {
     1
 }
 
-/// What one call to an endpoint does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+/// What one call to an endpoint does: in JSON a status, `"timeout"` or `"error"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StepJson", into = "StepJson")]
 pub enum Step {
     /// Answers with this HTTP status.
     Status(u16),
-    /// `"timeout"` (no answer) or `"error"` (connection refused).
+    /// Gives no answer: the call times out.
+    Timeout,
+    /// Refuses the connection.
+    Error,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum StepJson {
+    Status(u16),
     Word(String),
+}
+
+impl TryFrom<StepJson> for Step {
+    type Error = String;
+
+    fn try_from(value: StepJson) -> std::result::Result<Step, String> {
+        match value {
+            StepJson::Status(code) => Ok(Step::Status(code)),
+            StepJson::Word(word) if word == "timeout" => Ok(Step::Timeout),
+            StepJson::Word(word) if word == "error" => Ok(Step::Error),
+            StepJson::Word(word) => {
+                Err(format!("unknown script step {word:?}: use a status, \"timeout\" or \"error\""))
+            }
+        }
+    }
+}
+
+impl From<Step> for StepJson {
+    fn from(step: Step) -> StepJson {
+        match step {
+            Step::Status(code) => StepJson::Status(code),
+            Step::Timeout => StepJson::Word("timeout".into()),
+            Step::Error => StepJson::Word("error".into()),
+        }
+    }
 }
 
 /// A time window, relative to the scenario's start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Window {
     /// From (inclusive), ms.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub from_ms: u64,
     /// To (exclusive), ms.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub to_ms: u64,
 }
 
 /// How an endpoint answers: its script first, then seeded random failures and timeouts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Endpoint {
     /// The answers to the first calls, in order.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "Array<number | 'timeout' | 'error'>"))]
     pub script: Vec<Step>,
     /// After the script: the share of calls that fail with `failure_status`.
     #[serde(default)]
@@ -97,9 +144,11 @@ pub struct Endpoint {
     pub outages: Vec<Window>,
     /// How long an answer takes, ms (over the policy's timeout, the call times out).
     #[serde(default = "default_latency")]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub latency_ms: u64,
     /// Up to this much more, at random.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub latency_jitter_ms: u64,
 }
 
@@ -120,51 +169,60 @@ impl Default for Endpoint {
 /// One or more events of a topic.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EventSpec {
     /// When, ms after the start.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub at_ms: u64,
     /// The topic.
+    #[cfg_attr(feature = "ts", ts(type = "Topic"))]
     pub topic: Topic,
     /// The JSON:API document; a minimal one of the topic's resource when absent.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "Document"))]
     pub payload: Option<Value>,
     /// How many such events.
     #[serde(default = "one")]
+    #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
     pub count: u32,
     /// The time between them, ms.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
     pub every_ms: u64,
 }
 
 /// A webhook update at a given time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Action {
     /// When, ms after the start.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub at_ms: u64,
     /// The webhook's id.
     pub webhook: String,
     /// `_disable: true`.
     #[serde(default, rename = "_disable")]
+    #[cfg_attr(feature = "ts", ts(optional, type = "boolean"))]
     pub disable: bool,
     /// `_enable: true`.
     #[serde(default, rename = "_enable")]
+    #[cfg_attr(feature = "ts", ts(optional, type = "boolean"))]
     pub enable: bool,
     /// `_reset_circuit: true`.
     #[serde(default, rename = "_reset_circuit")]
+    #[cfg_attr(feature = "ts", ts(optional, type = "boolean"))]
     pub reset_circuit: bool,
-    /// `integration` (default), `sales_channel` or `webapp`.
+    /// The credential the update is made with (`integration` by default).
     #[serde(default)]
-    pub credential: Option<String>,
+    #[cfg_attr(feature = "ts", ts(optional, type = "Credential"))]
+    pub credential: Credential,
 }
 
 impl Action {
     /// The update this action makes, and the credential it is made with.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidScenario`] for an unknown credential.
-    pub fn to_update(&self) -> Result<(WebhookUpdate, Credential)> {
+    #[must_use]
+    pub fn to_update(&self) -> (WebhookUpdate, Credential) {
         let mut update = WebhookUpdate::new(self.webhook.clone());
         if self.disable {
             update = update.disable();
@@ -175,24 +233,18 @@ impl Action {
         if self.reset_circuit {
             update = update.reset_circuit();
         }
-        let credential = match self.credential.as_deref() {
-            None | Some("integration") => Credential::Integration,
-            Some("sales_channel") => Credential::SalesChannel,
-            Some("webapp") => Credential::Webapp,
-            Some(other) => {
-                return Err(Error::InvalidScenario { message: format!("unknown credential {other:?}") })
-            }
-        };
-        Ok((update, credential))
+        (update, self.credential)
     }
 }
 
 /// How one webhook fared.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WebhookSummary {
     /// The webhook.
     pub id: String,
-    /// Its final circuit state.
+    /// Its final circuit state: `closed` or `open`.
+    #[cfg_attr(feature = "ts", ts(type = "'closed' | 'open'"))]
     pub circuit_state: String,
     /// Its final failure count.
     pub circuit_failure_count: u32,
@@ -207,6 +259,7 @@ pub struct WebhookSummary {
     /// Events delivered.
     pub delivered: u32,
     /// Events dropped, by reason.
+    #[cfg_attr(feature = "ts", ts(type = "Partial<Record<DropReason, number>>"))]
     pub dropped: BTreeMap<String, u32>,
     /// Owner notices sent.
     pub notices: u32,
@@ -218,10 +271,13 @@ pub struct WebhookSummary {
 
 /// The result of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Report {
-    /// The virtual clock's start.
+    /// The clock's start (ms since the Unix epoch).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub start_ms: u64,
     /// When the last thing happened.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub end_ms: u64,
     /// Events published.
     pub events: u32,
@@ -231,7 +287,8 @@ pub struct Report {
     pub timeline: Vec<Output>,
     /// Per webhook.
     pub summary: Vec<WebhookSummary>,
-    /// The webhooks as Commerce Layer would return them at the end.
+    /// The webhooks as Commerce Layer would return them at the end, without their shared secret.
+    #[cfg_attr(feature = "ts", ts(type = "Array<ResourceObject<'webhooks'>>"))]
     pub webhooks: Vec<Webhook>,
 }
 
@@ -253,12 +310,11 @@ struct Endpoints {
 }
 
 impl Endpoints {
-    /// How an attempt made at `now` ends, and when.
-    fn answer(&mut self, attempt: &Attempt, now: u64) -> (u64, Outcome) {
-        let url = &attempt.request.url;
+    /// How a call to `url` made at `now` ends, and when.
+    fn answer(&mut self, url: &str, now: u64) -> (u64, Outcome) {
         let fallback = Endpoint::default();
         let spec = self.specs.get(url).unwrap_or(&fallback);
-        let call = self.calls.entry(url.clone()).or_insert(0);
+        let call = self.calls.entry(url.to_owned()).or_insert(0);
         let index = *call;
         *call = call.saturating_add(1);
         let latency =
@@ -266,16 +322,15 @@ impl Endpoints {
         let roll = self.rng.unit();
         let offset = now.saturating_sub(self.start);
         let timeout = (now.saturating_add(self.timeout), Outcome::Timeout);
+        let refused = (now.saturating_add(1), Outcome::Error { message: "connection refused".into() });
         if spec.outages.iter().any(|w| (w.from_ms..w.to_ms).contains(&offset)) {
-            return (now.saturating_add(1), Outcome::Error { message: "connection refused".into() });
+            return refused;
         }
         let status = |code: u16| Outcome::Status { code, message: reason(code).into() };
         let outcome = match spec.script.get(index) {
             Some(Step::Status(code)) => status(*code),
-            Some(Step::Word(word)) if word == "timeout" => return timeout,
-            Some(Step::Word(_)) => {
-                return (now.saturating_add(1), Outcome::Error { message: "connection refused".into() })
-            }
+            Some(Step::Timeout) => return timeout,
+            Some(Step::Error) => return refused,
             None if roll < spec.timeout_rate => return timeout,
             None if roll < spec.timeout_rate + spec.failure_rate => status(spec.failure_status),
             None => status(200),
@@ -298,13 +353,62 @@ fn reason(code: u16) -> &'static str {
         400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
+        409 => "Conflict",
         410 => "Gone",
+        413 => "Payload Too Large",
         429 => "Too Many Requests",
         500 => "Internal Server Error",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         _ => "",
+    }
+}
+
+/// Where `--target` (or JS `target`) sends deliveries: `URL` for every callback URL, or
+/// `HOST=URL` for the callback URLs on that host. The path of each callback URL is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    host: Option<String>,
+    origin: String,
+}
+
+/// The scheme, host and port of a URL.
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i.saturating_add(3));
+    let end = url
+        .get(after_scheme..)
+        .and_then(|rest| rest.find(['/', '?', '#']))
+        .map_or(url.len(), |i| after_scheme.saturating_add(i));
+    url.get(..end).unwrap_or(url)
+}
+
+impl Target {
+    /// Reads `URL` or `HOST=URL`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCallbackUrl`] when the URL is not an absolute http(s) URL.
+    pub fn parse(text: &str) -> Result<Target> {
+        let (host, url) = match text.split_once('=') {
+            Some((host, url)) if !host.contains("://") => (Some(host.to_owned()), url),
+            _ => (None, text),
+        };
+        validate_callback_url(url)?;
+        Ok(Target { host, origin: origin(url).to_owned() })
+    }
+
+    /// The URL a delivery for `url` goes to under these targets (the first that applies).
+    #[must_use]
+    pub fn apply(targets: &[Target], url: &str) -> String {
+        let own = origin(url);
+        let host = own.split("://").nth(1).unwrap_or_default();
+        let host = host.split(':').next().unwrap_or_default();
+        let chosen = targets.iter().find(|t| t.host.as_deref().is_none_or(|h| h == host));
+        match chosen {
+            Some(target) => format!("{}{}", target.origin, url.get(own.len()..).unwrap_or_default()),
+            None => url.to_owned(),
+        }
     }
 }
 
@@ -316,6 +420,13 @@ impl Scenario {
     /// [`Error::InvalidScenario`], saying what and where.
     pub fn from_json(text: &str) -> Result<Scenario> {
         serde_json::from_str(text).map_err(|e| Error::InvalidScenario { message: e.to_string() })
+    }
+
+    /// Sends every webhook's deliveries where `targets` say ([`Target::apply`]).
+    pub fn retarget(&mut self, targets: &[Target]) {
+        for webhook in &mut self.webhooks {
+            webhook.callback_url = Target::apply(targets, &webhook.callback_url);
+        }
     }
 
     /// A sender with the scenario's policy and webhooks, created at its start.
@@ -338,7 +449,8 @@ impl Scenario {
     /// # Errors
     ///
     /// [`Error::InvalidDocument`] for a payload that is not a document,
-    /// [`Error::InvalidScenario`] for an unknown credential.
+    /// [`Error::TopicMismatch`] for a payload about another resource than its topic, and
+    /// as [`WebhookUpdate::check`].
     pub fn agenda(&self) -> Result<Vec<(u64, Scheduled)>> {
         let mut agenda: Vec<(u64, usize, Scheduled)> = Vec::new();
         let mut generated = 0u64;
@@ -357,7 +469,7 @@ impl Scenario {
             }
         }
         for action in &self.actions {
-            let (update, credential) = action.to_update()?;
+            let (update, credential) = action.to_update();
             update.check(credential)?;
             agenda.push((
                 self.start_ms.saturating_add(action.at_ms),
@@ -371,15 +483,6 @@ impl Scenario {
 
     fn check(&self) -> Result<()> {
         let invalid = |message: String| Err(Error::InvalidScenario { message });
-        for step in self.endpoints.values().flat_map(|e| &e.script) {
-            if let Step::Word(word) = step {
-                if word != "timeout" && word != "error" {
-                    return invalid(format!(
-                        "unknown script step {word:?}: use a status, \"timeout\" or \"error\""
-                    ));
-                }
-            }
-        }
         for (url, endpoint) in &self.endpoints {
             let rates = [endpoint.failure_rate, endpoint.timeout_rate];
             if rates.iter().any(|r| !(0.0..=1.0).contains(r)) || rates.iter().sum::<f64>() > 1.0 {
@@ -399,7 +502,8 @@ fn default_document(topic: &Topic, n: u64) -> Value {
                     "meta": {"mode": "test"}}})
 }
 
-/// Runs a scenario to the end: until nothing is pending and nothing is left to happen.
+/// Runs a scenario to the end on a virtual clock: the scenario's endpoints answer each call the
+/// [`Driver`] hands out, and the clock jumps to the next thing that happens.
 ///
 /// # Errors
 ///
@@ -409,8 +513,7 @@ fn default_document(topic: &Topic, n: u64) -> Value {
 /// sales channel...).
 pub fn simulate(scenario: &Scenario) -> Result<Report> {
     let start = scenario.start_ms;
-    let mut sender = scenario.sender()?;
-    let mut agenda: VecDeque<(u64, Scheduled)> = scenario.agenda()?.into();
+    let mut driver = Driver::simulated(scenario)?;
     let mut endpoints = Endpoints {
         specs: scenario.endpoints.clone(),
         calls: BTreeMap::new(),
@@ -418,40 +521,29 @@ pub fn simulate(scenario: &Scenario) -> Result<Report> {
         start,
         timeout: scenario.policy.timeout_ms,
     };
-    let mut in_flight: BTreeMap<(u64, u64), (u64, Outcome)> = BTreeMap::new();
-    let mut timeline = Vec::new();
+    let mut answers: BTreeMap<(u64, u64), Outcome> = BTreeMap::new();
     let mut now = start;
     loop {
-        while let Some(entry) = in_flight.first_entry() {
+        while let Some(entry) = answers.first_entry() {
             if entry.key().0 > now {
                 break;
             }
-            let (id, outcome) = entry.remove();
-            timeline.extend(sender.complete(id, &outcome, now)?);
+            let id = entry.key().1;
+            let outcome = entry.remove();
+            driver.complete(id, &outcome, now)?;
         }
-        while agenda.front().is_some_and(|(at, _)| *at <= now) {
-            let Some((_, item)) = agenda.pop_front() else { break };
-            timeline.extend(item.apply(&mut sender, now)?);
+        for call in driver.poll(now)?.calls {
+            let (done, outcome) = endpoints.answer(&call.request.url, now);
+            answers.insert((done, call.id), outcome);
         }
-        while let Some((attempt, output)) = sender.poll(now) {
-            timeline.push(output);
-            let (done, outcome) = endpoints.answer(&attempt, now);
-            in_flight.insert((done, attempt.id), (attempt.id, outcome));
-        }
-        let next = [
-            in_flight.keys().next().map(|(done, _)| *done),
-            agenda.front().map(|(at, _)| *at),
-            sender.next_due_after(now),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let next =
+            [answers.keys().next().map(|(done, _)| *done), driver.next_wake(now)].into_iter().flatten().min();
         match next {
             Some(t) => now = t,
             None => break,
         }
     }
-    Ok(report(&sender, timeline, start, now))
+    Ok(driver.report(now))
 }
 
 impl Scheduled {
@@ -470,13 +562,21 @@ impl Scheduled {
 
 /// The report of a run (simulated or live) from its timeline.
 #[must_use]
-pub fn report(sender: &Sender, timeline: Vec<Output>, start_ms: u64, end_ms: u64) -> Report {
+pub(crate) fn report(sender: &Sender, timeline: Vec<Output>, start_ms: u64, end_ms: u64) -> Report {
     let count =
         |f: fn(&Output) -> bool| u32::try_from(timeline.iter().filter(|o| f(o)).count()).unwrap_or(u32::MAX);
     let events = count(|o| matches!(o, Output::Published { .. }));
     let attempts = count(|o| matches!(o, Output::Attempt { .. }));
     let summary = summarize(sender, &timeline);
-    let webhooks = sender.webhook_ids().iter().filter_map(|id| sender.webhook(id)).collect();
+    let webhooks = sender
+        .webhook_ids()
+        .iter()
+        .filter_map(|id| sender.webhook(id))
+        .map(|mut webhook| {
+            webhook.attributes.shared_secret = None;
+            webhook
+        })
+        .collect();
     Report { start_ms, end_ms, events, attempts, timeline, summary, webhooks }
 }
 

@@ -11,7 +11,7 @@ use std::thread;
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_clhooks");
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/orders-place-payload.json");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/orders-place-payload.json");
 
 /// A `clhooks listen` on a free loopback port, stopped when dropped.
 struct Listener {
@@ -108,7 +108,7 @@ fn send_retries_a_failing_endpoint_with_the_same_signed_body() {
     assert!(stdout.contains("delivered after 3 attempt(s)"), "{stdout}");
     let seen = listener.seen();
     assert_eq!(seen.len(), 3);
-    assert!(seen[2].ends_with("200  (this signed body seen 3 times: a retry)"), "{seen:?}");
+    assert!(seen[2].ends_with("200  (this delivery's attempt 3: a retry)"), "{seen:?}");
 }
 
 #[test]
@@ -228,7 +228,7 @@ fn simulate_live_opens_the_breaker_of_a_dead_endpoint_and_recovers_after_reset()
         "--route",
         "/dead=fail-first:30",
     ]);
-    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios/demo-live.json");
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/scenarios/demo-live.json");
     let out =
         clhooks(&["simulate", "--live", scenario, "--target", &listener.base, "--time-scale", "0.0001"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -269,7 +269,8 @@ fn replay_resigns_a_payload_and_its_curl_command_is_accepted() {
     );
     assert!(curl.starts_with("curl -sS -X POST ") && curl.contains("--data-binary '@"), "{curl}");
     let ran = Command::new("sh").arg("-c").arg(&curl).output().unwrap();
-    assert_eq!(text(&ran.stdout), r#"{"received":"orders.place"}"#, "{}", text(&ran.stderr));
+    // The same signed body again: a retry of a handled delivery, recognised by its idempotency key.
+    assert_eq!(text(&ran.stdout), r#"{"received":"orders.place","duplicate":true}"#, "{}", text(&ran.stderr));
     let seen = listener.seen();
     assert!(seen[0].contains("verified  200") && seen[1].contains("401 signature_mismatch"), "{seen:?}");
     assert!(seen[2].contains("400 missing_topic"), "{seen:?}");

@@ -5,7 +5,7 @@ use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::error::{Error, Result};
+use crate::errors::{BindingError, Result};
 
 fn number(value: &JsValue, key: &str) -> Option<u32> {
     Reflect::get(value, &JsValue::from_str(key)).ok()?.as_f64().map(|n| n as u32)
@@ -42,11 +42,11 @@ pub(crate) fn body(value: &JsValue) -> Result<Vec<u8>> {
     } else {
         "neither text nor bytes"
     };
-    Err(Error::BodyNotRaw { found })
+    Err(BindingError::BodyNotRaw { found })
 }
 
-fn invalid(message: &str) -> Error {
-    Error::InvalidArgument { message: message.to_owned() }
+fn invalid(message: &str) -> BindingError {
+    BindingError::invalid(message)
 }
 
 /// One secret or an array of them (a rotation).
@@ -57,7 +57,7 @@ pub(crate) fn secrets(value: &JsValue) -> Result<Vec<String>> {
     }
     if !Array::is_array(value) {
         return Err(if value.is_undefined() || value.is_null() {
-            Error::MissingSecret
+            BindingError::Core(clhooks::Error::MissingSecret)
         } else {
             invalid(EXPECTED)
         });

@@ -2,6 +2,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use std::io::Write;
@@ -27,7 +28,7 @@ fn stderr(out: &Output) -> String {
     String::from_utf8(out.stderr.clone()).unwrap()
 }
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/orders-place-payload.json");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/orders-place-payload.json");
 
 #[test]
 fn sign_matches_every_sign_vector_through_stdin() {

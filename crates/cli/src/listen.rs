@@ -1,0 +1,182 @@
+//! `clhooks listen`: a local receiver that verifies every delivery with the core and prints it,
+//! and can misbehave on purpose (failures, slowness) so retries and the breaker can be watched.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use clhooks::receiver::{Answer, Body, MemoryStore, Receiver, ANSWER_CONTENT_TYPE, DEFAULT_MAX_BODY_BYTES};
+use clhooks::sender::{iso8601, Rng};
+use clhooks::Verifier;
+use tiny_http::{Header, Response, Server};
+
+use crate::cli::{print, Failure};
+use crate::deliver::wall_clock_ms;
+
+/// Options of `clhooks listen`.
+#[derive(Args)]
+pub struct Listen {
+    /// The address to listen on (loopback unless you mean otherwise).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// The port (0 picks a free one; the first line printed says which).
+    #[arg(long, default_value_t = 4000)]
+    port: u16,
+    /// A shared secret; repeat it for several webhooks or a rotation (any match passes).
+    #[arg(long = "secret", required = true)]
+    secrets: Vec<String>,
+    /// Answer this share of verified deliveries with 500, at random (seeded).
+    #[arg(long, default_value_t = 0.0)]
+    fail_rate: f64,
+    /// Wait this long before answering (over 5000, Commerce Layer counts a timeout).
+    #[arg(long, default_value_t = 0)]
+    slow_ms: u64,
+    /// Behaviour for one path, overriding the above: PATH=RULE[,RULE], each RULE one of
+    /// fail-rate:F, fail-first:N (the first N deliveries fail), slow-ms:MS. Repeatable.
+    #[arg(long = "route")]
+    routes: Vec<String>,
+    /// Seed of --fail-rate.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Stop after this many requests.
+    #[arg(long)]
+    max_requests: Option<u64>,
+    /// Largest body accepted, in bytes (413 above).
+    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    max_body: usize,
+    /// Also write each verified payload to this folder, named by topic and id.
+    #[arg(long)]
+    save: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Behaviour {
+    fail_rate: f64,
+    fail_first: u64,
+    slow_ms: u64,
+}
+
+fn parse_route(route: &str, base: Behaviour) -> Result<(String, Behaviour), Failure> {
+    let bad = || {
+        Failure::Cli("usage", format!("--route {route:?}: expected PATH=fail-rate:F|fail-first:N|slow-ms:MS"))
+    };
+    let (path, rules) = route.split_once('=').ok_or_else(bad)?;
+    let mut behaviour = base;
+    for rule in rules.split(',') {
+        let (name, value) = rule.split_once(':').ok_or_else(bad)?;
+        match name {
+            "fail-rate" => behaviour.fail_rate = value.parse().map_err(|_| bad())?,
+            "fail-first" => behaviour.fail_first = value.parse().map_err(|_| bad())?,
+            "slow-ms" => behaviour.slow_ms = value.parse().map_err(|_| bad())?,
+            _ => return Err(bad()),
+        }
+    }
+    Ok((path.to_owned(), behaviour))
+}
+
+fn respond(answer: &Answer) -> Response<std::io::Cursor<Vec<u8>>> {
+    let response = Response::from_string(answer.body.clone()).with_status_code(answer.status);
+    match Header::from_bytes("Content-Type", ANSWER_CONTENT_TYPE) {
+        Ok(header) => response.with_header(header),
+        Err(()) => response,
+    }
+}
+
+/// What the log line says of an answer the handler did not make: its error and message.
+fn describe(answer: &Answer) -> String {
+    let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
+    let text = |key: &str| body.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+    if body.get("duplicate").is_some() {
+        format!(
+            "  {}  {} {}  duplicate: already handled, not handled again",
+            text("received"),
+            answer.status,
+            ""
+        )
+    } else {
+        format!("  {} {}: {}", answer.status, text("error"), text("message"))
+    }
+}
+
+pub fn listen(args: &Listen) -> Result<(), Failure> {
+    let receiver = Receiver::new(Verifier::new(&args.secrets)?).with_max_body_bytes(args.max_body);
+    let seen = MemoryStore::default();
+    let base = Behaviour { fail_rate: args.fail_rate, fail_first: 0, slow_ms: args.slow_ms };
+    let routes: HashMap<String, Behaviour> =
+        args.routes.iter().map(|r| parse_route(r, base)).collect::<Result<_, _>>()?;
+    let server = Server::http((args.host.as_str(), args.port))
+        .map_err(|e| Failure::Cli("listen", format!("cannot listen on {}:{}: {e}", args.host, args.port)))?;
+    let address = server.server_addr().to_ip().map_or_else(|| "?".into(), |a| a.to_string());
+    print(&format!("listening on http://{address} ({} secret(s))", args.secrets.len()))?;
+    let mut rng = Rng::new(args.seed);
+    let mut runs: HashMap<String, u32> = HashMap::new();
+    let mut per_path: HashMap<String, u64> = HashMap::new();
+    for (index, mut request) in server.incoming_requests().enumerate() {
+        let served = u64::try_from(index).unwrap_or(u64::MAX).saturating_add(1);
+        let time = iso8601(wall_clock_ms());
+        let time = time.get(11..23).unwrap_or_default().to_owned();
+        let path = request.url().split('?').next().unwrap_or_default().to_owned();
+        let method = request.method().to_string();
+        let headers: Vec<(String, String)> = request
+            .headers()
+            .iter()
+            .map(|h| (h.field.as_str().as_str().to_owned(), h.value.as_str().to_owned()))
+            .collect();
+        let limit = u64::try_from(args.max_body).unwrap_or(u64::MAX);
+        let mut body = Vec::new();
+        let read = request.as_reader().take(limit.saturating_add(1)).read_to_end(&mut body);
+        let too_large = read.is_err() || body.len() > args.max_body;
+        if too_large {
+            // Read the rest before answering, so the client gets the 413 and not a reset.
+            let _ = std::io::copy(&mut request.as_reader().take(1 << 30), &mut std::io::sink());
+        }
+        let body = if too_large { Body::TooLarge } else { Body::Bytes(&body) };
+        let mut line = format!("{time}  {method} {path}");
+        let mut handled = None;
+        let pairs = headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let answer = receiver.handle(&method, pairs, body, &seen, |delivery, _duplicate| {
+            let run = runs.entry(delivery.key.clone()).or_insert(0);
+            *run += 1;
+            let count = per_path.entry(path.clone()).or_insert(0);
+            *count += 1;
+            let behaviour = routes.get(&path).copied().unwrap_or(base);
+            if behaviour.slow_ms > 0 {
+                std::thread::sleep(Duration::from_millis(behaviour.slow_ms));
+            }
+            let fail = *count <= behaviour.fail_first || rng.unit() < behaviour.fail_rate;
+            let event = &delivery.event;
+            let resource = event.resource();
+            handled = Some((format!("  {}  {}/{}  verified", event.topic, resource.kind, resource.id), *run));
+            if let Some(dir) = &args.save {
+                let file = dir.join(format!("{}-{}.json", event.topic, resource.id));
+                let _ = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(file, &event.body));
+            }
+            if fail {
+                Err("failing on purpose")
+            } else {
+                Ok(())
+            }
+        });
+        match handled {
+            Some((what, run)) => {
+                line.push_str(&what);
+                line.push_str(&format!("  {}", answer.status));
+                if !answer.is_success() {
+                    line.push_str(" (failing on purpose)");
+                }
+                if run > 1 {
+                    line.push_str(&format!("  (this delivery's attempt {run}: a retry)"));
+                }
+            }
+            None => line.push_str(&describe(&answer)),
+        }
+        print(&line)?;
+        let _ = request.respond(respond(&answer));
+        if args.max_requests.is_some_and(|max| served >= max) {
+            break;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! `clhooks`: sign, verify and inspect Commerce Layer webhook payloads, simulate Commerce
+//! Layer's sender, deliver and replay webhooks over HTTP, and receive them locally.
+
+mod cli;
+mod deliver;
+mod inspect;
+mod listen;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

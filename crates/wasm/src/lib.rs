@@ -1,0 +1,213 @@
+//! The JavaScript bindings of clhooks. They convert arguments, call the core and map errors;
+//! every decision stays in the core. The npm package's entrypoints (`pkg-templates/`) wrap
+//! these. Only the types of [`types`] are compiled natively, to generate TypeScript.
+
+pub mod types;
+
+#[cfg(target_arch = "wasm32")]
+mod convert;
+#[cfg(target_arch = "wasm32")]
+mod driver;
+#[cfg(target_arch = "wasm32")]
+pub mod errors;
+#[cfg(target_arch = "wasm32")]
+mod receiver;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm {
+    use clhooks::payload::DenormalizeOptions;
+    use clhooks::sender::simulate::{simulate as run_scenario, Report, Scenario};
+    use clhooks::sender::text;
+    use clhooks::topic::{catalogue as topics, Topic, TopicPattern};
+    use clhooks::{Document, Error, Verifier};
+    use js_sys::{Array, Object, Reflect, JSON};
+    use wasm_bindgen::prelude::*;
+
+    use crate::convert;
+    use crate::errors::{throw, to_js, BindingError, JsResult, BINDING_CODES};
+    use crate::types::TopicFields;
+
+    /// A serializable value as the engine's own object, through JSON text: `JSON.parse` builds
+    /// objects faster than any conversion from Rust would.
+    pub(crate) fn to_js_value<T: serde::Serialize>(value: &T) -> JsValue {
+        let text = serde_json::to_string(value).unwrap_or_default();
+        JSON::parse(&text).unwrap_or(JsValue::NULL)
+    }
+
+    /// A value from JS (JSON text or an object) read into a core type.
+    pub(crate) fn from_js_value<T: serde::de::DeserializeOwned>(
+        value: &JsValue,
+        invalid: impl Fn(String) -> Error,
+    ) -> Result<T, BindingError> {
+        let text = match value.as_string() {
+            Some(text) => text,
+            None if value.is_object() => {
+                JSON::stringify(value).ok().and_then(|s| s.as_string()).unwrap_or_default()
+            }
+            None => return Err(invalid("expected JSON text or an object".into()).into()),
+        };
+        serde_json::from_str(&text).map_err(|e| invalid(e.to_string()).into())
+    }
+
+    pub(crate) fn set(target: &Object, key: &str, value: &JsValue) {
+        let _ = Reflect::set(target, &JsValue::from_str(key), value);
+    }
+
+    pub(crate) fn topic_fields(topic: &Topic) -> TopicFields {
+        TopicFields {
+            topic: topic.as_str().to_owned(),
+            resource: topic.resource().to_owned(),
+            event: topic.event().to_owned(),
+            known: topic.is_known(),
+            description: topic.info().and_then(|i| i.description).map(str::to_owned),
+        }
+    }
+
+    pub(crate) fn string(value: &JsValue, what: &str) -> Result<String, BindingError> {
+        value.as_string().ok_or_else(|| BindingError::invalid(format!("{what} must be a string")))
+    }
+
+    /// Signs a body with a secret: the `X-CommerceLayer-Signature` value.
+    #[wasm_bindgen]
+    pub fn sign(body: &JsValue, secret: &JsValue) -> JsResult<String> {
+        let secret = throw(string(secret, "the secret"))?;
+        let body = throw(convert::body(body))?;
+        throw(clhooks::sign(&body, &secret))
+    }
+
+    /// Verifies a body against a signature with one secret or an array of them.
+    #[wasm_bindgen]
+    pub fn verify(body: &JsValue, signature: &JsValue, secrets: &JsValue) -> JsResult<()> {
+        JsVerifier::new(secrets)?.verify(body, signature)
+    }
+
+    /// Verifies deliveries with secrets keyed once.
+    #[wasm_bindgen(js_name = Verifier)]
+    pub struct JsVerifier {
+        pub(crate) inner: Verifier,
+    }
+
+    #[wasm_bindgen(js_class = Verifier)]
+    impl JsVerifier {
+        /// Keys a verifier with one secret or an array of them (a rotation).
+        #[wasm_bindgen(constructor)]
+        pub fn new(secrets: &JsValue) -> JsResult<JsVerifier> {
+            let secrets = throw(convert::secrets(secrets))?;
+            throw(Verifier::new(secrets)).map(|inner| JsVerifier { inner })
+        }
+
+        /// Verifies a body against an `X-CommerceLayer-Signature` value.
+        pub fn verify(&self, body: &JsValue, signature: &JsValue) -> JsResult<()> {
+            let body = throw(convert::body(body))?;
+            let signature = signature.as_string().unwrap_or_default();
+            throw(self.inner.verify(&body, &signature))
+        }
+
+        /// Signs a body with the first secret.
+        pub fn sign(&self, body: &JsValue) -> JsResult<String> {
+            throw(convert::body(body)).map(|b| self.inner.sign(&b))
+        }
+
+        /// Verifies and reads a delivery: see the package's `receive`.
+        pub fn receive(&self, body: &JsValue, headers: &JsValue) -> JsResult<Object> {
+            let bytes = throw(convert::body(body))?;
+            let headers = throw(convert::headers(headers))?;
+            let event = throw(clhooks::receive(&bytes, headers, &self.inner))?;
+            Ok(crate::receiver::event_object(&event, event.idempotency_key(), &[]))
+        }
+
+        /// How many secrets are accepted.
+        #[wasm_bindgen(getter, js_name = secretCount)]
+        pub fn secret_count(&self) -> usize {
+            self.inner.secret_count()
+        }
+    }
+
+    /// Verifies and reads a delivery.
+    #[wasm_bindgen]
+    pub fn receive(body: &JsValue, headers: &JsValue, secrets: &JsValue) -> JsResult<Object> {
+        JsVerifier::new(secrets)?.receive(body, headers)
+    }
+
+    /// Parses a topic: `{topic, resource, event, known, description}`.
+    #[wasm_bindgen(js_name = parseTopic)]
+    pub fn parse_topic(name: &JsValue) -> JsResult<JsValue> {
+        let name = name.as_string().unwrap_or_default();
+        throw(Topic::parse(&name)).map(|t| to_js_value(&topic_fields(&t)))
+    }
+
+    /// Whether a topic name matches a routing pattern; a malformed name never matches.
+    #[wasm_bindgen(js_name = matchTopic)]
+    pub fn match_topic(pattern: &JsValue, name: &JsValue) -> JsResult<bool> {
+        let pattern = throw(TopicPattern::parse(&pattern.as_string().unwrap_or_default()))?;
+        Ok(name.as_string().is_some_and(|n| pattern.matches_name(&n)))
+    }
+
+    /// Every catalogue topic with its resource, event and trigger description.
+    #[wasm_bindgen]
+    pub fn catalogue() -> Array {
+        topics::all()
+            .iter()
+            .map(|info| {
+                let out = Object::new();
+                set(&out, "topic", &JsValue::from_str(info.name));
+                set(&out, "resource", &JsValue::from_str(info.resource));
+                set(&out, "event", &JsValue::from_str(info.event));
+                set(&out, "description", &info.description.map_or(JsValue::NULL, JsValue::from_str));
+                JsValue::from(out)
+            })
+            .collect()
+    }
+
+    /// Every error code: the core's, then the bindings' own.
+    #[wasm_bindgen(js_name = errorCodes)]
+    pub fn error_codes() -> Array {
+        Error::CODES.iter().chain(BINDING_CODES).map(|c| JsValue::from_str(c)).collect()
+    }
+
+    /// Resolves a document's relationships against `included`. The document may be the raw
+    /// body or a parsed object; `maxDepth` (default 2) bounds how often one resource repeats on
+    /// a path.
+    #[wasm_bindgen]
+    pub fn denormalize(document: &JsValue, max_depth: Option<u32>) -> JsResult<JsValue> {
+        let bytes = match convert::body(document) {
+            Ok(bytes) => bytes,
+            // A parsed document is fine here: nothing is verified against its bytes.
+            Err(BindingError::BodyNotRaw { .. }) if document.is_object() => {
+                JSON::stringify(document).ok().and_then(|s| s.as_string()).unwrap_or_default().into_bytes()
+            }
+            Err(e) => return Err(to_js(&e)),
+        };
+        let mut options = DenormalizeOptions::default();
+        if let Some(depth) = max_depth {
+            options = options.with_max_depth(depth as usize);
+        }
+        let value = throw(Document::from_slice(&bytes).and_then(|d| d.denormalize_with(options)))?;
+        Ok(to_js_value(&value))
+    }
+
+    pub(crate) fn read_scenario(value: &JsValue) -> Result<Scenario, BindingError> {
+        from_js_value(value, |message| Error::InvalidScenario { message })
+    }
+
+    /// Runs a sender scenario on a virtual clock: the report as `{timeline, summary, webhooks,
+    /// ...}`. The scenario may be JSON text or an object.
+    #[wasm_bindgen]
+    pub fn simulate(value: &JsValue) -> JsResult<JsValue> {
+        let report = throw(read_scenario(value).and_then(|s| run_scenario(&s).map_err(BindingError::from)))?;
+        Ok(to_js_value(&report))
+    }
+
+    /// The text of a report, as the CLI prints it: `{lines, summary}`, `lines[i]` the line of
+    /// `timeline[i]` (`null` for an attempt's hand-out, which its result tells).
+    #[wasm_bindgen(js_name = reportText)]
+    pub fn report_text(report: &JsValue) -> JsResult<JsValue> {
+        let report: Report = throw(from_js_value(report, |message| Error::InvalidScenario { message }))?;
+        let lines: Vec<Option<String>> =
+            report.timeline.iter().map(|entry| text::line(entry, report.start_ms)).collect();
+        Ok(to_js_value(&serde_json::json!({"lines": lines, "summary": text::summary(&report)})))
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) use wasm::{from_js_value, read_scenario, set, string, to_js_value, topic_fields, JsVerifier};

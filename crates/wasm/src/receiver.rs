@@ -1,0 +1,216 @@
+//! The core's sans-IO receiver and memory seen-store for JS: the package's `Webhooks` (node:http,
+//! Express, fetch) moves bytes and awaits the user's handlers and store; these decide.
+
+use clhooks::receiver::{Body, Claim, Duplicates, MemoryStore, Receiver, Run, SeenStore};
+use clhooks::{ReceivedEvent, Topic, Verifier};
+use js_sys::{Array, Object, Reflect, JSON};
+use wasm_bindgen::prelude::*;
+
+use crate::convert;
+use crate::errors::{throw, BindingError, JsResult};
+use crate::types::EventFields;
+use crate::{set, string, to_js_value, topic_fields};
+
+/// The event object handed to handlers: the fields, and the document parsed by the engine.
+pub(crate) fn event_object(event: &ReceivedEvent, key: String, routes: &[usize]) -> Object {
+    let fields = EventFields {
+        topic: topic_fields(&event.topic),
+        id: event.document.data.id.clone(),
+        kind: event.document.data.kind.clone(),
+        idempotency_key: key,
+        routes: routes.iter().map(|&r| u32::try_from(r).unwrap_or(u32::MAX)).collect(),
+    };
+    let out: Object = to_js_value(&fields).unchecked_into();
+    // The body is valid UTF-8 JSON once the core accepted it.
+    let text = String::from_utf8_lossy(&event.body);
+    let document = JSON::parse(&text).unwrap_or(JsValue::NULL);
+    let data = Reflect::get(&document, &JsValue::from_str("data")).unwrap_or(JsValue::NULL);
+    let included = Reflect::get(&document, &JsValue::from_str("included"))
+        .ok()
+        .filter(Array::is_array)
+        .unwrap_or_else(|| Array::new().into());
+    set(&out, "document", &document);
+    set(&out, "data", &data);
+    set(&out, "included", &included);
+    out
+}
+
+fn claim(value: &JsValue) -> Result<Claim, BindingError> {
+    match value.as_string().as_deref() {
+        Some("fresh") => Ok(Claim::Fresh),
+        Some("duplicate") => Ok(Claim::Duplicate),
+        Some("in_flight") => Ok(Claim::InFlight),
+        _ => Err(BindingError::invalid(
+            "a seen-store's claim() must give \"fresh\", \"duplicate\" or \"in_flight\"",
+        )),
+    }
+}
+
+fn topic(value: &JsValue) -> Result<Topic, BindingError> {
+    Ok(Topic::parse(&string(value, "the topic")?)?)
+}
+
+/// The receiver: `receive`, then `claimed` with what the store said, then `finished`.
+#[wasm_bindgen(js_name = Receiver)]
+pub struct JsReceiver {
+    inner: Receiver,
+}
+
+#[wasm_bindgen(js_class = Receiver)]
+impl JsReceiver {
+    /// `secret` is a secret, an array of them, or a `Verifier`'s secrets; `maxBodyBytes`
+    /// (default 5 MiB) and `duplicates` (`'skip'` or `'mark'`) may be `undefined`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(secrets: &JsValue, max_body_bytes: &JsValue, duplicates: &JsValue) -> JsResult<JsReceiver> {
+        let verifier = throw(convert::secrets(secrets).and_then(|s| Ok(Verifier::new(s)?)))?;
+        JsReceiver::with_verifier(verifier, max_body_bytes, duplicates)
+    }
+
+    /// As the constructor, with a `Verifier`'s keys.
+    #[wasm_bindgen(js_name = fromVerifier)]
+    pub fn from_verifier(
+        verifier: &crate::JsVerifier,
+        max_body_bytes: &JsValue,
+        duplicates: &JsValue,
+    ) -> JsResult<JsReceiver> {
+        JsReceiver::with_verifier(verifier.inner.clone(), max_body_bytes, duplicates)
+    }
+
+    fn with_verifier(
+        verifier: Verifier,
+        max_body_bytes: &JsValue,
+        duplicates: &JsValue,
+    ) -> JsResult<JsReceiver> {
+        let mut inner = Receiver::new(verifier);
+        if !max_body_bytes.is_undefined() && !max_body_bytes.is_null() {
+            let max = max_body_bytes
+                .as_f64()
+                .filter(|n| n.is_finite() && *n >= 0.0)
+                .ok_or_else(|| BindingError::invalid("maxBodyBytes must be a number of bytes"));
+            inner = inner.with_max_body_bytes(throw(max)? as usize);
+        }
+        let duplicates = match duplicates.as_string().as_deref() {
+            None if duplicates.is_undefined() => Duplicates::Skip,
+            Some("skip") => Duplicates::Skip,
+            Some("mark") => Duplicates::Mark,
+            _ => {
+                return Err(crate::errors::to_js(&BindingError::invalid(
+                    "duplicates must be 'skip' or 'mark'",
+                )))
+            }
+        };
+        Ok(JsReceiver { inner: inner.with_duplicates(duplicates) })
+    }
+
+    /// Adds a route pattern; returns its index.
+    pub fn route(&mut self, pattern: &JsValue) -> JsResult<u32> {
+        let pattern = throw(string(pattern, "a topic pattern"))?;
+        throw(self.inner.route(&pattern)).map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+    }
+
+    /// The body limit in bytes.
+    #[wasm_bindgen(getter, js_name = maxBodyBytes)]
+    pub fn max_body_bytes(&self) -> f64 {
+        self.inner.max_body_bytes() as f64
+    }
+
+    /// Step 1: `{answer: {status, body}}` to send at once, or `{event}` verified.
+    pub fn receive(
+        &self,
+        method: &JsValue,
+        headers: &JsValue,
+        body: &JsValue,
+        too_large: bool,
+    ) -> JsResult<Object> {
+        let out = Object::new();
+        let method = method.as_string().unwrap_or_default();
+        let headers = match convert::headers(headers) {
+            Ok(headers) => headers,
+            Err(e) => return Err(crate::errors::to_js(&e)),
+        };
+        let bytes;
+        let body = if too_large {
+            Body::TooLarge
+        } else {
+            bytes = match convert::body(body) {
+                Ok(bytes) => bytes,
+                // A setup mistake (a parsed body): answered like any refusal, with its status.
+                Err(e) => {
+                    let answer = clhooks::receiver::Answer {
+                        status: e.http_status(),
+                        body: serde_json::json!({"error": e.code(), "message": e.to_string()}).to_string(),
+                    };
+                    set(&out, "answer", &to_js_value(&answer));
+                    return Ok(out);
+                }
+            };
+            Body::Bytes(&bytes)
+        };
+        match self.inner.receive(&method, headers, body) {
+            Ok(delivery) => {
+                set(&out, "event", &event_object(&delivery.event, delivery.key, &delivery.routes).into())
+            }
+            Err(answer) => set(&out, "answer", &to_js_value(&answer)),
+        }
+        Ok(out)
+    }
+
+    /// Step 2: `{answer}` to send at once, or `{run: {duplicate, claimed}}`.
+    pub fn claimed(&self, topic_name: &JsValue, claimed: &JsValue) -> JsResult<Object> {
+        let topic = throw(topic(topic_name))?;
+        let claim = throw(claim(claimed))?;
+        let out = Object::new();
+        match self.inner.claimed(&topic, claim) {
+            Ok(run) => set(&out, "run", &to_js_value(&run)),
+            Err(answer) => set(&out, "answer", &to_js_value(&answer)),
+        }
+        Ok(out)
+    }
+
+    /// Step 3, with the `run` of step 2: `{answer, done}`; `done` (when not `null`) goes to the
+    /// store's `done(key, done)`.
+    pub fn finished(
+        &self,
+        topic_name: &JsValue,
+        duplicate: bool,
+        claimed: bool,
+        ok: bool,
+    ) -> JsResult<JsValue> {
+        let topic = throw(topic(topic_name))?;
+        Ok(to_js_value(&self.inner.finished(&topic, Run { duplicate, claimed }, ok)))
+    }
+}
+
+/// The core's bounded in-memory seen-store.
+#[wasm_bindgen(js_name = MemoryStore)]
+pub struct JsMemoryStore {
+    inner: MemoryStore,
+}
+
+#[wasm_bindgen(js_class = MemoryStore)]
+impl JsMemoryStore {
+    /// Remembers at most `max` handled keys (default 10,000).
+    #[wasm_bindgen(constructor)]
+    pub fn new(max: Option<u32>) -> JsMemoryStore {
+        JsMemoryStore { inner: max.map_or_else(MemoryStore::default, |max| MemoryStore::new(max as usize)) }
+    }
+
+    /// `'fresh'`, `'duplicate'` or `'in_flight'`.
+    pub fn claim(&self, key: &JsValue) -> JsResult<String> {
+        let key = throw(string(key, "the key"))?;
+        Ok(self.inner.claim(&key).as_str().to_owned())
+    }
+
+    /// Ends a fresh claim: `handled` records the key, otherwise it is released.
+    pub fn done(&self, key: &JsValue, handled: bool) -> JsResult<()> {
+        let key = throw(string(key, "the key"))?;
+        self.inner.done(&key, handled);
+        Ok(())
+    }
+
+    /// How many handled keys are remembered.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> u32 {
+        u32::try_from(self.inner.len()).unwrap_or(u32::MAX)
+    }
+}

@@ -1,0 +1,442 @@
+//! The receiving side of a webhook as a sans-IO machine: a request in, the whole answer out.
+//!
+//! Every receiver clhooks ships — the npm package's node:http, Express and fetch adapters,
+//! `clhooks listen`, the Rust examples — runs through [`Receiver`], so the status of every
+//! request, the body limit, what counts as a duplicate and when a key is recorded are decided
+//! here once. The caller owns the socket, the handlers and the seen-store; the machine says
+//! what to do in three steps:
+//!
+//! 1. [`Receiver::receive`] — the method, the headers and the body (or the fact that it went over
+//!    the limit) in; an [`Answer`] to send at once (405, 413, 401, 400...) or a verified
+//!    [`Delivery`] with its idempotency key and the routes its topic matches.
+//! 2. [`Receiver::claimed`] — what the seen-store said of the key ([`Claim`]); an answer to send at
+//!    once (a duplicate, or a copy still being handled) or a [`Run`] of the handlers.
+//! 3. [`Receiver::finished`] — whether every handler succeeded; the answer, and whether to tell the
+//!    store the key is handled (recorded) or not (released, so a retry runs again).
+//!
+//! [`Receiver::handle`] runs the three steps with a synchronous store and handler.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::error::Error;
+use crate::payload::{receive, ReceivedEvent};
+use crate::signature::Verifier;
+use crate::topic::{Topic, TopicPattern};
+
+/// The largest body a receiver accepts by default: 5 MiB. Real payloads are tens of KB (a large
+/// order with every resource included is about 50 KB); anything near this is not a delivery.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+
+/// How many idempotency keys [`MemoryStore::default`] remembers.
+pub const DEFAULT_SEEN_CAPACITY: usize = 10_000;
+
+/// The content type of every [`Answer`] body.
+pub const ANSWER_CONTENT_TYPE: &str = "application/json";
+
+/// A request body as the caller read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body<'a> {
+    /// The bytes exactly as received.
+    Bytes(&'a [u8]),
+    /// The body went over [`Receiver::max_body_bytes`]; the caller kept none of it (and should
+    /// read the rest before answering, so the client gets the 413 instead of a reset).
+    TooLarge,
+}
+
+/// What to answer: a status and a JSON body (`application/json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The JSON body: `{"received": topic}` (with `"duplicate": true` for a duplicate) on
+    /// success, `{"error": code, "message": text}` otherwise.
+    pub body: String,
+}
+
+impl Answer {
+    fn json(status: u16, body: &serde_json::Value) -> Answer {
+        Answer { status, body: body.to_string() }
+    }
+
+    fn error(status: u16, code: &str, message: &str) -> Answer {
+        Answer::json(status, &json!({"error": code, "message": message}))
+    }
+
+    fn received(topic: &str, duplicate: bool) -> Answer {
+        if duplicate {
+            Answer::json(200, &json!({"received": topic, "duplicate": true}))
+        } else {
+            Answer::json(200, &json!({"received": topic}))
+        }
+    }
+
+    /// Whether it is a 2xx: what Commerce Layer counts as delivered.
+    #[must_use]
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// What a seen-store says of an idempotency key when a receiver claims it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum Claim {
+    /// Never handled and not being handled: the claim is now the caller's.
+    Fresh,
+    /// Already handled successfully.
+    Duplicate,
+    /// Another copy is being handled right now.
+    InFlight,
+}
+
+impl Claim {
+    /// `fresh`, `duplicate` or `in_flight`.
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Claim::Fresh => "fresh",
+            Claim::Duplicate => "duplicate",
+            Claim::InFlight => "in_flight",
+        }
+    }
+}
+
+/// Where idempotency keys are remembered, with an atomic claim: a key is recorded as handled
+/// only once every handler succeeded, two concurrent copies never both run, and a copy whose
+/// handler failed can run again.
+///
+/// A shared store (Redis, a table) implements `claim` as one atomic operation, such as
+/// `SET key in_flight NX` that answers `duplicate` when the value is `done`.
+pub trait SeenStore {
+    /// Claims a key: [`Claim::Fresh`] hands the key to the caller until [`SeenStore::done`].
+    fn claim(&self, key: &str) -> Claim;
+    /// Ends a [`Claim::Fresh`] claim: `handled` records the key, otherwise it is released.
+    fn done(&self, key: &str, handled: bool);
+}
+
+#[derive(Debug, Default)]
+struct Keys {
+    capacity: usize,
+    order: VecDeque<String>,
+    handled: HashSet<String>,
+    in_flight: HashSet<String>,
+}
+
+/// A bounded in-memory [`SeenStore`]: the keys handled most recently (the oldest forgotten first)
+/// and the keys being handled. One process only: several instances behind a load balancer need
+/// a shared store.
+///
+/// ```
+/// use clhooks::receiver::{Claim, MemoryStore, SeenStore};
+/// let seen = MemoryStore::new(2);
+/// assert_eq!(seen.claim("a"), Claim::Fresh);
+/// assert_eq!(seen.claim("a"), Claim::InFlight);  // a concurrent copy
+/// seen.done("a", false);                         // its handler failed: released
+/// assert_eq!(seen.claim("a"), Claim::Fresh);     // the retry runs
+/// seen.done("a", true);
+/// assert_eq!(seen.claim("a"), Claim::Duplicate);
+/// ```
+#[derive(Debug)]
+pub struct MemoryStore {
+    keys: Mutex<Keys>,
+}
+
+impl MemoryStore {
+    /// Remembers at most `capacity` handled keys.
+    #[must_use]
+    pub fn new(capacity: usize) -> MemoryStore {
+        MemoryStore { keys: Mutex::new(Keys { capacity, ..Keys::default() }) }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Keys) -> T) -> T {
+        // A panic elsewhere while the lock was held leaves consistent sets behind: go on.
+        let mut keys = self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut keys)
+    }
+
+    /// How many handled keys are remembered.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.with(|k| k.handled.len())
+    }
+
+    /// Whether no handled key is remembered.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::new(DEFAULT_SEEN_CAPACITY)
+    }
+}
+
+impl SeenStore for MemoryStore {
+    fn claim(&self, key: &str) -> Claim {
+        self.with(|k| {
+            if k.handled.contains(key) {
+                Claim::Duplicate
+            } else if !k.in_flight.insert(key.to_owned()) {
+                Claim::InFlight
+            } else {
+                Claim::Fresh
+            }
+        })
+    }
+
+    fn done(&self, key: &str, handled: bool) {
+        self.with(|k| {
+            if !k.in_flight.remove(key) || !handled || k.capacity == 0 || k.handled.contains(key) {
+                return;
+            }
+            while k.order.len() >= k.capacity {
+                match k.order.pop_front() {
+                    Some(old) => k.handled.remove(&old),
+                    None => break,
+                };
+            }
+            k.order.push_back(key.to_owned());
+            k.handled.insert(key.to_owned());
+        });
+    }
+}
+
+/// What a receiver does with a delivery it has already handled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum Duplicates {
+    /// Answer 200 with `"duplicate": true` and run no handler (the default).
+    #[default]
+    Skip,
+    /// Run the handlers again, telling them it is a duplicate.
+    Mark,
+}
+
+/// A verified delivery waiting for its claim and its handlers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// The event.
+    pub event: ReceivedEvent,
+    /// Its [idempotency key](ReceivedEvent::idempotency_key).
+    pub key: String,
+    /// The indices of the routes its topic matches, in the order they were added.
+    pub routes: Vec<usize>,
+}
+
+/// What to do after the claim: run the handlers of [`Delivery::routes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Run {
+    /// Whether the key was already handled ([`Duplicates::Mark`]): tell the handlers.
+    pub duplicate: bool,
+    /// Whether the claim is the caller's: then [`SeenStore::done`] must follow.
+    pub claimed: bool,
+}
+
+/// The last step: the answer, and how to end the claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Finish {
+    /// What to send.
+    pub answer: Answer,
+    /// `Some(handled)`: call [`SeenStore::done`] with it; `None`: the claim was not the caller's.
+    pub done: Option<bool>,
+}
+
+/// A webhook receiver: verification, routes compiled once, the body limit and the duplicate
+/// rule. It holds no state between requests; the seen-store does.
+///
+/// ```
+/// use clhooks::receiver::{Body, MemoryStore, Receiver};
+/// use clhooks::{sign, Verifier};
+/// let mut receiver = Receiver::new(Verifier::new(["secret"])?);
+/// let orders = receiver.route("orders.*")?;
+/// let body = br#"{"data":{"id":"o1","type":"orders","attributes":{}}}"#;
+/// let signature = sign(body, "secret")?;
+/// let headers = [("X-CommerceLayer-Signature", signature.as_str()), ("X-CommerceLayer-Topic", "orders.place")];
+/// let seen = MemoryStore::default();
+/// let mut handled = Vec::new();
+/// let answer = receiver.handle("POST", headers, Body::Bytes(body), &seen, |delivery, _| {
+///     assert_eq!(delivery.routes, [orders]);
+///     handled.push(delivery.event.resource().id.clone());
+///     Ok::<(), String>(())
+/// });
+/// assert_eq!((answer.status, answer.body.as_str()), (200, r#"{"received":"orders.place"}"#));
+/// let again = receiver.handle("POST", headers, Body::Bytes(body), &seen, |_, _| Ok::<(), String>(()));
+/// assert_eq!(again.body, r#"{"received":"orders.place","duplicate":true}"#);
+/// assert_eq!(handled, ["o1"]);
+/// # Ok::<(), clhooks::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Receiver {
+    verifier: Verifier,
+    routes: Vec<TopicPattern>,
+    max_body_bytes: usize,
+    duplicates: Duplicates,
+}
+
+impl Receiver {
+    /// A receiver with the defaults: a 5 MiB body limit, duplicates skipped, no routes.
+    #[must_use]
+    pub fn new(verifier: Verifier) -> Receiver {
+        Receiver {
+            verifier,
+            routes: Vec::new(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            duplicates: Duplicates::Skip,
+        }
+    }
+
+    /// Sets the body limit; larger bodies get 413.
+    #[must_use]
+    pub fn with_max_body_bytes(mut self, max: usize) -> Receiver {
+        self.max_body_bytes = max;
+        self
+    }
+
+    /// Sets what happens to a delivery already handled.
+    #[must_use]
+    pub fn with_duplicates(mut self, duplicates: Duplicates) -> Receiver {
+        self.duplicates = duplicates;
+        self
+    }
+
+    /// Adds a route (`*`, `orders.*`, `*.destroy`, `orders.place`); returns its index.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTopicPattern`].
+    pub fn route(&mut self, pattern: &str) -> crate::Result<usize> {
+        self.routes.push(TopicPattern::parse(pattern)?);
+        Ok(self.routes.len().saturating_sub(1))
+    }
+
+    /// The body limit.
+    #[must_use]
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    /// The verifier.
+    #[must_use]
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// Step 1: checks a request. Only `POST` is accepted (405), the body must be within the
+    /// limit (413), then everything [`receive`](crate::receive) checks, each error answered with
+    /// its [`Error::http_status`].
+    ///
+    /// # Errors
+    ///
+    /// The answer to send at once.
+    pub fn receive<H, K, V>(&self, method: &str, headers: H, body: Body<'_>) -> Result<Delivery, Answer>
+    where
+        H: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        if !method.eq_ignore_ascii_case("POST") {
+            return Err(Answer::error(405, "method_not_allowed", "webhook deliveries are POST requests"));
+        }
+        let bytes = match body {
+            Body::Bytes(bytes) if bytes.len() <= self.max_body_bytes => bytes,
+            _ => {
+                return Err(Answer::json(
+                    413,
+                    &json!({"error": "payload_too_large", "message": format!("the body is over {} bytes", self.max_body_bytes), "limit": self.max_body_bytes}),
+                ))
+            }
+        };
+        let event = receive(bytes, headers, &self.verifier).map_err(|e| Receiver::refusal(&e))?;
+        let routes = self
+            .routes
+            .iter()
+            .enumerate()
+            .filter(|(_, pattern)| pattern.matches(&event.topic))
+            .map(|(index, _)| index)
+            .collect();
+        Ok(Delivery { key: event.idempotency_key(), event, routes })
+    }
+
+    /// The answer to a request refused with `error`: its status, code and message.
+    #[must_use]
+    pub fn refusal(error: &Error) -> Answer {
+        Answer::error(error.http_status(), error.code(), &error.to_string())
+    }
+
+    /// Step 2: what the seen-store said of the key of a delivery of `topic`.
+    ///
+    /// # Errors
+    ///
+    /// The answer to send at once: 200 (`"duplicate": true`) for a duplicate when they are
+    /// skipped; 409 for a copy still being handled, so that Commerce Layer tries again later,
+    /// when the first copy has either succeeded (and this one is a duplicate) or failed (and
+    /// this one runs).
+    pub fn claimed(&self, topic: &Topic, claim: Claim) -> Result<Run, Answer> {
+        match (claim, self.duplicates) {
+            (Claim::Fresh, _) => Ok(Run { duplicate: false, claimed: true }),
+            (Claim::Duplicate, Duplicates::Skip) => Err(Answer::received(topic.as_str(), true)),
+            (Claim::Duplicate, Duplicates::Mark) => Ok(Run { duplicate: true, claimed: false }),
+            (Claim::InFlight, _) => Err(Answer::error(
+                409,
+                "in_flight",
+                "another copy of this delivery is being handled; try again later",
+            )),
+        }
+    }
+
+    /// Step 3: the handlers of a delivery of `topic` ran; `ok` when every one of them
+    /// succeeded. A failure is answered 500 so that Commerce Layer tries again, and its key
+    /// released so the retry runs.
+    #[must_use]
+    pub fn finished(&self, topic: &Topic, run: Run, ok: bool) -> Finish {
+        let answer = if ok {
+            Answer::received(topic.as_str(), run.duplicate)
+        } else {
+            Answer::error(500, "handler_failed", "a handler failed; Commerce Layer will try again")
+        };
+        Finish { answer, done: run.claimed.then_some(ok) }
+    }
+
+    /// The three steps with a synchronous store and handler: the handler gets the delivery and
+    /// whether it is a duplicate ([`Duplicates::Mark`]), and fails with any error.
+    pub fn handle<H, K, V, E>(
+        &self,
+        method: &str,
+        headers: H,
+        body: Body<'_>,
+        store: &dyn SeenStore,
+        handler: impl FnOnce(&Delivery, bool) -> Result<(), E>,
+    ) -> Answer
+    where
+        H: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let delivery = match self.receive(method, headers, body) {
+            Ok(delivery) => delivery,
+            Err(answer) => return answer,
+        };
+        let topic = &delivery.event.topic;
+        let run = match self.claimed(topic, store.claim(&delivery.key)) {
+            Ok(run) => run,
+            Err(answer) => return answer,
+        };
+        let ok = handler(&delivery, run.duplicate).is_ok();
+        let finish = self.finished(topic, run, ok);
+        if let Some(handled) = finish.done {
+            store.done(&delivery.key, handled);
+        }
+        finish.answer
+    }
+}
