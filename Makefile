@@ -10,7 +10,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' crates
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
-WASM_RELEASE := target/$(WASM_TARGET)/release/clhooks.wasm
+WASM_RELEASE := target/$(WASM_TARGET)/release/clhooks_wasm.wasm
 
 .PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium lint \
         test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-receivers test-examples bench tool-deno \
@@ -46,32 +46,34 @@ tool-chromium:
 ## Checks ----------------------------------------------------------------------------------
 
 lint: tool-wasm-target
-	cargo fmt --check
-	cargo clippy --all-targets --locked -- -D warnings
-	cargo clippy --target $(WASM_TARGET) --lib --tests --locked -- -D warnings
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy --target $(WASM_TARGET) -p clhooks -p clhooks-wasm --lib --tests --locked -- -D warnings
 
+# The core, the bindings' native part and the CLI (its tests run the binary on loopback).
 test-native:
-	cargo test --locked
+	cargo test --workspace --locked
 
+# The core's tests again on wasm32, in Node and in headless Chromium.
 test-wasm-node: tool-wasm-target tool-wasm-bindgen
-	$(WASM_RUNNER) cargo test --locked --target $(WASM_TARGET) --tests
+	$(WASM_RUNNER) cargo test --locked -p clhooks --target $(WASM_TARGET) --tests
 
 test-wasm-browser: tool-wasm-target tool-wasm-bindgen tool-chromium
-	WASM_BINDGEN_USE_BROWSER=1 $(WASM_RUNNER) cargo test --locked --target $(WASM_TARGET) --tests
+	WASM_BINDGEN_USE_BROWSER=1 $(WASM_RUNNER) cargo test --locked -p clhooks --target $(WASM_TARGET) --tests
 
 test: tools lint test-native test-wasm-node test-wasm-browser test-packaging test-receivers test-examples test-inspector
 
 ## Artifacts -------------------------------------------------------------------------------
 
 wasm-size: tool-wasm-target
-	cargo build --locked --release --lib --target $(WASM_TARGET)
+	cargo build --locked --release -p clhooks-wasm --lib --target $(WASM_TARGET)
 	@printf 'release wasm (before wasm-bindgen): %s bytes, %s gzipped\n' \
 	  "$$(wc -c < $(WASM_RELEASE))" "$$(gzip -9 -c $(WASM_RELEASE) | wc -c)"
 
 ## Demo ------------------------------------------------------------------------------------
 
 demo: examples-pkg
-	cargo build --locked --release --bin clhooks
+	cargo build --locked --release -p clhooks-cli
 	@bash examples/demo.sh target/release/clhooks tests/vectors/orders-place-payload.json
 
 ## The npm package --------------------------------------------------------------------------
@@ -96,11 +98,12 @@ tool-deno:
 	fi
 
 pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
-	cargo build --locked --release --lib --target $(WASM_TARGET)
+	cargo build --locked --release -p clhooks-wasm --lib --target $(WASM_TARGET)
 	rm -rf $(PKG_BUILD) && mkdir -p $(PKG_BUILD)
 	wasm-bindgen --target web --out-dir $(PKG_BUILD)/web $(WASM_RELEASE)
 	wasm-bindgen --target nodejs --out-dir $(PKG_BUILD)/nodejs $(WASM_RELEASE)
-	$(WASM_OPT) $(WASM_OPT_FLAGS) $(PKG_BUILD)/web/clhooks_bg.wasm -o $(PKG_BUILD)/clhooks.wasm
+	$(WASM_OPT) $(WASM_OPT_FLAGS) $(PKG_BUILD)/web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks.wasm
+	cargo run --locked -q -p clhooks-wasm --bin clhooks-types > $(PKG_BUILD)/types.d.ts
 	node pkg-templates/build.mjs $(PKG_BUILD) pkg
 	@printf 'clhooks.wasm: %s bytes, %s gzipped\n' "$$(wc -c < pkg/clhooks.wasm)" "$$(gzip -9 -c pkg/clhooks.wasm | wc -c)"
 
@@ -115,10 +118,10 @@ test-packaging: pkg tool-chromium tool-deno
 BENCH_NOSIMD := target/bench-nosimd
 bench: pkg
 	cargo bench --locked --bench core
-	RUSTFLAGS="" cargo build --locked --release --lib \
+	RUSTFLAGS="" cargo build --locked --release -p clhooks-wasm --lib \
 	  --target $(WASM_TARGET) --target-dir $(BENCH_NOSIMD)
-	wasm-bindgen --target nodejs --out-dir $(BENCH_NOSIMD)/glue $(BENCH_NOSIMD)/$(WASM_TARGET)/release/clhooks.wasm
-	node tests/bench/bench.mjs pkg $(BENCH_NOSIMD)/glue/clhooks.js
+	wasm-bindgen --target nodejs --out-dir $(BENCH_NOSIMD)/glue $(BENCH_NOSIMD)/$(WASM_TARGET)/release/clhooks_wasm.wasm
+	node tests/bench/bench.mjs pkg $(BENCH_NOSIMD)/glue/clhooks_wasm.js
 	node tests/bench/receiver.mjs pkg
 
 # The package's receivers (routing, idempotency, rotation, Express body parsers) in Node.
@@ -137,7 +140,7 @@ examples-pkg: pkg
 
 # Each receiver example in its real runtime, fed real signed deliveries by the CLI.
 test-examples: examples-pkg
-	cargo build --locked --bin clhooks
+	cargo build --locked -p clhooks-cli
 	CARGO_TARGET_DIR=target/rust-receiver cargo build --locked --release --manifest-path examples/rust-receiver/Cargo.toml
 	node tests/examples/run.mjs
 
@@ -147,5 +150,5 @@ inspector: pkg
 
 # The inspector in headless Chromium; screenshots of each state go to screenshots/.
 test-inspector: pkg tool-chromium
-	cargo build --locked --bin clhooks
+	cargo build --locked -p clhooks-cli
 	node --test tests/inspector/

@@ -52,6 +52,7 @@ export function createApi(core) {
   const api = {
     WebhookError,
     WebhookEvent,
+    toEvent,
     Verifier,
     sign: core.sign,
     verify: core.verify,
@@ -59,10 +60,11 @@ export function createApi(core) {
     parseTopic: core.parseTopic,
     matchTopic: core.matchTopic,
     denormalize,
-    simulate: core.simulate,
+    simulate: (scenario, options) => core.simulate(scenario, Boolean(options && options.text)),
     TOPICS,
     CATALOGUE,
     ERROR_CODES,
   };
-  return Object.assign(api, createReceivers(api), createLive(core));
+  const { toEvent: _internal, ...exported } = Object.assign(api, createReceivers(api, core), createLive(core));
+  return exported;
 }

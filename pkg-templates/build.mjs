@@ -2,11 +2,14 @@
 //
 // One optimized clhooks.wasm serves every runtime; only the JS glue differs: wasm-bindgen's
 // `web` glue (ESM) for Node ESM, Deno, Bun, workerd and browsers, and its `nodejs` glue
-// (CommonJS) for require(). Both glues are pointed at the one .wasm. The topic and error-code
-// unions of the .d.ts are read from the built core itself, so they cannot drift from it.
+// (CommonJS) for require(). Both glues are pointed at the one .wasm. The .d.ts is generated,
+// not restated: the types of everything that crosses the boundary come from the Rust types
+// (types.d.ts, printed by crates/wasm's clhooks-types with ts-rs), and the topic and
+// error-code unions are read from the built core itself, so none of them can drift from it.
 //
 // Usage: node pkg-templates/build.mjs BUILD_DIR OUT_DIR
-//   BUILD_DIR holds web/ and nodejs/ (wasm-bindgen --target web|nodejs) and clhooks.wasm.
+//   BUILD_DIR holds web/ and nodejs/ (wasm-bindgen --target web|nodejs), clhooks.wasm and
+//   types.d.ts.
 
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,7 +23,7 @@ if (!buildDir || !outDir) throw new Error('usage: node pkg-templates/build.mjs B
 const read = (path) => readFileSync(path, 'utf8');
 const replaceOnce = (text, from, to, what) => {
   if (text.split(from).length !== 2) throw new Error(`expected exactly one ${JSON.stringify(from)} in ${what}`);
-  return text.replace(from, to);
+  return text.replace(from, () => to);
 };
 
 rmSync(outDir, { recursive: true, force: true });
@@ -29,12 +32,12 @@ mkdirSync(join(outDir, 'core'), { recursive: true });
 copyFileSync(join(buildDir, 'clhooks.wasm'), join(outDir, 'clhooks.wasm'));
 writeFileSync(
   join(outDir, 'core/web.js'),
-  replaceOnce(read(join(buildDir, 'web/clhooks.js')), "new URL('clhooks_bg.wasm', import.meta.url)",
+  replaceOnce(read(join(buildDir, 'web/clhooks_wasm.js')), "new URL('clhooks_wasm_bg.wasm', import.meta.url)",
     "new URL('../clhooks.wasm', import.meta.url)", 'the web glue'),
 );
 writeFileSync(
   join(outDir, 'core/node.cjs'),
-  replaceOnce(read(join(buildDir, 'nodejs/clhooks.js')), '`${__dirname}/clhooks_bg.wasm`',
+  replaceOnce(read(join(buildDir, 'nodejs/clhooks_wasm.js')), '`${__dirname}/clhooks_wasm_bg.wasm`',
     '`${__dirname}/../clhooks.wasm`', 'the nodejs glue'),
 );
 
@@ -84,13 +87,13 @@ function standalone() {
 
 const core = createRequire(import.meta.url)(join(outDir, 'core/node.cjs'));
 const union = (values) => values.map((v) => JSON.stringify(v)).join('\n  | ');
-const types = read(join(here, 'index.d.ts'))
+const types = replaceOnce(read(join(here, 'index.d.ts')), '// __GENERATED_TYPES__', read(join(buildDir, 'types.d.ts')), 'index.d.ts')
   .replace('__KNOWN_TOPICS__', `\n  | ${union(core.catalogue().map((t) => t.topic))}`)
   .replace('__ERROR_CODES__', `\n  | ${union(core.errorCodes())}`);
 writeFileSync(join(outDir, 'index.d.ts'), types);
 writeFileSync(join(outDir, 'index.d.cts'), types);
 
-const version = /^version\s*=\s*"([^"]+)"/m.exec(read(join(here, '../Cargo.toml')))?.[1];
+const version = /^\[workspace\.package\][^[]*?^version\s*=\s*"([^"]+)"/m.exec(read(join(here, '../Cargo.toml')))?.[1];
 if (!version) throw new Error('no version in Cargo.toml');
 const manifest = JSON.parse(read(join(here, 'package.json')));
 manifest.version = version;

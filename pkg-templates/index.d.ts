@@ -1,4 +1,6 @@
-// Types of the clhooks package. The topic and error-code unions are generated from the core.
+// Types of the clhooks package. The types of everything that crosses from the core are
+// generated from its Rust types (below); the topic and error-code unions are read from the
+// built core. What is written here by hand only adds type parameters over them.
 
 /** A topic Commerce Layer is known to send. */
 export type KnownTopic = __KNOWN_TOPICS__;
@@ -27,19 +29,14 @@ export type ResourceOf<T extends string> = T extends `${infer R}.${string}` ? R 
 /** The event side of a topic, such as `place` for `orders.place`. */
 export type EventOf<T extends string> = T extends `${string}.${infer E}` ? E : string;
 
-/** The one error type clhooks throws. */
+/** The one error type clhooks throws; every field of `ErrorDetails` is set where it applies. */
 export class WebhookError extends Error {
   readonly name: 'WebhookError';
   /** A stable identifier of what went wrong. */
   readonly code: ErrorCode;
-  /** For `malformed_signature`: what the value looks like instead. */
-  readonly hint?: 'not_base64' | 'wrong_length' | 'looks_like_hex';
-  /** For `topic_mismatch`: the payload's `data.type`. */
-  readonly dataType?: string;
-  /** For `invalid_topic` and `invalid_topic_pattern`: the rejected input. */
-  readonly input?: string;
-  constructor(code: ErrorCode, message: string, details?: object);
+  constructor(code: ErrorCode, message: string, details?: Partial<ErrorDetails>);
 }
+export interface WebhookError extends Readonly<ErrorDetails> {}
 
 export interface ResourceIdentifier {
   id: string;
@@ -81,28 +78,22 @@ export interface DenormalizeOptions {
   maxDepth?: number;
 }
 
+// __GENERATED_TYPES__
+
 /** What a topic is: `parseTopic` and every event carry it. */
-export interface TopicInfo<T extends string = Topic> {
+export type TopicInfo<T extends string = Topic> = Omit<TopicFields, 'topic' | 'resource' | 'event'> & {
   topic: T;
   resource: ResourceOf<T>;
   event: EventOf<T>;
-  /** Whether the topic is in the catalogue. */
-  known: boolean;
-  /** What triggers it, where Commerce Layer documents it. */
-  description: string | null;
-}
+};
 
 /** A verified delivery. */
-export interface WebhookEvent<T extends string = Topic> extends TopicInfo<T> {
-  /**
-   * The same for every retry of one delivery, different for different deliveries: the hex
-   * SHA-256 of the topic and the raw body (Commerce Layer resends the same body on a retry).
-   */
-  idempotencyKey: string;
+export interface WebhookEvent<T extends string = Topic> extends Omit<EventFields, 'topic' | 'resource' | 'event' | 'type'> {
+  topic: T;
+  resource: ResourceOf<T>;
+  event: EventOf<T>;
   /** Set by the receivers: whether the seen-store already had this key (with `duplicates: 'mark'`). */
   duplicate?: boolean;
-  /** `data.id`. */
-  id: string;
   /** `data.type`, always the topic's resource. */
   type: ResourceOf<T>;
   data: ResourceObject<ResourceOf<T>>;
@@ -149,58 +140,24 @@ export function matchTopic(pattern: string, name: string): boolean;
 /** Resolves a document's relationships against `included`. */
 export function denormalize(document: Document | Body, options?: DenormalizeOptions): Denormalized;
 
-/** A simulated webhook, its endpoint, events and updates: see examples/scenarios/ in the repository. */
-export interface Scenario {
-  seed?: number;
-  start_ms?: number;
-  policy?: Partial<{
-    timeout_ms: number; max_retries: number; breaker_threshold: number; notice_after: number;
-    backoff_ms: number[]; last_callbacks: number;
-  }>;
-  webhooks: { id: string; name?: string; topic: Topic; callback_url: string; include_resources?: string[]; shared_secret: string }[];
-  endpoints?: Record<string, {
-    script?: (number | 'timeout' | 'error')[]; failure_rate?: number; timeout_rate?: number; failure_status?: number;
-    outages?: { from_ms: number; to_ms: number }[]; latency_ms?: number; latency_jitter_ms?: number;
-  }>;
-  events?: { at_ms: number; topic: Topic; payload?: Document; count?: number; every_ms?: number }[];
-  actions?: { at_ms: number; webhook: string; _disable?: boolean; _enable?: boolean; _reset_circuit?: boolean;
-    credential?: 'integration' | 'sales_channel' | 'webapp' }[];
-}
+/** One decision of the sender. */
+export type TimelineEntry = Output;
 
-/** One decision of the simulated sender. */
-export type TimelineEntry =
-  | { kind: 'published'; at: number; event: string; topic: string; webhooks: string[] }
-  | { kind: 'attempt'; at: number; event: string; webhook: string; attempt: number }
-  | { kind: 'attempt_finished'; at: number; event: string; webhook: string; attempt: number; success: boolean; result: string; failure_count: number }
-  | { kind: 'retry_scheduled'; at: number; event: string; webhook: string; attempt: number; due: number }
-  | { kind: 'delivered'; at: number; event: string; webhook: string; attempts: number }
-  | { kind: 'dropped'; at: number; event: string; webhook: string; reason: 'webhook_disabled' | 'circuit_open' | 'circuit_opened' | 'retries_exhausted' }
-  | { kind: 'notice'; at: number; webhook: string; failure_count: number }
-  | { kind: 'circuit_opened'; at: number; webhook: string; failure_count: number }
-  | { kind: 'circuit_reset' | 'disabled' | 'enabled'; at: number; webhook: string };
-
-export interface SimulationReport {
-  start_ms: number;
-  end_ms: number;
-  events: number;
-  attempts: number;
-  timeline: TimelineEntry[];
-  summary: {
-    id: string; circuit_state: string; circuit_failure_count: number; disabled: boolean; attempts: number;
-    successes: number; failures: number; delivered: number; dropped: Record<string, number>; notices: number;
-    circuit_opened: number; circuit_resets: number;
-  }[];
-  /** The webhooks as Commerce Layer would return them at the end. */
-  webhooks: ResourceObject<'webhooks'>[];
-}
+/** What `simulate` and `simulateLive` return; `text` (with `{ text: true }`) is the report as the CLI prints it: `lines[i]` tells `timeline[i]` (`null` for an attempt's hand-out). */
+export type SimulationReport = Report & { text?: { lines: (string | null)[]; summary: string } };
 
 /** Runs a scenario through Commerce Layer's delivery, retry and circuit-breaker rules on a virtual clock. */
-export function simulate(scenario: Scenario | string): SimulationReport;
+export function simulate(scenario: Scenario | string, options?: { text?: boolean }): SimulationReport;
 
-/** A seen-store for idempotency: any object with `has` and `add`, synchronous or not (Redis, KV, a table...). */
+/**
+ * A seen-store for idempotency, synchronous or not (Redis, KV, a table...), with an atomic claim:
+ * `claim` answers `'fresh'` (and the key is the caller's until `done`), `'duplicate'` (handled
+ * already) or `'in_flight'` (another copy is being handled); `done(key, true)` records the key,
+ * `done(key, false)` releases it so a retry runs. With Redis: `SET key in_flight NX` to claim.
+ */
 export interface SeenStore {
-  has(key: string): boolean | Promise<boolean>;
-  add(key: string): void | Promise<void>;
+  claim(key: string): Claim | Promise<Claim>;
+  done(key: string, handled: boolean): void | Promise<void>;
 }
 
 /** The topics a pattern matches: `orders.*` gives `orders.${string}`. */
@@ -219,7 +176,7 @@ export interface ReceiverOptions {
   /** Where idempotency keys are remembered (default: the last 10,000 in memory); `null` turns it off. */
   seen?: SeenStore | null;
   /** A duplicate is answered 200 without calling handlers (`'skip'`, default) or passed on with `duplicate: true` (`'mark'`). */
-  duplicates?: 'skip' | 'mark';
+  duplicates?: Duplicates;
   /** Told of an error a handler threw (the answer is then 500, so Commerce Layer retries). */
   onError?: (error: unknown, event: WebhookEvent) => void;
 }
@@ -235,8 +192,10 @@ export class Webhooks {
   express(): (req: any, res: any, next: (error?: unknown) => void) => void;
   /** Workers, Deno, Bun, Node 18+: a Request in, a Response out. */
   fetch(request: Request): Promise<Response>;
+  /** Bodies over this many bytes are answered 413. */
+  readonly maxBodyBytes: number;
   /** The exchange without any runtime: what the adapters call. */
-  process(request: { method: string; body: Body; headers: HeadersLike; tooLarge?: boolean }): Promise<{ status: number; body: string }>;
+  process(request: { method: string; body: Body; headers: HeadersLike; tooLarge?: boolean }): Promise<Answer>;
 }
 
 /** The parts of node:http's IncomingMessage and ServerResponse the handler uses. */
@@ -254,8 +213,8 @@ export interface NodeResponse {
 /** For `express.json({ verify: keepRawBody })`: keeps the exact bytes as `req.rawBody` for the webhook middleware. */
 export function keepRawBody(req: object, res: unknown, buffer: Uint8Array): void;
 
-/** A bounded in-memory seen-store (the default). */
-export function createMemoryStore(options?: { max?: number }): SeenStore & { readonly size: number };
+/** A bounded in-memory seen-store (the default): the last `max` (10,000) handled keys, the oldest forgotten first. */
+export function createMemoryStore(options?: { max?: number }): SeenStore & { readonly size: number; claim(key: string): Claim; done(key: string, handled: boolean): void };
 
 /** `http.createServer(createNodeHandler({ secret, onEvent }))`. */
 export function createNodeHandler(options: ReceiverOptions): (req: NodeRequest, res: NodeResponse) => void;
@@ -279,6 +238,8 @@ export function simulateLive(
     target?: string | Record<string, string>;
     fetch?: typeof fetch;
     onEntry?: (entry: TimelineEntry) => void;
+    /** Add the report's `text`. */
+    text?: boolean;
   },
 ): Promise<SimulationReport>;
 

@@ -1,30 +1,17 @@
-// simulateLive: a scenario delivered over real HTTP with fetch, driven by the core's sender
-// state machine (the same decisions as `clhooks simulate --live`). Waits between retries and
-// scheduled events are compressed by `timeScale`; every call is aborted after the policy's
-// timeout (5 s by default), which the core counts as a failure.
+// simulateLive: a scenario delivered over real HTTP with fetch. The core's delivery driver
+// (clhooks::sender::Driver, the same one `clhooks simulate --live` runs) says which calls to
+// make, when to wake and what each outcome means; this only makes the calls and sleeps.
+// Every call is aborted after the policy's timeout (5 s by default), which the core counts
+// as a failure.
 
 export function createLive(core) {
-  const origin = (url) => {
-    const match = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url);
-    return match ? match[0] : url;
-  };
-
-  /** `target`: one origin for every callback URL, or `{ host: origin }` per callback host. */
-  function retarget(url, target) {
-    if (!target) return url;
-    const own = origin(url);
-    const host = own.replace(/^[^:]+:\/\//, '').replace(/:\d+$/, '');
-    const to = typeof target === 'string' ? target : target[host];
-    return to ? `${origin(to)}${url.slice(own.length)}` : url;
-  }
-
-  async function call(fetchImpl, attempt, timeoutMs) {
+  async function call(fetchImpl, request) {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const timer = setTimeout(() => controller.abort(), request.timeoutMs);
     try {
       // Commerce Layer does not follow redirects: a 3xx is a failed delivery.
-      const response = await fetchImpl(attempt.url, {
-        method: 'POST', headers: attempt.headers, body: attempt.body, signal: controller.signal, redirect: 'manual',
+      const response = await fetchImpl(request.url, {
+        method: 'POST', headers: request.headers, body: request.body, signal: controller.signal, redirect: 'manual',
       });
       await response.arrayBuffer().catch(() => {});
       if (response.type === 'opaqueredirect') return { kind: 'status', code: 302, message: 'redirect (not followed)' };
@@ -38,25 +25,17 @@ export function createLive(core) {
   }
 
   async function simulateLive(scenario, options = {}) {
-    const { timeScale = 1, target, fetch: fetchImpl = globalThis.fetch, onEntry } = options;
-    const parsed = typeof scenario === 'string' ? JSON.parse(scenario) : structuredClone(scenario);
-    for (const webhook of Array.isArray(parsed.webhooks) ? parsed.webhooks : []) {
-      if (webhook && typeof webhook.callback_url === 'string') webhook.callback_url = retarget(webhook.callback_url, target);
-    }
-    let skipped = 0;
-    const now = () => Date.now() + skipped;
-    const start = now();
-    const sender = new core.LiveSender(parsed, start);
+    const { timeScale = 1, target, fetch: fetchImpl = globalThis.fetch, onEntry, text = false } = options;
+    const driver = new core.Driver(scenario, Date.now(), timeScale, target);
+    const now = () => driver.now(Date.now());
     const emit = (entries) => {
       if (onEntry) for (const entry of entries) onEntry(entry);
     };
-    // Each webhook has at most one call in flight (the core hands out no more), but calls to
-    // different webhooks run side by side, as Commerce Layer's would.
-    const inFlight = new Set();
+    const ended = [];
     let wake;
-    /** Sleeps `ms`, or less when a call ends; says whether a call ended it. */
+    /** Sleeps `ms` (null: until a call ends), or less when a call ends; says whether one did. */
     const nap = (ms) => new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
+      const timer = setTimeout(() => resolve(false), ms === null ? 2 ** 31 - 1 : Math.min(ms, 2 ** 31 - 1));
       wake = () => {
         clearTimeout(timer);
         resolve(true);
@@ -64,29 +43,25 @@ export function createLive(core) {
     });
     try {
       for (;;) {
-        emit(sender.runScheduled(now()));
-        for (let attempt = sender.poll(now()); attempt; attempt = sender.poll(now())) {
-          emit([attempt.entry]);
-          const call_ = call(fetchImpl, attempt, sender.timeoutMs).then((outcome) => {
-            emit(sender.complete(attempt.id, outcome, now()));
-            inFlight.delete(call_);
+        while (ended.length) {
+          const [id, outcome] = ended.shift();
+          emit(driver.complete(id, outcome, now()));
+        }
+        const { calls, entries } = driver.poll(now());
+        emit(entries);
+        for (const request of calls) {
+          call(fetchImpl, request).then((outcome) => {
+            ended.push([request.id, outcome]);
             if (wake) wake();
           });
-          inFlight.add(call_);
         }
-        const due = sender.nextDueAfter(now());
-        if (due === undefined && inFlight.size === 0) break;
-        const wait = due === undefined ? Infinity : Math.max(0, due - now());
-        // Waits are compressed only while no call is out: a call takes real time, and so does
-        // everything that happens meanwhile, or a quick answer would look like a timeout.
-        const compress = inFlight.size === 0;
-        const real = compress ? wait * timeScale : wait;
-        const woken = await nap(Number.isFinite(real) ? real : 2 ** 31 - 1);
-        if (compress && !woken) skipped += wait - real;
+        const { done, sleepMs } = driver.wait(now());
+        if (done) break;
+        driver.woke(ended.length > 0 || await nap(sleepMs));
       }
-      return sender.report(start, now());
+      return driver.report(now(), Boolean(text));
     } finally {
-      sender.free();
+      driver.free();
     }
   }
 

@@ -1,99 +1,65 @@
-// Receivers: node:http, Express and fetch-style handlers around the core's `receive`. They
-// only move bytes and statuses; verification, topics, the status of each error and the
-// idempotency key all come from the core.
+// Receivers: node:http, Express and fetch-style handlers around the core's sans-IO receiver.
+// They only move bytes: the status of every request, the body limit, what a duplicate is and
+// when an idempotency key is recorded are all decided by the core (clhooks::receiver), here
+// driven step by step so that handlers and seen-stores may be asynchronous.
 
-const DEFAULT_MAX_BODY = 5 * 1024 * 1024;
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-export function createReceivers(api) {
-  const { Verifier, WebhookError, matchTopic } = api;
+export function createReceivers(api, core) {
+  const { toEvent } = api;
 
-  /** A bounded in-memory seen-store: the oldest keys are forgotten first. */
-  function createMemoryStore({ max = 10_000 } = {}) {
-    const keys = new Set();
-    return {
-      has: (key) => keys.has(key),
-      add: (key) => {
-        keys.delete(key);
-        keys.add(key);
-        while (keys.size > max) keys.delete(keys.values().next().value);
-      },
-      get size() {
-        return keys.size;
-      },
-    };
+  /** The core's bounded in-memory seen-store (the default): the oldest handled keys are forgotten first. */
+  function createMemoryStore({ max } = {}) {
+    return new core.MemoryStore(max);
   }
-
-  const answer = (status, body) => ({ status, body: JSON.stringify(body) });
 
   /** Routes verified deliveries to handlers by topic pattern, with idempotency. */
   class Webhooks {
     constructor(options = {}) {
-      const { secret, onEvent, maxBodyBytes = DEFAULT_MAX_BODY, seen, duplicates = 'skip', onError } = options;
-      this.verifier = secret instanceof Verifier ? secret : new Verifier(secret);
-      this.maxBodyBytes = maxBodyBytes;
+      const { secret, onEvent, maxBodyBytes, seen, duplicates, onError } = options;
+      this.receiver = secret instanceof core.Verifier
+        ? core.Receiver.fromVerifier(secret, maxBodyBytes, duplicates)
+        : new core.Receiver(secret, maxBodyBytes, duplicates);
       this.seen = seen === undefined ? createMemoryStore() : seen;
-      if (duplicates !== 'skip' && duplicates !== 'mark') {
-        throw new WebhookError('invalid_argument', "duplicates must be 'skip' or 'mark'");
-      }
-      this.duplicates = duplicates;
       this.onError = onError;
-      this.routes = [];
-      // Deliveries being handled, by idempotency key: a retry arriving meanwhile waits for the
-      // first one's outcome instead of running the handlers a second time.
-      this.inFlight = new Map();
+      this.handlers = [];
       if (onEvent) this.on('*', onEvent);
+    }
+
+    /** Bodies over this many bytes are answered 413. */
+    get maxBodyBytes() {
+      return this.receiver.maxBodyBytes;
     }
 
     /** Calls `handler(event)` for every verified event whose topic matches `pattern`. */
     on(pattern, handler) {
-      matchTopic(pattern, 'orders.place'); // throws invalid_topic_pattern now, not at the first delivery
-      this.routes.push({ pattern, handler });
+      this.handlers[this.receiver.route(pattern)] = handler;
       return this;
     }
 
     /**
-     * The whole exchange, runtime-free: `{ method, body (bytes), headers }` in,
-     * `{ status, body }` out. Only throws for a bug in a handler setup, never for a request.
+     * The whole exchange, runtime-free: `{ method, body (bytes), headers, tooLarge }` in,
+     * `{ status, body }` out. Only throws for a broken seen-store, never for a request.
      */
     async process({ method, body, headers, tooLarge = false }) {
-      if (method !== 'POST') return answer(405, { error: 'method_not_allowed' });
-      if (tooLarge) return answer(413, { error: 'payload_too_large', limit: this.maxBodyBytes });
-      let event;
-      try {
-        event = this.verifier.receive(body, headers);
-      } catch (error) {
-        if (!(error instanceof WebhookError)) throw error;
-        return answer(error.status, { error: error.code, message: error.message });
-      }
-      const key = event.idempotencyKey;
-      let duplicate = this.seen ? Boolean(await this.seen.has(key)) : false;
-      const earlier = this.inFlight.get(key);
-      if (!duplicate && earlier) duplicate = await earlier;
-      if (duplicate && this.duplicates === 'skip') {
-        return answer(200, { received: event.topic, duplicate: true });
-      }
+      const received = this.receiver.receive(method, headers, body, tooLarge);
+      if (received.answer) return received.answer;
+      const event = toEvent(received.event);
+      const claim = this.seen ? await this.seen.claim(event.idempotencyKey) : 'fresh';
+      const next = this.receiver.claimed(event.topic, claim);
+      if (next.answer) return next.answer;
+      const { duplicate, claimed } = next.run;
       event.duplicate = duplicate;
-      let settle;
-      const handled = new Promise((resolve) => {
-        settle = resolve;
-      });
-      if (!earlier) this.inFlight.set(key, handled);
+      let ok = true;
       try {
-        for (const { pattern, handler } of this.routes) {
-          if (matchTopic(pattern, event.topic)) await handler(event);
-        }
-        if (this.seen) await this.seen.add(key);
-        settle(true);
+        for (const route of event.routes) await this.handlers[route](event);
       } catch (error) {
-        settle(false);
+        ok = false;
         if (this.onError) this.onError(error, event);
-        // A 5xx, so Commerce Layer tries again later.
-        return answer(500, { error: 'handler_failed' });
-      } finally {
-        if (this.inFlight.get(key) === handled) this.inFlight.delete(key);
       }
-      return answer(200, duplicate ? { received: event.topic, duplicate: true } : { received: event.topic });
+      const { answer, done } = this.receiver.finished(event.topic, duplicate, claimed, ok);
+      if (done !== null && this.seen) await this.seen.done(event.idempotencyKey, done);
+      return answer;
     }
 
     /** A `node:http` request listener: `http.createServer(webhooks.nodeHandler())`. */
@@ -102,49 +68,44 @@ export function createReceivers(api) {
         const reply = ({ status, body }) => {
           res.writeHead(status, JSON_HEADERS).end(body);
         };
+        const failed = () => reply({ status: 500, body: JSON.stringify({ error: 'handler_failed' }) });
+        const handle = ({ body, tooLarge }) => this.process({ method: req.method, body, headers: req.headers, tooLarge });
         if (req.method !== 'POST') {
           req.resume();
-          return reply(answer(405, { error: 'method_not_allowed' }));
+          return handle({ body: new Uint8Array() }).then(reply, failed);
         }
-        readRaw(req, this.maxBodyBytes).then(
-          ({ body, tooLarge }) => this.process({ method: 'POST', body, headers: req.headers, tooLarge }).then(reply),
-          () => reply(answer(400, { error: 'body_unreadable' })),
-        ).catch(() => reply(answer(500, { error: 'handler_failed' })));
+        readRaw(req, this.maxBodyBytes).then(handle).then(reply, failed);
       };
     }
 
     /**
-     * Express middleware. It reads the raw body itself, or takes the Buffer that express.raw()
-     * left in req.body; if a JSON parser already consumed the body it answers 500 and says how
-     * to fix the setup, rather than failing every signature.
+     * Express middleware. It reads the raw body itself, or takes the bytes that express.raw()
+     * or express.json({ verify: keepRawBody }) left; if a JSON parser already consumed the
+     * body, the core refuses the parsed object (500, body_not_raw) and says how to fix it.
      */
     express() {
       return (req, res, next) => {
         const reply = ({ status, body }) => res.status(status).set(JSON_HEADERS).send(body);
         const send = (body, tooLarge = false) =>
           this.process({ method: req.method, body, headers: req.headers, tooLarge }).then(reply).catch(next);
+        const max = this.maxBodyBytes;
         if (req.method !== 'POST') return send(new Uint8Array());
-        if (req.rawBody instanceof Uint8Array) return send(req.rawBody, req.rawBody.length > this.maxBodyBytes);
-        if (req.body instanceof Uint8Array) return send(req.body, req.body.length > this.maxBodyBytes);
-        if (typeof req.body === 'string') return send(req.body, req.body.length > this.maxBodyBytes);
-        if (req.readableEnded || req._body === true || (req.body && typeof req.body === 'object' && Object.keys(req.body).length)) {
-          return reply(answer(500, {
-            error: 'body_not_raw',
-            message: 'A body parser (such as express.json()) read the request before clhooks, so the raw bytes the '
-              + 'signature covers are gone. Mount the clhooks middleware before express.json(), or give its route '
-              + "express.raw({ type: '*/*' }), or keep the bytes with express.json({ verify: keepRawBody }).",
-          }));
-        }
-        readRaw(req, this.maxBodyBytes).then(({ body, tooLarge }) => send(body, tooLarge), next);
+        if (req.rawBody instanceof Uint8Array) return send(req.rawBody, req.rawBody.length > max);
+        if (req.body instanceof Uint8Array) return send(req.body, req.body.length > max);
+        if (typeof req.body === 'string') return send(req.body, req.body.length > max);
+        const parsed = req.body && typeof req.body === 'object' && Object.keys(req.body).length > 0;
+        if (req.readableEnded || req._body === true || parsed) return send(req.body ?? null);
+        readRaw(req, max).then(({ body, tooLarge }) => send(body, tooLarge), next);
       };
     }
 
     /** For fetch runtimes (Workers, Deno, Bun, Node 18+): a Request in, a Response out. */
     async fetch(request) {
-      const reply = ({ status, body }) => new Response(body, { status, headers: JSON_HEADERS });
-      if (request.method !== 'POST') return reply(answer(405, { error: 'method_not_allowed' }));
-      const { body, tooLarge } = await readStream(request.body, this.maxBodyBytes);
-      return reply(await this.process({ method: 'POST', body, headers: request.headers, tooLarge }));
+      const { body, tooLarge } = request.method === 'POST'
+        ? await readStream(request.body, this.maxBodyBytes)
+        : { body: new Uint8Array(), tooLarge: false };
+      const { status, body: answer } = await this.process({ method: request.method, body, headers: request.headers, tooLarge });
+      return new Response(answer, { status, headers: JSON_HEADERS });
     }
   }
 

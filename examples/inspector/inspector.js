@@ -309,11 +309,6 @@ const behaviours = {
   slow: { endpoint: { latency_ms: 6000 }, events: 1, reset: false },
 };
 
-function clock(ms) {
-  const pad = (n, w = 2) => String(n).padStart(w, '0');
-  return `+${pad(Math.floor(ms / 3_600_000))}:${pad(Math.floor(ms / 60_000) % 60)}:${pad(Math.floor(ms / 1000) % 60)}`;
-}
-
 function runSimulation() {
   const choice = document.querySelector('input[name=behaviour]:checked').value;
   const { endpoint, events, reset } = behaviours[choice];
@@ -338,51 +333,25 @@ function runSimulation() {
   list.replaceChildren();
   let report;
   try {
-    report = simulate(scenario);
+    report = simulate(scenario, { text: true });
   } catch (e) {
     $('sim-summary').innerHTML = `<p class="warning">The simulation refused this payload: <code>${escapeHtml(e.code ?? 'error')}</code> ${escapeHtml(e.message)}</p>`;
     return;
   }
-  for (const e of report.timeline) {
+  // The lines are the core's, the same text `clhooks simulate` prints.
+  const classes = {
+    attempt_finished: (e) => (e.success ? 'ok' : 'fail'), delivered: () => 'ok', dropped: () => 'fail',
+    notice: () => 'notice', circuit_opened: () => 'open', circuit_reset: () => 'reset',
+  };
+  report.timeline.forEach((e, i) => {
+    const text = report.text.lines[i];
+    if (text === null) return;
     const li = document.createElement('li');
-    const t = clock(e.at - report.start_ms);
-    switch (e.kind) {
-      case 'attempt_finished':
-        li.className = e.success ? 'ok' : 'fail';
-        li.textContent = `${t}  ${e.event} attempt ${e.attempt}: ${e.result} — failure count ${e.failure_count}`;
-        break;
-      case 'retry_scheduled':
-        li.textContent = `${t}  ${e.event} retry ${e.attempt} at ${clock(e.due - report.start_ms)}`;
-        break;
-      case 'delivered':
-        li.className = 'ok';
-        li.textContent = `${t}  ${e.event} delivered after ${e.attempts} attempt(s)`;
-        break;
-      case 'dropped':
-        li.className = 'fail';
-        li.textContent = `${t}  ${e.event} dropped: ${e.reason.replace(/_/g, ' ')}`;
-        break;
-      case 'notice':
-        li.className = 'notice';
-        li.textContent = `${t}  notice to the organization owner: ${e.failure_count} consecutive failures`;
-        break;
-      case 'circuit_opened':
-        li.className = 'open';
-        li.textContent = `${t}  circuit OPEN after ${e.failure_count} consecutive failures: no more calls until reset`;
-        break;
-      case 'circuit_reset':
-        li.className = 'reset';
-        li.textContent = `${t}  _reset_circuit: closed again, failure count 0`;
-        break;
-      case 'published':
-        li.textContent = `${t}  ${e.event} ${e.topic} published`;
-        break;
-      default:
-        continue;
-    }
+    li.className = classes[e.kind]?.(e) ?? '';
+    li.textContent = text;
     li.dataset.kind = e.kind;
     list.append(li);
-  }
+  });
   const s = report.summary[0];
   const dropped = Object.entries(s.dropped).map(([r, n]) => `${n} ${r.replace(/_/g, ' ')}`).join(', ') || 'none';
   $('sim-summary').innerHTML = `<table><tr><th>attempts</th><th>failed</th><th>delivered</th><th>dropped</th><th>notices</th><th>circuit</th></tr>

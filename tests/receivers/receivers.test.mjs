@@ -70,8 +70,15 @@ test('a retried delivery is recognised: skipped by default, marked on request', 
   const mark = new Webhooks({
     secret: 's',
     duplicates: 'mark',
-    // An asynchronous store, as Redis or KV would be.
-    seen: { has: async (k) => store.has(k), add: async (k) => void store.set(k, true) },
+    // An asynchronous store, as Redis or KV would be: claim is one atomic step.
+    seen: {
+      claim: async (k) => {
+        const state = store.get(k);
+        if (state === undefined) store.set(k, 'in_flight');
+        return state === 'done' ? 'duplicate' : state ?? 'fresh';
+      },
+      done: async (k, handled) => void (handled ? store.set(k, 'done') : store.delete(k)),
+    },
     onEvent: (e) => flags.push(e.duplicate),
   });
   await mark.process(delivery(fixture, 's'));
@@ -178,7 +185,7 @@ test('Express: after express.json() the middleware still verifies, or names the 
   assert.deepEqual(events, ['orders.place', 'orders.place', 'orders.place']);
 });
 
-test('a retry arriving while the first delivery is still being handled waits for it', async () => {
+test('a copy arriving while the first is still being handled is answered 409, then the retry is a duplicate', async () => {
   let running = 0;
   let calls = 0;
   const webhooks = new Webhooks({
@@ -191,9 +198,12 @@ test('a retry arriving while the first delivery is still being handled waits for
     },
   });
   const [first, second] = await Promise.all([webhooks.process(delivery(fixture, 's')), webhooks.process(delivery(fixture, 's'))]);
-  assert.deepEqual([first.status, second.status], [200, 200]);
+  // Never both at once: the copy is refused for now, so Commerce Layer tries it again later.
+  assert.deepEqual([first.status, second.status, JSON.parse(second.body).error], [200, 409, 'in_flight']);
   assert.equal(calls, 1);
-  assert.equal(JSON.parse(second.body).duplicate, true);
+  const later = await webhooks.process(delivery(fixture, 's'));
+  assert.deepEqual([later.status, JSON.parse(later.body).duplicate], [200, true]);
+  assert.equal(calls, 1);
 });
 
 test('handleRequest with options written inline still recognises duplicates', async () => {

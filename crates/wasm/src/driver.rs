@@ -3,13 +3,12 @@
 
 use clhooks::sender::simulate::Target;
 use clhooks::sender::{Driver, Outcome, Output, Wait};
-use clhooks::Error;
-use js_sys::{Array, Object, Uint8Array};
+use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use crate::errors::{throw, BindingError, JsResult};
 use crate::types::CallFields;
-use crate::{from_js_value, read_scenario, set, to_js_value};
+use crate::{read_scenario, report_value, set, to_js_value};
 
 fn ms(now: f64) -> u64 {
     if now.is_finite() && now > 0.0 {
@@ -44,6 +43,25 @@ fn targets(value: &JsValue) -> Result<Vec<Target>, BindingError> {
             Ok(Target::parse(&format!("{host}={url}"))?)
         })
         .collect()
+}
+
+/// An outcome from JS, read field by field (serde's tagged enums cost kilobytes of wasm).
+fn read_outcome(value: &JsValue) -> Result<Outcome, BindingError> {
+    let field = |key: &str| Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+    let message = || field("message").as_string().unwrap_or_default();
+    match field("kind").as_string().as_deref() {
+        Some("status") => match field("code").as_f64() {
+            Some(code) if (100.0..=999.0).contains(&code) => {
+                Ok(Outcome::Status { code: code as u16, message: message() })
+            }
+            _ => Err(BindingError::invalid("a status outcome needs a code between 100 and 999")),
+        },
+        Some("timeout") => Ok(Outcome::Timeout),
+        Some("error") => Ok(Outcome::Error { message: message() }),
+        _ => Err(BindingError::invalid(
+            "an outcome is {kind: 'status', code, message}, {kind: 'timeout'} or {kind: 'error', message}",
+        )),
+    }
 }
 
 /// A scenario delivered live: `poll`, make the calls, `complete` each, `wait`, `woke`.
@@ -99,9 +117,7 @@ impl JsDriver {
     /// Reports how a call ended — `{kind: 'status', code, message}`, `{kind: 'timeout'}` or
     /// `{kind: 'error', message}` — and returns the timeline entries it led to.
     pub fn complete(&mut self, id: f64, outcome: &JsValue, now: f64) -> JsResult<Array> {
-        let outcome: Outcome = throw(from_js_value(outcome, |message| Error::InvalidScenario {
-            message: format!("outcome: {message}"),
-        }))?;
+        let outcome = throw(read_outcome(outcome))?;
         throw(self.inner.complete(ms(id), &outcome, ms(now))).map(|outputs| entries(&outputs))
     }
 
@@ -124,7 +140,7 @@ impl JsDriver {
     }
 
     /// The report of the run so far, as `simulate` returns it.
-    pub fn report(&self, end: f64) -> JsValue {
-        to_js_value(&self.inner.report(ms(end)))
+    pub fn report(&self, end: f64, with_text: Option<bool>) -> JsValue {
+        report_value(&self.inner.report(ms(end)), with_text.unwrap_or(false))
     }
 }

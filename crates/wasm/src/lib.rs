@@ -22,6 +22,7 @@ mod wasm {
     use clhooks::{Document, Error, Verifier};
     use js_sys::{Array, Object, Reflect, JSON};
     use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
 
     use crate::convert;
     use crate::errors::{throw, to_js, BindingError, JsResult, BINDING_CODES};
@@ -190,24 +191,29 @@ mod wasm {
         from_js_value(value, |message| Error::InvalidScenario { message })
     }
 
-    /// Runs a sender scenario on a virtual clock: the report as `{timeline, summary, webhooks,
-    /// ...}`. The scenario may be JSON text or an object.
-    #[wasm_bindgen]
-    pub fn simulate(value: &JsValue) -> JsResult<JsValue> {
-        let report = throw(read_scenario(value).and_then(|s| run_scenario(&s).map_err(BindingError::from)))?;
-        Ok(to_js_value(&report))
+    /// A report as JS gets it; with `text`, also `text: {lines, summary}` as the CLI prints
+    /// it, `lines[i]` telling `timeline[i]` (`null` for an attempt's hand-out).
+    pub(crate) fn report_value(report: &Report, with_text: bool) -> JsValue {
+        let value = to_js_value(report);
+        if with_text {
+            let lines: Vec<Option<String>> =
+                report.timeline.iter().map(|entry| text::line(entry, report.start_ms)).collect();
+            let text = serde_json::json!({"lines": lines, "summary": text::summary(report)});
+            set(value.unchecked_ref(), "text", &to_js_value(&text));
+        }
+        value
     }
 
-    /// The text of a report, as the CLI prints it: `{lines, summary}`, `lines[i]` the line of
-    /// `timeline[i]` (`null` for an attempt's hand-out, which its result tells).
-    #[wasm_bindgen(js_name = reportText)]
-    pub fn report_text(report: &JsValue) -> JsResult<JsValue> {
-        let report: Report = throw(from_js_value(report, |message| Error::InvalidScenario { message }))?;
-        let lines: Vec<Option<String>> =
-            report.timeline.iter().map(|entry| text::line(entry, report.start_ms)).collect();
-        Ok(to_js_value(&serde_json::json!({"lines": lines, "summary": text::summary(&report)})))
+    /// Runs a sender scenario on a virtual clock: the report as `{timeline, summary, webhooks,
+    /// ...}`, and its `text` when asked. The scenario may be JSON text or an object.
+    #[wasm_bindgen]
+    pub fn simulate(value: &JsValue, with_text: Option<bool>) -> JsResult<JsValue> {
+        let report = throw(read_scenario(value).and_then(|s| run_scenario(&s).map_err(BindingError::from)))?;
+        Ok(report_value(&report, with_text.unwrap_or(false)))
     }
 }
 
 #[cfg(target_arch = "wasm32")]
-pub(crate) use wasm::{from_js_value, read_scenario, set, string, to_js_value, topic_fields, JsVerifier};
+pub(crate) use wasm::{
+    read_scenario, report_value, set, string, to_js_value, topic_fields, JsVerifier,
+};

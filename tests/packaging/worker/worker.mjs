@@ -3,11 +3,11 @@
 import * as clhooks from 'clhooks';
 import { runVectors } from '../vectors.mjs';
 
-const UNAUTHORIZED = new Set(['missing_signature', 'malformed_signature', 'signature_mismatch']);
-
 function base64ToBytes(text) {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
+
+let webhooks;
 
 export default {
   async fetch(request, env) {
@@ -15,15 +15,9 @@ export default {
     if (url.pathname === '/vectors' && request.method === 'POST') {
       const files = await request.json();
       files.fixture = base64ToBytes(files.fixture);
-      return Response.json({ runtime: 'workerd', ...runVectors(clhooks, files) });
+      return Response.json({ runtime: 'workerd', ...(await runVectors(clhooks, files)) });
     }
-    if (request.method !== 'POST') return new Response('only POST', { status: 405 });
-    try {
-      const event = clhooks.receive(await request.arrayBuffer(), request.headers, env.CL_WEBHOOK_SECRET);
-      return Response.json({ topic: event.topic, id: event.id });
-    } catch (e) {
-      if (!(e instanceof clhooks.WebhookError)) throw e;
-      return Response.json({ code: e.code }, { status: UNAUTHORIZED.has(e.code) ? 401 : 400 });
-    }
+    webhooks ??= new clhooks.Webhooks({ secret: env.CL_WEBHOOK_SECRET });
+    return webhooks.fetch(request);
   },
 };
