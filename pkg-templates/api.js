@@ -1,14 +1,35 @@
 // The JavaScript face of clhooks. It takes the wasm core's bindings and shapes them for JS:
 // the WebhookError class, event objects with a denormalize() method, the topic constants.
 // Every protocol decision (signatures, topics, payload checks) is made in the core.
+// The JSDoc types below are the generated ones (index.d.ts, core/web.d.ts): `tsc --checkJs`
+// checks this layer against them.
 
+// Shared by the three JS files, which ship concatenated into one module.
+/** @typedef {typeof import('./core/web.js')} Core */
+/** @typedef {import('./index.js').ErrorDetails} ErrorDetails */
+/** @typedef {import('./index.js').EventFields} EventFields */
+/** @typedef {import('./index.js').Answer} Answer */
+/** @typedef {import('./index.js').Run} Run */
+/** @typedef {import('./index.js').Finish} Finish */
+/** @typedef {import('./index.js').Claim} Claim */
+/** @typedef {import('./index.js').Outcome} Outcome */
+/** @typedef {import('./index.js').Output} Output */
+
+/** @param {Core} core */
 export function createApi(core) {
   /** The one error type clhooks throws; `code` is stable (see ERROR_CODES). */
   class WebhookError extends Error {
+    /**
+     * @param {string} code
+     * @param {string} message
+     * @param {Partial<ErrorDetails>} [details]
+     */
     constructor(code, message, details) {
       super(message);
       this.name = 'WebhookError';
       this.code = code;
+      /** @type {number} */
+      this.status = details?.status ?? 500;
       if (details && typeof details === 'object') {
         for (const [key, value] of Object.entries(details)) {
           if (!(key in this)) this[key] = value;
@@ -26,12 +47,16 @@ export function createApi(core) {
 
   /** A verified delivery. */
   class WebhookEvent {
+    /** @type {object} The payload as the engine parsed it (set from the core's fields). */
+    document;
+
     /** The payload with relationships resolved from `included`. */
     denormalize(options) {
       return core.denormalize(this.document, maxDepthOf(options));
     }
   }
 
+  /** @param {EventFields & object} fields */
   const toEvent = (fields) => Object.assign(new WebhookEvent(), fields);
 
   class Verifier extends core.Verifier {

@@ -35,6 +35,8 @@ writeFileSync(
   replaceOnce(read(join(buildDir, 'web/clhooks_wasm.js')), "new URL('clhooks_wasm_bg.wasm', import.meta.url)",
     "new URL('../clhooks.wasm', import.meta.url)", 'the web glue'),
 );
+// wasm-bindgen's declarations of the bindings, so that `tsc --checkJs` checks the JS layer.
+copyFileSync(join(buildDir, 'web/clhooks_wasm.d.ts'), join(outDir, 'core/web.d.ts'));
 writeFileSync(
   join(outDir, 'core/node.cjs'),
   replaceOnce(read(join(buildDir, 'nodejs/clhooks_wasm.js')), '`${__dirname}/clhooks_wasm_bg.wasm`',

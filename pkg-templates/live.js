@@ -4,7 +4,15 @@
 // Every call is aborted after the policy's timeout (5 s by default), which the core counts
 // as a failure.
 
+/** @typedef {import('./index.js').CallFields & { body: BodyInit }} Call */
+
+/** @param {typeof import('./core/web.js')} core */
 export function createLive(core) {
+  /**
+   * @param {typeof fetch} fetchImpl
+   * @param {Call} request
+   * @returns {Promise<Outcome>}
+   */
   async function call(fetchImpl, request) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), request.timeoutMs);
@@ -47,7 +55,7 @@ export function createLive(core) {
           const [id, outcome] = ended.shift();
           emit(driver.complete(id, outcome, now()));
         }
-        const { calls, entries } = driver.poll(now());
+        const { calls, entries } = /** @type {{ calls: Call[], entries: Output[] }} */ (driver.poll(now()));
         emit(entries);
         for (const request of calls) {
           call(fetchImpl, request).then((outcome) => {
@@ -55,7 +63,7 @@ export function createLive(core) {
             if (wake) wake();
           });
         }
-        const { done, sleepMs } = driver.wait(now());
+        const { done, sleepMs } = /** @type {{ done: boolean, sleepMs: number | null }} */ (driver.wait(now()));
         if (done) break;
         driver.woke(ended.length > 0 || await nap(sleepMs));
       }

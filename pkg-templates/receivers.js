@@ -5,10 +5,15 @@
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
+/**
+ * @param {{ toEvent: (fields: EventFields) => EventFields & Record<string, any> }} api
+ * @param {typeof import('./core/web.js')} core
+ */
 export function createReceivers(api, core) {
   const { toEvent } = api;
 
   /** The core's bounded in-memory seen-store (the default): the oldest handled keys are forgotten first. */
+  /** @param {{ max?: number }} [options] */
   function createMemoryStore({ max } = {}) {
     return new core.MemoryStore(max);
   }
@@ -40,13 +45,17 @@ export function createReceivers(api, core) {
     /**
      * The whole exchange, runtime-free: `{ method, body (bytes), headers, tooLarge }` in,
      * `{ status, body }` out. Only throws for a broken seen-store, never for a request.
+     * @param {{ method: string, body: any, headers: any, tooLarge?: boolean }} request
+     * @returns {Promise<Answer>}
      */
     async process({ method, body, headers, tooLarge = false }) {
-      const received = this.receiver.receive(method, headers, body, tooLarge);
+      const received = /** @type {{ answer?: Answer, event?: EventFields }} */ (
+        this.receiver.receive(method, headers, body, tooLarge));
       if (received.answer) return received.answer;
       const event = toEvent(received.event);
+      /** @type {Claim} */
       const claim = this.seen ? await this.seen.claim(event.idempotencyKey) : 'fresh';
-      const next = this.receiver.claimed(event.topic, claim);
+      const next = /** @type {{ answer?: Answer, run?: Run }} */ (this.receiver.claimed(event.topic, claim));
       if (next.answer) return next.answer;
       const { duplicate, claimed } = next.run;
       event.duplicate = duplicate;
@@ -57,7 +66,7 @@ export function createReceivers(api, core) {
         ok = false;
         if (this.onError) this.onError(error, event);
       }
-      const { answer, done } = this.receiver.finished(event.topic, duplicate, claimed, ok);
+      const { answer, done } = /** @type {Finish} */ (this.receiver.finished(event.topic, duplicate, claimed, ok));
       if (done !== null && this.seen) await this.seen.done(event.idempotencyKey, done);
       return answer;
     }
@@ -72,7 +81,7 @@ export function createReceivers(api, core) {
         const handle = ({ body, tooLarge }) => this.process({ method: req.method, body, headers: req.headers, tooLarge });
         if (req.method !== 'POST') {
           req.resume();
-          return handle({ body: new Uint8Array() }).then(reply, failed);
+          return handle({ body: new Uint8Array(), tooLarge: false }).then(reply, failed);
         }
         readRaw(req, this.maxBodyBytes).then(handle).then(reply, failed);
       };

@@ -11,6 +11,7 @@ pub const SIGNATURES: &str = include_str!("../vectors/signatures.json");
 pub const TOPICS: &str = include_str!("../vectors/topics.json");
 pub const PAYLOADS: &str = include_str!("../vectors/payloads.json");
 pub const FIXTURE: &[u8] = include_bytes!("../vectors/orders-place-payload.json");
+pub const RECEIVER: &str = include_str!("../vectors/receiver.json");
 
 /// A body as the vectors describe it (see `tests/vectors/generate.py`).
 #[derive(Debug, Deserialize)]
@@ -20,6 +21,7 @@ pub struct Body {
     file: Option<String>,
     repeat: Option<String>,
     length: Option<usize>,
+    append: Option<String>,
     flip: Option<usize>,
 }
 
@@ -38,6 +40,9 @@ impl Body {
         } else {
             panic!("body spec without content: {self:?}")
         };
+        if let Some(text) = &self.append {
+            bytes.extend_from_slice(text.as_bytes());
+        }
         if let Some(offset) = self.flip {
             bytes[offset] ^= 0x01;
         }
@@ -134,6 +139,45 @@ pub struct DenormalizeCase {
 pub struct Payloads {
     pub receive: Vec<ReceiveCase>,
     pub denormalize: Vec<DenormalizeCase>,
+}
+
+/// What a receiver must answer.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Expected {
+    pub status: u16,
+    pub error: Option<String>,
+    pub duplicate: bool,
+    pub routes: Option<Vec<usize>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Exchange {
+    pub name: String,
+    #[serde(default = "post")]
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+    /// For the sequence: whether the handler fails.
+    pub handler: Option<String>,
+    pub expect: Expected,
+}
+
+fn post() -> String {
+    "POST".into()
+}
+
+/// `tests/vectors/receiver.json`: one receiver's answers, request by request.
+#[derive(Debug, Deserialize)]
+pub struct ReceiverVectors {
+    pub secrets: Vec<String>,
+    pub routes: Vec<String>,
+    pub max_body_bytes: usize,
+    pub requests: Vec<Exchange>,
+    pub sequence: Vec<Exchange>,
+}
+
+pub fn receiver() -> ReceiverVectors {
+    serde_json::from_str(RECEIVER).unwrap()
 }
 
 pub fn signatures() -> Signatures {

@@ -22,6 +22,13 @@ export function bodyBytes(spec, files) {
     bytes = new Uint8Array(spec.length);
     for (let i = 0; i < spec.length; i++) bytes[i] = pattern[i % pattern.length];
   } else throw new Error(`unknown body spec ${JSON.stringify(spec)}`);
+  if (spec.append !== undefined) {
+    const tail = encoder.encode(spec.append);
+    const whole = new Uint8Array(bytes.length + tail.length);
+    whole.set(bytes);
+    whole.set(tail, bytes.length);
+    bytes = whole;
+  }
   if (spec.flip !== undefined) bytes[spec.flip] ^= 0x01;
   return bytes;
 }
@@ -118,7 +125,41 @@ function bodyTypes(clhooks) {
   }));
 }
 
-export function runVectors(clhooks, files) {
+/**
+ * The shared HTTP exchanges of receiver.json through the package's `Webhooks` (what every
+ * adapter calls): the same statuses and error codes as the core, `clhooks listen` and the
+ * examples give.
+ */
+async function receiverVectors(clhooks, files, record) {
+  const { secrets, routes, requests, sequence } = files.receiver;
+  let failNext = false;
+  const seenRoutes = [];
+  const webhooks = new clhooks.Webhooks({ secret: secrets });
+  routes.forEach((pattern, index) => webhooks.on(pattern, () => {
+    seenRoutes.push(index);
+    if (failNext) throw new Error('failing on purpose');
+  }));
+  const exchange = async (c) => {
+    const body = bodyBytes(c.body, files);
+    seenRoutes.length = 0;
+    failNext = c.handler === 'fail';
+    const answer = await webhooks.process({
+      method: c.method ?? 'POST', headers: c.headers, body, tooLarge: body.length > webhooks.maxBodyBytes,
+    });
+    const json = JSON.parse(answer.body);
+    const got = { status: answer.status, error: json.error ?? null, duplicate: json.duplicate === true };
+    if (c.expect.routes && !c.expect.duplicate) got.routes = [...new Set(seenRoutes)];
+    return JSON.stringify(got);
+  };
+  for (const c of requests) {
+    const { routes: expectedRoutes, ...expected } = c.expect;
+    if (expectedRoutes && !c.expect.duplicate) expected.routes = expectedRoutes;
+    record(`receiver: ${c.name}`, JSON.stringify(expected), await exchange(c));
+  }
+  for (const c of sequence) record(`receiver sequence: ${c.name}`, JSON.stringify(c.expect), await exchange(c));
+}
+
+export async function runVectors(clhooks, files) {
   const results = [];
   const record = (name, expected, got) => results.push({ name, expected, got });
 
@@ -209,6 +250,8 @@ export function runVectors(clhooks, files) {
     record('simulate: an invalid scenario', 'invalid_scenario', outcome(clhooks, () => clhooks.simulate('{"webhooks": 1}')));
   }
 
+  await receiverVectors(clhooks, files, record);
+
   results.push(...bodyTypes(clhooks));
   const abused = abuse(clhooks, files);
   record(`${abused.calls} bad calls throw WebhookError`, '0 wrong', `${abused.wrong} wrong`);
@@ -224,6 +267,7 @@ export const FILES = {
   topics: 'tests/vectors/topics.json',
   payloads: 'tests/vectors/payloads.json',
   fixture: 'tests/vectors/orders-place-payload.json',
+  receiver: 'tests/vectors/receiver.json',
   scenario: 'examples/scenarios/three-webhooks.json',
 };
 
@@ -234,6 +278,7 @@ export async function loadFiles(readBytes) {
     signatures: JSON.parse(await text('signatures')),
     topics: JSON.parse(await text('topics')),
     payloads: JSON.parse(await text('payloads')),
+    receiver: JSON.parse(await text('receiver')),
     fixture: new Uint8Array(await readBytes(FILES.fixture)),
     scenario: await text('scenario'),
   };

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Generate the shared clhooks test vectors (signatures.json, topics.json, payloads.json).
+"""Generate the shared clhooks test vectors (signatures.json, topics.json, payloads.json,
+receiver.json).
 
 Why this exists: the expected values are computed here, by a small implementation written
 independently of the Rust crate (Python standard library only), so the Rust, wasm and JS test
@@ -9,13 +10,14 @@ Run from the repository root:
 
     python3 tests/vectors/generate.py
 
-It reads orders-place-payload.json (beside this script) and data/topics.tsv, writes the three
+It reads orders-place-payload.json (beside this script) and data/topics.tsv, writes the four
 JSON files beside this script, and is deterministic: rerunning it gives identical files.
 
 Bodies in the vectors are described by a BODY object with exactly one of
   {"utf8": text} | {"base64": b64} | {"file": name beside the vectors} |
   {"repeat": ascii text, "length": N}   (text repeated, truncated to exactly N bytes)
-plus an optional "flip": K (XOR the byte at index K with 0x01 after decoding).
+plus an optional "append": text (UTF-8 bytes added at the end) and an optional "flip": K (XOR
+the byte at index K with 0x01, after appending).
 """
 
 import base64
@@ -50,7 +52,7 @@ def decode_body(spec):
     """Bytes described by a BODY spec (the decoder every test suite implements)."""
     kinds = [k for k in ("utf8", "base64", "file", "repeat") if k in spec]
     assert len(kinds) == 1, spec
-    allowed = {kinds[0], "flip"} | ({"length"} if kinds[0] == "repeat" else set())
+    allowed = {kinds[0], "flip", "append"} | ({"length"} if kinds[0] == "repeat" else set())
     assert set(spec) <= allowed, spec
     kind = kinds[0]
     if kind == "utf8":
@@ -63,6 +65,8 @@ def decode_body(spec):
         unit = spec["repeat"].encode("ascii")
         n = spec["length"]
         data = (unit * (n // len(unit) + 1))[:n]
+    if "append" in spec:
+        data += spec["append"].encode("utf-8")
     if "flip" in spec:
         k = spec["flip"]
         assert 0 <= k < len(data), spec
@@ -767,6 +771,123 @@ def build_payloads(fixture_bytes, catalogue):
 
 
 # ---------------------------------------------------------------------------
+# receiver.json: whole HTTP exchanges, request in, status and error code out
+
+
+RECEIVER_SECRETS = ["new-secret", "old-secret"]
+RECEIVER_ROUTES = ["orders.*", "*.destroy", "*"]
+MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+def http_status(code):
+    """The status a receiver answers a refused request with (the reference for every receiver)."""
+    if code in ("missing_signature", "malformed_signature", "signature_mismatch"):
+        return 401
+    if code in ("empty_secret", "missing_secret"):
+        return 500
+    return 400
+
+
+def exchange(method, spec, headers, catalogue, seen):
+    """Reference receiver for one request: (status, error code or None, duplicate)."""
+    if method != "POST":
+        return 405, "method_not_allowed", False
+    body = decode_body(spec)
+    if len(body) > MAX_BODY_BYTES:
+        return 413, "payload_too_large", False
+    code, doc = receive(body, headers, RECEIVER_SECRETS, catalogue)
+    if code != "ok":
+        return http_status(code), code, False
+    topic = [v for k, v in headers if k.lower() == TOPIC_HEADER.lower()][0].strip()
+    key = hashlib.sha256(topic.encode() + b"\0" + body).hexdigest()
+    duplicate = key in seen
+    seen.add(key)
+    return 200, None, duplicate
+
+
+def routes_of(topic):
+    resource, event = topic.split(".")
+    out = []
+    for i, pattern in enumerate(RECEIVER_ROUTES):
+        if pattern == "*":
+            out.append(i)
+            continue
+        r, e = pattern.split(".")
+        if r in ("*", resource) and e in ("*", event):
+            out.append(i)
+    return out
+
+
+def build_receiver(fixture_bytes, catalogue):
+    fixture = {"file": FIXTURE_NAME}
+    # Distinct bodies for distinct deliveries, so cases do not see each other as duplicates.
+    variant = lambda n: {"file": FIXTURE_NAME, "append": "\n" * n}
+    destroy = {"utf8": '{"data":{"id":"o2","type":"orders","attributes":{}}}'}
+
+    def signed(spec, secret="new-secret", topic="orders.place", lower=False):
+        sig_name, topic_name = (SIG_HEADER.lower(), TOPIC_HEADER.lower()) if lower else (SIG_HEADER, TOPIC_HEADER)
+        h = [["Content-Type", "application/vnd.api+json"], [sig_name, sign(decode_body(spec), secret)]]
+        if topic is not None:
+            h.append([topic_name, topic])
+        return h
+
+    hex_sig = hmac.new(b"new-secret", decode_body(variant(9)), hashlib.sha256).hexdigest()
+    not_json = {"utf8": '{"data": nope'}
+    not_doc = {"utf8": '{"meta":{"note":"no data"}}'}
+    huge = {"repeat": " ", "length": 6 * 1024 * 1024}
+    raw = [
+        ("a signed orders.place", "POST", fixture, signed(fixture)),
+        ("the same delivery again: a duplicate", "POST", fixture, signed(fixture)),
+        ("signed with the previous secret during a rotation", "POST", variant(1), signed(variant(1), "old-secret")),
+        ("header names in lowercase", "POST", variant(2), signed(variant(2), lower=True)),
+        ("orders.destroy goes to two more routes", "POST", destroy, signed(destroy, topic="orders.destroy")),
+        ("another webhook's secret", "POST", variant(3), signed(variant(3), "attacker")),
+        ("a tampered body", "POST", dict(variant(4), flip=100), signed(variant(4))),
+        ("no signature header", "POST", variant(5), [["X-CommerceLayer-Topic", "orders.place"]]),
+        ("a hex digest for a signature", "POST", variant(9),
+         [[SIG_HEADER, hex_sig], [TOPIC_HEADER, "orders.place"]]),
+        ("a signature that is not base64", "POST", variant(6), [[SIG_HEADER, "not base64!"], [TOPIC_HEADER, "orders.place"]]),
+        ("no topic header", "POST", variant(7), signed(variant(7), topic=None)),
+        ("a malformed topic", "POST", variant(8), signed(variant(8), topic="Orders.Place")),
+        ("a topic about another resource", "POST", variant(10), signed(variant(10), topic="shipments.ship")),
+        ("a body that is not JSON", "POST", not_json, signed(not_json)),
+        ("JSON that is not a JSON:API document", "POST", not_doc, signed(not_doc)),
+        ("a GET", "GET", {"utf8": ""}, []),
+        ("a signed PUT", "PUT", variant(11), signed(variant(11))),
+        ("a body over the 5 MiB limit", "POST", huge, signed({"utf8": "x"})),
+    ]
+    seen = set()
+    requests = []
+    for name, method, spec, headers in raw:
+        status, error, duplicate = exchange(method, spec, headers, catalogue, seen)
+        case = {"name": name, "method": method, "headers": headers, "body": spec,
+                "expect": {"status": status, "error": error, "duplicate": duplicate}}
+        if status == 200:
+            topic = [v for k, v in headers if k.lower() == TOPIC_HEADER.lower()][0]
+            case["expect"]["routes"] = routes_of(topic)
+        requests.append(case)
+
+    # In order, on one receiver whose handler fails when the case says so: a failed delivery is
+    # not recorded, so its retry runs; once handled, it is a duplicate.
+    retried = variant(12)
+    sequence = [
+        {"name": "the handler fails", "body": retried, "headers": signed(retried), "handler": "fail",
+         "expect": {"status": 500, "error": "handler_failed", "duplicate": False}},
+        {"name": "the retry runs the handler again", "body": retried, "headers": signed(retried), "handler": "ok",
+         "expect": {"status": 200, "error": None, "duplicate": False}},
+        {"name": "the next retry is a duplicate", "body": retried, "headers": signed(retried), "handler": "ok",
+         "expect": {"status": 200, "error": None, "duplicate": True}},
+    ]
+    return {
+        "secrets": RECEIVER_SECRETS,
+        "routes": RECEIVER_ROUTES,
+        "max_body_bytes": MAX_BODY_BYTES,
+        "requests": requests,
+        "sequence": sequence,
+    }
+
+
+# ---------------------------------------------------------------------------
 
 
 def write_json(name, value):
@@ -783,6 +904,7 @@ def main():
         "signatures.json": build_signatures(fixture_bytes),
         "topics.json": topics,
         "payloads.json": payloads,
+        "receiver.json": build_receiver(fixture_bytes, catalogue),
     }
     for name, value in outputs.items():
         size = write_json(name, value)

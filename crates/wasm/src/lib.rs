@@ -214,6 +214,4 @@ mod wasm {
 }
 
 #[cfg(target_arch = "wasm32")]
-pub(crate) use wasm::{
-    read_scenario, report_value, set, string, to_js_value, topic_fields, JsVerifier,
-};
+pub(crate) use wasm::{read_scenario, report_value, set, string, to_js_value, topic_fields, JsVerifier};

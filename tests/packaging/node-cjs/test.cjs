@@ -6,5 +6,5 @@ const path = require('node:path');
 (async () => {
   const { loadFiles, runVectors } = await import('../vectors.mjs');
   const files = await loadFiles((file) => readFile(path.join(__dirname, '../../..', file)));
-  console.log(`RESULT ${JSON.stringify({ runtime: 'node-cjs', ...runVectors(clhooks, files) })}`);
+  console.log(`RESULT ${JSON.stringify({ runtime: 'node-cjs', ...(await runVectors(clhooks, files)) })}`);
 })();

@@ -1,9 +1,10 @@
 // Code a user would write with `import`; each @ts-expect-error line must stay an error.
 import {
   receive, verify, sign, Verifier, parseTopic, matchTopic, denormalize, WebhookError,
-  TOPICS, CATALOGUE, ERROR_CODES,
+  TOPICS, CATALOGUE, ERROR_CODES, simulate,
   Webhooks, createNodeHandler, expressMiddleware, handleRequest, keepRawBody, createMemoryStore,
-  type ErrorCode, type KnownTopic, type Topic, type WebhookEvent, type Denormalized,
+  type ErrorCode, type KnownTopic, type Topic, type WebhookEvent, type Denormalized, type SeenStore,
+  type Scenario, type TimelineEntry,
 } from 'clhooks';
 
 const body: Uint8Array = new TextEncoder().encode('{}');
@@ -49,6 +50,15 @@ try {
   if (e instanceof WebhookError) {
     const code: ErrorCode = e.code;
     const hint = e.hint;
+    // Every field the bindings set is declared.
+    const httpStatus: number = e.status;
+    const length: number | undefined = e.length;
+    const topic: string | undefined = e.topic;
+    const dataType: string | undefined = e.dataType;
+    const input: string | undefined = e.input;
+    // @ts-expect-error no such field
+    void e.byte;
+    void [httpStatus, length, topic, dataType, input];
     // @ts-expect-error codes are a closed union
     const bogus: ErrorCode = 'no_such_code';
     void [code, hint, bogus];
@@ -77,6 +87,31 @@ const response: Promise<Response> = handleRequest(new Request('http://x'), { sec
 // @ts-expect-error duplicates is 'skip' or 'mark'
 new Webhooks({ secret: 's', duplicates: 'drop' });
 void [webhooks.fetch, nodeListener, response, expressMiddleware, keepRawBody, createMemoryStore({ max: 10 }).size];
+
+// A seen-store claims atomically; an async one (Redis, KV) too.
+const redisLike: SeenStore = { claim: async (key) => (key ? 'fresh' : 'in_flight'), done: async (_key, _handled) => {} };
+// @ts-expect-error claim answers 'fresh', 'duplicate' or 'in_flight'
+const badStore: SeenStore = { claim: () => 'new', done: () => {} };
+new Webhooks({ secret: 's', seen: redisLike });
+
+// Scenarios and reports are the Rust types.
+const scenario: Scenario = {
+  webhooks: [{ id: 'w', topic: 'orders.place', callback_url: 'https://x.example/h', shared_secret: 's' }],
+  endpoints: { 'https://x.example/h': { script: [500, 'timeout', 'error'] } },
+  actions: [{ at_ms: 0, webhook: 'w', _reset_circuit: true, credential: 'sales_channel' }],
+};
+const report = simulate(scenario, { text: true });
+const entry: TimelineEntry | undefined = report.timeline[0];
+if (entry?.kind === 'attempt_finished') {
+  const succeeded: boolean = entry.success;
+  void succeeded;
+}
+const lines: (string | null)[] | undefined = report.text?.lines;
+// @ts-expect-error a script step is a status, 'timeout' or 'error'
+const slow: Scenario = { webhooks: [], endpoints: { u: { script: ['slow'] } } };
+// @ts-expect-error credentials are a closed set
+const admin: Scenario = { webhooks: [], actions: [{ at_ms: 0, webhook: 'w', credential: 'admin' }] };
+void [lines, badStore, slow, admin];
 
 void [count, resource, kind, eventName, wrong, status, mode, known, unknownKnown, anyTopic, topics, shipments,
   description, matches, tree, codes];

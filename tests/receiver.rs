@@ -1,0 +1,165 @@
+//! The sans-IO receiver against the shared exchanges of `tests/vectors/receiver.json` (the same
+//! file the JS receivers, `clhooks listen` and the examples answer), and the seen-store's claim.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use clhooks::receiver::{Answer, Body, Claim, Duplicates, MemoryStore, Receiver, SeenStore};
+use clhooks::Verifier;
+use common::{Exchange, Expected};
+use serde_json::Value;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn receiver() -> Receiver {
+    let vectors = common::receiver();
+    let mut receiver =
+        Receiver::new(Verifier::new(&vectors.secrets).unwrap()).with_max_body_bytes(vectors.max_body_bytes);
+    for pattern in &vectors.routes {
+        receiver.route(pattern).unwrap();
+    }
+    receiver
+}
+
+/// Runs one exchange the way an adapter does: the bytes it read, or "over the limit".
+fn exchange(receiver: &Receiver, seen: &MemoryStore, case: &Exchange) -> (Answer, Option<Vec<usize>>) {
+    let bytes = case.body.bytes();
+    let body = if bytes.len() > receiver.max_body_bytes() { Body::TooLarge } else { Body::Bytes(&bytes) };
+    let mut routes = None;
+    let answer = receiver.handle(&case.method, case.headers.clone(), body, seen, |delivery, _| {
+        routes = Some(delivery.routes.clone());
+        if case.handler.as_deref() == Some("fail") {
+            Err("failing on purpose")
+        } else {
+            Ok(())
+        }
+    });
+    (answer, routes)
+}
+
+fn observed(answer: &Answer, routes: Option<Vec<usize>>) -> Expected {
+    let body: Value = serde_json::from_str(&answer.body).unwrap();
+    Expected {
+        status: answer.status,
+        error: body["error"].as_str().map(str::to_owned),
+        duplicate: body["duplicate"] == Value::Bool(true),
+        routes: if answer.is_success() && body.get("duplicate").is_none() { routes } else { None },
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn every_shared_exchange_gets_its_answer() {
+    let vectors = common::receiver();
+    let receiver = receiver();
+    let seen = MemoryStore::default();
+    for case in &vectors.requests {
+        let (answer, routes) = exchange(&receiver, &seen, case);
+        let mut expected = case.expect.clone();
+        if expected.duplicate {
+            expected.routes = None;
+        }
+        assert_eq!(observed(&answer, routes), expected, "{}: {}", case.name, answer.body);
+    }
+    for case in &vectors.sequence {
+        let (answer, _) = exchange(&receiver, &seen, case);
+        assert_eq!(observed(&answer, None), case.expect, "{}", case.name);
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_failed_handler_releases_the_key_and_a_success_records_it() {
+    // The drift this replaces: a receiver that marked the key seen before the work was done
+    // made the retry of a failed delivery look like a duplicate, and the event was lost.
+    let receiver = receiver();
+    let seen = MemoryStore::default();
+    let case = &common::receiver().sequence[0];
+    let mut runs = 0;
+    for fail in [true, true, false, false] {
+        let bytes = case.body.bytes();
+        let answer = receiver.handle("POST", case.headers.clone(), Body::Bytes(&bytes), &seen, |_, _| {
+            runs += 1;
+            if fail {
+                Err(())
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(answer.status, if fail { 500 } else { 200 });
+    }
+    assert_eq!(runs, 3, "two failures and one success run the handler; the last copy is a duplicate");
+    assert_eq!(seen.len(), 1);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn concurrent_copies_never_both_run() {
+    let receiver = receiver();
+    let seen = MemoryStore::default();
+    let case = &common::receiver().requests[0];
+    let bytes = case.body.bytes();
+    let delivery = receiver.receive("POST", case.headers.clone(), Body::Bytes(&bytes)).unwrap();
+    let topic = &delivery.event.topic;
+    // The first copy claims the key; a second arrives while its handler runs.
+    let first = receiver.claimed(topic, seen.claim(&delivery.key)).unwrap();
+    let second = receiver.claimed(topic, seen.claim(&delivery.key)).unwrap_err();
+    assert_eq!(second.status, 409);
+    assert!(second.body.contains(r#""error":"in_flight""#));
+    let finish = receiver.finished(topic, first, true);
+    assert_eq!((finish.answer.status, finish.done), (200, Some(true)));
+    seen.done(&delivery.key, true);
+    assert_eq!(seen.claim(&delivery.key), Claim::Duplicate);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn marked_duplicates_run_without_claiming() {
+    let receiver = receiver().with_duplicates(Duplicates::Mark);
+    let seen = MemoryStore::default();
+    let case = &common::receiver().requests[0];
+    let bytes = case.body.bytes();
+    let mut flags = Vec::new();
+    for _ in 0..2 {
+        let answer =
+            receiver.handle("POST", case.headers.clone(), Body::Bytes(&bytes), &seen, |_, duplicate| {
+                flags.push(duplicate);
+                Ok::<(), ()>(())
+            });
+        assert_eq!(answer.status, 200);
+    }
+    assert_eq!(flags, [false, true]);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_memory_store_forgets_the_oldest_handled_keys_first() {
+    let seen = MemoryStore::new(2);
+    for key in ["a", "b", "c"] {
+        assert_eq!(seen.claim(key), Claim::Fresh);
+        seen.done(key, true);
+    }
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen.claim("b"), Claim::Duplicate);
+    assert_eq!(seen.claim("c"), Claim::Duplicate);
+    assert_eq!(seen.claim("a"), Claim::Fresh, "a was the oldest");
+    // A key being handled is not forgotten, and a duplicate claim changes nothing.
+    seen.done("a", true);
+    assert_eq!(seen.claim("b"), Claim::Fresh);
+    seen.done("b", false);
+    assert_eq!(seen.len(), 2);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_body_limit_is_the_core_default_and_configurable() {
+    let receiver = Receiver::new(Verifier::new(["s"]).unwrap());
+    assert_eq!(receiver.max_body_bytes(), clhooks::receiver::DEFAULT_MAX_BODY_BYTES);
+    assert_eq!(receiver.max_body_bytes(), 5 * 1024 * 1024);
+    let refused = receiver.receive("POST", [("a", "b")], Body::TooLarge).unwrap_err();
+    assert_eq!(refused.status, 413);
+    let small = receiver.with_max_body_bytes(10);
+    let refused = small.receive("POST", [("a", "b")], Body::Bytes(b"01234567890")).unwrap_err();
+    assert_eq!(refused.status, 413);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn every_error_answers_with_the_status_the_core_gives_it() {
+    let error = clhooks::Error::EmptySecret;
+    let answer = Receiver::refusal(&error);
+    assert_eq!(answer.status, 500);
+    assert_eq!(answer.status, error.http_status());
+}
