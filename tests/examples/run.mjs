@@ -1,14 +1,15 @@
-// Runs each receiver example in its real runtime — node:http and Express in Node, the Worker in
-// workerd (built by Wrangler, served by Miniflare), the axum server natively — and delivers
-// real signed events to it with the clhooks CLI (send, replay) and plain fetch: good, duplicated,
-// signed with the previous secret, tampered, wrong topic, and bad input. Prints a table of
-// example × case → status and fails on any unexpected answer.
+// Runs each receiver — the node:http and Express examples in Node, the Worker example in workerd
+// (built by Wrangler, served by Miniflare), the axum example natively, and `clhooks listen` —
+// and sends each the shared exchanges of tests/vectors/receiver.json over HTTP (the same file
+// the core and the package answer in-process: every receiver must give the same status and
+// error code), plus real deliveries from the clhooks CLI (send, replay). Prints a table of
+// receiver × case → answer and fails on any unexpected one.
 //
 // Usage: node tests/examples/run.mjs   (after `make examples-pkg` and `cargo build --bin clhooks`)
 
 import { spawn, spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,63 +68,72 @@ function variant(name, bytes) {
   return path;
 }
 
-// Distinct deliveries: each body is a new event for the idempotency key.
-const twice = variant('twice.json', Buffer.concat([fixture, Buffer.from('\n\n')]));
-const rotated = variant('rotated.json', Buffer.concat([fixture, Buffer.from('\n')]));
-const plainText = variant('plain-text.json', Buffer.concat([fixture, Buffer.from('  ')]));
-const appJson = variant('app-json.json', Buffer.concat([fixture, Buffer.from('\t')]));
+// Distinct deliveries: each body is a new event for the idempotency key (the shared vectors use
+// the fixture followed by newlines; these use spaces).
+const twice = variant('twice.json', Buffer.concat([fixture, Buffer.from('  ')]));
+const sent = variant('sent.json', Buffer.concat([fixture, Buffer.from('   ')]));
+const rotated = variant('rotated.json', Buffer.concat([fixture, Buffer.from('    ')]));
 const { sign } = await import(join(root, 'pkg/node.mjs'));
+const { bodyBytes } = await import(join(root, 'tests/packaging/vectors.mjs'));
+const vectors = JSON.parse(readFileSync(join(root, 'tests/vectors/receiver.json'), 'utf8'));
+const files = { fixture: new Uint8Array(fixture) };
 
-const cases = [
-  ['good', 200, (url) => cliStatus(['send', '--url', url, '--secret', 'new-secret', '--topic', 'orders.place', '--max-retries', '0', fixturePath])],
-  // The same signed bytes twice, as a Commerce Layer retry after a lost answer: the second is
-  // answered 200 and flagged, and not handled again.
-  ['duplicate', 200, (url) => {
-    const first = cliStatus(['replay', twice, '--url', url, '--secret', 'new-secret', '--topic', 'orders.place']);
-    const again = cliStatus(['replay', twice, '--url', url, '--secret', 'new-secret', '--topic', 'orders.place']);
-    const ok = first.status === 200 && !first.duplicate && again.duplicate;
-    return { ...again, status: ok ? again.status : `${first.status}/${again.status}, duplicate flag ${again.duplicate}` };
-  }],
-  ['old secret (rotation)', 200, (url) => cliStatus(['replay', rotated, '--url', url, '--secret', 'old-secret', '--topic', 'orders.place'])],
-  ['tampered', 401, (url) => cliStatus(['replay', fixturePath, '--url', url, '--secret', 'attacker', '--topic', 'orders.place'])],
-  ['wrong topic', 400, (url) => cliStatus(['replay', fixturePath, '--url', url, '--secret', 'new-secret', '--topic', 'shipments.ship'])],
-  ['empty body', 401, (url) => post(url, '', {})],
-  ['missing headers', 401, (url) => post(url, fixture, { 'content-type': 'application/vnd.api+json' })],
-  ['invalid JSON', 400, (url) => post(url, '{"data": nope', signed('{"data": nope', 'orders.place'))],
-  ['text/plain content type', 200, (url) => post(url, readFileSync(plainText), { ...signed(readFileSync(plainText), 'orders.place'), 'content-type': 'text/plain' })],
-  ['application/json content type', 200, (url) => post(url, readFileSync(appJson), { ...signed(readFileSync(appJson), 'orders.place'), 'content-type': 'application/json' })],
-  ['huge body (6 MiB)', 413, (url) => postHuge(url, 6 << 20)],
-  ['GET', 405, async (url) => ({ status: (await fetch(url)).status })],
-];
-
-function signed(body, topic) {
-  return { 'X-CommerceLayer-Signature': sign(body, 'new-secret'), 'X-CommerceLayer-Topic': topic, 'content-type': 'application/vnd.api+json' };
-}
-
-async function post(url, body, headers) {
+/** A shared exchange over HTTP: `{status, error, duplicate}` as the receiver answered. */
+async function shared(url, c) {
+  const body = bodyBytes(c.body, files);
+  const headers = Object.fromEntries(c.headers);
+  if (body.length > vectors.max_body_bytes) return postHuge(url, body, headers);
   try {
-    const res = await fetch(url, { method: 'POST', body, headers });
-    await res.arrayBuffer();
-    return { status: res.status };
+    const res = await fetch(url, { method: c.method, body: c.method === 'GET' ? undefined : body, headers });
+    return answered(res.status, await res.text());
   } catch (e) {
     return { status: `error ${e.cause?.code ?? e.message}` };
   }
 }
+
+function answered(status, text) {
+  let json = {};
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = { error: `not JSON: ${text.slice(0, 80)}` };
+  }
+  return { status, error: json.error ?? null, duplicate: json.duplicate === true };
+}
+
+const expected = ({ status, error, duplicate }) => JSON.stringify({ status, error, duplicate });
+
+const cases = [
+  ...vectors.requests.map((c) => [c.name, expected(c.expect), async (url) => {
+    const got = await shared(url, c);
+    return { ...got, status: expected(got) };
+  }]),
+  ['clhooks send', 200, (url) => cliStatus(['send', '--url', url, '--secret', 'new-secret', '--topic', 'orders.place', '--max-retries', '0', sent])],
+  // The same signed bytes twice, as a Commerce Layer retry after a lost answer: the second is
+  // answered 200 and flagged, and not handled again.
+  ['clhooks replay twice', 200, (url) => {
+    const first = cliStatus(['replay', twice, '--url', url, '--secret', 'new-secret', '--topic', 'orders.place']);
+    const again = cliStatus(['replay', twice, '--url', url, '--secret', 'old-secret', '--topic', 'orders.place']);
+    const ok = first.status === 200 && !first.duplicate && again.duplicate;
+    return { ...again, status: ok ? again.status : `${first.status}/${again.status}, duplicate flag ${again.duplicate}` };
+  }],
+  ['clhooks replay, previous secret', 200, (url) => cliStatus(['replay', rotated, '--url', url, '--secret', 'old-secret', '--topic', 'orders.place'])],
+];
 
 /**
  * A body over the limit, sent the way careful clients do (`Expect: 100-continue`): a server may
  * answer 413 from the headers alone and close before reading the body, and then a client that
  * is still writing sees the connection reset instead of the answer.
  */
-function postHuge(url, size) {
+function postHuge(url, body, headers) {
   return new Promise((resolve) => {
     const req = httpRequest(url, {
       method: 'POST',
-      headers: { ...signed('x', 'orders.place'), 'content-length': size, expect: '100-continue' },
+      headers: { ...headers, 'content-length': body.length, expect: '100-continue' },
     });
     let sent = false;
     const send = () => {
-      if (!sent) req.end(Buffer.alloc(size, 0x20));
+      if (!sent) req.end(body);
       sent = true;
     };
     req.on('continue', send);
@@ -131,9 +141,12 @@ function postHuge(url, size) {
     const timer = setTimeout(send, 1000);
     req.on('response', (res) => {
       clearTimeout(timer);
-      res.resume();
-      resolve({ status: res.statusCode });
-      req.destroy();
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        resolve(answered(res.statusCode, Buffer.concat(chunks).toString()));
+        req.destroy();
+      });
     });
     req.on('error', (e) => {
       clearTimeout(timer);
@@ -164,16 +177,22 @@ async function workerServer() {
 }
 
 const env = { ...process.env, PORT: '0', HOST: '127.0.0.1', CL_WEBHOOK_SECRET: SECRETS };
+// Each receiver, and the log line it prints when it handles the fixture's order.
 const examples = [
-  ['node-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/node-receiver'), env })],
-  ['express-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/express-receiver'), env })],
-  ['cloudflare-worker', workerServer],
-  ['rust-receiver', () => start(join(root, 'target/rust-receiver/release/clhooks-rust-receiver'), [], { env })],
+  ['node-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/node-receiver'), env }), /^event orders\.place wBXVhZOmXO/],
+  ['express-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/express-receiver'), env }), /^event orders\.place wBXVhZOmXO/],
+  ['cloudflare-worker', workerServer, null],
+  ['rust-receiver', () => start(join(root, 'target/rust-receiver/release/clhooks-rust-receiver'), [], { env }), /^event orders\.place wBXVhZOmXO/],
+  ['clhooks listen', () => start(cli, ['listen', '--port', '0', '--secret', 'new-secret', '--secret', 'old-secret']), /orders\.place  orders\/wBXVhZOmXO  verified  200/],
 ];
+// Distinct deliveries of the fixture's order that must each be handled exactly once: the
+// shared vectors' accepted fixture variants, and the three CLI cases.
+const handledOnce = vectors.requests.filter((c) => c.expect.status === 200 && !c.expect.duplicate
+  && c.headers.some(([k, v]) => k.toLowerCase() === 'x-commercelayer-topic' && v === 'orders.place')).length + 3;
 
 const table = [];
 let failures = 0;
-for (const [name, startServer] of examples) {
+for (const [name, startServer, handledLine] of examples) {
   let server;
   try {
     server = await startServer();
@@ -186,20 +205,20 @@ for (const [name, startServer] of examples) {
   try {
     for (const [label, expected, fn] of cases) {
       const { status, output } = await fn(`${server.url}/webhooks`);
-      row[label] = status;
+      row[label] = typeof status === 'string' && status.startsWith('{') ? JSON.parse(status).status : status;
       if (status !== expected) {
         failures += 1;
         console.log(`FAIL ${name}: ${label}: expected ${expected}, got ${status}${output ? `\n${output}` : ''}`);
       }
     }
-    if (server.lines) {
-      // Valid events accepted exactly once: the duplicate is not handled again.
+    if (handledLine) {
+      // Valid events accepted exactly once: the duplicates are not handled again.
       await new Promise((r) => setTimeout(r, 200));
-      const handled = server.lines.filter((l) => l.startsWith('event orders.place wBXVhZOmXO')).length;
-      row['handled once'] = handled === 5 ? 'yes' : `${handled} times`;
-      if (handled !== 5) {
+      const handled = server.lines.filter((l) => handledLine.test(l)).length;
+      row['handled once'] = handled === handledOnce ? 'yes' : `${handled} times`;
+      if (handled !== handledOnce) {
         failures += 1;
-        console.log(`FAIL ${name}: 5 distinct valid deliveries should be handled once each, saw ${handled}\n${server.lines.join('\n')}`);
+        console.log(`FAIL ${name}: ${handledOnce} distinct valid deliveries should be handled once each, saw ${handled}\n${server.lines.join('\n')}`);
       }
     } else {
       row['handled once'] = 'n/a';
@@ -210,10 +229,42 @@ for (const [name, startServer] of examples) {
   table.push(row);
 }
 
+// The axum example's work fails (its events log cannot be opened): the delivery is answered 500
+// and not recorded, so Commerce Layer's retry does the work, and only a later copy is a duplicate.
+{
+  const logDir = join(work, 'not-yet');
+  const server = await start(join(root, 'target/rust-receiver/release/clhooks-rust-receiver'), [], {
+    env: { ...env, EVENTS_LOG: join(logDir, 'events.log') },
+  });
+  try {
+    const body = Buffer.concat([fixture, Buffer.from('\t\t')]);
+    const headers = { 'X-CommerceLayer-Signature': sign(body, 'new-secret'), 'X-CommerceLayer-Topic': 'orders.place' };
+    const deliver = async () => {
+      const res = await fetch(`${server.url}/webhooks`, { method: 'POST', body, headers });
+      return answered(res.status, await res.text());
+    };
+    const failed = await deliver();
+    mkdirSync(logDir);
+    const retried = await deliver();
+    const again = await deliver();
+    const logged = readFileSync(join(logDir, 'events.log'), 'utf8').trim().split('\n').length;
+    const got = `${failed.status} ${failed.error}, ${retried.status} duplicate=${retried.duplicate}, ${again.status} duplicate=${again.duplicate}, logged ${logged}`;
+    const want = '500 handler_failed, 200 duplicate=false, 200 duplicate=true, logged 1';
+    if (got !== want) {
+      failures += 1;
+      console.log(`FAIL rust-receiver: failed work then retries: expected ${want}, got ${got}\n${server.lines.join('\n')}`);
+    } else {
+      console.log(`ok   rust-receiver: work that fails is retried, not lost (${got})`);
+    }
+  } finally {
+    server.stop();
+  }
+}
+
 const columns = ['example', ...cases.map(([label]) => label), 'handled once'];
 console.log(`\n${columns.join(' | ')}`);
 for (const row of table) console.log(columns.map((c) => row[c] ?? '-').join(' | '));
 rmSync(work, { recursive: true, force: true });
-const total = examples.length * (cases.length + 1);
+const total = examples.length * (cases.length + 1) + 1;
 console.log(`\nexamples: ${total - failures} passed, ${failures} failed`);
 process.exit(failures ? 1 : 0);

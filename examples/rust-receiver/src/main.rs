@@ -1,51 +1,100 @@
 //! A Commerce Layer webhook receiver on axum.
 //!
 //! `CL_WEBHOOK_SECRET=secret cargo run` (comma-separated secrets while rotating); `PORT` (3000)
-//! and `HOST` (127.0.0.1) say where it listens. POST deliveries to `/webhooks`.
+//! and `HOST` (127.0.0.1) say where it listens; with `EVENTS_LOG=path` each event is appended
+//! to that file. POST deliveries to `/webhooks`.
+//!
+//! axum only moves bytes here: clhooks' `Receiver` decides every answer (405, 413, 401, 400,
+//! 409, 500, 200 and duplicates), and its seen-store records an event only once the work is
+//! done, so a delivery whose work failed is handled again when Commerce Layer retries it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::{Json, Router};
-use clhooks::payload::SeenKeys;
-use clhooks::{receive, Verifier};
-use serde_json::{json, Value};
+use axum::body::to_bytes;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use clhooks::receiver::{Answer, Body, Delivery, MemoryStore, Receiver, SeenStore, ANSWER_CONTENT_TYPE};
+use clhooks::Verifier;
+use tokio::io::AsyncWriteExt;
 
 struct App {
-    verifier: Verifier,
-    seen: Mutex<SeenKeys>,
+    receiver: Receiver,
+    seen: MemoryStore,
+    events_log: Option<String>,
 }
 
-async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> (StatusCode, Json<Value>) {
-    let pairs = headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
-    let event = match receive(&body, pairs, &app.verifier) {
-        Ok(event) => event,
+fn respond(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, ANSWER_CONTENT_TYPE)], answer.body).into_response()
+}
+
+/// The work: real code would write to a database or a queue. Commerce Layer waits 5 s for the
+/// answer, so anything slower goes onto a queue.
+async fn work(app: &App, delivery: &Delivery) -> std::io::Result<()> {
+    let event = &delivery.event;
+    let line = format!("event {} {} {}", event.topic, event.resource().id, &delivery.key[..12]);
+    if let Some(path) = &app.events_log {
+        let mut file = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await?;
+        file.write_all(format!("{line}\n").as_bytes()).await?;
+    }
+    println!("{line}");
+    Ok(())
+}
+
+async fn webhook(State(app): State<Arc<App>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let max = app.receiver.max_body_bytes();
+    let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    // Over the limit by its Content-Length: answered before reading (and before `100 Continue`).
+    let bytes = match declared {
+        Some(length) if length > max => None,
+        _ => to_bytes(body, max.saturating_add(1)).await.ok().filter(|b| b.len() <= max),
+    };
+    let body = bytes.as_deref().map_or(Body::TooLarge, Body::Bytes);
+    let headers = pairs(&parts.headers);
+    let delivery = match app.receiver.receive(parts.method.as_str(), headers, body) {
+        Ok(delivery) => delivery,
+        Err(answer) => return respond(answer),
+    };
+    let topic = &delivery.event.topic;
+    let run = match app.receiver.claimed(topic, app.seen.claim(&delivery.key)) {
+        Ok(run) => run,
+        Err(answer) => return respond(answer),
+    };
+    let ok = match work(&app, &delivery).await {
+        Ok(()) => true,
         Err(e) => {
-            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-            return (status, Json(json!({"error": e.code(), "message": e.to_string()})));
+            eprintln!("work failed for {} {}: {e}", topic, delivery.event.resource().id);
+            false
         }
     };
-    let key = event.idempotency_key();
-    let fresh = app.seen.lock().map(|mut seen| seen.insert(&key)).unwrap_or(true);
-    if fresh {
-        // Real work goes here, or onto a queue when it may take more than a moment: Commerce
-        // Layer waits 5 s for the answer.
-        println!("event {} {} {}", event.topic, event.resource().id, &key[..12]);
+    let finish = app.receiver.finished(topic, run, ok);
+    if let Some(handled) = finish.done {
+        app.seen.done(&delivery.key, handled);
     }
-    (StatusCode::OK, Json(json!({"received": event.topic.as_str(), "duplicate": !fresh})))
+    respond(finish.answer)
+}
+
+fn pairs(headers: &HeaderMap) -> Vec<(&str, &str)> {
+    headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))).collect()
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let secrets = std::env::var("CL_WEBHOOK_SECRET").unwrap_or_default();
     let verifier = Verifier::new(secrets.split(',').filter(|s| !s.is_empty()))?;
-    let app = Arc::new(App { verifier, seen: Mutex::new(SeenKeys::new(10_000)) });
+    let app = Arc::new(App {
+        receiver: Receiver::new(verifier),
+        seen: MemoryStore::default(),
+        events_log: std::env::var("EVENTS_LOG").ok().filter(|p| !p.is_empty()),
+    });
     let router = Router::new()
-        .route("/webhooks", post(webhook))
-        .layer(DefaultBodyLimit::max(5 << 20))
+        .route("/webhooks", any(webhook))
+        // The receiver applies its own limit (5 MiB) and answers 413 itself.
+        .layer(DefaultBodyLimit::disable())
         .with_state(app);
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
