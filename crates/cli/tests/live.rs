@@ -308,3 +308,71 @@ fn listen_refuses_bad_requests_and_keeps_serving() {
     );
     assert!(seen[3].contains("400 invalid_json"), "{seen:?}");
 }
+
+/// A server that holds each request until `want` are in at once (or 3 s pass), then answers
+/// 200 to all of them; returns the most requests it saw at once.
+fn rendezvous_server(want: usize) -> (String, thread::JoinHandle<usize>) {
+    use std::sync::{Arc, Condvar, Mutex};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let handle = thread::spawn(move || {
+        let state = Arc::new((Mutex::new((0usize, 0usize)), Condvar::new()));
+        let mut workers = Vec::new();
+        for stream in listener.incoming().take(want) {
+            let state = Arc::clone(&state);
+            workers.push(thread::spawn(move || {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" || line.is_empty() {
+                        break;
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let (lock, ready) = &*state;
+                let mut counts = lock.lock().unwrap();
+                counts.0 += 1;
+                counts.1 = counts.1.max(counts.0);
+                ready.notify_all();
+                let (counts, _) =
+                    ready.wait_timeout_while(counts, Duration::from_secs(3), |c| c.0 < want).unwrap();
+                drop(counts);
+                let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            }));
+        }
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        let most = state.0.lock().unwrap().1;
+        most
+    });
+    (base, handle)
+}
+
+#[test]
+fn simulate_live_calls_different_webhooks_side_by_side() {
+    // The drift this replaces: the CLI's live mode called webhooks one at a time while the npm
+    // package's called them side by side. Both run the core's driver now.
+    let (base, server) = rendezvous_server(2);
+    let scenario = serde_json::json!({
+        "webhooks": [
+            {"id": "a", "topic": "orders.place", "callback_url": format!("{base}/a"), "shared_secret": "sa"},
+            {"id": "b", "topic": "orders.place", "callback_url": format!("{base}/b"), "shared_secret": "sb"},
+        ],
+        "events": [{"at_ms": 0, "topic": "orders.place"}],
+    });
+    let path = std::env::temp_dir().join(format!("clhooks-side-by-side-{}.json", std::process::id()));
+    std::fs::write(&path, scenario.to_string()).unwrap();
+    let out = clhooks(&["simulate", "--live", path.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(server.join().unwrap(), 2, "both calls were out at once\n{}", text(&out.stdout));
+    assert_eq!(text(&out.stdout).matches("delivered after 1 attempt(s)").count(), 2);
+}
