@@ -46,28 +46,38 @@ export function createApi(core) {
   const maxDepthOf = (options) => (options && options.maxDepth != null ? options.maxDepth : undefined);
 
   /** A verified delivery. */
+  const RAW = Symbol('clhooks.rawBody');
+
   class WebhookEvent {
     /** @type {object} The payload as the engine parsed it (set from the core's fields). */
     document;
 
     /** The payload with relationships resolved from `included`. */
     denormalize(options) {
-      return core.denormalize(this.document, maxDepthOf(options));
+      // From the bytes received when there are any: no re-serializing of `document`.
+      return core.denormalize(this[RAW] ?? this.document, maxDepthOf(options));
     }
   }
 
-  /** @param {EventFields & object} fields */
-  const toEvent = (fields) => Object.assign(new WebhookEvent(), fields);
+  /**
+   * @param {EventFields & object} fields
+   * @param {any} [body] the verified raw body, kept out of sight for denormalize()
+   */
+  const toEvent = (fields, body) => {
+    const event = Object.assign(new WebhookEvent(), fields);
+    if (body !== undefined) Object.defineProperty(event, RAW, { value: body });
+    return event;
+  };
 
   class Verifier extends core.Verifier {
     receive(body, headers) {
-      return toEvent(super.receive(body, headers));
+      return toEvent(super.receive(body, headers), body);
     }
   }
 
   function receive(body, headers, secret) {
-    if (secret instanceof core.Verifier) return toEvent(core.Verifier.prototype.receive.call(secret, body, headers));
-    return toEvent(core.receive(body, headers, secret));
+    if (secret instanceof core.Verifier) return toEvent(core.Verifier.prototype.receive.call(secret, body, headers), body);
+    return toEvent(core.receive(body, headers, secret), body);
   }
 
   function denormalize(document, options) {

@@ -6,7 +6,7 @@
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /**
- * @param {{ toEvent: (fields: EventFields) => EventFields & Record<string, any> }} api
+ * @param {{ toEvent: (fields: EventFields, body?: any) => EventFields & Record<string, any> }} api
  * @param {typeof import('./core/web.js')} core
  */
 export function createReceivers(api, core) {
@@ -52,7 +52,7 @@ export function createReceivers(api, core) {
       const received = /** @type {{ answer?: Answer, event?: EventFields }} */ (
         this.receiver.receive(method, headers, body, tooLarge));
       if (received.answer) return received.answer;
-      const event = toEvent(received.event);
+      const event = toEvent(received.event, body);
       /** @type {Claim} */
       const claim = this.seen ? await this.seen.claim(event.idempotencyKey) : 'fresh';
       const next = /** @type {{ answer?: Answer, run?: Run }} */ (this.receiver.claimed(event.topic, claim));

@@ -95,15 +95,6 @@ pub fn check_topic(topic: &Topic, document: &Document) -> Result<()> {
     }
 }
 
-/// Finds a header by name, in any case; the first one wins when it is repeated.
-pub fn find_header<H, K, V>(headers: H, name: &str) -> Option<V>
-where
-    H: IntoIterator<Item = (K, V)>,
-    K: AsRef<str>,
-{
-    headers.into_iter().find(|(k, _)| k.as_ref().eq_ignore_ascii_case(name)).map(|(_, v)| v)
-}
-
 /// Verifies and reads one delivery.
 ///
 /// In order: the signature (`X-CommerceLayer-Signature`, header names in any case) against

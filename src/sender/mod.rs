@@ -504,13 +504,6 @@ impl Sender {
         Ok((event, out))
     }
 
-    /// When the next pending attempt is due, if any (it may still wait for its webhook's
-    /// attempt in flight).
-    #[must_use]
-    pub fn next_due(&self) -> Option<u64> {
-        self.pending.keys().next().map(|(due, _)| *due)
-    }
-
     /// When the next pending attempt after `now` is due: what a caller waits for when
     /// everything due by `now` is handed out or waits for its webhook's attempt in flight.
     #[must_use]

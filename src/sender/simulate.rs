@@ -552,7 +552,7 @@ impl Scheduled {
     /// # Errors
     ///
     /// As [`Sender::publish`] and [`Sender::update`].
-    pub fn apply(&self, sender: &mut Sender, now: u64) -> Result<Vec<Output>> {
+    pub(crate) fn apply(&self, sender: &mut Sender, now: u64) -> Result<Vec<Output>> {
         match self {
             Scheduled::Publish(topic, document) => Ok(sender.publish(topic, document, now)?.1),
             Scheduled::Update(update, credential) => sender.update(update, *credential, now),
