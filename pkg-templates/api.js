@@ -90,6 +90,7 @@ export function createApi(core) {
     toEvent,
     Verifier,
     sign: core.sign,
+    deliveryHeaders: core.deliveryHeaders,
     verify: core.verify,
     receive,
     parseTopic: core.parseTopic,

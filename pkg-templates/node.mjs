@@ -6,6 +6,6 @@ import { createApi } from './api.js';
 core.initSync({ module: readFileSync(new URL('./clhooks.wasm', import.meta.url)) });
 
 export const {
-  WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate, simulateLive,
+  WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate, simulateLive, deliveryHeaders,
   TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
 } = createApi(core);

@@ -1,6 +1,6 @@
 // The clhooks inspector: every check runs the package's WebAssembly core in this page.
 import {
-  verify, sign, parseTopic, denormalize, simulate, WebhookError, CATALOGUE,
+  verify, sign, deliveryHeaders, parseTopic, denormalize, simulate, WebhookError, CATALOGUE,
 } from 'clhooks';
 
 const $ = (id) => document.getElementById(id);
@@ -238,10 +238,10 @@ function setView(next) {
   decode();
 }
 
-function requestParts() {
-  const body = currentBody();
-  const headers = { 'Content-Type': 'application/vnd.api+json', 'X-CommerceLayer-Signature': sign(body, fields.secret.value) };
-  if (fields.topic.value.trim()) headers['X-CommerceLayer-Topic'] = fields.topic.value.trim();
+/** The request Commerce Layer would send: the core's delivery headers (a browser sets its own User-Agent). */
+function requestParts(body = currentBody()) {
+  const pairs = deliveryHeaders(body, fields.secret.value, fields.topic.value);
+  const headers = Object.fromEntries(pairs.filter(([name]) => name !== 'User-Agent'));
   return { body, headers };
 }
 
@@ -251,7 +251,7 @@ function curlLine() {
   // The command carries the text of the box, so it is signed over that text (a loaded file's
   // CRLF or byte-order mark would not survive the copy).
   const body = fields.payload.value;
-  const headers = { ...requestParts().headers, 'X-CommerceLayer-Signature': sign(body, fields.secret.value) };
+  const { headers } = requestParts(body);
   const url = $('url').value.trim() || 'http://127.0.0.1:3000/webhooks';
   const lines = [`printf '%s' ${shellQuote(body)} |`, `  curl -sS -X POST ${shellQuote(url)}`];
   for (const [name, value] of Object.entries(headers)) lines.push(`  -H ${shellQuote(`${name}: ${value}`)}`);
@@ -290,7 +290,14 @@ async function send() {
 }
 
 async function copyCurl() {
-  const line = curlLine();
+  let line;
+  try {
+    line = curlLine();
+  } catch (e) {
+    if (!(e instanceof WebhookError)) throw e;
+    $('replay-result').textContent = `${e.code}: ${e.message}`;
+    return;
+  }
   const pre = $('curl');
   pre.hidden = false;
   pre.textContent = line;

@@ -42,6 +42,20 @@ pub const USER_AGENT: &str = concat!("clhooks-sender/", env!("CARGO_PKG_VERSION"
 /// The content type of deliveries: the JSON:API media type of Commerce Layer's API.
 pub const CONTENT_TYPE: &str = "application/vnd.api+json";
 
+/// The headers of a delivery, in the order they are sent: content type, signature, topic (when
+/// there is one) and user agent. Every sender path uses them: the [`Sender`], `clhooks replay`
+/// and its curl line, and the inspector's *Send* and curl.
+#[must_use]
+pub fn delivery_headers(signature: String, topic: Option<&Topic>) -> Vec<(String, String)> {
+    let mut headers =
+        vec![("Content-Type".to_owned(), CONTENT_TYPE.to_owned()), (SIGNATURE_HEADER.to_owned(), signature)];
+    if let Some(topic) = topic {
+        headers.push((TOPIC_HEADER.to_owned(), topic.to_string()));
+    }
+    headers.push(("User-Agent".to_owned(), USER_AGENT.to_owned()));
+    headers
+}
+
 /// What a webhook is created with. Its secret stays out of `Debug` output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -488,12 +502,7 @@ impl Sender {
             let payload = serde_json::to_value(&payload).unwrap_or(Value::Null);
             let request = Request {
                 url: webhook.config.callback_url.clone(),
-                headers: vec![
-                    ("Content-Type".into(), CONTENT_TYPE.into()),
-                    (SIGNATURE_HEADER.into(), webhook.signer.sign(&body)),
-                    (TOPIC_HEADER.into(), topic.to_string()),
-                    ("User-Agent".into(), USER_AGENT.into()),
-                ],
+                headers: delivery_headers(webhook.signer.sign(&body), Some(topic)),
                 body,
             };
             let id = self.next_id;

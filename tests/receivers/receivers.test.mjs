@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = new URL('../../', import.meta.url);
 const clhooks = await import(new URL('pkg/node.mjs', root));
-const { Webhooks, createNodeHandler, expressMiddleware, handleRequest, keepRawBody, sign, WebhookError } = clhooks;
+const { Webhooks, createNodeHandler, expressMiddleware, handleRequest, keepRawBody, createMemoryStore, sign, WebhookError } = clhooks;
 const express = createRequire(import.meta.url)(fileURLToPath(new URL('node_modules/express', root)));
 const fixture = readFileSync(new URL('tests/vectors/orders-place-payload.json', root));
 
@@ -214,4 +214,26 @@ test('handleRequest with options written inline still recognises duplicates', as
   const again = await handleRequest(request(), { secret: 'inline', onEvent: () => calls++ });
   assert.equal((await again.json()).duplicate, true);
   assert.equal(calls, 1);
+});
+
+test("the default seen-store is the core's: claim, release, record, the oldest forgotten first", () => {
+  const seen = createMemoryStore({ max: 2 });
+  for (const key of ['a', 'b', 'c']) {
+    assert.equal(seen.claim(key), 'fresh');
+    seen.done(key, true);
+  }
+  assert.equal(seen.size, 2);
+  assert.deepEqual(['b', 'c'].map((key) => seen.claim(key)), ['duplicate', 'duplicate']);
+  assert.equal(seen.claim('a'), 'fresh', 'a was the oldest');
+  assert.equal(seen.claim('a'), 'in_flight');
+  seen.done('a', false);
+  assert.equal(seen.claim('a'), 'fresh', 'a failed delivery is released');
+});
+
+test('a seen-store that answers something else than a claim gets a 500, not a crash', async () => {
+  const webhooks = new Webhooks({ secret: 's', seen: { claim: () => true, done: () => {} } });
+  await assert.rejects(webhooks.process(delivery(fixture, 's')), (e) => e instanceof WebhookError && e.code === 'invalid_argument');
+  await serve(webhooks.nodeHandler(), async (url) => {
+    assert.equal((await post(url, fixture, headers(fixture, 's'))).status, 500);
+  });
 });

@@ -185,13 +185,7 @@ pub struct Replay<'a> {
 pub fn replay(args: &Replay<'_>) -> Result<bool, Failure> {
     let body = input(Some(args.file))?;
     let topic = args.topic.map(Topic::parse).transpose()?;
-    let mut headers = vec![
-        ("Content-Type".to_owned(), sender::CONTENT_TYPE.to_owned()),
-        (clhooks::SIGNATURE_HEADER.to_owned(), clhooks::sign(&body, args.secret)?),
-    ];
-    if let Some(topic) = &topic {
-        headers.push((clhooks::TOPIC_HEADER.to_owned(), topic.to_string()));
-    }
+    let headers = sender::delivery_headers(clhooks::sign(&body, args.secret)?, topic.as_ref());
     if args.curl {
         let mut command = format!("curl -sS -X POST {}", shell_quote(args.url));
         for (name, value) in &headers {

@@ -136,6 +136,25 @@ fn a_receiver_answering_after_six_seconds_has_failed() {
 }
 
 /// A plain server that answers every request with `status` after `delay`, counting requests.
+/// Reads one HTTP/1.1 request (head and Content-Length body) off a stream; returns the body.
+fn read_request(stream: &std::net::TcpStream) -> Vec<u8> {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap();
+        }
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    body
+}
+
 fn plain_server(status: u16, delay: Duration, count: usize) -> (String, thread::JoinHandle<usize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -143,20 +162,7 @@ fn plain_server(status: u16, delay: Duration, count: usize) -> (String, thread::
         let mut served = 0;
         for stream in listener.incoming().take(count) {
             let mut stream = stream.unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap();
-                }
-                if line == "\r\n" || line.is_empty() {
-                    break;
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
+            read_request(&stream);
             thread::sleep(delay);
             let _ = write!(
                 stream,
@@ -322,20 +328,7 @@ fn rendezvous_server(want: usize) -> (String, thread::JoinHandle<usize>) {
             let state = Arc::clone(&state);
             workers.push(thread::spawn(move || {
                 let mut stream = stream.unwrap();
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    reader.read_line(&mut line).unwrap();
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap();
-                    }
-                    if line == "\r\n" || line.is_empty() {
-                        break;
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).unwrap();
+                read_request(&stream);
                 let (lock, ready) = &*state;
                 let mut counts = lock.lock().unwrap();
                 counts.0 += 1;

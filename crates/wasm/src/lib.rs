@@ -76,6 +76,18 @@ mod wasm {
         throw(clhooks::sign(&body, &secret))
     }
 
+    /// The headers of a delivery of `body` signed with `secret`, as Commerce Layer's sender sends
+    /// them: `[name, value]` pairs (the topic's only when one is given).
+    #[wasm_bindgen(js_name = deliveryHeaders)]
+    pub fn delivery_headers(body: &JsValue, secret: &JsValue, topic: &JsValue) -> JsResult<JsValue> {
+        let signature = sign(body, secret)?;
+        let topic = match topic.as_string().filter(|t| !t.trim().is_empty()) {
+            Some(name) => Some(throw(Topic::parse(name.trim()))?),
+            None => None,
+        };
+        Ok(to_js_value(&clhooks::sender::delivery_headers(signature, topic.as_ref())))
+    }
+
     /// Verifies a body against a signature with one secret or an array of them.
     #[wasm_bindgen]
     pub fn verify(body: &JsValue, signature: &JsValue, secrets: &JsValue) -> JsResult<()> {
