@@ -19,6 +19,7 @@
 //! deadline stays 5 s.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 
 use super::simulate::{report, Report, Scenario, Scheduled};
 use super::{Outcome, Output, Request, Sender};
@@ -41,13 +42,13 @@ pub struct Call {
     pub timeout_ms: u64,
 }
 
-/// What [`Driver::poll`] did: the calls to make, and the timeline entries it added.
+/// What [`Driver::poll`] did: the calls to make, and where the timeline entries it added are.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Due {
     /// Calls to make now, side by side.
     pub calls: Vec<Call>,
-    /// The new timeline entries, in order.
-    pub entries: Vec<Output>,
+    /// The new timeline entries: [`Driver::entries`] of this range.
+    pub entries: Range<usize>,
 }
 
 /// What to do until the next [`Driver::poll`].
@@ -160,16 +161,17 @@ impl Driver {
     ///
     /// As [`Sender::publish`] and [`Sender::update`].
     pub fn poll(&mut self, now: u64) -> Result<Due> {
-        let mut due = Due::default();
+        let first = self.timeline.len();
+        let mut calls = Vec::new();
         while self.agenda.front().is_some_and(|(at, _)| *at <= now) {
             let Some((_, item)) = self.agenda.pop_front() else { break };
-            due.entries.extend(item.apply(&mut self.sender, now)?);
+            self.timeline.extend(item.apply(&mut self.sender, now)?);
         }
         let timeout_ms = self.sender.policy().timeout_ms;
         while let Some((attempt, entry)) = self.sender.poll(now) {
-            due.entries.push(entry);
+            self.timeline.push(entry);
             self.in_flight = self.in_flight.saturating_add(1);
-            due.calls.push(Call {
+            calls.push(Call {
                 id: attempt.id,
                 webhook: attempt.webhook,
                 event: attempt.event,
@@ -178,20 +180,27 @@ impl Driver {
                 timeout_ms,
             });
         }
-        self.timeline.extend(due.entries.iter().cloned());
-        Ok(due)
+        Ok(Due { calls, entries: first..self.timeline.len() })
     }
 
-    /// Reports how a call ended; returns the timeline entries it led to.
+    /// Reports how a call ended; returns where the timeline entries it led to are
+    /// ([`Driver::entries`]).
     ///
     /// # Errors
     ///
     /// [`Error::UnknownAttempt`](crate::Error::UnknownAttempt) for a call that is not out.
-    pub fn complete(&mut self, id: u64, outcome: &Outcome, now: u64) -> Result<Vec<Output>> {
+    pub fn complete(&mut self, id: u64, outcome: &Outcome, now: u64) -> Result<Range<usize>> {
+        let first = self.timeline.len();
         let entries = self.sender.complete(id, outcome, now)?;
         self.in_flight = self.in_flight.saturating_sub(1);
-        self.timeline.extend(entries.iter().cloned());
-        Ok(entries)
+        self.timeline.extend(entries);
+        Ok(first..self.timeline.len())
+    }
+
+    /// The timeline entries of a range that [`Driver::poll`] or [`Driver::complete`] gave.
+    #[must_use]
+    pub fn entries(&self, range: Range<usize>) -> &[Output] {
+        self.timeline.get(range).unwrap_or_default()
     }
 
     /// When the next scheduled item or retry after `now` is due.

@@ -98,7 +98,7 @@ fn drive(mut driver: Driver) -> Result<Driver, Failure> {
     let (done_tx, done_rx) = mpsc::channel::<(u64, Outcome)>();
     loop {
         let due = driver.poll(driver.now(wall_clock_ms()))?;
-        show(&due.entries)?;
+        show(driver.entries(due.entries))?;
         for call in due.calls {
             let done = done_tx.clone();
             std::thread::spawn(move || {
@@ -114,7 +114,8 @@ fn drive(mut driver: Driver) -> Result<Driver, Failure> {
         };
         driver.woke(ended.is_some());
         if let Some((id, outcome)) = ended {
-            show(&driver.complete(id, &outcome, driver.now(wall_clock_ms()))?)?;
+            let entries = driver.complete(id, &outcome, driver.now(wall_clock_ms()))?;
+            show(driver.entries(entries))?;
         }
     }
 }

@@ -110,7 +110,7 @@ impl JsDriver {
             .collect();
         let out = Object::new();
         set(&out, "calls", &calls);
-        set(&out, "entries", &entries(&due.entries));
+        set(&out, "entries", &entries(self.inner.entries(due.entries)));
         Ok(out)
     }
 
@@ -118,7 +118,8 @@ impl JsDriver {
     /// `{kind: 'error', message}` — and returns the timeline entries it led to.
     pub fn complete(&mut self, id: f64, outcome: &JsValue, now: f64) -> JsResult<Array> {
         let outcome = throw(read_outcome(outcome))?;
-        throw(self.inner.complete(ms(id), &outcome, ms(now))).map(|outputs| entries(&outputs))
+        let range = throw(self.inner.complete(ms(id), &outcome, ms(now)))?;
+        Ok(entries(self.inner.entries(range)))
     }
 
     /// What to do next: `{done: true}`, or `{done: false, sleepMs}` (`null`: until a call ends).
