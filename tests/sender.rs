@@ -236,6 +236,26 @@ fn invalid_scenarios_say_why() {
         assert_eq!(err.code(), "invalid_scenario", "{text}");
         assert!(err.to_string().contains(needle), "{text}: {err}");
     }
+    // Words in a scenario are enums: a wrong one is refused when the scenario is read, not later.
+    for (text, needle) in [
+        (
+            r#"{"webhooks": [], "endpoints": {"x": {"script": [200, "slow"]}}}"#,
+            "unknown script step \"slow\"",
+        ),
+        (r#"{"webhooks": [], "actions": [{"at_ms": 0, "webhook": "w", "credential": "admin"}]}"#, "admin"),
+    ] {
+        let err = Scenario::from_json(text).unwrap_err();
+        assert_eq!(err.code(), "invalid_scenario", "{text}");
+        assert!(err.to_string().contains(needle), "{text}: {err}");
+    }
+    let read = Scenario::from_json(
+        r#"{"webhooks": [], "endpoints": {"x": {"script": [503, "timeout", "error"]}},
+            "actions": [{"at_ms": 0, "webhook": "w", "credential": "sales_channel"}]}"#,
+    )
+    .unwrap();
+    let again: Value = serde_json::to_value(&read).unwrap();
+    assert_eq!(again["endpoints"]["x"]["script"], json!([503, "timeout", "error"]));
+    assert_eq!(again["actions"][0]["credential"], "sales_channel");
 }
 
 #[wasm_bindgen_test(unsupported = test)]
