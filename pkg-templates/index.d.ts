@@ -153,10 +153,10 @@ export type SimulationReport = Report & { text?: { lines: (string | null)[]; sum
 export function simulate(scenario: Scenario | string, options?: { text?: boolean }): SimulationReport;
 
 /**
- * A seen-store for idempotency, synchronous or not (Redis, KV, a table...), with an atomic claim:
+ * A seen-store for idempotency, synchronous or not (Redis, a table, a Durable Object), with an atomic claim:
  * `claim` answers `'fresh'` (and the key is the caller's until `done`), `'duplicate'` (handled
  * already) or `'in_flight'` (another copy is being handled); `done(key, true)` records the key,
- * `done(key, false)` releases it so a retry runs. With Redis: `SET key in_flight NX` to claim.
+ * `done(key, false)` releases it so a retry runs. With Redis: `SET key in_flight NX PX 60000` to claim (a lease, so a crashed process does not hold the key for good).
  */
 export interface SeenStore {
   claim(key: string): Claim | Promise<Claim>;

@@ -15,7 +15,7 @@ export function createLive(core) {
    */
   async function call(fetchImpl, request) {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), request.timeoutMs);
+    const timer = setTimeout(() => controller.abort(), Math.min(request.timeoutMs, 2 ** 31 - 1));
     try {
       // Commerce Layer does not follow redirects: a 3xx is a failed delivery.
       const response = await fetchImpl(request.url, {

@@ -11,6 +11,8 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  */
 export function createReceivers(api, core) {
   const { toEvent } = api;
+  /** The core's answer when receiving itself failed (a seen-store that threw). */
+  const failure = (error) => /** @type {Answer} */ (core.Receiver.failed(String(error && error.message ? error.message : error)));
 
   /** The core's bounded in-memory seen-store (the default): the oldest handled keys are forgotten first. */
   /** @param {{ max?: number }} [options] */
@@ -43,32 +45,49 @@ export function createReceivers(api, core) {
     }
 
     /**
-     * The whole exchange, runtime-free: `{ method, body (bytes), headers, tooLarge }` in,
-     * `{ status, body }` out. Only throws for a broken seen-store, never for a request.
-     * @param {{ method: string, body: any, headers: any, tooLarge?: boolean }} request
+     * The whole exchange, runtime-free: `{ method, body (bytes), headers, tooLarge, unreadable }`
+     * in, `{ status, body }` out. Handlers' errors become the answer (500); it rejects only when
+     * the seen-store throws or breaks its contract, and the adapters answer that 500 too.
+     * @param {{ method: string, body: any, headers: any, tooLarge?: boolean, unreadable?: boolean }} request
      * @returns {Promise<Answer>}
      */
-    async process({ method, body, headers, tooLarge = false }) {
+    async process({ method, body, headers, tooLarge = false, unreadable = false }) {
+      const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : undefined;
       const received = /** @type {{ answer?: Answer, event?: EventFields }} */ (
-        this.receiver.receive(method, headers, body, tooLarge));
+        this.receiver.receive(method, headers, body, state));
       if (received.answer) return received.answer;
+      // The delivery's own fields, apart from the event handed to handlers (which may change it).
+      const { topic, idempotencyKey: key, routes } = received.event;
       const event = toEvent(received.event, body);
       /** @type {Claim} */
-      const claim = this.seen ? await this.seen.claim(event.idempotencyKey) : 'fresh';
-      const next = /** @type {{ answer?: Answer, run?: Run }} */ (this.receiver.claimed(event.topic, claim));
+      const claim = this.seen ? await this.seen.claim(key) : 'fresh';
+      const next = /** @type {{ answer?: Answer, run?: Run }} */ (this.receiver.claimed(topic, claim));
       if (next.answer) return next.answer;
       const { duplicate, claimed } = next.run;
       event.duplicate = duplicate;
-      let ok = true;
+      /** @type {Finish | undefined} */
+      let finish;
       try {
-        for (const route of event.routes) await this.handlers[route](event);
-      } catch (error) {
-        ok = false;
-        if (this.onError) this.onError(error, event);
+        let ok = true;
+        try {
+          for (const route of routes) await this.handlers[route](event);
+        } catch (error) {
+          ok = false;
+          if (this.onError) {
+            try {
+              await this.onError(error, event);
+            } catch {
+              // The answer is a 500 whatever onError does.
+            }
+          }
+        }
+        finish = /** @type {Finish} */ (this.receiver.finished(topic, duplicate, claimed, ok));
+      } finally {
+        // A fresh claim always ends: as the core says, or released if it could not say.
+        const done = finish ? finish.done : claimed ? false : null;
+        if (done !== null && this.seen) await this.seen.done(key, done);
       }
-      const { answer, done } = /** @type {Finish} */ (this.receiver.finished(event.topic, duplicate, claimed, ok));
-      if (done !== null && this.seen) await this.seen.done(event.idempotencyKey, done);
-      return answer;
+      return finish.answer;
     }
 
     /** A `node:http` request listener: `http.createServer(webhooks.nodeHandler())`. */
@@ -77,13 +96,17 @@ export function createReceivers(api, core) {
         const reply = ({ status, body }) => {
           res.writeHead(status, JSON_HEADERS).end(body);
         };
-        const failed = () => reply({ status: 500, body: JSON.stringify({ error: 'handler_failed' }) });
-        const handle = ({ body, tooLarge }) => this.process({ method: req.method, body, headers: req.headers, tooLarge });
+        const failed = (error) => reply(failure(error));
+        const handle = ({ body, tooLarge, unreadable = false }) =>
+          this.process({ method: req.method, body, headers: req.headers, tooLarge, unreadable });
         if (req.method !== 'POST') {
           req.resume();
           return handle({ body: new Uint8Array(), tooLarge: false }).then(reply, failed);
         }
-        readRaw(req, this.maxBodyBytes).then(handle).then(reply, failed);
+        readRaw(req, this.maxBodyBytes)
+          .catch(() => ({ body: new Uint8Array(), tooLarge: false, unreadable: true }))
+          .then(handle)
+          .then(reply, failed);
       };
     }
 
@@ -95,8 +118,10 @@ export function createReceivers(api, core) {
     express() {
       return (req, res, next) => {
         const reply = ({ status, body }) => res.status(status).set(JSON_HEADERS).send(body);
-        const send = (body, tooLarge = false) =>
-          this.process({ method: req.method, body, headers: req.headers, tooLarge }).then(reply).catch(next);
+        const send = (body, tooLarge = false, unreadable = false) =>
+          this.process({ method: req.method, body, headers: req.headers, tooLarge, unreadable })
+            .then(reply, (error) => reply(failure(error)))
+            .catch(next);
         const max = this.maxBodyBytes;
         if (req.method !== 'POST') return send(new Uint8Array());
         if (req.rawBody instanceof Uint8Array) return send(req.rawBody, req.rawBody.length > max);
@@ -104,17 +129,19 @@ export function createReceivers(api, core) {
         if (typeof req.body === 'string') return send(req.body, req.body.length > max);
         const parsed = req.body && typeof req.body === 'object' && Object.keys(req.body).length > 0;
         if (req.readableEnded || req._body === true || parsed) return send(req.body ?? null);
-        readRaw(req, max).then(({ body, tooLarge }) => send(body, tooLarge), next);
+        readRaw(req, max).then(({ body, tooLarge }) => send(body, tooLarge), () => send(new Uint8Array(), false, true));
       };
     }
 
     /** For fetch runtimes (Workers, Deno, Bun, Node 18+): a Request in, a Response out. */
     async fetch(request) {
-      const { body, tooLarge } = request.method === 'POST'
-        ? await readStream(request.body, this.maxBodyBytes)
-        : { body: new Uint8Array(), tooLarge: false };
-      const { status, body: answer } = await this.process({ method: request.method, body, headers: request.headers, tooLarge });
-      return new Response(answer, { status, headers: JSON_HEADERS });
+      const empty = { body: new Uint8Array(), tooLarge: false, unreadable: false };
+      const read = request.method === 'POST'
+        ? await readStream(request.body, this.maxBodyBytes).catch(() => ({ ...empty, unreadable: true }))
+        : empty;
+      const { status, body } = await this.process({ method: request.method, headers: request.headers, ...read })
+        .catch(failure);
+      return new Response(body, { status, headers: JSON_HEADERS });
     }
   }
 

@@ -45,6 +45,8 @@ pub enum Body<'a> {
     /// The body went over [`Receiver::max_body_bytes`]; the caller kept none of it (and should
     /// read the rest before answering, so the client gets the 413 instead of a reset).
     TooLarge,
+    /// The body could not be read (the client went away, a broken chunked encoding).
+    Unreadable,
 }
 
 /// What to answer: a status and a JSON body (`application/json`).
@@ -111,8 +113,9 @@ impl Claim {
 /// only once every handler succeeded, two concurrent copies never both run, and a copy whose
 /// handler failed can run again.
 ///
-/// A shared store (Redis, a table) implements `claim` as one atomic operation, such as
-/// `SET key in_flight NX` that answers `duplicate` when the value is `done`.
+/// A shared store (Redis, a table) implements `claim` as one atomic operation with a lease, such
+/// as `SET key in_flight NX PX 60000` that answers `duplicate` when the value is `done`: the lease
+/// (longer than any handler) frees the key of a process that crashed while handling it.
 pub trait SeenStore {
     /// Claims a key: [`Claim::Fresh`] hands the key to the caller until [`SeenStore::done`].
     fn claim(&self, key: &str) -> Claim;
@@ -350,7 +353,14 @@ impl Receiver {
         }
         let bytes = match body {
             Body::Bytes(bytes) if bytes.len() <= self.max_body_bytes => bytes,
-            _ => {
+            Body::Unreadable => {
+                return Err(Answer::error(
+                    400,
+                    "body_unreadable",
+                    "the request body could not be read to its end",
+                ))
+            }
+            Body::Bytes(_) | Body::TooLarge => {
                 return Err(Answer::json(
                     413,
                     &json!({"error": "payload_too_large", "message": format!("the body is over {} bytes", self.max_body_bytes), "limit": self.max_body_bytes}),
@@ -366,6 +376,13 @@ impl Receiver {
             .map(|(index, _)| index)
             .collect();
         Ok(Delivery { key: event.idempotency_key(), event, routes })
+    }
+
+    /// The answer when the receiving side itself failed (a seen-store that threw, a bug): 500
+    /// `receiver_failed`, so that Commerce Layer tries again.
+    #[must_use]
+    pub fn failed(message: &str) -> Answer {
+        Answer::error(500, "receiver_failed", message)
     }
 
     /// The answer to a request refused with `error`: its status, code and message.
@@ -432,11 +449,29 @@ impl Receiver {
             Ok(run) => run,
             Err(answer) => return answer,
         };
+        // Should the handler panic and the panic be caught upstream, the claim is released.
+        let mut claim = ClaimGuard { store, key: &delivery.key, held: run.claimed };
         let ok = handler(&delivery, run.duplicate).is_ok();
         let finish = self.finished(topic, run, ok);
+        claim.held = false;
         if let Some(handled) = finish.done {
             store.done(&delivery.key, handled);
         }
         finish.answer
+    }
+}
+
+/// Releases a fresh claim when dropped before it was ended.
+struct ClaimGuard<'a> {
+    store: &'a dyn SeenStore,
+    key: &'a str,
+    held: bool,
+}
+
+impl Drop for ClaimGuard<'_> {
+    fn drop(&mut self) {
+        if self.held {
+            self.store.done(self.key, false);
+        }
     }
 }

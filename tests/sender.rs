@@ -524,3 +524,47 @@ fn a_scenario_is_checked_whole_before_it_runs() {
     let scenario: Scenario = serde_json::from_value(reset).unwrap();
     assert_eq!(scenario.agenda().unwrap_err().code(), "forbidden_for_sales_channel");
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_retry_that_falls_due_between_poll_and_wait_is_not_lost() {
+    use clhooks::sender::{Driver, Outcome, Wait};
+    let scenario = Scenario::from_json(
+        r#"{"policy": {"backoff_ms": [10]},
+            "webhooks": [{"id": "w", "topic": "orders.place", "callback_url": "https://x.example/h", "shared_secret": "s"}],
+            "events": [{"at_ms": 0, "topic": "orders.place"}]}"#,
+    )
+    .unwrap();
+    let mut driver = Driver::from_scenario_live(&scenario, 1_000, 1.0).unwrap();
+    let call = driver.poll(1_000).unwrap().calls.remove(0);
+    driver.complete(call.id, &Outcome::Status { code: 500, message: String::new() }, 1_001).unwrap();
+    assert!(driver.poll(1_001).unwrap().calls.is_empty(), "the retry is due at 1011");
+    // Time passes between the poll and the wait: the retry is due by then, so poll again now.
+    assert_eq!(driver.wait(1_020), Wait::Sleep(Some(0)));
+    driver.woke(false);
+    assert_eq!(driver.poll(1_020).unwrap().calls.len(), 1);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn targets_move_callback_urls_by_host() {
+    use clhooks::sender::simulate::Target;
+    let targets = |list: &[&str]| list.iter().map(|t| Target::parse(t).unwrap()).collect::<Vec<_>>();
+    let moved = |list: &[&str], url: &str| Target::apply(&targets(list), url);
+    assert_eq!(
+        moved(&["http://127.0.0.1:4000"], "https://shop.example/hooks?x=1"),
+        "http://127.0.0.1:4000/hooks?x=1"
+    );
+    let by_host = ["shop.example=http://127.0.0.1:4000", "Other.Example:8443=http://127.0.0.1:5000/ignored"];
+    assert_eq!(moved(&by_host, "https://SHOP.example/a"), "http://127.0.0.1:4000/a");
+    assert_eq!(moved(&by_host, "https://shop.example:9999/a"), "http://127.0.0.1:4000/a");
+    assert_eq!(moved(&by_host, "https://other.example:8443/b"), "http://127.0.0.1:5000/b");
+    assert_eq!(moved(&by_host, "https://other.example/b"), "https://other.example/b", "the port differs");
+    assert_eq!(moved(&by_host, "https://elsewhere.example/c"), "https://elsewhere.example/c");
+    // A host written as a URL names its host.
+    assert_eq!(
+        moved(&["https://shop.example=http://localhost:4000"], "https://shop.example/h"),
+        "http://localhost:4000/h"
+    );
+    for bad in ["=http://x.example", "not a url", "shop.example=ftp://x"] {
+        assert_eq!(Target::parse(bad).unwrap_err().code(), "invalid_callback_url", "{bad}");
+    }
+}

@@ -276,7 +276,12 @@ async function send() {
   out.textContent = 'Sending…';
   const started = performance.now();
   try {
-    const response = await fetch(url, { method: 'POST', headers: parts.headers, body: parts.body });
+    // Commerce Layer does not follow redirects: neither does this.
+    const response = await fetch(url, { method: 'POST', headers: parts.headers, body: parts.body, redirect: 'manual' });
+    if (response.type === 'opaqueredirect') {
+      out.innerHTML = '<strong>A redirect</strong>: Commerce Layer does not follow it, and counts the delivery as failed.';
+      return;
+    }
     const text = await response.text();
     const ms = Math.round(performance.now() - started);
     out.innerHTML = `<strong>${response.status} ${escapeHtml(response.statusText)}</strong> in ${ms} ms`

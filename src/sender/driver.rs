@@ -72,6 +72,8 @@ pub struct Driver {
     skipped: u64,
     /// A compressed sleep under way: (virtual ms, real ms).
     sleeping: Option<(u64, u64)>,
+    /// The `now` of the last poll: what is due by then has been handed out or waits for a call.
+    polled_at: u64,
 }
 
 impl Driver {
@@ -88,6 +90,7 @@ impl Driver {
             scale: 1.0,
             skipped: 0,
             sleeping: None,
+            polled_at: 0,
         }
     }
 
@@ -161,6 +164,7 @@ impl Driver {
     ///
     /// As [`Sender::publish`] and [`Sender::update`].
     pub fn poll(&mut self, now: u64) -> Result<Due> {
+        self.polled_at = now;
         let first = self.timeline.len();
         let mut calls = Vec::new();
         while self.agenda.front().is_some_and(|(at, _)| *at <= now) {
@@ -210,11 +214,12 @@ impl Driver {
         [scheduled, self.sender.next_due_after(now)].into_iter().flatten().min()
     }
 
-    /// How long to sleep after a [`poll`](Driver::poll) at `now`, with the waits compressed
-    /// while no call is out.
+    /// How long to sleep, at `now`, after the last [`poll`](Driver::poll), with the waits
+    /// compressed while no call is out. What fell due since that poll (time passes between the
+    /// two) makes the sleep 0: poll again.
     pub fn wait(&mut self, now: u64) -> Wait {
         self.sleeping = None;
-        match self.next_wake(now) {
+        match self.next_wake(self.polled_at) {
             None if self.in_flight == 0 => Wait::Done,
             None => Wait::Sleep(None),
             Some(at) => {

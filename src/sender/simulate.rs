@@ -366,7 +366,8 @@ fn reason(code: u16) -> &'static str {
 }
 
 /// Where `--target` (or JS `target`) sends deliveries: `URL` for every callback URL, or
-/// `HOST=URL` for the callback URLs on that host. The path of each callback URL is kept.
+/// `HOST=URL` for the callback URLs on that host (`HOST` may carry a port, or be written as a
+/// URL; hosts compare without regard to case). The path of each callback URL is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     host: Option<String>,
@@ -383,17 +384,51 @@ fn origin(url: &str) -> &str {
     url.get(..end).unwrap_or(url)
 }
 
+/// The host and port of a URL (or of a bare `host[:port]`), lowercase.
+fn authority(url: &str) -> String {
+    let own = origin(url);
+    own.split_once("://").map_or(own, |(_, rest)| rest).to_ascii_lowercase()
+}
+
+/// Whether a callback URL's authority is on `host`: the same host and, when `host` names a
+/// port, the same port.
+fn on_host(callback_authority: &str, host: &str) -> bool {
+    if callback_authority == host {
+        return true;
+    }
+    let has_port = |a: &str| {
+        a.rsplit_once(':').is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let without_port = |a: &str| {
+        if has_port(a) {
+            a.rsplit_once(':').map_or(a, |(h, _)| h).to_owned()
+        } else {
+            a.to_owned()
+        }
+    };
+    !has_port(host) && without_port(callback_authority) == host
+}
+
 impl Target {
     /// Reads `URL` or `HOST=URL`.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidCallbackUrl`] when the URL is not an absolute http(s) URL.
+    /// [`Error::InvalidCallbackUrl`] when the URL is not an absolute http(s) URL, or `HOST` is
+    /// empty.
     pub fn parse(text: &str) -> Result<Target> {
-        let (host, url) = match text.split_once('=') {
-            Some((host, url)) if !host.contains("://") => (Some(host.to_owned()), url),
-            _ => (None, text),
+        // `HOST=URL`: the `=` that comes before the URL's scheme.
+        let split = text.find("=http://").or_else(|| text.find("=https://"));
+        let (host, url) = match split {
+            Some(at) => (
+                Some(authority(text.get(..at).unwrap_or_default())),
+                text.get(at.saturating_add(1)..).unwrap_or_default(),
+            ),
+            None => (None, text),
         };
+        if host.as_deref().is_some_and(str::is_empty) {
+            return Err(Error::InvalidCallbackUrl { url: text.to_owned() });
+        }
         validate_callback_url(url)?;
         Ok(Target { host, origin: origin(url).to_owned() })
     }
@@ -402,9 +437,8 @@ impl Target {
     #[must_use]
     pub fn apply(targets: &[Target], url: &str) -> String {
         let own = origin(url);
-        let host = own.split("://").nth(1).unwrap_or_default();
-        let host = host.split(':').next().unwrap_or_default();
-        let chosen = targets.iter().find(|t| t.host.as_deref().is_none_or(|h| h == host));
+        let callback = authority(url);
+        let chosen = targets.iter().find(|t| t.host.as_deref().is_none_or(|h| on_host(&callback, h)));
         match chosen {
             Some(target) => format!("{}{}", target.origin, url.get(own.len()..).unwrap_or_default()),
             None => url.to_owned(),

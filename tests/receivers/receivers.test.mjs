@@ -237,3 +237,26 @@ test('a seen-store that answers something else than a claim gets a 500, not a cr
     assert.equal((await post(url, fixture, headers(fixture, 's'))).status, 500);
   });
 });
+
+test('a claim always ends: an onError that throws, or a handler that rewrites the event, leaves no key stuck', async () => {
+  let attempts = 0;
+  const webhooks = new Webhooks({
+    secret: 's',
+    onEvent: (event) => {
+      attempts++;
+      event.topic = 'rewritten';
+      event.idempotencyKey = 'someone-else';
+      if (attempts === 1) throw new Error('database down');
+    },
+    onError: () => {
+      throw new Error('the logger is down too');
+    },
+  });
+  const first = await webhooks.process(delivery(fixture, 's'));
+  assert.deepEqual([first.status, JSON.parse(first.body).error], [500, 'handler_failed']);
+  const retry = await webhooks.process(delivery(fixture, 's'));
+  assert.deepEqual([retry.status, JSON.parse(retry.body)], [200, { received: 'orders.place' }], 'not 409: the claim was released');
+  const again = await webhooks.process(delivery(fixture, 's'));
+  assert.equal(JSON.parse(again.body).duplicate, true, 'recorded under the delivery\'s own key');
+  assert.equal(attempts, 2);
+});

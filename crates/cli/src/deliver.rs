@@ -102,7 +102,9 @@ fn drive(mut driver: Driver) -> Result<Driver, Failure> {
         for call in due.calls {
             let done = done_tx.clone();
             std::thread::spawn(move || {
-                let (outcome, _) = self::call(&agent(call.timeout_ms), &call.request);
+                // Every call reports back, even one that panicked, or the run would wait forever.
+                let made = std::panic::catch_unwind(|| self::call(&agent(call.timeout_ms), &call.request).0);
+                let outcome = made.unwrap_or_else(|_| Outcome::Error { message: "the call failed".into() });
                 let _ = done.send((call.id, outcome));
             });
         }

@@ -127,12 +127,15 @@ pub fn listen(args: &Listen) -> Result<(), Failure> {
         let limit = u64::try_from(args.max_body).unwrap_or(u64::MAX);
         let mut body = Vec::new();
         let read = request.as_reader().take(limit.saturating_add(1)).read_to_end(&mut body);
-        let too_large = read.is_err() || body.len() > args.max_body;
-        if too_large {
+        let body = if read.is_err() {
+            Body::Unreadable
+        } else if body.len() > args.max_body {
             // Read the rest before answering, so the client gets the 413 and not a reset.
             let _ = std::io::copy(&mut request.as_reader().take(1 << 30), &mut std::io::sink());
-        }
-        let body = if too_large { Body::TooLarge } else { Body::Bytes(&body) };
+            Body::TooLarge
+        } else {
+            Body::Bytes(&body)
+        };
         let mut line = format!("{time}  {method} {path}");
         let mut handled = None;
         let pairs = headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));

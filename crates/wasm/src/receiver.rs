@@ -102,6 +102,11 @@ impl JsReceiver {
         Ok(JsReceiver { inner: inner.with_duplicates(duplicates) })
     }
 
+    /// The answer when the receiving side itself failed: 500 `receiver_failed`.
+    pub fn failed(message: &JsValue) -> JsValue {
+        to_js_value(&Receiver::failed(&message.as_string().unwrap_or_default()))
+    }
+
     /// Adds a route pattern; returns its index.
     pub fn route(&mut self, pattern: &JsValue) -> JsResult<u32> {
         let pattern = throw(string(pattern, "a topic pattern"))?;
@@ -114,13 +119,14 @@ impl JsReceiver {
         self.inner.max_body_bytes() as f64
     }
 
-    /// Step 1: `{answer: {status, body}}` to send at once, or `{event}` verified.
+    /// Step 1: `{answer: {status, body}}` to send at once, or `{event}` verified. `state` is
+    /// `undefined` for a body read whole, `'too_large'` or `'unreadable'`.
     pub fn receive(
         &self,
         method: &JsValue,
         headers: &JsValue,
         body: &JsValue,
-        too_large: bool,
+        state: &JsValue,
     ) -> JsResult<Object> {
         let out = Object::new();
         let method = method.as_string().unwrap_or_default();
@@ -129,8 +135,10 @@ impl JsReceiver {
             Err(e) => return Err(crate::errors::to_js(&e)),
         };
         let bytes;
-        let body = if too_large {
+        let body = if state.as_string().as_deref() == Some("too_large") {
             Body::TooLarge
+        } else if state.as_string().as_deref() == Some("unreadable") {
+            Body::Unreadable
         } else {
             bytes = match convert::body(body) {
                 Ok(bytes) => bytes,

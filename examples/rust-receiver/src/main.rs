@@ -49,33 +49,41 @@ async fn webhook(State(app): State<Arc<App>>, request: Request) -> Response {
     let max = app.receiver.max_body_bytes();
     let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     // Over the limit by its Content-Length: answered before reading (and before `100 Continue`).
-    let bytes = match declared {
-        Some(length) if length > max => None,
-        _ => to_bytes(body, max.saturating_add(1)).await.ok().filter(|b| b.len() <= max),
+    let read = match declared {
+        Some(length) if length > max => Ok(None),
+        _ => to_bytes(body, max.saturating_add(1)).await.map(|b| Some(b).filter(|b| b.len() <= max)),
     };
-    let body = bytes.as_deref().map_or(Body::TooLarge, Body::Bytes);
-    let headers = pairs(&parts.headers);
-    let delivery = match app.receiver.receive(parts.method.as_str(), headers, body) {
+    let body = match &read {
+        Ok(Some(bytes)) => Body::Bytes(bytes),
+        Ok(None) => Body::TooLarge,
+        Err(_) => Body::Unreadable,
+    };
+    let delivery = match app.receiver.receive(parts.method.as_str(), pairs(&parts.headers), body) {
         Ok(delivery) => delivery,
         Err(answer) => return respond(answer),
     };
-    let topic = &delivery.event.topic;
-    let run = match app.receiver.claimed(topic, app.seen.claim(&delivery.key)) {
-        Ok(run) => run,
-        Err(answer) => return respond(answer),
-    };
-    let ok = match work(&app, &delivery).await {
-        Ok(()) => true,
-        Err(e) => {
-            eprintln!("work failed for {} {}: {e}", topic, delivery.event.resource().id);
-            false
+    // Claim, work and end the claim on a task of their own: axum drops this handler when the
+    // client hangs up (Commerce Layer does at 5 s), and the claim must end all the same.
+    let task = tokio::spawn(async move {
+        let topic = &delivery.event.topic;
+        let run = match app.receiver.claimed(topic, app.seen.claim(&delivery.key)) {
+            Ok(run) => run,
+            Err(answer) => return answer,
+        };
+        let ok = match work(&app, &delivery).await {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("work failed for {} {}: {e}", topic, delivery.event.resource().id);
+                false
+            }
+        };
+        let finish = app.receiver.finished(topic, run, ok);
+        if let Some(handled) = finish.done {
+            app.seen.done(&delivery.key, handled);
         }
-    };
-    let finish = app.receiver.finished(topic, run, ok);
-    if let Some(handled) = finish.done {
-        app.seen.done(&delivery.key, handled);
-    }
-    respond(finish.answer)
+        finish.answer
+    });
+    respond(task.await.unwrap_or_else(|e| Receiver::failed(&e.to_string())))
 }
 
 fn pairs(headers: &HeaderMap) -> Vec<(&str, &str)> {
