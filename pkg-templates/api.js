@@ -15,8 +15,11 @@
 /** @typedef {import('./index.js').Outcome} Outcome */
 /** @typedef {import('./index.js').Output} Output */
 
-/** @param {Core} core */
-export function createApi(core) {
+/**
+ * @param {Core} core
+ * @param {Host | null} [host] the runtime's own HMAC, where it is faster (hosts.js)
+ */
+export function createApi(core, host = null) {
   /** The one error type clhooks throws; `code` is stable (see ERROR_CODES). */
   class WebhookError extends Error {
     /**
@@ -69,15 +72,80 @@ export function createApi(core) {
     return event;
   };
 
+  /** The core's check of a signature against host-computed tags (a missing header is ''). */
+  const verifyTags = (signature, tags) => core.verifyTags(typeof signature === 'string' ? signature : '', tags);
+
+  /** The secrets as a list (once the core has accepted them). */
+  const secretList = (secret) => (typeof secret === 'string' ? [secret] : Array.from(secret));
+  /** The host's keys for secrets the core accepted; `null` without a host. */
+  const hostKeysFor = (secret) => (host ? host.keys(secretList(secret)) : null);
+
+  /**
+   * The body as the host hashes it when it is at least `threshold` bytes long and of a type the
+   * host takes; `undefined` otherwise (the core's own HMAC then, and its errors for bad bodies).
+   */
+  const hostBody = (body, threshold) => {
+    if (typeof body === 'string') return body.length >= threshold ? body : undefined;
+    if (body instanceof ArrayBuffer) return body.byteLength >= threshold ? new Uint8Array(body) : undefined;
+    if (ArrayBuffer.isView(body)) return body.byteLength >= threshold ? body : undefined;
+    return undefined;
+  };
+
+  /**
+   * Host-computed tags of a body for keys, when the host should compute them: synchronously, or
+   * (`allowAsync`) with an asynchronous host too. `undefined`: let the core compute them.
+   */
+  const hostTags = (keys, body, allowAsync) => {
+    if (!host || keys == null) return undefined;
+    const bytes = hostBody(body, host.threshold);
+    if (bytes === undefined) return undefined;
+    if (host.digest) return host.digest(keys, bytes);
+    return allowAsync && host.digestAsync ? host.digestAsync(keys, bytes) : undefined;
+  };
+
   class Verifier extends core.Verifier {
+    constructor(secret) {
+      super(secret);
+      /** The host's keys for the same secrets (validated by the core above). */
+      this.hostKeys = hostKeysFor(secret);
+    }
+
+    verify(body, signature) {
+      const tags = hostTags(this.hostKeys, body, false);
+      return tags === undefined ? super.verify(body, signature) : verifyTags(signature, tags);
+    }
+
+    /** As `verify`, with the runtime's asynchronous HMAC (WebCrypto) where it is faster. */
+    async verifyAsync(body, signature) {
+      const tags = await hostTags(this.hostKeys, body, true);
+      return tags === undefined ? super.verify(body, signature) : verifyTags(signature, tags);
+    }
+
     receive(body, headers) {
-      return toEvent(super.receive(body, headers), body);
+      return toEvent(super.receive(body, headers, hostTags(this.hostKeys, body, false)), body);
     }
   }
 
   function receive(body, headers, secret) {
+    if (secret instanceof Verifier) return secret.receive(body, headers);
     if (secret instanceof core.Verifier) return toEvent(core.Verifier.prototype.receive.call(secret, body, headers), body);
+    if (host && host.digest && hostBody(body, host.threshold) !== undefined) {
+      const verifier = new Verifier(secret);
+      try {
+        return verifier.receive(body, headers);
+      } finally {
+        verifier.free();
+      }
+    }
     return toEvent(core.receive(body, headers, secret), body);
+  }
+
+  function verify(body, signature, secret) {
+    if (host && host.digest && hostBody(body, host.threshold) !== undefined) {
+      core.checkSecrets(secret);
+      return verifyTags(signature, hostTags(hostKeysFor(secret), body, false));
+    }
+    return core.verify(body, signature, secret);
   }
 
   function denormalize(document, options) {
@@ -88,10 +156,12 @@ export function createApi(core) {
     WebhookError,
     WebhookEvent,
     toEvent,
+    hostTags,
+    hostKeysFor,
     Verifier,
     sign: core.sign,
     deliveryHeaders: core.deliveryHeaders,
-    verify: core.verify,
+    verify,
     receive,
     parseTopic: core.parseTopic,
     matchTopic: core.matchTopic,
@@ -101,6 +171,8 @@ export function createApi(core) {
     CATALOGUE,
     ERROR_CODES,
   };
-  const { toEvent: _internal, ...exported } = Object.assign(api, createReceivers(api, core), createLive(core));
+  const { toEvent: _event, hostTags: _tags, hostKeysFor: _keys, ...exported } = Object.assign(
+    api, createReceivers(api, core), createLive(core),
+  );
   return exported;
 }

@@ -44,13 +44,13 @@ writeFileSync(
 );
 
 // The JS layer is written once as ES modules and shipped as one file in each module system.
-const parts = ['api.js', 'receivers.js', 'live.js'].map((file) => read(join(here, file)));
+const parts = ['api.js', 'receivers.js', 'live.js', 'hosts.js'].map((file) => read(join(here, file)));
 const api = parts.join('\n');
 if ((api.match(/^export /gm) ?? []).length !== parts.length) {
   throw new Error('each JS layer file exports exactly one `export function`');
 }
 writeFileSync(join(outDir, 'api.js'), api);
-writeFileSync(join(outDir, 'api.cjs'), `'use strict';\n${api.replace(/^export function /gm, 'function ')}\nmodule.exports = { createApi };\n`);
+writeFileSync(join(outDir, 'api.cjs'), `'use strict';\n${api.replace(/^export function /gm, 'function ')}\nmodule.exports = { createApi, createHost };\n`);
 for (const file of ['node.mjs', 'node.cjs', 'workerd.mjs', 'browser.mjs', 'README.md']) {
   copyFileSync(join(here, file), join(outDir, file));
 }

@@ -119,6 +119,11 @@ export class Verifier {
   constructor(secret: Secret);
   /** Throws `WebhookError` unless the signature matches under one of the secrets. */
   verify(body: Body, signature: string | null | undefined): void;
+  /**
+   * As `verify`, with the runtime's own asynchronous HMAC where it is faster (WebCrypto in
+   * Workers and browsers, from the first byte; node:crypto in Node above about 1 KiB).
+   */
+  verifyAsync(body: Body, signature: string | null | undefined): Promise<void>;
   /** Signs with the first secret. */
   sign(body: Body): string;
   /** As the package's `receive`. */

@@ -1,6 +1,6 @@
 // Node (CommonJS): wasm-bindgen's Node glue reads and instantiates the wasm synchronously.
 'use strict';
 const core = require('./core/node.cjs');
-const { createApi } = require('./api.cjs');
+const { createApi, createHost } = require('./api.cjs');
 
-module.exports = createApi(core);
+module.exports = createApi(core, createHost(require('node:crypto')));

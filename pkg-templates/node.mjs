@@ -1,11 +1,12 @@
 // Node (ESM), also used by Deno and Bun: the wasm is read from disk and compiled synchronously.
 import { readFileSync } from 'node:fs';
 import * as core from './core/web.js';
-import { createApi } from './api.js';
+import * as nodeCrypto from 'node:crypto';
+import { createApi, createHost } from './api.js';
 
 core.initSync({ module: readFileSync(new URL('./clhooks.wasm', import.meta.url)) });
 
 export const {
   WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate, simulateLive, deliveryHeaders,
   TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
-} = createApi(core);
+} = createApi(core, createHost(nodeCrypto));

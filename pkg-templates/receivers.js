@@ -6,11 +6,15 @@
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /**
- * @param {{ toEvent: (fields: EventFields, body?: any) => EventFields & Record<string, any> }} api
+ * @param {{
+ *   toEvent: (fields: EventFields, body?: any) => EventFields & Record<string, any>,
+ *   hostTags: (keys: any, body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
+ *   hostKeysFor: (secret: any) => any,
+ * }} api
  * @param {typeof import('./core/web.js')} core
  */
 export function createReceivers(api, core) {
-  const { toEvent } = api;
+  const { toEvent, hostTags, hostKeysFor } = api;
   /** The core's answer when receiving itself failed (a seen-store that threw). */
   const failure = (error) => /** @type {Answer} */ (core.Receiver.failed(String(error && error.message ? error.message : error)));
 
@@ -27,6 +31,8 @@ export function createReceivers(api, core) {
       this.receiver = secret instanceof core.Verifier
         ? core.Receiver.fromVerifier(secret, maxBodyBytes, duplicates)
         : new core.Receiver(secret, maxBodyBytes, duplicates);
+      /** The runtime's keys for the same secrets, when it has a faster HMAC (see hosts.js). */
+      this.hostKeys = secret instanceof core.Verifier ? /** @type {any} */ (secret).hostKeys ?? null : hostKeysFor(secret);
       this.seen = seen === undefined ? createMemoryStore() : seen;
       this.onError = onError;
       this.handlers = [];
@@ -53,8 +59,9 @@ export function createReceivers(api, core) {
      */
     async process({ method, body, headers, tooLarge = false, unreadable = false }) {
       const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : undefined;
+      const tags = method === 'POST' && !state ? await hostTags(this.hostKeys, body, true) : undefined;
       const received = /** @type {{ answer?: Answer, event?: EventFields }} */ (
-        this.receiver.receive(method, headers, body, state));
+        this.receiver.receive(method, headers, body, state, tags));
       if (received.answer) return received.answer;
       // The delivery's own fields, apart from the event handed to handlers (which may change it).
       const { topic, idempotencyKey: key, routes } = received.event;

@@ -2,11 +2,11 @@
 // .wasm is imported as a module, compiled at deploy time, and instantiated synchronously.
 import wasmModule from './clhooks.wasm';
 import * as core from './core/web.js';
-import { createApi } from './api.js';
+import { createApi, createHost } from './api.js';
 
 core.initSync({ module: wasmModule });
 
 export const {
   WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate, simulateLive, deliveryHeaders,
   TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
-} = createApi(core);
+} = createApi(core, createHost(globalThis.crypto));

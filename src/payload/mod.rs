@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::{Document, Resource};
-use crate::signature::{Verifier, SIGNATURE_HEADER};
+use crate::signature::{Check, Verifier, SIGNATURE_HEADER};
 use crate::topic::Topic;
 
 /// The header carrying the topic, such as `orders.place`.
@@ -126,6 +126,21 @@ where
     K: AsRef<str>,
     V: AsRef<str>,
 {
+    receive_checked(body, headers, Check::Keys(verifier))
+}
+
+/// [`receive`], with the signature checked as `check` says: with a verifier's keys, or against
+/// tags a host computed.
+///
+/// # Errors
+///
+/// As [`receive`].
+pub fn receive_checked<H, K, V>(body: &[u8], headers: H, check: Check<'_>) -> Result<ReceivedEvent>
+where
+    H: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
     let mut signature = None;
     let mut topic = None;
     for (name, value) in headers {
@@ -137,7 +152,7 @@ where
         }
     }
     let signature = signature.ok_or(Error::MissingSignature)?;
-    verifier.verify(body, signature.as_ref())?;
+    check.verify(body, signature.as_ref())?;
     let topic = topic.as_ref().map(|t| t.as_ref().trim()).filter(|t| !t.is_empty());
     let topic = Topic::parse(topic.ok_or(Error::MissingTopic)?)?;
     let document = Document::from_slice(body)?;

@@ -19,7 +19,72 @@ pub const SIGNATURE_HEADER: &str = "X-CommerceLayer-Signature";
 type HmacSha256 = Hmac<Sha256>;
 
 /// Length in bytes of an HMAC-SHA256 tag.
-const TAG_LEN: usize = 32;
+pub const TAG_LEN: usize = 32;
+
+/// How a body's signature is checked: with the keys of a [`Verifier`], or against tags that a
+/// host computed (node:crypto, WebCrypto: a faster HMAC than this crate's on large bodies). Either
+/// way this crate decodes the header, compares in constant time and picks the error.
+#[derive(Debug, Clone, Copy)]
+pub enum Check<'a> {
+    /// Compute the HMAC here, with every key of the verifier.
+    Keys(&'a Verifier),
+    /// The HMAC-SHA256 of the body under each secret, computed by the host, in any order.
+    Tags(&'a [[u8; TAG_LEN]]),
+}
+
+impl Check<'_> {
+    /// Checks a body against an `X-CommerceLayer-Signature` value.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingSecret`] for no tags; then as [`Verifier::verify`].
+    pub fn verify(&self, body: &[u8], signature: &str) -> Result<()> {
+        match self {
+            Check::Keys(verifier) => verifier.verify(body, signature),
+            Check::Tags(tags) => verify_tags(signature, tags),
+        }
+    }
+}
+
+/// Compares two tags in constant time: every byte is looked at, whatever differs.
+fn same_tag(a: &[u8; TAG_LEN], b: &[u8; TAG_LEN]) -> bool {
+    let diff = a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// Verifies an `X-CommerceLayer-Signature` value against tags computed elsewhere: the
+/// HMAC-SHA256 of the body under each secret. The header is decoded and diagnosed as by
+/// [`Verifier::verify`], and compared with every tag in constant time.
+///
+/// ```
+/// use clhooks::signature::{verify_tags, TAG_LEN};
+/// let body = br#"{"data":{"id":"xYZkjABcde","type":"orders"}}"#;
+/// let signature = clhooks::sign(body, "secret")?;
+/// let tag: [u8; TAG_LEN] = clhooks::signature::decode_signature(&signature)?; // a host's HMAC
+/// verify_tags(&signature, &[[0; TAG_LEN], tag])?;
+/// assert_eq!(verify_tags(&signature, &[[0; TAG_LEN]]).unwrap_err().code(), "signature_mismatch");
+/// # Ok::<(), clhooks::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::MissingSecret`] for no tags, [`Error::MissingSignature`],
+/// [`Error::MalformedSignature`] or [`Error::SignatureMismatch`].
+pub fn verify_tags(signature: &str, tags: &[[u8; TAG_LEN]]) -> Result<()> {
+    if tags.is_empty() {
+        return Err(Error::MissingSecret);
+    }
+    let tag = decode_signature(signature)?;
+    let mut matched = false;
+    for computed in tags {
+        matched |= same_tag(&tag, computed);
+    }
+    if matched {
+        Ok(())
+    } else {
+        Err(Error::SignatureMismatch)
+    }
+}
 
 fn keyed(secret: &str) -> Result<HmacSha256> {
     if secret.is_empty() {

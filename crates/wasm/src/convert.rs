@@ -103,3 +103,30 @@ pub(crate) fn headers(value: &JsValue) -> Result<Vec<(String, String)>> {
     };
     Ok(entries.iter().filter_map(pair).collect())
 }
+
+/// Tags a host computed: 32 bytes per secret, back to back in one `Uint8Array`.
+pub(crate) fn tags(value: &JsValue) -> Result<Vec<[u8; clhooks::signature::TAG_LEN]>> {
+    let bytes = value
+        .dyn_ref::<Uint8Array>()
+        .map(Uint8Array::to_vec)
+        .ok_or_else(|| invalid("tags must be a Uint8Array of 32-byte HMAC-SHA256 tags"))?;
+    tag_chunks(&bytes)
+}
+
+/// Tags from their bytes, 32 each.
+pub(crate) fn tag_chunks(bytes: &[u8]) -> Result<Vec<[u8; clhooks::signature::TAG_LEN]>> {
+    let chunks = bytes.chunks_exact(clhooks::signature::TAG_LEN);
+    if !chunks.remainder().is_empty() {
+        return Err(invalid("tags must be a Uint8Array of 32-byte HMAC-SHA256 tags"));
+    }
+    Ok(chunks.filter_map(|chunk| <[u8; clhooks::signature::TAG_LEN]>::try_from(chunk).ok()).collect())
+}
+
+/// Optional tags: `undefined` or `null` for none.
+pub(crate) fn optional_tags(value: &JsValue) -> Result<Option<Vec<[u8; clhooks::signature::TAG_LEN]>>> {
+    if value.is_undefined() || value.is_null() {
+        Ok(None)
+    } else {
+        tags(value).map(Some)
+    }
+}

@@ -18,6 +18,7 @@ mod wasm {
     use clhooks::payload::DenormalizeOptions;
     use clhooks::sender::simulate::{simulate as run_scenario, Report, Scenario};
     use clhooks::sender::text;
+    use clhooks::signature::Check;
     use clhooks::topic::{catalogue as topics, Topic, TopicPattern};
     use clhooks::{Document, Error, Verifier};
     use js_sys::{Array, Object, Reflect, JSON};
@@ -88,6 +89,29 @@ mod wasm {
         Ok(to_js_value(&clhooks::sender::delivery_headers(signature, topic.as_ref())))
     }
 
+    /// Verifies an `X-CommerceLayer-Signature` value against tags a host computed (node:crypto,
+    /// WebCrypto): the HMAC-SHA256 of the body under each secret, back to back. The core decodes
+    /// the header, compares in constant time and picks the error.
+    #[wasm_bindgen(js_name = verifyTags)]
+    pub fn verify_tags(signature: &str, tags: &[u8]) -> JsResult<()> {
+        let tags = throw(convert::tag_chunks(tags))?;
+        throw(clhooks::signature::verify_tags(signature, &tags))
+    }
+
+    /// Checks secrets as a `Verifier` does (one or an array, none empty) and says how many; for
+    /// a host that computes the tags of a one-shot verification.
+    #[wasm_bindgen(js_name = checkSecrets)]
+    pub fn check_secrets(secrets: &JsValue) -> JsResult<u32> {
+        let secrets = throw(convert::secrets(secrets))?;
+        if secrets.is_empty() {
+            return Err(to_js(&BindingError::Core(Error::MissingSecret)));
+        }
+        if secrets.iter().any(String::is_empty) {
+            return Err(to_js(&BindingError::Core(Error::EmptySecret)));
+        }
+        Ok(u32::try_from(secrets.len()).unwrap_or(u32::MAX))
+    }
+
     /// Verifies a body against a signature with one secret or an array of them.
     #[wasm_bindgen]
     pub fn verify(body: &JsValue, signature: &JsValue, secrets: &JsValue) -> JsResult<()> {
@@ -121,11 +145,14 @@ mod wasm {
             throw(convert::body(body)).map(|b| self.inner.sign(&b))
         }
 
-        /// Verifies and reads a delivery: see the package's `receive`.
-        pub fn receive(&self, body: &JsValue, headers: &JsValue) -> JsResult<Object> {
+        /// Verifies and reads a delivery: see the package's `receive`. With `tags` (computed by
+        /// the host for each secret), the signature is checked against them.
+        pub fn receive(&self, body: &JsValue, headers: &JsValue, tags: &JsValue) -> JsResult<Object> {
             let bytes = throw(convert::body(body))?;
             let headers = throw(convert::headers(headers))?;
-            let event = throw(clhooks::receive(&bytes, headers, &self.inner))?;
+            let tags = throw(convert::optional_tags(tags))?;
+            let check = tags.as_deref().map_or(Check::Keys(&self.inner), Check::Tags);
+            let event = throw(clhooks::payload::receive_checked(&bytes, headers, check))?;
             Ok(crate::receiver::event_object(&event, event.idempotency_key(), &[]))
         }
 
@@ -139,7 +166,7 @@ mod wasm {
     /// Verifies and reads a delivery.
     #[wasm_bindgen]
     pub fn receive(body: &JsValue, headers: &JsValue, secrets: &JsValue) -> JsResult<Object> {
-        JsVerifier::new(secrets)?.receive(body, headers)
+        JsVerifier::new(secrets)?.receive(body, headers, &JsValue::UNDEFINED)
     }
 
     /// Parses a topic: `{topic, resource, event, known, description}`.

@@ -120,14 +120,17 @@ impl JsReceiver {
     }
 
     /// Step 1: `{answer: {status, body}}` to send at once, or `{event}` verified. `state` is
-    /// `undefined` for a body read whole, `'too_large'` or `'unreadable'`.
+    /// `undefined` for a body read whole, `'too_large'` or `'unreadable'`; `tags`, when given,
+    /// are the HMAC-SHA256 of the body under each secret, computed by the host.
     pub fn receive(
         &self,
         method: &JsValue,
         headers: &JsValue,
         body: &JsValue,
         state: &JsValue,
+        tags: &JsValue,
     ) -> JsResult<Object> {
+        let tags = throw(convert::optional_tags(tags))?;
         let out = Object::new();
         let method = method.as_string().unwrap_or_default();
         let headers = match convert::headers(headers) {
@@ -154,7 +157,7 @@ impl JsReceiver {
             };
             Body::Bytes(&bytes)
         };
-        match self.inner.receive(&method, headers, body) {
+        match self.inner.receive_checked(&method, headers, body, tags.as_deref()) {
             Ok(delivery) => {
                 set(&out, "event", &event_object(&delivery.event, delivery.key, &delivery.routes).into())
             }

@@ -1,0 +1,60 @@
+// Host crypto: the runtime's own HMAC-SHA256 where it beats the WebAssembly one — node:crypto
+// (OpenSSL, with SHA extensions) on large bodies, WebCrypto in Workers and browsers. It only
+// computes tags: the core decodes the header, compares in constant time and picks the error
+// (verifyTags, and the `tags` of receive), exactly as with its own keys. The thresholds are
+// the crossovers `make bench` measures (the "host HMAC" table).
+
+/**
+ * @typedef {object} Host
+ * @property {(secrets: string[]) => any} keys the secrets, keyed once
+ * @property {number} threshold bodies of at least this many bytes use the host's HMAC
+ * @property {((keys: any, body: ArrayBufferView | string) => Uint8Array) | undefined} digest synchronous tags, back to back
+ * @property {((keys: any, body: ArrayBufferView | string) => Promise<Uint8Array>) | undefined} digestAsync asynchronous tags
+ */
+
+/**
+ * The host of a runtime: node:crypto (`createHmac`) or WebCrypto (`crypto.subtle`); `null` when
+ * there is neither.
+ * @param {any} crypto node:crypto, or globalThis.crypto
+ * @returns {Host | null}
+ */
+export function createHost(crypto) {
+  const concat = (tags) => {
+    if (tags.length === 1) return new Uint8Array(tags[0]);
+    const out = new Uint8Array(tags.length * 32);
+    tags.forEach((tag, i) => out.set(new Uint8Array(tag), i * 32));
+    return out;
+  };
+  if (crypto && typeof crypto.createHmac === 'function' && typeof crypto.createSecretKey === 'function') {
+    return {
+      keys: (secrets) => secrets.map((secret) => crypto.createSecretKey(secret, 'utf8')),
+      // Below this the wasm HMAC is faster: no per-call objects to make (make bench: about 1 KiB).
+      threshold: 1024,
+      digest: (keys, body) => (keys.length === 1
+        ? crypto.createHmac('sha256', keys[0]).update(body).digest()
+        : concat(keys.map((key) => crypto.createHmac('sha256', key).update(body).digest()))),
+      digestAsync: undefined,
+    };
+  }
+  const subtle = crypto && crypto.subtle;
+  if (subtle && typeof subtle.importKey === 'function') {
+    const encoder = new TextEncoder();
+    return {
+      keys: (secrets) => {
+        const keys = Promise.all(secrets.map((secret) => subtle.importKey(
+          'raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'],
+        )));
+        keys.catch(() => {}); // a failure surfaces where the keys are awaited
+        return keys;
+      },
+      // The fetch handler awaits anyway: WebCrypto is as fast as the wasm at 512 B and faster above.
+      threshold: 0,
+      digest: undefined,
+      digestAsync: async (keys, body) => {
+        const bytes = typeof body === 'string' ? encoder.encode(body) : body;
+        return concat(await Promise.all((await keys).map((key) => subtle.sign('HMAC', key, bytes))));
+      },
+    };
+  }
+  return null;
+}
