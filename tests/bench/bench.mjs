@@ -1,6 +1,9 @@
 // `make bench`: speed and size of the npm package, printed as tables. Not a test: nothing here
 // asserts a time. Node's own HMAC (node:crypto, which uses the CPU's SHA instructions) is the
-// baseline; a second build of the core without wasm SIMD shows what +simd128 buys.
+// baseline, measured side by side in this one process with what a user would pick instead:
+// Commerce Layer's own @commercelayer/sdk-utils, @octokit/webhooks-methods and svix (each
+// verifying its own scheme). A second build of the core without wasm SIMD shows what +simd128
+// buys, and the bare wasm core (no host HMAC) what node:crypto above 1 KiB buys.
 //
 // Usage: node tests/bench/bench.mjs PKG_DIR NOSIMD_NODE_GLUE
 
@@ -36,6 +39,24 @@ function timeIt(fn, rounds = 15) {
   return median(samples);
 }
 
+/** As timeIt, for a function returning a promise. */
+async function timeItAsync(fn, rounds = 15) {
+  let n = 1;
+  for (;;) {
+    const t = performance.now();
+    for (let i = 0; i < n; i++) await fn();
+    if (performance.now() - t > 20) break;
+    n *= 2;
+  }
+  const samples = [];
+  for (let r = 0; r < rounds; r++) {
+    const t = performance.now();
+    for (let i = 0; i < n; i++) await fn();
+    samples.push(((performance.now() - t) * 1000) / n);
+  }
+  return median(samples);
+}
+
 const fmt = (us) => (us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2));
 const row = (cells, widths) => cells.map((c, i) => String(c).padStart(widths[i])).join('  ');
 
@@ -64,48 +85,99 @@ for (const kind of ['import', 'require']) {
 // Verification speed.
 const secret = 'bench-secret-1c0994cc4e996e8c6ee5';
 const sizes = [['512 B', 512], ['4 KiB', 4096], ['64 KiB', 65536], ['1 MiB', 1 << 20]];
-const widths = [40, 8, 8, 8, 8];
-console.log('\nverify one body, µs per call (median of 15 rounds)');
-console.log(row(['', ...sizes.map(([n]) => n)], widths));
-const bodies = sizes.map(([, n]) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 0xff));
+const widths = [44, 15, 15, 15, 15];
+// JSON bodies (svix parses them) of exactly each size, ASCII so that text and bytes agree.
+const texts = sizes.map(([, n]) => {
+  const filler = Array.from({ length: n - 12 }, (_, i) => String.fromCharCode(97 + ((i * 31 + 7) % 26))).join('');
+  return `{"padding":"${filler}"}`.slice(0, n - 2).padEnd(n - 2, 'a').replace(/.{2}$/, '"}') + '\n\n';
+});
+const bodies = texts.map((t) => new Uint8Array(Buffer.from(t)));
 const signatures = bodies.map((b) => createHmac('sha256', secret).update(b).digest('base64'));
+const textSignatures = texts.map((t) => createHmac('sha256', secret).update(t).digest('base64'));
+const { checkSignature, denormalizePayload } = await import('@commercelayer/sdk-utils');
+const octokit = await import('@octokit/webhooks-methods');
+const { Webhook: SvixWebhook } = await import('svix');
+const rawCore = require(join(pkgDir, 'core/node.cjs'));
+const svixSecret = `whsec_${Buffer.from(secret).toString('base64')}`;
+const svix = new SvixWebhook(svixSecret);
 const lines = [
-  ['node:crypto createHmac+timingSafeEqual', (b, s) => () => {
-    const expected = Buffer.from(s, 'base64');
-    const got = createHmac('sha256', secret).update(b).digest();
+  ['node:crypto createHmac + timingSafeEqual', (i) => () => {
+    const expected = Buffer.from(signatures[i], 'base64');
+    const got = createHmac('sha256', secret).update(bodies[i]).digest();
     if (!timingSafeEqual(got, expected)) throw new Error('mismatch');
   }],
-  ['clhooks Verifier.verify (simd128)', (b, s) => {
+  ['clhooks Verifier.verify', (i) => {
     const v = new clhooks.Verifier(secret);
-    return () => v.verify(b, s);
+    return () => v.verify(bodies[i], signatures[i]);
   }],
-  ['clhooks verify() one-shot (simd128)', (b, s) => () => clhooks.verify(b, s, secret)],
+  ['clhooks verify() one-shot', (i) => () => clhooks.verify(bodies[i], signatures[i], secret)],
+  ['clhooks Verifier.verify, string body', (i) => {
+    const v = new clhooks.Verifier(secret);
+    return () => v.verify(texts[i], textSignatures[i]);
+  }],
+  ['  the wasm core alone (no host HMAC)', (i) => {
+    const v = new rawCore.Verifier(secret);
+    return () => v.verify(bodies[i], signatures[i]);
+  }],
 ];
 if (noSimd) {
-  lines.push(['clhooks Verifier.verify (no simd)', (b, s) => {
+  lines.push(['  the wasm core alone, without SIMD', (i) => {
     const v = new noSimd.Verifier(secret);
-    return () => v.verify(b, s);
+    return () => v.verify(bodies[i], signatures[i]);
   }]);
 }
-lines.push(['clhooks Verifier.verify, string body', (b, s) => {
-  const v = new clhooks.Verifier(secret);
-  const text = Buffer.from(b).toString('latin1');
-  const sig = createHmac('sha256', secret).update(Buffer.from(text, 'utf8')).digest('base64');
-  return () => v.verify(text, sig);
-}]);
+lines.push(
+  ['@commercelayer/sdk-utils checkSignature', (i) => () => {
+    if (!checkSignature(texts[i], textSignatures[i], secret).ok) throw new Error('sdk-utils refused');
+  }],
+  ['@octokit/webhooks-methods verify (async)', (i) => {
+    const signature = `sha256=${createHmac('sha256', secret).update(texts[i]).digest('hex')}`;
+    return async () => {
+      if (!(await octokit.verify(secret, texts[i], signature))) throw new Error('octokit refused');
+    };
+  }],
+  ['svix Webhook.verify (its own scheme)', (i) => {
+    const headers = { 'svix-id': 'msg_1', 'svix-timestamp': String(Math.floor(Date.now() / 1000)) };
+    headers['svix-signature'] = svix.sign('msg_1', new Date(Number(headers['svix-timestamp']) * 1000), texts[i]);
+    return () => svix.verify(texts[i], headers);
+  }],
+);
+console.log('\nverify one body: µs per call and × node:crypto, side by side in one process (median of 15 rounds)');
+console.log(row(['', ...sizes.map(([n]) => n)], widths));
+let baseline;
 for (const [name, make] of lines) {
-  console.log(row([name, ...bodies.map((b, i) => fmt(timeIt(make(b, signatures[i]))))], widths));
+  const times = [];
+  for (let i = 0; i < bodies.length; i++) {
+    const fn = make(i);
+    times.push(fn.constructor.name === 'AsyncFunction' ? await timeItAsync(fn) : timeIt(fn));
+  }
+  baseline ??= times;
+  const cells = times.map((us, i) => `${fmt(us)} (${(us / baseline[i]).toFixed(2)}×)`);
+  console.log(row([name, ...cells], widths));
 }
 
 // A whole delivery: verify, topic, JSON:API checks, and the document as a JS object.
 const fixture = readFileSync(join(pkgDir, '../tests/vectors/orders-place-payload.json'));
-const headers = { 'x-commercelayer-signature': clhooks.sign(fixture, secret), 'x-commercelayer-topic': 'orders.place' };
+const fixtureText = fixture.toString('utf8');
+const fixtureSignature = clhooks.sign(fixture, secret);
+const headers = { 'x-commercelayer-signature': fixtureSignature, 'x-commercelayer-topic': 'orders.place' };
 const verifier = new clhooks.Verifier(secret);
-console.log(`\nreceive the real orders.place delivery (${fixture.length} bytes), µs per call`);
-console.log(`  verifier.receive(body, headers)        ${fmt(timeIt(() => verifier.receive(fixture, headers)))}`);
-console.log(`  JSON.parse of the same body            ${fmt(timeIt(() => JSON.parse(fixture.toString('utf8'))))}`);
-const event = verifier.receive(fixture, headers);
-console.log(`  event.denormalize()                    ${fmt(timeIt(() => event.denormalize()))}`);
+const floor = timeIt(() => {
+  const got = createHmac('sha256', secret).update(fixture).digest();
+  if (!timingSafeEqual(got, Buffer.from(fixtureSignature, 'base64'))) throw new Error('mismatch');
+  return JSON.parse(fixture.toString('utf8'));
+});
+const receiveRows = [
+  ['node:crypto verify + JSON.parse (the floor)', floor],
+  ['sdk-utils checkSignature + denormalizePayload', timeIt(() => {
+    if (!checkSignature(fixtureText, fixtureSignature, secret).ok) throw new Error('sdk-utils refused');
+    return denormalizePayload(fixtureText);
+  })],
+  ['clhooks verifier.receive(body, headers)', timeIt(() => verifier.receive(fixture, headers))],
+  ['clhooks receive(...).denormalize()', timeIt(() => verifier.receive(fixture, headers).denormalize())],
+];
+console.log(`\nreceive the real orders.place delivery (${fixture.length} bytes): µs per call and × the floor`);
+for (const [name, us] of receiveRows) console.log(`  ${name.padEnd(48)} ${fmt(us).padStart(6)}  (${(us / floor).toFixed(2)}×)`);
 
 // The sender simulation, the same scenario as the native bench.
 const scenario = readFileSync(join(pkgDir, '../tests/bench/throughput.json'), 'utf8');
