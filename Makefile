@@ -49,6 +49,8 @@ lint: tool-wasm-target
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo clippy --target $(WASM_TARGET) -p clhooks -p clhooks-wasm --lib --tests --locked -- -D warnings
+	cargo clippy --target $(WASM_TARGET) -p clhooks-wasm --lib --locked --no-default-features --features receiver -- -D warnings
+	cargo clippy --target $(WASM_TARGET) -p clhooks-wasm --lib --locked --no-default-features --features sender -- -D warnings
 
 # The core, the bindings' native part and the CLI (its tests run the binary on loopback).
 test-native:
@@ -66,7 +68,7 @@ test: tools lint test-native test-wasm-node test-wasm-browser test-packaging tes
 ## Artifacts -------------------------------------------------------------------------------
 
 wasm-size: tool-wasm-target
-	cargo build --locked --release -p clhooks-wasm --lib --target $(WASM_TARGET)
+	cargo build --locked --release -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features receiver
 	@printf 'release wasm (before wasm-bindgen): %s bytes, %s gzipped\n' \
 	  "$$(wc -c < $(WASM_RELEASE))" "$$(gzip -9 -c $(WASM_RELEASE) | wc -c)"
 
@@ -97,15 +99,28 @@ tool-deno:
 	  npm install --prefix target/tools --no-save --no-audit --no-fund deno@$(DENO_VERSION); \
 	fi
 
+# Two modules: what a receiver loads (clhooks.wasm: verify, receive, topics, payloads) and the
+# sender's (clhooks-sender.wasm: the simulator and the delivery driver), loaded on first use.
+# Each is built in a target directory of its own, so that neither rebuild undoes the other.
+SENDER_TARGET_DIR := target/wasm-sender
+WASM_SENDER_RELEASE := $(SENDER_TARGET_DIR)/$(WASM_TARGET)/release/clhooks_wasm.wasm
+
 pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
-	cargo build --locked --release -p clhooks-wasm --lib --target $(WASM_TARGET)
+	cargo build --locked --release -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features receiver
+	cargo build --locked --release -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features sender \
+	  --target-dir $(SENDER_TARGET_DIR)
 	rm -rf $(PKG_BUILD) && mkdir -p $(PKG_BUILD)
 	wasm-bindgen --target web --out-dir $(PKG_BUILD)/web $(WASM_RELEASE)
 	wasm-bindgen --target nodejs --out-dir $(PKG_BUILD)/nodejs $(WASM_RELEASE)
+	wasm-bindgen --target web --out-dir $(PKG_BUILD)/sender-web $(WASM_SENDER_RELEASE)
+	wasm-bindgen --target nodejs --out-dir $(PKG_BUILD)/sender-nodejs $(WASM_SENDER_RELEASE)
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $(PKG_BUILD)/web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks.wasm
+	$(WASM_OPT) $(WASM_OPT_FLAGS) $(PKG_BUILD)/sender-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-sender.wasm
 	cargo run --locked -q -p clhooks-wasm --bin clhooks-types > $(PKG_BUILD)/types.d.ts
 	node pkg-templates/build.mjs $(PKG_BUILD) pkg
-	@printf 'clhooks.wasm: %s bytes, %s gzipped\n' "$$(wc -c < pkg/clhooks.wasm)" "$$(gzip -9 -c pkg/clhooks.wasm | wc -c)"
+	@for module in clhooks clhooks-sender; do \
+	  printf '%s.wasm: %s bytes, %s gzipped\n' $$module "$$(wc -c < pkg/$$module.wasm)" "$$(gzip -9 -c pkg/$$module.wasm | wc -c)"; \
+	done
 
 # The packed package installed into tests/packaging/* and run in Node ESM and CJS, Deno, Bun,
 # workerd and Chromium, plus a type-check against its .d.ts.

@@ -4,8 +4,9 @@
 // The JSDoc types below are the generated ones (index.d.ts, core/web.d.ts): `tsc --checkJs`
 // checks this layer against them.
 
-// Shared by the three JS files, which ship concatenated into one module.
+// Shared by the JS files, which ship concatenated into one module.
 /** @typedef {typeof import('./core/web.js')} Core */
+/** @typedef {typeof import('./core/sender-web.js')} SenderCore */
 /** @typedef {import('./index.js').ErrorDetails} ErrorDetails */
 /** @typedef {import('./index.js').EventFields} EventFields */
 /** @typedef {import('./index.js').Answer} Answer */
@@ -16,10 +17,11 @@
 /** @typedef {import('./index.js').Output} Output */
 
 /**
- * @param {Core} core
- * @param {Host | null} [host] the runtime's own HMAC, where it is faster (hosts.js)
+ * @param {Core} core the receiver's module (verify, receive, topics, payloads)
+ * @param {Host | null} host the runtime's own HMAC, where it is faster (hosts.js)
+ * @param {() => SenderCore} loadSender the sender's module, loaded on first use
  */
-export function createApi(core, host = null) {
+export function createApi(core, host, loadSender) {
   /** The one error type clhooks throws; `code` is stable (see ERROR_CODES). */
   class WebhookError extends Error {
     /**
@@ -41,6 +43,17 @@ export function createApi(core, host = null) {
     }
   }
   core.__setErrorClass(WebhookError);
+
+  /** @type {SenderCore | undefined} */
+  let senderCore;
+  /** The sender's module (simulator, delivery driver), loaded when a run first needs it. */
+  const sender = () => {
+    if (!senderCore) {
+      senderCore = loadSender();
+      senderCore.__setErrorClass(WebhookError);
+    }
+    return senderCore;
+  };
 
   const CATALOGUE = Object.freeze(core.catalogue().map((info) => Object.freeze(info)));
   const TOPICS = Object.freeze(CATALOGUE.map((info) => info.topic));
@@ -160,19 +173,19 @@ export function createApi(core, host = null) {
     hostKeysFor,
     Verifier,
     sign: core.sign,
-    deliveryHeaders: core.deliveryHeaders,
+    deliveryHeaders: (body, secret, topic) => sender().deliveryHeaders(body, secret, topic),
     verify,
     receive,
     parseTopic: core.parseTopic,
     matchTopic: core.matchTopic,
     denormalize,
-    simulate: (scenario, options) => core.simulate(scenario, Boolean(options && options.text)),
+    simulate: (scenario, options) => sender().simulate(scenario, Boolean(options && options.text)),
     TOPICS,
     CATALOGUE,
     ERROR_CODES,
   };
   const { toEvent: _event, hostTags: _tags, hostKeysFor: _keys, ...exported } = Object.assign(
-    api, createReceivers(api, core), createLive(core),
+    api, createReceivers(api, core), createLive(sender),
   );
   return exported;
 }

@@ -29,19 +29,23 @@ const replaceOnce = (text, from, to, what) => {
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(join(outDir, 'core'), { recursive: true });
 
-copyFileSync(join(buildDir, 'clhooks.wasm'), join(outDir, 'clhooks.wasm'));
-writeFileSync(
-  join(outDir, 'core/web.js'),
-  replaceOnce(read(join(buildDir, 'web/clhooks_wasm.js')), "new URL('clhooks_wasm_bg.wasm', import.meta.url)",
-    "new URL('../clhooks.wasm', import.meta.url)", 'the web glue'),
-);
-// wasm-bindgen's declarations of the bindings, so that `tsc --checkJs` checks the JS layer.
-copyFileSync(join(buildDir, 'web/clhooks_wasm.d.ts'), join(outDir, 'core/web.d.ts'));
-writeFileSync(
-  join(outDir, 'core/node.cjs'),
-  replaceOnce(read(join(buildDir, 'nodejs/clhooks_wasm.js')), '`${__dirname}/clhooks_wasm_bg.wasm`',
-    '`${__dirname}/../clhooks.wasm`', 'the nodejs glue'),
-);
+// Two modules, each with its two glues: the receiver's (clhooks.wasm) and the sender's
+// (clhooks-sender.wasm, loaded on first use), from BUILD_DIR/{web,nodejs,sender-web,sender-nodejs}.
+for (const [dir, name, prefix] of [['', 'clhooks', ''], ['sender-', 'clhooks-sender', 'sender-']]) {
+  copyFileSync(join(buildDir, `${name}.wasm`), join(outDir, `${name}.wasm`));
+  writeFileSync(
+    join(outDir, `core/${prefix}web.js`),
+    replaceOnce(read(join(buildDir, `${dir}web/clhooks_wasm.js`)), "new URL('clhooks_wasm_bg.wasm', import.meta.url)",
+      `new URL('../${name}.wasm', import.meta.url)`, `the ${name} web glue`),
+  );
+  // wasm-bindgen's declarations of the bindings, so that `tsc --checkJs` checks the JS layer.
+  copyFileSync(join(buildDir, `${dir}web/clhooks_wasm.d.ts`), join(outDir, `core/${prefix}web.d.ts`));
+  writeFileSync(
+    join(outDir, `core/${prefix}node.cjs`),
+    replaceOnce(read(join(buildDir, `${dir}nodejs/clhooks_wasm.js`)), '`${__dirname}/clhooks_wasm_bg.wasm`',
+      `\`\${__dirname}/../${name}.wasm\``, `the ${name} nodejs glue`),
+  );
+}
 
 // The JS layer is written once as ES modules and shipped as one file in each module system.
 const parts = ['api.js', 'receivers.js', 'live.js', 'hosts.js'].map((file) => read(join(here, file)));
@@ -65,20 +69,26 @@ for (const file of ['inspector.css', 'inspector.js', 'serve.mjs']) copyFileSync(
 writeFileSync(join(outDir, 'inspector/clhooks-inspector.html'), standalone());
 
 function standalone() {
-  const glue = read(join(outDir, 'core/web.js'));
-  const names = [...glue.matchAll(/^export (?:function|class) (\w+)/gm)].map((m) => m[1]);
   const scoped = (code) => code.replace(/^export (function|class) /gm, '$1 ').replace(/^export \{[^}]*\};?$/gm, '');
+  /** A module's web glue as a scoped object, instantiated from the .wasm inlined as base64. */
+  const inlined = (variable, glueFile, wasmFile) => {
+    const glue = read(join(outDir, glueFile));
+    const names = [...glue.matchAll(/^export (?:function|class) (\w+)/gm)].map((m) => m[1]);
+    const wasm = readFileSync(join(outDir, wasmFile)).toString('base64');
+    return [
+      `const ${variable} = (() => {\n${scoped(glue)}\nreturn { ${names.join(', ')}, initSync };\n})();`,
+      `${variable}.initSync({ module: Uint8Array.from(atob(${JSON.stringify(wasm)}), (c) => c.charCodeAt(0)) });`,
+    ].join('\n');
+  };
   const page = read(join(inspectorDir, 'index.html'));
   const script = read(join(inspectorDir, 'inspector.js'));
   const imports = /^import \{([^}]*)\} from 'clhooks';$/m.exec(script);
   if (!imports) throw new Error('inspector.js imports from clhooks in one statement');
-  const wasm = readFileSync(join(outDir, 'clhooks.wasm')).toString('base64');
   const module = [
-    `const core = (() => {\n${scoped(glue)}\nreturn { ${names.join(', ')}, initSync };\n})();`,
-    `const bytes = Uint8Array.from(atob(${JSON.stringify(wasm)}), (c) => c.charCodeAt(0));`,
-    'core.initSync({ module: bytes });',
-    `const createApi = (() => {\n${scoped(api)}\nreturn createApi;\n})();`,
-    'const clhooks = createApi(core);',
+    inlined('core', 'core/web.js', 'clhooks.wasm'),
+    inlined('senderCore', 'core/sender-web.js', 'clhooks-sender.wasm'),
+    `const { createApi, createHost } = (() => {\n${scoped(api)}\nreturn { createApi, createHost };\n})();`,
+    'const clhooks = createApi(core, createHost(globalThis.crypto), () => senderCore);',
     `{\nconst {${imports[1]}} = clhooks;\n${script.replace(imports[0], '')}\n}`,
   ].join('\n');
   return page

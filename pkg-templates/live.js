@@ -6,8 +6,8 @@
 
 /** @typedef {import('./index.js').CallFields & { body: BodyInit }} Call */
 
-/** @param {typeof import('./core/web.js')} core */
-export function createLive(core) {
+/** @param {() => typeof import('./core/sender-web.js')} sender the sender's module, loaded on first use */
+export function createLive(sender) {
   /**
    * @param {typeof fetch} fetchImpl
    * @param {Call} request
@@ -34,7 +34,7 @@ export function createLive(core) {
 
   async function simulateLive(scenario, options = {}) {
     const { timeScale = 1, target, fetch: fetchImpl = globalThis.fetch, onEntry, text = false } = options;
-    const driver = new core.Driver(scenario, Date.now(), timeScale, target);
+    const driver = new (sender().Driver)(scenario, Date.now(), timeScale, target);
     const now = () => driver.now(Date.now());
     const emit = (entries) => {
       if (onEntry) for (const entry of entries) onEntry(entry);

@@ -3,4 +3,5 @@
 const core = require('./core/node.cjs');
 const { createApi, createHost } = require('./api.cjs');
 
-module.exports = createApi(core, createHost(require('node:crypto')));
+// The sender's module (simulate, simulateLive) is required, and so compiled, on first use only.
+module.exports = createApi(core, createHost(require('node:crypto')), () => require('./core/sender-node.cjs'));

@@ -1,7 +1,9 @@
 // Cloudflare Workers (workerd): Workers forbid compiling wasm from bytes at run time, so the
 // .wasm is imported as a module, compiled at deploy time, and instantiated synchronously.
 import wasmModule from './clhooks.wasm';
+import senderModule from './clhooks-sender.wasm';
 import * as core from './core/web.js';
+import * as senderCore from './core/sender-web.js';
 import { createApi, createHost } from './api.js';
 
 core.initSync({ module: wasmModule });
@@ -9,4 +11,8 @@ core.initSync({ module: wasmModule });
 export const {
   WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate, simulateLive, deliveryHeaders,
   TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
-} = createApi(core, createHost(globalThis.crypto));
+} = createApi(core, createHost(globalThis.crypto), () => {
+  // Compiled at deploy time like the other; instantiated on first use only.
+  senderCore.initSync({ module: senderModule });
+  return senderCore;
+});

@@ -90,7 +90,7 @@ async function inWorkerd() {
     bindings: { CL_WEBHOOK_SECRET: 'worker-secret' },
   });
   try {
-    check('wrangler bundles the workerd export with its .wasm as a module', wasm.length === 1, wasm.join(', '));
+    check("wrangler bundles the workerd export with its two .wasm modules (the receiver's and the sender's)", wasm.length === 2, wasm.join(', '));
     const report = await (await mf.dispatchFetch('http://localhost/vectors', { method: 'POST', body: JSON.stringify(files) })).json();
     const fixture = readFileSync(join(vectorsDir, 'orders-place-payload.json'));
     const { sign } = await import(join(here, 'node-esm/node_modules/clhooks/node.mjs'));
@@ -177,6 +177,23 @@ check('six runtimes reported', reports.length === 6, reports.map((r) => r.runtim
 // body form is left out of the comparison.
 const comparable = (r) => JSON.stringify(r.results.filter(({ name }) => name !== 'body as Buffer').map(({ name, got }) => [name, got]));
 check('all runtimes give identical results', reports.length > 0 && reports.every((r) => comparable(r) === comparable(reports[0])));
+
+// The sender's module is loaded by the first simulate(), not by a receiver.
+try {
+  const probe = `
+    const clhooks = require('clhooks');
+    const loaded = () => Object.keys(require.cache).some((k) => k.endsWith('sender-node.cjs'));
+    const body = '{"data":{"id":"o1","type":"orders","attributes":{}}}';
+    clhooks.receive(body, { 'x-commercelayer-signature': clhooks.sign(body, 's'), 'x-commercelayer-topic': 'orders.place' }, 's');
+    new clhooks.Webhooks({ secret: 's' });
+    const before = loaded();
+    clhooks.simulate({ webhooks: [] });
+    console.log(JSON.stringify({ before, after: loaded() }));`;
+  const got = run('node', ['-e', probe], { cwd: join(here, 'node-cjs') }).trim();
+  check("a receiver never loads the sender's module; simulate() loads it", got === '{"before":false,"after":true}', got);
+} catch (e) {
+  check("a receiver never loads the sender's module", false, e.message);
+}
 
 // 4. The inspector that ships in the package: `npx clhooks-inspector` serves it on loopback.
 try {

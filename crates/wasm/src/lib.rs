@@ -1,32 +1,35 @@
 //! The JavaScript bindings of clhooks. They convert arguments, call the core and map errors;
 //! every decision stays in the core. The npm package's entrypoints (`pkg-templates/`) wrap
-//! these. Only the types of [`types`] are compiled natively, to generate TypeScript.
+//! these. They build as two modules: `receiver` (verify, receive, topics, payloads: what a
+//! receiver loads) and `sender` (the simulator and the delivery driver, loaded on first use).
+//! Only the types of [`types`] are compiled natively, to generate TypeScript.
+
+// Each module builds with part of the shared helpers.
+#![cfg_attr(not(all(feature = "receiver", feature = "sender")), allow(dead_code))]
 
 pub mod types;
 
 #[cfg(target_arch = "wasm32")]
 mod convert;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "sender"))]
 mod driver;
 #[cfg(target_arch = "wasm32")]
 pub mod errors;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "receiver"))]
+mod receive;
+#[cfg(all(target_arch = "wasm32", feature = "receiver"))]
 mod receiver;
+#[cfg(all(target_arch = "wasm32", feature = "sender"))]
+mod sender;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm {
-    use clhooks::payload::DenormalizeOptions;
-    use clhooks::sender::simulate::{simulate as run_scenario, Report, Scenario};
-    use clhooks::sender::text;
-    use clhooks::signature::Check;
-    use clhooks::topic::{catalogue as topics, Topic, TopicPattern};
-    use clhooks::{Document, Error, Verifier};
-    use js_sys::{Array, Object, Reflect, JSON};
+mod shared {
+    use clhooks::topic::Topic;
+    use clhooks::Error;
+    use js_sys::{Object, Reflect, JSON};
     use wasm_bindgen::prelude::*;
-    use wasm_bindgen::JsCast;
 
-    use crate::convert;
-    use crate::errors::{throw, to_js, BindingError, JsResult, BINDING_CODES};
+    use crate::errors::BindingError;
     use crate::types::TopicFields;
 
     /// A serializable value as the engine's own object, through JSON text: `JSON.parse` builds
@@ -68,189 +71,12 @@ mod wasm {
     pub(crate) fn string(value: &JsValue, what: &str) -> Result<String, BindingError> {
         value.as_string().ok_or_else(|| BindingError::invalid(format!("{what} must be a string")))
     }
-
-    /// Signs a body with a secret: the `X-CommerceLayer-Signature` value.
-    #[wasm_bindgen]
-    pub fn sign(body: &JsValue, secret: &JsValue) -> JsResult<String> {
-        let secret = throw(string(secret, "the secret"))?;
-        let body = throw(convert::body(body))?;
-        throw(clhooks::sign(&body, &secret))
-    }
-
-    /// The headers of a delivery of `body` signed with `secret`, as Commerce Layer's sender sends
-    /// them: `[name, value]` pairs (the topic's only when one is given).
-    #[wasm_bindgen(js_name = deliveryHeaders)]
-    pub fn delivery_headers(body: &JsValue, secret: &JsValue, topic: &JsValue) -> JsResult<JsValue> {
-        let signature = sign(body, secret)?;
-        let topic = match topic.as_string().filter(|t| !t.trim().is_empty()) {
-            Some(name) => Some(throw(Topic::parse(name.trim()))?),
-            None => None,
-        };
-        Ok(to_js_value(&clhooks::sender::delivery_headers(signature, topic.as_ref())))
-    }
-
-    /// Verifies an `X-CommerceLayer-Signature` value against tags a host computed (node:crypto,
-    /// WebCrypto): the HMAC-SHA256 of the body under each secret, back to back. The core decodes
-    /// the header, compares in constant time and picks the error.
-    #[wasm_bindgen(js_name = verifyTags)]
-    pub fn verify_tags(signature: &str, tags: &[u8]) -> JsResult<()> {
-        let tags = throw(convert::tag_chunks(tags))?;
-        throw(clhooks::signature::verify_tags(signature, &tags))
-    }
-
-    /// Checks secrets as a `Verifier` does (one or an array, none empty) and says how many; for
-    /// a host that computes the tags of a one-shot verification.
-    #[wasm_bindgen(js_name = checkSecrets)]
-    pub fn check_secrets(secrets: &JsValue) -> JsResult<u32> {
-        let secrets = throw(convert::secrets(secrets))?;
-        if secrets.is_empty() {
-            return Err(to_js(&BindingError::Core(Error::MissingSecret)));
-        }
-        if secrets.iter().any(String::is_empty) {
-            return Err(to_js(&BindingError::Core(Error::EmptySecret)));
-        }
-        Ok(u32::try_from(secrets.len()).unwrap_or(u32::MAX))
-    }
-
-    /// Verifies a body against a signature with one secret or an array of them.
-    #[wasm_bindgen]
-    pub fn verify(body: &JsValue, signature: &JsValue, secrets: &JsValue) -> JsResult<()> {
-        JsVerifier::new(secrets)?.verify(body, signature)
-    }
-
-    /// Verifies deliveries with secrets keyed once.
-    #[wasm_bindgen(js_name = Verifier)]
-    pub struct JsVerifier {
-        pub(crate) inner: Verifier,
-    }
-
-    #[wasm_bindgen(js_class = Verifier)]
-    impl JsVerifier {
-        /// Keys a verifier with one secret or an array of them (a rotation).
-        #[wasm_bindgen(constructor)]
-        pub fn new(secrets: &JsValue) -> JsResult<JsVerifier> {
-            let secrets = throw(convert::secrets(secrets))?;
-            throw(Verifier::new(secrets)).map(|inner| JsVerifier { inner })
-        }
-
-        /// Verifies a body against an `X-CommerceLayer-Signature` value.
-        pub fn verify(&self, body: &JsValue, signature: &JsValue) -> JsResult<()> {
-            let body = throw(convert::body(body))?;
-            let signature = signature.as_string().unwrap_or_default();
-            throw(self.inner.verify(&body, &signature))
-        }
-
-        /// Signs a body with the first secret.
-        pub fn sign(&self, body: &JsValue) -> JsResult<String> {
-            throw(convert::body(body)).map(|b| self.inner.sign(&b))
-        }
-
-        /// Verifies and reads a delivery: see the package's `receive`. With `tags` (computed by
-        /// the host for each secret), the signature is checked against them.
-        pub fn receive(&self, body: &JsValue, headers: &JsValue, tags: &JsValue) -> JsResult<Object> {
-            let bytes = throw(convert::body(body))?;
-            let headers = throw(convert::headers(headers))?;
-            let tags = throw(convert::optional_tags(tags))?;
-            let check = tags.as_deref().map_or(Check::Keys(&self.inner), Check::Tags);
-            let event = throw(clhooks::payload::receive_checked(&bytes, headers, check))?;
-            Ok(crate::receiver::event_object(&event, event.idempotency_key(), &[]))
-        }
-
-        /// How many secrets are accepted.
-        #[wasm_bindgen(getter, js_name = secretCount)]
-        pub fn secret_count(&self) -> usize {
-            self.inner.secret_count()
-        }
-    }
-
-    /// Verifies and reads a delivery.
-    #[wasm_bindgen]
-    pub fn receive(body: &JsValue, headers: &JsValue, secrets: &JsValue) -> JsResult<Object> {
-        JsVerifier::new(secrets)?.receive(body, headers, &JsValue::UNDEFINED)
-    }
-
-    /// Parses a topic: `{topic, resource, event, known, description}`.
-    #[wasm_bindgen(js_name = parseTopic)]
-    pub fn parse_topic(name: &JsValue) -> JsResult<JsValue> {
-        let name = name.as_string().unwrap_or_default();
-        throw(Topic::parse(&name)).map(|t| to_js_value(&topic_fields(&t)))
-    }
-
-    /// Whether a topic name matches a routing pattern; a malformed name never matches.
-    #[wasm_bindgen(js_name = matchTopic)]
-    pub fn match_topic(pattern: &JsValue, name: &JsValue) -> JsResult<bool> {
-        let pattern = throw(TopicPattern::parse(&pattern.as_string().unwrap_or_default()))?;
-        Ok(name.as_string().is_some_and(|n| pattern.matches_name(&n)))
-    }
-
-    /// Every catalogue topic with its resource, event and trigger description.
-    #[wasm_bindgen]
-    pub fn catalogue() -> Array {
-        topics::all()
-            .iter()
-            .map(|info| {
-                let out = Object::new();
-                set(&out, "topic", &JsValue::from_str(info.name));
-                set(&out, "resource", &JsValue::from_str(info.resource));
-                set(&out, "event", &JsValue::from_str(info.event));
-                set(&out, "description", &info.description.map_or(JsValue::NULL, JsValue::from_str));
-                JsValue::from(out)
-            })
-            .collect()
-    }
-
-    /// Every error code: the core's, then the bindings' own.
-    #[wasm_bindgen(js_name = errorCodes)]
-    pub fn error_codes() -> Array {
-        Error::CODES.iter().chain(BINDING_CODES).map(|c| JsValue::from_str(c)).collect()
-    }
-
-    /// Resolves a document's relationships against `included`. The document may be the raw
-    /// body or a parsed object; `maxDepth` (default 2) bounds how often one resource repeats on
-    /// a path.
-    #[wasm_bindgen]
-    pub fn denormalize(document: &JsValue, max_depth: Option<u32>) -> JsResult<JsValue> {
-        let bytes = match convert::body(document) {
-            Ok(bytes) => bytes,
-            // A parsed document is fine here: nothing is verified against its bytes.
-            Err(BindingError::BodyNotRaw { .. }) if document.is_object() => {
-                JSON::stringify(document).ok().and_then(|s| s.as_string()).unwrap_or_default().into_bytes()
-            }
-            Err(e) => return Err(to_js(&e)),
-        };
-        let mut options = DenormalizeOptions::default();
-        if let Some(depth) = max_depth {
-            options = options.with_max_depth(depth as usize);
-        }
-        let value = throw(Document::from_slice(&bytes).and_then(|d| d.denormalize_with(options)))?;
-        Ok(to_js_value(&value))
-    }
-
-    pub(crate) fn read_scenario(value: &JsValue) -> Result<Scenario, BindingError> {
-        from_js_value(value, |message| Error::InvalidScenario { message })
-    }
-
-    /// A report as JS gets it; with `text`, also `text: {lines, summary}` as the CLI prints
-    /// it, `lines[i]` telling `timeline[i]` (`null` for an attempt's hand-out).
-    pub(crate) fn report_value(report: &Report, with_text: bool) -> JsValue {
-        let value = to_js_value(report);
-        if with_text {
-            let lines: Vec<Option<String>> =
-                report.timeline.iter().map(|entry| text::line(entry, report.start_ms)).collect();
-            let text = serde_json::json!({"lines": lines, "summary": text::summary(report)});
-            set(value.unchecked_ref(), "text", &to_js_value(&text));
-        }
-        value
-    }
-
-    /// Runs a sender scenario on a virtual clock: the report as `{timeline, summary, webhooks,
-    /// ...}`, and its `text` when asked. The scenario may be JSON text or an object.
-    #[wasm_bindgen]
-    pub fn simulate(value: &JsValue, with_text: Option<bool>) -> JsResult<JsValue> {
-        let report = throw(read_scenario(value).and_then(|s| run_scenario(&s).map_err(BindingError::from)))?;
-        Ok(report_value(&report, with_text.unwrap_or(false)))
-    }
 }
 
+#[cfg(all(target_arch = "wasm32", feature = "receiver"))]
+pub(crate) use receive::JsVerifier;
+#[cfg(all(target_arch = "wasm32", feature = "sender"))]
+pub(crate) use sender::{read_scenario, report_value};
 #[cfg(target_arch = "wasm32")]
-pub(crate) use wasm::{read_scenario, report_value, set, string, to_js_value, topic_fields, JsVerifier};
+#[allow(unused_imports)]
+pub(crate) use shared::{from_js_value, set, string, to_js_value, topic_fields};

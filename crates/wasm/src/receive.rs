@@ -1,0 +1,158 @@
+//! The receiver's bindings: sign, verify (with the keys here or tags a host computed),
+//! receive, topics, the catalogue, error codes and denormalize.
+
+use clhooks::payload::DenormalizeOptions;
+use clhooks::signature::Check;
+use clhooks::topic::{catalogue as topics, Topic, TopicPattern};
+use clhooks::{Document, Error, Verifier};
+use js_sys::{Array, Object, JSON};
+use wasm_bindgen::prelude::*;
+
+use crate::convert;
+use crate::errors::{throw, to_js, BindingError, JsResult, BINDING_CODES};
+use crate::{set, string, to_js_value, topic_fields};
+
+/// Signs a body with a secret: the `X-CommerceLayer-Signature` value.
+#[wasm_bindgen]
+pub fn sign(body: &JsValue, secret: &JsValue) -> JsResult<String> {
+    let secret = throw(string(secret, "the secret"))?;
+    let body = throw(convert::body(body))?;
+    throw(clhooks::sign(&body, &secret))
+}
+
+/// Verifies an `X-CommerceLayer-Signature` value against tags a host computed (node:crypto,
+/// WebCrypto): the HMAC-SHA256 of the body under each secret, back to back. The core decodes
+/// the header, compares in constant time and picks the error.
+#[wasm_bindgen(js_name = verifyTags)]
+pub fn verify_tags(signature: &str, tags: &[u8]) -> JsResult<()> {
+    let tags = throw(convert::tag_chunks(tags))?;
+    throw(clhooks::signature::verify_tags(signature, &tags))
+}
+
+/// Checks secrets as a `Verifier` does (one or an array, none empty) and says how many; for
+/// a host that computes the tags of a one-shot verification.
+#[wasm_bindgen(js_name = checkSecrets)]
+pub fn check_secrets(secrets: &JsValue) -> JsResult<u32> {
+    let secrets = throw(convert::secrets(secrets))?;
+    if secrets.is_empty() {
+        return Err(to_js(&BindingError::Core(Error::MissingSecret)));
+    }
+    if secrets.iter().any(String::is_empty) {
+        return Err(to_js(&BindingError::Core(Error::EmptySecret)));
+    }
+    Ok(u32::try_from(secrets.len()).unwrap_or(u32::MAX))
+}
+
+/// Verifies a body against a signature with one secret or an array of them.
+#[wasm_bindgen]
+pub fn verify(body: &JsValue, signature: &JsValue, secrets: &JsValue) -> JsResult<()> {
+    JsVerifier::new(secrets)?.verify(body, signature)
+}
+
+/// Verifies deliveries with secrets keyed once.
+#[wasm_bindgen(js_name = Verifier)]
+pub struct JsVerifier {
+    pub(crate) inner: Verifier,
+}
+
+#[wasm_bindgen(js_class = Verifier)]
+impl JsVerifier {
+    /// Keys a verifier with one secret or an array of them (a rotation).
+    #[wasm_bindgen(constructor)]
+    pub fn new(secrets: &JsValue) -> JsResult<JsVerifier> {
+        let secrets = throw(convert::secrets(secrets))?;
+        throw(Verifier::new(secrets)).map(|inner| JsVerifier { inner })
+    }
+
+    /// Verifies a body against an `X-CommerceLayer-Signature` value.
+    pub fn verify(&self, body: &JsValue, signature: &JsValue) -> JsResult<()> {
+        let body = throw(convert::body(body))?;
+        let signature = signature.as_string().unwrap_or_default();
+        throw(self.inner.verify(&body, &signature))
+    }
+
+    /// Signs a body with the first secret.
+    pub fn sign(&self, body: &JsValue) -> JsResult<String> {
+        throw(convert::body(body)).map(|b| self.inner.sign(&b))
+    }
+
+    /// Verifies and reads a delivery: see the package's `receive`. With `tags` (computed by
+    /// the host for each secret), the signature is checked against them.
+    pub fn receive(&self, body: &JsValue, headers: &JsValue, tags: &JsValue) -> JsResult<Object> {
+        let bytes = throw(convert::body(body))?;
+        let headers = throw(convert::headers(headers))?;
+        let tags = throw(convert::optional_tags(tags))?;
+        let check = tags.as_deref().map_or(Check::Keys(&self.inner), Check::Tags);
+        let event = throw(clhooks::payload::receive_checked(&bytes, headers, check))?;
+        Ok(crate::receiver::event_object(&event, event.idempotency_key(), &[]))
+    }
+
+    /// How many secrets are accepted.
+    #[wasm_bindgen(getter, js_name = secretCount)]
+    pub fn secret_count(&self) -> usize {
+        self.inner.secret_count()
+    }
+}
+
+/// Verifies and reads a delivery.
+#[wasm_bindgen]
+pub fn receive(body: &JsValue, headers: &JsValue, secrets: &JsValue) -> JsResult<Object> {
+    JsVerifier::new(secrets)?.receive(body, headers, &JsValue::UNDEFINED)
+}
+
+/// Parses a topic: `{topic, resource, event, known, description}`.
+#[wasm_bindgen(js_name = parseTopic)]
+pub fn parse_topic(name: &JsValue) -> JsResult<JsValue> {
+    let name = name.as_string().unwrap_or_default();
+    throw(Topic::parse(&name)).map(|t| to_js_value(&topic_fields(&t)))
+}
+
+/// Whether a topic name matches a routing pattern; a malformed name never matches.
+#[wasm_bindgen(js_name = matchTopic)]
+pub fn match_topic(pattern: &JsValue, name: &JsValue) -> JsResult<bool> {
+    let pattern = throw(TopicPattern::parse(&pattern.as_string().unwrap_or_default()))?;
+    Ok(name.as_string().is_some_and(|n| pattern.matches_name(&n)))
+}
+
+/// Every catalogue topic with its resource, event and trigger description.
+#[wasm_bindgen]
+pub fn catalogue() -> Array {
+    topics::all()
+        .iter()
+        .map(|info| {
+            let out = Object::new();
+            set(&out, "topic", &JsValue::from_str(info.name));
+            set(&out, "resource", &JsValue::from_str(info.resource));
+            set(&out, "event", &JsValue::from_str(info.event));
+            set(&out, "description", &info.description.map_or(JsValue::NULL, JsValue::from_str));
+            JsValue::from(out)
+        })
+        .collect()
+}
+
+/// Every error code: the core's, then the bindings' own.
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> Array {
+    Error::CODES.iter().chain(BINDING_CODES).map(|c| JsValue::from_str(c)).collect()
+}
+
+/// Resolves a document's relationships against `included`. The document may be the raw
+/// body or a parsed object; `maxDepth` (default 2) bounds how often one resource repeats on
+/// a path.
+#[wasm_bindgen]
+pub fn denormalize(document: &JsValue, max_depth: Option<u32>) -> JsResult<JsValue> {
+    let bytes = match convert::body(document) {
+        Ok(bytes) => bytes,
+        // A parsed document is fine here: nothing is verified against its bytes.
+        Err(BindingError::BodyNotRaw { .. }) if document.is_object() => {
+            JSON::stringify(document).ok().and_then(|s| s.as_string()).unwrap_or_default().into_bytes()
+        }
+        Err(e) => return Err(to_js(&e)),
+    };
+    let mut options = DenormalizeOptions::default();
+    if let Some(depth) = max_depth {
+        options = options.with_max_depth(depth as usize);
+    }
+    let value = throw(Document::from_slice(&bytes).and_then(|d| d.denormalize_with(options)))?;
+    Ok(to_js_value(&value))
+}

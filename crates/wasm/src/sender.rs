@@ -1,0 +1,52 @@
+//! The sender's bindings: the simulator, the delivery driver (`driver.rs`) and delivery
+//! headers. They build into a module of their own, loaded only when a run needs them.
+
+use clhooks::sender::simulate::{simulate as run_scenario, Report, Scenario};
+use clhooks::sender::text;
+use clhooks::topic::Topic;
+use clhooks::Error;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::convert;
+use crate::errors::{throw, BindingError, JsResult};
+use crate::{from_js_value, set, string, to_js_value};
+
+/// The headers of a delivery of `body` signed with `secret`, as Commerce Layer's sender sends
+/// them: `[name, value]` pairs (the topic's only when one is given).
+#[wasm_bindgen(js_name = deliveryHeaders)]
+pub fn delivery_headers(body: &JsValue, secret: &JsValue, topic: &JsValue) -> JsResult<JsValue> {
+    let secret = throw(string(secret, "the secret"))?;
+    let body = throw(convert::body(body))?;
+    let signature = throw(clhooks::sign(&body, &secret))?;
+    let topic = match topic.as_string().filter(|t| !t.trim().is_empty()) {
+        Some(name) => Some(throw(Topic::parse(name.trim()))?),
+        None => None,
+    };
+    Ok(to_js_value(&clhooks::sender::delivery_headers(signature, topic.as_ref())))
+}
+
+pub(crate) fn read_scenario(value: &JsValue) -> Result<Scenario, BindingError> {
+    from_js_value(value, |message| Error::InvalidScenario { message })
+}
+
+/// A report as JS gets it; with `text`, also `text: {lines, summary}` as the CLI prints
+/// it, `lines[i]` telling `timeline[i]` (`null` for an attempt's hand-out).
+pub(crate) fn report_value(report: &Report, with_text: bool) -> JsValue {
+    let value = to_js_value(report);
+    if with_text {
+        let lines: Vec<Option<String>> =
+            report.timeline.iter().map(|entry| text::line(entry, report.start_ms)).collect();
+        let text = serde_json::json!({"lines": lines, "summary": text::summary(report)});
+        set(value.unchecked_ref(), "text", &to_js_value(&text));
+    }
+    value
+}
+
+/// Runs a sender scenario on a virtual clock: the report as `{timeline, summary, webhooks,
+/// ...}`, and its `text` when asked. The scenario may be JSON text or an object.
+#[wasm_bindgen]
+pub fn simulate(value: &JsValue, with_text: Option<bool>) -> JsResult<JsValue> {
+    let report = throw(read_scenario(value).and_then(|s| run_scenario(&s).map_err(BindingError::from)))?;
+    Ok(report_value(&report, with_text.unwrap_or(false)))
+}
