@@ -61,10 +61,12 @@ const fmt = (us) => (us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.t
 const row = (cells, widths) => cells.map((c, i) => String(c).padStart(widths[i])).join('  ');
 
 // Sizes.
-const wasm = readFileSync(join(pkgDir, 'clhooks.wasm'));
 const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: pkgDir, encoding: 'utf8' }))[0];
 console.log('\nsize');
-console.log(`  clhooks.wasm             ${wasm.length} bytes, ${gzipSync(wasm, { level: 9 }).length} gzipped`);
+for (const [file, what] of [['clhooks.wasm', 'what a receiver loads'], ['clhooks-sender.wasm', 'loaded by the first simulate']]) {
+  const wasm = readFileSync(join(pkgDir, file));
+  console.log(`  ${file.padEnd(22)} ${wasm.length} bytes, ${gzipSync(wasm, { level: 9 }).length} gzipped (${what})`);
+}
 console.log(`  npm tarball              ${packed.size} bytes (${packed.unpackedSize} unpacked, ${packed.entryCount} files)`);
 
 // Cold start: a fresh Node process each time, from the import to the first verified body.
