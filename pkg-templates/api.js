@@ -116,6 +116,15 @@ export function createApi(core, host, loadSender) {
     return allowAsync && host.digestAsync ? host.digestAsync(keys, bytes) : undefined;
   };
 
+  /** The host's SHA-256 of a body (for the idempotency key), when it computes the tags too. */
+  const hostDigest = (body, allowAsync) => {
+    if (!host) return undefined;
+    const bytes = hostBody(body, host.threshold);
+    if (bytes === undefined) return undefined;
+    if (host.sha256) return host.sha256(bytes);
+    return allowAsync && host.sha256Async ? host.sha256Async(bytes) : undefined;
+  };
+
   class Verifier extends core.Verifier {
     constructor(secret) {
       super(secret);
@@ -135,13 +144,17 @@ export function createApi(core, host, loadSender) {
     }
 
     receive(body, headers) {
-      return toEvent(super.receive(body, headers, hostTags(this.hostKeys, body, false)), body);
+      const tags = hostTags(this.hostKeys, body, false);
+      const digest = tags === undefined ? undefined : hostDigest(body, false);
+      return toEvent(super.receive(body, headers, tags, digest), body);
     }
   }
 
   function receive(body, headers, secret) {
     if (secret instanceof Verifier) return secret.receive(body, headers);
-    if (secret instanceof core.Verifier) return toEvent(core.Verifier.prototype.receive.call(secret, body, headers), body);
+    if (secret instanceof core.Verifier) {
+      return toEvent(core.Verifier.prototype.receive.call(secret, body, headers, undefined, undefined), body);
+    }
     if (host && host.digest && hostBody(body, host.threshold) !== undefined) {
       const verifier = new Verifier(secret);
       try {
@@ -170,6 +183,7 @@ export function createApi(core, host, loadSender) {
     WebhookEvent,
     toEvent,
     hostTags,
+    hostDigest,
     hostKeysFor,
     Verifier,
     sign: core.sign,
@@ -184,7 +198,7 @@ export function createApi(core, host, loadSender) {
     CATALOGUE,
     ERROR_CODES,
   };
-  const { toEvent: _event, hostTags: _tags, hostKeysFor: _keys, ...exported } = Object.assign(
+  const { toEvent: _event, hostTags: _tags, hostDigest: _digest, hostKeysFor: _keys, ...exported } = Object.assign(
     api, createReceivers(api, core), createLive(sender),
   );
   return exported;

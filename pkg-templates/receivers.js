@@ -9,12 +9,13 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  * @param {{
  *   toEvent: (fields: EventFields, body?: any) => EventFields & Record<string, any>,
  *   hostTags: (keys: any, body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
+ *   hostDigest: (body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
  *   hostKeysFor: (secret: any) => any,
  * }} api
  * @param {typeof import('./core/web.js')} core
  */
 export function createReceivers(api, core) {
-  const { toEvent, hostTags, hostKeysFor } = api;
+  const { toEvent, hostTags, hostDigest, hostKeysFor } = api;
   /** The core's answer when receiving itself failed (a seen-store that threw). */
   const failure = (error) => /** @type {Answer} */ (core.Receiver.failed(String(error && error.message ? error.message : error)));
 
@@ -59,9 +60,12 @@ export function createReceivers(api, core) {
      */
     async process({ method, body, headers, tooLarge = false, unreadable = false }) {
       const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : undefined;
-      const tags = method === 'POST' && !state ? await hostTags(this.hostKeys, body, true) : undefined;
+      const hosted = method === 'POST' && !state && this.hostKeys != null;
+      const [tags, digest] = hosted
+        ? await Promise.all([hostTags(this.hostKeys, body, true), hostDigest(body, true)])
+        : [undefined, undefined];
       const received = /** @type {{ answer?: Answer, event?: EventFields }} */ (
-        this.receiver.receive(method, headers, body, state, tags));
+        this.receiver.receive(method, headers, body, state, tags, digest));
       if (received.answer) return received.answer;
       // The delivery's own fields, apart from the event handed to handlers (which may change it).
       const { topic, idempotencyKey: key, routes } = received.event;

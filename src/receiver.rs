@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::error::Error;
-use crate::payload::{receive_checked, ReceivedEvent};
+use crate::payload::{idempotency_key_of_digest, receive_checked, ReceivedEvent};
 use crate::signature::{Check, Verifier, TAG_LEN};
 use crate::topic::{Topic, TopicPattern};
 
@@ -82,6 +82,16 @@ impl Answer {
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
+}
+
+/// What a host (node:crypto, WebCrypto) computed of a body, where it is faster than this crate:
+/// the core still decides with it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Computed<'a> {
+    /// The HMAC-SHA256 of the body under each of the receiver's secrets.
+    pub tags: Option<&'a [[u8; TAG_LEN]]>,
+    /// The SHA-256 of the body, for the idempotency key.
+    pub body_sha256: Option<&'a [u8; 32]>,
 }
 
 /// What a seen-store says of an idempotency key when a receiver claims it.
@@ -348,22 +358,22 @@ impl Receiver {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        self.receive_checked(method, headers, body, None)
+        self.receive_computed(method, headers, body, Computed::default())
     }
 
-    /// Step 1 with the signature checked against `tags` when given: the HMAC-SHA256 of the body
-    /// under each of the receiver's secrets, computed by a host (node:crypto, WebCrypto) that is
-    /// faster on large bodies. Everything else is as [`Receiver::receive`].
+    /// Step 1 with what a host computed (node:crypto, WebCrypto: faster on large bodies): the
+    /// signature checked against its tags, the idempotency key made from its SHA-256 of the
+    /// body. Everything else is as [`Receiver::receive`].
     ///
     /// # Errors
     ///
     /// The answer to send at once.
-    pub fn receive_checked<H, K, V>(
+    pub fn receive_computed<H, K, V>(
         &self,
         method: &str,
         headers: H,
         body: Body<'_>,
-        tags: Option<&[[u8; TAG_LEN]]>,
+        computed: Computed<'_>,
     ) -> Result<Delivery, Answer>
     where
         H: IntoIterator<Item = (K, V)>,
@@ -389,7 +399,7 @@ impl Receiver {
                 ))
             }
         };
-        let check = tags.map_or(Check::Keys(&self.verifier), Check::Tags);
+        let check = computed.tags.map_or(Check::Keys(&self.verifier), Check::Tags);
         let event = receive_checked(bytes, headers, check).map_err(|e| Receiver::refusal(&e))?;
         let routes = self
             .routes
@@ -398,7 +408,11 @@ impl Receiver {
             .filter(|(_, pattern)| pattern.matches(&event.topic))
             .map(|(index, _)| index)
             .collect();
-        Ok(Delivery { key: event.idempotency_key(), event, routes })
+        let key = match computed.body_sha256 {
+            Some(digest) => idempotency_key_of_digest(&event.topic, digest),
+            None => event.idempotency_key(),
+        };
+        Ok(Delivery { key, event, routes })
     }
 
     /// The answer when the receiving side itself failed (a seen-store that threw, a bug): 500

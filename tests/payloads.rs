@@ -25,6 +25,7 @@ fn receive_vectors() {
         assert_eq!(Some(event.resource().id.as_str()), case.id.as_deref(), "{}", case.name);
         assert_eq!(Some(event.document.included.len()), case.included, "{}", case.name);
         assert_eq!(event.body, body);
+        assert_eq!(Some(event.idempotency_key()), case.idempotency_key, "{}", case.name);
         let denormalized = event.denormalize().unwrap();
         for (pointer, expected) in &case.denormalized {
             assert_eq!(denormalized.pointer(pointer), Some(expected), "{}: {pointer}", case.name);

@@ -27,7 +27,8 @@ pub struct ReceivedEvent {
 
 impl ReceivedEvent {
     /// A key that is the same for every retry of one delivery and different for different
-    /// deliveries: the hex SHA-256 of the topic and the raw body.
+    /// deliveries: the hex SHA-256 of the topic, a zero byte and the SHA-256 of the raw body (the
+    /// body's own digest, so that a host with a faster SHA-256 can compute that part).
     ///
     /// Commerce Layer resends the same body on every retry, so retries (and a delivery
     /// received again after a receiver timed out) share the key; a new event carries a
@@ -61,11 +62,28 @@ impl ReceivedEvent {
 #[must_use]
 pub fn idempotency_key(topic: &Topic, body: &[u8]) -> String {
     use sha2::{Digest, Sha256};
+    idempotency_key_of_digest(topic, &Sha256::digest(body).into())
+}
+
+/// The [idempotency key](ReceivedEvent::idempotency_key) of a topic and the SHA-256 of a body,
+/// computed elsewhere (node:crypto, WebCrypto).
+///
+/// ```
+/// use sha2::{Digest, Sha256};
+/// let topic: clhooks::Topic = "orders.place".parse()?;
+/// let body = br#"{"data":{"id":"o1","type":"orders"}}"#;
+/// assert_eq!(clhooks::payload::idempotency_key_of_digest(&topic, &Sha256::digest(body).into()),
+///            clhooks::payload::idempotency_key(&topic, body));
+/// # Ok::<(), clhooks::Error>(())
+/// ```
+#[must_use]
+pub fn idempotency_key_of_digest(topic: &Topic, body_sha256: &[u8; 32]) -> String {
+    use sha2::{Digest, Sha256};
     use std::fmt::Write as _;
     let mut hash = Sha256::new();
     hash.update(topic.as_str().as_bytes());
     hash.update([0]);
-    hash.update(body);
+    hash.update(body_sha256);
     hash.finalize().iter().fold(String::with_capacity(64), |mut out, b| {
         let _ = write!(out, "{b:02x}");
         out

@@ -123,6 +123,7 @@ pub struct ReceiveCase {
     pub kind: Option<String>,
     pub id: Option<String>,
     pub included: Option<usize>,
+    pub idempotency_key: Option<String>,
     #[serde(default)]
     pub denormalized: serde_json::Map<String, Value>,
 }

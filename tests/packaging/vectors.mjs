@@ -238,8 +238,9 @@ export async function runVectors(clhooks, files) {
       });
       record(`receive (${form}): ${c.name}`, c.expect, got);
       if (!event) continue;
-      const fields = `${c.topic}|${c.type}|${c.id}|${c.included}`;
-      record(`receive (${form}): ${c.name}: fields`, fields, `${event.topic}|${event.type}|${event.id}|${event.included.length}`);
+      const fields = `${c.topic}|${c.type}|${c.id}|${c.included}|${c.idempotency_key}`;
+      const read = `${event.topic}|${event.type}|${event.id}|${event.included.length}|${event.idempotencyKey}`;
+      record(`receive (${form}): ${c.name}: fields`, fields, read);
       const denormalized = event.denormalize();
       for (const [path, value] of Object.entries(c.denormalized ?? {})) {
         const at = pointer(denormalized, path);

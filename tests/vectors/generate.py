@@ -481,6 +481,11 @@ def receive(body, headers, secrets, catalogue):
     return "ok", doc
 
 
+def idempotency_key(topic, body):
+    """SHA-256 of the topic, a zero byte and the body's own SHA-256, in hex."""
+    return hashlib.sha256(topic.encode("utf-8") + b"\0" + hashlib.sha256(body).digest()).hexdigest()
+
+
 def build_denormalize_cases(fixture_doc):
     order = {"id": "ord1", "type": "orders", "links": {"self": "/api/orders/ord1"},
              "attributes": {"number": 1001, "status": "placed"}}
@@ -758,6 +763,7 @@ def build_payloads(fixture_bytes, catalogue):
                 assert json_pointer(den, ptr) == value, (case["name"], ptr)
             case.update({"topic": topic, "type": doc["data"]["type"], "id": doc["data"]["id"],
                          "included": len(doc.get("included") or []),
+                         "idempotency_key": idempotency_key(topic.strip(), body),
                          "denormalized": pointers})
         receive_cases.append(case)
 
@@ -799,7 +805,7 @@ def exchange(method, spec, headers, catalogue, seen):
     if code != "ok":
         return http_status(code), code, False
     topic = [v for k, v in headers if k.lower() == TOPIC_HEADER.lower()][0].strip()
-    key = hashlib.sha256(topic.encode() + b"\0" + body).hexdigest()
+    key = idempotency_key(topic, body)
     duplicate = key in seen
     seen.add(key)
     return 200, None, duplicate

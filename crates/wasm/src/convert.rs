@@ -130,3 +130,15 @@ pub(crate) fn optional_tags(value: &JsValue) -> Result<Option<Vec<[u8; clhooks::
         tags(value).map(Some)
     }
 }
+
+/// A host's SHA-256 of a body: 32 bytes, or `undefined`/`null` for none.
+pub(crate) fn optional_digest(value: &JsValue) -> Result<Option<[u8; 32]>> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value
+        .dyn_ref::<Uint8Array>()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes.to_vec().as_slice()).ok())
+        .map(Some)
+        .ok_or_else(|| invalid("a digest is the 32-byte SHA-256 of the body, as a Uint8Array"))
+}

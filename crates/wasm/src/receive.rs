@@ -77,14 +77,26 @@ impl JsVerifier {
     }
 
     /// Verifies and reads a delivery: see the package's `receive`. With `tags` (computed by
-    /// the host for each secret), the signature is checked against them.
-    pub fn receive(&self, body: &JsValue, headers: &JsValue, tags: &JsValue) -> JsResult<Object> {
+    /// the host for each secret), the signature is checked against them; with `digest` (the
+    /// host's SHA-256 of the body), the idempotency key is made from it.
+    pub fn receive(
+        &self,
+        body: &JsValue,
+        headers: &JsValue,
+        tags: &JsValue,
+        digest: &JsValue,
+    ) -> JsResult<Object> {
         let bytes = throw(convert::body(body))?;
         let headers = throw(convert::headers(headers))?;
         let tags = throw(convert::optional_tags(tags))?;
+        let digest = throw(convert::optional_digest(digest))?;
         let check = tags.as_deref().map_or(Check::Keys(&self.inner), Check::Tags);
         let event = throw(clhooks::payload::receive_checked(&bytes, headers, check))?;
-        Ok(crate::receiver::event_object(&event, event.idempotency_key(), &[]))
+        let key = match &digest {
+            Some(digest) => clhooks::payload::idempotency_key_of_digest(&event.topic, digest),
+            None => event.idempotency_key(),
+        };
+        Ok(crate::receiver::event_object(&event, key, &[]))
     }
 
     /// How many secrets are accepted.
@@ -97,7 +109,7 @@ impl JsVerifier {
 /// Verifies and reads a delivery.
 #[wasm_bindgen]
 pub fn receive(body: &JsValue, headers: &JsValue, secrets: &JsValue) -> JsResult<Object> {
-    JsVerifier::new(secrets)?.receive(body, headers, &JsValue::UNDEFINED)
+    JsVerifier::new(secrets)?.receive(body, headers, &JsValue::UNDEFINED, &JsValue::UNDEFINED)
 }
 
 /// Parses a topic: `{topic, resource, event, known, description}`.

@@ -1,7 +1,7 @@
 //! The core's sans-IO receiver and memory seen-store for JS: the package's `Webhooks` (node:http,
 //! Express, fetch) moves bytes and awaits the user's handlers and store; these decide.
 
-use clhooks::receiver::{Body, Claim, Duplicates, MemoryStore, Receiver, Run, SeenStore};
+use clhooks::receiver::{Body, Claim, Computed, Duplicates, MemoryStore, Receiver, Run, SeenStore};
 use clhooks::{ReceivedEvent, Topic, Verifier};
 use js_sys::{Array, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
@@ -121,7 +121,8 @@ impl JsReceiver {
 
     /// Step 1: `{answer: {status, body}}` to send at once, or `{event}` verified. `state` is
     /// `undefined` for a body read whole, `'too_large'` or `'unreadable'`; `tags`, when given,
-    /// are the HMAC-SHA256 of the body under each secret, computed by the host.
+    /// are the HMAC-SHA256 of the body under each secret and `digest` its SHA-256, computed by
+    /// the host.
     pub fn receive(
         &self,
         method: &JsValue,
@@ -129,8 +130,10 @@ impl JsReceiver {
         body: &JsValue,
         state: &JsValue,
         tags: &JsValue,
+        digest: &JsValue,
     ) -> JsResult<Object> {
         let tags = throw(convert::optional_tags(tags))?;
+        let digest = throw(convert::optional_digest(digest))?;
         let out = Object::new();
         let method = method.as_string().unwrap_or_default();
         let headers = match convert::headers(headers) {
@@ -157,7 +160,8 @@ impl JsReceiver {
             };
             Body::Bytes(&bytes)
         };
-        match self.inner.receive_checked(&method, headers, body, tags.as_deref()) {
+        let computed = Computed { tags: tags.as_deref(), body_sha256: digest.as_ref() };
+        match self.inner.receive_computed(&method, headers, body, computed) {
             Ok(delivery) => {
                 set(&out, "event", &event_object(&delivery.event, delivery.key, &delivery.routes).into())
             }
