@@ -131,13 +131,14 @@ test-packaging: pkg tool-chromium tool-deno
 # SIMD into its own target directory (RUSTFLAGS, even empty, replaces .cargo/config.toml's
 # flags), shows what +simd128 buys.
 BENCH_NOSIMD := target/bench-nosimd
-bench: pkg
+bench: pkg tool-chromium
 	cargo bench --locked --bench core
 	RUSTFLAGS="" cargo build --locked --release -p clhooks-wasm --lib \
 	  --target $(WASM_TARGET) --target-dir $(BENCH_NOSIMD)
 	wasm-bindgen --target nodejs --out-dir $(BENCH_NOSIMD)/glue $(BENCH_NOSIMD)/$(WASM_TARGET)/release/clhooks_wasm.wasm
 	node tests/bench/bench.mjs pkg $(BENCH_NOSIMD)/glue/clhooks_wasm.js
 	node tests/bench/receiver.mjs pkg
+	node tests/bench/webcrypto.mjs
 
 # The package's receivers (routing, idempotency, rotation, Express body parsers) in Node.
 test-receivers: pkg

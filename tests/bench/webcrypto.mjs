@@ -1,0 +1,121 @@
+// `make bench`, Workers and browsers: verify one body with clhooks' wasm HMAC, with the runtime's
+// own WebCrypto (a cached key), and with clhooks' verifyAsync (WebCrypto computes the tags, the
+// core decides), in workerd (Miniflare) and in headless Chromium. µs per call and × WebCrypto.
+//
+// Usage: node tests/bench/webcrypto.mjs   (after `make pkg`)
+
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const { SIZES, callsFor } = await import('./webcrypto-suite.mjs');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (us) => (us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2));
+const ROUNDS = 7;
+
+/** µs per call of each contender at each size, from `sample(impl, size, n)` → ms for n calls. */
+async function measure(names, sample) {
+  const table = {};
+  for (const name of names) {
+    table[name] = [];
+    for (const size of SIZES) {
+      const n = callsFor(size);
+      await sample(name, size, n); // warm-up
+      const empty = [];
+      const full = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        empty.push(await sample('', size, n));
+        full.push(await sample(name, size, n));
+      }
+      table[name].push(Math.max(0, ((median(full) - median(empty)) * 1000) / n));
+    }
+  }
+  return table;
+}
+
+function print(runtime, table) {
+  const names = Object.keys(table);
+  const baseline = table['WebCrypto subtle.verify, cached key'];
+  console.log(`\nverify in ${runtime}: µs per call and × WebCrypto with a cached key (median of ${ROUNDS})`);
+  console.log(`${''.padStart(48)}${SIZES.map((s) => `${s >= 1024 ? `${s / 1024} KiB` : `${s} B`}`.padStart(16)).join('')}`);
+  for (const name of names) {
+    const cells = table[name].map((us, i) => `${fmt(us)} (${(us / baseline[i]).toFixed(2)}×)`.padStart(16));
+    console.log(`${name.padStart(48)}${cells.join('')}`);
+  }
+}
+
+// workerd: time does not move inside a request, so each sample is a request timed from here.
+{
+  const { Miniflare } = await import(join(root, 'node_modules/miniflare/dist/src/index.js'));
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: join(root, 'tests/bench/webcrypto-worker.mjs'),
+    modulesRoot: root,
+    modulesRules: [{ type: 'ESModule', include: ['**/*.js', '**/*.mjs'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    compatibilityDate: '2026-04-01',
+  });
+  try {
+    const call = async (impl, size, n) => {
+      const t = performance.now();
+      const res = await mf.dispatchFetch(`http://localhost/run?impl=${encodeURIComponent(impl)}&size=${size}&n=${n}`);
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(text);
+      return performance.now() - t;
+    };
+    const names = (await (await mf.dispatchFetch(`http://localhost/run?impl=&size=512&n=0`)).text()).split('\n');
+    print('workerd (Miniflare)', await measure(names, call));
+  } finally {
+    await mf.dispose();
+  }
+}
+
+// Chromium: the page times itself.
+{
+  const types = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+  const page = `<!doctype html><link rel="icon" href="data:,"><script type="module">
+    import * as clhooks from '/pkg/browser.mjs';
+    import { contenders, repeat } from '/tests/bench/webcrypto-suite.mjs';
+    const made = new Map();
+    window.sample = async (impl, size, n) => {
+      if (!made.has(size)) made.set(size, await contenders(clhooks, size));
+      const fn = made.get(size)[impl] ?? (() => {});
+      const t = performance.now();
+      await repeat(fn, n);
+      return performance.now() - t;
+    };
+    window.names = Object.keys(await contenders(clhooks, 512));
+  </script>`;
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    if (path === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end(page);
+    const file = resolve(root, `.${decodeURIComponent(path)}`);
+    if (!file.startsWith(root)) return res.writeHead(403).end();
+    let bytes;
+    try {
+      bytes = readFileSync(file);
+    } catch {
+      return res.writeHead(404).end();
+    }
+    res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(bytes);
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  try {
+    const tab = await browser.newPage();
+    await tab.goto(`http://127.0.0.1:${server.address().port}/`);
+    await tab.waitForFunction(() => window.names, null, { timeout: 60_000 });
+    const names = await tab.evaluate(() => window.names);
+    const table = await measure(names, (impl, size, n) => tab.evaluate(([i, s, c]) => window.sample(i, s, c), [impl, size, n]));
+    print('Chromium', table);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
