@@ -61,9 +61,9 @@ export function createApi(core, host, loadSender) {
 
   const maxDepthOf = (options) => (options && options.maxDepth != null ? options.maxDepth : undefined);
 
-  /** A verified delivery. */
   const RAW = Symbol('clhooks.rawBody');
 
+  /** A verified delivery. */
   class WebhookEvent {
     /** @type {object} The payload as the engine parsed it (set from the core's fields). */
     document;
@@ -105,25 +105,24 @@ export function createApi(core, host, loadSender) {
   };
 
   /**
-   * Host-computed tags of a body for keys, when the host should compute them: synchronously, or
-   * (`allowAsync`) with an asynchronous host too. `undefined`: let the core compute them.
+   * What the host computes of a body, when it should (a body it takes, of at least its
+   * threshold): `sync(bytes)`, or with `allowAsync` an asynchronous host's `async(bytes)`.
+   * `undefined`: let the core compute it.
    */
-  const hostTags = (keys, body, allowAsync) => {
-    if (!host || keys == null) return undefined;
-    const bytes = hostBody(body, host.threshold);
+  const hosted = (body, allowAsync, sync, async) => {
+    const bytes = host ? hostBody(body, host.threshold) : undefined;
     if (bytes === undefined) return undefined;
-    if (host.digest) return host.digest(keys, bytes);
-    return allowAsync && host.digestAsync ? host.digestAsync(keys, bytes) : undefined;
+    if (sync) return sync(bytes);
+    return allowAsync && async ? async(bytes) : undefined;
   };
 
-  /** The host's SHA-256 of a body (for the idempotency key), when it computes the tags too. */
-  const hostDigest = (body, allowAsync) => {
-    if (!host) return undefined;
-    const bytes = hostBody(body, host.threshold);
-    if (bytes === undefined) return undefined;
-    if (host.sha256) return host.sha256(bytes);
-    return allowAsync && host.sha256Async ? host.sha256Async(bytes) : undefined;
-  };
+  /** The host's tags of a body under the keys of `hostKeysFor`. */
+  const hostTags = (keys, body, allowAsync) => (keys == null ? undefined : hosted(body, allowAsync,
+    host.digest && ((bytes) => host.digest(keys, bytes)),
+    host.digestAsync && ((bytes) => host.digestAsync(keys, bytes))));
+
+  /** The host's SHA-256 of a body, for the idempotency key. */
+  const hostDigest = (body, allowAsync) => hosted(body, allowAsync, host && host.sha256, host && host.sha256Async);
 
   class Verifier extends core.Verifier {
     constructor(secret) {

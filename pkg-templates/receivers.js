@@ -133,14 +133,13 @@ export function createReceivers(api, core) {
           this.process({ method: req.method, body, headers: req.headers, tooLarge, unreadable })
             .then(reply, (error) => reply(failure(error)))
             .catch(next);
-        const max = this.maxBodyBytes;
         if (req.method !== 'POST') return send(new Uint8Array());
-        if (req.rawBody instanceof Uint8Array) return send(req.rawBody, req.rawBody.length > max);
-        if (req.body instanceof Uint8Array) return send(req.body, req.body.length > max);
-        if (typeof req.body === 'string') return send(req.body, req.body.length > max);
+        // Bytes a body parser already read: the core measures them against its limit itself.
+        if (req.rawBody instanceof Uint8Array) return send(req.rawBody);
+        if (req.body instanceof Uint8Array || typeof req.body === 'string') return send(req.body);
         const parsed = req.body && typeof req.body === 'object' && Object.keys(req.body).length > 0;
         if (req.readableEnded || req._body === true || parsed) return send(req.body ?? null);
-        readRaw(req, max).then(({ body, tooLarge }) => send(body, tooLarge), () => send(new Uint8Array(), false, true));
+        readRaw(req, this.maxBodyBytes).then(({ body, tooLarge }) => send(body, tooLarge), () => send(new Uint8Array(), false, true));
       };
     }
 

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::error::Error;
-use crate::payload::{idempotency_key_of_digest, receive_checked, ReceivedEvent};
+use crate::payload::{receive_checked, ReceivedEvent};
 use crate::signature::{Check, Verifier, TAG_LEN};
 use crate::topic::{Topic, TopicPattern};
 
@@ -65,7 +65,11 @@ impl Answer {
         Answer { status, body: body.to_string() }
     }
 
-    fn error(status: u16, code: &str, message: &str) -> Answer {
+    /// A refusal: `{"error": code, "message": message}` with its status. For errors that exist
+    /// outside this crate (the JS bindings' own); this crate's are answered by
+    /// [`Receiver::refusal`].
+    #[must_use]
+    pub fn error(status: u16, code: &str, message: &str) -> Answer {
         Answer::json(status, &json!({"error": code, "message": message}))
     }
 
@@ -92,6 +96,15 @@ pub struct Computed<'a> {
     pub tags: Option<&'a [[u8; TAG_LEN]]>,
     /// The SHA-256 of the body, for the idempotency key.
     pub body_sha256: Option<&'a [u8; 32]>,
+}
+
+impl<'a> Computed<'a> {
+    /// How the signature is checked: against the host's tags when there are any, else with the
+    /// verifier's keys.
+    #[must_use]
+    pub fn check(&self, verifier: &'a Verifier) -> Check<'a> {
+        self.tags.map_or(Check::Keys(verifier), Check::Tags)
+    }
 }
 
 /// What a seen-store says of an idempotency key when a receiver claims it.
@@ -399,8 +412,8 @@ impl Receiver {
                 ))
             }
         };
-        let check = computed.tags.map_or(Check::Keys(&self.verifier), Check::Tags);
-        let event = receive_checked(bytes, headers, check).map_err(|e| Receiver::refusal(&e))?;
+        let event = receive_checked(bytes, headers, computed.check(&self.verifier))
+            .map_err(|e| Receiver::refusal(&e))?;
         let routes = self
             .routes
             .iter()
@@ -408,11 +421,7 @@ impl Receiver {
             .filter(|(_, pattern)| pattern.matches(&event.topic))
             .map(|(index, _)| index)
             .collect();
-        let key = match computed.body_sha256 {
-            Some(digest) => idempotency_key_of_digest(&event.topic, digest),
-            None => event.idempotency_key(),
-        };
-        Ok(Delivery { key, event, routes })
+        Ok(Delivery { key: event.idempotency_key_from(computed.body_sha256), event, routes })
     }
 
     /// The answer when the receiving side itself failed (a seen-store that threw, a bug): 500

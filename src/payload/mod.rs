@@ -41,6 +41,14 @@ impl ReceivedEvent {
         idempotency_key(&self.topic, &self.body)
     }
 
+    /// The [idempotency key](ReceivedEvent::idempotency_key), from the body's SHA-256 when a host
+    /// computed it.
+    #[must_use]
+    pub fn idempotency_key_from(&self, body_sha256: Option<&[u8; 32]>) -> String {
+        body_sha256
+            .map_or_else(|| self.idempotency_key(), |digest| idempotency_key_of_digest(&self.topic, digest))
+    }
+
     /// The resource the event is about (`data`).
     #[must_use]
     pub fn resource(&self) -> &Resource {

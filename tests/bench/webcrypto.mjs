@@ -4,10 +4,9 @@
 //
 // Usage: node tests/bench/webcrypto.mjs   (after `make pkg`)
 
-import { createServer } from 'node:http';
-import { readFileSync } from 'node:fs';
-import { dirname, extname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchChromium, serveFiles } from '../support/chromium.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { SIZES, callsFor } = await import('./webcrypto-suite.mjs');
@@ -73,7 +72,6 @@ function print(runtime, table) {
 
 // Chromium: the page times itself.
 {
-  const types = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm' };
   const page = `<!doctype html><link rel="icon" href="data:,"><script type="module">
     import * as clhooks from '/pkg/browser.mjs';
     import { contenders, repeat } from '/tests/bench/webcrypto-suite.mjs';
@@ -87,29 +85,11 @@ function print(runtime, table) {
     };
     window.names = Object.keys(await contenders(clhooks, 512));
   </script>`;
-  const server = createServer((req, res) => {
-    const path = new URL(req.url, 'http://x').pathname;
-    if (path === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end(page);
-    const file = resolve(root, `.${decodeURIComponent(path)}`);
-    if (!file.startsWith(root)) return res.writeHead(403).end();
-    let bytes;
-    try {
-      bytes = readFileSync(file);
-    } catch {
-      return res.writeHead(404).end();
-    }
-    res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(bytes);
-  });
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const server = await serveFiles(root, { '/': page });
+  const browser = await launchChromium();
   try {
     const tab = await browser.newPage();
-    await tab.goto(`http://127.0.0.1:${server.address().port}/`);
+    await tab.goto(`${server.url}/`);
     await tab.waitForFunction(() => window.names, null, { timeout: 60_000 });
     const names = await tab.evaluate(() => window.names);
     const table = await measure(names, (impl, size, n) => tab.evaluate(([i, s, c]) => window.sample(i, s, c), [impl, size, n]));

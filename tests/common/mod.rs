@@ -149,6 +149,7 @@ pub struct Expected {
     pub error: Option<String>,
     pub duplicate: bool,
     pub routes: Option<Vec<usize>>,
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,6 +9,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { launchChromium } from '../support/chromium.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixturePath = `${root}tests/vectors/orders-place-payload.json`;
@@ -44,12 +45,7 @@ before(async () => {
   mkdirSync(shots, { recursive: true });
   server = await start('node', [`${root}examples/inspector/serve.mjs`, '0']);
   listener = await start(`${root}target/debug/clhooks`, ['listen', '--port', '0', '--secret', SECRET]);
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
   page.on('pageerror', (e) => consoleErrors.push(e.message));

@@ -7,11 +7,11 @@
 // Usage: node tests/packaging/run.mjs   (after `make pkg`, with the dev dependencies installed)
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchChromium, serveFiles } from '../support/chromium.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -121,33 +121,15 @@ async function inWorkerd() {
   }
 }
 
-const contentTypes = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
-
 async function inChromium() {
-  const served = root;
-  const server = createServer((req, res) => {
-    const path = resolve(served, `.${decodeURIComponent(new URL(req.url, 'http://x').pathname)}`);
-    if (!path.startsWith(served)) return res.writeHead(403).end();
-    try {
-      const body = readFileSync(path);
-      res.writeHead(200, { 'content-type': contentTypes[extname(path)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const server = await serveFiles(root);
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors = [];
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`http://127.0.0.1:${server.address().port}/tests/packaging/browser/index.html`);
+    await page.goto(`${server.url}/tests/packaging/browser/index.html`);
     await page.waitForFunction(() => window.clhooksReport, null, { timeout: 120_000 });
     check('the page has no console errors', errors.length === 0, errors.join(' | '));
     return await page.evaluate(() => window.clhooksReport);

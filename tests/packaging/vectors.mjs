@@ -144,29 +144,24 @@ function bodyTypes(clhooks) {
 async function receiverVectors(clhooks, files, record) {
   const { secrets, routes, requests, sequence } = files.receiver;
   let failNext = false;
-  const seenRoutes = [];
+  let handled;
   const webhooks = new clhooks.Webhooks({ secret: secrets });
-  routes.forEach((pattern, index) => webhooks.on(pattern, () => {
-    seenRoutes.push(index);
+  routes.forEach((pattern, index) => webhooks.on(pattern, (event) => {
+    handled.routes.push(index);
+    handled.key = event.idempotencyKey;
     if (failNext) throw new Error('failing on purpose');
   }));
+  // The whole body in memory, as after express.raw(): the core measures it against its limit.
   const exchange = async (c) => {
-    const body = bodyBytes(c.body, files);
-    seenRoutes.length = 0;
+    handled = { routes: [], key: null };
     failNext = c.handler === 'fail';
-    const answer = await webhooks.process({
-      method: c.method ?? 'POST', headers: c.headers, body, tooLarge: body.length > webhooks.maxBodyBytes,
-    });
+    const answer = await webhooks.process({ method: c.method ?? 'POST', headers: c.headers, body: bodyBytes(c.body, files) });
     const json = JSON.parse(answer.body);
     const got = { status: answer.status, error: json.error ?? null, duplicate: json.duplicate === true };
-    if (c.expect.routes && !c.expect.duplicate) got.routes = [...new Set(seenRoutes)];
+    if (c.expect.routes) Object.assign(got, { routes: handled.routes, idempotency_key: handled.key });
     return JSON.stringify(got);
   };
-  for (const c of requests) {
-    const { routes: expectedRoutes, ...expected } = c.expect;
-    if (expectedRoutes && !c.expect.duplicate) expected.routes = expectedRoutes;
-    record(`receiver: ${c.name}`, JSON.stringify(expected), await exchange(c));
-  }
+  for (const c of requests) record(`receiver: ${c.name}`, JSON.stringify(c.expect), await exchange(c));
   for (const c of sequence) record(`receiver sequence: ${c.name}`, JSON.stringify(c.expect), await exchange(c));
 }
 

@@ -795,20 +795,20 @@ def http_status(code):
 
 
 def exchange(method, spec, headers, catalogue, seen):
-    """Reference receiver for one request: (status, error code or None, duplicate)."""
+    """Reference receiver for one request: (status, error code or None, duplicate, key or None)."""
     if method != "POST":
-        return 405, "method_not_allowed", False
+        return 405, "method_not_allowed", False, None
     body = decode_body(spec)
     if len(body) > MAX_BODY_BYTES:
-        return 413, "payload_too_large", False
+        return 413, "payload_too_large", False, None
     code, doc = receive(body, headers, RECEIVER_SECRETS, catalogue)
     if code != "ok":
-        return http_status(code), code, False
+        return http_status(code), code, False, None
     topic = [v for k, v in headers if k.lower() == TOPIC_HEADER.lower()][0].strip()
     key = idempotency_key(topic, body)
     duplicate = key in seen
     seen.add(key)
-    return 200, None, duplicate
+    return 200, None, duplicate, key
 
 
 def routes_of(topic):
@@ -865,12 +865,14 @@ def build_receiver(fixture_bytes, catalogue):
     seen = set()
     requests = []
     for name, method, spec, headers in raw:
-        status, error, duplicate = exchange(method, spec, headers, catalogue, seen)
+        status, error, duplicate, key = exchange(method, spec, headers, catalogue, seen)
         case = {"name": name, "method": method, "headers": headers, "body": spec,
                 "expect": {"status": status, "error": error, "duplicate": duplicate}}
-        if status == 200:
+        if status == 200 and not duplicate:
+            # What the handlers get: the routes the topic matches, and the delivery's key.
             topic = [v for k, v in headers if k.lower() == TOPIC_HEADER.lower()][0]
             case["expect"]["routes"] = routes_of(topic)
+            case["expect"]["idempotency_key"] = key
         requests.append(case)
 
     # In order, on one receiver whose handler fails when the case says so: a failed delivery is

@@ -89,12 +89,7 @@ fn describe(answer: &Answer) -> String {
     let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
     let text = |key: &str| body.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
     if body.get("duplicate").is_some() {
-        format!(
-            "  {}  {} {}  duplicate: already handled, not handled again",
-            text("received"),
-            answer.status,
-            ""
-        )
+        format!("  {}  {}  duplicate: already handled, not handled again", text("received"), answer.status)
     } else {
         format!("  {} {}: {}", answer.status, text("error"), text("message"))
     }

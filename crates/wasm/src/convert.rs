@@ -122,23 +122,31 @@ pub(crate) fn tag_chunks(bytes: &[u8]) -> Result<Vec<[u8; clhooks::signature::TA
     Ok(chunks.filter_map(|chunk| <[u8; clhooks::signature::TAG_LEN]>::try_from(chunk).ok()).collect())
 }
 
-/// Optional tags: `undefined` or `null` for none.
-pub(crate) fn optional_tags(value: &JsValue) -> Result<Option<Vec<[u8; clhooks::signature::TAG_LEN]>>> {
-    if value.is_undefined() || value.is_null() {
-        Ok(None)
-    } else {
-        tags(value).map(Some)
-    }
+/// What a host computed of a body (tags, its SHA-256), owned here, lent to the core as its
+/// `Computed`: `undefined` or `null` for either when the host did not compute it.
+pub(crate) struct Hosted {
+    tags: Option<Vec<[u8; clhooks::signature::TAG_LEN]>>,
+    digest: Option<[u8; 32]>,
 }
 
-/// A host's SHA-256 of a body: 32 bytes, or `undefined`/`null` for none.
-pub(crate) fn optional_digest(value: &JsValue) -> Result<Option<[u8; 32]>> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
+impl Hosted {
+    pub(crate) fn read(tags_value: &JsValue, digest: &JsValue) -> Result<Hosted> {
+        let absent = |v: &JsValue| v.is_undefined() || v.is_null();
+        let tags = if absent(tags_value) { None } else { Some(tags(tags_value)?) };
+        let digest = if absent(digest) {
+            None
+        } else {
+            let bytes = digest.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec);
+            let digest = bytes.and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok());
+            Some(
+                digest
+                    .ok_or_else(|| invalid("a digest is the 32-byte SHA-256 of the body, as a Uint8Array"))?,
+            )
+        };
+        Ok(Hosted { tags, digest })
     }
-    value
-        .dyn_ref::<Uint8Array>()
-        .and_then(|bytes| <[u8; 32]>::try_from(bytes.to_vec().as_slice()).ok())
-        .map(Some)
-        .ok_or_else(|| invalid("a digest is the 32-byte SHA-256 of the body, as a Uint8Array"))
+
+    pub(crate) fn computed(&self) -> clhooks::receiver::Computed<'_> {
+        clhooks::receiver::Computed { tags: self.tags.as_deref(), body_sha256: self.digest.as_ref() }
+    }
 }

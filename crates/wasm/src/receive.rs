@@ -2,7 +2,6 @@
 //! receive, topics, the catalogue, error codes and denormalize.
 
 use clhooks::payload::DenormalizeOptions;
-use clhooks::signature::Check;
 use clhooks::topic::{catalogue as topics, Topic, TopicPattern};
 use clhooks::{Document, Error, Verifier};
 use js_sys::{Array, Object, JSON};
@@ -88,14 +87,10 @@ impl JsVerifier {
     ) -> JsResult<Object> {
         let bytes = throw(convert::body(body))?;
         let headers = throw(convert::headers(headers))?;
-        let tags = throw(convert::optional_tags(tags))?;
-        let digest = throw(convert::optional_digest(digest))?;
-        let check = tags.as_deref().map_or(Check::Keys(&self.inner), Check::Tags);
-        let event = throw(clhooks::payload::receive_checked(&bytes, headers, check))?;
-        let key = match &digest {
-            Some(digest) => clhooks::payload::idempotency_key_of_digest(&event.topic, digest),
-            None => event.idempotency_key(),
-        };
+        let hosted = throw(convert::Hosted::read(tags, digest))?;
+        let computed = hosted.computed();
+        let event = throw(clhooks::payload::receive_checked(&bytes, headers, computed.check(&self.inner)))?;
+        let key = event.idempotency_key_from(computed.body_sha256);
         Ok(crate::receiver::event_object(&event, key, &[]))
     }
 

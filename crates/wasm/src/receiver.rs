@@ -1,7 +1,7 @@
 //! The core's sans-IO receiver and memory seen-store for JS: the package's `Webhooks` (node:http,
 //! Express, fetch) moves bytes and awaits the user's handlers and store; these decide.
 
-use clhooks::receiver::{Body, Claim, Computed, Duplicates, MemoryStore, Receiver, Run, SeenStore};
+use clhooks::receiver::{Answer, Body, Claim, Duplicates, MemoryStore, Receiver, Run, SeenStore};
 use clhooks::{ReceivedEvent, Topic, Verifier};
 use js_sys::{Array, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
@@ -132,8 +132,7 @@ impl JsReceiver {
         tags: &JsValue,
         digest: &JsValue,
     ) -> JsResult<Object> {
-        let tags = throw(convert::optional_tags(tags))?;
-        let digest = throw(convert::optional_digest(digest))?;
+        let hosted = throw(convert::Hosted::read(tags, digest))?;
         let out = Object::new();
         let method = method.as_string().unwrap_or_default();
         let headers = match convert::headers(headers) {
@@ -150,18 +149,14 @@ impl JsReceiver {
                 Ok(bytes) => bytes,
                 // A setup mistake (a parsed body): answered like any refusal, with its status.
                 Err(e) => {
-                    let answer = clhooks::receiver::Answer {
-                        status: e.http_status(),
-                        body: serde_json::json!({"error": e.code(), "message": e.to_string()}).to_string(),
-                    };
+                    let answer = Answer::error(e.http_status(), e.code(), &e.to_string());
                     set(&out, "answer", &to_js_value(&answer));
                     return Ok(out);
                 }
             };
             Body::Bytes(&bytes)
         };
-        let computed = Computed { tags: tags.as_deref(), body_sha256: digest.as_ref() };
-        match self.inner.receive_computed(&method, headers, body, computed) {
+        match self.inner.receive_computed(&method, headers, body, hosted.computed()) {
             Ok(delivery) => {
                 set(&out, "event", &event_object(&delivery.event, delivery.key, &delivery.routes).into())
             }
