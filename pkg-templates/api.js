@@ -43,6 +43,8 @@ export function createApi(core, host, loadSender) {
     }
   }
   core.__setErrorClass(WebhookError);
+  const { outline, expand } = createDocuments();
+  core.__setOutline(outline);
 
   /** @type {SenderCore | undefined} */
   let senderCore;
@@ -61,7 +63,12 @@ export function createApi(core, host, loadSender) {
 
   const maxDepthOf = (options) => (options && options.maxDepth != null ? options.maxDepth : undefined);
 
-  const RAW = Symbol('clhooks.rawBody');
+  /**
+   * A parsed document expanded as the core plans it.
+   * @param {any} document
+   * @param {{ maxDepth?: number } | undefined} options
+   */
+  const denormalizeParsed = (document, options) => expand(core.denormalizePlan(document, maxDepthOf(options)), document);
 
   /** A verified delivery. */
   class WebhookEvent {
@@ -70,20 +77,12 @@ export function createApi(core, host, loadSender) {
 
     /** The payload with relationships resolved from `included`. */
     denormalize(options) {
-      // From the bytes received when there are any: no re-serializing of `document`.
-      return core.denormalize(this[RAW] ?? this.document, maxDepthOf(options));
+      return denormalizeParsed(this.document, options);
     }
   }
 
-  /**
-   * @param {EventFields & object} fields
-   * @param {any} [body] the verified raw body, kept out of sight for denormalize()
-   */
-  const toEvent = (fields, body) => {
-    const event = Object.assign(new WebhookEvent(), fields);
-    if (body !== undefined) Object.defineProperty(event, RAW, { value: body });
-    return event;
-  };
+  /** @param {EventFields & object} fields */
+  const toEvent = (fields) => Object.assign(new WebhookEvent(), fields);
 
   /** The core's check of a signature against host-computed tags (a missing header is ''). */
   const verifyTags = (signature, tags) => core.verifyTags(typeof signature === 'string' ? signature : '', tags);
@@ -121,9 +120,6 @@ export function createApi(core, host, loadSender) {
     host.digest && ((bytes) => host.digest(keys, bytes)),
     host.digestAsync && ((bytes) => host.digestAsync(keys, bytes))));
 
-  /** The host's SHA-256 of a body, for the idempotency key. */
-  const hostDigest = (body, allowAsync) => hosted(body, allowAsync, host && host.sha256, host && host.sha256Async);
-
   class Verifier extends core.Verifier {
     constructor(secret) {
       super(secret);
@@ -143,16 +139,14 @@ export function createApi(core, host, loadSender) {
     }
 
     receive(body, headers) {
-      const tags = hostTags(this.hostKeys, body, false);
-      const digest = tags === undefined ? undefined : hostDigest(body, false);
-      return toEvent(super.receive(body, headers, tags, digest), body);
+      return toEvent(super.receive(body, headers, hostTags(this.hostKeys, body, false)));
     }
   }
 
   function receive(body, headers, secret) {
     if (secret instanceof Verifier) return secret.receive(body, headers);
     if (secret instanceof core.Verifier) {
-      return toEvent(core.Verifier.prototype.receive.call(secret, body, headers, undefined, undefined), body);
+      return toEvent(core.Verifier.prototype.receive.call(secret, body, headers, undefined));
     }
     if (host && host.digest && hostBody(body, host.threshold) !== undefined) {
       const verifier = new Verifier(secret);
@@ -162,7 +156,7 @@ export function createApi(core, host, loadSender) {
         verifier.free();
       }
     }
-    return toEvent(core.receive(body, headers, secret), body);
+    return toEvent(core.receive(body, headers, secret));
   }
 
   function verify(body, signature, secret) {
@@ -174,7 +168,7 @@ export function createApi(core, host, loadSender) {
   }
 
   function denormalize(document, options) {
-    return core.denormalize(document, maxDepthOf(options));
+    return denormalizeParsed(core.parseDocument(document), options);
   }
 
   const api = {
@@ -182,7 +176,6 @@ export function createApi(core, host, loadSender) {
     WebhookEvent,
     toEvent,
     hostTags,
-    hostDigest,
     hostKeysFor,
     Verifier,
     sign: core.sign,
@@ -197,7 +190,7 @@ export function createApi(core, host, loadSender) {
     CATALOGUE,
     ERROR_CODES,
   };
-  const { toEvent: _event, hostTags: _tags, hostDigest: _digest, hostKeysFor: _keys, ...exported } = Object.assign(
+  const { toEvent: _event, hostTags: _tags, hostKeysFor: _keys, ...exported } = Object.assign(
     api, createReceivers(api, core), createLive(sender),
   );
   return exported;

@@ -48,7 +48,7 @@ for (const [dir, name, prefix] of [['', 'clhooks', ''], ['sender-', 'clhooks-sen
 }
 
 // The JS layer is written once as ES modules and shipped as one file in each module system.
-const parts = ['api.js', 'receivers.js', 'live.js', 'hosts.js'].map((file) => read(join(here, file)));
+const parts = ['api.js', 'receivers.js', 'live.js', 'hosts.js', 'outline.js'].map((file) => read(join(here, file)));
 const api = parts.join('\n');
 if ((api.match(/^export /gm) ?? []).length !== parts.length) {
   throw new Error('each JS layer file exports exactly one `export function`');

@@ -10,8 +10,6 @@
  * @property {number} threshold bodies of at least this many bytes use the host's HMAC
  * @property {((keys: any, body: ArrayBufferView | string) => Uint8Array) | undefined} digest synchronous tags, back to back
  * @property {((keys: any, body: ArrayBufferView | string) => Promise<Uint8Array>) | undefined} digestAsync asynchronous tags
- * @property {((body: ArrayBufferView | string) => Uint8Array) | undefined} sha256 the SHA-256 of a body, synchronously
- * @property {((body: ArrayBufferView | string) => Promise<Uint8Array>) | undefined} sha256Async the same, asynchronously
  */
 
 /**
@@ -36,8 +34,6 @@ export function createHost(crypto, options = {}) {
       threshold: 1024,
       digest: (keys, body) => concat(keys.map((key) => crypto.createHmac('sha256', key).update(body).digest())),
       digestAsync: undefined,
-      sha256: (body) => crypto.createHash('sha256').update(body).digest(),
-      sha256Async: undefined,
     };
   }
   const subtle = crypto && crypto.subtle;
@@ -65,8 +61,6 @@ export function createHost(crypto, options = {}) {
         const bytes = bytesOf(body);
         return concat(await Promise.all(keys.map((key) => subtle.sign('HMAC', key, bytes))));
       },
-      sha256: undefined,
-      sha256Async: async (body) => new Uint8Array(await subtle.digest('SHA-256', bytesOf(body))),
     };
   }
   return null;

@@ -7,15 +7,14 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /**
  * @param {{
- *   toEvent: (fields: EventFields, body?: any) => EventFields & Record<string, any>,
+ *   toEvent: (fields: EventFields) => EventFields & Record<string, any>,
  *   hostTags: (keys: any, body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
- *   hostDigest: (body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
  *   hostKeysFor: (secret: any) => any,
  * }} api
  * @param {typeof import('./core/web.js')} core
  */
 export function createReceivers(api, core) {
-  const { toEvent, hostTags, hostDigest, hostKeysFor } = api;
+  const { toEvent, hostTags, hostKeysFor } = api;
   /** The core's answer when receiving itself failed (a seen-store that threw). */
   const failure = (error) => /** @type {Answer} */ (core.Receiver.failed(String(error && error.message ? error.message : error)));
 
@@ -60,16 +59,14 @@ export function createReceivers(api, core) {
      */
     async process({ method, body, headers, tooLarge = false, unreadable = false }) {
       const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : undefined;
-      const hosted = method === 'POST' && !state && this.hostKeys != null;
-      const [tags, digest] = hosted
-        ? await Promise.all([hostTags(this.hostKeys, body, true), hostDigest(body, true)])
-        : [undefined, undefined];
+      let tags = method === 'POST' && !state && this.hostKeys != null ? hostTags(this.hostKeys, body, true) : undefined;
+      if (tags instanceof Promise) tags = await tags;
       const received = /** @type {{ answer?: Answer, event?: EventFields }} */ (
-        this.receiver.receive(method, headers, body, state, tags, digest));
+        this.receiver.receive(method, headers, body, state, tags));
       if (received.answer) return received.answer;
       // The delivery's own fields, apart from the event handed to handlers (which may change it).
       const { topic, idempotencyKey: key, routes } = received.event;
-      const event = toEvent(received.event, body);
+      const event = toEvent(received.event);
       /** @type {Claim} */
       const claim = this.seen ? await this.seen.claim(key) : 'fresh';
       const next = /** @type {{ answer?: Answer, run?: Run }} */ (this.receiver.claimed(topic, claim));

@@ -23,8 +23,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::error::Error;
-use crate::payload::{receive_checked, ReceivedEvent};
-use crate::signature::{Check, Verifier, TAG_LEN};
+use crate::model::Document;
+use crate::payload::{receive_with, Payload, ReceivedEvent, Verified};
+use crate::signature::{Check, Verifier};
 use crate::topic::{Topic, TopicPattern};
 
 /// The largest body a receiver accepts by default: 5 MiB. Real payloads are tens of KB (a large
@@ -47,6 +48,10 @@ pub enum Body<'a> {
     TooLarge,
     /// The body could not be read (the client went away, a broken chunked encoding).
     Unreadable,
+    /// The body was read whole, this many bytes, and stays with the caller: the `verify` and
+    /// `read` of [`Receiver::receive_with`] reach it (a JavaScript string or buffer that is never
+    /// copied into WebAssembly when the host computes the HMAC).
+    Length(usize),
 }
 
 /// What to answer: a status and a JSON body (`application/json`).
@@ -85,25 +90,6 @@ impl Answer {
     #[must_use]
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
-    }
-}
-
-/// What a host (node:crypto, WebCrypto) computed of a body, where it is faster than this crate:
-/// the core still decides with it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Computed<'a> {
-    /// The HMAC-SHA256 of the body under each of the receiver's secrets.
-    pub tags: Option<&'a [[u8; TAG_LEN]]>,
-    /// The SHA-256 of the body, for the idempotency key.
-    pub body_sha256: Option<&'a [u8; 32]>,
-}
-
-impl<'a> Computed<'a> {
-    /// How the signature is checked: against the host's tags when there are any, else with the
-    /// verifier's keys.
-    #[must_use]
-    pub fn check(&self, verifier: &'a Verifier) -> Check<'a> {
-        self.tags.map_or(Check::Keys(verifier), Check::Tags)
     }
 }
 
@@ -249,10 +235,12 @@ pub enum Duplicates {
 
 /// A verified delivery waiting for its claim and its handlers.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Delivery {
-    /// The event.
-    pub event: ReceivedEvent,
-    /// Its [idempotency key](ReceivedEvent::idempotency_key).
+pub struct Delivery<P = ReceivedEvent> {
+    /// The event: a [`ReceivedEvent`], or what [`Receiver::receive_with`] read.
+    pub event: P,
+    /// Its topic.
+    pub topic: Topic,
+    /// Its [idempotency key](crate::payload::Verified::idempotency_key).
     pub key: String,
     /// The indices of the routes its topic matches, in the order they were added.
     pub routes: Vec<usize>,
@@ -371,23 +359,42 @@ impl Receiver {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        self.receive_computed(method, headers, body, Computed::default())
+        let bytes = match body {
+            Body::Bytes(bytes) => bytes,
+            Body::Length(_) => {
+                return Err(Receiver::failed(
+                    "Receiver::receive needs the body's bytes (Body::Length is for receive_with)",
+                ))
+            }
+            Body::TooLarge | Body::Unreadable => &[],
+        };
+        self.receive_with(
+            method,
+            headers,
+            body,
+            |verifier, signature| Check::Keys(verifier).verify(bytes, signature),
+            |verified| {
+                let document = Document::from_slice(bytes)?;
+                Ok(ReceivedEvent { topic: verified.topic, document, body: bytes.to_vec(), tag: verified.tag })
+            },
+        )
     }
 
-    /// Step 1 with what a host computed (node:crypto, WebCrypto: faster on large bodies): the
-    /// signature checked against its tags, the idempotency key made from its SHA-256 of the
-    /// body. Everything else is as [`Receiver::receive`].
+    /// As [`Receiver::receive`], whoever holds the body: `verify` checks the signature header
+    /// (with [`Check::verify`] against the verifier's keys or a host's tags) and `read` parses
+    /// the body once they have passed; see [`crate::payload::receive_with`].
     ///
     /// # Errors
     ///
     /// The answer to send at once.
-    pub fn receive_computed<H, K, V>(
+    pub fn receive_with<H, K, V, P: Payload>(
         &self,
         method: &str,
         headers: H,
         body: Body<'_>,
-        computed: Computed<'_>,
-    ) -> Result<Delivery, Answer>
+        verify: impl FnOnce(&Verifier, &str) -> crate::Result<()>,
+        read: impl FnOnce(Verified) -> crate::Result<P>,
+    ) -> Result<Delivery<P>, Answer>
     where
         H: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
@@ -396,8 +403,9 @@ impl Receiver {
         if !method.eq_ignore_ascii_case("POST") {
             return Err(Answer::error(405, "method_not_allowed", "webhook deliveries are POST requests"));
         }
-        let bytes = match body {
-            Body::Bytes(bytes) if bytes.len() <= self.max_body_bytes => bytes,
+        let length = match body {
+            Body::Bytes(bytes) => bytes.len(),
+            Body::Length(length) => length,
             Body::Unreadable => {
                 return Err(Answer::error(
                     400,
@@ -405,23 +413,35 @@ impl Receiver {
                     "the request body could not be read to its end",
                 ))
             }
-            Body::Bytes(_) | Body::TooLarge => {
-                return Err(Answer::json(
-                    413,
-                    &json!({"error": "payload_too_large", "message": format!("the body is over {} bytes", self.max_body_bytes), "limit": self.max_body_bytes}),
-                ))
-            }
+            Body::TooLarge => usize::MAX,
         };
-        let event = receive_checked(bytes, headers, computed.check(&self.verifier))
-            .map_err(|e| Receiver::refusal(&e))?;
+        if length > self.max_body_bytes {
+            return Err(Answer::json(
+                413,
+                &json!({"error": "payload_too_large", "message": format!("the body is over {} bytes", self.max_body_bytes), "limit": self.max_body_bytes}),
+            ));
+        }
+        let mut head = None;
+        let event = receive_with(
+            headers,
+            |signature| verify(&self.verifier, signature),
+            |verified| {
+                head = Some((verified.topic.clone(), verified.idempotency_key()));
+                read(verified)
+            },
+        )
+        .map_err(|e| Receiver::refusal(&e))?;
+        let Some((topic, key)) = head else {
+            return Err(Receiver::failed("the delivery was read without being verified"));
+        };
         let routes = self
             .routes
             .iter()
             .enumerate()
-            .filter(|(_, pattern)| pattern.matches(&event.topic))
+            .filter(|(_, pattern)| pattern.matches(&topic))
             .map(|(index, _)| index)
             .collect();
-        Ok(Delivery { key: event.idempotency_key_from(computed.body_sha256), event, routes })
+        Ok(Delivery { event, topic, key, routes })
     }
 
     /// The answer when the receiving side itself failed (a seen-store that threw, a bug): 500
@@ -490,7 +510,7 @@ impl Receiver {
             Ok(delivery) => delivery,
             Err(answer) => return answer,
         };
-        let topic = &delivery.event.topic;
+        let topic = &delivery.topic;
         let run = match self.claimed(topic, store.claim(&delivery.key)) {
             Ok(run) => run,
             Err(answer) => return answer,

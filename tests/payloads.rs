@@ -125,3 +125,42 @@ fn topic_is_checked_against_data_type() {
     assert_eq!(err.code(), "topic_mismatch");
     assert!(err.to_string().contains("shipments"));
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_rust_parser_refuses_nesting_deeper_than_128() {
+    // A limit of the Rust parser (its stack), not of the protocol: the JavaScript package reads
+    // with the engine's JSON.parse, which has none.
+    let nested = |depth: usize| {
+        format!(
+            r#"{{"data":{{"id":"d","type":"orders","attributes":{{"n":{}{}}}}}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        )
+    };
+    assert!(payload::parse(nested(100).as_bytes()).is_ok());
+    assert_eq!(payload::parse(nested(200).as_bytes()).unwrap_err().code(), "invalid_json");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn shape_errors_say_where() {
+    let message = |body: &str| payload::parse(body.as_bytes()).unwrap_err().to_string();
+    let cases = [
+        (
+            r#"{"data":{"id":"x","type":"orders","attributes":null}}"#,
+            "data.attributes is null; expected an object",
+        ),
+        (
+            r#"{"data":{"id":"x","type":"orders","relationships":{"market":{},"customer":{"data":{"id":1,"type":"customers"}}}}}"#,
+            "data.relationships.customer.data.id is a number; expected a string",
+        ),
+        (
+            r#"{"data":{"id":"x","type":"orders"},"included":[{"id":"c","type":"customers"},{"id":"l","type":"line_items","relationships":{"sku":{"data":["s"]}}}]}"#,
+            "included[1].relationships.sku.data[0] is a string; expected a resource identifier",
+        ),
+        (r#"{"data":{"id":"x","type":"orders"},"included":[{"type":"customers"}]}"#, "included[0] has no id"),
+        (r#"{"data":{"id":"x","type":"orders"},"links":[]}"#, "links is an array; expected an object"),
+    ];
+    for (body, expected) in cases {
+        assert!(message(body).ends_with(expected), "{body}: {}", message(body));
+    }
+}

@@ -140,19 +140,10 @@ impl Document {
     ///
     /// [`Error::InvalidDocument`] as for [`Document::from_slice`].
     pub fn from_value(value: Value) -> Result<Document> {
-        match value.get("data") {
-            Some(Value::Object(_)) => {}
-            Some(Value::Array(_)) => {
-                return Err(Error::InvalidDocument {
-                    message: "data is an array; a webhook payload holds a single resource".into(),
-                })
-            }
-            Some(Value::Null) => return Err(Error::InvalidDocument { message: "data is null".into() }),
-            Some(_) => return Err(Error::InvalidDocument { message: "data is not an object".into() }),
-            None if value.is_object() => {
-                return Err(Error::InvalidDocument { message: "there is no data member".into() })
-            }
-            None => return Err(Error::InvalidDocument { message: "the body is not a JSON object".into() }),
+        // The same checks, in the same order and words, as a runtime's outline gets.
+        {
+            let names = crate::payload::outline::value_names(&value);
+            crate::payload::outline::check(&crate::payload::outline::of_value(&value), &names)?;
         }
         serde_json::from_value(value).map_err(|e| document_error(&e))
     }

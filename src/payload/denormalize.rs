@@ -1,9 +1,7 @@
-use std::collections::HashMap;
+use serde_json::Value;
 
-use serde_json::{Map, Value};
-
-use crate::error::{Error, Result};
-use crate::model::{Document, Identifier, Linkage, Resource};
+use crate::error::Result;
+use crate::model::Document;
 
 /// Limits for [`Document::denormalize_with`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,79 +39,6 @@ impl DenormalizeOptions {
     }
 }
 
-struct Walk<'a> {
-    included: HashMap<(&'a str, &'a str), &'a Resource>,
-    on_path: HashMap<(&'a str, &'a str), usize>,
-    nesting: usize,
-    nodes: usize,
-    options: DenormalizeOptions,
-}
-
-fn identifier(id: &Identifier) -> Value {
-    let mut out = Map::new();
-    out.insert("id".into(), Value::String(id.id.clone()));
-    out.insert("type".into(), Value::String(id.kind.clone()));
-    Value::Object(out)
-}
-
-impl<'a> Walk<'a> {
-    fn resource(&mut self, resource: &'a Resource) -> Result<Value> {
-        self.nodes = self.nodes.saturating_add(1);
-        if self.nodes > self.options.max_nodes {
-            return Err(Error::DenormalizeLimit { max_nodes: self.options.max_nodes });
-        }
-        let key = (resource.kind.as_str(), resource.id.as_str());
-        *self.on_path.entry(key).or_insert(0) += 1;
-        self.nesting = self.nesting.saturating_add(1);
-
-        let mut out = Map::new();
-        out.insert("id".into(), Value::String(resource.id.clone()));
-        out.insert("type".into(), Value::String(resource.kind.clone()));
-        out.extend(resource.attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let mut result = Ok(());
-        for (name, relationship) in &resource.relationships {
-            let value = match &relationship.data {
-                None => continue,
-                Some(Linkage::Null) => Value::Null,
-                Some(Linkage::One(id)) => match self.related(id) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        result = Err(e);
-                        break;
-                    }
-                },
-                Some(Linkage::Many(ids)) => {
-                    match ids.iter().map(|id| self.related(id)).collect::<Result<Vec<_>>>() {
-                        Ok(values) => Value::Array(values),
-                        Err(e) => {
-                            result = Err(e);
-                            break;
-                        }
-                    }
-                }
-            };
-            out.insert(name.clone(), value);
-        }
-
-        self.nesting = self.nesting.saturating_sub(1);
-        if let Some(count) = self.on_path.get_mut(&key) {
-            *count = count.saturating_sub(1);
-        }
-        result.map(|()| Value::Object(out))
-    }
-
-    fn related(&mut self, id: &Identifier) -> Result<Value> {
-        let key = (id.kind.as_str(), id.id.as_str());
-        let seen = self.on_path.get(&key).copied().unwrap_or(0);
-        match self.included.get(&key).copied() {
-            Some(found) if seen < self.options.max_depth && self.nesting < self.options.max_nesting => {
-                self.resource(found)
-            }
-            _ => Ok(identifier(id)),
-        }
-    }
-}
-
 impl Document {
     /// The primary resource with its relationships resolved against `included`, with the
     /// default [`DenormalizeOptions`].
@@ -144,12 +69,9 @@ impl Document {
     ///
     /// [`Error::DenormalizeLimit`] when the output would exceed `options.max_nodes`.
     pub fn denormalize_with(&self, options: DenormalizeOptions) -> Result<Value> {
-        let mut included = HashMap::with_capacity(self.included.len());
-        for r in &self.included {
-            // A repeated entry does not replace the first, as in `Document::find_included`.
-            included.entry((r.kind.as_str(), r.id.as_str())).or_insert(r);
-        }
-        let mut walk = Walk { included, on_path: HashMap::new(), nesting: 0, nodes: 0, options };
-        walk.resource(&self.data)
+        // The plan is the one every runtime follows (see `outline`); here it is carried out on
+        // this document.
+        let plan = self.skeleton().plan(options)?;
+        Ok(self.expand(&plan))
     }
 }

@@ -1,6 +1,7 @@
 //! Webhook deliveries: the signed body, its topic, and the JSON:API document it carries.
 
 mod denormalize;
+pub mod outline;
 
 pub use denormalize::DenormalizeOptions;
 
@@ -8,7 +9,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::{Document, Resource};
-use crate::signature::{Check, Verifier, SIGNATURE_HEADER};
+use crate::signature::{decode_signature, Check, Verifier, SIGNATURE_HEADER, TAG_LEN};
 use crate::topic::Topic;
 
 /// The header carrying the topic, such as `orders.place`.
@@ -23,30 +24,16 @@ pub struct ReceivedEvent {
     pub document: Document,
     /// The body exactly as received (what the signature covers).
     pub body: Vec<u8>,
+    /// The HMAC-SHA256 tag the signature header carried (and that matched).
+    pub tag: [u8; TAG_LEN],
 }
 
 impl ReceivedEvent {
     /// A key that is the same for every retry of one delivery and different for different
-    /// deliveries: the hex SHA-256 of the topic, a zero byte and the SHA-256 of the raw body (the
-    /// body's own digest, so that a host with a faster SHA-256 can compute that part).
-    ///
-    /// Commerce Layer resends the same body on every retry, so retries (and a delivery
-    /// received again after a receiver timed out) share the key; a new event carries a
-    /// different body (at least its `updated_at`). It does not depend on the secret, so it
-    /// stays the same across a secret rotation. Limits: two deliveries with byte-identical
-    /// bodies and the same topic share a key — for example the same event sent by two webhooks
-    /// with the same `include_resources` to one receiver, which is one piece of news anyway.
+    /// deliveries; see [`Verified::idempotency_key`].
     #[must_use]
     pub fn idempotency_key(&self) -> String {
-        idempotency_key(&self.topic, &self.body)
-    }
-
-    /// The [idempotency key](ReceivedEvent::idempotency_key), from the body's SHA-256 when a host
-    /// computed it.
-    #[must_use]
-    pub fn idempotency_key_from(&self, body_sha256: Option<&[u8; 32]>) -> String {
-        body_sha256
-            .map_or_else(|| self.idempotency_key(), |digest| idempotency_key_of_digest(&self.topic, digest))
+        idempotency_key(&self.topic, &self.tag)
     }
 
     /// The resource the event is about (`data`).
@@ -66,36 +53,68 @@ impl ReceivedEvent {
     }
 }
 
-/// The [idempotency key](ReceivedEvent::idempotency_key) of a topic and body.
-#[must_use]
-pub fn idempotency_key(topic: &Topic, body: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    idempotency_key_of_digest(topic, &Sha256::digest(body).into())
+impl Payload for ReceivedEvent {
+    fn data_type(&self) -> &str {
+        &self.document.data.kind
+    }
 }
 
-/// The [idempotency key](ReceivedEvent::idempotency_key) of a topic and the SHA-256 of a body,
-/// computed elsewhere (node:crypto, WebCrypto).
+/// A delivery's payload as a runtime holds it, once read: [`receive_with`] checks that the
+/// topic is about its `data.type`.
+pub trait Payload {
+    /// `data.type`, such as `orders`.
+    fn data_type(&self) -> &str;
+}
+
+/// A delivery whose signature passed and whose topic is well formed; its body is not read yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The topic from `X-CommerceLayer-Topic`.
+    pub topic: Topic,
+    /// The HMAC-SHA256 tag the signature header carried (and that matched).
+    pub tag: [u8; TAG_LEN],
+}
+
+impl Verified {
+    /// A key that is the same for every retry of one delivery and different for different
+    /// deliveries: the hex SHA-256 of the topic, a zero byte and the signature's tag.
+    ///
+    /// Commerce Layer resends the same body, signed with the same secret, on every retry, so
+    /// retries (and a delivery received again after a receiver timed out) share the key; a new
+    /// event carries a different body (at least its `updated_at`) and so a different tag. It
+    /// costs no second pass over the body: the tag is the HMAC just checked. Limits: a retry
+    /// signed after the webhook's secret was reset carries another tag and is handled again
+    /// (at least once, never lost); the same event sent by two webhooks with different secrets
+    /// is two deliveries.
+    #[must_use]
+    pub fn idempotency_key(&self) -> String {
+        idempotency_key(&self.topic, &self.tag)
+    }
+}
+
+/// The [idempotency key](Verified::idempotency_key) of a topic and a signature's tag.
 ///
 /// ```
-/// use sha2::{Digest, Sha256};
 /// let topic: clhooks::Topic = "orders.place".parse()?;
-/// let body = br#"{"data":{"id":"o1","type":"orders"}}"#;
-/// assert_eq!(clhooks::payload::idempotency_key_of_digest(&topic, &Sha256::digest(body).into()),
-///            clhooks::payload::idempotency_key(&topic, body));
+/// let signature = clhooks::sign(br#"{"data":{"id":"o1","type":"orders"}}"#, "secret")?;
+/// let tag = clhooks::signature::decode_signature(&signature)?;
+/// assert_eq!(clhooks::payload::idempotency_key(&topic, &tag).len(), 64);
 /// # Ok::<(), clhooks::Error>(())
 /// ```
 #[must_use]
-pub fn idempotency_key_of_digest(topic: &Topic, body_sha256: &[u8; 32]) -> String {
+pub fn idempotency_key(topic: &Topic, tag: &[u8; TAG_LEN]) -> String {
     use sha2::{Digest, Sha256};
-    use std::fmt::Write as _;
     let mut hash = Sha256::new();
     hash.update(topic.as_str().as_bytes());
     hash.update([0]);
-    hash.update(body_sha256);
-    hash.finalize().iter().fold(String::with_capacity(64), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    hash.update(tag);
+    let mut out = String::with_capacity(64);
+    for byte in hash.finalize() {
+        for nibble in [byte >> 4, byte & 15] {
+            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
+    }
+    out
 }
 
 /// Parses a delivery body into its document.
@@ -114,10 +133,19 @@ pub fn parse(body: &[u8]) -> Result<Document> {
 ///
 /// [`Error::TopicMismatch`].
 pub fn check_topic(topic: &Topic, document: &Document) -> Result<()> {
-    if topic.resource() == document.data.kind {
+    check_type(topic, &document.data.kind)
+}
+
+/// Checks that a topic is about a resource type (`orders.place` and `orders`).
+///
+/// # Errors
+///
+/// [`Error::TopicMismatch`].
+pub fn check_type(topic: &Topic, data_type: &str) -> Result<()> {
+    if topic.resource() == data_type {
         Ok(())
     } else {
-        Err(Error::TopicMismatch { topic: topic.to_string(), data_type: document.data.kind.clone() })
+        Err(Error::TopicMismatch { topic: topic.to_string(), data_type: data_type.to_owned() })
     }
 }
 
@@ -167,6 +195,54 @@ where
     K: AsRef<str>,
     V: AsRef<str>,
 {
+    receive_with(
+        headers,
+        |signature| check.verify(body, signature),
+        |verified| {
+            let document = Document::from_slice(body)?;
+            Ok(ReceivedEvent { topic: verified.topic, document, body: body.to_vec(), tag: verified.tag })
+        },
+    )
+}
+
+/// Verifies and reads one delivery, whoever holds its body: `verify` checks the signature header
+/// (with [`Check::verify`] on the body), then `read` parses the body into a [`Payload`] — called
+/// only once the signature and the topic have passed — and its `data.type` is checked against
+/// the topic. [`receive`] reads into a [`Document`]; the JavaScript package reads with the
+/// engine's `JSON.parse` and checks the shape with [`outline::check`].
+///
+/// # Errors
+///
+/// As [`receive`]: the signature's (from `verify`), [`Error::MissingTopic`],
+/// [`Error::InvalidTopic`], then `read`'s, then [`Error::TopicMismatch`].
+pub fn receive_with<H, K, V, P: Payload>(
+    headers: H,
+    verify: impl FnOnce(&str) -> Result<()>,
+    read: impl FnOnce(Verified) -> Result<P>,
+) -> Result<P>
+where
+    H: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let verified = verify_headers(headers, verify)?;
+    let topic = verified.topic.clone();
+    let payload = read(verified)?;
+    check_type(&topic, payload.data_type())?;
+    Ok(payload)
+}
+
+/// The first two steps of [`receive_with`]: the signature and the topic.
+///
+/// # Errors
+///
+/// As [`receive_with`], up to the topic.
+pub fn verify_headers<H, K, V>(headers: H, verify: impl FnOnce(&str) -> Result<()>) -> Result<Verified>
+where
+    H: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
     let mut signature = None;
     let mut topic = None;
     for (name, value) in headers {
@@ -178,10 +254,9 @@ where
         }
     }
     let signature = signature.ok_or(Error::MissingSignature)?;
-    check.verify(body, signature.as_ref())?;
+    verify(signature.as_ref())?;
+    let tag = decode_signature(signature.as_ref())?;
     let topic = topic.as_ref().map(|t| t.as_ref().trim()).filter(|t| !t.is_empty());
     let topic = Topic::parse(topic.ok_or(Error::MissingTopic)?)?;
-    let document = Document::from_slice(body)?;
-    check_topic(&topic, &document)?;
-    Ok(ReceivedEvent { topic, document, body: body.to_vec() })
+    Ok(Verified { topic, tag })
 }

@@ -17,21 +17,27 @@ pub(crate) fn body(value: &JsValue) -> Result<Vec<u8>> {
     if let Some(text) = value.as_string() {
         return Ok(text.into_bytes());
     }
+    bytes_view(value).map(|bytes| bytes.to_vec())
+}
+
+/// A `Uint8Array` over the bytes of any typed array, `DataView` or `ArrayBuffer`, from this
+/// realm or another, without a copy.
+pub(crate) fn bytes_view(value: &JsValue) -> Result<Uint8Array> {
     if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
-        return Ok(bytes.to_vec());
+        return Ok(bytes.clone());
     }
     if ArrayBuffer::is_view(value) {
         let buffer = Reflect::get(value, &JsValue::from_str("buffer")).unwrap_or(JsValue::UNDEFINED);
         let offset = number(value, "byteOffset").unwrap_or(0);
         let length = number(value, "byteLength").unwrap_or(0);
-        return Ok(Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length).to_vec());
+        return Ok(Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length));
     }
     // An ArrayBuffer, possibly from another realm (where instanceof fails): it has a
     // byteLength but, unlike a view, no byteOffset.
     let buffer_like =
         value.is_object() && number(value, "byteLength").is_some() && number(value, "byteOffset").is_none();
     if value.is_instance_of::<ArrayBuffer>() || buffer_like {
-        return Ok(Uint8Array::new(value).to_vec());
+        return Ok(Uint8Array::new(value));
     }
     let found = if value.is_undefined() || value.is_null() {
         "missing"
@@ -122,31 +128,11 @@ pub(crate) fn tag_chunks(bytes: &[u8]) -> Result<Vec<[u8; clhooks::signature::TA
     Ok(chunks.filter_map(|chunk| <[u8; clhooks::signature::TAG_LEN]>::try_from(chunk).ok()).collect())
 }
 
-/// What a host computed of a body (tags, its SHA-256), owned here, lent to the core as its
-/// `Computed`: `undefined` or `null` for either when the host did not compute it.
-pub(crate) struct Hosted {
-    tags: Option<Vec<[u8; clhooks::signature::TAG_LEN]>>,
-    digest: Option<[u8; 32]>,
-}
-
-impl Hosted {
-    pub(crate) fn read(tags_value: &JsValue, digest: &JsValue) -> Result<Hosted> {
-        let absent = |v: &JsValue| v.is_undefined() || v.is_null();
-        let tags = if absent(tags_value) { None } else { Some(tags(tags_value)?) };
-        let digest = if absent(digest) {
-            None
-        } else {
-            let bytes = digest.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec);
-            let digest = bytes.and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok());
-            Some(
-                digest
-                    .ok_or_else(|| invalid("a digest is the 32-byte SHA-256 of the body, as a Uint8Array"))?,
-            )
-        };
-        Ok(Hosted { tags, digest })
-    }
-
-    pub(crate) fn computed(&self) -> clhooks::receiver::Computed<'_> {
-        clhooks::receiver::Computed { tags: self.tags.as_deref(), body_sha256: self.digest.as_ref() }
+/// Tags a host computed, owned here: `undefined` or `null` when the host did not compute them.
+pub(crate) fn hosted_tags(value: &JsValue) -> Result<Option<Vec<[u8; clhooks::signature::TAG_LEN]>>> {
+    if value.is_undefined() || value.is_null() {
+        Ok(None)
+    } else {
+        tags(value).map(Some)
     }
 }

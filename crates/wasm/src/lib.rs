@@ -11,6 +11,8 @@ pub mod types;
 
 #[cfg(target_arch = "wasm32")]
 mod convert;
+#[cfg(all(target_arch = "wasm32", feature = "receiver"))]
+mod document;
 #[cfg(all(target_arch = "wasm32", feature = "sender"))]
 mod driver;
 #[cfg(target_arch = "wasm32")]

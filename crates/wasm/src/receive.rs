@@ -1,14 +1,15 @@
 //! The receiver's bindings: sign, verify (with the keys here or tags a host computed),
 //! receive, topics, the catalogue, error codes and denormalize.
 
-use clhooks::payload::DenormalizeOptions;
 use clhooks::topic::{catalogue as topics, Topic, TopicPattern};
-use clhooks::{Document, Error, Verifier};
-use js_sys::{Array, Object, JSON};
+use clhooks::{Error, Verifier};
+use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 
 use crate::convert;
+use crate::document::{self, Held};
 use crate::errors::{throw, to_js, BindingError, JsResult, BINDING_CODES};
+use crate::receiver::{check_signature, event_object};
 use crate::{set, string, to_js_value, topic_fields};
 
 /// Signs a body with a secret: the `X-CommerceLayer-Signature` value.
@@ -76,22 +77,22 @@ impl JsVerifier {
     }
 
     /// Verifies and reads a delivery: see the package's `receive`. With `tags` (computed by
-    /// the host for each secret), the signature is checked against them; with `digest` (the
-    /// host's SHA-256 of the body), the idempotency key is made from it.
-    pub fn receive(
-        &self,
-        body: &JsValue,
-        headers: &JsValue,
-        tags: &JsValue,
-        digest: &JsValue,
-    ) -> JsResult<Object> {
-        let bytes = throw(convert::body(body))?;
+    /// the host for each secret), the signature is checked against them.
+    pub fn receive(&self, body: &JsValue, headers: &JsValue, tags: &JsValue) -> JsResult<Object> {
+        let held = throw(Held::read(body))?;
         let headers = throw(convert::headers(headers))?;
-        let hosted = throw(convert::Hosted::read(tags, digest))?;
-        let computed = hosted.computed();
-        let event = throw(clhooks::payload::receive_checked(&bytes, headers, computed.check(&self.inner)))?;
-        let key = event.idempotency_key_from(computed.body_sha256);
-        Ok(crate::receiver::event_object(&event, key, &[]))
+        let tags = throw(convert::hosted_tags(tags))?;
+        let mut head = None;
+        let payload = throw(clhooks::payload::receive_with(
+            headers,
+            |signature| check_signature(&self.inner, tags.as_deref(), &held, signature),
+            |verified| {
+                head = Some(verified);
+                document::read(&held)
+            },
+        ))?;
+        let verified = throw(head.ok_or(Error::MissingSignature))?;
+        Ok(event_object(payload, &verified.topic, verified.idempotency_key(), &[]))
     }
 
     /// How many secrets are accepted.
@@ -104,7 +105,7 @@ impl JsVerifier {
 /// Verifies and reads a delivery.
 #[wasm_bindgen]
 pub fn receive(body: &JsValue, headers: &JsValue, secrets: &JsValue) -> JsResult<Object> {
-    JsVerifier::new(secrets)?.receive(body, headers, &JsValue::UNDEFINED, &JsValue::UNDEFINED)
+    JsVerifier::new(secrets)?.receive(body, headers, &JsValue::UNDEFINED)
 }
 
 /// Parses a topic: `{topic, resource, event, known, description}`.
@@ -143,23 +144,13 @@ pub fn error_codes() -> Array {
     Error::CODES.iter().chain(BINDING_CODES).map(|c| JsValue::from_str(c)).collect()
 }
 
-/// Resolves a document's relationships against `included`. The document may be the raw
-/// body or a parsed object; `maxDepth` (default 2) bounds how often one resource repeats on
-/// a path.
-#[wasm_bindgen]
-pub fn denormalize(document: &JsValue, max_depth: Option<u32>) -> JsResult<JsValue> {
-    let bytes = match convert::body(document) {
-        Ok(bytes) => bytes,
-        // A parsed document is fine here: nothing is verified against its bytes.
-        Err(BindingError::BodyNotRaw { .. }) if document.is_object() => {
-            JSON::stringify(document).ok().and_then(|s| s.as_string()).unwrap_or_default().into_bytes()
-        }
-        Err(e) => return Err(to_js(&e)),
-    };
-    let mut options = DenormalizeOptions::default();
-    if let Some(depth) = max_depth {
-        options = options.with_max_depth(depth as usize);
+/// A document to denormalize: a raw body (text or bytes) parsed by the engine and checked by
+/// the core, or an object already parsed, as it is.
+#[wasm_bindgen(js_name = parseDocument)]
+pub fn parse_document(value: &JsValue) -> JsResult<JsValue> {
+    if value.is_object() && convert::bytes_view(value).is_err() {
+        return Ok(value.clone());
     }
-    let value = throw(Document::from_slice(&bytes).and_then(|d| d.denormalize_with(options)))?;
-    Ok(to_js_value(&value))
+    let held = throw(Held::read(value))?;
+    throw(document::read(&held)).map(|payload| payload.document)
 }

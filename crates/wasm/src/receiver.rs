@@ -2,37 +2,45 @@
 //! Express, fetch) moves bytes and awaits the user's handlers and store; these decide.
 
 use clhooks::receiver::{Answer, Body, Claim, Duplicates, MemoryStore, Receiver, Run, SeenStore};
-use clhooks::{ReceivedEvent, Topic, Verifier};
-use js_sys::{Array, Object, Reflect, JSON};
+use clhooks::signature::{Check, TAG_LEN};
+use clhooks::{Topic, Verifier};
+use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
 use crate::convert;
+use crate::document::{self, Held, JsPayload};
 use crate::errors::{throw, BindingError, JsResult};
 use crate::types::EventFields;
 use crate::{set, string, to_js_value, topic_fields};
 
 /// The event object handed to handlers: the fields, and the document parsed by the engine.
-pub(crate) fn event_object(event: &ReceivedEvent, key: String, routes: &[usize]) -> Object {
+pub(crate) fn event_object(payload: JsPayload, topic: &Topic, key: String, routes: &[usize]) -> Object {
     let fields = EventFields {
-        topic: topic_fields(&event.topic),
-        id: event.document.data.id.clone(),
-        kind: event.document.data.kind.clone(),
+        topic: topic_fields(topic),
+        id: payload.id,
+        kind: payload.kind,
         idempotency_key: key,
         routes: routes.iter().map(|&r| u32::try_from(r).unwrap_or(u32::MAX)).collect(),
     };
     let out: Object = to_js_value(&fields).unchecked_into();
-    // The body is valid UTF-8 JSON once the core accepted it.
-    let text = String::from_utf8_lossy(&event.body);
-    let document = JSON::parse(&text).unwrap_or(JsValue::NULL);
-    let data = Reflect::get(&document, &JsValue::from_str("data")).unwrap_or(JsValue::NULL);
-    let included = Reflect::get(&document, &JsValue::from_str("included"))
-        .ok()
-        .filter(Array::is_array)
-        .unwrap_or_else(|| Array::new().into());
-    set(&out, "document", &document);
-    set(&out, "data", &data);
-    set(&out, "included", &included);
+    set(&out, "included", &crate::document::included(&payload.document));
+    set(&out, "document", &payload.document);
+    set(&out, "data", &payload.data);
     out
+}
+
+/// Verifies a held body as `check` says, then reads it with the engine: the core's
+/// `receive_with` for the bindings (`Verifier.receive` and `Receiver.receive`).
+pub(crate) fn check_signature(
+    verifier: &Verifier,
+    tags: Option<&[[u8; TAG_LEN]]>,
+    body: &Held,
+    signature: &str,
+) -> clhooks::Result<()> {
+    match tags {
+        Some(tags) => Check::Tags(tags).verify(&[], signature),
+        None => Check::Keys(verifier).verify(&body.bytes(), signature),
+    }
 }
 
 fn claim(value: &JsValue) -> Result<Claim, BindingError> {
@@ -121,8 +129,7 @@ impl JsReceiver {
 
     /// Step 1: `{answer: {status, body}}` to send at once, or `{event}` verified. `state` is
     /// `undefined` for a body read whole, `'too_large'` or `'unreadable'`; `tags`, when given,
-    /// are the HMAC-SHA256 of the body under each secret and `digest` its SHA-256, computed by
-    /// the host.
+    /// are the HMAC-SHA256 of the body under each secret, computed by the host.
     pub fn receive(
         &self,
         method: &JsValue,
@@ -130,36 +137,45 @@ impl JsReceiver {
         body: &JsValue,
         state: &JsValue,
         tags: &JsValue,
-        digest: &JsValue,
     ) -> JsResult<Object> {
-        let hosted = throw(convert::Hosted::read(tags, digest))?;
+        let tags = throw(convert::hosted_tags(tags))?;
         let out = Object::new();
         let method = method.as_string().unwrap_or_default();
-        let headers = match convert::headers(headers) {
-            Ok(headers) => headers,
-            Err(e) => return Err(crate::errors::to_js(&e)),
-        };
-        let bytes;
-        let body = if state.as_string().as_deref() == Some("too_large") {
-            Body::TooLarge
-        } else if state.as_string().as_deref() == Some("unreadable") {
-            Body::Unreadable
-        } else {
-            bytes = match convert::body(body) {
-                Ok(bytes) => bytes,
+        let headers = throw(convert::headers(headers))?;
+        let state = state.as_string();
+        let held = match state.as_deref() {
+            Some("too_large" | "unreadable") => None,
+            _ => match Held::read(body) {
+                Ok(held) => Some(held),
                 // A setup mistake (a parsed body): answered like any refusal, with its status.
                 Err(e) => {
                     let answer = Answer::error(e.http_status(), e.code(), &e.to_string());
                     set(&out, "answer", &to_js_value(&answer));
                     return Ok(out);
                 }
-            };
-            Body::Bytes(&bytes)
+            },
         };
-        match self.inner.receive_computed(&method, headers, body, hosted.computed()) {
-            Ok(delivery) => {
-                set(&out, "event", &event_object(&delivery.event, delivery.key, &delivery.routes).into())
-            }
+        let size = match (&held, state.as_deref()) {
+            (Some(held), _) => Body::Length(held.length_within(self.inner.max_body_bytes())),
+            (None, Some("too_large")) => Body::TooLarge,
+            (None, _) => Body::Unreadable,
+        };
+        let received = self.inner.receive_with(
+            &method,
+            headers,
+            size,
+            |verifier, signature| match &held {
+                Some(held) => check_signature(verifier, tags.as_deref(), held, signature),
+                None => Err(clhooks::Error::MissingSignature),
+            },
+            |_| held.as_ref().map_or(Err(clhooks::Error::MissingSignature), document::read),
+        );
+        match received {
+            Ok(delivery) => set(
+                &out,
+                "event",
+                &event_object(delivery.event, &delivery.topic, delivery.key, &delivery.routes).into(),
+            ),
             Err(answer) => set(&out, "answer", &to_js_value(&answer)),
         }
         Ok(out)

@@ -1,0 +1,190 @@
+//! Payloads read by the engine: the body is parsed once, by `JSON.parse` (faster than any
+//! parser compiled to WebAssembly), and stays a JS object. The package's `outline` function
+//! (`pkg-templates/outline.js`) writes the object's skeleton as integers; the core checks the
+//! shape and plans `denormalize` from it (`clhooks::payload::outline`).
+
+use std::cell::RefCell;
+
+use clhooks::payload::outline::{self, Plan};
+use clhooks::payload::{DenormalizeOptions, Payload};
+use clhooks::Error;
+use js_sys::{Array, Function, Int32Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::errors::{BindingError, Result};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    fn json_parse(text: &JsValue) -> std::result::Result<JsValue, JsValue>;
+
+    type TextDecoder;
+    #[wasm_bindgen(constructor, catch)]
+    fn new(label: &str, options: &JsValue) -> std::result::Result<TextDecoder, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn decode(this: &TextDecoder, bytes: &Uint8Array) -> std::result::Result<JsValue, JsValue>;
+}
+
+thread_local! {
+    static OUTLINE: RefCell<Option<Function>> = const { RefCell::new(None) };
+    static DECODER: RefCell<Option<TextDecoder>> = const { RefCell::new(None) };
+}
+
+/// Registers the package's `outline(document)`, which gives a parsed document's outline as an
+/// `Int32Array`.
+#[wasm_bindgen(js_name = "__setOutline")]
+pub fn set_outline(outline: Function) {
+    OUTLINE.with(|o| *o.borrow_mut() = Some(outline));
+}
+
+fn outline_of(document: &JsValue) -> Vec<i32> {
+    OUTLINE.with(|o| {
+        o.borrow()
+            .as_ref()
+            .and_then(|f| f.call1(&JsValue::NULL, document).ok())
+            .and_then(|codes| codes.dyn_into::<Int32Array>().ok())
+            .map(|codes| codes.to_vec())
+            .unwrap_or_default()
+    })
+}
+
+/// Strict UTF-8, a byte-order mark kept (so that `JSON.parse` refuses it, as the core does).
+fn decode_utf8(bytes: &Uint8Array) -> Option<JsValue> {
+    DECODER.with(|d| {
+        let mut decoder = d.borrow_mut();
+        if decoder.is_none() {
+            let options = Object::new();
+            crate::set(&options, "fatal", &JsValue::TRUE);
+            crate::set(&options, "ignoreBOM", &JsValue::TRUE);
+            *decoder = TextDecoder::new("utf-8", &options).ok();
+        }
+        decoder.as_ref().and_then(|decoder| decoder.decode(bytes).ok())
+    })
+}
+
+/// A body as the caller passed it, kept in JS: a string, or the bytes of any typed array,
+/// `DataView` or `ArrayBuffer` (from this realm or another), viewed without a copy.
+pub(crate) enum Held {
+    Text(JsValue),
+    Bytes(Uint8Array),
+}
+
+impl Held {
+    pub(crate) fn read(value: &JsValue) -> Result<Held> {
+        if value.is_string() {
+            return Ok(Held::Text(value.clone()));
+        }
+        crate::convert::bytes_view(value).map(Held::Bytes)
+    }
+
+    /// The bytes, copied in for this crate's own HMAC.
+    pub(crate) fn bytes(&self) -> Vec<u8> {
+        match self {
+            Held::Text(text) => text.as_string().unwrap_or_default().into_bytes(),
+            Held::Bytes(bytes) => bytes.to_vec(),
+        }
+    }
+
+    /// The length in bytes as far as a limit of `max` bytes can tell: exact for bytes; for a
+    /// string of n UTF-16 units (n to 3n bytes of UTF-8), n when 3n is within the limit, and
+    /// otherwise measured.
+    pub(crate) fn length_within(&self, max: usize) -> usize {
+        match self {
+            Held::Bytes(bytes) => bytes.length() as usize,
+            Held::Text(text) => {
+                let units = text.unchecked_ref::<js_sys::JsString>().length() as usize;
+                if units.saturating_mul(3) <= max {
+                    units
+                } else {
+                    text.as_string().map_or(0, |s| s.len())
+                }
+            }
+        }
+    }
+
+    fn text(&self) -> clhooks::Result<JsValue> {
+        match self {
+            Held::Text(text) => Ok(text.clone()),
+            Held::Bytes(bytes) => decode_utf8(bytes)
+                .ok_or_else(|| Error::InvalidJson { message: "the body is not valid UTF-8".into() }),
+        }
+    }
+}
+
+/// A payload parsed by the engine and checked by the core.
+pub(crate) struct JsPayload {
+    pub(crate) document: JsValue,
+    pub(crate) data: JsValue,
+    pub(crate) kind: String,
+    pub(crate) id: String,
+}
+
+impl Payload for JsPayload {
+    fn data_type(&self) -> &str {
+        &self.kind
+    }
+}
+
+fn get(target: &JsValue, key: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The name of a resource's `index`th relationship, for a shape error's message.
+fn relationship_name(document: &JsValue, position: usize, index: usize) -> String {
+    let resource = if position == 0 {
+        get(document, "data")
+    } else {
+        Reflect::get_u32(&get(document, "included"), u32::try_from(position - 1).unwrap_or(u32::MAX))
+            .unwrap_or(JsValue::UNDEFINED)
+    };
+    let relationships = get(&resource, "relationships");
+    relationships
+        .dyn_ref::<Object>()
+        .map(|r| Object::keys(r).get(u32::try_from(index).unwrap_or(u32::MAX)))
+        .and_then(|name| name.as_string())
+        .unwrap_or_default()
+}
+
+/// The core's check of a parsed document: its skeleton.
+fn skeleton(document: &JsValue) -> clhooks::Result<outline::Skeleton> {
+    let names = |position: usize, index: usize| relationship_name(document, position, index);
+    outline::check(&outline_of(document), &names)
+}
+
+/// Parses a verified body with the engine and has the core check it.
+pub(crate) fn read(body: &Held) -> clhooks::Result<JsPayload> {
+    let text = body.text()?;
+    let document = json_parse(&text).map_err(|e| Error::InvalidJson {
+        message: get(&e, "message").as_string().unwrap_or_else(|| "JSON.parse failed".into()),
+    })?;
+    skeleton(&document)?;
+    // Both are strings once the shape is checked.
+    let data = get(&document, "data");
+    let kind = get(&data, "type").as_string().unwrap_or_default();
+    let id = get(&data, "id").as_string().unwrap_or_default();
+    Ok(JsPayload { document, data, kind, id })
+}
+
+/// How to expand a parsed document (see `clhooks::payload::outline::Plan`), for the package's
+/// `denormalize`.
+#[wasm_bindgen(js_name = denormalizePlan)]
+pub fn denormalize_plan(document: &JsValue, max_depth: Option<u32>) -> crate::errors::JsResult<Int32Array> {
+    let mut options = DenormalizeOptions::default();
+    if let Some(depth) = max_depth {
+        options = options.with_max_depth(depth as usize);
+    }
+    let plan: Plan =
+        crate::errors::throw(skeleton(document).and_then(|s| s.plan(options)).map_err(BindingError::Core))?;
+    Ok(Int32Array::from(plan.as_slice()))
+}
+
+/// `included`, or an empty array.
+pub(crate) fn included(document: &JsValue) -> JsValue {
+    let included = get(document, "included");
+    if Array::is_array(&included) {
+        included
+    } else {
+        Array::new().into()
+    }
+}

@@ -1,0 +1,653 @@
+//! A document's outline: the JSON:API skeleton of a parsed payload (what kind of value each
+//! member is, and which resource each identifier names), as a flat list of integers.
+//!
+//! A runtime that parses JSON itself (JavaScript's `JSON.parse`, faster than any parser compiled
+//! to WebAssembly) writes the outline of the object it parsed — a mechanical walk, no decision —
+//! and this crate decides everything from it: whether the document has the shape of a webhook
+//! payload (the same checks, in the same order and with the same messages, as
+//! [`Document::from_slice`]), and how [`Document::denormalize`] expands it, as a [`Plan`] the
+//! runtime carries out by copying its own objects. Rust documents go through the same two
+//! functions, so both runtimes accept the same payloads and expand them the same way.
+//!
+//! # The outline
+//!
+//! Each member is written as its kind ([`Kind`] as an integer) and, for the members that make up
+//! the skeleton, followed by what is inside, in this order:
+//!
+//! ```text
+//! document      = kind(body) [object: kind(data) [object: resource]
+//!                                     kind(included) [array: n, n × (kind(item) [object: resource])]
+//!                                     kind(meta) kind(links)]
+//! resource      = kind(id) kind(type) identity kind(attributes) kind(links) kind(meta)
+//!                 kind(relationships) [object: n, n × relationship]
+//! relationship  = kind(value) [object: kind(links) kind(meta) kind(data)
+//!                                     [object: identifier | array: n, n × (kind(item) [object: identifier])]]
+//! identifier    = kind(id) kind(type) identity
+//! ```
+//!
+//! `identity` numbers each distinct pair of string `type` and `id` from 0, in the order first
+//! met; it is -1 when either is not a string. Relationships are written in the order the
+//! runtime lists the object's keys, which is also the order its plan is read in.
+//!
+//! [`Document::from_slice`]: crate::Document::from_slice
+//! [`Document::denormalize`]: crate::Document::denormalize
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::model::{Document, Linkage, Resource};
+use crate::payload::DenormalizeOptions;
+
+/// The kind of a JSON value, as written in an outline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Kind {
+    /// The member is not there.
+    Absent = 0,
+    /// `null`.
+    Null = 1,
+    /// `true` or `false`.
+    Bool = 2,
+    /// A number.
+    Number = 3,
+    /// A string.
+    String = 4,
+    /// An array.
+    Array = 5,
+    /// An object.
+    Object = 6,
+    /// Anything else a runtime may hold (a function, a symbol): never JSON.
+    Other = 7,
+}
+
+impl Kind {
+    fn from_code(code: i32) -> Kind {
+        match code {
+            0 => Kind::Absent,
+            1 => Kind::Null,
+            2 => Kind::Bool,
+            3 => Kind::Number,
+            4 => Kind::String,
+            5 => Kind::Array,
+            6 => Kind::Object,
+            _ => Kind::Other,
+        }
+    }
+
+    /// The kind of a JSON value.
+    #[must_use]
+    pub fn of(value: Option<&Value>) -> Kind {
+        match value {
+            None => Kind::Absent,
+            Some(Value::Null) => Kind::Null,
+            Some(Value::Bool(_)) => Kind::Bool,
+            Some(Value::Number(_)) => Kind::Number,
+            Some(Value::String(_)) => Kind::String,
+            Some(Value::Array(_)) => Kind::Array,
+            Some(Value::Object(_)) => Kind::Object,
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Absent => "missing",
+            Kind::Null => "null",
+            Kind::Bool => "a boolean",
+            Kind::Number => "a number",
+            Kind::String => "a string",
+            Kind::Array => "an array",
+            Kind::Object => "an object",
+            Kind::Other => "not a JSON value",
+        }
+    }
+}
+
+/// What a relationship's `data` holds, in a checked outline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Link {
+    /// No `data` member: the related resources were not asked for.
+    Absent,
+    /// `"data": null`.
+    Null,
+    /// One identifier (its identity).
+    One(i32),
+    /// A list of identifiers.
+    Many(Vec<i32>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Node {
+    identity: i32,
+    links: Vec<Link>,
+}
+
+/// A document's outline, checked: it has the shape of a webhook payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skeleton {
+    /// `data` first, then `included` in order.
+    nodes: Vec<Node>,
+}
+
+/// Where a shape error is, for its message. Relationship names are looked up only then.
+#[derive(Clone, Copy)]
+enum At {
+    Data,
+    Included(usize),
+}
+
+/// Gives the name of a resource's `n`th relationship, to say where a shape error is: the
+/// resource is 0 for `data`, `i + 1` for `included[i]`.
+pub type Names<'a> = &'a dyn Fn(usize, usize) -> String;
+
+struct Reader<'a, 'n> {
+    codes: std::slice::Iter<'a, i32>,
+    names: Names<'n>,
+}
+
+fn invalid(message: String) -> Error {
+    Error::InvalidDocument { message }
+}
+
+impl Reader<'_, '_> {
+    fn code(&mut self) -> Result<i32> {
+        self.codes.next().copied().ok_or_else(|| invalid("the document's outline ended early".into()))
+    }
+
+    fn kind(&mut self) -> Result<Kind> {
+        self.code().map(Kind::from_code)
+    }
+
+    fn count(&mut self) -> Result<usize> {
+        usize::try_from(self.code()?)
+            .map_err(|_| invalid("the document's outline has a negative count".into()))
+    }
+
+    fn path(&self, at: At) -> String {
+        match at {
+            At::Data => "data".into(),
+            At::Included(i) => format!("included[{i}]"),
+        }
+    }
+
+    fn position(at: At) -> usize {
+        match at {
+            At::Data => 0,
+            At::Included(i) => i.saturating_add(1),
+        }
+    }
+
+    /// An optional object member (`links`, `meta`): absent, null or an object.
+    fn optional_object(&mut self, path: impl FnOnce() -> String) -> Result<()> {
+        match self.kind()? {
+            Kind::Absent | Kind::Null | Kind::Object => Ok(()),
+            other => Err(invalid(format!("{} is {}; expected an object", path(), other.noun()))),
+        }
+    }
+
+    /// An object member that may be left out but not null (`attributes`, `relationships`).
+    fn object_or_absent(&mut self, kind: Kind, path: impl FnOnce() -> String) -> Result<bool> {
+        match kind {
+            Kind::Absent => Ok(false),
+            Kind::Object => Ok(true),
+            other => Err(invalid(format!("{} is {}; expected an object", path(), other.noun()))),
+        }
+    }
+
+    /// `id` and `type`, both strings; their identity.
+    fn identity(&mut self, path: &dyn Fn() -> String) -> Result<i32> {
+        for member in ["id", "type"] {
+            match self.kind()? {
+                Kind::String => {}
+                Kind::Absent => return Err(invalid(format!("{} has no {member}", path()))),
+                other => {
+                    return Err(invalid(format!(
+                        "{}.{member} is {}; expected a string",
+                        path(),
+                        other.noun()
+                    )))
+                }
+            }
+        }
+        let identity = self.code()?;
+        if identity < 0 {
+            return Err(invalid(format!("{} has no identity in the document's outline", path())));
+        }
+        Ok(identity)
+    }
+
+    fn identifier(&mut self, kind: Kind, path: &dyn Fn() -> String) -> Result<i32> {
+        if kind != Kind::Object {
+            return Err(invalid(format!("{} is {}; expected a resource identifier", path(), kind.noun())));
+        }
+        self.identity(path)
+    }
+
+    fn resource(&mut self, at: At) -> Result<Node> {
+        let here = self.path(at);
+        let identity = self.identity(&|| here.clone())?;
+        let attributes = self.kind()?;
+        self.object_or_absent(attributes, || format!("{here}.attributes"))?;
+        self.optional_object(|| format!("{here}.links"))?;
+        self.optional_object(|| format!("{here}.meta"))?;
+        let relationships = self.kind()?;
+        let mut links = Vec::new();
+        if self.object_or_absent(relationships, || format!("{here}.relationships"))? {
+            let count = self.count()?;
+            links.reserve(count.min(1024));
+            for index in 0..count {
+                links.push(self.relationship(at, index)?);
+            }
+        }
+        Ok(Node { identity, links })
+    }
+
+    fn relationship(&mut self, at: At, index: usize) -> Result<Link> {
+        let names = self.names;
+        let here = self.path(at);
+        let path = || format!("{here}.relationships.{}", names(Reader::position(at), index));
+        let kind = self.kind()?;
+        if kind != Kind::Object {
+            return Err(invalid(format!("{} is {}; expected a relationship object", path(), kind.noun())));
+        }
+        self.optional_object(|| format!("{}.links", path()))?;
+        self.optional_object(|| format!("{}.meta", path()))?;
+        match self.kind()? {
+            Kind::Absent => Ok(Link::Absent),
+            Kind::Null => Ok(Link::Null),
+            Kind::Object => self.identity(&|| format!("{}.data", path())).map(Link::One),
+            Kind::Array => {
+                let count = self.count()?;
+                let mut ids = Vec::with_capacity(count.min(1024));
+                for i in 0..count {
+                    let kind = self.kind()?;
+                    ids.push(self.identifier(kind, &|| format!("{}.data[{i}]", path()))?);
+                }
+                Ok(Link::Many(ids))
+            }
+            other => Err(invalid(format!(
+                "{}.data is {}; expected null, an identifier or an array",
+                path(),
+                other.noun()
+            ))),
+        }
+    }
+
+    fn document(&mut self) -> Result<Skeleton> {
+        if self.kind()? != Kind::Object {
+            return Err(invalid("the body is not a JSON object".into()));
+        }
+        match self.kind()? {
+            Kind::Object => {}
+            Kind::Absent => return Err(invalid("there is no data member".into())),
+            Kind::Null => return Err(invalid("data is null".into())),
+            Kind::Array => {
+                return Err(invalid("data is an array; a webhook payload holds a single resource".into()))
+            }
+            _ => return Err(invalid("data is not an object".into())),
+        }
+        let mut nodes = vec![self.resource(At::Data)?];
+        match self.kind()? {
+            Kind::Absent => {}
+            Kind::Array => {
+                let count = self.count()?;
+                nodes.reserve(count.min(4096));
+                for i in 0..count {
+                    let kind = self.kind()?;
+                    if kind != Kind::Object {
+                        return Err(invalid(format!(
+                            "included[{i}] is {}; expected a resource",
+                            kind.noun()
+                        )));
+                    }
+                    nodes.push(self.resource(At::Included(i))?);
+                }
+            }
+            other => return Err(invalid(format!("included is {}; expected an array", other.noun()))),
+        }
+        self.optional_object(|| "meta".into())?;
+        self.optional_object(|| "links".into())?;
+        if self.codes.next().is_some() {
+            return Err(invalid("the document's outline goes on past its end".into()));
+        }
+        Ok(Skeleton { nodes })
+    }
+}
+
+/// Checks a document's outline: `Ok` when it has the shape of a webhook payload (a single
+/// resource in `data`, `included` resources, identifiers in relationships), otherwise
+/// [`Error::InvalidDocument`] saying what is wrong and where. `names` gives relationship names
+/// for that message.
+///
+/// # Errors
+///
+/// [`Error::InvalidDocument`].
+pub fn check(outline: &[i32], names: Names<'_>) -> Result<Skeleton> {
+    Reader { codes: outline.iter(), names }.document()
+}
+
+/// What a runtime does to expand a document: the output of [`Skeleton::plan`], read in order.
+///
+/// ```text
+/// plan     = item                       (the root: resource 0, `data`)
+/// item     = -1                         (leave the identifier as `{id, type}`)
+///          | p  node(p)                 (expand resource p: 0 is data, i + 1 is included[i])
+/// node(p)  = for each relationship of resource p, in outline order:
+///              0 (SKIP: no data, leave it out) | 1 (NULL: null) | 2 item (ONE) | 3 n item × n (MANY)
+/// ```
+///
+/// The expanded resource is `{id, type, ...attributes}` with each relationship set by name.
+pub type Plan = Vec<i32>;
+
+/// [`Plan`]: a relationship without `data`, left out.
+pub const SKIP: i32 = 0;
+/// [`Plan`]: a relationship with `"data": null`.
+pub const NULL: i32 = 1;
+/// [`Plan`]: a to-one relationship; one item follows.
+pub const ONE: i32 = 2;
+/// [`Plan`]: a to-many relationship; a count and that many items follow.
+pub const MANY: i32 = 3;
+/// [`Plan`]: an item left as an identifier.
+pub const IDENTIFIER: i32 = -1;
+
+struct Planner<'a> {
+    nodes: &'a [Node],
+    included: HashMap<i32, usize>,
+    on_path: HashMap<i32, usize>,
+    nesting: usize,
+    count: usize,
+    options: DenormalizeOptions,
+    out: Plan,
+}
+
+fn code(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+impl Planner<'_> {
+    fn node(&mut self, position: usize) -> Result<()> {
+        let Some(node) = self.nodes.get(position) else { return Ok(()) };
+        self.count = self.count.saturating_add(1);
+        if self.count > self.options.max_nodes {
+            return Err(Error::DenormalizeLimit { max_nodes: self.options.max_nodes });
+        }
+        *self.on_path.entry(node.identity).or_insert(0) += 1;
+        self.nesting = self.nesting.saturating_add(1);
+        let mut result = Ok(());
+        for link in &node.links {
+            result = match link {
+                Link::Absent => {
+                    self.out.push(SKIP);
+                    Ok(())
+                }
+                Link::Null => {
+                    self.out.push(NULL);
+                    Ok(())
+                }
+                Link::One(identity) => {
+                    self.out.push(ONE);
+                    self.item(*identity)
+                }
+                Link::Many(identities) => {
+                    self.out.push(MANY);
+                    self.out.push(code(identities.len()));
+                    identities.iter().try_for_each(|identity| self.item(*identity))
+                }
+            };
+            if result.is_err() {
+                break;
+            }
+        }
+        self.nesting = self.nesting.saturating_sub(1);
+        if let Some(count) = self.on_path.get_mut(&node.identity) {
+            *count = count.saturating_sub(1);
+        }
+        result
+    }
+
+    fn item(&mut self, identity: i32) -> Result<()> {
+        let seen = self.on_path.get(&identity).copied().unwrap_or(0);
+        match self.included.get(&identity).copied() {
+            Some(position) if seen < self.options.max_depth && self.nesting < self.options.max_nesting => {
+                self.out.push(code(position));
+                self.node(position)
+            }
+            _ => {
+                self.out.push(IDENTIFIER);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Skeleton {
+    /// How to expand the document: each relationship resolved against `included`, a resource
+    /// repeated at most `options.max_depth` times on a path and nested at most
+    /// `options.max_nesting` deep, an unresolved identifier left as it is.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DenormalizeLimit`] when the expansion would hold more than `options.max_nodes`
+    /// resources.
+    pub fn plan(&self, options: DenormalizeOptions) -> Result<Plan> {
+        let mut included = HashMap::with_capacity(self.nodes.len());
+        for (position, node) in self.nodes.iter().enumerate().skip(1) {
+            // A repeated entry does not replace the first, as in `Document::find_included`.
+            included.entry(node.identity).or_insert(position);
+        }
+        let mut planner = Planner {
+            nodes: &self.nodes,
+            included,
+            on_path: HashMap::new(),
+            nesting: 0,
+            count: 0,
+            options,
+            out: vec![0],
+        };
+        planner.node(0)?;
+        Ok(planner.out)
+    }
+}
+
+/// Numbers each distinct `(type, id)` from 0, as a runtime's outline does.
+#[derive(Default)]
+struct Identities<'a> {
+    seen: HashMap<(&'a str, &'a str), i32>,
+}
+
+impl<'a> Identities<'a> {
+    fn of(&mut self, kind: &'a str, id: &'a str) -> i32 {
+        let next = code(self.seen.len());
+        *self.seen.entry((kind, id)).or_insert(next)
+    }
+}
+
+/// Writes the outline of a parsed JSON value.
+struct Outliner<'a> {
+    out: Vec<i32>,
+    identities: Identities<'a>,
+}
+
+fn kind_code(value: Option<&Value>) -> i32 {
+    Kind::of(value) as i32
+}
+
+impl<'a> Outliner<'a> {
+    fn identity(&mut self, object: &'a serde_json::Map<String, Value>) {
+        let (id, kind) = (object.get("id"), object.get("type"));
+        self.out.push(kind_code(id));
+        self.out.push(kind_code(kind));
+        let identity = match (id, kind) {
+            (Some(Value::String(id)), Some(Value::String(kind))) => self.identities.of(kind, id),
+            _ => -1,
+        };
+        self.out.push(identity);
+    }
+
+    fn resource(&mut self, object: &'a serde_json::Map<String, Value>) {
+        self.identity(object);
+        self.out.push(kind_code(object.get("attributes")));
+        self.out.push(kind_code(object.get("links")));
+        self.out.push(kind_code(object.get("meta")));
+        let relationships = object.get("relationships");
+        self.out.push(kind_code(relationships));
+        let Some(Value::Object(relationships)) = relationships else { return };
+        self.out.push(code(relationships.len()));
+        for value in relationships.values() {
+            self.out.push(kind_code(Some(value)));
+            let Value::Object(relationship) = value else { continue };
+            self.out.push(kind_code(relationship.get("links")));
+            self.out.push(kind_code(relationship.get("meta")));
+            let data = relationship.get("data");
+            self.out.push(kind_code(data));
+            match data {
+                Some(Value::Object(identifier)) => self.identity(identifier),
+                Some(Value::Array(items)) => {
+                    self.out.push(code(items.len()));
+                    for item in items {
+                        self.out.push(kind_code(Some(item)));
+                        if let Value::Object(identifier) = item {
+                            self.identity(identifier);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn document(&mut self, value: &'a Value) {
+        self.out.push(kind_code(Some(value)));
+        let Value::Object(document) = value else { return };
+        let data = document.get("data");
+        self.out.push(kind_code(data));
+        let Some(Value::Object(data)) = data else { return };
+        self.resource(data);
+        let included = document.get("included");
+        self.out.push(kind_code(included));
+        if let Some(Value::Array(items)) = included {
+            self.out.push(code(items.len()));
+            for item in items {
+                self.out.push(kind_code(Some(item)));
+                if let Value::Object(object) = item {
+                    self.resource(object);
+                }
+            }
+        }
+        self.out.push(kind_code(document.get("meta")));
+        self.out.push(kind_code(document.get("links")));
+    }
+}
+
+/// The outline of a parsed JSON value (what [`Document::from_slice`](crate::Document::from_slice)
+/// checks when the value is not a document, to say why).
+#[must_use]
+pub fn of_value(value: &Value) -> Vec<i32> {
+    let mut outliner = Outliner { out: Vec::new(), identities: Identities::default() };
+    outliner.document(value);
+    outliner.out
+}
+
+/// The name of a resource's `n`th relationship in a parsed JSON value, for [`check`].
+pub fn value_names(value: &Value) -> impl Fn(usize, usize) -> String + '_ {
+    move |position, index| {
+        let resource = if position == 0 {
+            value.get("data")
+        } else {
+            value.get("included").and_then(|i| i.get(position.saturating_sub(1)))
+        };
+        resource
+            .and_then(|r| r.get("relationships"))
+            .and_then(Value::as_object)
+            .and_then(|r| r.keys().nth(index))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl Document {
+    /// The document's skeleton (a parsed document always has the shape).
+    pub(crate) fn skeleton(&self) -> Skeleton {
+        fn node<'a>(identities: &mut Identities<'a>, resource: &'a Resource) -> Node {
+            let identity = identities.of(&resource.kind, &resource.id);
+            let mut of = |id: &'a crate::model::Identifier| identities.of(&id.kind, &id.id);
+            let links = resource
+                .relationships
+                .values()
+                .map(|relationship| match &relationship.data {
+                    None => Link::Absent,
+                    Some(Linkage::Null) => Link::Null,
+                    Some(Linkage::One(id)) => Link::One(of(id)),
+                    Some(Linkage::Many(ids)) => Link::Many(ids.iter().map(&mut of).collect()),
+                })
+                .collect();
+            Node { identity, links }
+        }
+        let mut identities = Identities::default();
+        let mut nodes = Vec::with_capacity(self.included.len().saturating_add(1));
+        nodes.push(node(&mut identities, &self.data));
+        for resource in &self.included {
+            nodes.push(node(&mut identities, resource));
+        }
+        Skeleton { nodes }
+    }
+
+    /// Carries out a [`Plan`] of this document's skeleton.
+    pub(crate) fn expand(&self, plan: &[i32]) -> Value {
+        let mut codes = plan.iter().copied();
+        let root = codes.next().unwrap_or(0);
+        self.expand_item(root, None, &mut codes)
+    }
+
+    fn expand_item(
+        &self,
+        item: i32,
+        identifier: Option<&crate::model::Identifier>,
+        codes: &mut impl Iterator<Item = i32>,
+    ) -> Value {
+        let resource = usize::try_from(item).ok().and_then(|p| {
+            if p == 0 {
+                Some(&self.data)
+            } else {
+                self.included.get(p.saturating_sub(1))
+            }
+        });
+        let Some(resource) = resource else {
+            let mut out = serde_json::Map::new();
+            if let Some(id) = identifier {
+                out.insert("id".into(), Value::String(id.id.clone()));
+                out.insert("type".into(), Value::String(id.kind.clone()));
+            }
+            return Value::Object(out);
+        };
+        let mut out = serde_json::Map::new();
+        out.insert("id".into(), Value::String(resource.id.clone()));
+        out.insert("type".into(), Value::String(resource.kind.clone()));
+        out.extend(resource.attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for (name, relationship) in &resource.relationships {
+            let value = match (codes.next().unwrap_or(SKIP), &relationship.data) {
+                (ONE, Some(Linkage::One(id))) => {
+                    let next = codes.next().unwrap_or(IDENTIFIER);
+                    self.expand_item(next, Some(id), codes)
+                }
+                (MANY, Some(Linkage::Many(ids))) => {
+                    let count = codes.next().unwrap_or(0);
+                    let items = ids.iter().take(usize::try_from(count).unwrap_or(0));
+                    Value::Array(
+                        items
+                            .map(|id| {
+                                let next = codes.next().unwrap_or(IDENTIFIER);
+                                self.expand_item(next, Some(id), codes)
+                            })
+                            .collect(),
+                    )
+                }
+                (NULL, _) => Value::Null,
+                _ => continue,
+            };
+            out.insert(name.clone(), value);
+        }
+        Value::Object(out)
+    }
+}
