@@ -85,6 +85,16 @@ fn main() {
         "  denormalize                             {}",
         fmt(time_it(|| drop(black_box(event.denormalize()))))
     );
+    let value: serde_json::Value = serde_json::from_slice(fixture).unwrap();
+    let outline = clhooks::payload::outline::of_value(&value);
+    let no_names = |_: usize, _: usize| String::new();
+    println!(
+        "  the outline's shape check + denormalize plan (what JS asks of the wasm) {}",
+        fmt(time_it(|| {
+            let skeleton = clhooks::payload::outline::check(black_box(&outline), &no_names).unwrap();
+            drop(black_box(skeleton.plan(clhooks::payload::DenormalizeOptions::default())));
+        }))
+    );
 
     let scenario = Scenario::from_json(include_str!("../tests/bench/throughput.json")).unwrap();
     let report = simulate(&scenario).unwrap();

@@ -44,7 +44,6 @@ export function createApi(core, host, loadSender) {
   }
   core.__setErrorClass(WebhookError);
   const { outline, expand } = createDocuments();
-  core.__setOutline(outline);
 
   /** @type {SenderCore | undefined} */
   let senderCore;
@@ -81,8 +80,27 @@ export function createApi(core, host, loadSender) {
     }
   }
 
-  /** @param {EventFields & object} fields */
-  const toEvent = (fields) => Object.assign(new WebhookEvent(), fields);
+  /**
+   * The event handed to handlers, made by the core once a delivery is verified and read.
+   * @param {Readonly<import('./index.js').TopicFields>} info the topic's fields
+   */
+  const makeEvent = (info, id, type, idempotencyKey, routes, document, data, included) => {
+    const event = /** @type {WebhookEvent & Record<string, unknown>} */ (new WebhookEvent());
+    event.topic = info.topic;
+    event.resource = info.resource;
+    event.event = info.event;
+    event.known = info.known;
+    event.description = info.description;
+    event.id = id;
+    event.type = type;
+    event.idempotencyKey = idempotencyKey;
+    event.routes = Array.from(routes);
+    event.included = included;
+    event.document = document;
+    event.data = data;
+    return event;
+  };
+  core.__setHooks(outline, makeEvent);
 
   /** The core's check of a signature against host-computed tags (a missing header is ''). */
   const verifyTags = (signature, tags) => core.verifyTags(typeof signature === 'string' ? signature : '', tags);
@@ -139,14 +157,14 @@ export function createApi(core, host, loadSender) {
     }
 
     receive(body, headers) {
-      return toEvent(super.receive(body, headers, hostTags(this.hostKeys, body, false)));
+      return super.receive(body, headers, hostTags(this.hostKeys, body, false));
     }
   }
 
   function receive(body, headers, secret) {
     if (secret instanceof Verifier) return secret.receive(body, headers);
     if (secret instanceof core.Verifier) {
-      return toEvent(core.Verifier.prototype.receive.call(secret, body, headers, undefined));
+      return core.Verifier.prototype.receive.call(secret, body, headers, undefined);
     }
     if (host && host.digest && hostBody(body, host.threshold) !== undefined) {
       const verifier = new Verifier(secret);
@@ -156,7 +174,7 @@ export function createApi(core, host, loadSender) {
         verifier.free();
       }
     }
-    return toEvent(core.receive(body, headers, secret));
+    return core.receive(body, headers, secret);
   }
 
   function verify(body, signature, secret) {
@@ -174,7 +192,6 @@ export function createApi(core, host, loadSender) {
   const api = {
     WebhookError,
     WebhookEvent,
-    toEvent,
     hostTags,
     hostKeysFor,
     Verifier,
@@ -190,7 +207,7 @@ export function createApi(core, host, loadSender) {
     CATALOGUE,
     ERROR_CODES,
   };
-  const { toEvent: _event, hostTags: _tags, hostKeysFor: _keys, ...exported } = Object.assign(
+  const { hostTags: _tags, hostKeysFor: _keys, ...exported } = Object.assign(
     api, createReceivers(api, core), createLive(sender),
   );
   return exported;

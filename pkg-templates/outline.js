@@ -27,78 +27,99 @@ export function createDocuments() {
     }
   };
 
+  /** Where outlines are written; grown as needed and reused (the core copies each at once). */
+  let buffer = new Int32Array(1024);
+  let at = 0;
+  const put = (code) => {
+    if (at === buffer.length) {
+      const grown = new Int32Array(buffer.length * 2);
+      grown.set(buffer);
+      buffer = grown;
+    }
+    buffer[at++] = code;
+  };
+
   /**
-   * The outline of a parsed document, as an Int32Array.
+   * The outline of a parsed document, as an Int32Array valid until the next call.
    * @param {any} document
    * @returns {Int32Array}
    */
   function outline(document) {
-    /** @type {number[]} */
-    const out = [];
+    at = 0;
     /** @type {Map<string, Map<string, number>>} */
     const identities = new Map();
     let next = 0;
     const identity = (object) => {
       const { id, type } = object;
-      out.push(kindOf(id), kindOf(type));
+      put(kindOf(id));
+      put(kindOf(type));
       if (typeof id !== 'string' || typeof type !== 'string') {
-        out.push(-1);
+        put(-1);
         return;
       }
       let ids = identities.get(type);
       if (!ids) identities.set(type, (ids = new Map()));
       let number = ids.get(id);
       if (number === undefined) ids.set(id, (number = next++));
-      out.push(number);
+      put(number);
     };
     const resource = (object) => {
       identity(object);
       const { relationships } = object;
-      out.push(kindOf(object.attributes), kindOf(object.links), kindOf(object.meta), kindOf(relationships));
-      if (kindOf(relationships) !== OBJECT) return;
+      const relationshipsKind = kindOf(relationships);
+      put(kindOf(object.attributes));
+      put(kindOf(object.links));
+      put(kindOf(object.meta));
+      put(relationshipsKind);
+      if (relationshipsKind !== OBJECT) return;
       const names = Object.keys(relationships);
-      out.push(names.length);
-      for (const name of names) {
-        const relationship = relationships[name];
+      put(names.length);
+      for (let n = 0; n < names.length; n++) {
+        const relationship = relationships[names[n]];
         const kind = kindOf(relationship);
-        out.push(kind);
+        put(kind);
         if (kind !== OBJECT) continue;
         const { data } = relationship;
         const dataKind = kindOf(data);
-        out.push(kindOf(relationship.links), kindOf(relationship.meta), dataKind);
+        put(kindOf(relationship.links));
+        put(kindOf(relationship.meta));
+        put(dataKind);
         if (dataKind === OBJECT) identity(data);
         else if (dataKind === ARRAY) {
-          out.push(data.length);
-          for (const item of data) {
+          put(data.length);
+          for (let i = 0; i < data.length; i++) {
+            const item = data[i];
             const itemKind = kindOf(item);
-            out.push(itemKind);
+            put(itemKind);
             if (itemKind === OBJECT) identity(item);
           }
         }
       }
     };
     const kind = kindOf(document);
-    out.push(kind);
+    put(kind);
     if (kind === OBJECT) {
       const { data, included } = document;
       const dataKind = kindOf(data);
-      out.push(dataKind);
+      put(dataKind);
       if (dataKind === OBJECT) {
         resource(data);
         const includedKind = kindOf(included);
-        out.push(includedKind);
+        put(includedKind);
         if (includedKind === ARRAY) {
-          out.push(included.length);
-          for (const item of included) {
+          put(included.length);
+          for (let i = 0; i < included.length; i++) {
+            const item = included[i];
             const itemKind = kindOf(item);
-            out.push(itemKind);
+            put(itemKind);
             if (itemKind === OBJECT) resource(item);
           }
         }
-        out.push(kindOf(document.meta), kindOf(document.links));
+        put(kindOf(document.meta));
+        put(kindOf(document.links));
       }
     }
-    return Int32Array.from(out);
+    return buffer.subarray(0, at);
   }
 
   // The plan's codes (clhooks::payload::outline::Plan).
@@ -107,7 +128,7 @@ export function createDocuments() {
   const MANY = 3;
 
   /** Sets a member, `__proto__` included, as an own property. */
-  const put = (target, name, value) => {
+  const set = (target, name, value) => {
     if (name === '__proto__') Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
     else target[name] = value;
   };
@@ -119,25 +140,25 @@ export function createDocuments() {
    */
   function expand(plan, document) {
     const resources = [document.data, ...(Array.isArray(document.included) ? document.included : [])];
-    let at = 0;
+    let next = 0;
     const item = (identifier) => {
-      const position = plan[at++];
+      const position = plan[next++];
       if (position < 0) return { id: identifier.id, type: identifier.type };
       const resource = resources[position];
       const out = { id: resource.id, type: resource.type, ...resource.attributes };
       const { relationships } = resource;
       if (relationships) {
         for (const name of Object.keys(relationships)) {
-          const op = plan[at++];
+          const op = plan[next++];
           if (op === SKIP) continue;
           const { data } = relationships[name];
-          if (op === ONE) put(out, name, item(data));
+          if (op === ONE) set(out, name, item(data));
           else if (op === MANY) {
-            const count = plan[at++];
+            const count = plan[next++];
             const list = new Array(count);
             for (let i = 0; i < count; i++) list[i] = item(data[i]);
-            put(out, name, list);
-          } else put(out, name, null);
+            set(out, name, list);
+          } else set(out, name, null);
         }
       }
       return out;

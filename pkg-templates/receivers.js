@@ -7,14 +7,13 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /**
  * @param {{
- *   toEvent: (fields: EventFields) => EventFields & Record<string, any>,
  *   hostTags: (keys: any, body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
  *   hostKeysFor: (secret: any) => any,
  * }} api
  * @param {typeof import('./core/web.js')} core
  */
 export function createReceivers(api, core) {
-  const { toEvent, hostTags, hostKeysFor } = api;
+  const { hostTags, hostKeysFor } = api;
   /** The core's answer when receiving itself failed (a seen-store that threw). */
   const failure = (error) => /** @type {Answer} */ (core.Receiver.failed(String(error && error.message ? error.message : error)));
 
@@ -61,12 +60,12 @@ export function createReceivers(api, core) {
       const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : undefined;
       let tags = method === 'POST' && !state && this.hostKeys != null ? hostTags(this.hostKeys, body, true) : undefined;
       if (tags instanceof Promise) tags = await tags;
-      const received = /** @type {{ answer?: Answer, event?: EventFields }} */ (
+      const received = /** @type {{ answer?: Answer, event?: EventFields & Record<string, unknown> }} */ (
         this.receiver.receive(method, headers, body, state, tags));
       if (received.answer) return received.answer;
       // The delivery's own fields, apart from the event handed to handlers (which may change it).
       const { topic, idempotencyKey: key, routes } = received.event;
-      const event = toEvent(received.event);
+      const event = received.event;
       /** @type {Claim} */
       const claim = this.seen ? await this.seen.claim(key) : 'fresh';
       const next = /** @type {{ answer?: Answer, run?: Run }} */ (this.receiver.claimed(topic, claim));

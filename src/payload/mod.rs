@@ -232,6 +232,13 @@ where
     Ok(payload)
 }
 
+/// Whether a header is one a delivery is read from (the signature or the topic, in any case):
+/// a runtime need not copy the others.
+#[must_use]
+pub fn is_delivery_header(name: &str) -> bool {
+    name.eq_ignore_ascii_case(SIGNATURE_HEADER) || name.eq_ignore_ascii_case(TOPIC_HEADER)
+}
+
 /// The first two steps of [`receive_with`]: the signature and the topic.
 ///
 /// # Errors

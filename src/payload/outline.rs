@@ -37,7 +37,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::model::{Document, Linkage, Resource};
+use crate::model::{Document, Linkage};
 use crate::payload::DenormalizeOptions;
 
 /// The kind of a JSON value, as written in an outline.
@@ -105,29 +105,53 @@ impl Kind {
 }
 
 /// What a relationship's `data` holds, in a checked outline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Link {
     /// No `data` member: the related resources were not asked for.
     Absent,
     /// `"data": null`.
     Null,
     /// One identifier (its identity).
-    One(i32),
-    /// A list of identifiers.
-    Many(Vec<i32>),
+    One(u32),
+    /// A list of identifiers: `count` identities in `Skeleton::targets` from `first`.
+    Many { first: u32, count: u32 },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A resource: its identity and its relationships, `count` links in `Skeleton::links` from
+/// `first`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Node {
-    identity: i32,
-    links: Vec<Link>,
+    identity: u32,
+    first: u32,
+    count: u32,
 }
 
-/// A document's outline, checked: it has the shape of a webhook payload.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A document's outline, checked: it has the shape of a webhook payload. Flat, so that checking
+/// and planning allocate a handful of vectors whatever the document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Skeleton {
     /// `data` first, then `included` in order.
     nodes: Vec<Node>,
+    links: Vec<Link>,
+    targets: Vec<u32>,
+    /// One more than the largest identity.
+    identities: usize,
+}
+
+impl Skeleton {
+    fn links_of(&self, node: Node) -> &[Link] {
+        let first = node.first as usize;
+        self.links.get(first..first.saturating_add(node.count as usize)).unwrap_or_default()
+    }
+
+    fn targets_of(&self, first: u32, count: u32) -> &[u32] {
+        let first = first as usize;
+        self.targets.get(first..first.saturating_add(count as usize)).unwrap_or_default()
+    }
+}
+
+fn index(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Where a shape error is, for its message. Relationship names are looked up only then.
@@ -137,13 +161,32 @@ enum At {
     Included(usize),
 }
 
+impl At {
+    fn path(self) -> String {
+        match self {
+            At::Data => "data".into(),
+            At::Included(i) => format!("included[{i}]"),
+        }
+    }
+
+    fn position(self) -> usize {
+        match self {
+            At::Data => 0,
+            At::Included(i) => i.saturating_add(1),
+        }
+    }
+}
+
 /// Gives the name of a resource's `n`th relationship, to say where a shape error is: the
 /// resource is 0 for `data`, `i + 1` for `included[i]`.
 pub type Names<'a> = &'a dyn Fn(usize, usize) -> String;
 
 struct Reader<'a, 'n> {
     codes: std::slice::Iter<'a, i32>,
+    /// How many codes there are: no identity can be larger.
+    length: usize,
     names: Names<'n>,
+    skeleton: Skeleton,
 }
 
 fn invalid(message: String) -> Error {
@@ -161,21 +204,9 @@ impl Reader<'_, '_> {
 
     fn count(&mut self) -> Result<usize> {
         usize::try_from(self.code()?)
-            .map_err(|_| invalid("the document's outline has a negative count".into()))
-    }
-
-    fn path(&self, at: At) -> String {
-        match at {
-            At::Data => "data".into(),
-            At::Included(i) => format!("included[{i}]"),
-        }
-    }
-
-    fn position(at: At) -> usize {
-        match at {
-            At::Data => 0,
-            At::Included(i) => i.saturating_add(1),
-        }
+            .ok()
+            .filter(|&n| n <= self.length)
+            .ok_or_else(|| invalid("the document's outline has a count out of range".into()))
     }
 
     /// An optional object member (`links`, `meta`): absent, null or an object.
@@ -196,7 +227,7 @@ impl Reader<'_, '_> {
     }
 
     /// `id` and `type`, both strings; their identity.
-    fn identity(&mut self, path: &dyn Fn() -> String) -> Result<i32> {
+    fn identity(&mut self, path: &dyn Fn() -> String) -> Result<u32> {
         for member in ["id", "type"] {
             match self.kind()? {
                 Kind::String => {}
@@ -210,43 +241,44 @@ impl Reader<'_, '_> {
                 }
             }
         }
-        let identity = self.code()?;
-        if identity < 0 {
-            return Err(invalid(format!("{} has no identity in the document's outline", path())));
-        }
-        Ok(identity)
+        let identity = usize::try_from(self.code()?)
+            .ok()
+            .filter(|&n| n < self.length)
+            .ok_or_else(|| invalid(format!("{} has no identity in the document's outline", path())))?;
+        self.skeleton.identities = self.skeleton.identities.max(identity.saturating_add(1));
+        Ok(index(identity))
     }
 
-    fn identifier(&mut self, kind: Kind, path: &dyn Fn() -> String) -> Result<i32> {
+    fn identifier(&mut self, kind: Kind, path: &dyn Fn() -> String) -> Result<u32> {
         if kind != Kind::Object {
             return Err(invalid(format!("{} is {}; expected a resource identifier", path(), kind.noun())));
         }
         self.identity(path)
     }
 
-    fn resource(&mut self, at: At) -> Result<Node> {
-        let here = self.path(at);
-        let identity = self.identity(&|| here.clone())?;
+    fn resource(&mut self, at: At) -> Result<()> {
+        let identity = self.identity(&|| at.path())?;
         let attributes = self.kind()?;
-        self.object_or_absent(attributes, || format!("{here}.attributes"))?;
-        self.optional_object(|| format!("{here}.links"))?;
-        self.optional_object(|| format!("{here}.meta"))?;
+        self.object_or_absent(attributes, || format!("{}.attributes", at.path()))?;
+        self.optional_object(|| format!("{}.links", at.path()))?;
+        self.optional_object(|| format!("{}.meta", at.path()))?;
         let relationships = self.kind()?;
-        let mut links = Vec::new();
-        if self.object_or_absent(relationships, || format!("{here}.relationships"))? {
-            let count = self.count()?;
-            links.reserve(count.min(1024));
-            for index in 0..count {
-                links.push(self.relationship(at, index)?);
+        let first = index(self.skeleton.links.len());
+        let mut count = 0;
+        if self.object_or_absent(relationships, || format!("{}.relationships", at.path()))? {
+            count = self.count()?;
+            for n in 0..count {
+                let link = self.relationship(at, n)?;
+                self.skeleton.links.push(link);
             }
         }
-        Ok(Node { identity, links })
+        self.skeleton.nodes.push(Node { identity, first, count: index(count) });
+        Ok(())
     }
 
-    fn relationship(&mut self, at: At, index: usize) -> Result<Link> {
+    fn relationship(&mut self, at: At, n: usize) -> Result<Link> {
         let names = self.names;
-        let here = self.path(at);
-        let path = || format!("{here}.relationships.{}", names(Reader::position(at), index));
+        let path = || format!("{}.relationships.{}", at.path(), names(at.position(), n));
         let kind = self.kind()?;
         if kind != Kind::Object {
             return Err(invalid(format!("{} is {}; expected a relationship object", path(), kind.noun())));
@@ -259,12 +291,13 @@ impl Reader<'_, '_> {
             Kind::Object => self.identity(&|| format!("{}.data", path())).map(Link::One),
             Kind::Array => {
                 let count = self.count()?;
-                let mut ids = Vec::with_capacity(count.min(1024));
+                let first = index(self.skeleton.targets.len());
                 for i in 0..count {
                     let kind = self.kind()?;
-                    ids.push(self.identifier(kind, &|| format!("{}.data[{i}]", path()))?);
+                    let identity = self.identifier(kind, &|| format!("{}.data[{i}]", path()))?;
+                    self.skeleton.targets.push(identity);
                 }
-                Ok(Link::Many(ids))
+                Ok(Link::Many { first, count: index(count) })
             }
             other => Err(invalid(format!(
                 "{}.data is {}; expected null, an identifier or an array",
@@ -274,7 +307,7 @@ impl Reader<'_, '_> {
         }
     }
 
-    fn document(&mut self) -> Result<Skeleton> {
+    fn document(mut self) -> Result<Skeleton> {
         if self.kind()? != Kind::Object {
             return Err(invalid("the body is not a JSON object".into()));
         }
@@ -287,12 +320,11 @@ impl Reader<'_, '_> {
             }
             _ => return Err(invalid("data is not an object".into())),
         }
-        let mut nodes = vec![self.resource(At::Data)?];
+        self.resource(At::Data)?;
         match self.kind()? {
             Kind::Absent => {}
             Kind::Array => {
                 let count = self.count()?;
-                nodes.reserve(count.min(4096));
                 for i in 0..count {
                     let kind = self.kind()?;
                     if kind != Kind::Object {
@@ -301,7 +333,7 @@ impl Reader<'_, '_> {
                             kind.noun()
                         )));
                     }
-                    nodes.push(self.resource(At::Included(i))?);
+                    self.resource(At::Included(i))?;
                 }
             }
             other => return Err(invalid(format!("included is {}; expected an array", other.noun()))),
@@ -311,7 +343,7 @@ impl Reader<'_, '_> {
         if self.codes.next().is_some() {
             return Err(invalid("the document's outline goes on past its end".into()));
         }
-        Ok(Skeleton { nodes })
+        Ok(self.skeleton)
     }
 }
 
@@ -324,7 +356,7 @@ impl Reader<'_, '_> {
 ///
 /// [`Error::InvalidDocument`].
 pub fn check(outline: &[i32], names: Names<'_>) -> Result<Skeleton> {
-    Reader { codes: outline.iter(), names }.document()
+    Reader { codes: outline.iter(), length: outline.len(), names, skeleton: Skeleton::default() }.document()
 }
 
 /// What a runtime does to expand a document: the output of [`Skeleton::plan`], read in order.
@@ -351,10 +383,15 @@ pub const MANY: i32 = 3;
 /// [`Plan`]: an item left as an identifier.
 pub const IDENTIFIER: i32 = -1;
 
+/// No included resource has this identity.
+const NOWHERE: u32 = u32::MAX;
+
 struct Planner<'a> {
-    nodes: &'a [Node],
-    included: HashMap<i32, usize>,
-    on_path: HashMap<i32, usize>,
+    skeleton: &'a Skeleton,
+    /// By identity: the position of the first included resource with it, or [`NOWHERE`].
+    included: Vec<u32>,
+    /// By identity: how many times it is on the path from the root.
+    on_path: Vec<u32>,
     nesting: usize,
     count: usize,
     options: DenormalizeOptions,
@@ -365,58 +402,54 @@ fn code(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
+fn bump(counts: &mut [u32], identity: u32, up: bool) {
+    if let Some(count) = counts.get_mut(identity as usize) {
+        *count = if up { count.saturating_add(1) } else { count.saturating_sub(1) };
+    }
+}
+
 impl Planner<'_> {
     fn node(&mut self, position: usize) -> Result<()> {
-        let Some(node) = self.nodes.get(position) else { return Ok(()) };
+        let Some(&node) = self.skeleton.nodes.get(position) else { return Ok(()) };
         self.count = self.count.saturating_add(1);
         if self.count > self.options.max_nodes {
             return Err(Error::DenormalizeLimit { max_nodes: self.options.max_nodes });
         }
-        *self.on_path.entry(node.identity).or_insert(0) += 1;
+        bump(&mut self.on_path, node.identity, true);
         self.nesting = self.nesting.saturating_add(1);
-        let mut result = Ok(());
-        for link in &node.links {
-            result = match link {
-                Link::Absent => {
-                    self.out.push(SKIP);
-                    Ok(())
-                }
-                Link::Null => {
-                    self.out.push(NULL);
-                    Ok(())
-                }
-                Link::One(identity) => {
-                    self.out.push(ONE);
-                    self.item(*identity)
-                }
-                Link::Many(identities) => {
-                    self.out.push(MANY);
-                    self.out.push(code(identities.len()));
-                    identities.iter().try_for_each(|identity| self.item(*identity))
-                }
-            };
-            if result.is_err() {
-                break;
+        let result = self.skeleton.links_of(node).iter().try_for_each(|&link| match link {
+            Link::Absent => {
+                self.out.push(SKIP);
+                Ok(())
             }
-        }
+            Link::Null => {
+                self.out.push(NULL);
+                Ok(())
+            }
+            Link::One(identity) => {
+                self.out.push(ONE);
+                self.item(identity)
+            }
+            Link::Many { first, count } => {
+                self.out.push(MANY);
+                self.out.push(i32::try_from(count).unwrap_or(i32::MAX));
+                self.skeleton.targets_of(first, count).iter().try_for_each(|&identity| self.item(identity))
+            }
+        });
         self.nesting = self.nesting.saturating_sub(1);
-        if let Some(count) = self.on_path.get_mut(&node.identity) {
-            *count = count.saturating_sub(1);
-        }
+        bump(&mut self.on_path, node.identity, false);
         result
     }
 
-    fn item(&mut self, identity: i32) -> Result<()> {
-        let seen = self.on_path.get(&identity).copied().unwrap_or(0);
-        match self.included.get(&identity).copied() {
-            Some(position) if seen < self.options.max_depth && self.nesting < self.options.max_nesting => {
-                self.out.push(code(position));
-                self.node(position)
-            }
-            _ => {
-                self.out.push(IDENTIFIER);
-                Ok(())
-            }
+    fn item(&mut self, identity: u32) -> Result<()> {
+        let seen = self.on_path.get(identity as usize).copied().unwrap_or(0) as usize;
+        let position = self.included.get(identity as usize).copied().unwrap_or(NOWHERE);
+        if position != NOWHERE && seen < self.options.max_depth && self.nesting < self.options.max_nesting {
+            self.out.push(i32::try_from(position).unwrap_or(i32::MAX));
+            self.node(position as usize)
+        } else {
+            self.out.push(IDENTIFIER);
+            Ok(())
         }
     }
 }
@@ -431,20 +464,25 @@ impl Skeleton {
     /// [`Error::DenormalizeLimit`] when the expansion would hold more than `options.max_nodes`
     /// resources.
     pub fn plan(&self, options: DenormalizeOptions) -> Result<Plan> {
-        let mut included = HashMap::with_capacity(self.nodes.len());
+        let mut included = vec![NOWHERE; self.identities];
         for (position, node) in self.nodes.iter().enumerate().skip(1) {
             // A repeated entry does not replace the first, as in `Document::find_included`.
-            included.entry(node.identity).or_insert(position);
+            if let Some(slot) = included.get_mut(node.identity as usize) {
+                if *slot == NOWHERE {
+                    *slot = index(position);
+                }
+            }
         }
         let mut planner = Planner {
-            nodes: &self.nodes,
+            skeleton: self,
             included,
-            on_path: HashMap::new(),
+            on_path: vec![0; self.identities],
             nesting: 0,
             count: 0,
             options,
-            out: vec![0],
+            out: Vec::with_capacity(self.links.len().saturating_add(self.targets.len()).saturating_mul(2)),
         };
+        planner.out.push(0);
         planner.node(0)?;
         Ok(planner.out)
     }
@@ -453,12 +491,12 @@ impl Skeleton {
 /// Numbers each distinct `(type, id)` from 0, as a runtime's outline does.
 #[derive(Default)]
 struct Identities<'a> {
-    seen: HashMap<(&'a str, &'a str), i32>,
+    seen: HashMap<(&'a str, &'a str), u32>,
 }
 
 impl<'a> Identities<'a> {
-    fn of(&mut self, kind: &'a str, id: &'a str) -> i32 {
-        let next = code(self.seen.len());
+    fn of(&mut self, kind: &'a str, id: &'a str) -> u32 {
+        let next = index(self.seen.len());
         *self.seen.entry((kind, id)).or_insert(next)
     }
 }
@@ -479,7 +517,9 @@ impl<'a> Outliner<'a> {
         self.out.push(kind_code(id));
         self.out.push(kind_code(kind));
         let identity = match (id, kind) {
-            (Some(Value::String(id)), Some(Value::String(kind))) => self.identities.of(kind, id),
+            (Some(Value::String(id)), Some(Value::String(kind))) => {
+                i32::try_from(self.identities.of(kind, id)).unwrap_or(-1)
+            }
             _ => -1,
         };
         self.out.push(identity);
@@ -569,28 +609,28 @@ pub fn value_names(value: &Value) -> impl Fn(usize, usize) -> String + '_ {
 impl Document {
     /// The document's skeleton (a parsed document always has the shape).
     pub(crate) fn skeleton(&self) -> Skeleton {
-        fn node<'a>(identities: &mut Identities<'a>, resource: &'a Resource) -> Node {
+        let mut identities = Identities::default();
+        let mut skeleton = Skeleton::default();
+        for resource in std::iter::once(&self.data).chain(&self.included) {
             let identity = identities.of(&resource.kind, &resource.id);
-            let mut of = |id: &'a crate::model::Identifier| identities.of(&id.kind, &id.id);
-            let links = resource
-                .relationships
-                .values()
-                .map(|relationship| match &relationship.data {
+            let first = index(skeleton.links.len());
+            for relationship in resource.relationships.values() {
+                let link = match &relationship.data {
                     None => Link::Absent,
                     Some(Linkage::Null) => Link::Null,
-                    Some(Linkage::One(id)) => Link::One(of(id)),
-                    Some(Linkage::Many(ids)) => Link::Many(ids.iter().map(&mut of).collect()),
-                })
-                .collect();
-            Node { identity, links }
+                    Some(Linkage::One(id)) => Link::One(identities.of(&id.kind, &id.id)),
+                    Some(Linkage::Many(ids)) => {
+                        let first = index(skeleton.targets.len());
+                        skeleton.targets.extend(ids.iter().map(|id| identities.of(&id.kind, &id.id)));
+                        Link::Many { first, count: index(ids.len()) }
+                    }
+                };
+                skeleton.links.push(link);
+            }
+            skeleton.nodes.push(Node { identity, first, count: index(resource.relationships.len()) });
         }
-        let mut identities = Identities::default();
-        let mut nodes = Vec::with_capacity(self.included.len().saturating_add(1));
-        nodes.push(node(&mut identities, &self.data));
-        for resource in &self.included {
-            nodes.push(node(&mut identities, resource));
-        }
-        Skeleton { nodes }
+        skeleton.identities = identities.seen.len();
+        skeleton
     }
 
     /// Carries out a [`Plan`] of this document's skeleton.

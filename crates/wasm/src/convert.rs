@@ -93,21 +93,40 @@ fn pair(entry: &JsValue) -> Option<(String, String)> {
     Some((entry.get(0).as_string()?, header_value(&entry.get(1))?))
 }
 
-/// Request headers as name/value pairs, from a fetch `Headers`, a `Map`, an array of pairs or
-/// a plain object such as Node's `req.headers` (values may be arrays).
+/// The request headers a delivery is read from (`X-CommerceLayer-Signature`, `-Topic`, in any
+/// case) as name/value pairs, from a fetch `Headers`, a `Map`, an array of pairs or a plain
+/// object such as Node's `req.headers` (values may be arrays). Other headers are skipped
+/// without being copied.
 pub(crate) fn headers(value: &JsValue) -> Result<Vec<(String, String)>> {
+    use clhooks::payload::is_delivery_header;
     if value.is_undefined() || value.is_null() {
         return Ok(Vec::new());
     }
     if !value.is_object() {
         return Err(invalid("headers must be a Headers object, a plain object or an array of pairs"));
     }
-    let entries: Vec<JsValue> = match js_sys::try_iter(value) {
-        Ok(Some(iter)) => iter.take(10_000).filter_map(std::result::Result::ok).collect(),
-        Ok(None) => Object::entries(value.unchecked_ref::<Object>()).iter().collect(),
+    let iterator = match js_sys::try_iter(value) {
+        Ok(iterator) => iterator,
         Err(_) => return Err(invalid("the headers could not be read")),
     };
-    Ok(entries.iter().filter_map(pair).collect())
+    let Some(entries) = iterator else {
+        // A plain object: its names first, a value only for the names wanted.
+        let names = Object::keys(value.unchecked_ref::<Object>());
+        return Ok(names
+            .iter()
+            .take(10_000)
+            .filter_map(|name| {
+                let text = name.as_string().filter(|n| is_delivery_header(n))?;
+                Some((text, header_value(&Reflect::get(value, &name).ok()?)?))
+            })
+            .collect());
+    };
+    Ok(entries
+        .take(10_000)
+        .filter_map(std::result::Result::ok)
+        .filter_map(|entry| pair(&entry))
+        .filter(|(name, _)| is_delivery_header(name))
+        .collect())
 }
 
 /// Tags a host computed: 32 bytes per secret, back to back in one `Uint8Array`.

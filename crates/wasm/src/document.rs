@@ -4,10 +4,11 @@
 //! shape and plans `denormalize` from it (`clhooks::payload::outline`).
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use clhooks::payload::outline::{self, Plan};
 use clhooks::payload::{DenormalizeOptions, Payload};
-use clhooks::Error;
+use clhooks::{Error, Topic};
 use js_sys::{Array, Function, Int32Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -19,6 +20,23 @@ extern "C" {
     #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
     fn json_parse(text: &JsValue) -> std::result::Result<JsValue, JsValue>;
 
+    /// The package's `makeEvent(info, id, type, key, routes, document, data, included)`.
+    type EventMaker;
+    #[wasm_bindgen(method, js_name = call)]
+    #[allow(clippy::too_many_arguments)]
+    fn make(
+        this: &EventMaker,
+        this_arg: &JsValue,
+        info: &JsValue,
+        id: &str,
+        kind: &str,
+        key: &str,
+        routes: Vec<u32>,
+        document: &JsValue,
+        data: &JsValue,
+        included: &JsValue,
+    ) -> JsValue;
+
     type TextDecoder;
     #[wasm_bindgen(constructor, catch)]
     fn new(label: &str, options: &JsValue) -> std::result::Result<TextDecoder, JsValue>;
@@ -28,14 +46,61 @@ extern "C" {
 
 thread_local! {
     static OUTLINE: RefCell<Option<Function>> = const { RefCell::new(None) };
+    static MAKE_EVENT: RefCell<Option<EventMaker>> = const { RefCell::new(None) };
     static DECODER: RefCell<Option<TextDecoder>> = const { RefCell::new(None) };
+    /// Each topic's fields as a frozen object, made once (the catalogue's and a bounded number
+    /// of others).
+    static TOPICS: RefCell<HashMap<String, JsValue>> = RefCell::new(HashMap::new());
 }
 
+/// How many topics' fields are kept made.
+const TOPIC_CACHE: usize = 512;
+
 /// Registers the package's `outline(document)`, which gives a parsed document's outline as an
-/// `Int32Array`.
-#[wasm_bindgen(js_name = "__setOutline")]
-pub fn set_outline(outline: Function) {
+/// `Int32Array`, and its `makeEvent`, which makes the event handed to handlers.
+#[wasm_bindgen(js_name = "__setHooks")]
+pub fn set_hooks(outline: Function, make_event: Function) {
     OUTLINE.with(|o| *o.borrow_mut() = Some(outline));
+    MAKE_EVENT.with(|m| *m.borrow_mut() = Some(make_event.unchecked_into()));
+}
+
+/// A topic's fields (`topic`, `resource`, `event`, `known`, `description`), frozen.
+fn topic_info(topic: &Topic) -> JsValue {
+    TOPICS.with(|topics| {
+        let mut topics = topics.borrow_mut();
+        if let Some(info) = topics.get(topic.as_str()) {
+            return info.clone();
+        }
+        if topics.len() >= TOPIC_CACHE {
+            topics.clear();
+        }
+        let info = crate::to_js_value(&crate::topic_fields(topic));
+        let info: JsValue = Object::freeze(info.unchecked_ref::<Object>()).into();
+        topics.insert(topic.as_str().to_owned(), info.clone());
+        info
+    })
+}
+
+/// The event handed to handlers (a `WebhookEvent`): the topic's fields, `data`'s id and type, the
+/// idempotency key, the routes, and the document as the engine parsed it.
+pub(crate) fn event(payload: JsPayload, topic: &Topic, key: &str, routes: &[usize]) -> JsValue {
+    let routes = routes.iter().map(|&r| u32::try_from(r).unwrap_or(u32::MAX)).collect();
+    let included = included(&payload.document);
+    MAKE_EVENT.with(|m| {
+        m.borrow().as_ref().map_or(JsValue::UNDEFINED, |make| {
+            make.make(
+                &JsValue::NULL,
+                &topic_info(topic),
+                &payload.id,
+                &payload.kind,
+                key,
+                routes,
+                &payload.document,
+                &payload.data,
+                &included,
+            )
+        })
+    })
 }
 
 fn outline_of(document: &JsValue) -> Vec<i32> {

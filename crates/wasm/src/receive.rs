@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use crate::convert;
 use crate::document::{self, Held};
 use crate::errors::{throw, to_js, BindingError, JsResult, BINDING_CODES};
-use crate::receiver::{check_signature, event_object};
+use crate::receiver::check_signature;
 use crate::{set, string, to_js_value, topic_fields};
 
 /// Signs a body with a secret: the `X-CommerceLayer-Signature` value.
@@ -78,7 +78,7 @@ impl JsVerifier {
 
     /// Verifies and reads a delivery: see the package's `receive`. With `tags` (computed by
     /// the host for each secret), the signature is checked against them.
-    pub fn receive(&self, body: &JsValue, headers: &JsValue, tags: &JsValue) -> JsResult<Object> {
+    pub fn receive(&self, body: &JsValue, headers: &JsValue, tags: &JsValue) -> JsResult<JsValue> {
         let held = throw(Held::read(body))?;
         let headers = throw(convert::headers(headers))?;
         let tags = throw(convert::hosted_tags(tags))?;
@@ -92,7 +92,7 @@ impl JsVerifier {
             },
         ))?;
         let verified = throw(head.ok_or(Error::MissingSignature))?;
-        Ok(event_object(payload, &verified.topic, verified.idempotency_key(), &[]))
+        Ok(document::event(payload, &verified.topic, &verified.idempotency_key(), &[]))
     }
 
     /// How many secrets are accepted.
@@ -104,7 +104,7 @@ impl JsVerifier {
 
 /// Verifies and reads a delivery.
 #[wasm_bindgen]
-pub fn receive(body: &JsValue, headers: &JsValue, secrets: &JsValue) -> JsResult<Object> {
+pub fn receive(body: &JsValue, headers: &JsValue, secrets: &JsValue) -> JsResult<JsValue> {
     JsVerifier::new(secrets)?.receive(body, headers, &JsValue::UNDEFINED)
 }
 

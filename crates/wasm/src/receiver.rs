@@ -8,26 +8,9 @@ use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
 use crate::convert;
-use crate::document::{self, Held, JsPayload};
+use crate::document::{self, Held};
 use crate::errors::{throw, BindingError, JsResult};
-use crate::types::EventFields;
-use crate::{set, string, to_js_value, topic_fields};
-
-/// The event object handed to handlers: the fields, and the document parsed by the engine.
-pub(crate) fn event_object(payload: JsPayload, topic: &Topic, key: String, routes: &[usize]) -> Object {
-    let fields = EventFields {
-        topic: topic_fields(topic),
-        id: payload.id,
-        kind: payload.kind,
-        idempotency_key: key,
-        routes: routes.iter().map(|&r| u32::try_from(r).unwrap_or(u32::MAX)).collect(),
-    };
-    let out: Object = to_js_value(&fields).unchecked_into();
-    set(&out, "included", &crate::document::included(&payload.document));
-    set(&out, "document", &payload.document);
-    set(&out, "data", &payload.data);
-    out
-}
+use crate::{set, string, to_js_value};
 
 /// Verifies a held body as `check` says, then reads it with the engine: the core's
 /// `receive_with` for the bindings (`Verifier.receive` and `Receiver.receive`).
@@ -174,7 +157,7 @@ impl JsReceiver {
             Ok(delivery) => set(
                 &out,
                 "event",
-                &event_object(delivery.event, &delivery.topic, delivery.key, &delivery.routes).into(),
+                &document::event(delivery.event, &delivery.topic, &delivery.key, &delivery.routes),
             ),
             Err(answer) => set(&out, "answer", &to_js_value(&answer)),
         }
