@@ -10,7 +10,8 @@ WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' crates
 CARGO_BIN := $(HOME)/.cargo/bin
 export PATH := $(CARGO_BIN):$(PATH)
 WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
-WASM_RELEASE := target/$(WASM_TARGET)/release/clhooks_wasm.wasm
+# The `wasm` profile (Cargo.toml): optimized for size, SHA-256 for speed.
+WASM_RELEASE := target/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
 
 .PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium lint \
         test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-receivers test-examples bench tool-deno \
@@ -68,7 +69,7 @@ test: tools lint test-native test-wasm-node test-wasm-browser test-packaging tes
 ## Artifacts -------------------------------------------------------------------------------
 
 wasm-size: tool-wasm-target
-	cargo build --locked --release -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features receiver
+	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features receiver
 	@printf 'release wasm (before wasm-bindgen): %s bytes, %s gzipped\n' \
 	  "$$(wc -c < $(WASM_RELEASE))" "$$(gzip -9 -c $(WASM_RELEASE) | wc -c)"
 
@@ -103,11 +104,11 @@ tool-deno:
 # sender's (clhooks-sender.wasm: the simulator and the delivery driver), loaded on first use.
 # Each is built in a target directory of its own, so that neither rebuild undoes the other.
 SENDER_TARGET_DIR := target/wasm-sender
-WASM_SENDER_RELEASE := $(SENDER_TARGET_DIR)/$(WASM_TARGET)/release/clhooks_wasm.wasm
+WASM_SENDER_RELEASE := $(SENDER_TARGET_DIR)/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
 
 pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
-	cargo build --locked --release -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features receiver
-	cargo build --locked --release -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features sender \
+	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features receiver
+	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features sender \
 	  --target-dir $(SENDER_TARGET_DIR)
 	rm -rf $(PKG_BUILD) && mkdir -p $(PKG_BUILD)
 	wasm-bindgen --target web --out-dir $(PKG_BUILD)/web $(WASM_RELEASE)
@@ -133,9 +134,9 @@ test-packaging: pkg tool-chromium tool-deno
 BENCH_NOSIMD := target/bench-nosimd
 bench: pkg tool-chromium
 	cargo bench --locked --bench core
-	RUSTFLAGS="" cargo build --locked --release -p clhooks-wasm --lib \
+	RUSTFLAGS="" cargo build --locked --profile wasm -p clhooks-wasm --lib --no-default-features --features receiver \
 	  --target $(WASM_TARGET) --target-dir $(BENCH_NOSIMD)
-	wasm-bindgen --target nodejs --out-dir $(BENCH_NOSIMD)/glue $(BENCH_NOSIMD)/$(WASM_TARGET)/release/clhooks_wasm.wasm
+	wasm-bindgen --target nodejs --out-dir $(BENCH_NOSIMD)/glue $(BENCH_NOSIMD)/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
 	node tests/bench/bench.mjs pkg $(BENCH_NOSIMD)/glue/clhooks_wasm.js
 	node tests/bench/receiver.mjs pkg
 	node tests/bench/webcrypto.mjs

@@ -161,28 +161,41 @@ export function createApi(core, host, loadSender) {
     }
   }
 
+  /**
+   * The one-shot functions' verifiers, keyed once per secret (or list of secrets) and kept for
+   * the next call: a receiver passes the same secret every time. A few at most, the oldest
+   * freed first.
+   * @type {Map<string, Verifier>}
+   */
+  const verifiers = new Map();
+  const VERIFIERS_KEPT = 8;
+  /** A kept verifier for `secret`; the core's error for one it refuses. */
+  const verifierFor = (secret) => {
+    const name = typeof secret === 'string' ? secret : Array.isArray(secret) ? JSON.stringify(secret) : undefined;
+    let verifier = name === undefined ? undefined : verifiers.get(name);
+    if (verifier) return verifier;
+    verifier = new Verifier(secret);
+    if (name !== undefined) {
+      if (verifiers.size >= VERIFIERS_KEPT) {
+        const [oldest, old] = verifiers.entries().next().value;
+        verifiers.delete(oldest);
+        old.free();
+      }
+      verifiers.set(name, verifier);
+    }
+    return verifier;
+  };
+
   function receive(body, headers, secret) {
     if (secret instanceof Verifier) return secret.receive(body, headers);
     if (secret instanceof core.Verifier) {
       return core.Verifier.prototype.receive.call(secret, body, headers, undefined);
     }
-    if (host && host.digest && hostBody(body, host.threshold) !== undefined) {
-      const verifier = new Verifier(secret);
-      try {
-        return verifier.receive(body, headers);
-      } finally {
-        verifier.free();
-      }
-    }
-    return core.receive(body, headers, secret);
+    return verifierFor(secret).receive(body, headers);
   }
 
   function verify(body, signature, secret) {
-    if (host && host.digest && hostBody(body, host.threshold) !== undefined) {
-      core.checkSecrets(secret);
-      return verifyTags(signature, hostTags(hostKeysFor(secret), body, false));
-    }
-    return core.verify(body, signature, secret);
+    return verifierFor(secret).verify(body, signature);
   }
 
   function denormalize(document, options) {

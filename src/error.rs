@@ -198,15 +198,38 @@ impl Error {
     ];
 }
 
+/// Text from the outside in double quotes, with quotes, backslashes and control characters
+/// escaped as Rust writes them (`{:?}` would do, but pulls Unicode tables into WebAssembly).
+struct Quoted<'a>(&'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if c.is_control() => write!(f, "\\u{{{:x}}}", u32::from(c))?,
+                c => fmt::Write::write_char(f, c)?,
+            }
+        }
+        f.write_str("\"")
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::InvalidTopic { input, reason } => {
-                write!(f, "invalid topic {input:?}: {reason}")
+                write!(f, "invalid topic {}: {reason}", Quoted(input))
             }
             Error::InvalidTopicPattern { input } => write!(
                 f,
-                "invalid topic pattern {input:?}: expected `*`, `resource.*`, `*.event` or `resource.event`"
+                "invalid topic pattern {}: expected `*`, `resource.*`, `*.event` or `resource.event`",
+                Quoted(input)
             ),
             Error::EmptySecret => f.write_str("the shared secret is empty"),
             Error::MissingSecret => f.write_str("no shared secret was given"),
@@ -230,21 +253,28 @@ impl fmt::Display for Error {
             Error::MissingTopic => f.write_str("the X-CommerceLayer-Topic header is missing or empty"),
             Error::TopicMismatch { topic, data_type } => write!(
                 f,
-                "topic {topic:?} is about another resource than the payload's data.type {data_type:?}"
+                "topic {} is about another resource than the payload's data.type {}",
+                Quoted(topic),
+                Quoted(data_type)
             ),
             Error::InvalidJson { message } => write!(f, "the body is not valid JSON: {message}"),
             Error::InvalidDocument { message } => {
                 write!(f, "the body is not a JSON:API single-resource document: {message}")
             }
             Error::WrongResourceType { expected, found } => {
-                write!(f, "expected a resource of type {expected:?}, found {found:?}")
+                write!(f, "expected a resource of type {}, found {}", Quoted(expected), Quoted(found))
             }
             Error::InvalidIncludePath { path } => write!(
                 f,
-                "invalid include path {path:?}: expected lowercase dot paths such as `line_items.sku`"
+                "invalid include path {}: expected lowercase dot paths such as `line_items.sku`",
+                Quoted(path)
             ),
             Error::InvalidCallbackUrl { url } => {
-                write!(f, "invalid callback URL {url:?}: expected an absolute http:// or https:// URL")
+                write!(
+                    f,
+                    "invalid callback URL {}: expected an absolute http:// or https:// URL",
+                    Quoted(url)
+                )
             }
             Error::ConflictingTriggers => {
                 f.write_str("a webhook cannot be disabled and enabled in the same update")
@@ -252,8 +282,8 @@ impl fmt::Display for Error {
             Error::ForbiddenForSalesChannel => {
                 f.write_str("_reset_circuit cannot be passed with a sales channel credential")
             }
-            Error::UnknownWebhook { id } => write!(f, "no webhook with id {id:?}"),
-            Error::DuplicateWebhookId { id } => write!(f, "webhook id {id:?} is used twice"),
+            Error::UnknownWebhook { id } => write!(f, "no webhook with id {}", Quoted(id)),
+            Error::DuplicateWebhookId { id } => write!(f, "webhook id {} is used twice", Quoted(id)),
             Error::UnknownAttempt { id } => write!(f, "attempt {id} is not in flight"),
             Error::InvalidScenario { message } => write!(f, "invalid scenario: {message}"),
             Error::DenormalizeLimit { max_nodes } => write!(

@@ -20,7 +20,6 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::error::Error;
 use crate::model::Document;
@@ -65,9 +64,50 @@ pub struct Answer {
     pub body: String,
 }
 
+/// Appends a JSON string literal. (The answers are a few fixed members: written here, they keep
+/// a JSON serializer out of the WebAssembly a receiver loads.)
+fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                out.push_str("\\u00");
+                for nibble in [u32::from(c) >> 4, u32::from(c) & 15] {
+                    out.push(char::from_digit(nibble, 16).unwrap_or('0'));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 impl Answer {
-    fn json(status: u16, body: &serde_json::Value) -> Answer {
-        Answer { status, body: body.to_string() }
+    /// `{"name": "value", ...}` from string members, then raw JSON members (numbers, `true`).
+    fn json(status: u16, strings: &[(&str, &str)], raw: &[(&str, &str)]) -> Answer {
+        let mut body = String::with_capacity(64);
+        body.push('{');
+        for (i, (name, value)) in
+            strings.iter().map(|(n, v)| (n, *v)).chain(raw.iter().map(|(n, v)| (n, *v))).enumerate()
+        {
+            if i > 0 {
+                body.push(',');
+            }
+            push_json_string(&mut body, name);
+            body.push(':');
+            if i < strings.len() {
+                push_json_string(&mut body, value);
+            } else {
+                body.push_str(value);
+            }
+        }
+        body.push('}');
+        Answer { status, body }
     }
 
     /// A refusal: `{"error": code, "message": message}` with its status. For errors that exist
@@ -75,15 +115,12 @@ impl Answer {
     /// [`Receiver::refusal`].
     #[must_use]
     pub fn error(status: u16, code: &str, message: &str) -> Answer {
-        Answer::json(status, &json!({"error": code, "message": message}))
+        Answer::json(status, &[("error", code), ("message", message)], &[])
     }
 
     fn received(topic: &str, duplicate: bool) -> Answer {
-        if duplicate {
-            Answer::json(200, &json!({"received": topic, "duplicate": true}))
-        } else {
-            Answer::json(200, &json!({"received": topic}))
-        }
+        let raw: &[(&str, &str)] = if duplicate { &[("duplicate", "true")] } else { &[] };
+        Answer::json(200, &[("received", topic)], raw)
     }
 
     /// Whether it is a 2xx: what Commerce Layer counts as delivered.
@@ -416,9 +453,12 @@ impl Receiver {
             Body::TooLarge => usize::MAX,
         };
         if length > self.max_body_bytes {
+            let limit = self.max_body_bytes.to_string();
+            let message = format!("the body is over {limit} bytes");
             return Err(Answer::json(
                 413,
-                &json!({"error": "payload_too_large", "message": format!("the body is over {} bytes", self.max_body_bytes), "limit": self.max_body_bytes}),
+                &[("error", "payload_too_large"), ("message", &message)],
+                &[("limit", &limit)],
             ));
         }
         let mut head = None;

@@ -164,3 +164,18 @@ fn a_refusal_answers_with_the_status_and_code_of_its_error() {
         assert_eq!(json["message"].as_str(), Some(error.to_string().as_str()));
     }
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn answers_are_json_whatever_the_text() {
+    let message = "a \"quoted\" \\ word,\nnew line, tab\t, bell \u{7}, NUL \u{0}, é and 😀";
+    let answer = clhooks::Answer::error(400, "some_code", message);
+    let body: Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(body, serde_json::json!({"error": "some_code", "message": message}));
+    let too_large = receiver().with_max_body_bytes(3);
+    let answer = too_large.receive("POST", [("a", "b")], Body::Bytes(b"four")).unwrap_err();
+    let body: Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(
+        (answer.status, &body["error"], &body["limit"]),
+        (413, &Value::from("payload_too_large"), &Value::from(3))
+    );
+}

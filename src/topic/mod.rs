@@ -44,7 +44,7 @@ pub(crate) fn check_segment(segment: &str) -> std::result::Result<(), &'static s
     if !chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_')) {
         return Err("only lowercase letters, digits and underscores are allowed");
     }
-    if segment.ends_with('_') || segment.contains("__") {
+    if segment.ends_with('_') || segment.as_bytes().windows(2).any(|pair| pair == b"__") {
         return Err("underscores must separate words");
     }
     Ok(())

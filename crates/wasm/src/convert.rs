@@ -76,8 +76,9 @@ fn header_value(value: &JsValue) -> Option<String> {
     if let Some(text) = value.as_string() {
         return Some(text);
     }
-    if let Some(n) = value.as_f64() {
-        return Some(n.to_string());
+    // A whole number as its digits (a header is never a fraction; no float formatting here).
+    if let Some(n) = value.as_f64().filter(|n| n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0) {
+        return Some((n as i64).to_string());
     }
     if Array::is_array(value) {
         return Array::from(value).iter().find_map(|v| v.as_string());

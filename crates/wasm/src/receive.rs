@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::convert;
 use crate::document::{self, Held};
-use crate::errors::{throw, to_js, BindingError, JsResult, BINDING_CODES};
+use crate::errors::{throw, JsResult, BINDING_CODES};
 use crate::receiver::check_signature;
 use crate::{set, string, to_js_value, topic_fields};
 
@@ -27,20 +27,6 @@ pub fn sign(body: &JsValue, secret: &JsValue) -> JsResult<String> {
 pub fn verify_tags(signature: &str, tags: &[u8]) -> JsResult<()> {
     let tags = throw(convert::tag_chunks(tags))?;
     throw(clhooks::signature::verify_tags(signature, &tags))
-}
-
-/// Checks secrets as a `Verifier` does (one or an array, none empty) and says how many; for
-/// a host that computes the tags of a one-shot verification.
-#[wasm_bindgen(js_name = checkSecrets)]
-pub fn check_secrets(secrets: &JsValue) -> JsResult<u32> {
-    let secrets = throw(convert::secrets(secrets))?;
-    if secrets.is_empty() {
-        return Err(to_js(&BindingError::Core(Error::MissingSecret)));
-    }
-    if secrets.iter().any(String::is_empty) {
-        return Err(to_js(&BindingError::Core(Error::EmptySecret)));
-    }
-    Ok(u32::try_from(secrets.len()).unwrap_or(u32::MAX))
 }
 
 /// Verifies a body against a signature with one secret or an array of them.
