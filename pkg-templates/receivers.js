@@ -60,40 +60,42 @@ export function createReceivers(api, core) {
       const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : undefined;
       let tags = method === 'POST' && !state && this.hostKeys != null ? hostTags(this.hostKeys, body, true) : undefined;
       if (tags instanceof Promise) tags = await tags;
-      const received = /** @type {{ answer?: Answer, event?: EventFields & Record<string, unknown> }} */ (
-        this.receiver.receive(method, headers, body, state, tags));
+      // Steps 1 and 2 in one call when the store answers at once (the core's memory store, or
+      // none); `pending` is an asynchronous store's claim to wait for.
+      const received = /** @type {{ answer?: Answer, event?: EventFields & Record<string, unknown>, run?: Run, pending?: Promise<Claim> }} */ (
+        this.receiver.receive(method, headers, body, state, tags, this.seen));
       if (received.answer) return received.answer;
       // The delivery's own fields, apart from the event handed to handlers (which may change it).
       const { topic, idempotencyKey: key, routes } = received.event;
       const event = received.event;
-      /** @type {Claim} */
-      const claim = this.seen ? await this.seen.claim(key) : 'fresh';
-      const next = /** @type {{ answer?: Answer, run?: Run }} */ (this.receiver.claimed(topic, claim));
-      if (next.answer) return next.answer;
+      let next = received;
+      if (received.pending) {
+        next = /** @type {{ answer?: Answer, run?: Run }} */ (this.receiver.claimed(topic, await received.pending));
+        if (next.answer) return next.answer;
+      }
       const { duplicate, claimed } = next.run;
       event.duplicate = duplicate;
-      /** @type {Finish | undefined} */
-      let finish;
+      let ok = true;
       try {
-        let ok = true;
-        try {
-          for (const route of routes) await this.handlers[route](event);
-        } catch (error) {
-          ok = false;
-          if (this.onError) {
-            try {
-              await this.onError(error, event);
-            } catch {
-              // The answer is a 500 whatever onError does.
-            }
+        for (const route of routes) {
+          // Awaited only when it is a promise: a synchronous handler costs no turn of the loop.
+          const result = this.handlers[route](event);
+          if (result && typeof result.then === 'function') await result;
+        }
+      } catch (error) {
+        ok = false;
+        if (this.onError) {
+          try {
+            await this.onError(error, event);
+          } catch {
+            // The answer is a 500 whatever onError does.
           }
         }
-        finish = /** @type {Finish} */ (this.receiver.finished(topic, duplicate, claimed, ok));
-      } finally {
-        // A fresh claim always ends: as the core says, or released if it could not say.
-        const done = finish ? finish.done : claimed ? false : null;
-        if (done !== null && this.seen) await this.seen.done(key, done);
       }
+      // Step 3: the answer, once the store was told how the claim ends (as the core says).
+      const finish = /** @type {{ answer: Answer, pending?: Promise<unknown> }} */ (
+        this.receiver.finished(topic, duplicate, claimed, ok, this.seen, key));
+      if (finish.pending) await finish.pending;
       return finish.answer;
     }
 
@@ -110,10 +112,7 @@ export function createReceivers(api, core) {
           req.resume();
           return handle({ body: new Uint8Array(), tooLarge: false }).then(reply, failed);
         }
-        readRaw(req, this.maxBodyBytes)
-          .catch(() => ({ body: new Uint8Array(), tooLarge: false, unreadable: true }))
-          .then(handle)
-          .then(reply, failed);
+        readRaw(req, this.maxBodyBytes, (read) => handle(read).then(reply, failed));
       };
     }
 
@@ -135,7 +134,7 @@ export function createReceivers(api, core) {
         if (req.body instanceof Uint8Array || typeof req.body === 'string') return send(req.body);
         const parsed = req.body && typeof req.body === 'object' && Object.keys(req.body).length > 0;
         if (req.readableEnded || req._body === true || parsed) return send(req.body ?? null);
-        readRaw(req, this.maxBodyBytes).then(({ body, tooLarge }) => send(body, tooLarge), () => send(new Uint8Array(), false, true));
+        readRaw(req, this.maxBodyBytes, ({ body, tooLarge, unreadable }) => send(body, tooLarge, unreadable));
       };
     }
 
@@ -170,9 +169,10 @@ export function createReceivers(api, core) {
     return collected(chunks, size, max);
   }
 
-  /** The body from its chunks, or nothing when it went over `max`. */
+  /** The body from its chunks (a single one as it is), or nothing when it went over `max`. */
   function collected(chunks, size, max) {
     const tooLarge = size > max;
+    if (!tooLarge && chunks.length === 1) return { body: chunks[0], tooLarge };
     const body = new Uint8Array(tooLarge ? 0 : size);
     let offset = 0;
     for (const chunk of tooLarge ? [] : chunks) {
@@ -182,18 +182,26 @@ export function createReceivers(api, core) {
     return { body, tooLarge };
   }
 
-  /** Reads a Node request stream up to `max` bytes; past that, drains it and says so. */
-  function readRaw(req, max) {
-    return new Promise((resolve, reject) => {
-      const chunks = [];
-      let size = 0;
-      req.on('data', (chunk) => {
-        size += chunk.length;
-        if (size <= max) chunks.push(chunk);
-      });
-      req.on('end', () => resolve(collected(chunks, size, max)));
-      req.on('error', reject);
+  /**
+   * Reads a Node request stream up to `max` bytes (past that, drains it and says so), then calls
+   * `done` once with the body, or with `unreadable` when the stream failed.
+   * @param {(read: { body: Uint8Array, tooLarge: boolean, unreadable: boolean }) => void} done
+   */
+  function readRaw(req, max, done) {
+    const chunks = [];
+    let size = 0;
+    let called = false;
+    const finish = (read) => {
+      if (called) return;
+      called = true;
+      done(read);
+    };
+    req.on('data', (chunk) => {
+      size += chunk.length;
+      if (size <= max) chunks.push(chunk);
     });
+    req.on('end', () => finish({ ...collected(chunks, size, max), unreadable: false }));
+    req.on('error', () => finish({ body: new Uint8Array(), tooLarge: false, unreadable: true }));
   }
 
   // handleRequest may get a new options object on every request (they are often written

@@ -11,7 +11,7 @@ core.initSync({ module: wasmModule });
 export const {
   WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate, simulateLive, deliveryHeaders,
   TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
-} = createApi(core, createHost(globalThis.crypto), () => {
+} = createApi(core, createHost(globalThis.crypto, { threshold: 2048 }), () => {
   // Compiled at deploy time like the other; instantiated on first use only.
   senderCore.initSync({ module: senderModule });
   return senderCore;

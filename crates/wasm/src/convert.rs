@@ -99,6 +99,8 @@ fn pair(entry: &JsValue) -> Option<(String, String)> {
 /// object such as Node's `req.headers` (values may be arrays). Other headers are skipped
 /// without being copied.
 pub(crate) fn headers(value: &JsValue) -> Result<Vec<(String, String)>> {
+    const DELIVERY_HEADER_LENGTHS: [usize; 2] =
+        [clhooks::SIGNATURE_HEADER.len(), clhooks::TOPIC_HEADER.len()];
     use clhooks::payload::is_delivery_header;
     if value.is_undefined() || value.is_null() {
         return Ok(Vec::new());
@@ -117,6 +119,11 @@ pub(crate) fn headers(value: &JsValue) -> Result<Vec<(String, String)>> {
             .iter()
             .take(10_000)
             .filter_map(|name| {
+                // Only names as long as a delivery header's are copied in to be compared.
+                let length = name.unchecked_ref::<js_sys::JsString>().length() as usize;
+                if !DELIVERY_HEADER_LENGTHS.contains(&length) {
+                    return None;
+                }
                 let text = name.as_string().filter(|n| is_delivery_header(n))?;
                 Some((text, header_value(&Reflect::get(value, &name).ok()?)?))
             })

@@ -191,8 +191,8 @@ impl Payload for JsPayload {
     }
 }
 
-fn get(target: &JsValue, key: &str) -> JsValue {
-    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+fn get(target: &JsValue, name: &'static str) -> JsValue {
+    Reflect::get(target, &crate::key(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// The name of a resource's `index`th relationship, for a shape error's message.

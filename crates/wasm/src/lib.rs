@@ -56,8 +56,26 @@ mod shared {
         serde_json::from_str(&text).map_err(|e| invalid(e.to_string()).into())
     }
 
-    pub(crate) fn set(target: &Object, key: &str, value: &JsValue) {
-        let _ = Reflect::set(target, &JsValue::from_str(key), value);
+    thread_local! {
+        /// Member names made into JS strings once (they are set on every request's objects).
+        static KEYS: std::cell::RefCell<Vec<(&'static str, JsValue)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// A member name as a JS string, made once.
+    pub(crate) fn key(name: &'static str) -> JsValue {
+        KEYS.with(|keys| {
+            let mut keys = keys.borrow_mut();
+            if let Some((_, value)) = keys.iter().find(|(k, _)| std::ptr::eq(*k, name) || *k == name) {
+                return value.clone();
+            }
+            let value = JsValue::from_str(name);
+            keys.push((name, value.clone()));
+            value
+        })
+    }
+
+    pub(crate) fn set(target: &Object, name: &'static str, value: &JsValue) {
+        let _ = Reflect::set(target, &key(name), value);
     }
 
     pub(crate) fn topic_fields(topic: &Topic) -> TopicFields {
@@ -81,4 +99,4 @@ pub(crate) use receive::JsVerifier;
 pub(crate) use sender::{read_scenario, report_value};
 #[cfg(target_arch = "wasm32")]
 #[allow(unused_imports)]
-pub(crate) use shared::{from_js_value, set, string, to_js_value, topic_fields};
+pub(crate) use shared::{from_js_value, key, set, string, to_js_value, topic_fields};

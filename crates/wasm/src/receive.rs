@@ -20,6 +20,25 @@ pub fn sign(body: &JsValue, secret: &JsValue) -> JsResult<String> {
     throw(clhooks::sign(&body, &secret))
 }
 
+/// Decodes an `X-CommerceLayer-Signature` value into its 32-byte tag, for a host that checks it
+/// itself (WebCrypto's `verify`); the core's error for a missing or malformed one.
+#[wasm_bindgen(js_name = decodeSignature)]
+pub fn decode_signature(signature: &JsValue) -> JsResult<Vec<u8>> {
+    let signature = signature.as_string().unwrap_or_default();
+    throw(clhooks::signature::decode_signature(&signature)).map(|tag| tag.to_vec())
+}
+
+/// What a host's check of a decoded tag comes to: nothing when it matched, the core's
+/// `signature_mismatch` otherwise.
+#[wasm_bindgen(js_name = checkMatched)]
+pub fn check_matched(matched: bool) -> JsResult<()> {
+    if matched {
+        Ok(())
+    } else {
+        throw(Err::<(), _>(Error::SignatureMismatch))
+    }
+}
+
 /// Verifies an `X-CommerceLayer-Signature` value against tags a host computed (node:crypto,
 /// WebCrypto): the HMAC-SHA256 of the body under each secret, back to back. The core decodes
 /// the header, compares in constant time and picks the error.

@@ -4,13 +4,28 @@
 use clhooks::receiver::{Answer, Body, Claim, Duplicates, MemoryStore, Receiver, Run, SeenStore};
 use clhooks::signature::{Check, TAG_LEN};
 use clhooks::{Topic, Verifier};
-use js_sys::Object;
+use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::convert;
 use crate::document::{self, Held};
 use crate::errors::{throw, BindingError, JsResult};
-use crate::{set, string, to_js_value};
+use crate::{set, string};
+
+/// `{status, body}`, made member by member (no JSON text in between: this is on every request).
+fn answer_value(answer: &Answer) -> JsValue {
+    let out = Object::new();
+    set(&out, "status", &JsValue::from(answer.status));
+    set(&out, "body", &JsValue::from_str(&answer.body));
+    out.into()
+}
+
+/// `{answer}` or `{key: value}`.
+fn either(key: &'static str, value: &JsValue) -> Object {
+    let out = Object::new();
+    set(&out, key, value);
+    out
+}
 
 /// Verifies a held body as `check` says, then reads it with the engine: the core's
 /// `receive_with` for the bindings (`Verifier.receive` and `Receiver.receive`).
@@ -95,7 +110,7 @@ impl JsReceiver {
 
     /// The answer when the receiving side itself failed: 500 `receiver_failed`.
     pub fn failed(message: &JsValue) -> JsValue {
-        to_js_value(&Receiver::failed(&message.as_string().unwrap_or_default()))
+        answer_value(&Receiver::failed(&message.as_string().unwrap_or_default()))
     }
 
     /// Adds a route pattern; returns its index.
@@ -120,6 +135,7 @@ impl JsReceiver {
         body: &JsValue,
         state: &JsValue,
         tags: &JsValue,
+        store: &JsValue,
     ) -> JsResult<Object> {
         let tags = throw(convert::hosted_tags(tags))?;
         let out = Object::new();
@@ -133,7 +149,7 @@ impl JsReceiver {
                 // A setup mistake (a parsed body): answered like any refusal, with its status.
                 Err(e) => {
                     let answer = Answer::error(e.http_status(), e.code(), &e.to_string());
-                    set(&out, "answer", &to_js_value(&answer));
+                    set(&out, "answer", &answer_value(&answer));
                     return Ok(out);
                 }
             },
@@ -154,40 +170,103 @@ impl JsReceiver {
             |_| held.as_ref().map_or(Err(clhooks::Error::MissingSignature), document::read),
         );
         match received {
-            Ok(delivery) => set(
-                &out,
-                "event",
-                &document::event(delivery.event, &delivery.topic, &delivery.key, &delivery.routes),
-            ),
-            Err(answer) => set(&out, "answer", &to_js_value(&answer)),
+            Ok(delivery) => {
+                let key = delivery.key.clone();
+                set(&out, "event", &document::event(delivery.event, &delivery.topic, &key, &delivery.routes));
+                // Step 2 at once when the store answers at once (none, or a synchronous one).
+                // A store that throws, or answers something else than a claim, is the caller's
+                // failure to report (the adapters answer 500).
+                match call_store(store, "claim", &key, None)? {
+                    Stored::Value(claimed) => self.step2(&out, &delivery.topic, throw(claim(&claimed))?),
+                    Stored::Nothing => self.step2(&out, &delivery.topic, Claim::Fresh),
+                    Stored::Pending(promise) => set(&out, "pending", &promise),
+                }
+            }
+            Err(answer) => set(&out, "answer", &answer_value(&answer)),
         }
         Ok(out)
     }
 
-    /// Step 2: `{answer}` to send at once, or `{run: {duplicate, claimed}}`.
+    fn step2(&self, out: &Object, topic: &Topic, claim: Claim) {
+        match self.inner.claimed(topic, claim) {
+            Ok(run) => {
+                let value = Object::new();
+                set(&value, "duplicate", &JsValue::from_bool(run.duplicate));
+                set(&value, "claimed", &JsValue::from_bool(run.claimed));
+                set(out, "run", &value.into());
+            }
+            Err(answer) => set(out, "answer", &answer_value(&answer)),
+        }
+    }
+
+    /// Step 2, with what an asynchronous store's `claim` resolved to: `{answer}` to send at
+    /// once, or `{run: {duplicate, claimed}}`.
     pub fn claimed(&self, topic_name: &JsValue, claimed: &JsValue) -> JsResult<Object> {
         let topic = throw(topic(topic_name))?;
         let claim = throw(claim(claimed))?;
         let out = Object::new();
-        match self.inner.claimed(&topic, claim) {
-            Ok(run) => set(&out, "run", &to_js_value(&run)),
-            Err(answer) => set(&out, "answer", &to_js_value(&answer)),
-        }
+        self.step2(&out, &topic, claim);
         Ok(out)
     }
 
-    /// Step 3, with the `run` of step 2: `{answer, done}`; `done` (when not `null`) goes to the
-    /// store's `done(key, done)`.
+    /// Step 3, with the `run` of step 2: `{answer}`, after telling `store` (when there is one
+    /// and the claim was taken) `done(key, handled)`; `{answer, pending}` when the store's
+    /// `done` returned a promise to wait for before answering.
     pub fn finished(
         &self,
         topic_name: &JsValue,
         duplicate: bool,
         claimed: bool,
         ok: bool,
+        store: &JsValue,
+        key: &JsValue,
     ) -> JsResult<JsValue> {
         let topic = throw(topic(topic_name))?;
-        Ok(to_js_value(&self.inner.finished(&topic, Run { duplicate, claimed }, ok)))
+        let finish = self.inner.finished(&topic, Run { duplicate, claimed }, ok);
+        let answer = finish.answer;
+        let mut pending = None;
+        if let Some(handled) = finish.done {
+            let key = key.as_string().unwrap_or_default();
+            if let Stored::Pending(promise) = call_store(store, "done", &key, Some(handled))? {
+                pending = Some(promise);
+            }
+        }
+        let out = either("answer", &answer_value(&answer));
+        if let Some(promise) = pending {
+            set(&out, "pending", &promise);
+        }
+        Ok(out.into())
     }
+}
+
+/// What a seen-store's method gave.
+enum Stored {
+    /// There is no store.
+    Nothing,
+    /// A value, at once.
+    Value(JsValue),
+    /// A promise (a store over the network): the JS layer awaits it.
+    Pending(JsValue),
+}
+
+/// Calls `store[method](key[, handled])`; what it throws is thrown on.
+fn call_store(store: &JsValue, method: &'static str, key: &str, handled: Option<bool>) -> JsResult<Stored> {
+    if store.is_undefined() || store.is_null() {
+        return Ok(Stored::Nothing);
+    }
+    let function = Reflect::get(store, &crate::key(method)).ok().and_then(|f| f.dyn_into::<Function>().ok());
+    let Some(function) = function else {
+        return Err(crate::errors::to_js(&BindingError::invalid(format!(
+            "a seen-store needs a {method}() method"
+        ))));
+    };
+    let key = JsValue::from_str(key);
+    let value = match handled {
+        None => function.call1(store, &key)?,
+        Some(handled) => function.call2(store, &key, &JsValue::from_bool(handled))?,
+    };
+    let then = Reflect::get(&value, &crate::key("then")).ok().filter(JsValue::is_function);
+    Ok(if value.is_object() && then.is_some() { Stored::Pending(value) } else { Stored::Value(value) })
 }
 
 /// The core's bounded in-memory seen-store.
