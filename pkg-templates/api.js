@@ -69,10 +69,31 @@ export function createApi(core, host, loadSender) {
    */
   const denormalizeParsed = (document, options) => expand(core.denormalizePlan(document, maxDepthOf(options)), document);
 
+  const KEY = Symbol('clhooks.idempotencyKey');
+  const BODY = Symbol('clhooks.body');
+
   /** A verified delivery. */
   class WebhookEvent {
     /** @type {object} The payload as the engine parsed it (set from the core's fields). */
     document;
+
+    /**
+     * The same for every retry of one delivery, different for different deliveries (the core's
+     * key of the topic and the raw body): made when first read, unless a seen-store needed it.
+     * @returns {string}
+     */
+    get idempotencyKey() {
+      if (this[KEY] === undefined) {
+        const body = this[BODY];
+        this[KEY] = core.idempotencyKey(/** @type {any} */ (this).topic, body, hostDigest(body, false));
+      }
+      return this[KEY];
+    }
+
+    /** A handler may set its own key. */
+    set idempotencyKey(key) {
+      this[KEY] = key;
+    }
 
     /** The payload with relationships resolved from `included`. */
     denormalize(options) {
@@ -84,8 +105,8 @@ export function createApi(core, host, loadSender) {
    * The event handed to handlers, made by the core once a delivery is verified and read.
    * @param {Readonly<import('./index.js').TopicFields>} info the topic's fields
    */
-  const makeEvent = (info, id, type, idempotencyKey, routes, document, data, included) => {
-    const event = /** @type {WebhookEvent & Record<string, unknown>} */ (new WebhookEvent());
+  const makeEvent = (info, id, type, idempotencyKey, body, routes, document, data, included) => {
+    const event = /** @type {WebhookEvent & Record<string | symbol, unknown>} */ (new WebhookEvent());
     event.topic = info.topic;
     event.resource = info.resource;
     event.event = info.event;
@@ -93,7 +114,8 @@ export function createApi(core, host, loadSender) {
     event.description = info.description;
     event.id = id;
     event.type = type;
-    event.idempotencyKey = idempotencyKey;
+    event[KEY] = idempotencyKey;
+    event[BODY] = body;
     event.routes = Array.from(routes);
     event.included = included;
     event.document = document;
@@ -137,6 +159,9 @@ export function createApi(core, host, loadSender) {
   const hostTags = (keys, body, allowAsync) => (keys == null ? undefined : hosted(body, allowAsync,
     host.digest && ((bytes) => host.digest(keys, bytes)),
     host.digestAsync && ((bytes) => host.digestAsync(keys, bytes))));
+
+  /** The host's SHA-256 of a body, for the idempotency key. */
+  const hostDigest = (body, allowAsync) => hosted(body, allowAsync, host && host.sha256, host && host.sha256Async);
 
   class Verifier extends core.Verifier {
     constructor(secret) {
@@ -219,6 +244,7 @@ export function createApi(core, host, loadSender) {
     WebhookError,
     WebhookEvent,
     hostTags,
+    hostDigest,
     hostKeysFor,
     Verifier,
     sign: core.sign,
@@ -233,7 +259,7 @@ export function createApi(core, host, loadSender) {
     CATALOGUE,
     ERROR_CODES,
   };
-  const { hostTags: _tags, hostKeysFor: _keys, ...exported } = Object.assign(
+  const { hostTags: _tags, hostDigest: _digest, hostKeysFor: _keys, ...exported } = Object.assign(
     api, createReceivers(api, core), createLive(sender),
   );
   return exported;

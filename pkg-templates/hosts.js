@@ -10,6 +10,8 @@
  * @property {number} threshold bodies of at least this many bytes use the host's HMAC
  * @property {((keys: any, body: ArrayBufferView | string) => Uint8Array) | undefined} digest synchronous tags, back to back
  * @property {((keys: any, body: ArrayBufferView | string) => Promise<Uint8Array>) | undefined} digestAsync asynchronous tags
+ * @property {((body: ArrayBufferView | string) => Uint8Array) | undefined} sha256 the SHA-256 of a body, synchronously
+ * @property {((body: ArrayBufferView | string) => Promise<Uint8Array>) | undefined} sha256Async the same, asynchronously
  * @property {((keys: any, body: ArrayBufferView | string, tag: Uint8Array) => Promise<boolean | undefined> | undefined) | undefined} matchAsync
  *   with a single key, whether `tag` is the body's HMAC (WebCrypto's verify); `undefined` with several
  */
@@ -37,6 +39,8 @@ export function createHost(crypto, options = {}) {
       digest: (keys, body) => concat(keys.map((key) => crypto.createHmac('sha256', key).update(body).digest())),
       digestAsync: undefined,
       matchAsync: undefined,
+      sha256: (body) => crypto.createHash('sha256').update(body).digest(),
+      sha256Async: undefined,
     };
   }
   const subtle = crypto && crypto.subtle;
@@ -67,6 +71,8 @@ export function createHost(crypto, options = {}) {
         // Keys resolved once are used at once: no extra turn of the loop per call.
         return handle.ready ? sign(handle.ready) : handle.pending.then(sign);
       },
+      sha256: undefined,
+      sha256Async: (body) => subtle.digest('SHA-256', bytesOf(body)).then((digest) => new Uint8Array(digest)),
       // With one secret, WebCrypto compares a tag the core decoded itself (in constant time).
       matchAsync: (handle, body, tag) => {
         const verify = (keys) => (keys.length === 1 ? subtle.verify('HMAC', keys[0], tag, bytesOf(body)) : undefined);

@@ -8,12 +8,13 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 /**
  * @param {{
  *   hostTags: (keys: any, body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
+ *   hostDigest: (body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
  *   hostKeysFor: (secret: any) => any,
  * }} api
  * @param {typeof import('./core/web.js')} core
  */
 export function createReceivers(api, core) {
-  const { hostTags, hostKeysFor } = api;
+  const { hostTags, hostDigest, hostKeysFor } = api;
   /** The core's answer when receiving itself failed (a seen-store that threw). */
   const failure = (error) => /** @type {Answer} */ (core.Receiver.failed(String(error && error.message ? error.message : error)));
 
@@ -58,16 +59,23 @@ export function createReceivers(api, core) {
      */
     async process({ method, body, headers, tooLarge = false, unreadable = false }) {
       const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : undefined;
-      let tags = method === 'POST' && !state && this.hostKeys != null ? hostTags(this.hostKeys, body, true) : undefined;
+      const read = method === 'POST' && !state;
+      let tags = read && this.hostKeys != null ? hostTags(this.hostKeys, body, true) : undefined;
       if (tags instanceof Promise) tags = await tags;
+      // The body's SHA-256 for the idempotency key, by the host where it is faster: only a
+      // seen-store needs the key up front.
+      let digest = read && this.seen ? hostDigest(body, true) : undefined;
+      if (digest instanceof Promise) digest = await digest;
       // Steps 1 and 2 in one call when the store answers at once (the core's memory store, or
       // none); `pending` is an asynchronous store's claim to wait for.
       const received = /** @type {{ answer?: Answer, event?: EventFields & Record<string, unknown>, run?: Run, pending?: Promise<Claim> }} */ (
-        this.receiver.receive(method, headers, body, state, tags, this.seen));
+        this.receiver.receive(method, headers, body, state, tags, digest, this.seen));
       if (received.answer) return received.answer;
       // The delivery's own fields, apart from the event handed to handlers (which may change it).
-      const { topic, idempotencyKey: key, routes } = received.event;
       const event = received.event;
+      const { topic, routes } = event;
+      // Read before the handlers run (they may change the event); made by the core for a store.
+      const key = this.seen ? event.idempotencyKey : undefined;
       let next = received;
       if (received.pending) {
         next = /** @type {{ answer?: Answer, run?: Run }} */ (this.receiver.claimed(topic, await received.pending));

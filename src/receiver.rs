@@ -272,13 +272,25 @@ pub enum Duplicates {
 
 /// A verified delivery waiting for its claim and its handlers.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Delivery<P = ReceivedEvent> {
-    /// The event: a [`ReceivedEvent`], or what [`Receiver::receive_with`] read.
+pub struct Delivery {
+    /// The event.
+    pub event: ReceivedEvent,
+    /// Its [idempotency key](ReceivedEvent::idempotency_key).
+    pub key: String,
+    /// The indices of the routes its topic matches, in the order they were added.
+    pub routes: Vec<usize>,
+}
+
+/// A verified delivery read by [`Receiver::receive_with`]: what the caller's `read` made of it,
+/// its topic and its routes. Its idempotency key is
+/// [`idempotency_key_of_digest`](crate::payload::idempotency_key_of_digest) of the topic and the
+/// body's SHA-256, computed when a seen-store needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted<P> {
+    /// What `read` made of the body.
     pub event: P,
     /// Its topic.
     pub topic: Topic,
-    /// Its [idempotency key](crate::payload::Verified::idempotency_key).
-    pub key: String,
     /// The indices of the routes its topic matches, in the order they were added.
     pub routes: Vec<usize>,
 }
@@ -405,16 +417,17 @@ impl Receiver {
             }
             Body::TooLarge | Body::Unreadable => &[],
         };
-        self.receive_with(
+        let accepted = self.receive_with(
             method,
             headers,
             body,
             |verifier, signature| Check::Keys(verifier).verify(bytes, signature),
             |verified| {
                 let document = Document::from_slice(bytes)?;
-                Ok(ReceivedEvent { topic: verified.topic, document, body: bytes.to_vec(), tag: verified.tag })
+                Ok(ReceivedEvent { topic: verified.topic, document, body: bytes.to_vec() })
             },
-        )
+        )?;
+        Ok(Delivery { key: accepted.event.idempotency_key(), event: accepted.event, routes: accepted.routes })
     }
 
     /// As [`Receiver::receive`], whoever holds the body: `verify` checks the signature header
@@ -431,7 +444,7 @@ impl Receiver {
         body: Body<'_>,
         verify: impl FnOnce(&Verifier, &str) -> crate::Result<()>,
         read: impl FnOnce(Verified) -> crate::Result<P>,
-    ) -> Result<Delivery<P>, Answer>
+    ) -> Result<Accepted<P>, Answer>
     where
         H: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
@@ -466,12 +479,12 @@ impl Receiver {
             headers,
             |signature| verify(&self.verifier, signature),
             |verified| {
-                head = Some((verified.topic.clone(), verified.idempotency_key()));
+                head = Some(verified.topic.clone());
                 read(verified)
             },
         )
         .map_err(|e| Receiver::refusal(&e))?;
-        let Some((topic, key)) = head else {
+        let Some(topic) = head else {
             return Err(Receiver::failed("the delivery was read without being verified"));
         };
         let routes = self
@@ -481,7 +494,7 @@ impl Receiver {
             .filter(|(_, pattern)| pattern.matches(&topic))
             .map(|(index, _)| index)
             .collect();
-        Ok(Delivery { event, topic, key, routes })
+        Ok(Accepted { event, topic, routes })
     }
 
     /// The answer when the receiving side itself failed (a seen-store that threw, a bug): 500
@@ -550,7 +563,7 @@ impl Receiver {
             Ok(delivery) => delivery,
             Err(answer) => return answer,
         };
-        let topic = &delivery.topic;
+        let topic = &delivery.event.topic;
         let run = match self.claimed(topic, store.claim(&delivery.key)) {
             Ok(run) => run,
             Err(answer) => return answer,

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::{Document, Resource};
-use crate::signature::{decode_signature, Check, Verifier, SIGNATURE_HEADER, TAG_LEN};
+use crate::signature::{Check, Verifier, SIGNATURE_HEADER};
 use crate::topic::Topic;
 
 /// The header carrying the topic, such as `orders.place`.
@@ -24,16 +24,23 @@ pub struct ReceivedEvent {
     pub document: Document,
     /// The body exactly as received (what the signature covers).
     pub body: Vec<u8>,
-    /// The HMAC-SHA256 tag the signature header carried (and that matched).
-    pub tag: [u8; TAG_LEN],
 }
 
 impl ReceivedEvent {
     /// A key that is the same for every retry of one delivery and different for different
-    /// deliveries; see [`Verified::idempotency_key`].
+    /// deliveries: the hex SHA-256 of the topic, a zero byte and the SHA-256 of the raw body (the
+    /// body's own digest, so that a host with a faster SHA-256 can compute that part).
+    ///
+    /// Commerce Layer resends the same body on every retry, so retries (and a delivery
+    /// received again after a receiver timed out) share the key; a new event carries a
+    /// different body (at least its `updated_at`). It does not depend on the secret, so it
+    /// stays the same across a secret rotation (a retry signed with the new secret is still a
+    /// duplicate). Limits: two deliveries with byte-identical bodies and the same topic share a
+    /// key — for example the same event sent by two webhooks with the same `include_resources`
+    /// to one receiver, which is one piece of news anyway.
     #[must_use]
     pub fn idempotency_key(&self) -> String {
-        idempotency_key(&self.topic, &self.tag)
+        idempotency_key(&self.topic, &self.body)
     }
 
     /// The resource the event is about (`data`).
@@ -71,43 +78,33 @@ pub trait Payload {
 pub struct Verified {
     /// The topic from `X-CommerceLayer-Topic`.
     pub topic: Topic,
-    /// The HMAC-SHA256 tag the signature header carried (and that matched).
-    pub tag: [u8; TAG_LEN],
 }
 
-impl Verified {
-    /// A key that is the same for every retry of one delivery and different for different
-    /// deliveries: the hex SHA-256 of the topic, a zero byte and the signature's tag.
-    ///
-    /// Commerce Layer resends the same body, signed with the same secret, on every retry, so
-    /// retries (and a delivery received again after a receiver timed out) share the key; a new
-    /// event carries a different body (at least its `updated_at`) and so a different tag. It
-    /// costs no second pass over the body: the tag is the HMAC just checked. Limits: a retry
-    /// signed after the webhook's secret was reset carries another tag and is handled again
-    /// (at least once, never lost); the same event sent by two webhooks with different secrets
-    /// is two deliveries.
-    #[must_use]
-    pub fn idempotency_key(&self) -> String {
-        idempotency_key(&self.topic, &self.tag)
-    }
+/// The [idempotency key](ReceivedEvent::idempotency_key) of a topic and body.
+#[must_use]
+pub fn idempotency_key(topic: &Topic, body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    idempotency_key_of_digest(topic, &Sha256::digest(body).into())
 }
 
-/// The [idempotency key](Verified::idempotency_key) of a topic and a signature's tag.
+/// The [idempotency key](ReceivedEvent::idempotency_key) of a topic and the SHA-256 of a body,
+/// computed elsewhere (node:crypto, WebCrypto), or only when a key is asked for.
 ///
 /// ```
+/// use sha2::{Digest, Sha256};
 /// let topic: clhooks::Topic = "orders.place".parse()?;
-/// let signature = clhooks::sign(br#"{"data":{"id":"o1","type":"orders"}}"#, "secret")?;
-/// let tag = clhooks::signature::decode_signature(&signature)?;
-/// assert_eq!(clhooks::payload::idempotency_key(&topic, &tag).len(), 64);
+/// let body = br#"{"data":{"id":"o1","type":"orders"}}"#;
+/// assert_eq!(clhooks::payload::idempotency_key_of_digest(&topic, &Sha256::digest(body).into()),
+///            clhooks::payload::idempotency_key(&topic, body));
 /// # Ok::<(), clhooks::Error>(())
 /// ```
 #[must_use]
-pub fn idempotency_key(topic: &Topic, tag: &[u8; TAG_LEN]) -> String {
+pub fn idempotency_key_of_digest(topic: &Topic, body_sha256: &[u8; 32]) -> String {
     use sha2::{Digest, Sha256};
     let mut hash = Sha256::new();
     hash.update(topic.as_str().as_bytes());
     hash.update([0]);
-    hash.update(tag);
+    hash.update(body_sha256);
     let mut out = String::with_capacity(64);
     for byte in hash.finalize() {
         for nibble in [byte >> 4, byte & 15] {
@@ -200,7 +197,7 @@ where
         |signature| check.verify(body, signature),
         |verified| {
             let document = Document::from_slice(body)?;
-            Ok(ReceivedEvent { topic: verified.topic, document, body: body.to_vec(), tag: verified.tag })
+            Ok(ReceivedEvent { topic: verified.topic, document, body: body.to_vec() })
         },
     )
 }
@@ -262,8 +259,7 @@ where
     }
     let signature = signature.ok_or(Error::MissingSignature)?;
     verify(signature.as_ref())?;
-    let tag = decode_signature(signature.as_ref())?;
     let topic = topic.as_ref().map(|t| t.as_ref().trim()).filter(|t| !t.is_empty());
     let topic = Topic::parse(topic.ok_or(Error::MissingTopic)?)?;
-    Ok(Verified { topic, tag })
+    Ok(Verified { topic })
 }

@@ -512,11 +512,9 @@ def receive(body, headers, secrets, catalogue):
     return "ok", doc
 
 
-def idempotency_key(topic, headers):
-    """SHA-256 of the topic, a zero byte and the signature's tag (the header, base64-decoded), in hex."""
-    signature = [v for k, v in headers if k.lower() == SIG_HEADER.lower()][0]
-    tag = base64.b64decode(signature.strip(" \t\r\n"), validate=True)
-    return hashlib.sha256(topic.encode("utf-8") + b"\0" + tag).hexdigest()
+def idempotency_key(topic, body):
+    """SHA-256 of the topic, a zero byte and the body's own SHA-256, in hex."""
+    return hashlib.sha256(topic.encode("utf-8") + b"\0" + hashlib.sha256(body).digest()).hexdigest()
 
 
 def build_denormalize_cases(fixture_doc):
@@ -805,7 +803,7 @@ def build_payloads(fixture_bytes, catalogue):
                 assert json_pointer(den, ptr) == value, (case["name"], ptr)
             case.update({"topic": topic, "type": doc["data"]["type"], "id": doc["data"]["id"],
                          "included": len(doc.get("included") or []),
-                         "idempotency_key": idempotency_key(topic.strip(), case["headers"]),
+                         "idempotency_key": idempotency_key(topic.strip(), body),
                          "denormalized": pointers})
         receive_cases.append(case)
 
@@ -847,7 +845,7 @@ def exchange(method, spec, headers, catalogue, seen):
     if code != "ok":
         return http_status(code), code, False, None
     topic = [v for k, v in headers if k.lower() == TOPIC_HEADER.lower()][0].strip()
-    key = idempotency_key(topic, headers)
+    key = idempotency_key(topic, body)
     duplicate = key in seen
     seen.add(key)
     return 200, None, duplicate, key

@@ -20,7 +20,8 @@ extern "C" {
     #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
     fn json_parse(text: &JsValue) -> std::result::Result<JsValue, JsValue>;
 
-    /// The package's `makeEvent(info, id, type, key, routes, document, data, included)`.
+    /// The package's `makeEvent(info, id, type, key, body, routes, document, data, included)`:
+    /// `key` is `undefined` until asked for (it is then made from `body`).
     type EventMaker;
     #[wasm_bindgen(method, js_name = call)]
     #[allow(clippy::too_many_arguments)]
@@ -30,7 +31,8 @@ extern "C" {
         info: &JsValue,
         id: &str,
         kind: &str,
-        key: &str,
+        key: &JsValue,
+        body: &JsValue,
         routes: Vec<u32>,
         document: &JsValue,
         data: &JsValue,
@@ -74,7 +76,7 @@ fn topic_info(topic: &Topic) -> JsValue {
         if topics.len() >= TOPIC_CACHE {
             topics.clear();
         }
-        let info = crate::to_js_value(&crate::topic_fields(topic));
+        let info = crate::topic_value(&crate::topic_fields(topic));
         let info: JsValue = Object::freeze(info.unchecked_ref::<Object>()).into();
         topics.insert(topic.as_str().to_owned(), info.clone());
         info
@@ -82,10 +84,12 @@ fn topic_info(topic: &Topic) -> JsValue {
 }
 
 /// The event handed to handlers (a `WebhookEvent`): the topic's fields, `data`'s id and type, the
-/// idempotency key, the routes, and the document as the engine parsed it.
-pub(crate) fn event(payload: JsPayload, topic: &Topic, key: &str, routes: &[usize]) -> JsValue {
+/// idempotency key when it was made (else the body it is made from when asked), the routes, and
+/// the document as the engine parsed it.
+pub(crate) fn event(payload: JsPayload, topic: &Topic, key: Option<&str>, routes: &[usize]) -> JsValue {
     let routes = routes.iter().map(|&r| u32::try_from(r).unwrap_or(u32::MAX)).collect();
     let included = included(&payload.document);
+    let key = key.map_or(JsValue::UNDEFINED, JsValue::from_str);
     MAKE_EVENT.with(|m| {
         m.borrow().as_ref().map_or(JsValue::UNDEFINED, |make| {
             make.make(
@@ -93,7 +97,8 @@ pub(crate) fn event(payload: JsPayload, topic: &Topic, key: &str, routes: &[usiz
                 &topic_info(topic),
                 &payload.id,
                 &payload.kind,
-                key,
+                &key,
+                &payload.body,
                 routes,
                 &payload.document,
                 &payload.data,
@@ -101,6 +106,41 @@ pub(crate) fn event(payload: JsPayload, topic: &Topic, key: &str, routes: &[usiz
             )
         })
     })
+}
+
+/// A delivery's idempotency key (see `clhooks::ReceivedEvent::idempotency_key`), from the
+/// body's SHA-256 when the host computed it, else hashing the body here.
+pub(crate) fn key_of(topic: &Topic, body: &Held, digest: Option<[u8; 32]>) -> String {
+    match digest {
+        Some(digest) => clhooks::payload::idempotency_key_of_digest(topic, &digest),
+        None => clhooks::payload::idempotency_key(topic, &body.bytes()),
+    }
+}
+
+/// A host's SHA-256 of a body: `undefined` or `null` when it did not compute one.
+pub(crate) fn digest(value: &JsValue) -> Result<Option<[u8; 32]>> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    let bytes = value.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec);
+    bytes
+        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+        .map(Some)
+        .ok_or_else(|| BindingError::invalid("a digest is the 32-byte SHA-256 of the body, as a Uint8Array"))
+}
+
+/// The idempotency key of a verified event (`topic`, the raw `body`), with the host's SHA-256 of
+/// the body when it has a faster one: what `event.idempotencyKey` gives when first read.
+#[wasm_bindgen(js_name = idempotencyKey)]
+pub fn idempotency_key(
+    topic: &JsValue,
+    body: &JsValue,
+    digest_value: &JsValue,
+) -> crate::errors::JsResult<String> {
+    let topic = crate::errors::throw(Topic::parse(&topic.as_string().unwrap_or_default()))?;
+    let body = crate::errors::throw(Held::read(body))?;
+    let digest = crate::errors::throw(digest(digest_value))?;
+    Ok(key_of(&topic, &body, digest))
 }
 
 fn outline_of(document: &JsValue) -> Vec<i32> {
@@ -143,6 +183,14 @@ impl Held {
         crate::convert::bytes_view(value).map(Held::Bytes)
     }
 
+    /// The value as the caller passed it (a view of its bytes for a typed array).
+    pub(crate) fn value(&self) -> JsValue {
+        match self {
+            Held::Text(text) => text.clone(),
+            Held::Bytes(bytes) => bytes.clone().into(),
+        }
+    }
+
     /// The bytes, copied in for this crate's own HMAC.
     pub(crate) fn bytes(&self) -> Vec<u8> {
         match self {
@@ -179,6 +227,8 @@ impl Held {
 
 /// A payload parsed by the engine and checked by the core.
 pub(crate) struct JsPayload {
+    /// The body as the caller passed it.
+    pub(crate) body: JsValue,
     pub(crate) document: JsValue,
     pub(crate) data: JsValue,
     pub(crate) kind: String,
@@ -228,7 +278,7 @@ pub(crate) fn read(body: &Held) -> clhooks::Result<JsPayload> {
     let data = get(&document, "data");
     let kind = get(&data, "type").as_string().unwrap_or_default();
     let id = get(&data, "id").as_string().unwrap_or_default();
-    Ok(JsPayload { document, data, kind, id })
+    Ok(JsPayload { body: body.value(), document, data, kind, id })
 }
 
 /// How to expand a parsed document (see `clhooks::payload::outline::Plan`), for the package's

@@ -112,7 +112,7 @@ pub fn set_error_class(class: Function) {
 pub(crate) fn to_js(error: &BindingError) -> JsValue {
     let message = JsValue::from_str(&error.to_string());
     let code = JsValue::from_str(error.code());
-    let details = crate::to_js_value(&error.details());
+    let details = crate::details_value(&error.details());
     let constructed = ERROR_CLASS.with(|c| {
         c.borrow().as_ref().and_then(|class| {
             let args = Array::of3(&code, &message, &details);

@@ -78,6 +78,39 @@ mod shared {
         let _ = Reflect::set(target, &key(name), value);
     }
 
+    /// A topic's fields as an object, member by member (no JSON serializer in the receiver's
+    /// module).
+    pub(crate) fn topic_value(fields: &TopicFields) -> JsValue {
+        let out = Object::new();
+        set(&out, "topic", &JsValue::from_str(&fields.topic));
+        set(&out, "resource", &JsValue::from_str(&fields.resource));
+        set(&out, "event", &JsValue::from_str(&fields.event));
+        set(&out, "known", &JsValue::from_bool(fields.known));
+        set(&out, "description", &fields.description.as_deref().map_or(JsValue::NULL, JsValue::from_str));
+        out.into()
+    }
+
+    /// An error's details as an object, the members that apply only.
+    pub(crate) fn details_value(details: &crate::types::ErrorDetails) -> JsValue {
+        let out = Object::new();
+        set(&out, "status", &JsValue::from(details.status));
+        let strings = [
+            ("hint", &details.hint),
+            ("topic", &details.topic),
+            ("dataType", &details.data_type),
+            ("input", &details.input),
+        ];
+        for (name, value) in strings {
+            if let Some(value) = value {
+                set(&out, name, &JsValue::from_str(value));
+            }
+        }
+        if let Some(length) = details.length {
+            set(&out, "length", &JsValue::from(length));
+        }
+        out.into()
+    }
+
     pub(crate) fn topic_fields(topic: &Topic) -> TopicFields {
         TopicFields {
             topic: topic.as_str().to_owned(),
@@ -99,4 +132,6 @@ pub(crate) use receive::JsVerifier;
 pub(crate) use sender::{read_scenario, report_value};
 #[cfg(target_arch = "wasm32")]
 #[allow(unused_imports)]
-pub(crate) use shared::{from_js_value, key, set, string, to_js_value, topic_fields};
+pub(crate) use shared::{
+    details_value, from_js_value, key, set, string, to_js_value, topic_fields, topic_value,
+};

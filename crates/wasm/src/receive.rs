@@ -10,7 +10,7 @@ use crate::convert;
 use crate::document::{self, Held};
 use crate::errors::{throw, JsResult, BINDING_CODES};
 use crate::receiver::check_signature;
-use crate::{set, string, to_js_value, topic_fields};
+use crate::{set, string, topic_fields};
 
 /// Signs a body with a secret: the `X-CommerceLayer-Signature` value.
 #[wasm_bindgen]
@@ -97,7 +97,9 @@ impl JsVerifier {
             },
         ))?;
         let verified = throw(head.ok_or(Error::MissingSignature))?;
-        Ok(document::event(payload, &verified.topic, &verified.idempotency_key(), &[]))
+        // The key is made when first asked for (event.idempotencyKey): not a second pass over
+        // the body on every receive.
+        Ok(document::event(payload, &verified.topic, None, &[]))
     }
 
     /// How many secrets are accepted.
@@ -117,7 +119,7 @@ pub fn receive(body: &JsValue, headers: &JsValue, secrets: &JsValue) -> JsResult
 #[wasm_bindgen(js_name = parseTopic)]
 pub fn parse_topic(name: &JsValue) -> JsResult<JsValue> {
     let name = name.as_string().unwrap_or_default();
-    throw(Topic::parse(&name)).map(|t| to_js_value(&topic_fields(&t)))
+    throw(Topic::parse(&name)).map(|t| crate::topic_value(&topic_fields(&t)))
 }
 
 /// Whether a topic name matches a routing pattern; a malformed name never matches.

@@ -128,6 +128,8 @@ impl JsReceiver {
     /// Step 1: `{answer: {status, body}}` to send at once, or `{event}` verified. `state` is
     /// `undefined` for a body read whole, `'too_large'` or `'unreadable'`; `tags`, when given,
     /// are the HMAC-SHA256 of the body under each secret, computed by the host.
+    // One call per request from JS: every argument crosses at once.
+    #[allow(clippy::too_many_arguments)]
     pub fn receive(
         &self,
         method: &JsValue,
@@ -135,9 +137,11 @@ impl JsReceiver {
         body: &JsValue,
         state: &JsValue,
         tags: &JsValue,
+        digest: &JsValue,
         store: &JsValue,
     ) -> JsResult<Object> {
         let tags = throw(convert::hosted_tags(tags))?;
+        let digest = throw(document::digest(digest))?;
         let out = Object::new();
         let method = method.as_string().unwrap_or_default();
         let headers = throw(convert::headers(headers))?;
@@ -171,12 +175,22 @@ impl JsReceiver {
         );
         match received {
             Ok(delivery) => {
-                let key = delivery.key.clone();
-                set(&out, "event", &document::event(delivery.event, &delivery.topic, &key, &delivery.routes));
+                // The key only for a store (or when a handler reads it): no second pass over the
+                // body otherwise.
+                let has_store = !store.is_undefined() && !store.is_null();
+                let key = match (&held, has_store) {
+                    (Some(held), true) => Some(document::key_of(&delivery.topic, held, digest)),
+                    _ => None,
+                };
+                set(
+                    &out,
+                    "event",
+                    &document::event(delivery.event, &delivery.topic, key.as_deref(), &delivery.routes),
+                );
                 // Step 2 at once when the store answers at once (none, or a synchronous one).
                 // A store that throws, or answers something else than a claim, is the caller's
                 // failure to report (the adapters answer 500).
-                match call_store(store, "claim", &key, None)? {
+                match call_store(store, "claim", key.as_deref().unwrap_or_default(), None)? {
                     Stored::Value(claimed) => self.step2(&out, &delivery.topic, throw(claim(&claimed))?),
                     Stored::Nothing => self.step2(&out, &delivery.topic, Claim::Fresh),
                     Stored::Pending(promise) => set(&out, "pending", &promise),
