@@ -69,13 +69,29 @@ export function createApi(core, host, loadSender) {
    */
   const denormalizeParsed = (document, options) => expand(core.denormalizePlan(document, maxDepthOf(options)), document);
 
-  const KEY = Symbol('clhooks.idempotencyKey');
-  const BODY = Symbol('clhooks.body');
-
   /** A verified delivery. */
   class WebhookEvent {
     /** @type {object} The payload as the engine parsed it (set from the core's fields). */
     document;
+
+    /** @type {string | undefined} */
+    #key;
+    /** The body as passed to receive, its length then, and the topic: what the key is made of. */
+    #body;
+    #length;
+    #topic;
+
+    /**
+     * @param {string | undefined} key the idempotency key, when the core made it already
+     * @param {any} body the raw body, to make it from when first read
+     * @param {string} topic
+     */
+    constructor(key, body, topic) {
+      this.#key = key;
+      this.#body = key === undefined ? body : undefined;
+      this.#length = key === undefined && body != null && typeof body !== 'string' ? body.byteLength : undefined;
+      this.#topic = topic;
+    }
 
     /**
      * The same for every retry of one delivery, different for different deliveries (the core's
@@ -83,16 +99,27 @@ export function createApi(core, host, loadSender) {
      * @returns {string}
      */
     get idempotencyKey() {
-      if (this[KEY] === undefined) {
-        const body = this[BODY];
-        this[KEY] = core.idempotencyKey(/** @type {any} */ (this).topic, body, hostDigest(body, false));
+      if (this.#key === undefined) {
+        const body = this.#body;
+        if (this.#length !== undefined && body.byteLength !== this.#length) {
+          throw new WebhookError('invalid_argument', 'the body passed to receive() changed size (or its buffer was detached) '
+            + 'before idempotencyKey was first read: keep the bytes unchanged until then, or read the key at once');
+        }
+        this.#key = core.idempotencyKey(this.#topic, body, hostDigest(body, false));
+        this.#body = undefined;
       }
-      return this[KEY];
+      return this.#key;
     }
 
     /** A handler may set its own key. */
     set idempotencyKey(key) {
-      this[KEY] = key;
+      this.#key = key;
+      this.#body = undefined;
+    }
+
+    /** The event as JSON, its key included (it is not an own property). */
+    toJSON() {
+      return { ...this, idempotencyKey: this.idempotencyKey };
     }
 
     /** The payload with relationships resolved from `included`. */
@@ -106,7 +133,7 @@ export function createApi(core, host, loadSender) {
    * @param {Readonly<import('./index.js').TopicFields>} info the topic's fields
    */
   const makeEvent = (info, id, type, idempotencyKey, body, routes, document, data, included) => {
-    const event = /** @type {WebhookEvent & Record<string | symbol, unknown>} */ (new WebhookEvent());
+    const event = /** @type {WebhookEvent & Record<string, unknown>} */ (new WebhookEvent(idempotencyKey, body, info.topic));
     event.topic = info.topic;
     event.resource = info.resource;
     event.event = info.event;
@@ -114,8 +141,6 @@ export function createApi(core, host, loadSender) {
     event.description = info.description;
     event.id = id;
     event.type = type;
-    event[KEY] = idempotencyKey;
-    event[BODY] = body;
     event.routes = Array.from(routes);
     event.included = included;
     event.document = document;
@@ -209,7 +234,10 @@ export function createApi(core, host, loadSender) {
   const VERIFIERS_KEPT = 8;
   /** A kept verifier for `secret`; the core's error for one it refuses. */
   const verifierFor = (secret) => {
-    const name = typeof secret === 'string' ? secret : Array.isArray(secret) ? JSON.stringify(secret) : undefined;
+    // Strings and arrays of strings only, each kind apart ('["a"]' the secret is not ['a']);
+    // anything else goes to the core as it is, for its error.
+    const name = typeof secret === 'string' ? `s:${secret}`
+      : Array.isArray(secret) && secret.every((s) => typeof s === 'string') ? `a:${JSON.stringify(secret)}` : undefined;
     let verifier = name === undefined ? undefined : verifiers.get(name);
     if (verifier) return verifier;
     verifier = new Verifier(secret);

@@ -1,7 +1,9 @@
 // Host crypto: the runtime's own HMAC-SHA256 where it beats the WebAssembly one — node:crypto
 // (OpenSSL, with SHA extensions) on large bodies, WebCrypto in Workers and browsers. It only
 // computes tags: the core decodes the header, compares in constant time and picks the error
-// (verifyTags, and the `tags` of receive), exactly as with its own keys. The thresholds are
+// (verifyTags, and the `tags` of receive), exactly as with its own keys — except verifyAsync
+// with one secret, where the core decodes the header and WebCrypto's own verify compares (in
+// constant time too) before the core names a mismatch. The thresholds are
 // the crossovers `make bench` measures (its verify tables in Node, workerd and Chromium).
 
 /**

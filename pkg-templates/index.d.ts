@@ -121,7 +121,7 @@ export class Verifier {
   verify(body: Body, signature: string | null | undefined): void;
   /**
    * As `verify`, with the runtime's own asynchronous HMAC where it is faster (WebCrypto in
-   * Workers and browsers, from the first byte; node:crypto in Node above about 1 KiB).
+   * Workers and browsers from 2 KiB; node:crypto in Node from 1 KiB).
    */
   verifyAsync(body: Body, signature: string | null | undefined): Promise<void>;
   /** Signs with the first secret. */

@@ -18,6 +18,9 @@ export function createReceivers(api, core) {
   /** The core's answer when receiving itself failed (a seen-store that threw). */
   const failure = (error) => /** @type {Answer} */ (core.Receiver.failed(String(error && error.message ? error.message : error)));
 
+  /** A promise, from this realm or another. */
+  const isThenable = (value) => value != null && typeof value.then === 'function';
+
   /** The core's bounded in-memory seen-store (the default): the oldest handled keys are forgotten first. */
   /** @param {{ max?: number }} [options] */
   function createMemoryStore({ max } = {}) {
@@ -33,7 +36,8 @@ export function createReceivers(api, core) {
         : new core.Receiver(secret, maxBodyBytes, duplicates);
       /** The runtime's keys for the same secrets, when it has a faster HMAC (see hosts.js). */
       this.hostKeys = secret instanceof core.Verifier ? /** @type {any} */ (secret).hostKeys ?? null : hostKeysFor(secret);
-      this.seen = seen === undefined ? createMemoryStore() : seen;
+      // No store (`null`, `false`) turns idempotency off; the core sees the same `null`.
+      this.seen = seen === undefined ? createMemoryStore() : seen || null;
       this.onError = onError;
       this.handlers = [];
       if (onEvent) this.on('*', onEvent);
@@ -61,11 +65,11 @@ export function createReceivers(api, core) {
       const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : undefined;
       const read = method === 'POST' && !state;
       let tags = read && this.hostKeys != null ? hostTags(this.hostKeys, body, true) : undefined;
-      if (tags instanceof Promise) tags = await tags;
+      if (isThenable(tags)) tags = await tags;
       // The body's SHA-256 for the idempotency key, by the host where it is faster: only a
       // seen-store needs the key up front.
       let digest = read && this.seen ? hostDigest(body, true) : undefined;
-      if (digest instanceof Promise) digest = await digest;
+      if (isThenable(digest)) digest = await digest;
       // Steps 1 and 2 in one call when the store answers at once (the core's memory store, or
       // none); `pending` is an asynchronous store's claim to wait for.
       const received = /** @type {{ answer?: Answer, event?: EventFields & Record<string, unknown>, run?: Run, pending?: Promise<Claim> }} */ (

@@ -198,9 +198,16 @@ impl Error {
     ];
 }
 
-/// Text from the outside in double quotes, with quotes, backslashes and control characters
-/// escaped as Rust writes them (`{:?}` would do, but pulls Unicode tables into WebAssembly).
+/// Text from the outside in double quotes, with quotes, backslashes, control characters and the
+/// invisible or direction-changing ones (zero-width, bidi overrides, line separators, BOM, soft
+/// hyphen) escaped as `\u{..}`, so that a message cannot hide or reorder what it quotes. (`{:?}`
+/// would do much the same, but pulls Unicode tables into WebAssembly.)
 struct Quoted<'a>(&'a str);
+
+/// Characters that render as nothing or change the direction of what follows.
+fn is_invisible(c: char) -> bool {
+    matches!(u32::from(c), 0xAD | 0x061C | 0x180E | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x2069 | 0xFEFF)
+}
 
 impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -212,7 +219,7 @@ impl fmt::Display for Quoted<'_> {
                 '\n' => f.write_str("\\n")?,
                 '\r' => f.write_str("\\r")?,
                 '\t' => f.write_str("\\t")?,
-                c if c.is_control() => write!(f, "\\u{{{:x}}}", u32::from(c))?,
+                c if c.is_control() || is_invisible(c) => write!(f, "\\u{{{:x}}}", u32::from(c))?,
                 c => fmt::Write::write_char(f, c)?,
             }
         }

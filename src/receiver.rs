@@ -39,6 +39,7 @@ pub const ANSWER_CONTENT_TYPE: &str = "application/json";
 
 /// A request body as the caller read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Body<'a> {
     /// The bytes exactly as received.
     Bytes(&'a [u8]),

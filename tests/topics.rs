@@ -83,3 +83,10 @@ fn topics_serialize_as_strings() {
     assert_eq!(serde_json::to_string(&topic).unwrap(), "\"orders.place\"");
     assert!(serde_json::from_str::<Topic>("\"orders\"").is_err());
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn error_messages_quote_invisible_and_direction_changing_characters() {
+    let message = clhooks::Topic::parse("orders\u{202E}.place\u{200B}\n").unwrap_err().to_string();
+    assert!(message.contains(r#""orders\u{202e}.place\u{200b}\n""#), "{message}");
+    assert!(!message.contains('\u{202E}'));
+}

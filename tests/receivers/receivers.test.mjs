@@ -260,3 +260,34 @@ test('a claim always ends: an onError that throws, or a handler that rewrites th
   assert.equal(JSON.parse(again.body).duplicate, true, 'recorded under the delivery\'s own key');
   assert.equal(attempts, 2);
 });
+
+test('seen: false (like null) turns idempotency off: every copy is handled', async () => {
+  let handled = 0;
+  const webhooks = new Webhooks({ secret: 's', seen: false, onEvent: () => { handled++; } });
+  for (let i = 0; i < 2; i++) assert.equal((await webhooks.process(delivery(fixture, 's'))).status, 200);
+  assert.equal(handled, 2);
+});
+
+test('the idempotency key: made on first read from the body as received, in JSON, and refused if the bytes were changed', () => {
+  const payloads = JSON.parse(readFileSync(new URL('tests/vectors/payloads.json', root), 'utf8'));
+  const expected = payloads.receive.find((c) => c.name === 'fixture_orders_place').idempotency_key;
+  const event = clhooks.receive(Buffer.from(fixture), headers(fixture, 's'), 's');
+  assert.equal(event.idempotencyKey, expected);
+  assert.equal(JSON.parse(JSON.stringify(event)).idempotencyKey, expected);
+  assert.equal(clhooks.receive(fixture.toString('utf8'), headers(fixture, 's'), 's').idempotencyKey, expected);
+  // A caller that reuses its buffer before reading the key gets an error, not a wrong key.
+  const copy = new Uint8Array(fixture);
+  const early = clhooks.receive(copy.buffer, headers(fixture, 's'), 's');
+  structuredClone(copy.buffer, { transfer: [copy.buffer] });
+  assert.throws(() => early.idempotencyKey, (e) => e instanceof WebhookError && e.code === 'invalid_argument');
+});
+
+test('one-shot verify keeps keyed verifiers per secret without mixing a string with a list', () => {
+  const body = '{"data":{"id":"x","type":"orders"}}';
+  const signature = sign(body, 'a');
+  clhooks.verify(body, signature, ['a', 'b']);
+  assert.throws(() => clhooks.verify(body, signature, '["a","b"]'), (e) => e.code === 'signature_mismatch');
+  assert.throws(() => clhooks.verify(body, signature, [new String('a')]), (e) => e.code === 'invalid_argument');
+  for (let i = 0; i < 20; i++) assert.throws(() => clhooks.verify(body, signature, `other-${i}`), (e) => e.code === 'signature_mismatch');
+  clhooks.verify(body, signature, 'a');
+});

@@ -68,9 +68,9 @@ pub struct EventFields {
     /// `data.type`, always the topic's resource.
     #[serde(rename = "type")]
     pub kind: String,
-    /// The same for every retry of one delivery, different for different deliveries: the hex
-    /// SHA-256 of the topic, a zero byte and the signature's tag (Commerce Layer resends the
-    /// same body, signed with the same secret, on a retry).
+    /// The same for every retry of one delivery (and across a secret rotation), different for
+    /// different deliveries: the hex SHA-256 of the topic, a zero byte and the raw body's
+    /// SHA-256 (Commerce Layer resends the same body on a retry). Made when first read.
     pub idempotency_key: String,
     /// The indices of the receiver's routes the topic matches.
     pub routes: Vec<u32>,
