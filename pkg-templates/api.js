@@ -132,16 +132,16 @@ export function createApi(core, host, loadSender) {
    * The event handed to handlers, made by the core once a delivery is verified and read.
    * @param {Readonly<import('./index.js').TopicFields>} info the topic's fields
    */
-  const makeEvent = (info, id, type, idempotencyKey, body, routes, document, data, included) => {
+  const makeEvent = (info, idempotencyKey, body, routes, document, data, included) => {
     const event = /** @type {WebhookEvent & Record<string, unknown>} */ (new WebhookEvent(idempotencyKey, body, info.topic));
     event.topic = info.topic;
     event.resource = info.resource;
     event.event = info.event;
     event.known = info.known;
     event.description = info.description;
-    event.id = id;
-    event.type = type;
-    event.routes = Array.from(routes);
+    event.id = data.id;
+    event.type = data.type;
+    event.routes = routes;
     event.included = included;
     event.document = document;
     event.data = data;

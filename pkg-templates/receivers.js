@@ -61,54 +61,94 @@ export function createReceivers(api, core) {
      * @param {{ method: string, body: any, headers: any, tooLarge?: boolean, unreadable?: boolean }} request
      * @returns {Promise<Answer>}
      */
-    async process({ method, body, headers, tooLarge = false, unreadable = false }) {
+    async process(request) {
+      return this.exchange(request);
+    }
+
+    /**
+     * As `process`, but synchronous while nothing is asynchronous (the host's HMAC, the store,
+     * the handlers): the answer, or a promise of it. It may throw where `process` rejects.
+     * @param {{ method: string, body: any, headers: any, tooLarge?: boolean, unreadable?: boolean }} request
+     * @returns {Answer | Promise<Answer>}
+     */
+    exchange({ method, body, headers, tooLarge = false, unreadable = false }) {
       const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : undefined;
       const read = method === 'POST' && !state;
-      let tags = read && this.hostKeys != null ? hostTags(this.hostKeys, body, true) : undefined;
-      if (isThenable(tags)) tags = await tags;
+      const tags = read && this.hostKeys != null ? hostTags(this.hostKeys, body, true) : undefined;
       // The body's SHA-256 for the idempotency key, by the host where it is faster: only a
       // seen-store needs the key up front.
-      let digest = read && this.seen ? hostDigest(body, true) : undefined;
-      if (isThenable(digest)) digest = await digest;
-      // Steps 1 and 2 in one call when the store answers at once (the core's memory store, or
-      // none); `pending` is an asynchronous store's claim to wait for.
-      const received = /** @type {{ answer?: Answer, event?: EventFields & Record<string, unknown>, run?: Run, pending?: Promise<Claim> }} */ (
+      const digest = read && this.seen ? hostDigest(body, true) : undefined;
+      if (isThenable(tags) || isThenable(digest)) {
+        return Promise.all([tags, digest]).then(([t, d]) => this.#received(method, headers, body, state, t, d));
+      }
+      return this.#received(method, headers, body, state, tags, digest);
+    }
+
+    /** Steps 1 and 2 (in one call when the store answers at once), then the handlers. */
+    #received(method, headers, body, state, tags, digest) {
+      const received = /** @type {{ answer?: Answer, event?: EventFields & Record<string, unknown>, run?: any, pending?: Promise<Claim> }} */ (
         this.receiver.receive(method, headers, body, state, tags, digest, this.seen));
       if (received.answer) return received.answer;
-      // The delivery's own fields, apart from the event handed to handlers (which may change it).
       const event = received.event;
-      const { topic, routes } = event;
+      const topic = event.topic;
       // Read before the handlers run (they may change the event); made by the core for a store.
       const key = this.seen ? event.idempotencyKey : undefined;
-      let next = received;
       if (received.pending) {
-        next = /** @type {{ answer?: Answer, run?: Run }} */ (this.receiver.claimed(topic, await received.pending));
-        if (next.answer) return next.answer;
+        // An asynchronous store's claim, then step 2.
+        return Promise.resolve(received.pending).then((claim) => {
+          const next = /** @type {{ answer?: Answer, run?: any }} */ (this.receiver.claimed(topic, claim));
+          return next.answer ?? this.#run(event, key, next.run);
+        });
       }
-      const { duplicate, claimed } = next.run;
-      event.duplicate = duplicate;
-      let ok = true;
-      try {
-        for (const route of routes) {
-          // Awaited only when it is a promise: a synchronous handler costs no turn of the loop.
-          const result = this.handlers[route](event);
-          if (result && typeof result.then === 'function') await result;
+      return this.#run(event, key, received.run);
+    }
+
+    /**
+     * The handlers of the event's routes, in order; then the end of the run the core gave
+     * (`run.ok` or `run.failed`: the answer, and what to tell the store).
+     */
+    #run(event, key, run, from = 0) {
+      event.duplicate = run.duplicate;
+      const routes = /** @type {number[]} */ (event.routes);
+      for (let i = from; i < routes.length; i++) {
+        let result;
+        try {
+          result = this.handlers[routes[i]](event);
+        } catch (error) {
+          return this.#failed(event, key, run, error);
         }
-      } catch (error) {
-        ok = false;
-        if (this.onError) {
-          try {
-            await this.onError(error, event);
-          } catch {
-            // The answer is a 500 whatever onError does.
-          }
+        // Awaited only when it is a promise: a synchronous handler costs no turn of the loop.
+        if (isThenable(result)) {
+          return Promise.resolve(result).then(
+            () => this.#run(event, key, run, i + 1),
+            (error) => this.#failed(event, key, run, error),
+          );
         }
       }
-      // Step 3: the answer, once the store was told how the claim ends (as the core says).
-      const finish = /** @type {{ answer: Answer, pending?: Promise<unknown> }} */ (
-        this.receiver.finished(topic, duplicate, claimed, ok, this.seen, key));
-      if (finish.pending) await finish.pending;
-      return finish.answer;
+      return this.#end(key, run.ok);
+    }
+
+    /** A handler failed: onError is told (whatever it does, the answer is a 500). */
+    #failed(event, key, run, error) {
+      if (this.onError) {
+        let told;
+        try {
+          told = this.onError(error, event);
+        } catch {
+          told = undefined;
+        }
+        if (isThenable(told)) return Promise.resolve(told).then(() => this.#end(key, run.failed), () => this.#end(key, run.failed));
+      }
+      return this.#end(key, run.failed);
+    }
+
+    /** The store told how the claim ends (when the core says to), then the answer. */
+    #end(key, end) {
+      if (end.done !== null && this.seen) {
+        const told = this.seen.done(key, end.done);
+        if (isThenable(told)) return Promise.resolve(told).then(() => end.answer);
+      }
+      return end.answer;
     }
 
     /** A `node:http` request listener: `http.createServer(webhooks.nodeHandler())`. */
@@ -118,13 +158,21 @@ export function createReceivers(api, core) {
           res.writeHead(status, JSON_HEADERS).end(body);
         };
         const failed = (error) => reply(failure(error));
-        const handle = ({ body, tooLarge, unreadable = false }) =>
-          this.process({ method: req.method, body, headers: req.headers, tooLarge, unreadable });
+        const handle = ({ body, tooLarge, unreadable = false }) => {
+          let answer;
+          try {
+            answer = this.exchange({ method: req.method, body, headers: req.headers, tooLarge, unreadable });
+          } catch (error) {
+            return failed(error);
+          }
+          if (isThenable(answer)) Promise.resolve(answer).then(reply, failed);
+          else reply(/** @type {Answer} */ (answer));
+        };
         if (req.method !== 'POST') {
           req.resume();
-          return handle({ body: new Uint8Array(), tooLarge: false }).then(reply, failed);
+          return handle({ body: new Uint8Array(), tooLarge: false });
         }
-        readRaw(req, this.maxBodyBytes, (read) => handle(read).then(reply, failed));
+        readRaw(req, this.maxBodyBytes, handle);
       };
     }
 

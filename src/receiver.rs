@@ -488,14 +488,19 @@ impl Receiver {
         let Some(topic) = head else {
             return Err(Receiver::failed("the delivery was read without being verified"));
         };
-        let routes = self
-            .routes
+        let routes = self.routes_of(&topic);
+        Ok(Accepted { event, topic, routes })
+    }
+
+    /// The indices of the routes a topic matches, in the order they were added.
+    #[must_use]
+    pub fn routes_of(&self, topic: &Topic) -> Vec<usize> {
+        self.routes
             .iter()
             .enumerate()
-            .filter(|(_, pattern)| pattern.matches(&topic))
+            .filter(|(_, pattern)| pattern.matches(topic))
             .map(|(index, _)| index)
-            .collect();
-        Ok(Accepted { event, topic, routes })
+            .collect()
     }
 
     /// The answer when the receiving side itself failed (a seen-store that threw, a bug): 500

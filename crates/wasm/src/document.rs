@@ -20,8 +20,9 @@ extern "C" {
     #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
     fn json_parse(text: &JsValue) -> std::result::Result<JsValue, JsValue>;
 
-    /// The package's `makeEvent(info, id, type, key, body, routes, document, data, included)`:
-    /// `key` is `undefined` until asked for (it is then made from `body`).
+    /// The package's `makeEvent(info, key, body, routes, document, data, included)`: `key` is
+    /// `undefined` until asked for (it is then made from `body`); `data.id` and `data.type` are
+    /// strings (the core checked them).
     type EventMaker;
     #[wasm_bindgen(method, js_name = call)]
     #[allow(clippy::too_many_arguments)]
@@ -29,11 +30,9 @@ extern "C" {
         this: &EventMaker,
         this_arg: &JsValue,
         info: &JsValue,
-        id: &str,
-        kind: &str,
         key: &JsValue,
         body: &JsValue,
-        routes: Vec<u32>,
+        routes: &JsValue,
         document: &JsValue,
         data: &JsValue,
         included: &JsValue,
@@ -86,8 +85,7 @@ fn topic_info(topic: &Topic) -> JsValue {
 /// The event handed to handlers (a `WebhookEvent`): the topic's fields, `data`'s id and type, the
 /// idempotency key when it was made (else the body it is made from when asked), the routes, and
 /// the document as the engine parsed it.
-pub(crate) fn event(payload: JsPayload, topic: &Topic, key: Option<&str>, routes: &[usize]) -> JsValue {
-    let routes = routes.iter().map(|&r| u32::try_from(r).unwrap_or(u32::MAX)).collect();
+pub(crate) fn event(payload: JsPayload, topic: &Topic, key: Option<&str>, routes: &JsValue) -> JsValue {
     let included = included(&payload.document);
     let key = key.map_or(JsValue::UNDEFINED, JsValue::from_str);
     MAKE_EVENT.with(|m| {
@@ -95,8 +93,6 @@ pub(crate) fn event(payload: JsPayload, topic: &Topic, key: Option<&str>, routes
             make.make(
                 &JsValue::NULL,
                 &topic_info(topic),
-                &payload.id,
-                &payload.kind,
                 &key,
                 &payload.body,
                 routes,
@@ -106,6 +102,12 @@ pub(crate) fn event(payload: JsPayload, topic: &Topic, key: Option<&str>, routes
             )
         })
     })
+}
+
+/// A frozen list of route indices, shared by the events that have it.
+pub(crate) fn routes_value(routes: &[usize]) -> JsValue {
+    let list: Array = routes.iter().map(|&r| JsValue::from(u32::try_from(r).unwrap_or(u32::MAX))).collect();
+    Object::freeze(list.unchecked_ref::<Object>()).into()
 }
 
 /// A delivery's idempotency key (see `clhooks::ReceivedEvent::idempotency_key`), from the
@@ -232,7 +234,6 @@ pub(crate) struct JsPayload {
     pub(crate) document: JsValue,
     pub(crate) data: JsValue,
     pub(crate) kind: String,
-    pub(crate) id: String,
 }
 
 impl Payload for JsPayload {
@@ -277,8 +278,7 @@ pub(crate) fn read(body: &Held) -> clhooks::Result<JsPayload> {
     // Both are strings once the shape is checked.
     let data = get(&document, "data");
     let kind = get(&data, "type").as_string().unwrap_or_default();
-    let id = get(&data, "id").as_string().unwrap_or_default();
-    Ok(JsPayload { body: body.value(), document, data, kind, id })
+    Ok(JsPayload { body: body.value(), document, data, kind })
 }
 
 /// How to expand a parsed document (see `clhooks::payload::outline::Plan`), for the package's

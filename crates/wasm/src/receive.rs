@@ -99,7 +99,7 @@ impl JsVerifier {
         let verified = throw(head.ok_or(Error::MissingSignature))?;
         // The key is made when first asked for (event.idempotencyKey): not a second pass over
         // the body on every receive.
-        Ok(document::event(payload, &verified.topic, None, &[]))
+        NO_ROUTES.with(|routes| Ok(document::event(payload, &verified.topic, None, routes)))
     }
 
     /// How many secrets are accepted.
@@ -107,6 +107,11 @@ impl JsVerifier {
     pub fn secret_count(&self) -> usize {
         self.inner.secret_count()
     }
+}
+
+thread_local! {
+    /// The routes of an event received without a router: none, one frozen list for all.
+    static NO_ROUTES: JsValue = document::routes_value(&[]);
 }
 
 /// Verifies and reads a delivery.

@@ -4,6 +4,9 @@
 use clhooks::receiver::{Answer, Body, Claim, Duplicates, MemoryStore, Receiver, Run, SeenStore};
 use clhooks::signature::{Check, TAG_LEN};
 use clhooks::{Topic, Verifier};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -60,7 +63,19 @@ fn topic(value: &JsValue) -> Result<Topic, BindingError> {
 #[wasm_bindgen(js_name = Receiver)]
 pub struct JsReceiver {
     inner: Receiver,
+    /// What every delivery of a topic shares, made once: its routes and its runs.
+    topics: RefCell<HashMap<String, Shared>>,
 }
+
+/// A topic's routes, and a run object per kind of run (fresh and claimed; a marked duplicate).
+#[derive(Default, Clone)]
+struct Shared {
+    routes: JsValue,
+    runs: [Option<JsValue>; 2],
+}
+
+/// How many topics a receiver keeps made.
+const TOPICS_KEPT: usize = 512;
 
 #[wasm_bindgen(js_class = Receiver)]
 impl JsReceiver {
@@ -105,7 +120,7 @@ impl JsReceiver {
                 )))
             }
         };
-        Ok(JsReceiver { inner: inner.with_duplicates(duplicates) })
+        Ok(JsReceiver { inner: inner.with_duplicates(duplicates), topics: RefCell::new(HashMap::new()) })
     }
 
     /// The answer when the receiving side itself failed: 500 `receiver_failed`.
@@ -116,7 +131,10 @@ impl JsReceiver {
     /// Adds a route pattern; returns its index.
     pub fn route(&mut self, pattern: &JsValue) -> JsResult<u32> {
         let pattern = throw(string(pattern, "a topic pattern"))?;
-        throw(self.inner.route(&pattern)).map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+        let index = throw(self.inner.route(&pattern))?;
+        // The topics' routes change with it.
+        self.topics.get_mut().clear();
+        Ok(u32::try_from(index).unwrap_or(u32::MAX))
     }
 
     /// The body limit in bytes.
@@ -182,10 +200,11 @@ impl JsReceiver {
                     (Some(held), true) => Some(document::key_of(&delivery.topic, held, digest)),
                     _ => None,
                 };
+                let routes = self.shared(&delivery.topic, |_| {}).routes;
                 set(
                     &out,
                     "event",
-                    &document::event(delivery.event, &delivery.topic, key.as_deref(), &delivery.routes),
+                    &document::event(delivery.event, &delivery.topic, key.as_deref(), &routes),
                 );
                 // Step 2 at once when the store answers at once (none, or a synchronous one).
                 // A store that throws, or answers something else than a claim, is the caller's
@@ -201,55 +220,61 @@ impl JsReceiver {
         Ok(out)
     }
 
+    /// What deliveries of `topic` share: made on first use, kept for the next ones.
+    fn shared(&self, topic: &Topic, make: impl FnOnce(&mut Shared)) -> Shared {
+        let mut topics = self.topics.borrow_mut();
+        if topics.len() >= TOPICS_KEPT && !topics.contains_key(topic.as_str()) {
+            topics.clear();
+        }
+        let entry = topics.entry(topic.as_str().to_owned()).or_insert_with(|| Shared {
+            routes: document::routes_value(&self.inner.routes_of(topic)),
+            runs: [None, None],
+        });
+        make(entry);
+        entry.clone()
+    }
+
+    /// A run and both its ends, as the core decides them: `{duplicate, claimed, ok: {answer,
+    /// done}, failed: {answer, done}}`, frozen. The JS layer runs the handlers, takes `ok` or
+    /// `failed`, and tells the store `done` when it is not `null`.
+    fn run_value(&self, topic: &Topic, run: Run) -> JsValue {
+        let slot = usize::from(run.duplicate);
+        let end = |ok: bool| {
+            let finish = self.inner.finished(topic, run, ok);
+            let out = either("answer", &answer_value(&finish.answer));
+            set(&out, "done", &finish.done.map_or(JsValue::NULL, JsValue::from_bool));
+            JsValue::from(Object::freeze(&out))
+        };
+        let shared = self.shared(topic, |shared| {
+            if let Some(runs) = shared.runs.get_mut(slot) {
+                if runs.is_none() {
+                    let value = Object::new();
+                    set(&value, "duplicate", &JsValue::from_bool(run.duplicate));
+                    set(&value, "claimed", &JsValue::from_bool(run.claimed));
+                    set(&value, "ok", &end(true));
+                    set(&value, "failed", &end(false));
+                    *runs = Some(Object::freeze(&value).into());
+                }
+            }
+        });
+        shared.runs.get(slot).cloned().flatten().unwrap_or(JsValue::NULL)
+    }
+
     fn step2(&self, out: &Object, topic: &Topic, claim: Claim) {
         match self.inner.claimed(topic, claim) {
-            Ok(run) => {
-                let value = Object::new();
-                set(&value, "duplicate", &JsValue::from_bool(run.duplicate));
-                set(&value, "claimed", &JsValue::from_bool(run.claimed));
-                set(out, "run", &value.into());
-            }
+            Ok(run) => set(out, "run", &self.run_value(topic, run)),
             Err(answer) => set(out, "answer", &answer_value(&answer)),
         }
     }
 
     /// Step 2, with what an asynchronous store's `claim` resolved to: `{answer}` to send at
-    /// once, or `{run: {duplicate, claimed}}`.
+    /// once, or `{run}` as step 1 gives it.
     pub fn claimed(&self, topic_name: &JsValue, claimed: &JsValue) -> JsResult<Object> {
         let topic = throw(topic(topic_name))?;
         let claim = throw(claim(claimed))?;
         let out = Object::new();
         self.step2(&out, &topic, claim);
         Ok(out)
-    }
-
-    /// Step 3, with the `run` of step 2: `{answer}`, after telling `store` (when there is one
-    /// and the claim was taken) `done(key, handled)`; `{answer, pending}` when the store's
-    /// `done` returned a promise to wait for before answering.
-    pub fn finished(
-        &self,
-        topic_name: &JsValue,
-        duplicate: bool,
-        claimed: bool,
-        ok: bool,
-        store: &JsValue,
-        key: &JsValue,
-    ) -> JsResult<JsValue> {
-        let topic = throw(topic(topic_name))?;
-        let finish = self.inner.finished(&topic, Run { duplicate, claimed }, ok);
-        let answer = finish.answer;
-        let mut pending = None;
-        if let Some(handled) = finish.done {
-            let key = key.as_string().unwrap_or_default();
-            if let Stored::Pending(promise) = call_store(store, "done", &key, Some(handled))? {
-                pending = Some(promise);
-            }
-        }
-        let out = either("answer", &answer_value(&answer));
-        if let Some(promise) = pending {
-            set(&out, "pending", &promise);
-        }
-        Ok(out.into())
     }
 }
 
