@@ -60,9 +60,22 @@ const headersOf = (body) => ({
   'x-commercelayer-topic': 'orders.place',
 });
 
+// Each server also answers a line on stdin with its CPU time so far (µs): the CPU a request
+// costs the server, apart from the load generator sharing the machine's cores.
+const CPU_PROBE = `
+    process.stdin.on('data', () => { const { user, system } = process.cpuUsage(); process.stdout.write(\`\${user + system}\\n\`); });`;
+
 function startServer(code) {
-  const child = spawn('node', ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('node', ['--input-type=module', '-e', code + CPU_PROBE], { stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((ok) => child.stdout.once('data', (d) => ok({ child, port: Number(String(d).trim()) })));
+}
+
+/** The server's CPU time so far, in µs. */
+function cpuOf(child) {
+  return new Promise((ok) => {
+    child.stdout.once('data', (d) => ok(Number(String(d).trim())));
+    child.stdin.write('cpu\n');
+  });
 }
 
 async function load(port, body) {
@@ -89,23 +102,30 @@ async function load(port, body) {
   const started = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   agent.destroy();
-  return { rps: done / ((performance.now() - started) / 1000), errors };
+  return { rps: done / ((performance.now() - started) / 1000), errors, done };
 }
 
 for (const body of bodies) {
   console.log(`\nreceiver on loopback: ${body.length}-byte signed deliveries, ${CONCURRENCY} keep-alive connections, ${SECONDS} s each, best of 2`);
   const results = {};
+  const cpu = {};
   for (let round = 0; round < 2; round++) {
     for (const [name, code] of Object.entries(servers)) {
       const { child, port } = await startServer(code);
-      const { rps, errors } = await load(port, body);
+      const before = await cpuOf(child);
+      const { rps, errors, done } = await load(port, body);
+      const perRequest = (await cpuOf(child) - before) / done;
       child.kill();
       if (errors) console.log(`  ${name}: ${errors} requests did not get 200`);
       results[name] = Math.max(results[name] ?? 0, rps);
+      cpu[name] = Math.min(cpu[name] ?? Infinity, perRequest);
     }
   }
-  const byHand = results['by hand: node:crypto verify + JSON.parse'];
+  const hand = 'by hand: node:crypto verify + JSON.parse';
+  console.log(`  ${''.padEnd(56)} ${'requests/s'.padStart(20)} ${'server CPU per request'.padStart(26)}`);
   for (const [name, rps] of Object.entries(results)) {
-    console.log(`  ${name.padEnd(56)} ${rps.toFixed(0).padStart(6)} requests/s  (${(rps / byHand).toFixed(2)}× by hand)`);
+    const speed = `${rps.toFixed(0)} (${(rps / results[hand]).toFixed(2)}×)`;
+    const cost = `${cpu[name].toFixed(1)} µs (${(cpu[name] / cpu[hand]).toFixed(2)}×)`;
+    console.log(`  ${name.padEnd(56)} ${speed.padStart(20)} ${cost.padStart(26)}`);
   }
 }
