@@ -101,6 +101,8 @@ export interface WebhookEvent<T extends string = Topic> extends Omit<EventFields
   document: Document<ResourceOf<T>>;
   /** The payload with relationships resolved from `included`. */
   denormalize(options?: DenormalizeOptions): Denormalized<ResourceOf<T>>;
+  /** The event as JSON (`JSON.stringify`), its `idempotencyKey` included. */
+  toJSON(): Record<string, unknown>;
 }
 
 export declare const WebhookEvent: { prototype: WebhookEvent };
