@@ -16,29 +16,82 @@ export function createDocuments() {
 
   /** @param {unknown} value */
   const kindOf = (value) => {
-    if (value === undefined) return ABSENT;
-    if (value === null) return NULL;
-    switch (typeof value) {
-      case 'string': return STRING;
-      case 'number': return NUMBER;
-      case 'boolean': return BOOL;
-      case 'object': return Array.isArray(value) ? ARRAY : OBJECT;
-      default: return OTHER;
-    }
+    const type = typeof value;
+    if (type === 'object') return value === null ? NULL : Array.isArray(value) ? ARRAY : OBJECT;
+    if (type === 'string') return STRING;
+    if (type === 'undefined') return ABSENT;
+    if (type === 'number') return NUMBER;
+    return type === 'boolean' ? BOOL : OTHER;
   };
-
-  /** Where outlines are written; grown as needed and reused (the core copies each at once). */
+  // Where outlines are written: grown as needed and reused (the core copies each at once), with
+  // the identities of the outline being written.
   let buffer = new Int32Array(1024);
   let at = 0;
-  const put = (code) => {
-    if (at === buffer.length) {
-      const grown = new Int32Array(buffer.length * 2);
+  /** @type {Map<string, Map<string, number>>} */
+  let identities = new Map();
+  let next = 0;
+  /** Makes room for `n` more codes. */
+  const room = (n) => {
+    if (at + n > buffer.length) {
+      const grown = new Int32Array(Math.max(buffer.length * 2, at + n));
       grown.set(buffer);
       buffer = grown;
     }
-    buffer[at++] = code;
   };
-
+  const identity = (object) => {
+    const id = object.id;
+    const type = object.type;
+    const idKind = kindOf(id);
+    const typeKind = kindOf(type);
+    buffer[at++] = idKind;
+    buffer[at++] = typeKind;
+    if (idKind !== STRING || typeKind !== STRING) {
+      buffer[at++] = -1;
+      return;
+    }
+    let ids = identities.get(type);
+    if (ids === undefined) identities.set(type, (ids = new Map()));
+    let number = ids.get(id);
+    if (number === undefined) ids.set(id, (number = next++));
+    buffer[at++] = number;
+  };
+  const resource = (object) => {
+    room(8);
+    identity(object);
+    const relationships = object.relationships;
+    const relationshipsKind = kindOf(relationships);
+    buffer[at++] = kindOf(object.attributes);
+    buffer[at++] = kindOf(object.links);
+    buffer[at++] = kindOf(object.meta);
+    buffer[at++] = relationshipsKind;
+    if (relationshipsKind !== OBJECT) return;
+    const names = Object.keys(relationships);
+    room(1);
+    buffer[at++] = names.length;
+    for (let n = 0; n < names.length; n++) {
+      const relationship = relationships[names[n]];
+      const kind = kindOf(relationship);
+      room(8);
+      buffer[at++] = kind;
+      if (kind !== OBJECT) continue;
+      const data = relationship.data;
+      const dataKind = kindOf(data);
+      buffer[at++] = kindOf(relationship.links);
+      buffer[at++] = kindOf(relationship.meta);
+      buffer[at++] = dataKind;
+      if (dataKind === OBJECT) identity(data);
+      else if (dataKind === ARRAY) {
+        room(1 + data.length * 4);
+        buffer[at++] = data.length;
+        for (let i = 0; i < data.length; i++) {
+          const item = data[i];
+          const itemKind = kindOf(item);
+          buffer[at++] = itemKind;
+          if (itemKind === OBJECT) identity(item);
+        }
+      }
+    }
+  };
   /**
    * The outline of a parsed document, as an Int32Array valid until the next call.
    * @param {any} document
@@ -46,77 +99,34 @@ export function createDocuments() {
    */
   function outline(document) {
     at = 0;
-    /** @type {Map<string, Map<string, number>>} */
-    const identities = new Map();
-    let next = 0;
-    const identity = (object) => {
-      const { id, type } = object;
-      put(kindOf(id));
-      put(kindOf(type));
-      if (typeof id !== 'string' || typeof type !== 'string') {
-        put(-1);
-        return;
-      }
-      let ids = identities.get(type);
-      if (!ids) identities.set(type, (ids = new Map()));
-      let number = ids.get(id);
-      if (number === undefined) ids.set(id, (number = next++));
-      put(number);
-    };
-    const resource = (object) => {
-      identity(object);
-      const { relationships } = object;
-      const relationshipsKind = kindOf(relationships);
-      put(kindOf(object.attributes));
-      put(kindOf(object.links));
-      put(kindOf(object.meta));
-      put(relationshipsKind);
-      if (relationshipsKind !== OBJECT) return;
-      const names = Object.keys(relationships);
-      put(names.length);
-      for (let n = 0; n < names.length; n++) {
-        const relationship = relationships[names[n]];
-        const kind = kindOf(relationship);
-        put(kind);
-        if (kind !== OBJECT) continue;
-        const { data } = relationship;
-        const dataKind = kindOf(data);
-        put(kindOf(relationship.links));
-        put(kindOf(relationship.meta));
-        put(dataKind);
-        if (dataKind === OBJECT) identity(data);
-        else if (dataKind === ARRAY) {
-          put(data.length);
-          for (let i = 0; i < data.length; i++) {
-            const item = data[i];
-            const itemKind = kindOf(item);
-            put(itemKind);
-            if (itemKind === OBJECT) identity(item);
-          }
-        }
-      }
-    };
+    next = 0;
+    identities = new Map();
+    room(8);
     const kind = kindOf(document);
-    put(kind);
+    buffer[at++] = kind;
     if (kind === OBJECT) {
-      const { data, included } = document;
+      const data = document.data;
       const dataKind = kindOf(data);
-      put(dataKind);
+      buffer[at++] = dataKind;
       if (dataKind === OBJECT) {
         resource(data);
+        const included = document.included;
         const includedKind = kindOf(included);
-        put(includedKind);
+        room(2);
+        buffer[at++] = includedKind;
         if (includedKind === ARRAY) {
-          put(included.length);
+          buffer[at++] = included.length;
           for (let i = 0; i < included.length; i++) {
             const item = included[i];
             const itemKind = kindOf(item);
-            put(itemKind);
+            room(1);
+            buffer[at++] = itemKind;
             if (itemKind === OBJECT) resource(item);
           }
         }
-        put(kindOf(document.meta));
-        put(kindOf(document.links));
+        room(2);
+        buffer[at++] = kindOf(document.meta);
+        buffer[at++] = kindOf(document.links);
       }
     }
     return buffer.subarray(0, at);
