@@ -223,15 +223,18 @@ impl JsReceiver {
     /// What deliveries of `topic` share: made on first use, kept for the next ones.
     fn shared(&self, topic: &Topic, make: impl FnOnce(&mut Shared)) -> Shared {
         let mut topics = self.topics.borrow_mut();
-        if topics.len() >= TOPICS_KEPT && !topics.contains_key(topic.as_str()) {
+        if let Some(entry) = topics.get_mut(topic.as_str()) {
+            make(entry);
+            return entry.clone();
+        }
+        if topics.len() >= TOPICS_KEPT {
             topics.clear();
         }
-        let entry = topics.entry(topic.as_str().to_owned()).or_insert_with(|| Shared {
-            routes: document::routes_value(&self.inner.routes_of(topic)),
-            runs: [None, None],
-        });
-        make(entry);
-        entry.clone()
+        let mut entry =
+            Shared { routes: document::routes_value(&self.inner.routes_of(topic)), runs: [None, None] };
+        make(&mut entry);
+        topics.insert(topic.as_str().to_owned(), entry.clone());
+        entry
     }
 
     /// A run and both its ends, as the core decides them: `{duplicate, claimed, ok: {answer,
