@@ -276,7 +276,7 @@ export function createApi(core, host, loadSender) {
     hostKeysFor,
     Verifier,
     sign: core.sign,
-    deliveryHeaders: (body, secret, topic) => sender().deliveryHeaders(body, secret, topic),
+    deliveryHeaders: (body, secret, topic, contentType) => sender().deliveryHeaders(body, secret, topic, contentType),
     verify,
     receive,
     parseTopic: core.parseTopic,

@@ -110,8 +110,11 @@ export declare const WebhookEvent: { prototype: WebhookEvent };
 /** Signs a body: the `X-CommerceLayer-Signature` value. */
 export function sign(body: Body, secret: string): string;
 
-/** The headers Commerce Layer's sender sends with `body` signed by `secret`, as `[name, value]` pairs (the topic's when given). */
-export function deliveryHeaders(body: Body, secret: string, topic?: string | null): [string, string][];
+/**
+ * The headers Commerce Layer's sender sends with `body` signed by `secret`, as `[name, value]`
+ * pairs (the topic's when given); `Content-Type: application/json` unless `contentType` says otherwise.
+ */
+export function deliveryHeaders(body: Body, secret: string, topic?: string | null, contentType?: string): [string, string][];
 
 /** Verifies a body against an `X-CommerceLayer-Signature` value; throws `WebhookError`. */
 export function verify(body: Body, signature: string | null | undefined, secret: Secret): void;

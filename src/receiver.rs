@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::model::Document;
-use crate::payload::{receive_with, Payload, ReceivedEvent, Verified};
-use crate::signature::{Check, Verifier};
+use crate::payload::{receive_with, verify_headers, Payload, ReceivedEvent, Verified};
+use crate::signature::{decode_signature, Check, Verifier};
 use crate::topic::{Topic, TopicPattern};
 
 /// The largest body a receiver accepts by default: 5 MiB. Real payloads are tens of KB (a large
@@ -452,7 +452,7 @@ impl Receiver {
         V: AsRef<str>,
     {
         if !method.eq_ignore_ascii_case("POST") {
-            return Err(Answer::error(405, "method_not_allowed", "webhook deliveries are POST requests"));
+            return Err(Receiver::not_post());
         }
         let length = match body {
             Body::Bytes(bytes) => bytes.len(),
@@ -490,6 +490,29 @@ impl Receiver {
         };
         let routes = self.routes_of(&topic);
         Ok(Accepted { event, topic, routes })
+    }
+
+    fn not_post() -> Answer {
+        Answer::error(405, "method_not_allowed", "webhook deliveries are POST requests")
+    }
+
+    /// The answer to a request whose body the caller cannot hand over (a JS framework that
+    /// already parsed it): `refusal`, unless what this receiver checks before the body says
+    /// otherwise — the method (405), then a missing or malformed signature header (401).
+    #[must_use]
+    pub fn refuse_body<H, K, V>(&self, method: &str, headers: H, refusal: Answer) -> Answer
+    where
+        H: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        if !method.eq_ignore_ascii_case("POST") {
+            return Receiver::not_post();
+        }
+        match verify_headers(headers, |signature| decode_signature(signature).map(|_| ())) {
+            Err(e @ (Error::MissingSignature | Error::MalformedSignature { .. })) => Receiver::refusal(&e),
+            _ => refusal,
+        }
     }
 
     /// The indices of the routes a topic matches, in the order they were added.

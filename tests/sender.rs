@@ -281,7 +281,8 @@ fn deliveries_are_signed_and_cut_to_include_resources() {
     while let Some((attempt, _)) = sender.poll(0) {
         let request = &attempt.request;
         let header = |name: &str| request.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-        assert_eq!(header("Content-Type"), Some("application/vnd.api+json"));
+        // What Commerce Layer's own receiver examples read (express.json(), Next.js req.body).
+        assert_eq!(header("Content-Type"), Some("application/json"));
         assert!(header("User-Agent").unwrap().starts_with("clhooks-sender/"));
         let verifier = Verifier::new([format!("secret-{}", attempt.webhook)]).unwrap();
         let event = receive(&request.body, request.headers.clone(), &verifier).unwrap();
@@ -567,4 +568,30 @@ fn targets_move_callback_urls_by_host() {
     for bad in ["=http://x.example", "not a url", "shop.example=ftp://x"] {
         assert_eq!(Target::parse(bad).unwrap_err().code(), "invalid_callback_url", "{bad}");
     }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_policy_chooses_the_deliveries_content_type() {
+    use clhooks::sender::{Policy, Sender, WebhookConfig};
+    let mut policy = Policy::default();
+    policy.content_type = "application/vnd.api+json".into();
+    let mut sender = Sender::new(policy);
+    let config = WebhookConfig {
+        id: "w".into(),
+        name: None,
+        topic: "orders.place".parse().unwrap(),
+        callback_url: "https://example.com/w".into(),
+        include_resources: vec![],
+        shared_secret: clhooks::model::SharedSecret::new("s".to_owned()),
+    };
+    sender.add_webhook(config, 0).unwrap();
+    let document = clhooks::payload::parse(br#"{"data":{"id":"o","type":"orders"}}"#).unwrap();
+    sender.publish(&"orders.place".parse().unwrap(), &document, 0).unwrap();
+    let (attempt, _) = sender.poll(0).unwrap();
+    assert_eq!(
+        attempt.request.headers.first().map(|(k, v)| (k.as_str(), v.as_str())),
+        Some(("Content-Type", "application/vnd.api+json"))
+    );
+    let scenario = Scenario::from_json(r#"{"policy":{"content_type":"text/plain"},"webhooks":[]}"#).unwrap();
+    assert_eq!(scenario.policy.content_type, "text/plain");
 }

@@ -8,8 +8,9 @@ use crate::model::Document;
 #[non_exhaustive]
 pub struct DenormalizeOptions {
     /// How many times one resource may appear on a path from the root (the root counts) before
-    /// it is left as an identifier. 2, like Commerce Layer's `denormalizePayload`, shows an
-    /// order, its line items and each line item's order once more.
+    /// it is left as an identifier. 2 shows an order, its line items and each line item's order
+    /// once more. (Commerce Layer's `denormalizePayload` has no such bound: it recurses until the
+    /// stack overflows on a cycle.)
     pub max_depth: usize,
     /// How deep the nesting may go, whatever the resources, before identifiers are left.
     pub max_nesting: usize,

@@ -193,6 +193,12 @@ fn invalid(message: String) -> Error {
     Error::InvalidDocument { message }
 }
 
+/// `{path} is {what it is}; expected {expected}`.
+#[cold]
+fn wrong(path: &dyn Fn() -> String, kind: Kind, expected: &str) -> Error {
+    invalid(format!("{} is {}; expected {expected}", path(), kind.noun()))
+}
+
 impl Reader<'_, '_> {
     fn code(&mut self) -> Result<i32> {
         self.codes.next().copied().ok_or_else(|| invalid("the document's outline ended early".into()))
@@ -210,19 +216,19 @@ impl Reader<'_, '_> {
     }
 
     /// An optional object member (`links`, `meta`): absent, null or an object.
-    fn optional_object(&mut self, path: impl FnOnce() -> String) -> Result<()> {
+    fn optional_object(&mut self, path: &dyn Fn() -> String) -> Result<()> {
         match self.kind()? {
             Kind::Absent | Kind::Null | Kind::Object => Ok(()),
-            other => Err(invalid(format!("{} is {}; expected an object", path(), other.noun()))),
+            other => Err(wrong(path, other, "an object")),
         }
     }
 
     /// An object member that may be left out but not null (`attributes`, `relationships`).
-    fn object_or_absent(&mut self, kind: Kind, path: impl FnOnce() -> String) -> Result<bool> {
+    fn object_or_absent(&mut self, kind: Kind, path: &dyn Fn() -> String) -> Result<bool> {
         match kind {
             Kind::Absent => Ok(false),
             Kind::Object => Ok(true),
-            other => Err(invalid(format!("{} is {}; expected an object", path(), other.noun()))),
+            other => Err(wrong(path, other, "an object")),
         }
     }
 
@@ -232,13 +238,7 @@ impl Reader<'_, '_> {
             match self.kind()? {
                 Kind::String => {}
                 Kind::Absent => return Err(invalid(format!("{} has no {member}", path()))),
-                other => {
-                    return Err(invalid(format!(
-                        "{}.{member} is {}; expected a string",
-                        path(),
-                        other.noun()
-                    )))
-                }
+                other => return Err(wrong(&|| format!("{}.{member}", path()), other, "a string")),
             }
         }
         let identity = usize::try_from(self.code()?)
@@ -251,7 +251,7 @@ impl Reader<'_, '_> {
 
     fn identifier(&mut self, kind: Kind, path: &dyn Fn() -> String) -> Result<u32> {
         if kind != Kind::Object {
-            return Err(invalid(format!("{} is {}; expected a resource identifier", path(), kind.noun())));
+            return Err(wrong(path, kind, "a resource identifier"));
         }
         self.identity(path)
     }
@@ -259,13 +259,13 @@ impl Reader<'_, '_> {
     fn resource(&mut self, at: At) -> Result<()> {
         let identity = self.identity(&|| at.path())?;
         let attributes = self.kind()?;
-        self.object_or_absent(attributes, || format!("{}.attributes", at.path()))?;
-        self.optional_object(|| format!("{}.links", at.path()))?;
-        self.optional_object(|| format!("{}.meta", at.path()))?;
+        self.object_or_absent(attributes, &|| format!("{}.attributes", at.path()))?;
+        self.optional_object(&|| format!("{}.links", at.path()))?;
+        self.optional_object(&|| format!("{}.meta", at.path()))?;
         let relationships = self.kind()?;
         let first = index(self.skeleton.links.len());
         let mut count = 0;
-        if self.object_or_absent(relationships, || format!("{}.relationships", at.path()))? {
+        if self.object_or_absent(relationships, &|| format!("{}.relationships", at.path()))? {
             count = self.count()?;
             for n in 0..count {
                 let link = self.relationship(at, n)?;
@@ -281,10 +281,10 @@ impl Reader<'_, '_> {
         let path = || format!("{}.relationships.{}", at.path(), names(at.position(), n));
         let kind = self.kind()?;
         if kind != Kind::Object {
-            return Err(invalid(format!("{} is {}; expected a relationship object", path(), kind.noun())));
+            return Err(wrong(&path, kind, "a relationship object"));
         }
-        self.optional_object(|| format!("{}.links", path()))?;
-        self.optional_object(|| format!("{}.meta", path()))?;
+        self.optional_object(&|| format!("{}.links", path()))?;
+        self.optional_object(&|| format!("{}.meta", path()))?;
         match self.kind()? {
             Kind::Absent => Ok(Link::Absent),
             Kind::Null => Ok(Link::Null),
@@ -299,11 +299,7 @@ impl Reader<'_, '_> {
                 }
                 Ok(Link::Many { first, count: index(count) })
             }
-            other => Err(invalid(format!(
-                "{}.data is {}; expected null, an identifier or an array",
-                path(),
-                other.noun()
-            ))),
+            other => Err(wrong(&|| format!("{}.data", path()), other, "null, an identifier or an array")),
         }
     }
 
@@ -328,18 +324,15 @@ impl Reader<'_, '_> {
                 for i in 0..count {
                     let kind = self.kind()?;
                     if kind != Kind::Object {
-                        return Err(invalid(format!(
-                            "included[{i}] is {}; expected a resource",
-                            kind.noun()
-                        )));
+                        return Err(wrong(&|| At::Included(i).path(), kind, "a resource"));
                     }
                     self.resource(At::Included(i))?;
                 }
             }
-            other => return Err(invalid(format!("included is {}; expected an array", other.noun()))),
+            other => return Err(wrong(&|| "included".into(), other, "an array")),
         }
-        self.optional_object(|| "meta".into())?;
-        self.optional_object(|| "links".into())?;
+        self.optional_object(&|| "meta".into())?;
+        self.optional_object(&|| "links".into())?;
         if self.codes.next().is_some() {
             return Err(invalid("the document's outline goes on past its end".into()));
         }

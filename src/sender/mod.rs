@@ -39,16 +39,23 @@ use crate::topic::Topic;
 /// The `User-Agent` of simulated deliveries (Commerce Layer does not document its own).
 pub const USER_AGENT: &str = concat!("clhooks-sender/", env!("CARGO_PKG_VERSION"));
 
-/// The content type of deliveries: the JSON:API media type of Commerce Layer's API.
-pub const CONTENT_TYPE: &str = "application/vnd.api+json";
+/// The default content type of deliveries: `application/json`, what Commerce Layer's own receiver
+/// examples read (`express.json()` ignores the JSON:API media type `application/vnd.api+json`,
+/// and their raw-body capture with it). [`Policy::content_type`] and the CLI's `--content-type`
+/// choose another.
+pub const CONTENT_TYPE: &str = "application/json";
 
 /// The headers of a delivery, in the order they are sent: content type, signature, topic (when
 /// there is one) and user agent. Every sender path uses them: the [`Sender`], `clhooks replay`
 /// and its curl line, and the inspector's *Send* and curl.
 #[must_use]
-pub fn delivery_headers(signature: String, topic: Option<&Topic>) -> Vec<(String, String)> {
+pub fn delivery_headers(
+    content_type: &str,
+    signature: String,
+    topic: Option<&Topic>,
+) -> Vec<(String, String)> {
     let mut headers =
-        vec![("Content-Type".to_owned(), CONTENT_TYPE.to_owned()), (SIGNATURE_HEADER.to_owned(), signature)];
+        vec![("Content-Type".to_owned(), content_type.to_owned()), (SIGNATURE_HEADER.to_owned(), signature)];
     if let Some(topic) = topic {
         headers.push((TOPIC_HEADER.to_owned(), topic.to_string()));
     }
@@ -502,7 +509,7 @@ impl Sender {
             let payload = serde_json::to_value(&payload).unwrap_or(Value::Null);
             let request = Request {
                 url: webhook.config.callback_url.clone(),
-                headers: delivery_headers(webhook.signer.sign(&body), Some(topic)),
+                headers: delivery_headers(&self.policy.content_type, webhook.signer.sign(&body), Some(topic)),
                 body,
             };
             let id = self.next_id;

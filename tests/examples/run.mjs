@@ -261,10 +261,54 @@ for (const [name, startServer, handledLine] of examples) {
   }
 }
 
+// A receiver written the way Commerce Layer's own examples are: express.json() with a verify hook
+// that keeps the raw body, then createHmac(...).digest('base64') compared with the header. It
+// only sees the raw body of application/json requests, so that is what clhooks sends by default.
+{
+  const { default: express } = await import('express');
+  const { createHmac } = await import('node:crypto');
+  const app = express();
+  app.use(express.json({ limit: '1mb', verify: (req, _res, buf) => { req.rawBody = buf; } }));
+  app.post('/callback', (req, res) => {
+    if (!req.rawBody) return res.status(500).send('no body');
+    const digest = createHmac('sha256', 'cl-secret').update(req.rawBody).digest('base64');
+    if (digest !== req.headers['x-commercelayer-signature']) return res.status(401).send('invalid signature');
+    return res.status(200).json({ received: req.body.data.type });
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((ok) => server.once('listening', ok));
+  const url = `http://127.0.0.1:${server.address().port}/callback`;
+  const checks = [
+    ['clhooks replay', 200, ['replay', fixturePath, '--url', url, '--secret', 'cl-secret', '--topic', 'orders.place']],
+    ['clhooks replay, another secret', 401, ['replay', fixturePath, '--url', url, '--secret', 'not-it', '--topic', 'orders.place']],
+    ['clhooks send', 200, ['send', '--url', url, '--secret', 'cl-secret', '--topic', 'orders.place', '--max-retries', '0', fixturePath]],
+    ['clhooks replay --content-type application/vnd.api+json', 500,
+      ['replay', fixturePath, '--url', url, '--secret', 'cl-secret', '--topic', 'orders.place', '--content-type', 'application/vnd.api+json']],
+  ];
+  for (const [label, want, args] of checks) {
+    // The CLI runs apart (it blocks on its request): spawnSync would stall this server.
+    const out = await new Promise((ok) => {
+      const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      child.stdout.on('data', (d) => { text += d; });
+      child.stderr.on('data', (d) => { text += d; });
+      child.on('exit', () => ok(text));
+    });
+    const got = Number((/attempt +\d+ +(?:ok|FAIL) +(\d{3})/.exec(out) ?? /^(\d{3}) /m.exec(out))?.[1] ?? 0);
+    if (got !== want) {
+      failures += 1;
+      console.log(`FAIL Commerce Layer's example receiver: ${label}: expected ${want}, got ${got}\n${out}`);
+    } else {
+      console.log(`ok   Commerce Layer's example receiver: ${label} -> ${got}`);
+    }
+  }
+  server.close();
+}
+
 const columns = ['example', ...cases.map(([label]) => label), 'handled once'];
 console.log(`\n${columns.join(' | ')}`);
 for (const row of table) console.log(columns.map((c) => row[c] ?? '-').join(' | '));
 rmSync(work, { recursive: true, force: true });
-const total = examples.length * (cases.length + 1) + 1;
+const total = examples.length * (cases.length + 1) + 1 + 4;
 console.log(`\nexamples: ${total - failures} passed, ${failures} failed`);
 process.exit(failures ? 1 : 0);

@@ -166,6 +166,12 @@ test('Express: after express.json() the middleware still verifies, or names the 
     assert.equal(parsed.status, 500);
     assert.equal(parsed.json.error, 'body_not_raw');
     assert.match(parsed.json.message, /before express\.json\(\)|express\.raw|keepRawBody/);
+    // With no signature (or a malformed one) the core's 401 comes first, whatever the body.
+    const unsigned = { 'content-type': 'application/json', 'x-commercelayer-topic': 'orders.place' };
+    const noSignature = await post(url, fixture, unsigned);
+    assert.deepEqual([noSignature.status, noSignature.json.error], [401, 'missing_signature']);
+    const malformed = await post(url, fixture, { ...unsigned, 'x-commercelayer-signature': 'abc' });
+    assert.deepEqual([malformed.status, malformed.json.error], [401, 'malformed_signature']);
   });
   // 2. express.json({ verify: keepRawBody }): every content type verifies.
   const kept = express();

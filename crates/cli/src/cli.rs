@@ -91,6 +91,9 @@ enum Command {
         /// turns 15 s into 15 ms).
         #[arg(long, default_value_t = 1.0, requires = "live")]
         time_scale: f64,
+        /// With --live: the deliveries' Content-Type, instead of the scenario policy's.
+        #[arg(long, requires = "live")]
+        content_type: Option<String>,
     },
     /// Deliver one event as Commerce Layer does: signed, retried on failure with the real
     /// backoff (compressed by --time-scale). Exits 1 unless it is delivered.
@@ -113,6 +116,10 @@ enum Command {
         /// Retries after a failure (Commerce Layer: 10).
         #[arg(long)]
         max_retries: Option<u32>,
+        /// The deliveries' Content-Type (Commerce Layer's receivers read application/json).
+        #[arg(long, default_value = clhooks::sender::CONTENT_TYPE)]
+        content_type: String,
+
         /// The payload ("-" or nothing: standard input).
         file: Option<PathBuf>,
     },
@@ -132,6 +139,9 @@ enum Command {
         /// Print the equivalent curl command instead of sending.
         #[arg(long)]
         curl: bool,
+        /// The deliveries' Content-Type (Commerce Layer's receivers read application/json).
+        #[arg(long, default_value = clhooks::sender::CONTENT_TYPE)]
+        content_type: String,
     },
     /// A local receiver: verifies every delivery and prints it; can misbehave on purpose.
     Listen(crate::listen::Listen),
@@ -197,10 +207,10 @@ fn run(command: Command) -> Result<(), Failure> {
             pointer: pointer.as_deref(),
         }),
         Command::Simulate { scenario, json, live: false, .. } => simulate(&scenario, json),
-        Command::Simulate { scenario, json, live: true, targets, time_scale } => {
-            deliver::simulate_live(&scenario, &targets, time_scale, json)
+        Command::Simulate { scenario, json, live: true, targets, time_scale, content_type } => {
+            deliver::simulate_live(&scenario, &targets, time_scale, content_type, json)
         }
-        Command::Send { url, secret, topic, include, time_scale, max_retries, file } => {
+        Command::Send { url, secret, topic, include, time_scale, max_retries, content_type, file } => {
             let delivered = deliver::send(&deliver::Send {
                 file: file.as_ref(),
                 url: &url,
@@ -209,6 +219,7 @@ fn run(command: Command) -> Result<(), Failure> {
                 include: &include,
                 time_scale,
                 max_retries,
+                content_type: &content_type,
             })?;
             if delivered {
                 Ok(())
@@ -216,13 +227,14 @@ fn run(command: Command) -> Result<(), Failure> {
                 Err(Failure::Refused("not_delivered", "the event was not delivered".into()))
             }
         }
-        Command::Replay { file, url, secret, topic, curl } => {
+        Command::Replay { file, url, secret, topic, curl, content_type } => {
             let ok = deliver::replay(&deliver::Replay {
                 file: &file,
                 url: &url,
                 secret: &secret,
                 topic: topic.as_deref(),
                 curl,
+                content_type: &content_type,
             })?;
             if ok {
                 Ok(())

@@ -131,6 +131,7 @@ pub struct Send<'a> {
     pub include: &'a [String],
     pub time_scale: f64,
     pub max_retries: Option<u32>,
+    pub content_type: &'a str,
 }
 
 /// Delivers one event with Commerce Layer's retry policy; `Ok(true)` once delivered.
@@ -138,6 +139,7 @@ pub fn send(args: &Send<'_>) -> Result<bool, Failure> {
     let document = payload::parse(&input(args.file)?)?;
     let topic = Topic::parse(args.topic)?;
     let mut policy = Policy::default();
+    policy.content_type = args.content_type.to_owned();
     if let Some(retries) = args.max_retries {
         policy.max_retries = retries;
     }
@@ -159,8 +161,17 @@ pub fn send(args: &Send<'_>) -> Result<bool, Failure> {
 
 /// `clhooks simulate --live`: the scenario's events and updates on a real (compressed) clock,
 /// delivered over HTTP.
-pub fn simulate_live(path: &PathBuf, targets: &[String], scale: f64, as_json: bool) -> Result<(), Failure> {
+pub fn simulate_live(
+    path: &PathBuf,
+    targets: &[String],
+    scale: f64,
+    content_type: Option<String>,
+    as_json: bool,
+) -> Result<(), Failure> {
     let mut scenario = read_scenario(path)?;
+    if let Some(content_type) = content_type {
+        scenario.policy.content_type = content_type;
+    }
     let targets = targets.iter().map(|t| Target::parse(t)).collect::<Result<Vec<_>, _>>()?;
     scenario.retarget(&targets);
     let driver = drive(Driver::from_scenario_live(&scenario, wall_clock_ms(), scale)?)?;
@@ -182,13 +193,15 @@ pub struct Replay<'a> {
     pub secret: &'a str,
     pub topic: Option<&'a str>,
     pub curl: bool,
+    pub content_type: &'a str,
 }
 
 /// Re-signs a captured payload and POSTs it once (or prints the equivalent curl command).
 pub fn replay(args: &Replay<'_>) -> Result<bool, Failure> {
     let body = input(Some(args.file))?;
     let topic = args.topic.map(Topic::parse).transpose()?;
-    let headers = sender::delivery_headers(clhooks::sign(&body, args.secret)?, topic.as_ref());
+    let headers =
+        sender::delivery_headers(args.content_type, clhooks::sign(&body, args.secret)?, topic.as_ref());
     if args.curl {
         let mut command = format!("curl -sS -X POST {}", shell_quote(args.url));
         for (name, value) in &headers {

@@ -168,9 +168,12 @@ impl JsReceiver {
             Some("too_large" | "unreadable") => None,
             _ => match Held::read(body) {
                 Ok(held) => Some(held),
-                // A setup mistake (a parsed body): answered like any refusal, with its status.
+                // A setup mistake (a parsed body): answered like any refusal, with its status, once
+                // the core has said what it says first (the method, the signature header).
                 Err(e) => {
-                    let answer = Answer::error(e.http_status(), e.code(), &e.to_string());
+                    let refusal = Answer::error(e.http_status(), e.code(), &e.to_string());
+                    let answer =
+                        self.inner.refuse_body(&method, headers.iter().map(|(k, v)| (k, v)), refusal);
                     set(&out, "answer", &answer_value(&answer));
                     return Ok(out);
                 }

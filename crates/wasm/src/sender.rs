@@ -15,7 +15,21 @@ use crate::{from_js_value, set, string, to_js_value};
 /// The headers of a delivery of `body` signed with `secret`, as Commerce Layer's sender sends
 /// them: `[name, value]` pairs (the topic's only when one is given).
 #[wasm_bindgen(js_name = deliveryHeaders)]
-pub fn delivery_headers(body: &JsValue, secret: &JsValue, topic: &JsValue) -> JsResult<JsValue> {
+pub fn delivery_headers(
+    body: &JsValue,
+    secret: &JsValue,
+    topic: &JsValue,
+    content_type: &JsValue,
+) -> JsResult<JsValue> {
+    let content_type = match content_type.as_string() {
+        Some(content_type) => content_type,
+        None if content_type.is_undefined() || content_type.is_null() => {
+            clhooks::sender::CONTENT_TYPE.to_owned()
+        }
+        None => {
+            return Err(crate::errors::to_js(&BindingError::invalid("the content type must be a string")))
+        }
+    };
     let secret = throw(string(secret, "the secret"))?;
     let body = throw(convert::body(body))?;
     let signature = throw(clhooks::sign(&body, &secret))?;
@@ -23,7 +37,7 @@ pub fn delivery_headers(body: &JsValue, secret: &JsValue, topic: &JsValue) -> Js
         Some(name) => Some(throw(Topic::parse(name.trim()))?),
         None => None,
     };
-    Ok(to_js_value(&clhooks::sender::delivery_headers(signature, topic.as_ref())))
+    Ok(to_js_value(&clhooks::sender::delivery_headers(&content_type, signature, topic.as_ref())))
 }
 
 pub(crate) fn read_scenario(value: &JsValue) -> Result<Scenario, BindingError> {
