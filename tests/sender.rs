@@ -287,6 +287,36 @@ fn deliveries_are_signed_and_cut_to_include_resources() {
         let verifier = Verifier::new([format!("secret-{}", attempt.webhook)]).unwrap();
         let event = receive(&request.body, request.headers.clone(), &verifier).unwrap();
         assert_eq!(event.topic.as_str(), "orders.place");
+        // As a GET with ?include= returns it: linkage only on the included paths, and every
+        // identifier it carries resolves to an included resource (none dangles).
+        let document = &event.document;
+        let linked: Vec<&str> = document
+            .data
+            .relationships
+            .iter()
+            .filter(|(_, r)| r.data.is_some())
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let expected: &[&str] = match attempt.webhook.as_str() {
+            "all" => &["customer", "line_items"],
+            "customer" => &["customer"],
+            _ => &[],
+        };
+        let mut linked_sorted = linked.clone();
+        linked_sorted.sort_unstable();
+        assert_eq!(linked_sorted, expected, "{}", attempt.webhook);
+        for resource in std::iter::once(&document.data).chain(&document.included) {
+            for relationship in resource.relationships.values() {
+                let ids: Vec<&clhooks::model::Identifier> = match &relationship.data {
+                    Some(clhooks::model::Linkage::One(id)) => vec![id],
+                    Some(clhooks::model::Linkage::Many(ids)) => ids.iter().collect(),
+                    _ => vec![],
+                };
+                for id in ids {
+                    assert!(document.find_included(&id.kind, &id.id).is_some(), "{} dangles", id.id);
+                }
+            }
+        }
         included.insert(
             attempt.webhook.clone(),
             event.document.included.iter().map(|r| r.kind.clone()).collect::<Vec<_>>(),

@@ -339,15 +339,24 @@ fn webhook_error(id: &str) -> Error {
     Error::UnknownWebhook { id: id.to_owned() }
 }
 
-/// The ids of `included` resources reachable from `data` along `paths` (dot paths, each
-/// prefix included too, as JSON:API's `include` does).
-fn reachable(document: &Document, paths: &[String]) -> Vec<(String, String)> {
-    let mut keep: Vec<(String, String)> = Vec::new();
+/// A resource's type and id.
+type Key = (String, String);
+
+/// What `include_resources` keeps of a document: the `included` resources reachable from `data`
+/// along the dot paths (each prefix too, as JSON:API's `include` does), and for each resource
+/// (`data` among them) the relationships the paths go through, which keep their `data` linkage.
+fn reachable(document: &Document, paths: &[String]) -> (Vec<Key>, Vec<(Key, String)>) {
+    let mut keep: Vec<Key> = Vec::new();
+    let mut linked: Vec<(Key, String)> = Vec::new();
     for path in paths {
         let mut frontier: Vec<&Resource> = vec![&document.data];
         for name in path.split('.') {
             let mut next = Vec::new();
             for resource in frontier {
+                let here = ((resource.kind.clone(), resource.id.clone()), name.to_owned());
+                if !linked.contains(&here) {
+                    linked.push(here);
+                }
                 let ids: Vec<&Identifier> =
                     match resource.relationships.get(name).and_then(|r| r.data.as_ref()) {
                         Some(Linkage::One(id)) => vec![id],
@@ -367,16 +376,28 @@ fn reachable(document: &Document, paths: &[String]) -> Vec<(String, String)> {
             frontier = next;
         }
     }
-    keep
+    (keep, linked)
 }
 
-/// The payload a webhook receives: the document with `included` cut down to its
-/// `include_resources`.
+/// The payload a webhook receives, as a GET with `?include=` returns it: `included` cut down to
+/// its `include_resources`, and the relationships those paths go through with their `data`
+/// linkage; every other relationship keeps only its `links`.
 #[must_use]
 pub fn payload_for(document: &Document, include_resources: &[String]) -> Document {
-    let keep = reachable(document, include_resources);
+    let (keep, linked) = reachable(document, include_resources);
     let mut out = document.clone();
     out.included.retain(|r| keep.iter().any(|(k, i)| *k == r.kind && *i == r.id));
+    let unlink = |resource: &mut Resource| {
+        let (kind, id) = (resource.kind.clone(), resource.id.clone());
+        for (name, relationship) in &mut resource.relationships {
+            let kept = linked.iter().any(|((k, i), n)| *k == kind && *i == id && n == name);
+            if !kept {
+                relationship.data = None;
+            }
+        }
+    };
+    unlink(&mut out.data);
+    out.included.iter_mut().for_each(unlink);
     out
 }
 
