@@ -166,12 +166,15 @@ fn create_checks_urls_and_include_paths() {
     }
     let create = WebhookCreate::new(topic, "https://example.com").unwrap();
     for bad in
-        ["", "Line_items", "line_items.", ".sku", "line items", "line_items..sku", "sku_", "_sku", "sku1"]
+        ["", "a", "Line_items", "line_items.", ".sku", "line items", "sku_", "_sku", "sku1", "line-items"]
     {
         let err = create.clone().include_resources([bad]).unwrap_err();
         assert_eq!(err.code(), "invalid_include_path", "{bad:?}");
     }
-    assert!(create.include_resources(["shipments.shipping_method", "customer"]).is_ok());
+    // Exactly the Dashboard's check, `[a-z][a-z_.]*[a-z]` per entry: it lets "a..b" through.
+    assert!(create
+        .include_resources(["shipments.shipping_method", "customer", "ab", "line_items..sku"])
+        .is_ok());
 }
 
 #[wasm_bindgen_test(unsupported = test)]

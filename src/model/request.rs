@@ -22,19 +22,29 @@ pub enum Credential {
     Webapp,
 }
 
-/// Checks an `include_resources` entry: lowercase words joined by dots, such as
+/// Checks an `include_resources` entry as the Dashboard does: its check of the list is
+/// `^[a-z][a-z_.]*[a-z](,[a-z][a-z_.]*[a-z])*$`, so an entry is two characters or more, of
+/// lowercase letters, underscores and dots, starting and ending with a letter, such as
 /// `line_items.line_item_options`.
+///
+/// ```
+/// use clhooks::model::validate_include_path;
+/// assert!(validate_include_path("shipments.shipping_method").is_ok());
+/// assert!(validate_include_path("a").is_err());          // one character
+/// assert!(validate_include_path("line_items.").is_err()); // ends with a dot
+/// assert!(validate_include_path("Customer").is_err());
+/// ```
 ///
 /// # Errors
 ///
 /// [`Error::InvalidIncludePath`].
 pub fn validate_include_path(path: &str) -> Result<()> {
-    let word_ok = |w: &str| {
-        w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-            && w.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-            && w.bytes().last().is_some_and(|b| b.is_ascii_lowercase())
-    };
-    if path.split('.').all(word_ok) {
+    let bytes = path.as_bytes();
+    let ok = bytes.len() >= 2
+        && bytes.first().is_some_and(u8::is_ascii_lowercase)
+        && bytes.last().is_some_and(u8::is_ascii_lowercase)
+        && bytes.iter().all(|&b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
+    if ok {
         Ok(())
     } else {
         Err(Error::InvalidIncludePath { path: path.to_owned() })

@@ -111,6 +111,10 @@ pub fn inspect(args: &Inspect<'_>) -> Result<(), Failure> {
     };
     let pretty = serde_json::to_string_pretty(shown).unwrap_or_default();
     if args.json {
+        // The topic is checked as in the text mode: a payload about another resource is an error.
+        if let Some(topic) = &topic {
+            payload::check_topic(topic, &document)?;
+        }
         return print(&pretty);
     }
     print(&summary(&document, topic.as_ref()))?;

@@ -133,6 +133,11 @@ fn inspect_summarizes_and_denormalizes() {
     let mismatch = clhooks(&["inspect", "--topic", "shipments.ship", FIXTURE], b"");
     assert_eq!(mismatch.status.code(), Some(1));
     assert!(stderr(&mismatch).starts_with("error[topic_mismatch]: "));
+    // The JSON mode checks the topic as the text mode does, and prints nothing then.
+    let mismatch = clhooks(&["inspect", "--json", "--topic", "shipments.ship", FIXTURE], b"");
+    assert_eq!(mismatch.status.code(), Some(1));
+    assert!(stderr(&mismatch).starts_with("error[topic_mismatch]: "));
+    assert!(mismatch.stdout.is_empty());
     let bad = clhooks(&["inspect", "-"], b"{\"data\": [");
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).starts_with("error[invalid_json]: "));
