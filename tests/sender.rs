@@ -625,3 +625,26 @@ fn the_policy_chooses_the_deliveries_content_type() {
     let scenario = Scenario::from_json(r#"{"policy":{"content_type":"text/plain"},"webhooks":[]}"#).unwrap();
     assert_eq!(scenario.policy.content_type, "text/plain");
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_import_mutes_all_but_the_order_status_topics() {
+    let report = run(json!({
+        "webhooks": [
+            {"id": "created", "topic": "orders.create", "callback_url": "https://example.com/c", "shared_secret": "s"},
+            {"id": "placed", "topic": "orders.place", "callback_url": "https://example.com/p", "shared_secret": "s"}
+        ],
+        "imports": [{"at_ms": 1000, "for_ms": 60000}],
+        "events": [
+            {"at_ms": 0, "topic": "orders.create"},
+            {"at_ms": 2000, "topic": "orders.create"},
+            {"at_ms": 2000, "topic": "orders.place"},
+            {"at_ms": 61000, "topic": "orders.create"}
+        ]
+    }));
+    let text = brief(&report);
+    let muted: Vec<&String> = text.iter().filter(|l| l.contains("muted_during_import")).collect();
+    assert_eq!(muted.len(), 1, "{text:#?}");
+    assert!(muted[0].contains("evt_2"), "{text:#?}");
+    let delivered = text.iter().filter(|l| l.contains("delivered")).count();
+    assert_eq!(delivered, 3, "{text:#?}");
+}

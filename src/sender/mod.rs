@@ -101,7 +101,24 @@ pub enum DropReason {
     CircuitOpened,
     /// The last of the retries failed.
     RetriesExhausted,
+    /// An import was running and the topic is not one of the order status topics Commerce
+    /// Layer still delivers then ([`IMPORT_TOPICS`]).
+    MutedDuringImport,
 }
+
+/// The topics delivered while an import runs: Commerce Layer mutes every other webhook then.
+pub const IMPORT_TOPICS: [&str; 10] = [
+    "orders.place",
+    "orders.approve",
+    "orders.cancel",
+    "orders.authorize",
+    "orders.void",
+    "orders.pay",
+    "orders.refund",
+    "orders.start_fulfilling",
+    "orders.cancel_fulfilling",
+    "orders.fulfill",
+];
 
 impl DropReason {
     /// The reason in snake_case, as serialized.
@@ -112,6 +129,7 @@ impl DropReason {
             DropReason::CircuitOpen => "circuit_open",
             DropReason::CircuitOpened => "circuit_opened",
             DropReason::RetriesExhausted => "retries_exhausted",
+            DropReason::MutedDuringImport => "muted_during_import",
         }
     }
 }
@@ -333,6 +351,8 @@ pub struct Sender {
     next_id: u64,
     next_event: u64,
     next_callback: u64,
+    /// Import windows, `[start, end)` in ms.
+    imports: Vec<(u64, u64)>,
 }
 
 fn webhook_error(id: &str) -> Error {
@@ -414,7 +434,21 @@ impl Sender {
             next_id: 1,
             next_event: 1,
             next_callback: 1,
+            imports: Vec::new(),
         }
+    }
+
+    /// Runs an import from `start` until `end` (ms): events published meanwhile reach webhooks
+    /// only for the [`IMPORT_TOPICS`]; the others are dropped (`muted_during_import`).
+    pub fn add_import(&mut self, start: u64, end: u64) {
+        self.imports.push((start, end));
+    }
+
+    /// Whether an event of `topic` published at `now` is muted by a running import.
+    #[must_use]
+    pub fn muted(&self, topic: &Topic, now: u64) -> bool {
+        self.imports.iter().any(|&(start, end)| (start..end).contains(&now))
+            && !IMPORT_TOPICS.contains(&topic.as_str())
     }
 
     /// The policy in force.
@@ -509,7 +543,9 @@ impl Sender {
         }];
         for index in subscribed {
             let Some(webhook) = self.webhooks.get(index) else { continue };
-            let reason = if webhook.disabled_at.is_some() {
+            let reason = if self.muted(topic, now) {
+                Some(DropReason::MutedDuringImport)
+            } else if webhook.disabled_at.is_some() {
                 Some(DropReason::WebhookDisabled)
             } else if webhook.circuit == CircuitState::Open {
                 Some(DropReason::CircuitOpen)

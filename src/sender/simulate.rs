@@ -46,6 +46,24 @@ pub struct Scenario {
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional, type = "Array<Action>"))]
     pub actions: Vec<Action>,
+    /// Imports running at given times: only the order status topics are delivered meanwhile.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, type = "Array<Import>"))]
+    pub imports: Vec<Import>,
+}
+
+/// An import: from `at_ms` (after the start) for `for_ms`, Commerce Layer mutes every webhook but
+/// the order status topics' ([`IMPORT_TOPICS`](super::IMPORT_TOPICS)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct Import {
+    /// When it starts, ms after the start.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub at_ms: u64,
+    /// How long it runs, ms.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub for_ms: u64,
 }
 
 fn default_start() -> u64 {
@@ -473,6 +491,10 @@ impl Scenario {
         let mut sender = Sender::new(self.policy.clone());
         for webhook in &self.webhooks {
             sender.add_webhook(webhook.clone(), self.start_ms)?;
+        }
+        for import in &self.imports {
+            let start = self.start_ms.saturating_add(import.at_ms);
+            sender.add_import(start, start.saturating_add(import.for_ms));
         }
         Ok(sender)
     }

@@ -5,7 +5,9 @@
 fn main() {
     use clhooks::model::Credential;
     use clhooks::receiver::{Answer, Claim, Duplicates, Finish, Run};
-    use clhooks::sender::simulate::{Action, Endpoint, EventSpec, Report, Scenario, WebhookSummary, Window};
+    use clhooks::sender::simulate::{
+        Action, Endpoint, EventSpec, Import, Report, Scenario, WebhookSummary, Window,
+    };
     use clhooks::sender::{DropReason, Outcome, Output, Policy, WebhookConfig};
     use clhooks_wasm::types::{CallFields, ErrorDetails, EventFields, TopicFields};
     use ts_rs::{Config, TS};
@@ -19,6 +21,7 @@ fn main() {
         Window::decl(&cfg),
         EventSpec::decl(&cfg),
         Action::decl(&cfg),
+        Import::decl(&cfg),
         Credential::decl(&cfg),
         Report::decl(&cfg),
         WebhookSummary::decl(&cfg),
