@@ -297,3 +297,14 @@ test('one-shot verify keeps keyed verifiers per secret without mixing a string w
   for (let i = 0; i < 20; i++) assert.throws(() => clhooks.verify(body, signature, `other-${i}`), (e) => e.code === 'signature_mismatch');
   clhooks.verify(body, signature, 'a');
 });
+
+test('deliveryHeaders: application/json by default, another content type on request, signed either way', () => {
+  const body = '{"data":{"id":"x","type":"orders"}}';
+  const headers = Object.fromEntries(clhooks.deliveryHeaders(body, 's', 'orders.place'));
+  assert.equal(headers['Content-Type'], 'application/json');
+  assert.equal(headers['X-CommerceLayer-Topic'], 'orders.place');
+  clhooks.verify(body, headers['X-CommerceLayer-Signature'], 's');
+  const jsonApi = Object.fromEntries(clhooks.deliveryHeaders(body, 's', 'orders.place', 'application/vnd.api+json'));
+  assert.equal(jsonApi['Content-Type'], 'application/vnd.api+json');
+  assert.throws(() => clhooks.deliveryHeaders(body, 's', 'orders.place', 42), (e) => e.code === 'invalid_argument');
+});
