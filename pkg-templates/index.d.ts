@@ -192,6 +192,14 @@ export interface ReceiverOptions {
   duplicates?: Duplicates;
   /** Told of an error a handler threw (the answer is then 500, so Commerce Layer retries). */
   onError?: (error: unknown, event: WebhookEvent) => void;
+  /**
+   * Receive only from these addresses (off by default): any other caller gets 403
+   * `forbidden_source` before anything is verified. `allow` lists addresses and CIDR blocks,
+   * `'commercelayer'` for Commerce Layer's published ones; behind a proxy, `proxies` lists the
+   * trusted ones and `forwarded` names what they say: `'x-forwarded-for'`, or a header the
+   * platform sets to the caller's address (`'cf-connecting-ip'` in a Worker, which has no peer).
+   */
+  sources?: { allow: string | string[]; proxies?: string | string[]; forwarded?: 'x-forwarded-for' | (string & {}) };
 }
 
 /** Verified deliveries routed by topic pattern, for node:http, Express and fetch runtimes. */
@@ -204,11 +212,11 @@ export class Webhooks {
   /** Express middleware; works after express.raw() or with no body parser at all. */
   express(): (req: any, res: any, next: (error?: unknown) => void) => void;
   /** Workers, Deno, Bun, Node 18+: a Request in, a Response out. */
-  fetch(request: Request): Promise<Response>;
+  fetch(request: Request, peer?: string): Promise<Response>;
   /** Bodies over this many bytes are answered 413. */
   readonly maxBodyBytes: number;
   /** The exchange without any runtime: what the adapters call. */
-  process(request: { method: string; body: Body; headers: HeadersLike; tooLarge?: boolean }): Promise<Answer>;
+  process(request: { method: string; body: Body; headers: HeadersLike; peer?: string; tooLarge?: boolean }): Promise<Answer>;
 }
 
 /** The parts of node:http's IncomingMessage and ServerResponse the handler uses. */
@@ -217,6 +225,8 @@ export interface NodeRequest {
   headers: Readonly<Record<string, string | string[] | undefined>>;
   on(event: string, listener: (...args: any[]) => void): unknown;
   resume(): unknown;
+  /** The connection, for its `remoteAddress` (the `sources` allow-list). */
+  socket?: { remoteAddress?: string };
 }
 export interface NodeResponse {
   writeHead(status: number, headers?: Record<string, string>): NodeResponse;
@@ -236,7 +246,7 @@ export function createNodeHandler(options: ReceiverOptions): (req: NodeRequest, 
 export function expressMiddleware(options: ReceiverOptions): (req: any, res: any, next: (error?: unknown) => void) => void;
 
 /** `return handleRequest(request, { secret, onEvent })` in a fetch handler; calls without a `seen` of their own share one in-memory store. */
-export function handleRequest(request: Request, options: ReceiverOptions): Promise<Response>;
+export function handleRequest(request: Request, options: ReceiverOptions, peer?: string): Promise<Response>;
 
 /**
  * Delivers a scenario over real HTTP with `fetch`, driven by the same sender state machine:

@@ -18,6 +18,9 @@ export function createReceivers(api, core) {
   /** The core's answer when receiving itself failed (a seen-store that threw). */
   const failure = (error) => /** @type {Answer} */ (core.Receiver.failed(String(error && error.message ? error.message : error)));
 
+  /** The socket's address of a Node request (for `sources`); never a header. */
+  const peerOf = (req) => (req.socket && typeof req.socket.remoteAddress === 'string' ? req.socket.remoteAddress : undefined);
+
   /** A promise, from this realm or another. */
   const isThenable = (value) => value != null && typeof value.then === 'function';
 
@@ -30,10 +33,10 @@ export function createReceivers(api, core) {
   /** Routes verified deliveries to handlers by topic pattern, with idempotency. */
   class Webhooks {
     constructor(options = {}) {
-      const { secret, onEvent, maxBodyBytes, seen, duplicates, onError } = options;
+      const { secret, onEvent, maxBodyBytes, seen, duplicates, onError, sources } = options;
       this.receiver = secret instanceof core.Verifier
-        ? core.Receiver.fromVerifier(secret, maxBodyBytes, duplicates)
-        : new core.Receiver(secret, maxBodyBytes, duplicates);
+        ? core.Receiver.fromVerifier(secret, maxBodyBytes, duplicates, sources)
+        : new core.Receiver(secret, maxBodyBytes, duplicates, sources);
       /** The runtime's keys for the same secrets, when it has a faster HMAC (see hosts.js). */
       this.hostKeys = secret instanceof core.Verifier ? /** @type {any} */ (secret).hostKeys ?? null : hostKeysFor(secret);
       // No store (`null`, `false`) turns idempotency off; the core sees the same `null`.
@@ -71,7 +74,7 @@ export function createReceivers(api, core) {
      * @param {{ method: string, body: any, headers: any, tooLarge?: boolean, unreadable?: boolean }} request
      * @returns {Answer | Promise<Answer>}
      */
-    exchange({ method, body, headers, tooLarge = false, unreadable = false }) {
+    exchange({ method, body, headers, peer, tooLarge = false, unreadable = false }) {
       const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : undefined;
       const read = method === 'POST' && !state;
       const tags = read && this.hostKeys != null ? hostTags(this.hostKeys, body, true) : undefined;
@@ -79,15 +82,15 @@ export function createReceivers(api, core) {
       // seen-store needs the key up front.
       const digest = read && this.seen ? hostDigest(body, true) : undefined;
       if (isThenable(tags) || isThenable(digest)) {
-        return Promise.all([tags, digest]).then(([t, d]) => this.#received(method, headers, body, state, t, d));
+        return Promise.all([tags, digest]).then(([t, d]) => this.#received(method, peer, headers, body, state, t, d));
       }
-      return this.#received(method, headers, body, state, tags, digest);
+      return this.#received(method, peer, headers, body, state, tags, digest);
     }
 
     /** Steps 1 and 2 (in one call when the store answers at once), then the handlers. */
-    #received(method, headers, body, state, tags, digest) {
+    #received(method, peer, headers, body, state, tags, digest) {
       const received = /** @type {{ answer?: Answer, event?: EventFields & Record<string, unknown>, run?: any, pending?: Promise<Claim> }} */ (
-        this.receiver.receive(method, headers, body, state, tags, digest, this.seen));
+        this.receiver.receive(method, peer, headers, body, state, tags, digest, this.seen));
       if (received.answer) return received.answer;
       const event = received.event;
       const topic = event.topic;
@@ -161,7 +164,7 @@ export function createReceivers(api, core) {
         const handle = ({ body, tooLarge, unreadable = false }) => {
           let answer;
           try {
-            answer = this.exchange({ method: req.method, body, headers: req.headers, tooLarge, unreadable });
+            answer = this.exchange({ method: req.method, body, headers: req.headers, peer: peerOf(req), tooLarge, unreadable });
           } catch (error) {
             return failed(error);
           }
@@ -185,7 +188,7 @@ export function createReceivers(api, core) {
       return (req, res, next) => {
         const reply = ({ status, body }) => res.status(status).set(JSON_HEADERS).send(body);
         const send = (body, tooLarge = false, unreadable = false) =>
-          this.process({ method: req.method, body, headers: req.headers, tooLarge, unreadable })
+          this.process({ method: req.method, body, headers: req.headers, peer: peerOf(req), tooLarge, unreadable })
             .then(reply, (error) => reply(failure(error)))
             .catch(next);
         if (req.method !== 'POST') return send(new Uint8Array());
@@ -198,13 +201,17 @@ export function createReceivers(api, core) {
       };
     }
 
-    /** For fetch runtimes (Workers, Deno, Bun, Node 18+): a Request in, a Response out. */
-    async fetch(request) {
+    /**
+     * For fetch runtimes (Workers, Deno, Bun, Node 18+): a Request in, a Response out. `peer` is
+     * the caller's address where the runtime tells it (Deno's `info.remoteAddr.hostname`, Bun's
+     * `server.requestIP(request).address`), for `sources`.
+     */
+    async fetch(request, peer) {
       const empty = { body: new Uint8Array(), tooLarge: false, unreadable: false };
       const read = request.method === 'POST'
         ? await readStream(request.body, this.maxBodyBytes).catch(() => ({ ...empty, unreadable: true }))
         : empty;
-      const { status, body } = await this.process({ method: request.method, headers: request.headers, ...read })
+      const { status, body } = await this.process({ method: request.method, headers: request.headers, peer, ...read })
         .catch(failure);
       return new Response(body, { status, headers: JSON_HEADERS });
     }
@@ -288,6 +295,6 @@ export function createReceivers(api, core) {
     keepRawBody,
     createNodeHandler: (options) => new Webhooks(options).nodeHandler(),
     expressMiddleware: (options) => new Webhooks(options).express(),
-    handleRequest: (request, options) => webhooksFor(options).fetch(request),
+    handleRequest: (request, options, peer) => webhooksFor(options).fetch(request, peer),
   };
 }

@@ -112,6 +112,17 @@ pub enum Error {
         /// The budget that was exceeded.
         max_nodes: usize,
     },
+    /// A request came from an address the receiver's allow-list does not hold (or whose
+    /// address could not be told).
+    ForbiddenSource {
+        /// The caller's address, or `unknown`.
+        address: String,
+    },
+    /// An allow-list entry is neither an IP address nor a CIDR block.
+    InvalidSource {
+        /// The rejected entry.
+        input: String,
+    },
 }
 
 impl SignatureHint {
@@ -152,6 +163,8 @@ impl Error {
             Error::UnknownAttempt { .. } => "unknown_attempt",
             Error::InvalidScenario { .. } => "invalid_scenario",
             Error::DenormalizeLimit { .. } => "denormalize_limit",
+            Error::ForbiddenSource { .. } => "forbidden_source",
+            Error::InvalidSource { .. } => "invalid_source",
         }
     }
 
@@ -163,11 +176,13 @@ impl Error {
     pub fn http_status(&self) -> u16 {
         match self {
             Error::MissingSignature | Error::MalformedSignature { .. } | Error::SignatureMismatch => 401,
+            Error::ForbiddenSource { .. } => 403,
             Error::EmptySecret
             | Error::MissingSecret
             | Error::UnknownWebhook { .. }
             | Error::DuplicateWebhookId { .. }
-            | Error::UnknownAttempt { .. } => 500,
+            | Error::UnknownAttempt { .. }
+            | Error::InvalidSource { .. } => 500,
             _ => 400,
         }
     }
@@ -195,6 +210,8 @@ impl Error {
         "unknown_attempt",
         "invalid_scenario",
         "denormalize_limit",
+        "forbidden_source",
+        "invalid_source",
     ];
 }
 
@@ -297,6 +314,16 @@ impl fmt::Display for Error {
                 f,
                 "denormalizing would exceed {max_nodes} nodes; raise the limit or read `included` directly"
             ),
+            Error::ForbiddenSource { address } => {
+                write!(f, "deliveries are not received from {}: it is not in the allow-list", Quoted(address))
+            }
+            Error::InvalidSource { input } => {
+                write!(
+                    f,
+                    "invalid source {}: expected an IP address or a CIDR block such as 10.0.0.0/8",
+                    Quoted(input)
+                )
+            }
         }
     }
 }

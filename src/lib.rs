@@ -7,6 +7,7 @@ pub mod payload;
 pub mod receiver;
 pub mod sender;
 pub mod signature;
+pub mod sources;
 pub mod topic;
 
 pub use error::{Error, Result, SignatureHint};

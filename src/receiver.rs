@@ -25,6 +25,7 @@ use crate::error::Error;
 use crate::model::Document;
 use crate::payload::{receive_with, verify_headers, Payload, ReceivedEvent, Verified};
 use crate::signature::{decode_signature, Check, Verifier};
+use crate::sources::Sources;
 use crate::topic::{Topic, TopicPattern};
 
 /// The largest body a receiver accepts by default: 5 MiB. Real payloads are tens of KB (a large
@@ -346,6 +347,7 @@ pub struct Receiver {
     routes: Vec<TopicPattern>,
     max_body_bytes: usize,
     duplicates: Duplicates,
+    sources: Sources,
 }
 
 impl Receiver {
@@ -357,6 +359,7 @@ impl Receiver {
             routes: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             duplicates: Duplicates::Skip,
+            sources: Sources::default(),
         }
     }
 
@@ -384,6 +387,15 @@ impl Receiver {
         Ok(self.routes.len().saturating_sub(1))
     }
 
+    /// Receives only from these sources (an allow-list of addresses, and the proxies trusted to
+    /// say who called them): every other caller is answered 403 `forbidden_source` before
+    /// anything else. Off by default.
+    #[must_use]
+    pub fn with_sources(mut self, sources: Sources) -> Receiver {
+        self.sources = sources;
+        self
+    }
+
     /// The body limit.
     #[must_use]
     pub fn max_body_bytes(&self) -> usize {
@@ -409,6 +421,27 @@ impl Receiver {
         K: AsRef<str>,
         V: AsRef<str>,
     {
+        self.receive_from(method, None, headers, body)
+    }
+
+    /// As [`Receiver::receive`], from `peer`: the socket's address (`1.2.3.4`, `[::1]:5678`), for
+    /// an allow-list of [sources](Receiver::with_sources).
+    ///
+    /// # Errors
+    ///
+    /// The answer to send at once.
+    pub fn receive_from<H, K, V>(
+        &self,
+        method: &str,
+        peer: Option<&str>,
+        headers: H,
+        body: Body<'_>,
+    ) -> Result<Delivery, Answer>
+    where
+        H: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
         let bytes = match body {
             Body::Bytes(bytes) => bytes,
             Body::Length(_) => {
@@ -420,6 +453,7 @@ impl Receiver {
         };
         let accepted = self.receive_with(
             method,
+            peer,
             headers,
             body,
             |verifier, signature| Check::Keys(verifier).verify(bytes, signature),
@@ -441,6 +475,7 @@ impl Receiver {
     pub fn receive_with<H, K, V, P: Payload>(
         &self,
         method: &str,
+        peer: Option<&str>,
         headers: H,
         body: Body<'_>,
         verify: impl FnOnce(&Verifier, &str) -> crate::Result<()>,
@@ -451,6 +486,10 @@ impl Receiver {
         K: AsRef<str>,
         V: AsRef<str>,
     {
+        let headers: Vec<(K, V)> = headers.into_iter().collect();
+        let pairs = || headers.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
+        // Who is calling comes first: a caller outside the allow-list is told nothing else.
+        self.sources.admits(peer, pairs()).map_err(|e| Receiver::refusal(&e))?;
         if !method.eq_ignore_ascii_case("POST") {
             return Err(Receiver::not_post());
         }
@@ -477,7 +516,7 @@ impl Receiver {
         }
         let mut head = None;
         let event = receive_with(
-            headers,
+            pairs(),
             |signature| verify(&self.verifier, signature),
             |verified| {
                 head = Some(verified.topic.clone());
@@ -500,16 +539,27 @@ impl Receiver {
     /// already parsed it): `refusal`, unless what this receiver checks before the body says
     /// otherwise — the method (405), then a missing or malformed signature header (401).
     #[must_use]
-    pub fn refuse_body<H, K, V>(&self, method: &str, headers: H, refusal: Answer) -> Answer
+    pub fn refuse_body<H, K, V>(
+        &self,
+        method: &str,
+        peer: Option<&str>,
+        headers: H,
+        refusal: Answer,
+    ) -> Answer
     where
         H: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
         V: AsRef<str>,
     {
+        let headers: Vec<(K, V)> = headers.into_iter().collect();
+        let pairs = || headers.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
+        if let Err(e) = self.sources.admits(peer, pairs()) {
+            return Receiver::refusal(&e);
+        }
         if !method.eq_ignore_ascii_case("POST") {
             return Receiver::not_post();
         }
-        match verify_headers(headers, |signature| decode_signature(signature).map(|_| ())) {
+        match verify_headers(pairs(), |signature| decode_signature(signature).map(|_| ())) {
             Err(e @ (Error::MissingSignature | Error::MalformedSignature { .. })) => Receiver::refusal(&e),
             _ => refusal,
         }
@@ -588,7 +638,25 @@ impl Receiver {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let delivery = match self.receive(method, headers, body) {
+        self.handle_from(method, None, headers, body, store, handler)
+    }
+
+    /// As [`Receiver::handle`], from `peer` (see [`Receiver::receive_from`]).
+    pub fn handle_from<H, K, V, E>(
+        &self,
+        method: &str,
+        peer: Option<&str>,
+        headers: H,
+        body: Body<'_>,
+        store: &dyn SeenStore,
+        handler: impl FnOnce(&Delivery, bool) -> Result<(), E>,
+    ) -> Answer
+    where
+        H: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let delivery = match self.receive_from(method, peer, headers, body) {
             Ok(delivery) => delivery,
             Err(answer) => return answer,
         };

@@ -163,3 +163,44 @@ pub(crate) fn hosted_tags(value: &JsValue) -> Result<Option<Vec<[u8; clhooks::si
         tags(value).map(Some)
     }
 }
+
+/// A receiver's sources: `undefined` for none, or `{ allow, proxies, forwarded }` — `allow` an
+/// array of addresses and CIDR blocks (`'commercelayer'` for Commerce Layer's), `proxies` the
+/// ones trusted to say who called them, `forwarded` `'x-forwarded-for'` or the name of a header
+/// the platform sets to the caller's address (`'cf-connecting-ip'`).
+pub(crate) fn sources(value: &JsValue) -> Result<clhooks::sources::Sources> {
+    use clhooks::sources::{Forwarded, Sources};
+    if value.is_undefined() || value.is_null() {
+        return Ok(Sources::default());
+    }
+    const EXPECTED: &str =
+        "sources must be { allow: [...], proxies?: [...], forwarded?: 'x-forwarded-for' | header name }";
+    if !value.is_object() {
+        return Err(invalid(EXPECTED));
+    }
+    let list = |key: &str| -> Result<Vec<String>> {
+        let entries = Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+        if entries.is_undefined() {
+            return Ok(Vec::new());
+        }
+        if let Some(one) = entries.as_string() {
+            return Ok(vec![one]);
+        }
+        if !Array::is_array(&entries) {
+            return Err(invalid(EXPECTED));
+        }
+        Array::from(&entries).iter().map(|e| e.as_string().ok_or_else(|| invalid(EXPECTED))).collect()
+    };
+    let forwarded = Reflect::get(value, &JsValue::from_str("forwarded")).unwrap_or(JsValue::UNDEFINED);
+    let forwarded = match forwarded.as_string() {
+        None if forwarded.is_undefined() => Forwarded::None,
+        Some(name) if name.eq_ignore_ascii_case("x-forwarded-for") => Forwarded::XForwardedFor,
+        Some(name) if !name.trim().is_empty() => Forwarded::Header(name.trim().to_owned()),
+        _ => return Err(invalid(EXPECTED)),
+    };
+    let allow = list("allow")?;
+    if allow.is_empty() {
+        return Err(invalid("sources.allow lists no address: leave sources out to receive from anywhere"));
+    }
+    Ok(Sources::allow(allow)?.behind(list("proxies")?, forwarded)?)
+}
