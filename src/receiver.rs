@@ -487,9 +487,9 @@ impl Receiver {
         V: AsRef<str>,
     {
         let headers: Vec<(K, V)> = headers.into_iter().collect();
-        let pairs = || headers.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
+        let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
         // Who is calling comes first: a caller outside the allow-list is told nothing else.
-        self.sources.admits(peer, pairs()).map_err(|e| Receiver::refusal(&e))?;
+        self.sources.admits(peer, &pairs).map_err(|e| Receiver::refusal(&e))?;
         if !method.eq_ignore_ascii_case("POST") {
             return Err(Receiver::not_post());
         }
@@ -516,7 +516,7 @@ impl Receiver {
         }
         let mut head = None;
         let event = receive_with(
-            pairs(),
+            pairs.iter().copied(),
             |signature| verify(&self.verifier, signature),
             |verified| {
                 head = Some(verified.topic.clone());
@@ -552,14 +552,14 @@ impl Receiver {
         V: AsRef<str>,
     {
         let headers: Vec<(K, V)> = headers.into_iter().collect();
-        let pairs = || headers.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
-        if let Err(e) = self.sources.admits(peer, pairs()) {
+        let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
+        if let Err(e) = self.sources.admits(peer, &pairs) {
             return Receiver::refusal(&e);
         }
         if !method.eq_ignore_ascii_case("POST") {
             return Receiver::not_post();
         }
-        match verify_headers(pairs(), |signature| decode_signature(signature).map(|_| ())) {
+        match verify_headers(pairs.iter().copied(), |signature| decode_signature(signature).map(|_| ())) {
             Err(e @ (Error::MissingSignature | Error::MalformedSignature { .. })) => Receiver::refusal(&e),
             _ => refusal,
         }
