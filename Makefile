@@ -52,6 +52,7 @@ lint: tool-wasm-target
 	cargo clippy --target $(WASM_TARGET) -p clhooks -p clhooks-wasm --lib --tests --locked -- -D warnings
 	cargo clippy --target $(WASM_TARGET) -p clhooks-wasm --lib --locked --no-default-features --features receiver -- -D warnings
 	cargo clippy --target $(WASM_TARGET) -p clhooks-wasm --lib --locked --no-default-features --features sender -- -D warnings
+	cargo clippy --target $(WASM_TARGET) -p clhooks-wasm --lib --locked --no-default-features --features sources -- -D warnings
 
 # The core, the bindings' native part and the CLI (its tests run the binary on loopback).
 test-native:
@@ -107,21 +108,29 @@ tool-deno:
 # Each is built in a target directory of its own, so that neither rebuild undoes the other.
 SENDER_TARGET_DIR := target/wasm-sender
 WASM_SENDER_RELEASE := $(SENDER_TARGET_DIR)/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
+# A third, small one: the source-address allow-list, loaded only by receivers that set `sources`.
+SOURCES_TARGET_DIR := target/wasm-sources
+WASM_SOURCES_RELEASE := $(SOURCES_TARGET_DIR)/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
 
 pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
 	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features receiver
 	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features sender \
 	  --target-dir $(SENDER_TARGET_DIR)
+	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features sources \
+	  --target-dir $(SOURCES_TARGET_DIR)
 	rm -rf $(PKG_BUILD) && mkdir -p $(PKG_BUILD)
 	wasm-bindgen --target web --out-dir $(PKG_BUILD)/web $(WASM_RELEASE)
 	wasm-bindgen --target nodejs --out-dir $(PKG_BUILD)/nodejs $(WASM_RELEASE)
 	wasm-bindgen --target web --out-dir $(PKG_BUILD)/sender-web $(WASM_SENDER_RELEASE)
 	wasm-bindgen --target nodejs --out-dir $(PKG_BUILD)/sender-nodejs $(WASM_SENDER_RELEASE)
+	wasm-bindgen --target web --out-dir $(PKG_BUILD)/sources-web $(WASM_SOURCES_RELEASE)
+	wasm-bindgen --target nodejs --out-dir $(PKG_BUILD)/sources-nodejs $(WASM_SOURCES_RELEASE)
 	$(WASM_OPT) -Os --converge $(WASM_OPT_FLAGS) $(PKG_BUILD)/web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks.wasm
 	$(WASM_OPT) -O3 $(WASM_OPT_FLAGS) $(PKG_BUILD)/sender-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-sender.wasm
+	$(WASM_OPT) -Os --converge $(WASM_OPT_FLAGS) $(PKG_BUILD)/sources-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-sources.wasm
 	cargo run --locked -q -p clhooks-wasm --bin clhooks-types > $(PKG_BUILD)/types.d.ts
 	node pkg-templates/build.mjs $(PKG_BUILD) pkg
-	@for module in clhooks clhooks-sender; do \
+	@for module in clhooks clhooks-sender clhooks-sources; do \
 	  printf '%s.wasm: %s bytes, %s gzipped\n' $$module "$$(wc -c < pkg/$$module.wasm)" "$$(gzip -9 -c pkg/$$module.wasm | wc -c)"; \
 	done
 

@@ -7,6 +7,7 @@
 // Shared by the JS files, which ship concatenated into one module.
 /** @typedef {typeof import('./core/web.js')} Core */
 /** @typedef {typeof import('./core/sender-web.js')} SenderCore */
+/** @typedef {typeof import('./core/sources-web.js')} SourcesCore */
 /** @typedef {import('./index.js').ErrorDetails} ErrorDetails */
 /** @typedef {import('./index.js').EventFields} EventFields */
 /** @typedef {import('./index.js').Answer} Answer */
@@ -20,8 +21,10 @@
  * @param {Core} core the receiver's module (verify, receive, topics, payloads)
  * @param {Host | null} host the runtime's own HMAC, where it is faster (hosts.js)
  * @param {() => SenderCore} loadSender the sender's module, loaded on first use
+ * @param {(() => SourcesCore) | null} loadSources the allow-list's module, loaded when a receiver
+ *   sets `sources`; `null` where receivers do not run (browsers)
  */
-export function createApi(core, host, loadSender) {
+export function createApi(core, host, loadSender, loadSources) {
   /** The one error type clhooks throws; `code` is stable (see ERROR_CODES). */
   class WebhookError extends Error {
     /**
@@ -54,6 +57,20 @@ export function createApi(core, host, loadSender) {
       senderCore.__setErrorClass(WebhookError);
     }
     return senderCore;
+  };
+
+  /** @type {SourcesCore | undefined} */
+  let sourcesCore;
+  /** The core's step 0 for a receiver's `sources`, from the module loaded on first need. */
+  const admission = (config) => {
+    if (!loadSources) {
+      throw new WebhookError('invalid_argument', 'sources (an allow-list of addresses) needs a server runtime: Node, Deno, Bun or workerd');
+    }
+    if (!sourcesCore) {
+      sourcesCore = loadSources();
+      sourcesCore.__setErrorClass(WebhookError);
+    }
+    return new sourcesCore.Admission(config);
   };
 
   const CATALOGUE = Object.freeze(core.catalogue().map((info) => Object.freeze(info)));
@@ -274,6 +291,7 @@ export function createApi(core, host, loadSender) {
     hostTags,
     hostDigest,
     hostKeysFor,
+    admission,
     Verifier,
     sign: core.sign,
     deliveryHeaders: (body, secret, topic, contentType) => sender().deliveryHeaders(body, secret, topic, contentType),
@@ -287,7 +305,7 @@ export function createApi(core, host, loadSender) {
     CATALOGUE,
     ERROR_CODES,
   };
-  const { hostTags: _tags, hostDigest: _digest, hostKeysFor: _keys, ...exported } = Object.assign(
+  const { hostTags: _tags, hostDigest: _digest, hostKeysFor: _keys, admission: _admission, ...exported } = Object.assign(
     api, createReceivers(api, core), createLive(sender),
   );
   return exported;

@@ -14,4 +14,4 @@ await Promise.all([
 export const {
   WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate, simulateLive, deliveryHeaders,
   TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
-} = createApi(core, createHost(globalThis.crypto, { threshold: 2048 }), () => senderCore);
+} = createApi(core, createHost(globalThis.crypto, { threshold: 2048 }), () => senderCore, null);

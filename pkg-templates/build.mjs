@@ -31,7 +31,7 @@ mkdirSync(join(outDir, 'core'), { recursive: true });
 
 // Two modules, each with its two glues: the receiver's (clhooks.wasm) and the sender's
 // (clhooks-sender.wasm, loaded on first use), from BUILD_DIR/{web,nodejs,sender-web,sender-nodejs}.
-for (const [dir, name, prefix] of [['', 'clhooks', ''], ['sender-', 'clhooks-sender', 'sender-']]) {
+for (const [dir, name, prefix] of [['', 'clhooks', ''], ['sender-', 'clhooks-sender', 'sender-'], ['sources-', 'clhooks-sources', 'sources-']]) {
   copyFileSync(join(buildDir, `${name}.wasm`), join(outDir, `${name}.wasm`));
   writeFileSync(
     join(outDir, `core/${prefix}web.js`),
@@ -88,7 +88,7 @@ function standalone() {
     inlined('core', 'core/web.js', 'clhooks.wasm'),
     inlined('senderCore', 'core/sender-web.js', 'clhooks-sender.wasm'),
     `const { createApi, createHost } = (() => {\n${scoped(api)}\nreturn { createApi, createHost };\n})();`,
-    'const clhooks = createApi(core, createHost(globalThis.crypto), () => senderCore);',
+    'const clhooks = createApi(core, createHost(globalThis.crypto), () => senderCore, null);',
     `{\nconst {${imports[1]}} = clhooks;\n${script.replace(imports[0], '')}\n}`,
   ].join('\n');
   return page

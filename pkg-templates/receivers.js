@@ -10,11 +10,12 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  *   hostTags: (keys: any, body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
  *   hostDigest: (body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
  *   hostKeysFor: (secret: any) => any,
+ *   admission: (config: any) => { admit(peer: any, headers: any): Answer | undefined },
  * }} api
  * @param {typeof import('./core/web.js')} core
  */
 export function createReceivers(api, core) {
-  const { hostTags, hostDigest, hostKeysFor } = api;
+  const { hostTags, hostDigest, hostKeysFor, admission } = api;
   /** The core's answer when receiving itself failed (a seen-store that threw). */
   const failure = (error) => /** @type {Answer} */ (core.Receiver.failed(String(error && error.message ? error.message : error)));
 
@@ -35,8 +36,10 @@ export function createReceivers(api, core) {
     constructor(options = {}) {
       const { secret, onEvent, maxBodyBytes, seen, duplicates, onError, sources } = options;
       this.receiver = secret instanceof core.Verifier
-        ? core.Receiver.fromVerifier(secret, maxBodyBytes, duplicates, sources)
-        : new core.Receiver(secret, maxBodyBytes, duplicates, sources);
+        ? core.Receiver.fromVerifier(secret, maxBodyBytes, duplicates)
+        : new core.Receiver(secret, maxBodyBytes, duplicates);
+      /** The core's step 0 when an allow-list of sources is set: who may deliver at all. */
+      this.admission = sources === undefined || sources === null ? null : admission(sources);
       /** The runtime's keys for the same secrets, when it has a faster HMAC (see hosts.js). */
       this.hostKeys = secret instanceof core.Verifier ? /** @type {any} */ (secret).hostKeys ?? null : hostKeysFor(secret);
       // No store (`null`, `false`) turns idempotency off; the core sees the same `null`.
@@ -61,7 +64,7 @@ export function createReceivers(api, core) {
      * The whole exchange, runtime-free: `{ method, body (bytes), headers, tooLarge, unreadable }`
      * in, `{ status, body }` out. Handlers' errors become the answer (500); it rejects only when
      * the seen-store throws or breaks its contract, and the adapters answer that 500 too.
-     * @param {{ method: string, body: any, headers: any, tooLarge?: boolean, unreadable?: boolean }} request
+     * @param {{ method: string, body: any, headers: any, peer?: string, tooLarge?: boolean, unreadable?: boolean }} request
      * @returns {Promise<Answer>}
      */
     async process(request) {
@@ -71,10 +74,13 @@ export function createReceivers(api, core) {
     /**
      * As `process`, but synchronous while nothing is asynchronous (the host's HMAC, the store,
      * the handlers): the answer, or a promise of it. It may throw where `process` rejects.
-     * @param {{ method: string, body: any, headers: any, tooLarge?: boolean, unreadable?: boolean }} request
+     * @param {{ method: string, body: any, headers: any, peer?: string, tooLarge?: boolean, unreadable?: boolean }} request
      * @returns {Answer | Promise<Answer>}
      */
     exchange({ method, body, headers, peer, tooLarge = false, unreadable = false }) {
+      // Step 0: a caller outside the allow-list is answered before anything else is read.
+      const refused = this.admission ? this.admission.admit(peer, headers) : undefined;
+      if (refused) return refused;
       const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : undefined;
       const read = method === 'POST' && !state;
       const tags = read && this.hostKeys != null ? hostTags(this.hostKeys, body, true) : undefined;
@@ -82,15 +88,15 @@ export function createReceivers(api, core) {
       // seen-store needs the key up front.
       const digest = read && this.seen ? hostDigest(body, true) : undefined;
       if (isThenable(tags) || isThenable(digest)) {
-        return Promise.all([tags, digest]).then(([t, d]) => this.#received(method, peer, headers, body, state, t, d));
+        return Promise.all([tags, digest]).then(([t, d]) => this.#received(method, headers, body, state, t, d));
       }
-      return this.#received(method, peer, headers, body, state, tags, digest);
+      return this.#received(method, headers, body, state, tags, digest);
     }
 
     /** Steps 1 and 2 (in one call when the store answers at once), then the handlers. */
-    #received(method, peer, headers, body, state, tags, digest) {
+    #received(method, headers, body, state, tags, digest) {
       const received = /** @type {{ answer?: Answer, event?: EventFields & Record<string, unknown>, run?: any, pending?: Promise<Claim> }} */ (
-        this.receiver.receive(method, peer, headers, body, state, tags, digest, this.seen));
+        this.receiver.receive(method, headers, body, state, tags, digest, this.seen));
       if (received.answer) return received.answer;
       const event = received.event;
       const topic = event.topic;

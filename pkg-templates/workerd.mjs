@@ -2,8 +2,10 @@
 // .wasm is imported as a module, compiled at deploy time, and instantiated synchronously.
 import wasmModule from './clhooks.wasm';
 import senderModule from './clhooks-sender.wasm';
+import sourcesModule from './clhooks-sources.wasm';
 import * as core from './core/web.js';
 import * as senderCore from './core/sender-web.js';
+import * as sourcesCore from './core/sources-web.js';
 import { createApi, createHost } from './api.js';
 
 core.initSync({ module: wasmModule });
@@ -15,4 +17,8 @@ export const {
   // Compiled at deploy time like the other; instantiated on first use only.
   senderCore.initSync({ module: senderModule });
   return senderCore;
+}, () => {
+  // The allow-list's, for receivers that set `sources` (with forwarded: 'cf-connecting-ip').
+  sourcesCore.initSync({ module: sourcesModule });
+  return sourcesCore;
 });

@@ -442,6 +442,9 @@ impl Receiver {
         K: AsRef<str>,
         V: AsRef<str>,
     {
+        let headers: Vec<(K, V)> = headers.into_iter().collect();
+        let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
+        self.admit(peer, &pairs)?;
         let bytes = match body {
             Body::Bytes(bytes) => bytes,
             Body::Length(_) => {
@@ -453,8 +456,7 @@ impl Receiver {
         };
         let accepted = self.receive_with(
             method,
-            peer,
-            headers,
+            pairs.iter().copied(),
             body,
             |verifier, signature| Check::Keys(verifier).verify(bytes, signature),
             |verified| {
@@ -475,7 +477,6 @@ impl Receiver {
     pub fn receive_with<H, K, V, P: Payload>(
         &self,
         method: &str,
-        peer: Option<&str>,
         headers: H,
         body: Body<'_>,
         verify: impl FnOnce(&Verifier, &str) -> crate::Result<()>,
@@ -486,10 +487,6 @@ impl Receiver {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let headers: Vec<(K, V)> = headers.into_iter().collect();
-        let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
-        // Who is calling comes first: a caller outside the allow-list is told nothing else.
-        self.sources.admits(peer, &pairs).map_err(|e| Receiver::refusal(&e))?;
         if !method.eq_ignore_ascii_case("POST") {
             return Err(Receiver::not_post());
         }
@@ -516,7 +513,7 @@ impl Receiver {
         }
         let mut head = None;
         let event = receive_with(
-            pairs.iter().copied(),
+            headers,
             |signature| verify(&self.verifier, signature),
             |verified| {
                 head = Some(verified.topic.clone());
@@ -539,30 +536,33 @@ impl Receiver {
     /// already parsed it): `refusal`, unless what this receiver checks before the body says
     /// otherwise — the method (405), then a missing or malformed signature header (401).
     #[must_use]
-    pub fn refuse_body<H, K, V>(
-        &self,
-        method: &str,
-        peer: Option<&str>,
-        headers: H,
-        refusal: Answer,
-    ) -> Answer
+    pub fn refuse_body<H, K, V>(&self, method: &str, headers: H, refusal: Answer) -> Answer
     where
         H: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let headers: Vec<(K, V)> = headers.into_iter().collect();
-        let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
-        if let Err(e) = self.sources.admits(peer, &pairs) {
-            return Receiver::refusal(&e);
-        }
         if !method.eq_ignore_ascii_case("POST") {
             return Receiver::not_post();
         }
-        match verify_headers(pairs.iter().copied(), |signature| decode_signature(signature).map(|_| ())) {
+        match verify_headers(headers, |signature| decode_signature(signature).map(|_| ())) {
             Err(e @ (Error::MissingSignature | Error::MalformedSignature { .. })) => Receiver::refusal(&e),
             _ => refusal,
         }
+    }
+
+    /// Step 0, when there is an allow-list of [sources](Receiver::with_sources): whether a
+    /// request from `peer` (the socket's address) with these headers may be received at all. A
+    /// caller outside the list is answered 403 `forbidden_source` and told nothing else: this
+    /// comes before the method, the body and the signature. [`Receiver::receive_from`] runs it;
+    /// [`Receiver::receive_with`] leaves it to its caller (the JavaScript package runs it from a
+    /// module of its own, loaded only when `sources` are set).
+    ///
+    /// # Errors
+    ///
+    /// The 403 answer.
+    pub fn admit(&self, peer: Option<&str>, headers: &[(&str, &str)]) -> Result<(), Answer> {
+        self.sources.admits(peer, headers).map_err(|e| Receiver::refusal(&e))
     }
 
     /// The indices of the routes a topic matches, in the order they were added.

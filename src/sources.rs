@@ -242,6 +242,16 @@ impl Sources {
         Ok(self)
     }
 
+    /// The header the caller's address is read from, when one is trusted.
+    #[must_use]
+    pub fn forwarded_header(&self) -> Option<&str> {
+        match &self.forwarded {
+            Forwarded::None => None,
+            Forwarded::XForwardedFor => Some("X-Forwarded-For"),
+            Forwarded::Header(name) => Some(name),
+        }
+    }
+
     /// Whether there is an allow-list at all.
     #[must_use]
     pub fn is_on(&self) -> bool {

@@ -308,3 +308,35 @@ test('deliveryHeaders: application/json by default, another content type on requ
   assert.equal(jsonApi['Content-Type'], 'application/vnd.api+json');
   assert.throws(() => clhooks.deliveryHeaders(body, 's', 'orders.place', 42), (e) => e.code === 'invalid_argument');
 });
+
+test('sources: only allowed callers are received, the others get 403 before anything is verified', async () => {
+  let handled = 0;
+  const onEvent = () => { handled++; };
+  // Loopback allowed: a good delivery is handled; unsigned is 401 as usual.
+  await serve(createNodeHandler({ secret: 's', onEvent, seen: null, sources: { allow: ['127.0.0.1'] } }), async (url) => {
+    assert.equal((await post(url, fixture, headers(fixture, 's'))).status, 200);
+    assert.equal((await post(url, fixture, { 'x-commercelayer-topic': 'orders.place' })).status, 401);
+  });
+  // Commerce Layer's addresses only: loopback is refused, signed or not, whatever it claims.
+  await serve(createNodeHandler({ secret: 's', onEvent, sources: { allow: 'commercelayer' } }), async (url) => {
+    const refused = await post(url, fixture, { ...headers(fixture, 's'), 'x-forwarded-for': '54.246.59.198' });
+    assert.deepEqual([refused.status, refused.json.error], [403, 'forbidden_source']);
+    assert.equal((await post(url, 'not even json', {})).status, 403);
+  });
+  // Behind a trusted proxy (loopback here), X-Forwarded-For names the caller.
+  const behind = { allow: 'commercelayer', proxies: ['127.0.0.1', '::1'], forwarded: 'x-forwarded-for' };
+  await serve(createNodeHandler({ secret: 's', onEvent, seen: null, sources: behind }), async (url) => {
+    assert.equal((await post(url, fixture, { ...headers(fixture, 's'), 'x-forwarded-for': '54.246.59.198' })).status, 200);
+    assert.equal((await post(url, fixture, { ...headers(fixture, 's'), 'x-forwarded-for': '6.6.6.6' })).status, 403);
+    assert.equal((await post(url, fixture, headers(fixture, 's'))).status, 403, 'no header: the proxy itself is the caller, not allowed');
+  });
+  assert.equal(handled, 2);
+  // A fetch runtime without a peer, trusting its platform's header (a Worker's CF-Connecting-IP).
+  const worker = { secret: 's', onEvent, seen: null, sources: { allow: 'commercelayer', forwarded: 'cf-connecting-ip' } };
+  const from = (ip) => new Request('http://x/hooks', { method: 'POST', body: fixture, headers: { ...headers(fixture, 's'), 'cf-connecting-ip': ip } });
+  assert.equal((await handleRequest(from('3.220.172.67'), worker)).status, 200);
+  assert.equal((await handleRequest(from('3.220.172.68'), worker)).status, 403);
+  // A bad list is refused when the receiver is made.
+  assert.throws(() => new Webhooks({ secret: 's', sources: { allow: ['10.0.0.0/33'] } }), (e) => e.code === 'invalid_source');
+  assert.throws(() => new Webhooks({ secret: 's', sources: { allow: [] } }), (e) => e.code === 'invalid_argument');
+});

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use clhooks::receiver::{Answer, Body, MemoryStore, Receiver, ANSWER_CONTENT_TYPE, DEFAULT_MAX_BODY_BYTES};
 use clhooks::sender::{iso8601, Rng};
+use clhooks::sources::{Forwarded, Sources};
 use clhooks::Verifier;
 use tiny_http::{Header, Response, Server};
 
@@ -49,6 +50,16 @@ pub struct Listen {
     /// Also write each verified payload to this folder, named by topic and id.
     #[arg(long)]
     save: Option<PathBuf>,
+    /// Receive only from this address or CIDR block ("commercelayer": Commerce Layer's published
+    /// addresses); repeatable. Any other caller gets 403. Off by default.
+    #[arg(long = "allow-source")]
+    allow_sources: Vec<String>,
+    /// A proxy trusted to say who called it (an address or CIDR block); repeatable.
+    #[arg(long = "trust-proxy", requires = "allow_sources")]
+    trust_proxies: Vec<String>,
+    /// Where trusted proxies say it: x-forwarded-for, or a header holding the caller's address.
+    #[arg(long, requires = "allow_sources")]
+    forwarded: Option<String>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -96,7 +107,16 @@ fn describe(answer: &Answer) -> String {
 }
 
 pub fn listen(args: &Listen) -> Result<(), Failure> {
-    let receiver = Receiver::new(Verifier::new(&args.secrets)?).with_max_body_bytes(args.max_body);
+    let mut receiver = Receiver::new(Verifier::new(&args.secrets)?).with_max_body_bytes(args.max_body);
+    if !args.allow_sources.is_empty() {
+        let forwarded = match args.forwarded.as_deref() {
+            None => Forwarded::None,
+            Some(name) if name.eq_ignore_ascii_case("x-forwarded-for") => Forwarded::XForwardedFor,
+            Some(name) => Forwarded::Header(name.to_owned()),
+        };
+        receiver = receiver
+            .with_sources(Sources::allow(&args.allow_sources)?.behind(&args.trust_proxies, forwarded)?);
+    }
     let seen = MemoryStore::default();
     let base = Behaviour { fail_rate: args.fail_rate, fail_first: 0, slow_ms: args.slow_ms };
     let routes: HashMap<String, Behaviour> =
@@ -134,29 +154,32 @@ pub fn listen(args: &Listen) -> Result<(), Failure> {
         let mut line = format!("{time}  {method} {path}");
         let mut handled = None;
         let pairs = headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        let answer = receiver.handle(&method, pairs, body, &seen, |delivery, _duplicate| {
-            let run = runs.entry(delivery.key.clone()).or_insert(0);
-            *run += 1;
-            let count = per_path.entry(path.clone()).or_insert(0);
-            *count += 1;
-            let behaviour = routes.get(&path).copied().unwrap_or(base);
-            if behaviour.slow_ms > 0 {
-                std::thread::sleep(Duration::from_millis(behaviour.slow_ms));
-            }
-            let fail = *count <= behaviour.fail_first || rng.unit() < behaviour.fail_rate;
-            let event = &delivery.event;
-            let resource = event.resource();
-            handled = Some((format!("  {}  {}/{}  verified", event.topic, resource.kind, resource.id), *run));
-            if let Some(dir) = &args.save {
-                let file = dir.join(format!("{}-{}.json", event.topic, resource.id));
-                let _ = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(file, &event.body));
-            }
-            if fail {
-                Err("failing on purpose")
-            } else {
-                Ok(())
-            }
-        });
+        let peer = request.remote_addr().map(|a| a.ip().to_string());
+        let answer =
+            receiver.handle_from(&method, peer.as_deref(), pairs, body, &seen, |delivery, _duplicate| {
+                let run = runs.entry(delivery.key.clone()).or_insert(0);
+                *run += 1;
+                let count = per_path.entry(path.clone()).or_insert(0);
+                *count += 1;
+                let behaviour = routes.get(&path).copied().unwrap_or(base);
+                if behaviour.slow_ms > 0 {
+                    std::thread::sleep(Duration::from_millis(behaviour.slow_ms));
+                }
+                let fail = *count <= behaviour.fail_first || rng.unit() < behaviour.fail_rate;
+                let event = &delivery.event;
+                let resource = event.resource();
+                handled =
+                    Some((format!("  {}  {}/{}  verified", event.topic, resource.kind, resource.id), *run));
+                if let Some(dir) = &args.save {
+                    let file = dir.join(format!("{}-{}.json", event.topic, resource.id));
+                    let _ = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(file, &event.body));
+                }
+                if fail {
+                    Err("failing on purpose")
+                } else {
+                    Ok(())
+                }
+            });
         match handled {
             Some((what, run)) => {
                 line.push_str(&what);

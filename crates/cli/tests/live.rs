@@ -369,3 +369,23 @@ fn simulate_live_calls_different_webhooks_side_by_side() {
     assert_eq!(server.join().unwrap(), 2, "both calls were out at once\n{}", text(&out.stdout));
     assert_eq!(text(&out.stdout).matches("delivered after 1 attempt(s)").count(), 2);
 }
+
+#[test]
+fn listen_receives_only_from_allowed_sources() {
+    let replay =
+        |url: &str| clhooks(&["replay", FIXTURE, "--url", url, "--secret", "s", "--topic", "orders.place"]);
+    // Commerce Layer's addresses only: loopback is refused before its signature is looked at.
+    let closed = Listener::start(&["--secret", "s", "--allow-source", "commercelayer"]);
+    let out = replay(&closed.url("/hooks"));
+    assert!(!out.status.success());
+    assert!(text(&out.stdout).starts_with("403 "), "{}", text(&out.stdout));
+    assert!(closed.seen()[0].contains("403"), "{:?}", closed.seen());
+    // Loopback allowed.
+    let open = Listener::start(&["--secret", "s", "--allow-source", "127.0.0.0/8", "--allow-source", "::1"]);
+    let out = replay(&open.url("/hooks"));
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    // A bad entry is refused at start.
+    let bad = clhooks(&["listen", "--port", "0", "--secret", "s", "--allow-source", "10.0.0.0/40"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).starts_with("error[invalid_source]: "), "{}", text(&bad.stderr));
+}

@@ -94,6 +94,31 @@ fn pair(entry: &JsValue) -> Option<(String, String)> {
     Some((entry.get(0).as_string()?, header_value(&entry.get(1))?))
 }
 
+/// One request header's value, by name in any case (the first), from the same shapes as
+/// [`headers`].
+pub(crate) fn header_named(value: &JsValue, wanted: &str) -> Result<Option<String>> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    if !value.is_object() {
+        return Err(invalid("headers must be a Headers object, a plain object or an array of pairs"));
+    }
+    let iterator = js_sys::try_iter(value).map_err(|_| invalid("the headers could not be read"))?;
+    let Some(entries) = iterator else {
+        let names = Object::keys(value.unchecked_ref::<Object>());
+        return Ok(names.iter().find_map(|name| {
+            name.as_string().filter(|n| n.eq_ignore_ascii_case(wanted))?;
+            header_value(&Reflect::get(value, &name).ok()?)
+        }));
+    };
+    Ok(entries
+        .take(10_000)
+        .filter_map(std::result::Result::ok)
+        .filter_map(|entry| pair(&entry))
+        .find(|(name, _)| name.eq_ignore_ascii_case(wanted))
+        .map(|(_, value)| value))
+}
+
 /// The request headers a delivery is read from (`X-CommerceLayer-Signature`, `-Topic`, in any
 /// case) as name/value pairs, from a fetch `Headers`, a `Map`, an array of pairs or a plain
 /// object such as Node's `req.headers` (values may be arrays). Other headers are skipped

@@ -5,10 +5,12 @@
 //! Only the types of [`types`] are compiled natively, to generate TypeScript.
 
 // Each module builds with part of the shared helpers.
-#![cfg_attr(not(all(feature = "receiver", feature = "sender")), allow(dead_code))]
+#![cfg_attr(not(all(feature = "receiver", feature = "sender", feature = "sources")), allow(dead_code))]
 
 pub mod types;
 
+#[cfg(all(target_arch = "wasm32", feature = "sources"))]
+mod admission;
 #[cfg(target_arch = "wasm32")]
 mod convert;
 #[cfg(all(target_arch = "wasm32", feature = "receiver"))]

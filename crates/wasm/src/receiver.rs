@@ -82,14 +82,9 @@ impl JsReceiver {
     /// `secret` is a secret, an array of them, or a `Verifier`'s secrets; `maxBodyBytes`
     /// (default 5 MiB) and `duplicates` (`'skip'` or `'mark'`) may be `undefined`.
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        secrets: &JsValue,
-        max_body_bytes: &JsValue,
-        duplicates: &JsValue,
-        sources: &JsValue,
-    ) -> JsResult<JsReceiver> {
+    pub fn new(secrets: &JsValue, max_body_bytes: &JsValue, duplicates: &JsValue) -> JsResult<JsReceiver> {
         let verifier = throw(convert::secrets(secrets).and_then(|s| Ok(Verifier::new(s)?)))?;
-        JsReceiver::with_verifier(verifier, max_body_bytes, duplicates, sources)
+        JsReceiver::with_verifier(verifier, max_body_bytes, duplicates)
     }
 
     /// As the constructor, with a `Verifier`'s keys.
@@ -98,18 +93,16 @@ impl JsReceiver {
         verifier: &crate::JsVerifier,
         max_body_bytes: &JsValue,
         duplicates: &JsValue,
-        sources: &JsValue,
     ) -> JsResult<JsReceiver> {
-        JsReceiver::with_verifier(verifier.inner.clone(), max_body_bytes, duplicates, sources)
+        JsReceiver::with_verifier(verifier.inner.clone(), max_body_bytes, duplicates)
     }
 
     fn with_verifier(
         verifier: Verifier,
         max_body_bytes: &JsValue,
         duplicates: &JsValue,
-        sources: &JsValue,
     ) -> JsResult<JsReceiver> {
-        let mut inner = Receiver::new(verifier).with_sources(throw(convert::sources(sources))?);
+        let mut inner = Receiver::new(verifier);
         if !max_body_bytes.is_undefined() && !max_body_bytes.is_null() {
             let max = max_body_bytes
                 .as_f64()
@@ -158,7 +151,6 @@ impl JsReceiver {
     pub fn receive(
         &self,
         method: &JsValue,
-        peer: &JsValue,
         headers: &JsValue,
         body: &JsValue,
         state: &JsValue,
@@ -166,7 +158,6 @@ impl JsReceiver {
         digest: &JsValue,
         store: &JsValue,
     ) -> JsResult<Object> {
-        let peer = peer.as_string();
         let tags = throw(convert::hosted_tags(tags))?;
         let digest = throw(document::digest(digest))?;
         let out = Object::new();
@@ -181,12 +172,8 @@ impl JsReceiver {
                 // the core has said what it says first (the method, the signature header).
                 Err(e) => {
                     let refusal = Answer::error(e.http_status(), e.code(), &e.to_string());
-                    let answer = self.inner.refuse_body(
-                        &method,
-                        peer.as_deref(),
-                        headers.iter().map(|(k, v)| (k, v)),
-                        refusal,
-                    );
+                    let answer =
+                        self.inner.refuse_body(&method, headers.iter().map(|(k, v)| (k, v)), refusal);
                     set(&out, "answer", &answer_value(&answer));
                     return Ok(out);
                 }
@@ -199,7 +186,6 @@ impl JsReceiver {
         };
         let received = self.inner.receive_with(
             &method,
-            peer.as_deref(),
             headers,
             size,
             |verifier, signature| match &held {

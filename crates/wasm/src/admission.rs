@@ -1,0 +1,51 @@
+//! The source-address allow-list (the package's `clhooks-sources.wasm`, loaded only by receivers
+//! that set `sources`): the core's step 0, `Receiver::admit`, before anything else is read.
+
+use clhooks::receiver::{Answer, Receiver};
+use clhooks::sources::Sources;
+use js_sys::Object;
+use wasm_bindgen::prelude::*;
+
+use crate::convert;
+use crate::errors::{throw, JsResult};
+use crate::set;
+
+/// Who may deliver: `new Admission({ allow, proxies, forwarded })`.
+#[wasm_bindgen]
+pub struct Admission {
+    sources: Sources,
+}
+
+#[wasm_bindgen]
+impl Admission {
+    /// The allow-list: see the package's `sources` option.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: &JsValue) -> JsResult<Admission> {
+        throw(convert::sources(config)).map(|sources| Admission { sources })
+    }
+
+    /// `undefined` when a request from `peer` (the socket's address, when the runtime has one)
+    /// with these headers may be received; otherwise the core's answer, `{status: 403, body}`.
+    pub fn admit(&self, peer: &JsValue, headers: &JsValue) -> JsResult<JsValue> {
+        let header = match self.sources.forwarded_header() {
+            Some(name) => throw(convert::header_named(headers, name))?,
+            None => None,
+        };
+        let pairs: Vec<(&str, &str)> = match (self.sources.forwarded_header(), header.as_deref()) {
+            (Some(name), Some(value)) => vec![(name, value)],
+            _ => Vec::new(),
+        };
+        let peer = peer.as_string();
+        Ok(match self.sources.admits(peer.as_deref(), &pairs) {
+            Ok(()) => JsValue::UNDEFINED,
+            Err(e) => answer_value(&Receiver::refusal(&e)),
+        })
+    }
+}
+
+fn answer_value(answer: &Answer) -> JsValue {
+    let out = Object::new();
+    set(&out, "status", &JsValue::from(answer.status));
+    set(&out, "body", &JsValue::from_str(&answer.body));
+    out.into()
+}
