@@ -3,7 +3,11 @@
 import express from 'express';
 import { Webhooks, keepRawBody } from 'clhooks';
 
-const webhooks = new Webhooks({ secret: (process.env.CL_WEBHOOK_SECRET ?? '').split(',').filter(Boolean) });
+const webhooks = new Webhooks({
+  secret: (process.env.CL_WEBHOOK_SECRET ?? '').split(',').filter(Boolean),
+  // ALLOW_SOURCES=commercelayer: only Commerce Layer's published addresses (or a comma list).
+  sources: process.env.ALLOW_SOURCES ? { allow: process.env.ALLOW_SOURCES.split(',') } : undefined,
+});
 webhooks.on('orders.*', (event) => console.log(`event ${event.topic} ${event.id} ${event.idempotencyKey.slice(0, 12)}`));
 webhooks.on('shipments.*', (event) => console.log(`event ${event.topic} ${event.id} ${event.idempotencyKey.slice(0, 12)}`));
 

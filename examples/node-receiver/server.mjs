@@ -1,11 +1,13 @@
 // A Commerce Layer webhook receiver on node:http.
 //   CL_WEBHOOK_SECRET=secret node server.mjs      (several secrets, comma-separated, while rotating)
+//   ALLOW_SOURCES=commercelayer                   (optional: only Commerce Layer's addresses, or a list)
 import { createServer } from 'node:http';
 import { Webhooks } from 'clhooks';
 
 const secrets = (process.env.CL_WEBHOOK_SECRET ?? '').split(',').filter(Boolean);
 const webhooks = new Webhooks({
   secret: secrets,
+  sources: process.env.ALLOW_SOURCES ? { allow: process.env.ALLOW_SOURCES.split(',') } : undefined,
   onError: (error, event) => console.error(`handler failed for ${event.topic} ${event.id}:`, error),
 });
 

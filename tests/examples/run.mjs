@@ -155,7 +155,7 @@ function postHuge(url, body, headers) {
   });
 }
 
-async function workerServer() {
+async function workerServer(extra = {}) {
   const dir = join(root, 'examples/cloudflare-worker');
   const outdir = mkdtempSync(join(tmpdir(), 'clhooks-worker-example-'));
   run(join(root, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
@@ -168,7 +168,7 @@ async function workerServer() {
     modulesRoot: outdir,
     modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: '2026-04-01',
-    bindings: { CL_WEBHOOK_SECRET: SECRETS },
+    bindings: { CL_WEBHOOK_SECRET: SECRETS, ...extra },
     host: '127.0.0.1',
     port: 0,
   });
@@ -261,6 +261,35 @@ for (const [name, startServer, handledLine] of examples) {
   }
 }
 
+// Every example with ALLOW_SOURCES set to an address that is not loopback's: a signed delivery
+// from here is refused with 403 forbidden_source, before anything is verified.
+{
+  const elsewhere = '203.0.113.7';
+  const closed = { ...env, ALLOW_SOURCES: elsewhere };
+  const restricted = [
+    ['node-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/node-receiver'), env: closed })],
+    ['express-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/express-receiver'), env: closed })],
+    ['cloudflare-worker', () => workerServer({ ALLOW_SOURCES: elsewhere })],
+    ['rust-receiver', () => start(join(root, 'target/rust-receiver/release/clhooks-rust-receiver'), [], { env: closed })],
+  ];
+  for (const [name, startServer] of restricted) {
+    const server = await startServer();
+    try {
+      const headers = { 'X-CommerceLayer-Signature': sign(fixture, 'new-secret'), 'X-CommerceLayer-Topic': 'orders.place' };
+      const res = await fetch(`${server.url}/webhooks`, { method: 'POST', body: fixture, headers });
+      const got = answered(res.status, await res.text());
+      if (got.status !== 403 || got.error !== 'forbidden_source') {
+        failures += 1;
+        console.log(`FAIL ${name} with ALLOW_SOURCES=${elsewhere}: expected 403 forbidden_source, got ${got.status} ${got.error}`);
+      } else {
+        console.log(`ok   ${name} with ALLOW_SOURCES=${elsewhere}: 403 forbidden_source`);
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+}
+
 // A receiver written the way Commerce Layer's own examples are: express.json() with a verify hook
 // that keeps the raw body, then createHmac(...).digest('base64') compared with the header. It
 // only sees the raw body of application/json requests, so that is what clhooks sends by default.
@@ -309,6 +338,6 @@ const columns = ['example', ...cases.map(([label]) => label), 'handled once'];
 console.log(`\n${columns.join(' | ')}`);
 for (const row of table) console.log(columns.map((c) => row[c] ?? '-').join(' | '));
 rmSync(work, { recursive: true, force: true });
-const total = examples.length * (cases.length + 1) + 1 + 4;
+const total = examples.length * (cases.length + 1) + 1 + 4 + 4;
 console.log(`\nexamples: ${total - failures} passed, ${failures} failed`);
 process.exit(failures ? 1 : 0);

@@ -6,7 +6,11 @@ let webhooks;
 
 export default {
   async fetch(request, env, ctx) {
-    webhooks ??= new Webhooks({ secret: env.CL_WEBHOOK_SECRET.split(',') })
+    webhooks ??= new Webhooks({
+      secret: env.CL_WEBHOOK_SECRET.split(','),
+      // ALLOW_SOURCES=commercelayer: only Commerce Layer's addresses, as Cloudflare names the caller.
+      sources: env.ALLOW_SOURCES ? { allow: env.ALLOW_SOURCES.split(','), forwarded: 'cf-connecting-ip' } : undefined,
+    })
       .on('orders.place', (event) => {
         // Answer now, work after: the Worker stays alive for the promise.
         ctx.waitUntil(Promise.resolve().then(() => console.log(`order ${event.data.attributes.number} placed`)));

@@ -8,15 +8,17 @@
 //! 409, 500, 200 and duplicates), and its seen-store records an event only once the work is
 //! done, so a delivery whose work failed is handled again when Commerce Layer retries it.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::to_bytes;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use clhooks::receiver::{Answer, Body, Delivery, MemoryStore, Receiver, SeenStore, ANSWER_CONTENT_TYPE};
+use clhooks::sources::Sources;
 use clhooks::Verifier;
 use tokio::io::AsyncWriteExt;
 
@@ -44,10 +46,20 @@ async fn work(app: &App, delivery: &Delivery) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn webhook(State(app): State<Arc<App>>, request: Request) -> Response {
+async fn webhook(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
+    // Step 0 (with ALLOW_SOURCES): a caller outside the allow-list is refused before its body is read.
+    let peer = peer.ip().to_string();
+    if let Err(answer) = app.receiver.admit(Some(&peer), &pairs(&parts.headers)) {
+        return respond(answer);
+    }
     let max = app.receiver.max_body_bytes();
-    let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let declared =
+        parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     // Over the limit by its Content-Length: answered before reading (and before `100 Continue`).
     let read = match declared {
         Some(length) if length > max => Ok(None),
@@ -58,10 +70,11 @@ async fn webhook(State(app): State<Arc<App>>, request: Request) -> Response {
         Ok(None) => Body::TooLarge,
         Err(_) => Body::Unreadable,
     };
-    let delivery = match app.receiver.receive(parts.method.as_str(), pairs(&parts.headers), body) {
-        Ok(delivery) => delivery,
-        Err(answer) => return respond(answer),
-    };
+    let delivery =
+        match app.receiver.receive_from(parts.method.as_str(), Some(&peer), pairs(&parts.headers), body) {
+            Ok(delivery) => delivery,
+            Err(answer) => return respond(answer),
+        };
     // Claim, work and end the claim on a task of their own: axum drops this handler when the
     // client hangs up (Commerce Layer does at 5 s), and the claim must end all the same.
     let task = tokio::spawn(async move {
@@ -95,7 +108,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let secrets = std::env::var("CL_WEBHOOK_SECRET").unwrap_or_default();
     let verifier = Verifier::new(secrets.split(',').filter(|s| !s.is_empty()))?;
     let app = Arc::new(App {
-        receiver: Receiver::new(verifier),
+        receiver: match std::env::var("ALLOW_SOURCES").ok().filter(|s| !s.is_empty()) {
+            // Only these addresses ("commercelayer": Commerce Layer's published ones).
+            Some(list) => Receiver::new(verifier).with_sources(Sources::allow(list.split(','))?),
+            None => Receiver::new(verifier),
+        },
         seen: MemoryStore::default(),
         events_log: std::env::var("EVENTS_LOG").ok().filter(|p| !p.is_empty()),
     });
@@ -108,6 +125,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let listener = tokio::net::TcpListener::bind(format!("{host}:{port}")).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, router).await?;
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await?;
     Ok(())
 }
