@@ -240,7 +240,7 @@ function setView(next) {
 
 /** The request Commerce Layer would send: the core's delivery headers (a browser sets its own User-Agent). */
 function requestParts(body = currentBody()) {
-  const pairs = deliveryHeaders(body, fields.secret.value, fields.topic.value);
+  const pairs = deliveryHeaders(body, fields.secret.value, fields.topic.value, $('content-type').value.trim() || undefined);
   const headers = Object.fromEntries(pairs.filter(([name]) => name !== 'User-Agent'));
   return { body, headers };
 }

@@ -158,6 +158,12 @@ test("the page's curl line, run against clhooks listen, verifies", async () => {
   await page.click('#curl-button');
   const curl = await page.textContent('#curl');
   assert.match(curl, /--data-binary @-/);
+  // What Commerce Layer's own receivers read, unless chosen otherwise.
+  assert.match(curl, /-H 'Content-Type: application\/json'/);
+  await page.fill('#content-type', 'application/vnd.api+json');
+  await page.click('#curl-button');
+  assert.match(await page.textContent('#curl'), /-H 'Content-Type: application\/vnd\.api\+json'/);
+  await page.fill('#content-type', 'application/json');
   const answer = execFileSync('sh', ['-c', curl], { encoding: 'utf8' });
   assert.equal(answer, '{"received":"orders.place"}');
   await new Promise((r) => setTimeout(r, 200));
