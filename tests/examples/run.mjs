@@ -331,6 +331,17 @@ for (const [name, startServer, handledLine] of examples) {
       console.log(`ok   Commerce Layer's example receiver: ${label} -> ${got}`);
     }
   }
+  // A tampered body under a valid signature of the original: that receiver's own 401.
+  const tampered = Buffer.from(fixture.toString('utf8').replace('"placed"', '"draft"'));
+  const res = await fetch(url, { method: 'POST', body: tampered, headers: {
+    'Content-Type': 'application/json', 'X-CommerceLayer-Signature': sign(fixture, 'cl-secret'), 'X-CommerceLayer-Topic': 'orders.place',
+  } });
+  if (res.status !== 401) {
+    failures += 1;
+    console.log(`FAIL Commerce Layer's example receiver: a tampered body: expected 401, got ${res.status}`);
+  } else {
+    console.log(`ok   Commerce Layer's example receiver: a tampered body -> ${res.status}`);
+  }
   server.close();
 }
 
@@ -338,6 +349,6 @@ const columns = ['example', ...cases.map(([label]) => label), 'handled once'];
 console.log(`\n${columns.join(' | ')}`);
 for (const row of table) console.log(columns.map((c) => row[c] ?? '-').join(' | '));
 rmSync(work, { recursive: true, force: true });
-const total = examples.length * (cases.length + 1) + 1 + 4 + 4;
+const total = examples.length * (cases.length + 1) + 1 + 5 + 4;
 console.log(`\nexamples: ${total - failures} passed, ${failures} failed`);
 process.exit(failures ? 1 : 0);
