@@ -11,8 +11,6 @@
 /** @typedef {import('./index.js').ErrorDetails} ErrorDetails */
 /** @typedef {import('./index.js').EventFields} EventFields */
 /** @typedef {import('./index.js').Answer} Answer */
-/** @typedef {import('./index.js').Run} Run */
-/** @typedef {import('./index.js').Finish} Finish */
 /** @typedef {import('./index.js').Claim} Claim */
 /** @typedef {import('./index.js').Outcome} Outcome */
 /** @typedef {import('./index.js').Output} Output */

@@ -215,6 +215,8 @@ export class Webhooks {
   fetch(request: Request, peer?: string): Promise<Response>;
   /** Bodies over this many bytes are answered 413. */
   readonly maxBodyBytes: number;
+  /** With `sources` set: the 403 answer for a caller outside the allow-list, else `undefined` (what the adapters ask before reading a body). */
+  refused(peer: string | undefined, headers: HeadersLike): Answer | undefined;
   /** The exchange without any runtime: what the adapters call. */
   process(request: { method: string; body: Body; headers: HeadersLike; peer?: string; tooLarge?: boolean }): Promise<Answer>;
 }

@@ -77,10 +77,20 @@ export function createReceivers(api, core) {
      * @param {{ method: string, body: any, headers: any, peer?: string, tooLarge?: boolean, unreadable?: boolean }} request
      * @returns {Answer | Promise<Answer>}
      */
-    exchange({ method, body, headers, peer, tooLarge = false, unreadable = false }) {
-      // Step 0: a caller outside the allow-list is answered before anything else is read.
-      const refused = this.admission ? this.admission.admit(peer, headers) : undefined;
-      if (refused) return refused;
+    exchange(request) {
+      return this.refused(request.peer, request.headers) ?? this.#admitted(request);
+    }
+
+    /**
+     * Step 0, with `sources` set: the core's answer (403) to a caller outside the allow-list,
+     * or `undefined`. The adapters ask it before they read a body.
+     */
+    refused(peer, headers) {
+      return this.admission ? this.admission.admit(peer, headers) : undefined;
+    }
+
+    /** The exchange of a request that step 0 let through. */
+    #admitted({ method, body, headers, tooLarge = false, unreadable = false }) {
       const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : undefined;
       const read = method === 'POST' && !state;
       const tags = read && this.hostKeys != null ? hostTags(this.hostKeys, body, true) : undefined;
@@ -170,13 +180,25 @@ export function createReceivers(api, core) {
         const handle = ({ body, tooLarge, unreadable = false }) => {
           let answer;
           try {
-            answer = this.exchange({ method: req.method, body, headers: req.headers, peer: peerOf(req), tooLarge, unreadable });
+            answer = this.#admitted({ method: req.method, body, headers: req.headers, tooLarge, unreadable });
           } catch (error) {
             return failed(error);
           }
           if (isThenable(answer)) Promise.resolve(answer).then(reply, failed);
           else reply(/** @type {Answer} */ (answer));
         };
+        // Step 0 before the body is read: a caller outside the allow-list is not read at all.
+        let refusal;
+        try {
+          refusal = this.refused(peerOf(req), req.headers);
+        } catch (error) {
+          req.resume();
+          return failed(error);
+        }
+        if (refusal) {
+          req.resume();
+          return reply(refusal);
+        }
         if (req.method !== 'POST') {
           req.resume();
           return handle({ body: new Uint8Array(), tooLarge: false });
@@ -194,9 +216,18 @@ export function createReceivers(api, core) {
       return (req, res, next) => {
         const reply = ({ status, body }) => res.status(status).set(JSON_HEADERS).send(body);
         const send = (body, tooLarge = false, unreadable = false) =>
-          this.process({ method: req.method, body, headers: req.headers, peer: peerOf(req), tooLarge, unreadable })
+          Promise.resolve()
+            .then(() => this.#admitted({ method: req.method, body, headers: req.headers, tooLarge, unreadable }))
             .then(reply, (error) => reply(failure(error)))
             .catch(next);
+        // Step 0 before the body is read: a caller outside the allow-list is not read at all.
+        let refusal;
+        try {
+          refusal = this.refused(peerOf(req), req.headers);
+        } catch (error) {
+          return reply(failure(error));
+        }
+        if (refusal) return reply(refusal);
         if (req.method !== 'POST') return send(new Uint8Array());
         // Bytes a body parser already read: the core measures them against its limit itself.
         if (req.rawBody instanceof Uint8Array) return send(req.rawBody);
@@ -213,11 +244,20 @@ export function createReceivers(api, core) {
      * `server.requestIP(request).address`), for `sources`.
      */
     async fetch(request, peer) {
+      // Step 0 before the body is read.
+      let refusal;
+      try {
+        refusal = this.refused(peer, request.headers);
+      } catch (error) {
+        refusal = failure(error);
+      }
+      if (refusal) return new Response(refusal.body, { status: refusal.status, headers: JSON_HEADERS });
       const empty = { body: new Uint8Array(), tooLarge: false, unreadable: false };
       const read = request.method === 'POST'
         ? await readStream(request.body, this.maxBodyBytes).catch(() => ({ ...empty, unreadable: true }))
         : empty;
-      const { status, body } = await this.process({ method: request.method, headers: request.headers, peer, ...read })
+      const { status, body } = await Promise.resolve()
+        .then(() => this.#admitted({ method: request.method, headers: request.headers, ...read }))
         .catch(failure);
       return new Response(body, { status, headers: JSON_HEADERS });
     }

@@ -183,6 +183,26 @@ const receiveRows = [
 console.log(`\nreceive the real orders.place delivery (${fixture.length} bytes): µs per call and × the floor`);
 for (const [name, us] of receiveRows) console.log(`  ${name.padEnd(48)} ${fmt(us).padStart(6)}  (${(us / floor).toFixed(2)}×)`);
 
+// What a receiver does per request, without the HTTP around it (tests/bench/receiver.mjs has
+// that): a 4 KiB delivery through Webhooks.process against the same work written by hand.
+{
+  const note = 'x'.repeat(4096 - 87);
+  const body = Buffer.from(`{"data":{"id":"wBXVhZOmXO","type":"orders","attributes":{"status":"placed","note":"${note}"}}}`);
+  const signature = clhooks.sign(body, secret);
+  const requestHeaders = { 'content-type': 'application/json', 'x-commercelayer-signature': signature, 'x-commercelayer-topic': 'orders.place' };
+  const webhooks = new clhooks.Webhooks({ secret, seen: null, onEvent: () => {} });
+  const byHand = timeIt(() => {
+    const mac = createHmac('sha256', secret).update(body).digest();
+    if (!timingSafeEqual(mac, Buffer.from(signature, 'base64'))) throw new Error('mismatch');
+    return JSON.stringify({ received: JSON.parse(body.toString('utf8')).data.type });
+  });
+  const processed = await timeItAsync(() => webhooks.process({ method: 'POST', body, headers: requestHeaders }));
+  console.log(`
+one 4 KiB delivery in one process, no HTTP: µs per call and × by hand`);
+  console.log(`  ${'by hand: node:crypto verify + JSON.parse + answer'.padEnd(48)} ${fmt(byHand).padStart(6)}  (1.00×)`);
+  console.log(`  ${'clhooks Webhooks.process (no seen-store)'.padEnd(48)} ${fmt(processed).padStart(6)}  (${(processed / byHand).toFixed(2)}×)`);
+}
+
 // The sender simulation, the same scenario as the native bench.
 const scenario = readFileSync(join(pkgDir, '../tests/bench/throughput.json'), 'utf8');
 const report = clhooks.simulate(scenario);

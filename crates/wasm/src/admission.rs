@@ -1,14 +1,13 @@
 //! The source-address allow-list (the package's `clhooks-sources.wasm`, loaded only by receivers
 //! that set `sources`): the core's step 0, `Receiver::admit`, before anything else is read.
 
-use clhooks::receiver::{Answer, Receiver};
+use clhooks::receiver::Receiver;
 use clhooks::sources::Sources;
-use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
+use crate::answer_value;
 use crate::convert;
 use crate::errors::{throw, JsResult};
-use crate::set;
 
 /// Who may deliver: `new Admission({ allow, proxies, forwarded })`.
 #[wasm_bindgen]
@@ -41,11 +40,4 @@ impl Admission {
             Err(e) => answer_value(&Receiver::refusal(&e)),
         })
     }
-}
-
-fn answer_value(answer: &Answer) -> JsValue {
-    let out = Object::new();
-    set(&out, "status", &JsValue::from(answer.status));
-    set(&out, "body", &JsValue::from_str(&answer.body));
-    out.into()
 }

@@ -80,6 +80,14 @@ mod shared {
         let _ = Reflect::set(target, &key(name), value);
     }
 
+    /// An answer as `{status, body}`, member by member (on every request: no JSON text between).
+    pub(crate) fn answer_value(answer: &clhooks::Answer) -> JsValue {
+        let out = Object::new();
+        set(&out, "status", &JsValue::from(answer.status));
+        set(&out, "body", &JsValue::from_str(&answer.body));
+        out.into()
+    }
+
     /// A topic's fields as an object, member by member (no JSON serializer in the receiver's
     /// module).
     pub(crate) fn topic_value(fields: &TopicFields) -> JsValue {
@@ -135,5 +143,5 @@ pub(crate) use sender::{read_scenario, report_value};
 #[cfg(target_arch = "wasm32")]
 #[allow(unused_imports)]
 pub(crate) use shared::{
-    details_value, from_js_value, key, set, string, to_js_value, topic_fields, topic_value,
+    answer_value, details_value, from_js_value, key, set, string, to_js_value, topic_fields, topic_value,
 };

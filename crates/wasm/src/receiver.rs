@@ -13,15 +13,7 @@ use wasm_bindgen::prelude::*;
 use crate::convert;
 use crate::document::{self, Held};
 use crate::errors::{throw, BindingError, JsResult};
-use crate::{set, string};
-
-/// `{status, body}`, made member by member (no JSON text in between: this is on every request).
-fn answer_value(answer: &Answer) -> JsValue {
-    let out = Object::new();
-    set(&out, "status", &JsValue::from(answer.status));
-    set(&out, "body", &JsValue::from_str(&answer.body));
-    out.into()
-}
+use crate::{answer_value, set, string};
 
 /// `{answer}` or `{key: value}`.
 fn either(key: &'static str, value: &JsValue) -> Object {
