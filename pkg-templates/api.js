@@ -62,7 +62,7 @@ export function createApi(core, host, loadSender, loadSources) {
   /** The core's step 0 for a receiver's `sources`, from the module loaded on first need. */
   const admission = (config) => {
     if (!loadSources) {
-      throw new WebhookError('invalid_argument', 'sources (an allow-list of addresses) needs a server runtime: Node, Deno, Bun or workerd');
+      throw new WebhookError('invalid_argument', 'sources (an allow-list of addresses) is not available in this build of the package');
     }
     if (!sourcesCore) {
       sourcesCore = loadSources();

@@ -150,3 +150,33 @@ fn a_receiver_refuses_other_sources_before_anything_else() {
         "no peer: refused"
     );
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_shared_source_vectors() {
+    let vectors: serde_json::Value = serde_json::from_str(include_str!("vectors/sources.json")).unwrap();
+    let cases = vectors["cases"].as_array().unwrap();
+    assert!(cases.len() >= 20);
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array().map(|a| a.iter().map(|s| s.as_str().unwrap().to_owned()).collect()).unwrap_or_default()
+    };
+    for case in cases {
+        let sources = &case["sources"];
+        let forwarded = match sources["forwarded"].as_str() {
+            None => Forwarded::None,
+            Some(name) if name.eq_ignore_ascii_case("x-forwarded-for") => Forwarded::XForwardedFor,
+            Some(name) => Forwarded::Header(name.to_owned()),
+        };
+        let headers: Vec<(String, String)> = case["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| (pair[0].as_str().unwrap().to_owned(), pair[1].as_str().unwrap().to_owned()))
+            .collect();
+        let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let got = Sources::allow(strings(&sources["allow"]))
+            .and_then(|s| s.behind(strings(&sources["proxies"]), forwarded))
+            .and_then(|s| s.admits(case["peer"].as_str(), &pairs))
+            .map_or_else(|e| e.code().to_owned(), |()| "ok".to_owned());
+        assert_eq!(got, case["expect"].as_str().unwrap(), "{}", case["name"]);
+    }
+}

@@ -262,6 +262,18 @@ export async function runVectors(clhooks, files) {
 
   await receiverVectors(clhooks, files, record);
 
+  // Who may deliver to a receiver with `sources` set (step 0, from the allow-list's module).
+  for (const c of files.sources.cases) {
+    let got;
+    try {
+      const refused = new clhooks.Webhooks({ secret: 's', sources: c.sources }).refused(c.peer ?? undefined, c.headers);
+      got = refused ? `${refused.status} ${JSON.parse(refused.body).error}` : 'ok';
+    } catch (e) {
+      got = e.code;
+    }
+    record(`sources: ${c.name}`, c.expect === 'forbidden_source' ? '403 forbidden_source' : c.expect, got);
+  }
+
   results.push(...bodyTypes(clhooks));
   const abused = abuse(clhooks, files);
   record(`${abused.calls} bad calls throw WebhookError`, '0 wrong', `${abused.wrong} wrong`);
@@ -278,6 +290,7 @@ export const FILES = {
   payloads: 'tests/vectors/payloads.json',
   fixture: 'tests/vectors/orders-place-payload.json',
   receiver: 'tests/vectors/receiver.json',
+  sources: 'tests/vectors/sources.json',
   scenario: 'examples/scenarios/three-webhooks.json',
 };
 
@@ -289,6 +302,7 @@ export async function loadFiles(readBytes) {
     topics: JSON.parse(await text('topics')),
     payloads: JSON.parse(await text('payloads')),
     receiver: JSON.parse(await text('receiver')),
+    sources: JSON.parse(await text('sources')),
     fixture: new Uint8Array(await readBytes(FILES.fixture)),
     scenario: await text('scenario'),
   };

@@ -944,6 +944,107 @@ def write_json(name, value):
     return len(text.encode("utf-8"))
 
 
+# Commerce Layer's published delivery addresses ("commercelayer" in an allow-list).
+COMMERCE_LAYER_IPS = ["54.246.59.198", "99.81.212.137", "54.74.119.33",
+                      "3.220.172.67", "34.202.177.238", "52.0.55.171"]
+
+
+def reference_admits(sources, peer, headers):
+    """Reference allow-list: 'ok', 'forbidden_source' or 'invalid_source'."""
+    import ipaddress
+
+    def address(text):
+        text = text.strip()
+        if text.startswith("["):
+            inside, _, rest = text[1:].partition("]")
+            if rest and not (rest.startswith(":") and rest[1:].isdigit() and int(rest[1:]) < 65536):
+                return None
+            text = inside
+        elif text.count(":") == 1:
+            host, _, port = text.partition(":")
+            if not (port.isdigit() and int(port) < 65536):
+                return None
+            text = host
+        try:
+            ip = ipaddress.ip_address(text)
+        except ValueError:
+            return None
+        if ip.version == 6 and ip.ipv4_mapped:
+            return ip.ipv4_mapped
+        return ip
+
+    def network(text):
+        try:
+            net = ipaddress.ip_network(text.strip(), strict=False)
+        except ValueError:
+            return None
+        if net.version == 6 and net.network_address.ipv4_mapped and net.prefixlen >= 96:
+            return ipaddress.ip_network(f"{net.network_address.ipv4_mapped}/{net.prefixlen - 96}")
+        return net
+
+    entries = []
+    for entry in sources["allow"]:
+        entries += COMMERCE_LAYER_IPS if entry.strip().lower() == "commercelayer" else [entry]
+    allow = [network(e) for e in entries]
+    proxies = [network(p) for p in sources.get("proxies", [])]
+    if None in allow or None in proxies:
+        return "invalid_source"
+    inside = lambda ip, nets: ip is not None and any(ip.version == n.version and ip in n for n in nets)
+    header = lambda name: next((v for k, v in headers if k.lower() == name.lower()), None)
+    forwarded = sources.get("forwarded")
+    caller = address(peer) if peer is not None else None
+    if forwarded and forwarded.lower() == "x-forwarded-for":
+        if caller is not None and inside(caller, proxies):
+            for hop in reversed([h.strip() for h in (header("X-Forwarded-For") or "").split(",") if h.strip()]):
+                hop_ip = address(hop)
+                if hop_ip is None:
+                    caller = None
+                    break
+                caller = hop_ip
+                if not inside(hop_ip, proxies):
+                    break
+    elif forwarded:
+        if caller is None or inside(caller, proxies):
+            value = header(forwarded)
+            caller = address(value) if value is not None else None
+    return "ok" if inside(caller, allow) else "forbidden_source"
+
+
+def build_sources():
+    """Allow-list cases: who may deliver to a receiver with `sources` set."""
+    cl = {"allow": ["commercelayer"]}
+    behind = {"allow": ["commercelayer"], "proxies": ["10.0.0.0/8", "127.0.0.1"], "forwarded": "x-forwarded-for"}
+    worker = {"allow": ["commercelayer"], "forwarded": "cf-connecting-ip"}
+    raw = [
+        ("published_address", cl, "54.246.59.198", []),
+        ("published_address_with_port", cl, "52.0.55.171:44312", []),
+        ("published_address_ipv4_mapped", cl, "::ffff:3.220.172.67", []),
+        ("loopback_refused", cl, "127.0.0.1", []),
+        ("no_peer_refused", cl, None, []),
+        ("header_ignored_without_trust", cl, "127.0.0.1", [["X-Forwarded-For", "54.246.59.198"]]),
+        ("cidr_block", {"allow": ["10.0.0.0/8"]}, "10.200.3.4", []),
+        ("cidr_block_outside", {"allow": ["10.0.0.0/8"]}, "11.0.0.1", []),
+        ("ipv6_block", {"allow": ["2001:db8::/32"]}, "[2001:db8::7]:443", []),
+        ("ipv6_outside", {"allow": ["2001:db8::/32"]}, "2001:db9::1", []),
+        ("trusted_proxy_names_caller", behind, "10.1.1.1", [["X-Forwarded-For", "54.74.119.33"]]),
+        ("trusted_proxy_chain", behind, "127.0.0.1", [["x-forwarded-for", "6.6.6.6, 54.74.119.33, 10.9.9.9"]]),
+        ("trusted_proxy_spoofed_last_hop", behind, "127.0.0.1", [["X-Forwarded-For", "54.74.119.33, 6.6.6.6"]]),
+        ("trusted_proxy_junk_hop", behind, "127.0.0.1", [["X-Forwarded-For", "54.74.119.33, junk"]]),
+        ("trusted_proxy_without_header", behind, "127.0.0.1", []),
+        ("untrusted_peer_header_ignored", behind, "8.8.8.8", [["X-Forwarded-For", "54.74.119.33"]]),
+        ("platform_header", worker, None, [["CF-Connecting-IP", "34.202.177.238"]]),
+        ("platform_header_other", worker, None, [["cf-connecting-ip", "34.202.177.239"]]),
+        ("platform_header_from_untrusted_peer", worker, "34.202.177.239", [["CF-Connecting-IP", "34.202.177.238"]]),
+        ("invalid_prefix", {"allow": ["10.0.0.0/33"]}, "10.0.0.1", []),
+        ("invalid_entry", {"allow": ["example.com"]}, "10.0.0.1", []),
+    ]
+    cases = []
+    for name, sources, peer, headers in raw:
+        cases.append({"name": name, "sources": sources, "peer": peer, "headers": headers,
+                      "expect": reference_admits(sources, peer, headers)})
+    return {"cases": cases}
+
+
 def main():
     fixture_bytes = (HERE / FIXTURE_NAME).read_bytes()
     topics, catalogue = build_topics()
@@ -953,6 +1054,7 @@ def main():
         "topics.json": topics,
         "payloads.json": payloads,
         "receiver.json": build_receiver(fixture_bytes, catalogue),
+        "sources.json": build_sources(),
     }
     for name, value in outputs.items():
         size = write_json(name, value)
