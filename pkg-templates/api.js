@@ -44,7 +44,7 @@ export function createApi(core, host, loadSender, loadSources) {
     }
   }
   core.__setErrorClass(WebhookError);
-  const { outline, expand } = createDocuments();
+  const { outline, expand, weight } = createDocuments();
 
   /** @type {SenderCore | undefined} */
   let senderCore;
@@ -75,14 +75,16 @@ export function createApi(core, host, loadSender, loadSources) {
   const TOPICS = Object.freeze(CATALOGUE.map((info) => info.topic));
   const ERROR_CODES = Object.freeze(core.errorCodes());
 
-  const maxDepthOf = (options) => (options && options.maxDepth != null ? options.maxDepth : undefined);
-
   /**
    * A parsed document expanded as the core plans it.
    * @param {any} document
-   * @param {{ maxDepth?: number } | undefined} options
+   * @param {{ maxDepth?: number, maxNodes?: number, maxGrowth?: number } | undefined} options
    */
-  const denormalizeParsed = (document, options) => expand(core.denormalizePlan(document, maxDepthOf(options)), document);
+  const denormalizeParsed = (document, options) => {
+    const included = Array.isArray(document.included) ? document.included : [];
+    const weigh = (position) => weight(position === 0 ? document.data : included[position - 1]);
+    return expand(core.denormalizePlan(document, options, weigh), document);
+  };
 
   /** A verified delivery. */
   class WebhookEvent {

@@ -76,6 +76,13 @@ export interface Denormalized<Type extends string = string> {
 export interface DenormalizeOptions {
   /** How many times one resource may repeat on a path before it is left as an identifier (default 2). */
   maxDepth?: number;
+  /** How many objects (resources and identifiers) the output may hold (default 100,000). */
+  maxNodes?: number;
+  /**
+   * How many times the document's size repeating resources may add to the output, past a
+   * mebibyte (default 16).
+   */
+  maxGrowth?: number;
 }
 
 // __GENERATED_TYPES__

@@ -176,5 +176,33 @@ export function createDocuments() {
     return item(null);
   }
 
-  return { outline, expand };
+  /**
+   * A resource's weight (clhooks::payload::outline::weight): 1, and for each member of its
+   * attributes (and of any object in them) 1 and its name's length, for each value 1 and a
+   * string's length. Counted, not decided: the core sets the budget.
+   * @param {any} resource
+   */
+  function weight(resource) {
+    let sum = 1;
+    const attributes = resource == null ? undefined : resource.attributes;
+    if (attributes === null || typeof attributes !== 'object' || Array.isArray(attributes)) return sum;
+    const stack = [];
+    const members = (object) => {
+      for (const name of Object.keys(object)) {
+        sum += 1 + name.length;
+        stack.push(object[name]);
+      }
+    };
+    members(attributes);
+    while (stack.length > 0) {
+      const value = stack.pop();
+      sum += 1;
+      if (typeof value === 'string') sum += value.length;
+      else if (Array.isArray(value)) for (let i = 0; i < value.length; i++) stack.push(value[i]);
+      else if (value !== null && typeof value === 'object') members(value);
+    }
+    return sum;
+  }
+
+  return { outline, expand, weight };
 }

@@ -107,10 +107,14 @@ pub enum Error {
         /// What is wrong, and where.
         message: String,
     },
-    /// Denormalizing would produce more nodes than the configured budget.
+    /// Denormalizing would go past one of its budgets ([`DenormalizeOptions`]).
+    ///
+    /// [`DenormalizeOptions`]: crate::payload::DenormalizeOptions
     DenormalizeLimit {
-        /// The budget that was exceeded.
-        max_nodes: usize,
+        /// The budget that was exceeded: `max_nodes` or `max_growth`.
+        limit: &'static str,
+        /// Its value.
+        value: usize,
     },
     /// A request came from an address the receiver's allow-list does not hold (or whose
     /// address could not be told).
@@ -310,9 +314,15 @@ impl fmt::Display for Error {
             Error::DuplicateWebhookId { id } => write!(f, "webhook id {} is used twice", Quoted(id)),
             Error::UnknownAttempt { id } => write!(f, "attempt {id} is not in flight"),
             Error::InvalidScenario { message } => write!(f, "invalid scenario: {message}"),
-            Error::DenormalizeLimit { max_nodes } => write!(
+            Error::DenormalizeLimit { limit: "max_growth", value } => write!(
                 f,
-                "denormalizing would exceed {max_nodes} nodes; raise the limit or read `included` directly"
+                "denormalizing would copy the same resources into more than {value} times the document's size \
+                 (max_growth); lower the depth, raise the limit or read `included` directly"
+            ),
+            Error::DenormalizeLimit { limit, value } => write!(
+                f,
+                "denormalizing would make more than {value} objects ({limit}); lower the depth, raise the limit \
+                 or read `included` directly"
             ),
             Error::ForbiddenSource { address } => {
                 write!(f, "deliveries are not received from {}: it is not in the allow-list", Quoted(address))

@@ -40,8 +40,14 @@ fn denormalize_vectors() {
     for case in &vectors.denormalize {
         let document = Document::from_value(case.document.clone()).unwrap();
         let options = DenormalizeOptions::default().with_max_depth(case.max_depth.unwrap_or(2));
-        let got = document.denormalize_with(options).unwrap();
-        assert_eq!(got, case.expected, "{}", case.name);
+        match (document.denormalize_with(options), &case.expected) {
+            (Ok(got), Some(expected)) => assert_eq!(&got, expected, "{}", case.name),
+            (Err(clhooks::Error::DenormalizeLimit { limit, .. }), None) => {
+                assert_eq!(case.error.as_deref(), Some("denormalize_limit"), "{}", case.name);
+                assert_eq!(Some(limit), case.limit.as_deref(), "{}", case.name);
+            }
+            (got, _) => panic!("{}: {got:?}", case.name),
+        }
     }
 }
 
@@ -86,6 +92,7 @@ fn denormalize_budget_is_an_error_not_a_hang() {
         all_related(12).denormalize_with(DenormalizeOptions::default().with_max_nodes(10_000)).unwrap_err();
     assert_eq!(err.code(), "denormalize_limit");
     assert!(err.to_string().contains("10000"));
+    assert!(matches!(err, clhooks::Error::DenormalizeLimit { limit: "max_nodes", value: 10_000 }));
     let small = all_related(4).denormalize_with(DenormalizeOptions::default().with_max_depth(1)).unwrap();
     // With max_depth 1 no resource repeats on a path: the root, then 3 others, 3·2, 3·2·1.
     assert_eq!(small.to_string().matches("\"all\"").count(), 1 + 3 + 6 + 6);
@@ -163,4 +170,29 @@ fn shape_errors_say_where() {
     for (body, expected) in cases {
         assert!(message(body).ends_with(expected), "{body}: {}", message(body));
     }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn copies_of_large_resources_are_bounded_by_the_input() {
+    // Five resources of 20 KB each, all related: a few thousand copies would be hundreds of MB.
+    let text = "x".repeat(20_000);
+    let ids: Vec<Value> = (0..5).map(|i| json!({"id": i.to_string(), "type": "things"})).collect();
+    let thing = |i: usize| {
+        json!({"id": i.to_string(), "type": "things", "attributes": {"text": text},
+               "relationships": {"all": {"data": ids}}})
+    };
+    let document =
+        Document::from_value(json!({"data": thing(0), "included": (1..5).map(thing).collect::<Vec<_>>()}))
+            .unwrap();
+    let err = document.denormalize().unwrap_err();
+    assert!(matches!(err, clhooks::Error::DenormalizeLimit { limit: "max_growth", value: 16 }), "{err}");
+    assert!(err.to_string().contains("16 times"), "{err}");
+    // Expanded once per path, the same graph is within the budget; the output is a bounded
+    // multiple of the input.
+    let once = document.denormalize_with(DenormalizeOptions::default().with_max_depth(1)).unwrap();
+    let input = serde_json::to_vec(&document).unwrap().len();
+    let output = serde_json::to_vec(&once).unwrap().len();
+    assert!(output <= 17 * input + (1 << 21), "{output} bytes out of {input}");
+    // A larger factor lets the default depth through.
+    assert!(document.denormalize_with(DenormalizeOptions::default().with_max_growth(100_000)).is_ok());
 }

@@ -14,13 +14,23 @@ pub struct DenormalizeOptions {
     pub max_depth: usize,
     /// How deep the nesting may go, whatever the resources, before identifiers are left.
     pub max_nesting: usize,
-    /// How many resource objects the output may hold in all; more is an error.
+    /// How many objects the output may hold in all, expanded resources and identifiers left as
+    /// they are; more is an error.
     pub max_nodes: usize,
+    /// How much copying a resource more than once may add to the output: at most
+    /// [`GROWTH_ALLOWANCE`] units, or `max_growth` times the [`weight`](crate::payload::outline::weight)
+    /// of the document's resources, whichever is more. More is an error. This keeps the output
+    /// (and the time spent making it) within a fixed multiple of the input, whatever the graph.
+    pub max_growth: usize,
 }
+
+/// What any document may add by repeating resources, in [`weight`](crate::payload::outline::weight)
+/// units (about a mebibyte of JSON), before [`DenormalizeOptions::max_growth`] applies.
+pub const GROWTH_ALLOWANCE: u64 = 1 << 20;
 
 impl Default for DenormalizeOptions {
     fn default() -> Self {
-        DenormalizeOptions { max_depth: 2, max_nesting: 32, max_nodes: 100_000 }
+        DenormalizeOptions { max_depth: 2, max_nesting: 32, max_nodes: 100_000, max_growth: 16 }
     }
 }
 
@@ -29,6 +39,13 @@ impl DenormalizeOptions {
     #[must_use]
     pub fn with_max_depth(mut self, max_depth: usize) -> Self {
         self.max_depth = max_depth;
+        self
+    }
+
+    /// The defaults with another `max_growth`.
+    #[must_use]
+    pub fn with_max_growth(mut self, max_growth: usize) -> Self {
+        self.max_growth = max_growth;
         self
     }
 
@@ -59,7 +76,9 @@ impl Document {
     ///
     /// # Errors
     ///
-    /// [`Error::DenormalizeLimit`] when the output would hold more than 100,000 resources.
+    /// [`Error::DenormalizeLimit`] when the output would hold more than 100,000 objects, or when
+    /// repeating resources would add more than 16 times the document's size (and more than a
+    /// mebibyte): see [`DenormalizeOptions`].
     pub fn denormalize(&self) -> Result<Value> {
         self.denormalize_with(DenormalizeOptions::default())
     }
@@ -68,11 +87,12 @@ impl Document {
     ///
     /// # Errors
     ///
-    /// [`Error::DenormalizeLimit`] when the output would exceed `options.max_nodes`.
+    /// [`Error::DenormalizeLimit`] when the output would exceed `options.max_nodes` or
+    /// `options.max_growth`.
     pub fn denormalize_with(&self, options: DenormalizeOptions) -> Result<Value> {
         // The plan is the one every runtime follows (see `outline`); here it is carried out on
         // this document.
-        let plan = self.skeleton().plan(options)?;
+        let plan = self.skeleton().plan(options, |position| self.weight_of(position))?;
         Ok(self.expand(&plan))
     }
 }

@@ -38,6 +38,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::{Document, Linkage};
+use crate::payload::denormalize::GROWTH_ALLOWANCE;
 use crate::payload::DenormalizeOptions;
 
 /// The kind of a JSON value, as written in an outline.
@@ -379,17 +380,29 @@ pub const IDENTIFIER: i32 = -1;
 /// No included resource has this identity.
 const NOWHERE: u32 = u32::MAX;
 
-struct Planner<'a> {
+struct Planner<'a, W> {
     skeleton: &'a Skeleton,
     /// By identity: the position of the first included resource with it, or [`NOWHERE`].
     included: Vec<u32>,
     /// By identity: how many times it is on the path from the root.
     on_path: Vec<u32>,
+    /// By position: how many times the resource is in the output so far.
+    copies: Vec<u32>,
+    /// By position: its weight, once asked for ([`UNWEIGHED`] before).
+    weights: Vec<u64>,
+    weigh: W,
+    /// What repeating resources adds to the output, in weight units.
+    growth: u64,
+    /// The most `growth` may be, once it passes [`GROWTH_ALLOWANCE`].
+    max_growth: Option<u64>,
     nesting: usize,
     count: usize,
     options: DenormalizeOptions,
     out: Plan,
 }
+
+/// A position's weight not asked for yet.
+const UNWEIGHED: u64 = u64::MAX;
 
 fn code(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
@@ -401,13 +414,57 @@ fn bump(counts: &mut [u32], identity: u32, up: bool) {
     }
 }
 
-impl Planner<'_> {
-    fn node(&mut self, position: usize) -> Result<()> {
-        let Some(&node) = self.skeleton.nodes.get(position) else { return Ok(()) };
+impl<W: FnMut(usize) -> u64> Planner<'_, W> {
+    /// One more object in the output.
+    fn object(&mut self) -> Result<()> {
         self.count = self.count.saturating_add(1);
         if self.count > self.options.max_nodes {
-            return Err(Error::DenormalizeLimit { max_nodes: self.options.max_nodes });
+            return Err(Error::DenormalizeLimit { limit: "max_nodes", value: self.options.max_nodes });
         }
+        Ok(())
+    }
+
+    fn weight(&mut self, position: usize) -> u64 {
+        let Some(slot) = self.weights.get_mut(position) else { return 0 };
+        if *slot == UNWEIGHED {
+            *slot = (self.weigh)(position);
+        }
+        *slot
+    }
+
+    /// Counts a copy of the resource at `position`: past the first, its weight is growth.
+    fn copy(&mut self, position: usize) -> Result<()> {
+        let Some(copies) = self.copies.get_mut(position) else { return Ok(()) };
+        *copies = copies.saturating_add(1);
+        if *copies < 2 {
+            return Ok(());
+        }
+        let weight = self.weight(position);
+        self.growth = self.growth.saturating_add(weight);
+        if self.growth <= GROWTH_ALLOWANCE {
+            return Ok(());
+        }
+        let max_growth = match self.max_growth {
+            Some(max) => max,
+            None => {
+                // Past the allowance, the document's own size sets the bound: weigh it all.
+                let size =
+                    (0..self.skeleton.nodes.len()).fold(0u64, |sum, p| sum.saturating_add(self.weight(p)));
+                let max = size.saturating_mul(self.options.max_growth as u64).max(GROWTH_ALLOWANCE);
+                self.max_growth = Some(max);
+                max
+            }
+        };
+        if self.growth > max_growth {
+            return Err(Error::DenormalizeLimit { limit: "max_growth", value: self.options.max_growth });
+        }
+        Ok(())
+    }
+
+    fn node(&mut self, position: usize) -> Result<()> {
+        let Some(&node) = self.skeleton.nodes.get(position) else { return Ok(()) };
+        self.object()?;
+        self.copy(position)?;
         bump(&mut self.on_path, node.identity, true);
         self.nesting = self.nesting.saturating_add(1);
         let result = self.skeleton.links_of(node).iter().try_for_each(|&link| match link {
@@ -442,7 +499,7 @@ impl Planner<'_> {
             self.node(position as usize)
         } else {
             self.out.push(IDENTIFIER);
-            Ok(())
+            self.object()
         }
     }
 }
@@ -452,11 +509,15 @@ impl Skeleton {
     /// repeated at most `options.max_depth` times on a path and nested at most
     /// `options.max_nesting` deep, an unresolved identifier left as it is.
     ///
+    /// `weigh(position)` gives the [`weight`] of the resource at `position` (0 is `data`, `i + 1`
+    /// is `included[i]`). It is asked only for resources the output repeats, and for all of them
+    /// only once repeating has added [`GROWTH_ALLOWANCE`]; at most once each.
+    ///
     /// # Errors
     ///
     /// [`Error::DenormalizeLimit`] when the expansion would hold more than `options.max_nodes`
-    /// resources.
-    pub fn plan(&self, options: DenormalizeOptions) -> Result<Plan> {
+    /// objects, or grow past `options.max_growth` (see [`DenormalizeOptions`]).
+    pub fn plan(&self, options: DenormalizeOptions, weigh: impl FnMut(usize) -> u64) -> Result<Plan> {
         let mut included = vec![NOWHERE; self.identities];
         for (position, node) in self.nodes.iter().enumerate().skip(1) {
             // A repeated entry does not replace the first, as in `Document::find_included`.
@@ -470,6 +531,11 @@ impl Skeleton {
             skeleton: self,
             included,
             on_path: vec![0; self.identities],
+            copies: vec![0; self.nodes.len()],
+            weights: vec![UNWEIGHED; self.nodes.len()],
+            weigh,
+            growth: 0,
+            max_growth: None,
             nesting: 0,
             count: 0,
             options,
@@ -479,6 +545,37 @@ impl Skeleton {
         planner.node(0)?;
         Ok(planner.out)
     }
+}
+
+/// A resource's weight, the unit of [`DenormalizeOptions::max_growth`]: about what its
+/// attributes take as JSON text, counted the same way in every runtime: 1 for the resource, and
+/// for each member of `attributes` (and of any object in them) 1 and its name's length, for each
+/// value 1 and a string's length; lengths in UTF-16 code units (JavaScript's `length`).
+#[must_use]
+pub fn weight(attributes: &serde_json::Map<String, Value>) -> u64 {
+    fn members<'v>(sum: &mut u64, stack: &mut Vec<&'v Value>, object: &'v serde_json::Map<String, Value>) {
+        for (name, value) in object {
+            *sum = sum.saturating_add(1).saturating_add(utf16_length(name));
+            stack.push(value);
+        }
+    }
+    let mut sum: u64 = 1;
+    let mut stack = Vec::new();
+    members(&mut sum, &mut stack, attributes);
+    while let Some(value) = stack.pop() {
+        sum = sum.saturating_add(1);
+        match value {
+            Value::String(text) => sum = sum.saturating_add(utf16_length(text)),
+            Value::Array(items) => stack.extend(items),
+            Value::Object(object) => members(&mut sum, &mut stack, object),
+            _ => {}
+        }
+    }
+    sum
+}
+
+fn utf16_length(text: &str) -> u64 {
+    text.chars().map(|c| c.len_utf16() as u64).sum()
 }
 
 /// Numbers each distinct `(type, id)` from 0, as a runtime's outline does.
@@ -624,6 +721,12 @@ impl Document {
         }
         skeleton.identities = identities.seen.len();
         skeleton
+    }
+
+    /// The [`weight`] of the resource at `position` (0 is `data`).
+    pub(crate) fn weight_of(&self, position: usize) -> u64 {
+        let resource = if position == 0 { Some(&self.data) } else { self.included.get(position - 1) };
+        resource.map_or(0, |r| weight(&r.attributes))
     }
 
     /// Carries out a [`Plan`] of this document's skeleton.

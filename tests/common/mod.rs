@@ -133,7 +133,10 @@ pub struct DenormalizeCase {
     pub name: String,
     pub document: Value,
     pub max_depth: Option<usize>,
-    pub expected: Value,
+    /// The expansion, or (with `error`) the budget it runs out of.
+    pub expected: Option<Value>,
+    pub error: Option<String>,
+    pub limit: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -427,6 +427,87 @@ def denormalize(document, max_depth=2):
     return resource(root, [(root["type"], root["id"])])
 
 
+GROWTH_ALLOWANCE = 1 << 20
+
+
+def utf16_len(text):
+    return len(text.encode("utf-16-le")) // 2
+
+
+def weight(res):
+    """A resource's weight: 1, and per attribute member (nested too) 1 + its name's length, per
+    value 1 + a string's length (UTF-16 units)."""
+    total = 1
+    stack = []
+
+    def members(obj):
+        nonlocal total
+        for name, value in obj.items():
+            total += 1 + utf16_len(name)
+            stack.append(value)
+
+    attributes = res.get("attributes")
+    if isinstance(attributes, dict):
+        members(attributes)
+    while stack:
+        value = stack.pop()
+        total += 1
+        if isinstance(value, str):
+            total += utf16_len(value)
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            members(value)
+    return total
+
+
+def denormalize_budget(document, max_depth=2, max_nodes=100_000, max_growth=16):
+    """Which budget the expansion runs out of first ("max_nodes", "max_growth"), or None. Walks
+    the same tree as denormalize(): every object (resource or identifier) counts against
+    max_nodes; every copy of a resource after its first adds its weight, which may reach
+    GROWTH_ALLOWANCE or max_growth times the document's total weight, whichever is more."""
+    resources = [document["data"]] + list(document.get("included") or [])
+    index = {}
+    for position, res in enumerate(resources[1:], start=1):
+        index.setdefault((res["type"], res["id"]), position)
+    copies = [0] * len(resources)
+    state = {"objects": 0, "growth": 0}
+    limit = max(GROWTH_ALLOWANCE, max_growth * sum(weight(r) for r in resources))
+
+    class Over(Exception):
+        pass
+
+    def count_object():
+        state["objects"] += 1
+        if state["objects"] > max_nodes:
+            raise Over("max_nodes")
+
+    def node(position, path):
+        count_object()
+        copies[position] += 1
+        if copies[position] >= 2:
+            state["growth"] += weight(resources[position])
+            if state["growth"] > GROWTH_ALLOWANCE and state["growth"] > limit:
+                raise Over("max_growth")
+        for rel in (resources[position].get("relationships") or {}).values():
+            data = rel.get("data", "absent") if isinstance(rel, dict) else "absent"
+            if data == "absent" or data is None:
+                continue
+            for ident in (data if isinstance(data, list) else [data]):
+                key = (ident["type"], ident["id"])
+                if key in index and path.count(key) < max_depth and len(path) < 32:
+                    node(index[key], path + [key])
+                else:
+                    count_object()
+
+    root = document["data"]
+    try:
+        node(0, [(root["type"], root["id"])])
+    except Over as over:
+        return str(over)
+    return None
+
+
 def json_pointer(doc, pointer):
     """RFC 6901."""
     if pointer == "":
@@ -607,6 +688,25 @@ def build_denormalize_cases(fixture_doc):
                                                                        "id": "m1"}}}}]},
                   1))
 
+    # Graphs whose expansion outgrows the input: every resource relates to every other.
+    def complete(n, text, kind="things"):
+        def thing(i):
+            return {"id": str(i), "type": kind, "attributes": {"text": text},
+                    "relationships": {"all": {"data": [{"id": str(j), "type": kind}
+                                                       for j in range(n) if j != i]}}}
+        return {"data": thing(0), "included": [thing(i) for i in range(1, n)]}
+
+    limited = [
+        # 1.3 KB that makes over 100,000 objects.
+        ("complete_graph_of_6_too_many_objects", complete(6, "x" * 40), None, "max_nodes"),
+        # 2 KB whose copies would pass 16 times its size long before 100,000 objects.
+        ("complete_graph_of_5_big_attributes_grows_too_much", complete(5, "y" * 400), None, "max_growth"),
+        # The same graph expanded once per path: 4 + 4·3 + … copies, within the allowance.
+        ("complete_graph_of_5_max_depth_1_fits", complete(5, "z" * 1_000), 1, None),
+        # Non-ASCII text weighs its UTF-16 length in every runtime.
+        ("complete_graph_of_5_astral_text_grows_too_much", complete(5, "\U0001F600" * 200), None, "max_growth"),
+    ]
+
     out = []
     for name, doc, depth in cases:
         case = {"name": name, "document": doc}
@@ -615,10 +715,22 @@ def build_denormalize_cases(fixture_doc):
             case["expected"] = denormalize(doc, depth)
         else:
             case["expected"] = denormalize(doc)
+        assert denormalize_budget(doc, depth or 2) is None, name
+        out.append(case)
+    for name, doc, depth, over in limited:
+        assert denormalize_budget(doc, depth or 2) == over, (name, denormalize_budget(doc, depth or 2))
+        case = {"name": name, "document": doc}
+        if depth is not None:
+            case["max_depth"] = depth
+        if over is None:
+            case["expected"] = denormalize(doc, depth or 2)
+        else:
+            case["error"] = "denormalize_limit"
+            case["limit"] = over
         out.append(case)
 
     # Hand-checked spot values, so a bug in denormalize() above cannot pass unnoticed.
-    by = {c["name"]: c["expected"] for c in out}
+    by = {c["name"]: c.get("expected") for c in out}
     assert by["no_relationships"] == {"id": "c1", "type": "customers", "email": "a@example.com",
                                       "metadata": {"tier": "gold"}}
     assert by["to_many_one_included_one_missing"]["line_items"] == [
@@ -643,6 +755,7 @@ def build_denormalize_cases(fixture_doc):
     assert sr["market"]["parent"]["parent"] == {"id": "m1", "type": "markets"}
     assert by["self_reference_max_depth_1"]["market"]["parent"] == {"id": "m1", "type": "markets"}
 
+    assert denormalize_budget(fixture_doc) is None
     full = {"name": "fixture_orders_place", "document": fixture_doc,
             "expected": denormalize(fixture_doc)}
     out.append(full)

@@ -281,16 +281,59 @@ pub(crate) fn read(body: &Held) -> clhooks::Result<JsPayload> {
     Ok(JsPayload { body: body.value(), document, data, kind })
 }
 
-/// How to expand a parsed document (see `clhooks::payload::outline::Plan`), for the package's
-/// `denormalize`.
-#[wasm_bindgen(js_name = denormalizePlan)]
-pub fn denormalize_plan(document: &JsValue, max_depth: Option<u32>) -> crate::errors::JsResult<Int32Array> {
-    let mut options = DenormalizeOptions::default();
-    if let Some(depth) = max_depth {
-        options = options.with_max_depth(depth as usize);
+/// A denormalize option: absent, or a whole number from 0 up.
+fn option(options: &JsValue, name: &'static str) -> Result<Option<usize>> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(None);
     }
-    let plan: Plan =
-        crate::errors::throw(skeleton(document).and_then(|s| s.plan(options)).map_err(BindingError::Core))?;
+    let value = Reflect::get(options, &crate::key(name))
+        .map_err(|_| BindingError::invalid(format!("{name} could not be read")))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(n) if n.fract() == 0.0 && (0.0..=4_294_967_295.0).contains(&n) => Ok(Some(n as usize)),
+        _ => Err(BindingError::invalid(format!("{name} must be a whole number from 0 to 4294967295"))),
+    }
+}
+
+/// The options of the package's `denormalize`: `maxDepth`, `maxNodes`, `maxGrowth`.
+fn denormalize_options(options: &JsValue) -> Result<DenormalizeOptions> {
+    if !options.is_undefined() && !options.is_null() && !options.is_object() {
+        return Err(BindingError::invalid("denormalize's options must be an object"));
+    }
+    let mut out = DenormalizeOptions::default();
+    if let Some(depth) = option(options, "maxDepth")? {
+        out = out.with_max_depth(depth);
+    }
+    if let Some(nodes) = option(options, "maxNodes")? {
+        out = out.with_max_nodes(nodes);
+    }
+    if let Some(growth) = option(options, "maxGrowth")? {
+        out = out.with_max_growth(growth);
+    }
+    Ok(out)
+}
+
+/// How to expand a parsed document (see `clhooks::payload::outline::Plan`), for the package's
+/// `denormalize`. `weigh(position)` is the package's count of a resource's
+/// `clhooks::payload::outline::weight`.
+#[wasm_bindgen(js_name = denormalizePlan)]
+pub fn denormalize_plan(
+    document: &JsValue,
+    options: &JsValue,
+    weigh: &Function,
+) -> crate::errors::JsResult<Int32Array> {
+    let options = crate::errors::throw(denormalize_options(options))?;
+    let weigh = |position: usize| {
+        let weight =
+            weigh.call1(&JsValue::UNDEFINED, &JsValue::from(position as u32)).ok().and_then(|w| w.as_f64());
+        // A weight is a count: whatever else comes back counts as nothing to copy.
+        weight.filter(|w| w.is_finite() && *w >= 0.0).map_or(0, |w| w as u64)
+    };
+    let plan: Plan = crate::errors::throw(
+        skeleton(document).and_then(|s| s.plan(options, weigh)).map_err(BindingError::Core),
+    )?;
     Ok(Int32Array::from(plan.as_slice()))
 }
 
