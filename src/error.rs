@@ -107,6 +107,14 @@ pub enum Error {
         /// What is wrong, and where.
         message: String,
     },
+    /// A simulated or live run would go past one of its budgets (see
+    /// [`sender::simulate`](crate::sender::simulate)).
+    SimulationLimit {
+        /// What would be exceeded, such as `timeline entries`.
+        limit: &'static str,
+        /// The most there may be.
+        value: u64,
+    },
     /// Denormalizing would go past one of its budgets ([`DenormalizeOptions`]).
     ///
     /// [`DenormalizeOptions`]: crate::payload::DenormalizeOptions
@@ -166,6 +174,7 @@ impl Error {
             Error::DuplicateWebhookId { .. } => "duplicate_webhook_id",
             Error::UnknownAttempt { .. } => "unknown_attempt",
             Error::InvalidScenario { .. } => "invalid_scenario",
+            Error::SimulationLimit { .. } => "simulation_limit",
             Error::DenormalizeLimit { .. } => "denormalize_limit",
             Error::ForbiddenSource { .. } => "forbidden_source",
             Error::InvalidSource { .. } => "invalid_source",
@@ -213,6 +222,7 @@ impl Error {
         "duplicate_webhook_id",
         "unknown_attempt",
         "invalid_scenario",
+        "simulation_limit",
         "denormalize_limit",
         "forbidden_source",
         "invalid_source",
@@ -314,6 +324,9 @@ impl fmt::Display for Error {
             Error::DuplicateWebhookId { id } => write!(f, "webhook id {} is used twice", Quoted(id)),
             Error::UnknownAttempt { id } => write!(f, "attempt {id} is not in flight"),
             Error::InvalidScenario { message } => write!(f, "invalid scenario: {message}"),
+            Error::SimulationLimit { limit, value } => {
+                write!(f, "the run would go past {value} {limit}; make the scenario smaller or shorter")
+            }
             Error::DenormalizeLimit { limit: "max_growth", value } => write!(
                 f,
                 "denormalizing would copy the same resources into more than {value} times the document's size \

@@ -648,3 +648,80 @@ fn an_import_mutes_all_but_the_order_status_topics() {
     let delivered = text.iter().filter(|l| l.contains("delivered")).count();
     assert_eq!(delivered, 3, "{text:#?}");
 }
+
+fn outcome_of(scenario: Value) -> Result<Report, clhooks::Error> {
+    simulate(&Scenario::from_json(&scenario.to_string())?)
+}
+
+// Native only: two million entries take a while in a debug build, longer in wasm32 (the
+// package's vectors run it in every runtime from the release build).
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn a_run_that_would_never_end_stops_at_the_timeline_budget() {
+    // Retries without end, a breaker that never opens, an endpoint that always fails.
+    let scenario = one_webhook(
+        json!({"max_retries": 1_000_000_000u32, "breaker_threshold": u32::MAX}),
+        json!({"failure_rate": 1.0}),
+        json!([{"at_ms": 0, "topic": "orders.place", "count": 2}]),
+        json!([]),
+    );
+    let err = outcome_of(scenario).unwrap_err();
+    assert_eq!(err.code(), "simulation_limit");
+    assert!(err.to_string().contains("2000000 timeline entries"), "{err}");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn deliveries_and_their_bytes_are_bounded_up_front() {
+    let big = json!({"data": {"id": "o", "type": "orders", "attributes": {"note": "x".repeat(4_000)}}});
+    let scenario = one_webhook(
+        json!({}),
+        json!({}),
+        json!([{"at_ms": 0, "topic": "orders.place", "count": 1_000_000, "every_ms": 1, "payload": big}]),
+        json!([]),
+    );
+    let err = outcome_of(scenario).unwrap_err();
+    assert_eq!(err.code(), "invalid_scenario");
+    assert!(err.to_string().contains("MiB"), "{err}");
+    let mut two = one_webhook(
+        json!({}),
+        json!({}),
+        json!([{"at_ms": 0, "topic": "orders.place", "count": 600_000}]),
+        json!([]),
+    );
+    let first = two["webhooks"][0].clone();
+    let mut second = first.clone();
+    second["id"] = json!("b");
+    two["webhooks"] = json!([first, second]);
+    let err = outcome_of(two).unwrap_err();
+    assert!(err.to_string().contains("1200000 deliveries"), "{err}");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_backlog_behind_a_slow_webhook_is_delivered_in_order() {
+    // 3,000 events 1 ms apart to an endpoint taking 80 ms: the queue grows to thousands, and
+    // each webhook still gets its deliveries one at a time, oldest first.
+    let report = run(one_webhook(
+        json!({}),
+        json!({"latency_ms": 80}),
+        json!([{"at_ms": 0, "topic": "orders.place", "count": 3_000, "every_ms": 1}]),
+        json!([]),
+    ));
+    let delivered: Vec<&str> = report
+        .timeline
+        .iter()
+        .filter_map(|o| match o {
+            Output::Delivered { event, .. } => Some(event.as_str()),
+            _ => None,
+        })
+        .collect();
+    let published: Vec<&str> = report
+        .timeline
+        .iter()
+        .filter_map(|o| match o {
+            Output::Published { event, .. } => Some(event.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delivered.len(), 3_000);
+    assert_eq!(delivered, published);
+}

@@ -18,12 +18,11 @@
 //! While a call is out nothing is compressed: calls take real time, and the policy's 5 s
 //! deadline stays 5 s.
 
-use std::collections::VecDeque;
 use std::ops::Range;
 
-use super::simulate::{report, Report, Scenario, Scheduled};
+use super::simulate::{report, Agenda, Report, Scenario, MAX_TIMELINE};
 use super::{Outcome, Output, Request, Sender};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A call to make now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +63,7 @@ pub enum Wait {
 #[derive(Debug)]
 pub struct Driver {
     sender: Sender,
-    agenda: VecDeque<(u64, Scheduled)>,
+    agenda: Agenda,
     timeline: Vec<Output>,
     start: u64,
     in_flight: usize,
@@ -80,7 +79,7 @@ impl Driver {
     /// A driver over a sender and an agenda whose times are on the caller's clock; `start` is
     /// where the report's clock begins.
     #[must_use]
-    pub fn new(sender: Sender, agenda: Vec<(u64, Scheduled)>, start: u64) -> Driver {
+    pub fn new(sender: Sender, agenda: impl Into<Agenda>, start: u64) -> Driver {
         Driver {
             sender,
             agenda: agenda.into(),
@@ -98,12 +97,9 @@ impl Driver {
     /// epoch), its waits compressed by `time_scale` (1 for real time, 0.001 to make 15 s last
     /// 15 ms; clamped to 0..=1).
     #[must_use]
-    pub fn live(sender: Sender, agenda: Vec<(u64, Scheduled)>, now: u64, time_scale: f64) -> Driver {
-        let first = agenda.first().map_or(now, |(at, _)| *at);
-        let agenda = agenda
-            .into_iter()
-            .map(|(at, item)| (now.saturating_add(at.saturating_sub(first)), item))
-            .collect();
+    pub fn live(sender: Sender, agenda: impl Into<Agenda>, now: u64, time_scale: f64) -> Driver {
+        let mut agenda = agenda.into();
+        agenda.start_at(now);
         let mut driver = Driver::new(sender, agenda, now);
         driver.scale = if time_scale.is_finite() { time_scale.clamp(0.0, 1.0) } else { 1.0 };
         driver
@@ -167,13 +163,14 @@ impl Driver {
         self.polled_at = now;
         let first = self.timeline.len();
         let mut calls = Vec::new();
-        while self.agenda.front().is_some_and(|(at, _)| *at <= now) {
-            let Some((_, item)) = self.agenda.pop_front() else { break };
+        while let Some(item) = self.agenda.pop_due(now)? {
             self.timeline.extend(item.apply(&mut self.sender, now)?);
+            self.within_budget()?;
         }
         let timeout_ms = self.sender.policy().timeout_ms;
         while let Some((attempt, entry)) = self.sender.poll(now) {
             self.timeline.push(entry);
+            self.within_budget()?;
             self.in_flight = self.in_flight.saturating_add(1);
             calls.push(Call {
                 id: attempt.id,
@@ -198,7 +195,16 @@ impl Driver {
         let entries = self.sender.complete(id, outcome, now)?;
         self.in_flight = self.in_flight.saturating_sub(1);
         self.timeline.extend(entries);
+        self.within_budget()?;
         Ok(first..self.timeline.len())
+    }
+
+    /// [`MAX_TIMELINE`]: a run records at most that many entries.
+    fn within_budget(&self) -> Result<()> {
+        if self.timeline.len() > MAX_TIMELINE {
+            return Err(Error::SimulationLimit { limit: "timeline entries", value: MAX_TIMELINE as u64 });
+        }
+        Ok(())
     }
 
     /// The timeline entries of a range that [`Driver::poll`] or [`Driver::complete`] gave.
@@ -210,7 +216,7 @@ impl Driver {
     /// When the next scheduled item or retry after `now` is due.
     #[must_use]
     pub fn next_wake(&self, now: u64) -> Option<u64> {
-        let scheduled = self.agenda.front().map(|(at, _)| (*at).max(now.saturating_add(1)));
+        let scheduled = self.agenda.next_at().map(|at| at.max(now.saturating_add(1)));
         [scheduled, self.sender.next_due_after(now)].into_iter().flatten().min()
     }
 
@@ -248,5 +254,11 @@ impl Driver {
     #[must_use]
     pub fn report(&self, end: u64) -> Report {
         report(&self.sender, self.timeline.clone(), self.start, end)
+    }
+
+    /// The report of the run, ending at `end`, without copying its timeline.
+    #[must_use]
+    pub fn into_report(self, end: u64) -> Report {
+        report(&self.sender, self.timeline, self.start, end)
     }
 }

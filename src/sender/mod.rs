@@ -16,7 +16,7 @@ pub mod simulate;
 pub mod text;
 mod time;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -324,6 +324,10 @@ struct WebhookState {
     notified: bool,
     disabled_at: Option<u64>,
     busy: bool,
+    /// Its pending attempts' keys in `Sender::pending`, earliest first.
+    queue: BTreeSet<(u64, u64)>,
+    /// Its earliest pending key when it is in `Sender::ready` (not busy).
+    head: Option<(u64, u64)>,
     created_at: u64,
     updated_at: u64,
     callbacks: VecDeque<EventCallback>,
@@ -334,8 +338,6 @@ struct Delivery {
     webhook: usize,
     event: String,
     request: Request,
-    /// The payload as JSON, for event callbacks (parsed once, not at every attempt).
-    payload: Value,
 }
 
 /// The delivery state machine for a set of webhooks.
@@ -346,6 +348,9 @@ pub struct Sender {
     deliveries: HashMap<u64, Delivery>,
     /// Due attempts, by (due time, sequence) → (delivery, attempt number).
     pending: BTreeMap<(u64, u64), (u64, u32)>,
+    /// The earliest pending key of each webhook with no attempt in flight: what `poll` picks
+    /// from, so a backlog behind a busy webhook is never scanned.
+    ready: BTreeSet<(u64, u64)>,
     /// Attempts handed out: id → (delivery, attempt number, start time).
     in_flight: HashMap<u64, (u64, u32, u64)>,
     next_id: u64,
@@ -430,6 +435,7 @@ impl Sender {
             webhooks: Vec::new(),
             deliveries: HashMap::new(),
             pending: BTreeMap::new(),
+            ready: BTreeSet::new(),
             in_flight: HashMap::new(),
             next_id: 1,
             next_event: 1,
@@ -480,6 +486,8 @@ impl Sender {
             notified: false,
             disabled_at: None,
             busy: false,
+            queue: BTreeSet::new(),
+            head: None,
             created_at: now,
             updated_at: now,
             callbacks: VecDeque::new(),
@@ -494,20 +502,37 @@ impl Sender {
     fn schedule(&mut self, delivery: u64, attempt: u32, due: u64) {
         let seq = self.next_id;
         self.next_id = self.next_id.saturating_add(1);
+        let Some(webhook) = self.deliveries.get(&delivery).map(|d| d.webhook) else { return };
         self.pending.insert((due, seq), (delivery, attempt));
+        if let Some(w) = self.webhooks.get_mut(webhook) {
+            w.queue.insert((due, seq));
+        }
+        self.refresh(webhook);
+    }
+
+    /// Puts a webhook's earliest pending attempt in `ready`, or takes it out while the webhook
+    /// is busy or has nothing pending.
+    fn refresh(&mut self, webhook: usize) {
+        let Some(w) = self.webhooks.get_mut(webhook) else { return };
+        let head = if w.busy { None } else { w.queue.first().copied() };
+        if head == w.head {
+            return;
+        }
+        if let Some(old) = w.head.take() {
+            self.ready.remove(&old);
+        }
+        if let Some(new) = head {
+            self.ready.insert(new);
+        }
+        w.head = head;
     }
 
     fn drop_pending(&mut self, webhook: usize, reason: DropReason, now: u64, out: &mut Vec<Output>) {
-        let deliveries = &self.deliveries;
-        let mut dropped = Vec::new();
-        self.pending.retain(|_, (delivery, _)| {
-            let mine = deliveries.get(delivery).is_some_and(|d| d.webhook == webhook);
-            if mine {
-                dropped.push(*delivery);
-            }
-            !mine
-        });
-        for delivery in dropped {
+        let Some(w) = self.webhooks.get_mut(webhook) else { return };
+        let queue = std::mem::take(&mut w.queue);
+        self.refresh(webhook);
+        for key in queue {
+            let Some((delivery, _)) = self.pending.remove(&key) else { continue };
             if let Some(d) = self.deliveries.remove(&delivery) {
                 out.push(self.dropped(&d, reason, now));
             }
@@ -563,7 +588,6 @@ impl Sender {
             }
             let payload = payload_for(document, &webhook.config.include_resources);
             let body = payload.to_json().into_bytes();
-            let payload = serde_json::to_value(&payload).unwrap_or(Value::Null);
             let request = Request {
                 url: webhook.config.callback_url.clone(),
                 headers: delivery_headers(&self.policy.content_type, webhook.signer.sign(&body), Some(topic)),
@@ -571,7 +595,7 @@ impl Sender {
             };
             let id = self.next_id;
             self.next_id = self.next_id.saturating_add(1);
-            self.deliveries.insert(id, Delivery { webhook: index, event: event.clone(), request, payload });
+            self.deliveries.insert(id, Delivery { webhook: index, event: event.clone(), request });
             self.schedule(id, 1, now);
         }
         Ok((event, out))
@@ -592,17 +616,7 @@ impl Sender {
 
     /// Hands out the earliest attempt due at `now` whose webhook has no attempt in flight.
     pub fn poll(&mut self, now: u64) -> Option<(Attempt, Output)> {
-        let key = self
-            .pending
-            .iter()
-            .take_while(|((due, _), _)| *due <= now)
-            .find(|(_, (delivery, _))| {
-                self.deliveries
-                    .get(delivery)
-                    .and_then(|d| self.webhooks.get(d.webhook))
-                    .is_some_and(|w| !w.busy)
-            })
-            .map(|(key, _)| *key)?;
+        let key = self.ready.first().copied().filter(|(due, _)| *due <= now)?;
         let (delivery_id, attempt) = self.pending.remove(&key)?;
         let delivery = self.deliveries.get(&delivery_id)?;
         let id = self.next_id;
@@ -614,9 +628,12 @@ impl Sender {
             attempt,
             request: delivery.request.clone(),
         };
-        if let Some(w) = self.webhooks.get_mut(delivery.webhook) {
+        let webhook = delivery.webhook;
+        if let Some(w) = self.webhooks.get_mut(webhook) {
             w.busy = true;
+            w.queue.remove(&key);
         }
+        self.refresh(webhook);
         self.in_flight.insert(id, (delivery_id, attempt, now));
         let output = Output::Attempt {
             at: now,
@@ -636,8 +653,23 @@ impl Sender {
     pub fn complete(&mut self, attempt_id: u64, outcome: &Outcome, now: u64) -> Result<Vec<Output>> {
         let (delivery_id, attempt, started) =
             self.in_flight.remove(&attempt_id).ok_or(Error::UnknownAttempt { id: attempt_id })?;
-        let Some(delivery) = self.deliveries.get(&delivery_id) else { return Ok(Vec::new()) };
-        let index = delivery.webhook;
+        let Some(index) = self.deliveries.get(&delivery_id).map(|d| d.webhook) else { return Ok(Vec::new()) };
+        let out = self.finish(index, delivery_id, attempt, started, outcome, now);
+        self.refresh(index);
+        Ok(out)
+    }
+
+    /// The end of an attempt of a delivery to the webhook at `index`.
+    fn finish(
+        &mut self,
+        index: usize,
+        delivery_id: u64,
+        attempt: u32,
+        started: u64,
+        outcome: &Outcome,
+        now: u64,
+    ) -> Vec<Output> {
+        let Some(delivery) = self.deliveries.get(&delivery_id) else { return Vec::new() };
         let event = delivery.event.clone();
         let elapsed = now.saturating_sub(started);
         let (success, code, message) = match outcome {
@@ -652,7 +684,7 @@ impl Sender {
         };
         let callback = self.callback(delivery_id, code.clone(), &message, now);
         let policy = &self.policy;
-        let Some(webhook) = self.webhooks.get_mut(index) else { return Ok(Vec::new()) };
+        let Some(webhook) = self.webhooks.get_mut(index) else { return Vec::new() };
         webhook.busy = false;
         if let Some(callback) = callback {
             webhook.callbacks.push_front(callback);
@@ -683,7 +715,7 @@ impl Sender {
         if success {
             out.push(Output::Delivered { at: now, event, webhook: id, attempts: attempt });
             self.deliveries.remove(&delivery_id);
-            return Ok(out);
+            return out;
         }
         if failures >= policy.notice_after && !webhook.notified {
             webhook.notified = true;
@@ -696,7 +728,7 @@ impl Sender {
             out.push(Output::Dropped { at: now, event, webhook: id, reason: DropReason::CircuitOpened });
             self.deliveries.remove(&delivery_id);
             self.drop_pending(index, DropReason::CircuitOpened, now, &mut out);
-            return Ok(out);
+            return out;
         }
         let disabled = webhook.disabled_at.is_some();
         if disabled {
@@ -716,7 +748,7 @@ impl Sender {
             out.push(Output::Dropped { at: now, event, webhook: id, reason: DropReason::RetriesExhausted });
             self.deliveries.remove(&delivery_id);
         }
-        Ok(out)
+        out
     }
 
     fn callback(
@@ -742,7 +774,9 @@ impl Sender {
             links: None,
             attributes: EventCallbackAttributes {
                 callback_url: delivery.request.url.clone(),
-                payload: Some(delivery.payload.clone()),
+                // Parsed again from the body at each callback rather than held by every
+                // pending delivery: a backlog costs its bodies, not a tree per delivery.
+                payload: serde_json::from_slice(&delivery.request.body).ok(),
                 response_code: code,
                 response_message: Some(message.to_owned()),
                 common: Common {

@@ -1,7 +1,23 @@
 //! Runs a scenario — webhooks, events over time, endpoint behaviour — through the [`Sender`]
 //! on a virtual clock. The same scenario and seed always give the same report.
+//!
+//! # Budgets
+//!
+//! A scenario is a few hundred bytes that can ask for any amount of work, so every run is
+//! bounded, whatever its numbers (`max_retries`, `breaker_threshold`, `count`, `every_ms`):
+//!
+//! - at most [`MAX_EVENTS`] events, and [`MAX_DELIVERIES`] deliveries (an event times the
+//!   webhooks on its topic), holding at most [`MAX_PAYLOAD_BYTES`] in all (payloads, and
+//!   [`DELIVERY_OVERHEAD`] each): refused
+//!   up front with [`Error::InvalidScenario`];
+//! - at most [`MAX_TIMELINE`] timeline entries, which also bounds the attempts (each one records
+//!   two): a run that would record more stops with [`Error::SimulationLimit`], simulated or live.
+//!
+//! Events are made as they fall due, and the queue of pending attempts costs a logarithm per
+//! attempt whatever the backlog, so time and memory grow with what the run records.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -11,6 +27,18 @@ use super::{Outcome, Output, Policy, Rng, Sender, WebhookConfig};
 use crate::error::{Error, Result};
 use crate::model::{validate_callback_url, Credential, Document, Webhook, WebhookUpdate};
 use crate::topic::Topic;
+
+/// The most events a scenario may publish.
+pub const MAX_EVENTS: u64 = 1_000_000;
+/// The most deliveries (an event times the webhooks on its topic) a scenario may start with.
+pub const MAX_DELIVERIES: u64 = 1_000_000;
+/// The most bytes those deliveries may hold in all (512 MiB), each its payload and
+/// [`DELIVERY_OVERHEAD`].
+pub const MAX_PAYLOAD_BYTES: u64 = 1 << 29;
+/// What a delivery held in memory costs besides its payload, for [`MAX_PAYLOAD_BYTES`].
+pub const DELIVERY_OVERHEAD: u64 = 1 << 10;
+/// The most timeline entries a run may record.
+pub const MAX_TIMELINE: usize = 2_000_000;
 
 /// 2026-01-01T00:00:00Z, the default start of a scenario's virtual clock.
 pub const DEFAULT_START_MS: u64 = 1_767_225_600_000;
@@ -319,6 +347,113 @@ pub enum Scheduled {
     Update(WebhookUpdate, Credential),
 }
 
+/// One event spec's events: `count` of them from `at`, `every` ms apart.
+#[derive(Debug)]
+struct Stream {
+    at: u64,
+    every: u64,
+    count: u32,
+    topic: Topic,
+    /// The spec's payload, or `None` for a default document per event.
+    payload: Option<Document>,
+    /// How many events the earlier specs have: numbers default documents.
+    numbered_from: u64,
+}
+
+impl Stream {
+    fn at(&self, i: u32) -> u64 {
+        self.at.saturating_add(self.every.saturating_mul(u64::from(i)))
+    }
+
+    fn event(&self, i: u32) -> Result<Scheduled> {
+        let document = match &self.payload {
+            Some(document) => document.clone(),
+            None => {
+                let n = self.numbered_from.saturating_add(u64::from(i)).saturating_add(1);
+                Document::from_value(default_document(&self.topic, n))?
+            }
+        };
+        Ok(Scheduled::Publish(self.topic.clone(), Box::new(document)))
+    }
+}
+
+/// A run's agenda, in order: what is scheduled when (events and webhook updates). Events are
+/// made as they fall due, so a long scenario holds its specs, not a million documents.
+#[derive(Debug, Default)]
+pub struct Agenda {
+    streams: Vec<Stream>,
+    /// Each stream's next event: (time, stream, index), earliest first; a stream listed
+    /// earlier goes first at the same time, as events go before updates.
+    heap: BinaryHeap<Reverse<(u64, usize, u32)>>,
+    items: VecDeque<(u64, Scheduled)>,
+    /// Moves every time: (the first item's time, where it goes).
+    shift: Option<(u64, u64)>,
+}
+
+impl From<Vec<(u64, Scheduled)>> for Agenda {
+    /// An agenda of these items, in this order.
+    fn from(items: Vec<(u64, Scheduled)>) -> Agenda {
+        Agenda { items: items.into(), ..Agenda::default() }
+    }
+}
+
+impl Agenda {
+    fn unshifted(&self) -> Option<(u64, bool)> {
+        let event = self.heap.peek().map(|Reverse((at, _, _))| *at);
+        let item = self.items.front().map(|(at, _)| *at);
+        match (event, item) {
+            (Some(e), Some(i)) if i < e => Some((i, false)),
+            (Some(e), _) => Some((e, true)),
+            (None, Some(i)) => Some((i, false)),
+            (None, None) => None,
+        }
+    }
+
+    /// When the next item is due.
+    #[must_use]
+    pub fn next_at(&self) -> Option<u64> {
+        let (at, _) = self.unshifted()?;
+        Some(match self.shift {
+            Some((first, to)) => to.saturating_add(at.saturating_sub(first)),
+            None => at,
+        })
+    }
+
+    /// Moves the agenda so that its first item is due at `now`.
+    pub fn start_at(&mut self, now: u64) {
+        let first = self.unshifted().map_or(now, |(at, _)| at);
+        self.shift = Some((first, now));
+    }
+
+    /// The next item, if it is due by `now`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidDocument`] if an event's default document could not be made.
+    pub fn pop_due(&mut self, now: u64) -> Result<Option<Scheduled>> {
+        let (Some(at), Some((_, event))) = (self.next_at(), self.unshifted()) else { return Ok(None) };
+        if at > now {
+            return Ok(None);
+        }
+        if !event {
+            return Ok(self.items.pop_front().map(|(_, item)| item));
+        }
+        let Some(Reverse((_, index, i))) = self.heap.pop() else { return Ok(None) };
+        let Some(stream) = self.streams.get(index) else { return Ok(None) };
+        let next = i.saturating_add(1);
+        if next < stream.count {
+            self.heap.push(Reverse((stream.at(next), index, next)));
+        }
+        stream.event(i).map(Some)
+    }
+
+    /// Whether nothing is left.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty() && self.items.is_empty()
+    }
+}
+
 struct Endpoints {
     specs: BTreeMap<String, Endpoint>,
     calls: BTreeMap<String, usize>,
@@ -500,41 +635,50 @@ impl Scenario {
     }
 
     /// What happens when (absolute ms), in order: the events, each `count` times, and the
-    /// webhook updates.
+    /// webhook updates. Each event's document is made when it is due, so a run holds what is
+    /// under way, not every event it will publish.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidDocument`] for a payload that is not a document,
     /// [`Error::TopicMismatch`] for a payload about another resource than its topic, and
     /// as [`WebhookUpdate::check`].
-    pub fn agenda(&self) -> Result<Vec<(u64, Scheduled)>> {
-        let mut agenda: Vec<(u64, usize, Scheduled)> = Vec::new();
-        let mut generated = 0u64;
+    pub fn agenda(&self) -> Result<Agenda> {
+        let mut streams = Vec::with_capacity(self.events.len());
+        let mut numbered = 0u64;
         for spec in &self.events {
-            for i in 0..spec.count {
-                generated += 1;
-                let payload =
-                    spec.payload.clone().unwrap_or_else(|| default_document(&spec.topic, generated));
-                let document = Document::from_value(payload)?;
-                crate::payload::check_topic(&spec.topic, &document)?;
-                let at = self
-                    .start_ms
-                    .saturating_add(spec.at_ms)
-                    .saturating_add(spec.every_ms.saturating_mul(u64::from(i)));
-                agenda.push((at, agenda.len(), Scheduled::Publish(spec.topic.clone(), Box::new(document))));
-            }
+            let payload = match &spec.payload {
+                Some(value) => {
+                    let document = Document::from_value(value.clone())?;
+                    crate::payload::check_topic(&spec.topic, &document)?;
+                    Some(document)
+                }
+                None => None,
+            };
+            streams.push(Stream {
+                at: self.start_ms.saturating_add(spec.at_ms),
+                every: spec.every_ms,
+                count: spec.count,
+                topic: spec.topic.clone(),
+                payload,
+                numbered_from: numbered,
+            });
+            numbered = numbered.saturating_add(u64::from(spec.count));
         }
+        let mut items = Vec::with_capacity(self.actions.len());
         for action in &self.actions {
             let (update, credential) = action.to_update();
             update.check(credential)?;
-            agenda.push((
-                self.start_ms.saturating_add(action.at_ms),
-                agenda.len(),
-                Scheduled::Update(update, credential),
-            ));
+            items.push((self.start_ms.saturating_add(action.at_ms), Scheduled::Update(update, credential)));
         }
-        agenda.sort_by_key(|(at, seq, _)| (*at, *seq));
-        Ok(agenda.into_iter().map(|(at, _, item)| (at, item)).collect())
+        items.sort_by_key(|(at, _)| *at);
+        let heap = streams
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.count > 0)
+            .map(|(index, s)| Reverse((s.at, index, 0)))
+            .collect();
+        Ok(Agenda { streams, heap, items: items.into(), shift: None })
     }
 
     fn check(&self) -> Result<()> {
@@ -546,8 +690,32 @@ impl Scenario {
             }
         }
         let events: u64 = self.events.iter().map(|e| u64::from(e.count)).sum();
-        if events > 1_000_000 {
-            return invalid(format!("{events} events; at most 1,000,000"));
+        if events > MAX_EVENTS {
+            return invalid(format!("{events} events; at most {MAX_EVENTS}"));
+        }
+        let (mut deliveries, mut bytes) = (0u64, 0u64);
+        for spec in &self.events {
+            let webhooks = self.webhooks.iter().filter(|w| w.topic == spec.topic).count() as u64;
+            let count = u64::from(spec.count).saturating_mul(webhooks);
+            // A default document is about 150 bytes; a delivery held in memory costs about a KiB
+            // more (its request, its place in the queues).
+            let size =
+                spec.payload.as_ref().map_or(150, |p| serde_json::to_vec(p).map_or(0, |v| v.len() as u64));
+            let size = size.saturating_add(DELIVERY_OVERHEAD);
+            deliveries = deliveries.saturating_add(count);
+            bytes = bytes.saturating_add(count.saturating_mul(size));
+        }
+        if deliveries > MAX_DELIVERIES {
+            return invalid(format!(
+                "{deliveries} deliveries (events times the webhooks on their topics); at most {MAX_DELIVERIES}"
+            ));
+        }
+        if bytes > MAX_PAYLOAD_BYTES {
+            return invalid(format!(
+                "the deliveries would hold {} MiB (payloads, and 1 KiB each); at most {} MiB",
+                bytes >> 20,
+                MAX_PAYLOAD_BYTES >> 20
+            ));
         }
         Ok(())
     }
@@ -599,7 +767,7 @@ pub fn simulate(scenario: &Scenario) -> Result<Report> {
             None => break,
         }
     }
-    Ok(driver.report(now))
+    Ok(driver.into_report(now))
 }
 
 impl Scheduled {
