@@ -193,6 +193,11 @@ export interface ReceiverOptions {
   onEvent?: (event: WebhookEvent) => unknown;
   /** Bodies over this size get 413 (default 5 MiB; real payloads are tens of KB). */
   maxBodyBytes?: number;
+  /**
+   * How long the handlers of a claimed delivery may run before the answer is 503
+   * `handler_timeout` and the claim is released so the retry runs (default 30,000 ms; 0: no limit).
+   */
+  handlerTimeoutMs?: number;
   /** Where idempotency keys are remembered (default: the last 10,000 in memory); `null` turns it off. */
   seen?: SeenStore | null;
   /** A duplicate is answered 200 without calling handlers (`'skip'`, default) or passed on with `duplicate: true` (`'mark'`). */

@@ -15,7 +15,13 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  * @param {typeof import('./core/web.js')} core
  */
 export function createReceivers(api, core) {
-  const { hostTags, hostDigest, hostKeysFor, admission } = api;
+  const { hostTags, hostDigest, hostKeysFor, admission, WebhookError } = api;
+  const invalid = (message) => new WebhookError('invalid_argument', message, { status: 500 });
+  /** A function option, or nothing. */
+  const callable = (value, name) => {
+    if (value !== undefined && value !== null && typeof value !== 'function') throw invalid(`${name} must be a function`);
+    return value || undefined;
+  };
   /** The core's answer when receiving itself failed (a seen-store that threw). */
   const failure = (error) => /** @type {Answer} */ (core.Receiver.failed(String(error && error.message ? error.message : error)));
 
@@ -27,26 +33,36 @@ export function createReceivers(api, core) {
 
   /** The core's bounded in-memory seen-store (the default): the oldest handled keys are forgotten first. */
   /** @param {{ max?: number }} [options] */
-  function createMemoryStore({ max } = {}) {
+  function createMemoryStore(options = {}) {
+    if (options === null || typeof options !== 'object') throw invalid('createMemoryStore takes an options object');
+    const { max } = options;
+    if (max !== undefined && !(Number.isInteger(max) && max >= 0 && max <= 0xffffffff)) {
+      throw invalid('max must be a whole number of keys from 0 to 4294967295');
+    }
     return new core.MemoryStore(max);
   }
 
   /** Routes verified deliveries to handlers by topic pattern, with idempotency. */
   class Webhooks {
     constructor(options = {}) {
-      const { secret, onEvent, maxBodyBytes, seen, duplicates, onError, sources } = options;
+      if (options === null || typeof options !== 'object') throw invalid('Webhooks takes an options object');
+      const { secret, onEvent, seen, onError, sources } = options;
+      // maxBodyBytes, duplicates and handlerTimeoutMs are read (and checked) by the core.
       this.receiver = secret instanceof core.Verifier
-        ? core.Receiver.fromVerifier(secret, maxBodyBytes, duplicates)
-        : new core.Receiver(secret, maxBodyBytes, duplicates);
+        ? core.Receiver.fromVerifier(secret, options)
+        : new core.Receiver(secret, options);
+      if (seen && (typeof seen.claim !== 'function' || typeof seen.done !== 'function')) {
+        throw invalid('seen must be a store with claim(key) and done(key, handled) methods, or null');
+      }
       /** The core's step 0 when an allow-list of sources is set: who may deliver at all. */
       this.admission = sources === undefined || sources === null ? null : admission(sources);
       /** The runtime's keys for the same secrets, when it has a faster HMAC (see hosts.js). */
       this.hostKeys = secret instanceof core.Verifier ? /** @type {any} */ (secret).hostKeys ?? null : hostKeysFor(secret);
       // No store (`null`, `false`) turns idempotency off; the core sees the same `null`.
       this.seen = seen === undefined ? createMemoryStore() : seen || null;
-      this.onError = onError;
+      this.onError = callable(onError, 'onError');
       this.handlers = [];
-      if (onEvent) this.on('*', onEvent);
+      if (callable(onEvent, 'onEvent')) this.on('*', onEvent);
     }
 
     /** Bodies over this many bytes are answered 413. */
@@ -56,6 +72,7 @@ export function createReceivers(api, core) {
 
     /** Calls `handler(event)` for every verified event whose topic matches `pattern`. */
     on(pattern, handler) {
+      if (typeof handler !== 'function') throw invalid('a handler must be a function');
       this.handlers[this.receiver.route(pattern)] = handler;
       return this;
     }
@@ -116,39 +133,60 @@ export function createReceivers(api, core) {
         // An asynchronous store's claim, then step 2.
         return Promise.resolve(received.pending).then((claim) => {
           const next = /** @type {{ answer?: Answer, run?: any }} */ (this.receiver.claimed(topic, claim));
-          return next.answer ?? this.#run(event, key, next.run);
+          return next.answer ?? this.#bounded(event, key, next.run);
         });
       }
-      return this.#run(event, key, received.run);
+      return this.#bounded(event, key, received.run);
+    }
+
+    /**
+     * The handlers, and when they are still running after the core's handlerTimeoutMs with the
+     * claim held, the core's `timedOut` end instead (503, the claim released); whatever the
+     * handlers do afterwards tells the store nothing.
+     */
+    #bounded(event, key, run) {
+      const ticket = { over: false };
+      const out = this.#run(event, key, run, 0, ticket);
+      const ms = this.receiver.handlerTimeoutMs;
+      if (!isThenable(out) || !run.claimed || !(ms > 0)) return out;
+      let timer;
+      const expired = new Promise((resolve) => {
+        timer = setTimeout(() => {
+          ticket.over = true;
+          resolve(this.#end(key, run.timedOut));
+        }, ms);
+      });
+      return Promise.race([out, expired]).finally(() => clearTimeout(timer));
     }
 
     /**
      * The handlers of the event's routes, in order; then the end of the run the core gave
      * (`run.ok` or `run.failed`: the answer, and what to tell the store).
      */
-    #run(event, key, run, from = 0) {
+    #run(event, key, run, from, ticket) {
       event.duplicate = run.duplicate;
       const routes = /** @type {number[]} */ (event.routes);
       for (let i = from; i < routes.length; i++) {
+        if (ticket.over) return undefined;
         let result;
         try {
           result = this.handlers[routes[i]](event);
         } catch (error) {
-          return this.#failed(event, key, run, error);
+          return this.#failed(event, key, run, error, ticket);
         }
         // Awaited only when it is a promise: a synchronous handler costs no turn of the loop.
         if (isThenable(result)) {
           return Promise.resolve(result).then(
-            () => this.#run(event, key, run, i + 1),
-            (error) => this.#failed(event, key, run, error),
+            () => this.#run(event, key, run, i + 1, ticket),
+            (error) => this.#failed(event, key, run, error, ticket),
           );
         }
       }
-      return this.#end(key, run.ok);
+      return this.#end(key, run.ok, ticket);
     }
 
     /** A handler failed: onError is told (whatever it does, the answer is a 500). */
-    #failed(event, key, run, error) {
+    #failed(event, key, run, error, ticket) {
       if (this.onError) {
         let told;
         try {
@@ -156,13 +194,20 @@ export function createReceivers(api, core) {
         } catch {
           told = undefined;
         }
-        if (isThenable(told)) return Promise.resolve(told).then(() => this.#end(key, run.failed), () => this.#end(key, run.failed));
+        if (isThenable(told)) {
+          const end = () => this.#end(key, run.failed, ticket);
+          return Promise.resolve(told).then(end, end);
+        }
       }
-      return this.#end(key, run.failed);
+      return this.#end(key, run.failed, ticket);
     }
 
-    /** The store told how the claim ends (when the core says to), then the answer. */
-    #end(key, end) {
+    /**
+     * The store told how the claim ends (when the core says to), then the answer; nothing once
+     * the run timed out (`ticket.over`): its claim was released then.
+     */
+    #end(key, end, ticket) {
+      if (ticket && ticket.over) return end.answer;
       if (end.done !== null && this.seen) {
         const told = this.seen.done(key, end.done);
         if (isThenable(told)) return Promise.resolve(told).then(() => end.answer);
@@ -173,32 +218,33 @@ export function createReceivers(api, core) {
     /** A `node:http` request listener: `http.createServer(webhooks.nodeHandler())`. */
     nodeHandler() {
       return (req, res) => {
-        const reply = ({ status, body }) => {
-          res.writeHead(status, JSON_HEADERS).end(body);
+        // A body left unread (over the limit, or a broken stream) is not drained: the answer
+        // closes the connection, and the socket goes once it is sent.
+        const reply = ({ status, body }, unread = false) => {
+          if (unread) {
+            res.writeHead(status, { ...JSON_HEADERS, connection: 'close' }).end(body, () => req.destroy());
+          } else res.writeHead(status, JSON_HEADERS).end(body);
         };
-        const failed = (error) => reply(failure(error));
+        const failed = (error, unread) => reply(failure(error), unread);
         const handle = ({ body, tooLarge, unreadable = false }) => {
+          const unread = tooLarge || unreadable;
           let answer;
           try {
             answer = this.#admitted({ method: req.method, body, headers: req.headers, tooLarge, unreadable });
           } catch (error) {
-            return failed(error);
+            return failed(error, unread);
           }
-          if (isThenable(answer)) Promise.resolve(answer).then(reply, failed);
-          else reply(/** @type {Answer} */ (answer));
+          if (isThenable(answer)) Promise.resolve(answer).then((a) => reply(a, unread), (e) => failed(e, unread));
+          else reply(/** @type {Answer} */ (answer), unread);
         };
         // Step 0 before the body is read: a caller outside the allow-list is not read at all.
         let refusal;
         try {
           refusal = this.refused(peerOf(req), req.headers);
         } catch (error) {
-          req.resume();
-          return failed(error);
+          return failed(error, true);
         }
-        if (refusal) {
-          req.resume();
-          return reply(refusal);
-        }
+        if (refusal) return reply(refusal, true);
         if (req.method !== 'POST') {
           req.resume();
           return handle({ body: new Uint8Array(), tooLarge: false });
@@ -214,20 +260,25 @@ export function createReceivers(api, core) {
      */
     express() {
       return (req, res, next) => {
-        const reply = ({ status, body }) => res.status(status).set(JSON_HEADERS).send(body);
+        // As nodeHandler: a body left unread closes the connection once the answer is sent.
+        const reply = ({ status, body }, unread = false) => {
+          res.status(status).set(unread ? { ...JSON_HEADERS, connection: 'close' } : JSON_HEADERS);
+          if (unread) res.on('finish', () => req.destroy());
+          res.send(body);
+        };
         const send = (body, tooLarge = false, unreadable = false) =>
           Promise.resolve()
             .then(() => this.#admitted({ method: req.method, body, headers: req.headers, tooLarge, unreadable }))
-            .then(reply, (error) => reply(failure(error)))
+            .then((a) => reply(a, tooLarge || unreadable), (error) => reply(failure(error), tooLarge || unreadable))
             .catch(next);
         // Step 0 before the body is read: a caller outside the allow-list is not read at all.
         let refusal;
         try {
           refusal = this.refused(peerOf(req), req.headers);
         } catch (error) {
-          return reply(failure(error));
+          return reply(failure(error), true);
         }
-        if (refusal) return reply(refusal);
+        if (refusal) return reply(refusal, true);
         if (req.method !== 'POST') return send(new Uint8Array());
         // Bytes a body parser already read: the core measures them against its limit itself.
         if (req.rawBody instanceof Uint8Array) return send(req.rawBody);
@@ -254,7 +305,7 @@ export function createReceivers(api, core) {
       if (refusal) return new Response(refusal.body, { status: refusal.status, headers: JSON_HEADERS });
       const empty = { body: new Uint8Array(), tooLarge: false, unreadable: false };
       const read = request.method === 'POST'
-        ? await readStream(request.body, this.maxBodyBytes).catch(() => ({ ...empty, unreadable: true }))
+        ? await readStream(request, this.maxBodyBytes).catch(() => ({ ...empty, unreadable: true }))
         : empty;
       const { status, body } = await Promise.resolve()
         .then(() => this.#admitted({ method: request.method, headers: request.headers, ...read }))
@@ -263,11 +314,19 @@ export function createReceivers(api, core) {
     }
   }
 
+  /** A declared Content-Length over `max` (a header the runtime has checked is a number). */
+  const declaredOver = (length, max) => length != null && length !== '' && Number(length) > max;
+
   /**
-   * Reads a fetch body up to `max` bytes; past that it keeps reading to the end (so the client
-   * gets the 413 instead of a reset connection) but keeps nothing.
+   * Reads a fetch request's body up to `max` bytes. Past that (or when Content-Length says so)
+   * it stops and cancels the stream: an endless or huge body is never read to its end.
    */
-  async function readStream(stream, max) {
+  async function readStream(request, max) {
+    const stream = request.body;
+    if (declaredOver(request.headers.get('content-length'), max)) {
+      if (stream) stream.cancel().catch(() => {});
+      return { body: new Uint8Array(), tooLarge: true };
+    }
     const chunks = [];
     let size = 0;
     if (stream) {
@@ -276,7 +335,11 @@ export function createReceivers(api, core) {
         const { done, value } = await reader.read();
         if (done) break;
         size += value.length;
-        if (size <= max) chunks.push(value);
+        if (size > max) {
+          reader.cancel().catch(() => {});
+          break;
+        }
+        chunks.push(value);
       }
     }
     return collected(chunks, size, max);
@@ -296,8 +359,9 @@ export function createReceivers(api, core) {
   }
 
   /**
-   * Reads a Node request stream up to `max` bytes (past that, drains it and says so), then calls
-   * `done` once with the body, or with `unreadable` when the stream failed.
+   * Reads a Node request stream up to `max` bytes, then calls `done` once with the body; with
+   * `tooLarge` as soon as Content-Length or the bytes read pass `max` (reading stops there, and
+   * the answer closes the connection), or with `unreadable` when the stream failed.
    * @param {(read: { body: Uint8Array, tooLarge: boolean, unreadable: boolean }) => void} done
    */
   function readRaw(req, max, done) {
@@ -309,9 +373,17 @@ export function createReceivers(api, core) {
       called = true;
       done(read);
     };
+    const over = () => {
+      chunks.length = 0;
+      req.pause();
+      finish({ body: new Uint8Array(), tooLarge: true, unreadable: false });
+    };
+    if (declaredOver(req.headers['content-length'], max)) return over();
     req.on('data', (chunk) => {
+      if (called) return;
       size += chunk.length;
-      if (size <= max) chunks.push(chunk);
+      if (size > max) over();
+      else chunks.push(chunk);
     });
     req.on('end', () => finish({ ...collected(chunks, size, max), unreadable: false }));
     req.on('error', () => finish({ body: new Uint8Array(), tooLarge: false, unreadable: true }));
@@ -341,6 +413,11 @@ export function createReceivers(api, core) {
     keepRawBody,
     createNodeHandler: (options) => new Webhooks(options).nodeHandler(),
     expressMiddleware: (options) => new Webhooks(options).express(),
-    handleRequest: (request, options, peer) => webhooksFor(options).fetch(request, peer),
+    handleRequest: (request, options, peer) => {
+      if (request === null || typeof request !== 'object' || request.headers == null) {
+        return Promise.reject(invalid('handleRequest takes a Request'));
+      }
+      return webhooksFor(options).fetch(request, peer);
+    },
   };
 }

@@ -35,6 +35,12 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
 /// How many idempotency keys [`MemoryStore::default`] remembers.
 pub const DEFAULT_SEEN_CAPACITY: usize = 10_000;
 
+/// How long a receiver waits for the handlers of a claimed delivery before it answers 503
+/// `handler_timeout` and releases the claim (30 s): past Commerce Layer's 5 s deadline, so the
+/// delivery has failed for Commerce Layer already, and before its second retry, which then runs
+/// instead of being answered `in_flight` for as long as a stuck handler hangs.
+pub const DEFAULT_HANDLER_TIMEOUT_MS: u64 = 30_000;
+
 /// The content type of every [`Answer`] body.
 pub const ANSWER_CONTENT_TYPE: &str = "application/json";
 
@@ -348,6 +354,7 @@ pub struct Receiver {
     max_body_bytes: usize,
     duplicates: Duplicates,
     sources: Sources,
+    handler_timeout_ms: u64,
 }
 
 impl Receiver {
@@ -360,7 +367,22 @@ impl Receiver {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             duplicates: Duplicates::Skip,
             sources: Sources::default(),
+            handler_timeout_ms: DEFAULT_HANDLER_TIMEOUT_MS,
         }
+    }
+
+    /// Sets how long the handlers of a claimed delivery may run before the answer is 503 and
+    /// the claim is released ([`Receiver::timed_out`]); 0 waits for ever.
+    #[must_use]
+    pub fn with_handler_timeout_ms(mut self, ms: u64) -> Receiver {
+        self.handler_timeout_ms = ms;
+        self
+    }
+
+    /// How long the handlers of a claimed delivery may run; 0: no limit.
+    #[must_use]
+    pub fn handler_timeout_ms(&self) -> u64 {
+        self.handler_timeout_ms
     }
 
     /// Sets the body limit; larger bodies get 413.
@@ -621,6 +643,20 @@ impl Receiver {
             Answer::error(500, "handler_failed", "a handler failed; Commerce Layer will try again")
         };
         Finish { answer, done: run.claimed.then_some(ok) }
+    }
+
+    /// Step 3 when the handlers of a claimed delivery are still running after
+    /// [`Receiver::handler_timeout_ms`]: 503 `handler_timeout`, so that Commerce Layer tries
+    /// again, and the claim released, so that the retry runs. What the handlers do afterwards
+    /// tells the store nothing.
+    #[must_use]
+    pub fn timed_out(&self, run: Run) -> Finish {
+        let answer = Answer::error(
+            503,
+            "handler_timeout",
+            "the handlers did not finish in time; Commerce Layer will try again",
+        );
+        Finish { answer, done: run.claimed.then_some(false) }
     }
 
     /// The three steps with a synchronous store and handler: the handler gets the delivery and

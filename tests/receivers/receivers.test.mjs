@@ -340,3 +340,97 @@ test('sources: only allowed callers are received, the others get 403 before anyt
   assert.throws(() => new Webhooks({ secret: 's', sources: { allow: ['10.0.0.0/33'] } }), (e) => e.code === 'invalid_source');
   assert.throws(() => new Webhooks({ secret: 's', sources: { allow: [] } }), (e) => e.code === 'invalid_argument');
 });
+
+/** Sends a chunked body for at most `ms`, writing as fast as the socket takes it; resolves with the status and how much was written. */
+async function endless(url, ms) {
+  const { request } = await import('node:http');
+  return new Promise((resolve) => {
+    let written = 0;
+    let status;
+    const req = request(url, { method: 'POST', headers: headers(Buffer.from('x'), 's') });
+    const chunk = Buffer.alloc(64 * 1024, 120);
+    const stop = setTimeout(() => { req.destroy(); resolve({ status, written }); }, ms);
+    const pump = () => {
+      while (req.write(chunk)) {
+        written += chunk.length;
+        if (written > 512 * 1024 * 1024) break;
+      }
+    };
+    req.on('drain', pump);
+    req.on('response', (res) => {
+      status = res.statusCode;
+      res.resume();
+      res.on('end', () => { clearTimeout(stop); req.destroy(); resolve({ status, written, closed: res.headers.connection }); });
+    });
+    req.on('error', () => { clearTimeout(stop); resolve({ status, written }); });
+    pump();
+  });
+}
+
+test('an endless or oversized body is answered 413 at the limit, not read to its end, and the connection closed', async () => {
+  const max = 256 * 1024;
+  for (const listener of [createNodeHandler({ secret: 's', maxBodyBytes: max }), express().use(expressMiddleware({ secret: 's', maxBodyBytes: max }))]) {
+    await serve(listener, async (url) => {
+      const got = await endless(url, 5000);
+      assert.equal(got.status, 413);
+      assert.equal(got.closed, 'close');
+      // Stopped near the limit: far less than five seconds of loopback writes.
+      assert.ok(got.written < 64 * max, `${got.written} bytes written`);
+      // A declared length over the limit is refused before any byte is read.
+      const declared = await fetch(url, { method: 'POST', body: new Uint8Array(max + 1), headers: headers(Buffer.from('x'), 's') });
+      assert.equal(declared.status, 413);
+      // The server still answers the next delivery.
+      const body = document('orders', 'after');
+      assert.equal((await post(url, body, headers(body, 's'))).status, 200);
+    });
+  }
+  // The fetch handler stops reading a stream at the limit too.
+  let pulled = 0;
+  const stream = new ReadableStream({ pull(controller) { pulled += 65536; controller.enqueue(new Uint8Array(65536)); } });
+  const request = new Request('http://127.0.0.1/hooks', { method: 'POST', body: stream, duplex: 'half', headers: headers(Buffer.from('x'), 's') });
+  const res = await handleRequest(request, { secret: 's', maxBodyBytes: max });
+  assert.equal(res.status, 413);
+  assert.ok(pulled <= max + 4 * 65536, `${pulled} bytes pulled`);
+});
+
+test('a handler that never settles is answered 503 after handlerTimeoutMs, and the retry runs', async () => {
+  let calls = 0;
+  const webhooks = new Webhooks({
+    secret: 's',
+    handlerTimeoutMs: 200,
+    onEvent: () => (++calls === 1 ? new Promise(() => {}) : undefined),
+  });
+  const body = document('orders', 'stuck');
+  const first = webhooks.process(delivery(body, 's'));
+  // A copy while the first is running: in flight.
+  assert.equal((await webhooks.process(delivery(body, 's'))).status, 409);
+  const answer = await first;
+  assert.equal(answer.status, 503);
+  assert.equal(JSON.parse(answer.body).error, 'handler_timeout');
+  // The claim was released: Commerce Layer's retry runs the handler, then it is a duplicate.
+  assert.equal((await webhooks.process(delivery(body, 's'))).status, 200);
+  assert.equal(calls, 2);
+  assert.equal(JSON.parse((await webhooks.process(delivery(body, 's'))).body).duplicate, true);
+  assert.equal(webhooks.receiver.handlerTimeoutMs, 200);
+  assert.equal(new Webhooks({ secret: 's' }).receiver.handlerTimeoutMs, 30000);
+});
+
+test('options are checked when the receiver is made, each with a WebhookError', () => {
+  const bad = [
+    { secret: 's', maxBodyBytes: 'abc' }, { secret: 's', maxBodyBytes: 1.5 }, { secret: 's', maxBodyBytes: -1 },
+    { secret: 's', handlerTimeoutMs: 'soon' }, { secret: 's', duplicates: 'drop' }, { secret: 's', onEvent: 5 },
+    { secret: 's', onError: 'log' }, { secret: 's', seen: 5 }, { secret: 's', seen: { claim() {} } }, null, 'secret',
+  ];
+  for (const options of bad) {
+    assert.throws(() => new Webhooks(options), (e) => e instanceof WebhookError && e.code === 'invalid_argument', JSON.stringify(options));
+  }
+  assert.throws(() => new Webhooks({ secret: 's' }).on('orders.*', 5), (e) => e instanceof WebhookError && e.code === 'invalid_argument');
+  for (const options of [{ max: 'x' }, { max: -1 }, { max: 1.5 }, null]) {
+    assert.throws(() => createMemoryStore(options), (e) => e instanceof WebhookError && e.code === 'invalid_argument');
+  }
+  assert.throws(() => clhooks.denormalize('{}', { maxDepth: 'x' }), (e) => e instanceof WebhookError);
+  for (const maxDepth of ['x', -1, 1e20, 0.5, {}]) {
+    const doc = JSON.parse(fixture);
+    assert.throws(() => clhooks.denormalize(doc, { maxDepth }), (e) => e instanceof WebhookError && e.code === 'invalid_argument');
+  }
+});

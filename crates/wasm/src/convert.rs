@@ -11,6 +11,23 @@ fn number(value: &JsValue, key: &str) -> Option<u32> {
     Reflect::get(value, &JsValue::from_str(key)).ok()?.as_f64().map(|n| n as u32)
 }
 
+/// An option of an options object: absent (`undefined`, `null`, or no object at all), or a
+/// whole number from 0 to `max`; anything else is `invalid_argument`.
+pub(crate) fn whole(options: &JsValue, name: &'static str, max: u64) -> Result<Option<u64>> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(None);
+    }
+    let value = Reflect::get(options, &crate::key(name))
+        .map_err(|_| BindingError::invalid(format!("{name} could not be read")))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(n) if n.fract() == 0.0 && n >= 0.0 && n <= max as f64 => Ok(Some(n as u64)),
+        _ => Err(BindingError::invalid(format!("{name} must be a whole number from 0 to {max}"))),
+    }
+}
+
 /// The raw bytes of a body: a string (as UTF-8), any typed array or `DataView` (Node's
 /// `Buffer` included), or an `ArrayBuffer`, from this realm or another.
 pub(crate) fn body(value: &JsValue) -> Result<Vec<u8>> {

@@ -281,35 +281,21 @@ pub(crate) fn read(body: &Held) -> clhooks::Result<JsPayload> {
     Ok(JsPayload { body: body.value(), document, data, kind })
 }
 
-/// A denormalize option: absent, or a whole number from 0 up.
-fn option(options: &JsValue, name: &'static str) -> Result<Option<usize>> {
-    if options.is_undefined() || options.is_null() {
-        return Ok(None);
-    }
-    let value = Reflect::get(options, &crate::key(name))
-        .map_err(|_| BindingError::invalid(format!("{name} could not be read")))?;
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
-    match value.as_f64() {
-        Some(n) if n.fract() == 0.0 && (0.0..=4_294_967_295.0).contains(&n) => Ok(Some(n as usize)),
-        _ => Err(BindingError::invalid(format!("{name} must be a whole number from 0 to 4294967295"))),
-    }
-}
-
 /// The options of the package's `denormalize`: `maxDepth`, `maxNodes`, `maxGrowth`.
 fn denormalize_options(options: &JsValue) -> Result<DenormalizeOptions> {
     if !options.is_undefined() && !options.is_null() && !options.is_object() {
         return Err(BindingError::invalid("denormalize's options must be an object"));
     }
     let mut out = DenormalizeOptions::default();
-    if let Some(depth) = option(options, "maxDepth")? {
+    let option =
+        |name| crate::convert::whole(options, name, u64::from(u32::MAX)).map(|n| n.map(|n| n as usize));
+    if let Some(depth) = option("maxDepth")? {
         out = out.with_max_depth(depth);
     }
-    if let Some(nodes) = option(options, "maxNodes")? {
+    if let Some(nodes) = option("maxNodes")? {
         out = out.with_max_nodes(nodes);
     }
-    if let Some(growth) = option(options, "maxGrowth")? {
+    if let Some(growth) = option("maxGrowth")? {
         out = out.with_max_growth(growth);
     }
     Ok(out)

@@ -71,37 +71,34 @@ const TOPICS_KEPT: usize = 512;
 
 #[wasm_bindgen(js_class = Receiver)]
 impl JsReceiver {
-    /// `secret` is a secret, an array of them, or a `Verifier`'s secrets; `maxBodyBytes`
-    /// (default 5 MiB) and `duplicates` (`'skip'` or `'mark'`) may be `undefined`.
+    /// `secret` is a secret, an array of them, or a `Verifier`'s secrets; `options` may hold
+    /// `maxBodyBytes` (default 5 MiB), `duplicates` (`'skip'` or `'mark'`) and
+    /// `handlerTimeoutMs` (default 30 s; 0 for none).
     #[wasm_bindgen(constructor)]
-    pub fn new(secrets: &JsValue, max_body_bytes: &JsValue, duplicates: &JsValue) -> JsResult<JsReceiver> {
+    pub fn new(secrets: &JsValue, options: &JsValue) -> JsResult<JsReceiver> {
         let verifier = throw(convert::secrets(secrets).and_then(|s| Ok(Verifier::new(s)?)))?;
-        JsReceiver::with_verifier(verifier, max_body_bytes, duplicates)
+        JsReceiver::with_verifier(verifier, options)
     }
 
     /// As the constructor, with a `Verifier`'s keys.
     #[wasm_bindgen(js_name = fromVerifier)]
-    pub fn from_verifier(
-        verifier: &crate::JsVerifier,
-        max_body_bytes: &JsValue,
-        duplicates: &JsValue,
-    ) -> JsResult<JsReceiver> {
-        JsReceiver::with_verifier(verifier.inner.clone(), max_body_bytes, duplicates)
+    pub fn from_verifier(verifier: &crate::JsVerifier, options: &JsValue) -> JsResult<JsReceiver> {
+        JsReceiver::with_verifier(verifier.inner.clone(), options)
     }
 
-    fn with_verifier(
-        verifier: Verifier,
-        max_body_bytes: &JsValue,
-        duplicates: &JsValue,
-    ) -> JsResult<JsReceiver> {
+    fn with_verifier(verifier: Verifier, options: &JsValue) -> JsResult<JsReceiver> {
         let mut inner = Receiver::new(verifier);
-        if !max_body_bytes.is_undefined() && !max_body_bytes.is_null() {
-            let max = max_body_bytes
-                .as_f64()
-                .filter(|n| n.is_finite() && *n >= 0.0)
-                .ok_or_else(|| BindingError::invalid("maxBodyBytes must be a number of bytes"));
-            inner = inner.with_max_body_bytes(throw(max)? as usize);
+        if let Some(max) = throw(convert::whole(options, "maxBodyBytes", u64::from(u32::MAX)))? {
+            inner = inner.with_max_body_bytes(max as usize);
         }
+        if let Some(ms) = throw(convert::whole(options, "handlerTimeoutMs", 2_147_483_647))? {
+            inner = inner.with_handler_timeout_ms(ms);
+        }
+        let duplicates = if options.is_undefined() || options.is_null() {
+            JsValue::UNDEFINED
+        } else {
+            Reflect::get(options, &crate::key("duplicates")).unwrap_or(JsValue::NULL)
+        };
         let duplicates = match duplicates.as_string().as_deref() {
             None if duplicates.is_undefined() => Duplicates::Skip,
             Some("skip") => Duplicates::Skip,
@@ -130,6 +127,11 @@ impl JsReceiver {
     }
 
     /// The body limit in bytes.
+    #[wasm_bindgen(getter, js_name = handlerTimeoutMs)]
+    pub fn handler_timeout_ms(&self) -> f64 {
+        self.inner.handler_timeout_ms() as f64
+    }
+
     #[wasm_bindgen(getter, js_name = maxBodyBytes)]
     pub fn max_body_bytes(&self) -> f64 {
         self.inner.max_body_bytes() as f64
@@ -251,6 +253,10 @@ impl JsReceiver {
                     set(&value, "claimed", &JsValue::from_bool(run.claimed));
                     set(&value, "ok", &end(true));
                     set(&value, "failed", &end(false));
+                    let timed_out = self.inner.timed_out(run);
+                    let out = either("answer", &answer_value(&timed_out.answer));
+                    set(&out, "done", &timed_out.done.map_or(JsValue::NULL, JsValue::from_bool));
+                    set(&value, "timedOut", &Object::freeze(&out));
                     *runs = Some(Object::freeze(&value).into());
                 }
             }
