@@ -229,6 +229,22 @@ impl Error {
     ];
 }
 
+/// How much of a text from the outside an error keeps and shows.
+const CLIP: usize = 100;
+
+/// At most [`CLIP`] bytes of `text` (cut on a character boundary), with `…` when cut: what an
+/// error keeps of an input that may be a megabyte long.
+pub(crate) fn clipped(text: &str) -> String {
+    if text.len() <= CLIP {
+        return text.to_owned();
+    }
+    let mut end = CLIP;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", text.get(..end).unwrap_or_default())
+}
+
 /// Text from the outside in double quotes, with quotes, backslashes, control characters and the
 /// invisible or direction-changing ones (zero-width, bidi overrides, line separators, BOM, soft
 /// hyphen) escaped as `\u{..}`, so that a message cannot hide or reorder what it quotes. (`{:?}`
@@ -243,7 +259,12 @@ fn is_invisible(c: char) -> bool {
 impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("\"")?;
-        for c in self.0.chars() {
+        // A long input is shown cut, as `clipped` keeps it.
+        let (shown, cut) = match self.0.char_indices().nth(CLIP) {
+            Some((at, _)) => (self.0.get(..at).unwrap_or_default(), true),
+            None => (self.0, false),
+        };
+        for c in shown.chars() {
             match c {
                 '"' => f.write_str("\\\"")?,
                 '\\' => f.write_str("\\\\")?,
@@ -254,7 +275,7 @@ impl fmt::Display for Quoted<'_> {
                 c => fmt::Write::write_char(f, c)?,
             }
         }
-        f.write_str("\"")
+        f.write_str(if cut { "…\"" } else { "\"" })
     }
 }
 

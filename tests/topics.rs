@@ -90,3 +90,20 @@ fn error_messages_quote_invisible_and_direction_changing_characters() {
     assert!(message.contains(r#""orders\u{202e}.place\u{200b}\n""#), "{message}");
     assert!(!message.contains('\u{202E}'));
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_huge_input_is_refused_and_shown_cut() {
+    let huge = format!("orders.{}", "a".repeat(1 << 20));
+    let err = huge.parse::<Topic>().unwrap_err();
+    assert_eq!(err.code(), "invalid_topic");
+    let message = err.to_string();
+    assert!(message.len() < 300, "{} bytes", message.len());
+    assert!(message.contains("…\""), "{message}");
+    let clhooks::Error::InvalidTopic { input, .. } = err else { panic!() };
+    assert!(input.len() <= 103);
+    let pattern = TopicPattern::parse(&huge).unwrap_err();
+    assert!(pattern.to_string().len() < 300);
+    // Multi-byte characters are cut on a boundary.
+    let wide = "é".repeat(500);
+    assert!(wide.parse::<Topic>().unwrap_err().to_string().is_char_boundary(10));
+}

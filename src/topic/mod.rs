@@ -13,6 +13,10 @@ pub use pattern::TopicPattern;
 
 use crate::error::{Error, Result};
 
+
+/// The longest topic (or pattern) accepted, in bytes: three times the longest Commerce Layer
+/// sends, so a hostile header cannot make a receiver hold or echo a megabyte.
+pub const MAX_TOPIC_LEN: usize = 128;
 /// A webhook topic such as `orders.place`: the resource type and the event on it.
 ///
 /// Any well-formed topic parses, including ones Commerce Layer adds after this crate was built;
@@ -56,9 +60,12 @@ impl Topic {
     /// # Errors
     ///
     /// [`Error::InvalidTopic`] unless there is exactly one dot with lowercase snake_case on
-    /// both sides.
+    /// both sides, in at most [`MAX_TOPIC_LEN`] bytes.
     pub fn parse(name: &str) -> Result<Topic> {
-        let invalid = |reason| Error::InvalidTopic { input: name.to_owned(), reason };
+        let invalid = |reason| Error::InvalidTopic { input: crate::error::clipped(name), reason };
+        if name.len() > MAX_TOPIC_LEN {
+            return Err(invalid("longer than 128 bytes (the longest known topic has 39)"));
+        }
         let (resource, event) = name
             .split_once('.')
             .ok_or_else(|| invalid("expected {resource}.{event}, such as orders.place"))?;

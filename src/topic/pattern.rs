@@ -36,7 +36,10 @@ impl TopicPattern {
     /// [`Error::InvalidTopicPattern`] when it is neither `*` nor two sides, each `*` or a
     /// lowercase snake_case word, joined by one dot.
     pub fn parse(pattern: &str) -> Result<TopicPattern> {
-        let invalid = || Error::InvalidTopicPattern { input: pattern.to_owned() };
+        let invalid = || Error::InvalidTopicPattern { input: crate::error::clipped(pattern) };
+        if pattern.len() > super::MAX_TOPIC_LEN {
+            return Err(invalid());
+        }
         if pattern == "*" {
             return Ok(TopicPattern { source: pattern.to_owned(), resource: None, event: None });
         }

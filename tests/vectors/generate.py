@@ -276,8 +276,14 @@ def build_signatures(fixture_bytes):
 SEGMENT = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 
 
+MAX_TOPIC_LEN = 128
+
+
 def parse_topic(text):
-    """(resource, event), or None when not `{resource}.{event}` in lowercase snake_case."""
+    """(resource, event), or None when not `{resource}.{event}` in lowercase snake_case, in
+    at most MAX_TOPIC_LEN bytes."""
+    if len(text.encode("utf-8")) > MAX_TOPIC_LEN:
+        return None
     parts = text.split(".")
     if len(parts) != 2 or not all(SEGMENT.fullmatch(p) for p in parts):
         return None
@@ -286,6 +292,8 @@ def parse_topic(text):
 
 def parse_pattern(text):
     """("*", "*") for `*`, else (resource|"*", event|"*"); None when invalid."""
+    if len(text.encode("utf-8")) > MAX_TOPIC_LEN:
+        return None
     if text == "*":
         return "*", "*"
     parts = text.split(".")
@@ -340,6 +348,8 @@ def build_topics():
         " orders.place", "orders.place ", "orders..place", "orders._place", "orders.place_",
         "orders.pla__ce", "ord-ers.place", "orders.plàce", "*.place", "orders.*",
         "_orders.place", "1orders.place", "orders.place\n",
+        # The length limit: 128 bytes pass, 129 do not.
+        "orders." + "a" * 121, "orders." + "a" * 122, "orders." + "a" * 10_000,
     ]
     parse = []
     for text in parse_inputs:
@@ -371,7 +381,7 @@ def build_topics():
         ("orders.start_fulfilling", "orders.start"),
     ]
     invalid_patterns = ["", "**", "orders.**", "orders*", "*.*.*", "Orders.*", "orders.", ".*",
-                        "*.", " orders.*", "orders. *"]
+                        "*.", " orders.*", "orders. *", "*." + "a" * 127]
     patterns = []
     for pat, topic in pattern_pairs:
         p, t = parse_pattern(pat), parse_topic(topic)
