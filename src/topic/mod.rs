@@ -13,7 +13,6 @@ pub use pattern::TopicPattern;
 
 use crate::error::{Error, Result};
 
-
 /// The longest topic (or pattern) accepted, in bytes: three times the longest Commerce Layer
 /// sends, so a hostile header cannot make a receiver hold or echo a megabyte.
 pub const MAX_TOPIC_LEN: usize = 128;

@@ -17,22 +17,72 @@ struct Cli {
     command: Command,
 }
 
+/// Where the shared secrets come from: `--secret` (seen in the process list), `--secret-file`,
+/// or the `CL_WEBHOOK_SECRET` environment variable when neither is given.
+#[derive(clap::Args)]
+pub struct Secrets {
+    /// A shared secret; repeat it during a rotation (any match passes). It shows in the process
+    /// list: prefer --secret-file or CL_WEBHOOK_SECRET.
+    #[arg(long = "secret")]
+    secret: Vec<String>,
+    /// A file holding the shared secret, or several (a rotation), one per line.
+    #[arg(long)]
+    secret_file: Option<PathBuf>,
+}
+
+/// The environment variable read for the secret when no option gives one.
+pub const SECRET_ENV: &str = "CL_WEBHOOK_SECRET";
+
+impl Secrets {
+    /// Every secret given.
+    pub fn all(&self) -> Result<Vec<String>, Failure> {
+        let mut secrets = self.secret.clone();
+        if let Some(path) = &self.secret_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::Cli("io", format!("cannot read {}: {e}", path.display())))?;
+            secrets.extend(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned));
+            if secrets.is_empty() {
+                return Err(Failure::Cli("usage", format!("{} holds no secret", path.display())));
+            }
+        }
+        if secrets.is_empty() {
+            match std::env::var(SECRET_ENV) {
+                Ok(secret) if !secret.trim().is_empty() => secrets.push(secret.trim().to_owned()),
+                _ => {
+                    return Err(Failure::Cli(
+                        "usage",
+                        format!("no secret: pass --secret, --secret-file or set {SECRET_ENV}"),
+                    ))
+                }
+            }
+        }
+        Ok(secrets)
+    }
+
+    /// The one secret to sign with.
+    pub fn one(&self) -> Result<String, Failure> {
+        let mut all = self.all()?;
+        if all.len() > 1 {
+            return Err(Failure::Cli("usage", "one secret signs: give one, not several".into()));
+        }
+        Ok(all.pop().unwrap_or_default())
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Print the X-CommerceLayer-Signature of a body.
     Sign {
-        /// The webhook's shared secret.
-        #[arg(long)]
-        secret: String,
+        #[command(flatten)]
+        secret: Secrets,
         /// The body, byte for byte ("-" or nothing: standard input).
         file: Option<PathBuf>,
     },
     /// Check a body against an X-CommerceLayer-Signature value: prints ok, or the error on
     /// stderr and exits 1.
     Verify {
-        /// A shared secret; repeat it during a rotation (any match passes).
-        #[arg(long = "secret", required = true)]
-        secrets: Vec<String>,
+        #[command(flatten)]
+        secrets: Secrets,
         /// The X-CommerceLayer-Signature value.
         #[arg(long)]
         signature: String,
@@ -101,9 +151,8 @@ enum Command {
         /// The callback URL.
         #[arg(long)]
         url: String,
-        /// The webhook's shared secret.
-        #[arg(long)]
-        secret: String,
+        #[command(flatten)]
+        secret: Secrets,
         /// The topic, such as orders.place.
         #[arg(long)]
         topic: String,
@@ -130,9 +179,8 @@ enum Command {
         /// Where to POST it.
         #[arg(long)]
         url: String,
-        /// The shared secret to sign with.
-        #[arg(long)]
-        secret: String,
+        #[command(flatten)]
+        secret: Secrets,
         /// The X-CommerceLayer-Topic to send.
         #[arg(long)]
         topic: Option<String>,
@@ -189,10 +237,10 @@ fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Sign { secret, file } => {
             let body = input(file.as_ref())?;
-            print(&clhooks::sign(&body, &secret)?)
+            print(&clhooks::sign(&body, &secret.one()?)?)
         }
         Command::Verify { secrets, signature, file } => {
-            let verifier = Verifier::new(&secrets)?;
+            let verifier = Verifier::new(secrets.all()?)?;
             let body = input(file.as_ref())?;
             verifier.verify(&body, &signature)?;
             print("ok")
@@ -211,6 +259,7 @@ fn run(command: Command) -> Result<(), Failure> {
             deliver::simulate_live(&scenario, &targets, time_scale, content_type, json)
         }
         Command::Send { url, secret, topic, include, time_scale, max_retries, content_type, file } => {
+            let secret = secret.one()?;
             let delivered = deliver::send(&deliver::Send {
                 file: file.as_ref(),
                 url: &url,
@@ -228,6 +277,7 @@ fn run(command: Command) -> Result<(), Failure> {
             }
         }
         Command::Replay { file, url, secret, topic, curl, content_type } => {
+            let secret = secret.one()?;
             let ok = deliver::replay(&deliver::Replay {
                 file: &file,
                 url: &url,

@@ -2,8 +2,8 @@
 //! and can misbehave on purpose (failures, slowness) so retries and the breaker can be watched.
 
 use std::collections::HashMap;
-use std::io::Read;
-use std::path::PathBuf;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
@@ -11,10 +11,10 @@ use clhooks::receiver::{Answer, Body, MemoryStore, Receiver, ANSWER_CONTENT_TYPE
 use clhooks::sender::{iso8601, Rng};
 use clhooks::sources::{Forwarded, Sources};
 use clhooks::Verifier;
-use tiny_http::{Header, Response, Server};
 
-use crate::cli::{print, Failure};
+use crate::cli::{print, Failure, Secrets};
 use crate::deliver::wall_clock_ms;
+use crate::server::{self, Limits, Payload, Reply};
 
 /// Options of `clhooks listen`.
 #[derive(Args)]
@@ -25,9 +25,8 @@ pub struct Listen {
     /// The port (0 picks a free one; the first line printed says which).
     #[arg(long, default_value_t = 4000)]
     port: u16,
-    /// A shared secret; repeat it for several webhooks or a rotation (any match passes).
-    #[arg(long = "secret", required = true)]
-    secrets: Vec<String>,
+    #[command(flatten)]
+    secrets: Secrets,
     /// Answer this share of verified deliveries with 500, at random (seeded).
     #[arg(long, default_value_t = 0.0)]
     fail_rate: f64,
@@ -60,6 +59,15 @@ pub struct Listen {
     /// Where trusted proxies say it: x-forwarded-for, or a header holding the caller's address.
     #[arg(long, requires = "allow_sources")]
     forwarded: Option<String>,
+    /// A request's head must arrive within this many ms (408 and closed otherwise).
+    #[arg(long, default_value_t = 10_000)]
+    header_timeout_ms: u64,
+    /// A request's body must arrive within this many ms once its head has.
+    #[arg(long, default_value_t = 30_000)]
+    body_timeout_ms: u64,
+    /// Connections read at once; one more is answered 503 and closed.
+    #[arg(long, default_value_t = 64)]
+    max_connections: usize,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -87,12 +95,23 @@ fn parse_route(route: &str, base: Behaviour) -> Result<(String, Behaviour), Fail
     Ok((path.to_owned(), behaviour))
 }
 
-fn respond(answer: &Answer) -> Response<std::io::Cursor<Vec<u8>>> {
-    let response = Response::from_string(answer.body.clone()).with_status_code(answer.status);
-    match Header::from_bytes("Content-Type", ANSWER_CONTENT_TYPE) {
-        Ok(header) => response.with_header(header),
-        Err(()) => response,
+fn respond(answer: &Answer) -> Reply {
+    Reply { status: answer.status, content_type: ANSWER_CONTENT_TYPE, body: answer.body.clone() }
+}
+
+/// A file name for a saved payload: the topic and the resource's id, with anything but
+/// letters, digits, `_` and `-` replaced by `_` (so an id cannot leave the folder, hide, or
+/// break a line), at most 100 characters of the id.
+fn save_path(dir: &Path, topic: &str, id: &str) -> PathBuf {
+    let mut safe: String = id
+        .chars()
+        .take(100)
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .collect();
+    if safe.is_empty() {
+        safe.push('_');
     }
+    dir.join(format!("{topic}-{safe}.json"))
 }
 
 /// What the log line says of an answer the handler did not make: its error and message.
@@ -107,7 +126,8 @@ fn describe(answer: &Answer) -> String {
 }
 
 pub fn listen(args: &Listen) -> Result<(), Failure> {
-    let mut receiver = Receiver::new(Verifier::new(&args.secrets)?).with_max_body_bytes(args.max_body);
+    let secrets = args.secrets.all()?;
+    let mut receiver = Receiver::new(Verifier::new(&secrets)?).with_max_body_bytes(args.max_body);
     if !args.allow_sources.is_empty() {
         let forwarded = match args.forwarded.as_deref() {
             None => Forwarded::None,
@@ -121,40 +141,38 @@ pub fn listen(args: &Listen) -> Result<(), Failure> {
     let base = Behaviour { fail_rate: args.fail_rate, fail_first: 0, slow_ms: args.slow_ms };
     let routes: HashMap<String, Behaviour> =
         args.routes.iter().map(|r| parse_route(r, base)).collect::<Result<_, _>>()?;
-    let server = Server::http((args.host.as_str(), args.port))
+    let listener = TcpListener::bind((args.host.as_str(), args.port))
         .map_err(|e| Failure::Cli("listen", format!("cannot listen on {}:{}: {e}", args.host, args.port)))?;
-    let address = server.server_addr().to_ip().map_or_else(|| "?".into(), |a| a.to_string());
-    print(&format!("listening on http://{address} ({} secret(s))", args.secrets.len()))?;
+    let address = listener.local_addr().map_or_else(|_| "?".into(), |a| a.to_string());
+    print(&format!("listening on http://{address} ({} secret(s))", secrets.len()))?;
+    let requests = server::serve(
+        listener,
+        Limits {
+            header_timeout: Duration::from_millis(args.header_timeout_ms),
+            body_timeout: Duration::from_millis(args.body_timeout_ms),
+            max_connections: args.max_connections.max(1),
+            max_body: args.max_body,
+        },
+    );
     let mut rng = Rng::new(args.seed);
     let mut runs: HashMap<String, u32> = HashMap::new();
     let mut per_path: HashMap<String, u64> = HashMap::new();
-    for (index, mut request) in server.incoming_requests().enumerate() {
+    for (index, (request, reply)) in requests.iter().enumerate() {
         let served = u64::try_from(index).unwrap_or(u64::MAX).saturating_add(1);
         let time = iso8601(wall_clock_ms());
         let time = time.get(11..23).unwrap_or_default().to_owned();
-        let path = request.url().split('?').next().unwrap_or_default().to_owned();
-        let method = request.method().to_string();
-        let headers: Vec<(String, String)> = request
-            .headers()
-            .iter()
-            .map(|h| (h.field.as_str().as_str().to_owned(), h.value.as_str().to_owned()))
-            .collect();
-        let limit = u64::try_from(args.max_body).unwrap_or(u64::MAX);
-        let mut body = Vec::new();
-        let read = request.as_reader().take(limit.saturating_add(1)).read_to_end(&mut body);
-        let body = if read.is_err() {
-            Body::Unreadable
-        } else if body.len() > args.max_body {
-            // Read the rest before answering, so the client gets the 413 and not a reset.
-            let _ = std::io::copy(&mut request.as_reader().take(1 << 30), &mut std::io::sink());
-            Body::TooLarge
-        } else {
-            Body::Bytes(&body)
+        let path = request.path.split('?').next().unwrap_or_default().to_owned();
+        let method = request.method.clone();
+        let body = match &request.body {
+            Payload::Bytes(bytes) => Body::Bytes(bytes),
+            Payload::TooLarge => Body::TooLarge,
+            Payload::Unreadable => Body::Unreadable,
         };
+        let headers = &request.headers;
         let mut line = format!("{time}  {method} {path}");
         let mut handled = None;
         let pairs = headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        let peer = request.remote_addr().map(|a| a.ip().to_string());
+        let peer = request.peer.map(|a| a.to_string());
         let answer =
             receiver.handle_from(&method, peer.as_deref(), pairs, body, &seen, |delivery, _duplicate| {
                 let run = runs.entry(delivery.key.clone()).or_insert(0);
@@ -168,10 +186,11 @@ pub fn listen(args: &Listen) -> Result<(), Failure> {
                 let fail = *count <= behaviour.fail_first || rng.unit() < behaviour.fail_rate;
                 let event = &delivery.event;
                 let resource = event.resource();
-                handled =
-                    Some((format!("  {}  {}/{}  verified", event.topic, resource.kind, resource.id), *run));
+                // Outside text is printed escaped: an id cannot break or forge a log line.
+                let (kind, id) = (resource.kind.escape_debug(), resource.id.escape_debug());
+                handled = Some((format!("  {}  {kind}/{id}  verified", event.topic), *run));
                 if let Some(dir) = &args.save {
-                    let file = dir.join(format!("{}-{}.json", event.topic, resource.id));
+                    let file = save_path(dir, event.topic.as_str(), &resource.id);
                     let _ = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(file, &event.body));
                 }
                 if fail {
@@ -194,7 +213,7 @@ pub fn listen(args: &Listen) -> Result<(), Failure> {
             None => line.push_str(&describe(&answer)),
         }
         print(&line)?;
-        let _ = request.respond(respond(&answer));
+        let _ = reply.send(respond(&answer));
         if args.max_requests.is_some_and(|max| served >= max) {
             break;
         }

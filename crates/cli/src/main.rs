@@ -5,6 +5,7 @@ mod cli;
 mod deliver;
 mod inspect;
 mod listen;
+mod server;
 
 fn main() -> std::process::ExitCode {
     cli::main()

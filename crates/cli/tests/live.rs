@@ -389,3 +389,180 @@ fn listen_receives_only_from_allowed_sources() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stderr).starts_with("error[invalid_source]: "), "{}", text(&bad.stderr));
 }
+
+/// Sends raw bytes on a fresh connection and returns the status line's code (0 when the
+/// connection closed without one) within `wait`.
+fn raw(base: &str, bytes: &[u8], wait: Duration) -> u16 {
+    let address = base.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let _ = stream.write_all(bytes);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = text(&answer);
+    answer.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn listen_is_strict_about_framing_and_bounded_in_size() {
+    let listener = Listener::start(&["--secret", "s", "--max-body", "1000"]);
+    let wait = Duration::from_secs(5);
+    let head = "POST /hooks HTTP/1.1\r\nhost: x\r\n";
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        (
+            "two Content-Lengths",
+            format!("{head}content-length: 5\r\ncontent-length: 6\r\n\r\nhello!").into(),
+            400,
+        ),
+        (
+            "the same length twice",
+            format!("{head}content-length: 5\r\ncontent-length: 5\r\n\r\nhello").into(),
+            400,
+        ),
+        (
+            "Content-Length with chunked",
+            format!("{head}content-length: 5\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+                .into(),
+            400,
+        ),
+        ("chunked alone", format!("{head}transfer-encoding: chunked\r\n\r\n0\r\n\r\n").into(), 411),
+        ("a negative length", format!("{head}content-length: -1\r\n\r\n").into(), 400),
+        ("a length that is not a number", format!("{head}content-length: 5x\r\n\r\nhello").into(), 400),
+        ("a length past u64", format!("{head}content-length: 99999999999999999999999\r\n\r\n").into(), 400),
+        ("bare LF line endings", b"POST /hooks HTTP/1.1\nhost: x\ncontent-length: 0\n\n".to_vec(), 400),
+        ("a lone LF in a header", format!("{head}x-a: 1\n\r\n").into(), 400),
+        (
+            "200 headers",
+            format!("{head}{}\r\n", (0..200).map(|i| format!("x-h{i}: v\r\n")).collect::<String>()).into(),
+            431,
+        ),
+        ("a 20 KB header line", format!("{head}x-big: {}\r\n\r\n", "a".repeat(20_000)).into(), 431),
+        (
+            "a body over --max-body, by its length",
+            format!("{head}content-length: 5000000\r\n\r\n").into(),
+            413,
+        ),
+        ("not HTTP", b"HELLO\r\n\r\n".to_vec(), 400),
+    ];
+    for (name, bytes, want) in cases {
+        assert_eq!(raw(&listener.base, &bytes, wait), want, "{name}");
+    }
+    // Still serving.
+    let body = std::fs::read(FIXTURE).unwrap();
+    let request = format!(
+        "{head}x-commercelayer-signature: {}\r\nx-commercelayer-topic: orders.place\r\ncontent-length: {}\r\n\r\n",
+        clhooks::sign(&body, "s").unwrap(),
+        body.len()
+    );
+    let listener = Listener::start(&["--secret", "s"]);
+    assert_eq!(raw(&listener.base, &[request.as_bytes(), &body].concat(), wait), 200);
+}
+
+#[test]
+fn listen_is_not_held_up_by_slow_or_idle_clients() {
+    let listener = Listener::start(&[
+        "--secret",
+        "s",
+        "--header-timeout-ms",
+        "500",
+        "--body-timeout-ms",
+        "800",
+        "--max-connections",
+        "8",
+    ]);
+    let address = listener.base.strip_prefix("http://").unwrap().to_owned();
+    // A body trickled a byte at a time, and a connection that sends nothing.
+    let mut trickle = std::net::TcpStream::connect(&address).unwrap();
+    trickle.write_all(b"POST /hooks HTTP/1.1\r\ncontent-length: 1000\r\n\r\n{").unwrap();
+    let idle = std::net::TcpStream::connect(&address).unwrap();
+    // Meanwhile a delivery is answered at once.
+    let started = std::time::Instant::now();
+    assert_eq!(
+        raw(&listener.base, b"POST /hooks HTTP/1.1\r\ncontent-length: 0\r\n\r\n", Duration::from_secs(3)),
+        401
+    );
+    assert!(started.elapsed() < Duration::from_millis(400), "{:?}", started.elapsed());
+    // The idle connection is answered 408 and closed after the header timeout; the trickled
+    // body counts as unreadable after the body timeout, and its connection closes too.
+    let read_all = |mut stream: std::net::TcpStream| {
+        stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        text(&answer)
+    };
+    assert!(read_all(idle).starts_with("HTTP/1.1 408 "));
+    let _ = trickle.write_all(b"\"");
+    assert!(read_all(trickle).starts_with("HTTP/1.1 400 "), "an unreadable body is the core's 400");
+    // Past --max-connections, a connection is answered 503 and closed; the others go on.
+    let held: Vec<std::net::TcpStream> =
+        (0..8).map(|_| std::net::TcpStream::connect(&address).unwrap()).collect();
+    thread::sleep(Duration::from_millis(100));
+    assert_eq!(raw(&listener.base, b"", Duration::from_secs(2)), 503);
+    drop(held);
+    thread::sleep(Duration::from_millis(700));
+    assert_eq!(
+        raw(&listener.base, b"POST /hooks HTTP/1.1\r\ncontent-length: 0\r\n\r\n", Duration::from_secs(3)),
+        401
+    );
+}
+
+#[test]
+fn saved_payloads_have_safe_names_and_secrets_stay_off_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("clhooks-save-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("orders.place-d")).unwrap();
+    let secret_file = dir.join("secret");
+    std::fs::write(&secret_file, "old\nfile-secret\n").unwrap();
+    let listener =
+        Listener::start(&["--secret-file", secret_file.to_str().unwrap(), "--save", dir.to_str().unwrap()]);
+    for id in ["../../x", "d/../../../escaped", "a\nb", "", ".hidden"] {
+        let body = serde_json::json!({"data": {"id": id, "type": "orders", "attributes": {}}}).to_string();
+        let out = Command::new(BIN)
+            .args(["replay", "-", "--url", &listener.url("/h"), "--topic", "orders.place"])
+            .env("CL_WEBHOOK_SECRET", "file-secret")
+            .arg("--secret-file")
+            .arg(&secret_file)
+            .output();
+        // replay takes one secret: two lines in the file are refused.
+        assert_eq!(out.unwrap().status.code(), Some(2));
+        let out = Command::new(BIN)
+            .args(["replay", "/dev/stdin", "--url", &listener.url("/h"), "--topic", "orders.place"])
+            .env("CL_WEBHOOK_SECRET", "file-secret")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                child.stdin.take().unwrap().write_all(body.as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        assert!(out.status.success(), "{id:?}: {}", text(&out.stdout));
+    }
+    let seen = listener.seen();
+    assert!(seen.iter().all(|l| !l.contains('\n')) && seen.len() == 5, "{seen:#?}");
+    assert!(seen[2].contains("orders/a\\nb  verified"), "{seen:#?}");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    let want = [
+        "orders.place-_.json",
+        "orders.place-______x.json",
+        "orders.place-_hidden.json",
+        "orders.place-a_b.json",
+        "orders.place-d__________escaped.json",
+    ];
+    assert_eq!(names, want);
+    assert!(!dir.join("escaped.json").exists() && !std::env::temp_dir().join("escaped.json").exists());
+    // Without any secret option, CL_WEBHOOK_SECRET is read; without it either, a usage error.
+    let signed =
+        Command::new(BIN).args(["sign", "/dev/null"]).env("CL_WEBHOOK_SECRET", "e").output().unwrap();
+    assert_eq!(text(&signed.stdout).trim(), clhooks::sign(b"", "e").unwrap());
+    let none =
+        Command::new(BIN).args(["sign", "/dev/null"]).env_remove("CL_WEBHOOK_SECRET").output().unwrap();
+    assert_eq!(none.status.code(), Some(2));
+    assert!(text(&none.stderr).contains("CL_WEBHOOK_SECRET"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,258 @@
+//! The HTTP/1.1 front of `clhooks listen`: strict about framing, bounded in everything a client
+//! controls, and never blocked by one client.
+//!
+//! Each connection is read on its own thread (at most `max_connections` at once; one more is
+//! answered 503 and closed). A request's head must arrive within the header timeout, fit in
+//! [`MAX_HEAD_BYTES`] and [`MAX_HEADERS`] (431 otherwise), end its lines with CRLF, and frame
+//! its body with one `Content-Length` (400 for conflicting or malformed lengths, or a length
+//! beside `Transfer-Encoding`; 411 for a chunked body). The body must arrive within the body
+//! timeout. Only then is the request handed to the one thread that runs the receiver, so a
+//! client trickling its bytes holds its own thread, not the others. Every answer closes its
+//! connection. The head is parsed by `httparse`; what is a valid delivery is the core's call.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The most bytes a request's head (request line and headers) may take.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// The most headers a request may have.
+pub const MAX_HEADERS: usize = 100;
+
+/// What a client may cost the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Until the head has arrived.
+    pub header_timeout: Duration,
+    /// Until the whole body has arrived.
+    pub body_timeout: Duration,
+    /// Connections read at once.
+    pub max_connections: usize,
+    /// The receiver's body limit: a longer `Content-Length` is not read.
+    pub max_body: usize,
+}
+
+/// How the body arrived.
+#[derive(Debug)]
+pub enum Payload {
+    /// All of it.
+    Bytes(Vec<u8>),
+    /// Its `Content-Length` is over the limit: not read.
+    TooLarge,
+    /// It did not arrive in time, or the connection failed.
+    Unreadable,
+}
+
+/// A request whose framing is sound, for the receiver.
+#[derive(Debug)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub peer: Option<IpAddr>,
+    pub body: Payload,
+}
+
+/// An answer: status, content type, body.
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+/// Accepts connections on `listener` and hands each sound request, with a channel for its
+/// reply, to the returned receiver (the caller's loop answers them one at a time).
+pub fn serve(listener: TcpListener, limits: Limits) -> mpsc::Receiver<(Request, mpsc::Sender<Reply>)> {
+    let (tx, rx) = mpsc::channel();
+    let active = Arc::new(AtomicUsize::new(0));
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            if active.load(Ordering::SeqCst) >= limits.max_connections {
+                let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
+                write_reply(&mut stream, &plain(503, "too many connections"));
+                continue;
+            }
+            active.fetch_add(1, Ordering::SeqCst);
+            let (tx, held) = (tx.clone(), Arc::clone(&active));
+            let spawned = thread::Builder::new().spawn(move || {
+                connection(stream, limits, &tx);
+                held.fetch_sub(1, Ordering::SeqCst);
+            });
+            if spawned.is_err() {
+                active.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    });
+    rx
+}
+
+fn plain(status: u16, message: &str) -> Reply {
+    Reply { status, content_type: "text/plain; charset=utf-8", body: format!("{message}\n") }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "",
+    }
+}
+
+fn write_reply(stream: &mut TcpStream, reply: &Reply) {
+    let head = format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        reply.status,
+        reason(reply.status),
+        reply.content_type,
+        reply.body.len()
+    );
+    let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(reply.body.as_bytes()));
+    let _ = stream.flush();
+    let _ = stream.shutdown(Shutdown::Write);
+}
+
+/// Reads until `deadline` into `buffer`; `Ok(0)` at the end of the stream.
+fn read_by(stream: &mut TcpStream, buffer: &mut [u8], deadline: Instant) -> std::io::Result<usize> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(std::io::ErrorKind::TimedOut.into());
+    }
+    stream.set_read_timeout(Some(left))?;
+    stream.read(buffer)
+}
+
+/// Why a head is refused, as the answer to send.
+fn refuse(stream: &mut TcpStream, status: u16, message: &str) {
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+    write_reply(stream, &plain(status, message));
+}
+
+fn connection(mut stream: TcpStream, limits: Limits, tx: &mpsc::Sender<(Request, mpsc::Sender<Reply>)>) {
+    let peer = stream.peer_addr().ok().map(|a| a.ip());
+    let deadline = Instant::now() + limits.header_timeout;
+    // The head, and whatever of the body came with it.
+    let mut data = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    let end = loop {
+        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        if bare_lf(&data) {
+            return refuse(&mut stream, 400, "lines must end with CRLF");
+        }
+        if data.len() > MAX_HEAD_BYTES {
+            return refuse(&mut stream, 431, "the request's head is over 16 KiB");
+        }
+        match read_by(&mut stream, &mut chunk, deadline) {
+            Ok(0) => return,
+            Ok(n) => data.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
+                return refuse(&mut stream, 408, "the request's head did not arrive in time");
+            }
+            Err(_) => return,
+        }
+    };
+    if end > MAX_HEAD_BYTES {
+        return refuse(&mut stream, 431, "the request's head is over 16 KiB");
+    }
+    let (head, rest) = data.split_at(end);
+    let request = match parse_head(head) {
+        Ok(request) => request,
+        Err((status, message)) => return refuse(&mut stream, status, message),
+    };
+    let (method, path, headers, length) = request;
+    let body = if length > limits.max_body as u64 {
+        Payload::TooLarge
+    } else {
+        read_body(&mut stream, rest, length, Instant::now() + limits.body_timeout)
+    };
+    let (reply_tx, reply_rx) = mpsc::channel();
+    if tx.send((Request { method, path, headers, peer, body }, reply_tx)).is_err() {
+        return;
+    }
+    if let Ok(reply) = reply_rx.recv() {
+        let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
+        write_reply(&mut stream, &reply);
+    }
+}
+
+type Head = (String, String, Vec<(String, String)>, u64);
+
+/// Whether a line ends with a bare LF: every line must end with CRLF, as a bare LF is how
+/// requests are smuggled past other parsers.
+fn bare_lf(head: &[u8]) -> bool {
+    head.iter().enumerate().any(|(i, &b)| b == b'\n' && (i == 0 || head.get(i - 1) != Some(&b'\r')))
+}
+
+/// The method, path, headers and body length of a head, or the status and reason to refuse it.
+fn parse_head(head: &[u8]) -> Result<Head, (u16, &'static str)> {
+    if bare_lf(head) {
+        return Err((400, "lines must end with CRLF"));
+    }
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut slots);
+    match parsed.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err((400, "the request's head is incomplete")),
+        Err(httparse::Error::TooManyHeaders) => return Err((431, "more than 100 headers")),
+        Err(_) => return Err((400, "the request's head is not HTTP/1.1")),
+    }
+    let method = parsed.method.unwrap_or_default().to_owned();
+    let path = parsed.path.unwrap_or_default().to_owned();
+    let mut headers = Vec::with_capacity(parsed.headers.len());
+    let mut lengths = Vec::new();
+    let mut chunked = false;
+    for header in parsed.headers.iter() {
+        let Ok(value) = std::str::from_utf8(header.value) else {
+            return Err((400, "a header value is not UTF-8"));
+        };
+        if header.name.eq_ignore_ascii_case("content-length") {
+            lengths.push(value.trim().to_owned());
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = true;
+        }
+        headers.push((header.name.to_owned(), value.to_owned()));
+    }
+    let length = match (lengths.as_slice(), chunked) {
+        ([_, ..], true) => return Err((400, "Content-Length and Transfer-Encoding together")),
+        ([], true) => return Err((411, "send the body with a Content-Length")),
+        ([], false) => 0,
+        ([one], false) => {
+            if one.is_empty() || one.len() > 19 || !one.bytes().all(|b| b.is_ascii_digit()) {
+                return Err((400, "Content-Length is not a number of bytes"));
+            }
+            one.parse().map_err(|_| (400, "Content-Length is not a number of bytes"))?
+        }
+        _ => return Err((400, "more than one Content-Length")),
+    };
+    Ok((method, path, headers, length))
+}
+
+/// The body: `length` bytes, `rest` of them read with the head.
+fn read_body(stream: &mut TcpStream, rest: &[u8], length: u64, deadline: Instant) -> Payload {
+    let length = usize::try_from(length).unwrap_or(usize::MAX);
+    let mut body = rest.get(..length.min(rest.len())).unwrap_or_default().to_vec();
+    let mut chunk = vec![0u8; 64 * 1024];
+    while body.len() < length {
+        let want = (length - body.len()).min(chunk.len());
+        match read_by(stream, chunk.get_mut(..want).unwrap_or_default(), deadline) {
+            Ok(0) | Err(_) => return Payload::Unreadable,
+            Ok(n) => body.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+        }
+    }
+    Payload::Bytes(body)
+}
