@@ -5,9 +5,9 @@
 // checks this layer against them.
 
 // Shared by the JS files, which ship concatenated into one module.
-/** @typedef {typeof import('./core/web.js')} Core */
-/** @typedef {typeof import('./core/sender-web.js')} SenderCore */
-/** @typedef {typeof import('./core/sources-web.js')} SourcesCore */
+/** @typedef {typeof import('./core/bindings.js')} Core */
+/** @typedef {typeof import('./core/sender-bindings.js')} SenderCore */
+/** @typedef {typeof import('./core/sources-bindings.js')} SourcesCore */
 /** @typedef {import('./index.js').ErrorDetails} ErrorDetails */
 /** @typedef {import('./index.js').EventFields} EventFields */
 /** @typedef {import('./index.js').Answer} Answer */
@@ -16,13 +16,17 @@
 /** @typedef {import('./index.js').Output} Output */
 
 /**
- * @param {Core} core the receiver's module (verify, receive, topics, payloads)
+ * Each `make…` gives a fresh instance of its module: the package makes one at start (the
+ * sender's and the allow-list's on first use), and a new one whenever the instance in use
+ * failed (a trap: a panic or a failed allocation inside the wasm), so that nothing it left
+ * half done can break a later call.
+ * @param {() => Core} makeCore the receiver's module (verify, receive, topics, payloads)
  * @param {Host | null} host the runtime's own HMAC, where it is faster (hosts.js)
- * @param {() => SenderCore} loadSender the sender's module, loaded on first use
- * @param {(() => SourcesCore) | null} loadSources the allow-list's module, loaded when a receiver
- *   sets `sources`; `null` where receivers do not run (browsers)
+ * @param {() => SenderCore} loadSender the sender's module
+ * @param {(() => SourcesCore) | null} loadSources the allow-list's module, for receivers that
+ *   set `sources`; `null` where receivers do not run (browsers)
  */
-export function createApi(core, host, loadSender, loadSources) {
+export function createApi(makeCore, host, loadSender, loadSources) {
   /** The one error type clhooks throws; `code` is stable (see ERROR_CODES). */
   class WebhookError extends Error {
     /**
@@ -43,16 +47,71 @@ export function createApi(core, host, loadSender, loadSources) {
       }
     }
   }
-  core.__setErrorClass(WebhookError);
   const { outline, expand, weight } = createDocuments();
+
+  /** The receiver's instance in use. */
+  let core = /** @type {Core} */ (/** @type {unknown} */ (undefined));
+  /** How many times the instances were replaced: objects made from an older one remake theirs. */
+  const runtime = { generation: 0 };
+  /** A promise, from this realm or another. */
+  const isThenable = (value) => value != null && typeof value.then === 'function';
+  /** Whether an error is the wasm failing (a trap), rather than one of its WebhookErrors. */
+  const isCoreFailure = (error) => typeof WebAssembly === 'object' && error instanceof WebAssembly.RuntimeError;
+  /** Drops the instances in use (the next call makes fresh ones) and says so. */
+  const restart = (error) => {
+    runtime.generation++;
+    verifiers.clear();
+    senderCore = undefined;
+    sourcesCore = undefined;
+    setUp();
+    return new WebhookError('core_failed', `the WebAssembly core failed (${error && error.message}); `
+      + 'it was replaced by a fresh instance: the call can be made again', { status: 500 });
+  };
+  /**
+   * Any error from a call into the package as a WebhookError: its own, `core_failed` for a trap
+   * (after which the instance is replaced), `invalid_argument` for an argument that could not
+   * be read (a detached buffer, a throwing getter or Proxy).
+   */
+  const fault = (error) => {
+    if (error instanceof WebhookError) return error;
+    if (isCoreFailure(error)) return restart(error);
+    const message = error && typeof error === 'object' && 'message' in error ? String(error.message) : String(error);
+    return new WebhookError('invalid_argument', `an argument could not be read: ${message}`, { status: 500 });
+  };
+  /**
+   * `fn` with every error it throws, or its promise rejects with, made a WebhookError by `fault`.
+   * @template {(...args: any[]) => any} F
+   * @param {F} fn
+   * @returns {F}
+   */
+  const guarded = (fn) => /** @type {F} */ (function (/** @type {any[]} */ ...args) {
+    return attempt(() => fn.apply(this, args));
+  });
+  /**
+   * `fn()`, its errors made WebhookErrors by `fault`.
+   * @template T
+   * @param {() => T} fn
+   * @returns {T}
+   */
+  const attempt = (fn) => {
+    try {
+      const result = fn();
+      return isThenable(result)
+        ? /** @type {T} */ (/** @type {unknown} */ (Promise.resolve(result).catch((error) => { throw fault(error); })))
+        : result;
+    } catch (error) {
+      throw fault(error);
+    }
+  };
 
   /** @type {SenderCore | undefined} */
   let senderCore;
   /** The sender's module (simulator, delivery driver), loaded when a run first needs it. */
   const sender = () => {
     if (!senderCore) {
-      senderCore = loadSender();
-      senderCore.__setErrorClass(WebhookError);
+      const made = loadSender();
+      made.__setErrorClass(WebhookError);
+      senderCore = made;
     }
     return senderCore;
   };
@@ -65,15 +124,12 @@ export function createApi(core, host, loadSender, loadSources) {
       throw new WebhookError('invalid_argument', 'sources (an allow-list of addresses) is not available in this build of the package');
     }
     if (!sourcesCore) {
-      sourcesCore = loadSources();
-      sourcesCore.__setErrorClass(WebhookError);
+      const made = loadSources();
+      made.__setErrorClass(WebhookError);
+      sourcesCore = made;
     }
     return new sourcesCore.Admission(config);
   };
-
-  const CATALOGUE = Object.freeze(core.catalogue().map((info) => Object.freeze(info)));
-  const TOPICS = Object.freeze(CATALOGUE.map((info) => info.topic));
-  const ERROR_CODES = Object.freeze(core.errorCodes());
 
   /**
    * A parsed document expanded as the core plans it.
@@ -116,6 +172,11 @@ export function createApi(core, host, loadSender, loadSources) {
      * @returns {string}
      */
     get idempotencyKey() {
+      return attempt(() => this.#made());
+    }
+
+    /** The key, made now if it was not. */
+    #made() {
       if (this.#key === undefined) {
         const body = this.#body;
         if (this.#length !== undefined && body.byteLength !== this.#length) {
@@ -141,7 +202,7 @@ export function createApi(core, host, loadSender, loadSources) {
 
     /** The payload with relationships resolved from `included`. */
     denormalize(options) {
-      return denormalizeParsed(this.document, options);
+      return attempt(() => denormalizeParsed(this.document, options));
     }
   }
 
@@ -164,7 +225,19 @@ export function createApi(core, host, loadSender, loadSources) {
     event.data = data;
     return event;
   };
-  core.__setHooks(outline, makeEvent);
+
+  /** Makes the receiver's instance in use, with this layer's hooks. */
+  function setUp() {
+    const made = makeCore();
+    made.__setErrorClass(WebhookError);
+    made.__setHooks(outline, makeEvent);
+    core = made;
+  }
+  setUp();
+
+  const CATALOGUE = Object.freeze(core.catalogue().map((info) => Object.freeze(info)));
+  const TOPICS = Object.freeze(CATALOGUE.map((info) => info.topic));
+  const ERROR_CODES = Object.freeze(core.errorCodes());
 
   /** The core's check of a signature against host-computed tags (a missing header is ''). */
   const verifyTags = (signature, tags) => core.verifyTags(typeof signature === 'string' ? signature : '', tags);
@@ -205,42 +278,91 @@ export function createApi(core, host, loadSender, loadSources) {
   /** The host's SHA-256 of a body, for the idempotency key. */
   const hostDigest = (body, allowAsync) => hosted(body, allowAsync, host && host.sha256, host && host.sha256Async);
 
-  class Verifier extends core.Verifier {
+  /** The secrets of each Verifier, as the core accepted them, to remake it in a fresh instance. */
+  const secretsOf = new WeakMap();
+
+  /** Keys made once for one secret, or several during a rotation. */
+  class Verifier {
+    /** The core's verifier, in the instance of `#generation`. */
+    #inner;
+    #generation;
+    #freed = false;
+
     constructor(secret) {
-      super(secret);
+      this.#inner = attempt(() => new core.Verifier(secret));
+      this.#generation = runtime.generation;
+      secretsOf.set(this, secretList(secret));
       /** The host's keys for the same secrets (validated by the core above). */
       this.hostKeys = hostKeysFor(secret);
     }
 
+    /** The core's verifier in the instance in use (remade after a restart). */
+    #core() {
+      if (this.#freed) throw new WebhookError('invalid_argument', 'this Verifier was freed', { status: 500 });
+      if (this.#generation !== runtime.generation) {
+        this.#inner = new core.Verifier(secretsOf.get(this));
+        this.#generation = runtime.generation;
+      }
+      return this.#inner;
+    }
+
+    get secretCount() {
+      return attempt(() => this.#core().secretCount);
+    }
+
     verify(body, signature) {
-      const tags = hostTags(this.hostKeys, body, false);
-      return tags === undefined ? super.verify(body, signature) : verifyTags(signature, tags);
+      return attempt(() => {
+        const verifier = this.#core();
+        const tags = hostTags(this.hostKeys, body, false);
+        return tags === undefined ? verifier.verify(body, signature) : verifyTags(signature, tags);
+      });
     }
 
     /** As `verify`, with the runtime's asynchronous HMAC (WebCrypto) where it is faster. */
     verifyAsync(body, signature) {
       try {
-        const bytes = this.hostKeys != null && host.matchAsync && this.secretCount === 1 ? hosted(body, true, null, (b) => b) : undefined;
-        if (bytes !== undefined) {
-          // One secret: the core decodes the header (and says what is wrong with it), WebCrypto
-          // compares, the core gives the mismatch.
-          const tag = core.decodeSignature(signature);
-          return Promise.resolve(host.matchAsync(this.hostKeys, bytes, tag)).then((matched) => core.checkMatched(matched === true));
-        }
-        const tags = hostTags(this.hostKeys, body, true);
-        if (tags === undefined) return Promise.resolve(super.verify(body, signature));
-        // One turn of the loop, as WebCrypto's own verify takes.
-        return Promise.resolve(tags).then((computed) => verifyTags(signature, computed));
+        return attempt(() => this.#verifyAsync(body, signature));
       } catch (error) {
+        // Asynchronous: whatever goes wrong rejects, nothing throws.
         return Promise.reject(error);
       }
     }
 
+    #verifyAsync(body, signature) {
+      const verifier = this.#core();
+      const bytes = this.hostKeys != null && host.matchAsync && verifier.secretCount === 1 ? hosted(body, true, null, (b) => b) : undefined;
+      if (bytes !== undefined) {
+        // One secret: the core decodes the header (and says what is wrong with it), WebCrypto
+        // compares, the core gives the mismatch.
+        const tag = core.decodeSignature(signature);
+        return Promise.resolve(host.matchAsync(this.hostKeys, bytes, tag)).then((matched) => core.checkMatched(matched === true));
+      }
+      const tags = hostTags(this.hostKeys, body, true);
+      if (tags === undefined) return Promise.resolve(verifier.verify(body, signature));
+      // One turn of the loop, as WebCrypto's own verify takes.
+      return Promise.resolve(tags).then((computed) => verifyTags(signature, computed));
+    }
+
+    sign(body) {
+      return attempt(() => this.#core().sign(body));
+    }
+
     receive(body, headers) {
-      return super.receive(body, headers, hostTags(this.hostKeys, body, false));
+      return attempt(() => {
+        const verifier = this.#core();
+        return verifier.receive(body, headers, hostTags(this.hostKeys, body, false));
+      });
+    }
+
+    /** Frees the keys now instead of when garbage-collected; the Verifier is then unusable. */
+    free() {
+      if (this.#freed) return;
+      this.#freed = true;
+      secretsOf.delete(this);
+      if (this.#generation === runtime.generation) this.#inner.free();
+      this.hostKeys = null;
     }
   }
-
   /**
    * The one-shot functions' verifiers, keyed once per secret (or list of secrets) and kept for
    * the next call: a receiver passes the same secret every time. A few at most, the oldest
@@ -271,9 +393,6 @@ export function createApi(core, host, loadSender, loadSources) {
 
   function receive(body, headers, secret) {
     if (secret instanceof Verifier) return secret.receive(body, headers);
-    if (secret instanceof core.Verifier) {
-      return core.Verifier.prototype.receive.call(secret, body, headers, undefined);
-    }
     return verifierFor(secret).receive(body, headers);
   }
 
@@ -293,20 +412,27 @@ export function createApi(core, host, loadSender, loadSources) {
     hostKeysFor,
     admission,
     Verifier,
-    sign: core.sign,
-    deliveryHeaders: (body, secret, topic, contentType) => sender().deliveryHeaders(body, secret, topic, contentType),
-    verify,
-    receive,
-    parseTopic: core.parseTopic,
-    matchTopic: core.matchTopic,
-    denormalize,
-    simulate: (scenario, options) => sender().simulate(scenario, Boolean(options && options.text)),
+    secretsOf,
+    runtime,
+    guarded,
+    isCoreFailure,
+    fault,
+    core: () => core,
+    sign: guarded((body, secret) => core.sign(body, secret)),
+    deliveryHeaders: guarded((body, secret, topic, contentType) => sender().deliveryHeaders(body, secret, topic, contentType)),
+    verify: guarded(verify),
+    receive: guarded(receive),
+    parseTopic: guarded((name) => core.parseTopic(name)),
+    matchTopic: guarded((pattern, name) => core.matchTopic(pattern, name)),
+    denormalize: guarded(denormalize),
+    simulate: guarded((scenario, options) => sender().simulate(scenario, Boolean(options && options.text))),
     TOPICS,
     CATALOGUE,
     ERROR_CODES,
   };
-  const { hostTags: _tags, hostDigest: _digest, hostKeysFor: _keys, admission: _admission, ...exported } = Object.assign(
-    api, createReceivers(api, core), createLive(sender),
-  );
+  const {
+    hostTags: _tags, hostDigest: _digest, hostKeysFor: _keys, admission: _admission, secretsOf: _secrets, runtime: _runtime,
+    guarded: _guarded, isCoreFailure: _failure, fault: _fault, core: _core, ...exported
+  } = Object.assign(api, createReceivers(api), createLive(sender, guarded));
   return exported;
 }

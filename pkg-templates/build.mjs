@@ -1,15 +1,17 @@
 // Assembles the npm package in pkg/ from wasm-bindgen's output and these templates.
 //
-// One optimized clhooks.wasm serves every runtime; only the JS glue differs: wasm-bindgen's
-// `web` glue (ESM) for Node ESM, Deno, Bun, workerd and browsers, and its `nodejs` glue
-// (CommonJS) for require(). Both glues are pointed at the one .wasm. The .d.ts is generated,
+// One optimized clhooks.wasm serves every runtime, through wasm-bindgen's `web` glue made into
+// a factory: `createCore(module)` instantiates the compiled module afresh and returns the
+// bindings of that instance. The package keeps the compiled module and makes a new instance
+// whenever the one in use failed (a trap), so a failure never outlives the call it broke. The
+// factory ships as ESM (core/web.js) and CommonJS (core/web.cjs). The .d.ts is generated,
 // not restated: the types of everything that crosses the boundary come from the Rust types
 // (types.d.ts, printed by crates/wasm's clhooks-types with ts-rs), and the topic and
 // error-code unions are read from the built core itself, so none of them can drift from it.
 //
 // Usage: node pkg-templates/build.mjs BUILD_DIR OUT_DIR
-//   BUILD_DIR holds web/ and nodejs/ (wasm-bindgen --target web|nodejs), clhooks.wasm and
-//   types.d.ts.
+//   BUILD_DIR holds web/, sender-web/, sources-web/ (wasm-bindgen --target web), the three
+//   .wasm files and types.d.ts.
 
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -29,22 +31,37 @@ const replaceOnce = (text, from, to, what) => {
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(join(outDir, 'core'), { recursive: true });
 
-// Two modules, each with its two glues: the receiver's (clhooks.wasm) and the sender's
-// (clhooks-sender.wasm, loaded on first use), from BUILD_DIR/{web,nodejs,sender-web,sender-nodejs}.
+/**
+ * wasm-bindgen's web glue as the body of `createCore(module)`: every top-level declaration
+ * scoped to one instance, the instance made at once from `module` (a compiled
+ * WebAssembly.Module, or bytes), the exported bindings returned.
+ */
+function factory(glue, what) {
+  const names = [...glue.matchAll(/^export (?:function|class) (\w+)/gm)].map((m) => m[1]);
+  if (names.length === 0) throw new Error(`no exports found in ${what}`);
+  const body = replaceOnce(glue, 'export { initSync, __wbg_init as default };', '', what)
+    .replace(/^\/\* @ts-self-types=.*\*\/$/m, '')
+    .replace(/^export (function|class) /gm, '$1 ')
+    // The default path of the async init is never used: the module is always given.
+    .replace(/new URL\('clhooks_wasm_bg\.wasm', import\.meta\.url\)/, 'undefined');
+  if (/^export /m.test(body) || body.includes('import.meta')) throw new Error(`unexpected export or import.meta in ${what}`);
+  return `function createCore(module) {\n${body}\ninitSync({ module });\nreturn { ${names.join(', ')} };\n}\n`;
+}
+
+// Three modules: the receiver's (clhooks.wasm), the sender's (clhooks-sender.wasm, loaded on
+// first use) and the allow-list's (clhooks-sources.wasm), from BUILD_DIR/{,sender-,sources-}web.
 for (const [dir, name, prefix] of [['', 'clhooks', ''], ['sender-', 'clhooks-sender', 'sender-'], ['sources-', 'clhooks-sources', 'sources-']]) {
   copyFileSync(join(buildDir, `${name}.wasm`), join(outDir, `${name}.wasm`));
-  writeFileSync(
-    join(outDir, `core/${prefix}web.js`),
-    replaceOnce(read(join(buildDir, `${dir}web/clhooks_wasm.js`)), "new URL('clhooks_wasm_bg.wasm', import.meta.url)",
-      `new URL('../${name}.wasm', import.meta.url)`, `the ${name} web glue`),
-  );
+  const made = factory(read(join(buildDir, `${dir}web/clhooks_wasm.js`)), `the ${name} web glue`);
+  writeFileSync(join(outDir, `core/${prefix}web.js`), `export ${made}`);
+  writeFileSync(join(outDir, `core/${prefix}web.cjs`), `'use strict';\n${made}module.exports = { createCore };\n`);
   // wasm-bindgen's declarations of the bindings, so that `tsc --checkJs` checks the JS layer.
-  copyFileSync(join(buildDir, `${dir}web/clhooks_wasm.d.ts`), join(outDir, `core/${prefix}web.d.ts`));
-  writeFileSync(
-    join(outDir, `core/${prefix}node.cjs`),
-    replaceOnce(read(join(buildDir, `${dir}nodejs/clhooks_wasm.js`)), '`${__dirname}/clhooks_wasm_bg.wasm`',
-      `\`\${__dirname}/../${name}.wasm\``, `the ${name} nodejs glue`),
-  );
+  copyFileSync(join(buildDir, `${dir}web/clhooks_wasm.d.ts`), join(outDir, `core/${prefix}bindings.d.ts`));
+  writeFileSync(join(outDir, `core/${prefix}web.d.ts`), [
+    `/** A fresh instance of ${name}.wasm (a compiled module, or its bytes), and its bindings. */`,
+    `export function createCore(module: WebAssembly.Module | BufferSource): typeof import('./${prefix}bindings.js');`,
+    '',
+  ].join('\n'));
 }
 
 // The JS layer is written once as ES modules and shipped as one file in each module system.
@@ -70,14 +87,12 @@ writeFileSync(join(outDir, 'inspector/clhooks-inspector.html'), standalone());
 
 function standalone() {
   const scoped = (code) => code.replace(/^export (function|class) /gm, '$1 ').replace(/^export \{[^}]*\};?$/gm, '');
-  /** A module's web glue as a scoped object, instantiated from the .wasm inlined as base64. */
+  /** A module's factory, and its .wasm inlined as base64 and compiled once. */
   const inlined = (variable, glueFile, wasmFile) => {
-    const glue = read(join(outDir, glueFile));
-    const names = [...glue.matchAll(/^export (?:function|class) (\w+)/gm)].map((m) => m[1]);
     const wasm = readFileSync(join(outDir, wasmFile)).toString('base64');
     return [
-      `const ${variable} = (() => {\n${scoped(glue)}\nreturn { ${names.join(', ')}, initSync };\n})();`,
-      `${variable}.initSync({ module: Uint8Array.from(atob(${JSON.stringify(wasm)}), (c) => c.charCodeAt(0)) });`,
+      `const ${variable} = (() => {\n${scoped(read(join(outDir, glueFile)))}\nreturn createCore;\n})();`,
+      `const ${variable}Module = new WebAssembly.Module(Uint8Array.from(atob(${JSON.stringify(wasm)}), (c) => c.charCodeAt(0)));`,
     ].join('\n');
   };
   const page = read(join(inspectorDir, 'index.html'));
@@ -85,10 +100,11 @@ function standalone() {
   const imports = /^import \{([^}]*)\} from 'clhooks';$/m.exec(script);
   if (!imports) throw new Error('inspector.js imports from clhooks in one statement');
   const module = [
-    inlined('core', 'core/web.js', 'clhooks.wasm'),
-    inlined('senderCore', 'core/sender-web.js', 'clhooks-sender.wasm'),
+    inlined('createReceiverCore', 'core/web.js', 'clhooks.wasm'),
+    inlined('createSenderCore', 'core/sender-web.js', 'clhooks-sender.wasm'),
     `const { createApi, createHost } = (() => {\n${scoped(api)}\nreturn { createApi, createHost };\n})();`,
-    'const clhooks = createApi(core, createHost(globalThis.crypto), () => senderCore, null);',
+    'const clhooks = createApi(() => createReceiverCore(createReceiverCoreModule), createHost(globalThis.crypto),\n'
+      + '  () => createSenderCore(createSenderCoreModule), null);',
     `{\nconst {${imports[1]}} = clhooks;\n${script.replace(imports[0], '')}\n}`,
   ].join('\n');
   return page
@@ -97,7 +113,7 @@ function standalone() {
     .replace('<link rel="stylesheet" href="inspector.css">', () => `<style>\n${read(join(inspectorDir, 'inspector.css'))}</style>`);
 }
 
-const core = createRequire(import.meta.url)(join(outDir, 'core/node.cjs'));
+const core = createRequire(import.meta.url)(join(outDir, 'core/web.cjs')).createCore(readFileSync(join(outDir, 'clhooks.wasm')));
 const union = (values) => values.map((v) => JSON.stringify(v)).join('\n  | ');
 const types = replaceOnce(read(join(here, 'index.d.ts')), '// __GENERATED_TYPES__', read(join(buildDir, 'types.d.ts')), 'index.d.ts')
   .replace('__KNOWN_TOPICS__', `\n  | ${union(core.catalogue().map((t) => t.topic))}`)

@@ -6,8 +6,11 @@
 
 /** @typedef {import('./index.js').CallFields & { body: BodyInit }} Call */
 
-/** @param {() => typeof import('./core/sender-web.js')} sender the sender's module, loaded on first use */
-export function createLive(sender) {
+/**
+ * @param {() => typeof import('./core/sender-bindings.js')} sender the sender's module, loaded on first use
+ * @param {<F extends (...args: any[]) => any>(fn: F) => F} guarded its errors made WebhookErrors
+ */
+export function createLive(sender, guarded) {
   /**
    * @param {typeof fetch} fetchImpl
    * @param {Call} request
@@ -73,5 +76,5 @@ export function createLive(sender) {
     }
   }
 
-  return { simulateLive };
+  return { simulateLive: guarded(simulateLive) };
 }

@@ -1,24 +1,26 @@
-// Node (ESM), also used by Deno and Bun: the wasm is read from disk and compiled synchronously.
+// Node (ESM), also used by Deno and Bun: each .wasm is read from disk and compiled
+// synchronously, once, when first needed; the package instantiates it (again after a failure).
 import { readFileSync } from 'node:fs';
 import * as nodeCrypto from 'node:crypto';
-import * as core from './core/web.js';
-import * as senderCore from './core/sender-web.js';
-import * as sourcesCore from './core/sources-web.js';
+import { createCore } from './core/web.js';
+import { createCore as createSenderCore } from './core/sender-web.js';
+import { createCore as createSourcesCore } from './core/sources-web.js';
 import { createApi, createHost } from './api.js';
 
-core.initSync({ module: readFileSync(new URL('./clhooks.wasm', import.meta.url)) });
-// The sender's module (simulate, simulateLive) is read and compiled on first use only.
-const loadSender = () => {
-  senderCore.initSync({ module: readFileSync(new URL('./clhooks-sender.wasm', import.meta.url)) });
-  return senderCore;
+/** A .wasm beside this file, compiled on first use and kept. */
+const compiled = (name) => {
+  /** @type {WebAssembly.Module | undefined} */
+  let module;
+  return () => (module ??= new WebAssembly.Module(readFileSync(new URL(`./${name}`, import.meta.url))));
 };
-// The allow-list's module, only for receivers that set `sources`.
-const loadSources = () => {
-  sourcesCore.initSync({ module: readFileSync(new URL('./clhooks-sources.wasm', import.meta.url)) });
-  return sourcesCore;
-};
+const receiverModule = compiled('clhooks.wasm');
+// The sender's module (simulate, simulateLive) and the allow-list's (receivers that set
+// `sources`) are read and compiled on first use only.
+const senderModule = compiled('clhooks-sender.wasm');
+const sourcesModule = compiled('clhooks-sources.wasm');
 
 export const {
   WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate, simulateLive, deliveryHeaders,
   TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
-} = createApi(core, createHost(nodeCrypto), loadSender, loadSources);
+} = createApi(() => createCore(receiverModule()), createHost(nodeCrypto), () => createSenderCore(senderModule()),
+  () => createSourcesCore(sourcesModule()));

@@ -11,25 +11,74 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  *   hostDigest: (body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
  *   hostKeysFor: (secret: any) => any,
  *   admission: (config: any) => { admit(peer: any, headers: any): Answer | undefined },
+ *   core: () => Core,
+ *   runtime: { generation: number },
+ *   secretsOf: WeakMap<object, string[]>,
+ *   isCoreFailure: (error: unknown) => boolean,
+ *   fault: (error: unknown) => Error,
+ *   WebhookError: any,
+ *   Verifier: any,
  * }} api
- * @param {typeof import('./core/web.js')} core
  */
-export function createReceivers(api, core) {
-  const { hostTags, hostDigest, hostKeysFor, admission, WebhookError } = api;
+export function createReceivers(api) {
+  const { hostTags, hostDigest, hostKeysFor, admission, WebhookError, Verifier, runtime, secretsOf, isCoreFailure } = api;
   const invalid = (message) => new WebhookError('invalid_argument', message, { status: 500 });
   /** A function option, or nothing. */
   const callable = (value, name) => {
     if (value !== undefined && value !== null && typeof value !== 'function') throw invalid(`${name} must be a function`);
     return value || undefined;
   };
-  /** The core's answer when receiving itself failed (a seen-store that threw). */
-  const failure = (error) => /** @type {Answer} */ (core.Receiver.failed(String(error && error.message ? error.message : error)));
+  /**
+   * The core's answer when receiving itself failed: a seen-store that threw (500
+   * `receiver_failed`), or the wasm instance (500 `core_failed`, after it was replaced).
+   */
+  const failure = (error) => {
+    if (isCoreFailure(error)) return /** @type {Answer} */ (api.core().Receiver.coreFailed(api.fault(error).message));
+    return /** @type {Answer} */ (api.core().Receiver.failed(String(error && error.message ? error.message : error)));
+  };
 
   /** The socket's address of a Node request (for `sources`); never a header. */
   const peerOf = (req) => (req.socket && typeof req.socket.remoteAddress === 'string' ? req.socket.remoteAddress : undefined);
 
   /** A promise, from this realm or another. */
   const isThenable = (value) => value != null && typeof value.then === 'function';
+
+  /**
+   * The core's bounded in-memory seen-store, in the instance in use: after a restart it starts
+   * empty (what the failed instance held is not trusted).
+   */
+  class MemoryStore {
+    #max;
+    #inner;
+    #generation;
+
+    constructor(max) {
+      this.#max = max;
+      this.#inner = new (api.core().MemoryStore)(max);
+      this.#generation = runtime.generation;
+    }
+
+    #store() {
+      if (this.#generation !== runtime.generation) {
+        this.#inner = new (api.core().MemoryStore)(this.#max);
+        this.#generation = runtime.generation;
+      }
+      return this.#inner;
+    }
+
+    /** @returns {Claim} */
+    claim(key) {
+      return /** @type {Claim} */ (this.#store().claim(key));
+    }
+
+    done(key, handled) {
+      this.#store().done(key, handled);
+    }
+
+    get size() {
+      return this.#store().size;
+    }
+  }
 
   /** The core's bounded in-memory seen-store (the default): the oldest handled keys are forgotten first. */
   /** @param {{ max?: number }} [options] */
@@ -39,30 +88,66 @@ export function createReceivers(api, core) {
     if (max !== undefined && !(Number.isInteger(max) && max >= 0 && max <= 0xffffffff)) {
       throw invalid('max must be a whole number of keys from 0 to 4294967295');
     }
-    return new core.MemoryStore(max);
+    return new MemoryStore(max);
   }
 
   /** Routes verified deliveries to handlers by topic pattern, with idempotency. */
   class Webhooks {
+    /** What the core's receiver and step 0 are made of, to remake them after a restart. */
+    #secret;
+    #options;
+    #sources;
+    #patterns = [];
+    #receiver;
+    #admission;
+    #generation;
+
+    /** @param {any} [options] */
     constructor(options = {}) {
       if (options === null || typeof options !== 'object') throw invalid('Webhooks takes an options object');
-      const { secret, onEvent, seen, onError, sources } = options;
-      // maxBodyBytes, duplicates and handlerTimeoutMs are read (and checked) by the core.
-      this.receiver = secret instanceof core.Verifier
-        ? core.Receiver.fromVerifier(secret, options)
-        : new core.Receiver(secret, options);
+      const { secret, onEvent, seen, onError, sources, maxBodyBytes, duplicates, handlerTimeoutMs } = options;
+      this.#secret = secret instanceof Verifier ? secretsOf.get(secret) : secret;
+      this.#options = { maxBodyBytes, duplicates, handlerTimeoutMs };
+      this.#sources = sources === undefined || sources === null ? null : sources;
+      this.#build();
       if (seen && (typeof seen.claim !== 'function' || typeof seen.done !== 'function')) {
         throw invalid('seen must be a store with claim(key) and done(key, handled) methods, or null');
       }
-      /** The core's step 0 when an allow-list of sources is set: who may deliver at all. */
-      this.admission = sources === undefined || sources === null ? null : admission(sources);
       /** The runtime's keys for the same secrets, when it has a faster HMAC (see hosts.js). */
-      this.hostKeys = secret instanceof core.Verifier ? /** @type {any} */ (secret).hostKeys ?? null : hostKeysFor(secret);
+      this.hostKeys = secret instanceof Verifier ? /** @type {any} */ (secret).hostKeys ?? null : hostKeysFor(secret);
       // No store (`null`, `false`) turns idempotency off; the core sees the same `null`.
       this.seen = seen === undefined ? createMemoryStore() : seen || null;
       this.onError = callable(onError, 'onError');
       this.handlers = [];
       if (callable(onEvent, 'onEvent')) this.on('*', onEvent);
+    }
+
+    /**
+     * The core's receiver (maxBodyBytes, duplicates and handlerTimeoutMs are read and checked
+     * by it) and step 0, in the instance in use, with the routes added so far.
+     */
+    #build() {
+      const core = api.core();
+      // Made before anything is replaced: a failure leaves the receiver as it was.
+      const receiver = new core.Receiver(this.#secret, this.#options);
+      for (const pattern of this.#patterns) receiver.route(pattern);
+      /** The core's step 0 when an allow-list of sources is set: who may deliver at all. */
+      const admitted = this.#sources === null ? null : admission(this.#sources);
+      this.#receiver = receiver;
+      this.#admission = admitted;
+      this.#generation = runtime.generation;
+    }
+
+    /** The core's receiver, remade in a fresh instance after a restart. */
+    get receiver() {
+      if (this.#generation !== runtime.generation) this.#build();
+      return this.#receiver;
+    }
+
+    /** Step 0's allow-list, or `null`. */
+    get admission() {
+      if (this.#generation !== runtime.generation) this.#build();
+      return this.#admission;
     }
 
     /** Bodies over this many bytes are answered 413. */
@@ -73,7 +158,9 @@ export function createReceivers(api, core) {
     /** Calls `handler(event)` for every verified event whose topic matches `pattern`. */
     on(pattern, handler) {
       if (typeof handler !== 'function') throw invalid('a handler must be a function');
-      this.handlers[this.receiver.route(pattern)] = handler;
+      const route = this.receiver.route(pattern);
+      this.#patterns.push(pattern);
+      this.handlers[route] = handler;
       return this;
     }
 
@@ -95,7 +182,18 @@ export function createReceivers(api, core) {
      * @returns {Answer | Promise<Answer>}
      */
     exchange(request) {
-      return this.refused(request.peer, request.headers) ?? this.#admitted(request);
+      // A failure of the wasm instance is answered (500, core_failed) like a store's: the
+      // instance is replaced and Commerce Layer's retry meets the fresh one.
+      const answered = (error) => {
+        if (isCoreFailure(error)) return failure(error);
+        throw error;
+      };
+      try {
+        const answer = this.refused(request.peer, request.headers) ?? this.#admitted(request);
+        return isThenable(answer) ? Promise.resolve(answer).catch(answered) : answer;
+      } catch (error) {
+        return answered(error);
+      }
     }
 
     /**

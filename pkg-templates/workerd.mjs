@@ -3,22 +3,15 @@
 import wasmModule from './clhooks.wasm';
 import senderModule from './clhooks-sender.wasm';
 import sourcesModule from './clhooks-sources.wasm';
-import * as core from './core/web.js';
-import * as senderCore from './core/sender-web.js';
-import * as sourcesCore from './core/sources-web.js';
+import { createCore } from './core/web.js';
+import { createCore as createSenderCore } from './core/sender-web.js';
+import { createCore as createSourcesCore } from './core/sources-web.js';
 import { createApi, createHost } from './api.js';
-
-core.initSync({ module: wasmModule });
 
 export const {
   WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate, simulateLive, deliveryHeaders,
   TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
-} = createApi(core, createHost(globalThis.crypto, { threshold: 2048 }), () => {
-  // Compiled at deploy time like the other; instantiated on first use only.
-  senderCore.initSync({ module: senderModule });
-  return senderCore;
-}, () => {
-  // The allow-list's, for receivers that set `sources` (with forwarded: 'cf-connecting-ip').
-  sourcesCore.initSync({ module: sourcesModule });
-  return sourcesCore;
-});
+} = createApi(() => createCore(wasmModule), createHost(globalThis.crypto, { threshold: 2048 }),
+  // Compiled at deploy time like the other; instantiated on first use only. The allow-list's
+  // is for receivers that set `sources` (with forwarded: 'cf-connecting-ip').
+  () => createSenderCore(senderModule), () => createSourcesCore(sourcesModule));

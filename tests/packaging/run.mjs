@@ -164,7 +164,7 @@ check('all runtimes give identical results', reports.length > 0 && reports.every
 try {
   const probe = `
     const clhooks = require('clhooks');
-    const loaded = () => Object.keys(require.cache).some((k) => k.endsWith('sender-node.cjs'));
+    const loaded = () => Object.keys(require.cache).some((k) => k.endsWith('sender-web.cjs'));
     const body = '{"data":{"id":"o1","type":"orders","attributes":{}}}';
     clhooks.receive(body, { 'x-commercelayer-signature': clhooks.sign(body, 's'), 'x-commercelayer-topic': 'orders.place' }, 's');
     new clhooks.Webhooks({ secret: 's' });

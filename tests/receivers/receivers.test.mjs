@@ -434,3 +434,64 @@ test('options are checked when the receiver is made, each with a WebhookError', 
     assert.throws(() => clhooks.denormalize(doc, { maxDepth }), (e) => e instanceof WebhookError && e.code === 'invalid_argument');
   }
 });
+
+test('a failure of the wasm instance is a WebhookError (core_failed), and a fresh instance serves the next call', async () => {
+  const handled = [];
+  const webhooks = new Webhooks({ secret: 's', onEvent: (e) => handled.push(e.id) });
+  const verifier = new clhooks.Verifier(['s']);
+  const store = createMemoryStore();
+  const before = document('orders', 'before');
+  assert.equal((await webhooks.process(delivery(before, 's'))).status, 200);
+  // Four GiB to copy into the wasm: its allocation fails, and the instance traps.
+  let huge;
+  try {
+    huge = new Uint8Array(2 ** 32 - 16);
+  } catch {
+    return; // This Node cannot make the array: nothing to trap with.
+  }
+  assert.throws(() => sign(huge, 's'), (e) => e instanceof WebhookError && e.code === 'core_failed' && e.status === 500);
+  huge = undefined;
+  // Everything made before works on the fresh instance: the receiver (its routes and limits),
+  // a Verifier, a store (empty now: what the failed instance held is not trusted).
+  const after = document('orders', 'after');
+  assert.equal((await webhooks.process(delivery(after, 's'))).status, 200);
+  assert.deepEqual(handled, ['before', 'after']);
+  assert.doesNotThrow(() => verifier.verify(after, sign(after, 's')));
+  assert.equal(store.claim('k'), 'fresh');
+  assert.equal(clhooks.receive(after, headers(after, 's'), 's').id, 'after');
+  assert.equal(clhooks.simulate({ webhooks: [], events: [] }).timeline.length, 0);
+});
+
+test('arguments that cannot be read are WebhookErrors, never a TypeError or a raw throw', async () => {
+  const body = document('orders', 'x');
+  const signature = sign(body, 's');
+  const detached = () => {
+    const bytes = new Uint8Array(body);
+    structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+    return bytes;
+  };
+  const isInvalid = (e) => e instanceof WebhookError && e.code === 'invalid_argument';
+  assert.throws(() => clhooks.verify(detached(), signature, 's'), (e) => e instanceof WebhookError);
+  assert.throws(() => clhooks.receive(detached(), headers(body, 's'), 's'), (e) => e instanceof WebhookError);
+  assert.throws(() => sign(detached(), 's'), (e) => e instanceof WebhookError);
+  const throwing = new Proxy({}, { get() { throw new Error('boom'); }, ownKeys() { throw new Error('boom'); } });
+  assert.throws(() => clhooks.receive(body, throwing, 's'), isInvalid);
+  const secrets = ['s'];
+  Object.defineProperty(secrets, 0, { get() { throw new Error('boom-elem'); } });
+  assert.throws(() => clhooks.verify(body, signature, secrets), (e) => e instanceof WebhookError);
+  assert.throws(() => new clhooks.Verifier(secrets), (e) => e instanceof WebhookError);
+  const freed = new clhooks.Verifier('s');
+  freed.free();
+  freed.free();
+  assert.throws(() => freed.verify(body, signature), isInvalid);
+  assert.throws(() => freed.secretCount, isInvalid);
+  await assert.rejects(freed.verifyAsync(Buffer.alloc(4096), signature), isInvalid);
+  assert.throws(() => clhooks.receive(body, headers(body, 's'), freed), isInvalid);
+  const event = clhooks.receive(body, headers(body, 's'), 's');
+  event.document = null;
+  assert.throws(() => event.denormalize(), (e) => e instanceof WebhookError);
+  assert.throws(() => clhooks.denormalize(throwing), (e) => e instanceof WebhookError);
+  await assert.rejects(handleRequest(null, { secret: 's' }), isInvalid);
+  // A Webhooks made with a freed Verifier is refused when it is made.
+  assert.throws(() => new Webhooks({ secret: freed }), (e) => e instanceof WebhookError);
+});

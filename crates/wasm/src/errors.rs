@@ -30,7 +30,9 @@ pub enum BindingError {
 }
 
 /// The codes only the bindings have, after the core's [`Error::CODES`].
-pub const BINDING_CODES: &[&str] = &["body_not_raw", "invalid_argument"];
+/// `core_failed` is thrown by the package's JS layer when an instance trapped (it is then
+/// replaced); it is listed here so that every code is in one place.
+pub const BINDING_CODES: &[&str] = &["body_not_raw", "invalid_argument", "core_failed"];
 
 impl BindingError {
     /// The stable snake_case code.

@@ -117,6 +117,13 @@ impl JsReceiver {
         answer_value(&Receiver::failed(&message.as_string().unwrap_or_default()))
     }
 
+    /// The answer when an instance of this module failed (a trap) while receiving, and was
+    /// replaced: 500 `core_failed`, so that Commerce Layer tries again.
+    #[wasm_bindgen(js_name = coreFailed)]
+    pub fn core_failed(message: &JsValue) -> JsValue {
+        answer_value(&Answer::error(500, "core_failed", &message.as_string().unwrap_or_default()))
+    }
+
     /// Adds a route pattern; returns its index.
     pub fn route(&mut self, pattern: &JsValue) -> JsResult<u32> {
         let pattern = throw(string(pattern, "a topic pattern"))?;

@@ -1,0 +1,7 @@
+//! `document`: see `checks::document`.
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::document(data));
