@@ -122,7 +122,7 @@ pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
 	wasm-bindgen --target web --out-dir $(PKG_BUILD)/web $(WASM_RELEASE)
 	wasm-bindgen --target web --out-dir $(PKG_BUILD)/sender-web $(WASM_SENDER_RELEASE)
 	wasm-bindgen --target web --out-dir $(PKG_BUILD)/sources-web $(WASM_SOURCES_RELEASE)
-	$(WASM_OPT) -Os --converge $(WASM_OPT_FLAGS) $(PKG_BUILD)/web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks.wasm
+	$(WASM_OPT) -Oz --converge --low-memory-unused $(WASM_OPT_FLAGS) $(PKG_BUILD)/web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks.wasm
 	$(WASM_OPT) -O3 $(WASM_OPT_FLAGS) $(PKG_BUILD)/sender-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-sender.wasm
 	$(WASM_OPT) -Os --converge $(WASM_OPT_FLAGS) $(PKG_BUILD)/sources-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-sources.wasm
 	cargo run --locked -q -p clhooks-wasm --bin clhooks-types > $(PKG_BUILD)/types.d.ts

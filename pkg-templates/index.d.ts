@@ -198,6 +198,12 @@ export interface ReceiverOptions {
    * `handler_timeout` and the claim is released so the retry runs (default 30,000 ms; 0: no limit).
    */
   handlerTimeoutMs?: number;
+  /**
+   * What the idempotency key is made of: the topic and the body (`'topic-and-body'`, the
+   * default), or the body alone (`'body'`). The topic header is not signed: with `'body'`, one
+   * signed body resent under other topics of its resource is handled once.
+   */
+  keyScope?: 'topic-and-body' | 'body';
   /** Where idempotency keys are remembered (default: the last 10,000 in memory); `null` turns it off. */
   seen?: SeenStore | null;
   /** A duplicate is answered 200 without calling handlers (`'skip'`, default) or passed on with `duplicate: true` (`'mark'`). */

@@ -105,9 +105,9 @@ export function createReceivers(api) {
     /** @param {any} [options] */
     constructor(options = {}) {
       if (options === null || typeof options !== 'object') throw invalid('Webhooks takes an options object');
-      const { secret, onEvent, seen, onError, sources, maxBodyBytes, duplicates, handlerTimeoutMs } = options;
+      const { secret, onEvent, seen, onError, sources, maxBodyBytes, duplicates, handlerTimeoutMs, keyScope } = options;
       this.#secret = secret instanceof Verifier ? secretsOf.get(secret) : secret;
-      this.#options = { maxBodyBytes, duplicates, handlerTimeoutMs };
+      this.#options = { maxBodyBytes, duplicates, handlerTimeoutMs, keyScope };
       this.#sources = sources === undefined || sources === null ? null : sources;
       this.#build();
       if (seen && (typeof seen.claim !== 'function' || typeof seen.done !== 'function')) {

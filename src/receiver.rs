@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::model::Document;
-use crate::payload::{receive_with, verify_headers, Payload, ReceivedEvent, Verified};
+use crate::payload::{receive_with, verify_headers, KeyScope, Payload, ReceivedEvent, Verified};
 use crate::signature::{decode_signature, Check, Verifier};
 use crate::sources::Sources;
 use crate::topic::{Topic, TopicPattern};
@@ -355,6 +355,7 @@ pub struct Receiver {
     duplicates: Duplicates,
     sources: Sources,
     handler_timeout_ms: u64,
+    key_scope: KeyScope,
 }
 
 impl Receiver {
@@ -368,7 +369,22 @@ impl Receiver {
             duplicates: Duplicates::Skip,
             sources: Sources::default(),
             handler_timeout_ms: DEFAULT_HANDLER_TIMEOUT_MS,
+            key_scope: KeyScope::TopicAndBody,
         }
+    }
+
+    /// Sets what the idempotency key is made of: the topic and the body (the default), or the
+    /// body alone, so that one signed body resent under other topics is one claim.
+    #[must_use]
+    pub fn with_key_scope(mut self, scope: KeyScope) -> Receiver {
+        self.key_scope = scope;
+        self
+    }
+
+    /// What the idempotency key is made of.
+    #[must_use]
+    pub fn key_scope(&self) -> KeyScope {
+        self.key_scope
     }
 
     /// Sets how long the handlers of a claimed delivery may run before the answer is 503 and
@@ -486,7 +502,11 @@ impl Receiver {
                 Ok(ReceivedEvent { topic: verified.topic, document, body: bytes.to_vec() })
             },
         )?;
-        Ok(Delivery { key: accepted.event.idempotency_key(), event: accepted.event, routes: accepted.routes })
+        Ok(Delivery {
+            key: accepted.event.idempotency_key_in(self.key_scope),
+            event: accepted.event,
+            routes: accepted.routes,
+        })
     }
 
     /// As [`Receiver::receive`], whoever holds the body: `verify` checks the signature header

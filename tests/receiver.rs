@@ -5,6 +5,7 @@
 mod common;
 
 use clhooks::receiver::{Body, Claim, Duplicates, MemoryStore, Receiver, SeenStore};
+use clhooks::payload::KeyScope;
 use clhooks::Verifier;
 use common::{Exchange, Expected};
 use serde_json::Value;
@@ -178,4 +179,28 @@ fn answers_are_json_whatever_the_text() {
         (answer.status, &body["error"], &body["limit"]),
         (413, &Value::from("payload_too_large"), &Value::from(3))
     );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_body_resent_under_other_topics_is_one_claim_when_keyed_on_the_body() {
+    // The topic header is not signed: one signed orders body can be sent as orders.place, then
+    // orders.approve, orders.cancel… By default each topic is another key; keyed on the body
+    // alone, the handler runs once.
+    let body = br#"{"data":{"id":"o1","type":"orders","attributes":{}}}"#;
+    let signature = clhooks::sign(body, "s").unwrap();
+    let topics = ["orders.place", "orders.approve", "orders.cancel"];
+    for (scope, want) in [(KeyScope::TopicAndBody, 3), (KeyScope::Body, 1)] {
+        let receiver = Receiver::new(Verifier::new(["s"]).unwrap()).with_key_scope(scope);
+        let seen = MemoryStore::default();
+        let mut runs = 0;
+        for topic in topics {
+            let headers = [("X-CommerceLayer-Signature", signature.as_str()), ("X-CommerceLayer-Topic", topic)];
+            let answer = receiver.handle("POST", headers, Body::Bytes(body), &seen, |_, _| {
+                runs += 1;
+                Ok::<(), ()>(())
+            });
+            assert_eq!(answer.status, 200);
+        }
+        assert_eq!(runs, want, "{scope:?}");
+    }
 }

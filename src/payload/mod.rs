@@ -38,9 +38,19 @@ impl ReceivedEvent {
     /// duplicate). Limits: two deliveries with byte-identical bodies and the same topic share a
     /// key — for example the same event sent by two webhooks with the same `include_resources`
     /// to one receiver, which is one piece of news anyway.
+    ///
+    /// The topic header is not signed: whoever holds one signed body can resend it under
+    /// another topic of the same resource, and it is then another key. A receiver that wants
+    /// one claim per body whatever the topic keys it with [`KeyScope::Body`].
     #[must_use]
     pub fn idempotency_key(&self) -> String {
         idempotency_key(&self.topic, &self.body)
+    }
+
+    /// The idempotency key in a [`KeyScope`].
+    #[must_use]
+    pub fn idempotency_key_in(&self, scope: KeyScope) -> String {
+        scope.key(&self.topic, &self.body)
     }
 
     /// The resource the event is about (`data`).
@@ -80,6 +90,36 @@ pub struct Verified {
     pub topic: Topic,
 }
 
+/// What an idempotency key is made of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum KeyScope {
+    /// The topic and the body ([`idempotency_key`]): the default.
+    #[default]
+    TopicAndBody,
+    /// The body alone: one signed body is one claim whatever topic it is sent with (the topic
+    /// header is not signed).
+    Body,
+}
+
+impl KeyScope {
+    /// The key of a topic and the SHA-256 of a body, in this scope. The body-only key is the
+    /// topic-and-body key with an empty topic, which no topic is.
+    #[must_use]
+    pub fn key_of_digest(self, topic: &Topic, body_sha256: &[u8; 32]) -> String {
+        match self {
+            KeyScope::TopicAndBody => idempotency_key_of_digest(topic, body_sha256),
+            KeyScope::Body => key_of_parts("", body_sha256),
+        }
+    }
+
+    /// The key of a topic and a body, in this scope.
+    #[must_use]
+    pub fn key(self, topic: &Topic, body: &[u8]) -> String {
+        use sha2::{Digest, Sha256};
+        self.key_of_digest(topic, &Sha256::digest(body).into())
+    }
+}
+
 /// The [idempotency key](ReceivedEvent::idempotency_key) of a topic and body.
 #[must_use]
 pub fn idempotency_key(topic: &Topic, body: &[u8]) -> String {
@@ -100,9 +140,13 @@ pub fn idempotency_key(topic: &Topic, body: &[u8]) -> String {
 /// ```
 #[must_use]
 pub fn idempotency_key_of_digest(topic: &Topic, body_sha256: &[u8; 32]) -> String {
+    key_of_parts(topic.as_str(), body_sha256)
+}
+
+fn key_of_parts(topic: &str, body_sha256: &[u8; 32]) -> String {
     use sha2::{Digest, Sha256};
     let mut hash = Sha256::new();
-    hash.update(topic.as_str().as_bytes());
+    hash.update(topic.as_bytes());
     hash.update([0]);
     hash.update(body_sha256);
     let mut out = String::with_capacity(64);
@@ -257,9 +301,21 @@ where
             topic = Some(value);
         }
     }
-    let signature = signature.ok_or(Error::MissingSignature)?;
-    verify(signature.as_ref())?;
-    let topic = topic.as_ref().map(|t| t.as_ref().trim()).filter(|t| !t.is_empty());
+    let mut verify = Some(verify);
+    verified(signature.as_ref().map(AsRef::as_ref), topic.as_ref().map(AsRef::as_ref), &mut |signature| {
+        verify.take().map_or(Ok(()), |verify| verify(signature))
+    })
+}
+
+/// The rest of [`verify_headers`] once the two headers are found: one copy whatever the
+/// headers' types.
+fn verified(
+    signature: Option<&str>,
+    topic: Option<&str>,
+    verify: &mut dyn FnMut(&str) -> Result<()>,
+) -> Result<Verified> {
+    verify(signature.ok_or(Error::MissingSignature)?)?;
+    let topic = topic.map(str::trim).filter(|t| !t.is_empty());
     let topic = Topic::parse(topic.ok_or(Error::MissingTopic)?)?;
     Ok(Verified { topic })
 }

@@ -495,3 +495,16 @@ test('arguments that cannot be read are WebhookErrors, never a TypeError or a ra
   // A Webhooks made with a freed Verifier is refused when it is made.
   assert.throws(() => new Webhooks({ secret: freed }), (e) => e instanceof WebhookError);
 });
+
+test("keyScope: 'body' makes one signed body one delivery, whatever topic it is sent with", async () => {
+  const body = document('orders', 'same');
+  for (const [keyScope, want] of [[undefined, 3], ['topic-and-body', 3], ['body', 1]]) {
+    let runs = 0;
+    const webhooks = new Webhooks({ secret: 's', keyScope, onEvent: () => { runs++; } });
+    for (const topic of ['orders.place', 'orders.approve', 'orders.cancel']) {
+      assert.equal((await webhooks.process(delivery(body, 's', topic))).status, 200);
+    }
+    assert.equal(runs, want, String(keyScope));
+  }
+  assert.throws(() => new Webhooks({ secret: 's', keyScope: 'topic' }), (e) => e instanceof WebhookError && e.code === 'invalid_argument');
+});

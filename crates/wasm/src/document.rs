@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use clhooks::payload::outline::{self, Plan};
-use clhooks::payload::{DenormalizeOptions, Payload};
+use clhooks::payload::{DenormalizeOptions, KeyScope, Payload};
 use clhooks::{Error, Topic};
 use js_sys::{Array, Function, Int32Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -112,10 +112,10 @@ pub(crate) fn routes_value(routes: &[usize]) -> JsValue {
 
 /// A delivery's idempotency key (see `clhooks::ReceivedEvent::idempotency_key`), from the
 /// body's SHA-256 when the host computed it, else hashing the body here.
-pub(crate) fn key_of(topic: &Topic, body: &Held, digest: Option<[u8; 32]>) -> String {
+pub(crate) fn key_of(scope: KeyScope, topic: &Topic, body: &Held, digest: Option<[u8; 32]>) -> String {
     match digest {
-        Some(digest) => clhooks::payload::idempotency_key_of_digest(topic, &digest),
-        None => clhooks::payload::idempotency_key(topic, &body.bytes()),
+        Some(digest) => scope.key_of_digest(topic, &digest),
+        None => scope.key(topic, &body.bytes()),
     }
 }
 
@@ -142,7 +142,7 @@ pub fn idempotency_key(
     let topic = crate::errors::throw(Topic::parse(&topic.as_string().unwrap_or_default()))?;
     let body = crate::errors::throw(Held::read(body))?;
     let digest = crate::errors::throw(digest(digest_value))?;
-    Ok(key_of(&topic, &body, digest))
+    Ok(key_of(KeyScope::TopicAndBody, &topic, &body, digest))
 }
 
 fn outline_of(document: &JsValue) -> Vec<i32> {

@@ -1,6 +1,7 @@
 //! The core's sans-IO receiver and memory seen-store for JS: the package's `Webhooks` (node:http,
 //! Express, fetch) moves bytes and awaits the user's handlers and store; these decide.
 
+use clhooks::payload::KeyScope;
 use clhooks::receiver::{Answer, Body, Claim, Duplicates, MemoryStore, Receiver, Run, SeenStore};
 use clhooks::signature::{Check, TAG_LEN};
 use clhooks::{Topic, Verifier};
@@ -93,6 +94,21 @@ impl JsReceiver {
         }
         if let Some(ms) = throw(convert::whole(options, "handlerTimeoutMs", 2_147_483_647))? {
             inner = inner.with_handler_timeout_ms(ms);
+        }
+        let scope = if options.is_undefined() || options.is_null() {
+            JsValue::UNDEFINED
+        } else {
+            Reflect::get(options, &crate::key("keyScope")).unwrap_or(JsValue::NULL)
+        };
+        match scope.as_string().as_deref() {
+            None if scope.is_undefined() => {}
+            Some("topic-and-body") => {}
+            Some("body") => inner = inner.with_key_scope(KeyScope::Body),
+            _ => {
+                return Err(crate::errors::to_js(&BindingError::invalid(
+                    "keyScope must be 'topic-and-body' or 'body'",
+                )))
+            }
         }
         let duplicates = if options.is_undefined() || options.is_null() {
             JsValue::UNDEFINED
@@ -199,9 +215,11 @@ impl JsReceiver {
             Ok(delivery) => {
                 // The key only for a store (or when a handler reads it): no second pass over the
                 // body otherwise.
-                let has_store = !store.is_undefined() && !store.is_null();
-                let key = match (&held, has_store) {
-                    (Some(held), true) => Some(document::key_of(&delivery.topic, held, digest)),
+                // A body-only key is made here too: the event's own lazy key is the default one.
+                let scope = self.inner.key_scope();
+                let eager = (!store.is_undefined() && !store.is_null()) || scope != KeyScope::TopicAndBody;
+                let key = match (&held, eager) {
+                    (Some(held), true) => Some(document::key_of(scope, &delivery.topic, held, digest)),
                     _ => None,
                 };
                 let routes = self.shared(&delivery.topic, |_| {}).routes;
