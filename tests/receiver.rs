@@ -4,8 +4,8 @@
 
 mod common;
 
-use clhooks::receiver::{Body, Claim, Duplicates, MemoryStore, Receiver, SeenStore};
 use clhooks::payload::KeyScope;
+use clhooks::receiver::{Body, Claim, Duplicates, MemoryStore, Receiver, SeenStore};
 use clhooks::Verifier;
 use common::{Exchange, Expected};
 use serde_json::Value;
@@ -194,7 +194,8 @@ fn a_body_resent_under_other_topics_is_one_claim_when_keyed_on_the_body() {
         let seen = MemoryStore::default();
         let mut runs = 0;
         for topic in topics {
-            let headers = [("X-CommerceLayer-Signature", signature.as_str()), ("X-CommerceLayer-Topic", topic)];
+            let headers =
+                [("X-CommerceLayer-Signature", signature.as_str()), ("X-CommerceLayer-Topic", topic)];
             let answer = receiver.handle("POST", headers, Body::Bytes(body), &seen, |_, _| {
                 runs += 1;
                 Ok::<(), ()>(())

@@ -244,6 +244,21 @@ export async function runVectors(clhooks, files) {
     }
   }
 
+  // The bad inputs: each one code, as in Rust and the CLI.
+  for (const c of files.bad.cases) {
+    const body = () => bodyBytes(c.body, files);
+    const run = {
+      verify: () => clhooks.verify(body(), c.signature, c.secrets),
+      topic: () => clhooks.parseTopic(c.input),
+      pattern: () => clhooks.matchTopic(c.input, 'orders.place'),
+      document: () => clhooks.denormalize(body()),
+      denormalize: () => clhooks.denormalize(c.document, { maxDepth: c.max_depth }),
+      receive: () => clhooks.receive(body(), Object.fromEntries(c.headers), c.secrets),
+      simulate: () => clhooks.simulate(c.scenario),
+    }[c.op];
+    record(`bad input: ${c.name}`, c.expect, run ? outcome(clhooks, run) : `unknown op ${c.op}`);
+  }
+
   for (const c of files.payloads.denormalize) {
     if (c.error) {
       let got = 'ok';
@@ -301,6 +316,7 @@ export const FILES = {
   fixture: 'tests/vectors/orders-place-payload.json',
   receiver: 'tests/vectors/receiver.json',
   sources: 'tests/vectors/sources.json',
+  bad: 'tests/vectors/bad-inputs.json',
   scenario: 'examples/scenarios/three-webhooks.json',
 };
 
@@ -313,6 +329,7 @@ export async function loadFiles(readBytes) {
     payloads: JSON.parse(await text('payloads')),
     receiver: JSON.parse(await text('receiver')),
     sources: JSON.parse(await text('sources')),
+    bad: JSON.parse(await text('bad')),
     fixture: new Uint8Array(await readBytes(FILES.fixture)),
     scenario: await text('scenario'),
   };

@@ -585,7 +585,9 @@ def receive(body, headers, secrets, catalogue):
     if code != "ok":
         return code, None
     topic_text = header(TOPIC_HEADER)
-    if topic_text is None:
+    # A header value's surrounding whitespace is not part of it (HTTP's OWS).
+    topic_text = None if topic_text is None else topic_text.strip(" \t")
+    if not topic_text:
         return "missing_topic", None
     topic = parse_topic(topic_text)
     if topic is None:
@@ -1168,6 +1170,177 @@ def build_sources():
     return {"cases": cases}
 
 
+# ---------------------------------------------------------------------------
+# bad-inputs.json: what a hostile sender or a careless user passes, and the one code every
+# surface (Rust, the CLI, the package in each runtime) answers it with
+
+
+BAD_SECRET = "bad-secret"
+
+
+def build_bad_inputs(fixture_bytes, catalogue):
+    doc = '{"data":{"id":"o1","type":"orders","attributes":{}}}'
+    good = {"utf8": doc}
+    good_sig = sign(doc.encode(), BAD_SECRET)
+    cases = []
+
+    def add(name, kind, expect, **fields):
+        cases.append({"name": name, "class": kind, "expect": expect, **fields})
+
+    # Signatures: the header as a hostile or careless sender writes it.
+    def sig_case(name, signature, body=good, secrets=(BAD_SECRET,)):
+        add(name, "signature", verify(decode_body(body), list(secrets), signature),
+            op="verify", body=body, secrets=list(secrets), signature=signature)
+
+    raw = hmac.new(BAD_SECRET.encode(), doc.encode(), hashlib.sha256).digest()
+    sig_case("an empty signature", "")
+    sig_case("a blank signature", " \t ")
+    sig_case("the hex digest instead of base64", raw.hex())
+    sig_case("base64 of 31 bytes", base64.b64encode(raw[:31]).decode())
+    sig_case("base64 of 33 bytes", base64.b64encode(raw + b"\0").decode())
+    sig_case("the URL-safe alphabet", base64.urlsafe_b64encode(raw).decode().replace("=", ""))
+    sig_case("no padding", base64.b64encode(raw).decode().rstrip("="))
+    sig_case("16 KiB of base64", "A" * (1 << 14))
+    sig_case("non-ASCII in the header", "é" + good_sig[1:])
+    sig_case("a NUL in the header", good_sig[:10] + "\0" + good_sig[11:])
+    sig_case("another webhook's secret", sign(doc.encode(), "other"))
+    sig_case("an empty secret", good_sig, secrets=("",))
+    sig_case("no secret at all", good_sig, secrets=())
+    sig_case("a body changed by one bit", good_sig, body={"utf8": doc, "flip": 5})
+    sig_case("a body re-serialized with spaces", good_sig, body={"utf8": doc.replace(":", ": ")})
+    sig_case("a megabyte body under a 512-byte body's signature", good_sig, body={"repeat": "x", "length": 1 << 20})
+
+    # Topics and patterns.
+    for name, text in [
+        ("an empty topic", ""), ("a lone dot", "."), ("no event", "orders."),
+        ("uppercase", "ORDERS.PLACE"), ("a space inside", "orders.pl ace"), ("three parts", "orders.place.now"),
+        ("a NUL at the end", "orders.place\0"), ("a newline at the end", "orders.place\n"),
+        ("accented letters", "ördérs.place"), ("129 bytes", "orders." + "a" * 122),
+        ("128 bytes", "orders." + "a" * 121), ("16 KiB", "orders." + "a" * (1 << 14)),
+        ("a right-to-left override", "orders.\u202eplace"),
+    ]:
+        add(f"topic: {name}", "topic", "ok" if parse_topic(text) else "invalid_topic", op="topic", input=text)
+    for name, text in [
+        ("two stars", "**"), ("three parts", "orders.*.*"), ("a star and nothing", "*."),
+        ("a star glued to a word", "orders.place*"), ("a leading space", " *"),
+        ("16 KiB", "*." + "a" * (1 << 14)),
+    ]:
+        add(f"pattern: {name}", "pattern", "ok" if parse_pattern(text) else "invalid_topic_pattern",
+            op="pattern", input=text)
+
+    # Documents: what the body holds once the signature passed.
+    def doc_case(name, body):
+        data = decode_body(body)
+        try:
+            value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+            expect = "ok" if json_depth(value) <= MAX_JSON_DEPTH and is_document(value) else (
+                "invalid_json" if json_depth(value) > MAX_JSON_DEPTH else "invalid_document")
+        except (UnicodeDecodeError, ValueError):
+            expect = "invalid_json"
+        add(f"document: {name}", "document", expect, op="document", body=body)
+
+    doc_case("empty", {"utf8": ""})
+    doc_case("invalid UTF-8", {"base64": base64.b64encode(b'{"data":"\xff"}').decode()})
+    doc_case("a byte-order mark first", {"base64": base64.b64encode(b"\xef\xbb\xbf" + doc.encode()).decode()})
+    doc_case("null", {"utf8": "null"})
+    doc_case("an array", {"utf8": "[]"})
+    doc_case("data is a list", {"utf8": '{"data":[]}'})
+    doc_case("data is null", {"utf8": '{"data":null}'})
+    doc_case("an id that is a number", {"utf8": '{"data":{"id":1,"type":"orders"}}'})
+    doc_case("no type", {"utf8": '{"data":{"id":"o1"}}'})
+    doc_case("attributes that are a list", {"utf8": '{"data":{"id":"o1","type":"orders","attributes":[]}}'})
+    doc_case("a relationship's id that is a number",
+             {"utf8": '{"data":{"id":"o1","type":"orders","relationships":{"customer":{"data":{"id":7,"type":"customers"}}}}}'})
+    doc_case("included that is an object", {"utf8": '{"data":{"id":"o1","type":"orders"},"included":{}}'})
+    doc_case("an included entry that is a string", {"utf8": '{"data":{"id":"o1","type":"orders"},"included":["x"]}'})
+    doc_case("trailing garbage", {"utf8": doc + "x"})
+    doc_case("NaN", {"utf8": '{"data":{"id":"o1","type":"orders","attributes":{"n":NaN}}}'})
+    doc_case("100 levels of nesting in an attribute", {"utf8": '{"data":{"id":"o1","type":"orders","attributes":{"a":'
+                                                             + "[" * 100 + "]" * 100 + "}}}"})
+
+    # Denormalize: graphs whose expansion would outgrow any budget.
+    def graph(n, text):
+        def thing(i):
+            return {"id": str(i), "type": "things", "attributes": {"text": text},
+                    "relationships": {"all": {"data": [{"id": str(j), "type": "things"} for j in range(n) if j != i]}}}
+        return {"data": thing(0), "included": [thing(i) for i in range(1, n)]}
+
+    def chain(n):
+        def link(i):
+            return {"id": str(i), "type": "links",
+                    "relationships": {"next": {"data": {"id": str(i + 1), "type": "links"}}}}
+        return {"data": link(0), "included": [link(i) for i in range(1, n)]}
+
+    for name, document, depth in [
+        ("a complete graph of 7", graph(7, "x"), None),
+        ("a complete graph of 5 with 1 KB attributes", graph(5, "y" * 1000), None),
+        ("a complete graph of 5, each resource once per path", graph(5, "z" * 1000), 1),
+        ("a chain of 300 resources (cut at 32 levels)", chain(300), None),
+        ("max_depth 0", graph(3, "x"), 0),
+    ]:
+        over = denormalize_budget(document, 2 if depth is None else depth)
+        case = {"op": "denormalize", "document": document}
+        if depth is not None:
+            case["max_depth"] = depth
+        add(f"denormalize: {name}", "denormalize", "denormalize_limit" if over else "ok", **case)
+
+    # Whole deliveries through receive (signature, topic, document, resource type).
+    def delivery(name, body, headers):
+        code, _ = receive(decode_body(body), headers, [BAD_SECRET], catalogue)
+        add(f"receive: {name}", "receive", code, op="receive", body=body, headers=headers, secrets=[BAD_SECRET])
+
+    signed = lambda body, topic="orders.place": [[SIG_HEADER, sign(decode_body(body), BAD_SECRET)], [TOPIC_HEADER, topic]]
+    delivery("no headers at all", good, [])
+    delivery("only a topic", good, [[TOPIC_HEADER, "orders.place"]])
+    delivery("a signature and no topic", good, [[SIG_HEADER, good_sig]])
+    delivery("an 8 KiB topic", good, signed(good, "orders." + "a" * (1 << 13)))
+    delivery("a topic about another resource", good, signed(good, "shipments.ship"))
+    delivery("a topic with surrounding spaces", good, signed(good, "  orders.place  "))
+    delivery("header names in odd case", good, [["x-COMMERCELAYER-signature", good_sig], ["X-CommerceLayer-TOPIC", "orders.place"]])
+    not_json = {"utf8": "{nope"}
+    delivery("a signed body that is not JSON", not_json, signed(not_json))
+    type_huge = {"utf8": '{"data":{"id":"o1","type":"' + "a" * 16_384 + '"}}'}
+    delivery("a signed body whose type is 16 KiB", type_huge, signed(type_huge))
+    delivery("the real orders.place under orders.cancel", {"file": FIXTURE_NAME}, signed({"file": FIXTURE_NAME}, "orders.cancel"))
+
+    # Scenarios: a few hundred bytes that ask for any amount of work.
+    hook = {"id": "w", "topic": "orders.place", "callback_url": "https://w.example/hooks", "shared_secret": "s"}
+
+    def scenario(name, expect, value=None, text=None):
+        add(f"simulate: {name}", "scenario", expect, op="simulate",
+            scenario=text if text is not None else json.dumps(value))
+
+    scenario("not JSON", "invalid_scenario", text="{")
+    scenario("webhooks that are not a list", "invalid_scenario", {"webhooks": 1})
+    scenario("two million events", "invalid_scenario",
+             {"webhooks": [hook], "events": [{"at_ms": 0, "topic": "orders.place", "count": 2_000_000}]})
+    scenario("1,200,000 deliveries", "invalid_scenario",
+             {"webhooks": [hook, {**hook, "id": "v"}], "events": [{"at_ms": 0, "topic": "orders.place", "count": 600_000}]})
+    scenario("a million 4 KB payloads", "invalid_scenario",
+             {"webhooks": [hook], "events": [{"at_ms": 0, "topic": "orders.place", "count": 1_000_000, "every_ms": 1,
+                                              "payload": {"data": {"id": "o", "type": "orders", "attributes": {"x": "y" * 4000}}}}]})
+    scenario("a failure rate of 2", "invalid_scenario",
+             {"webhooks": [hook], "endpoints": {"https://w.example/hooks": {"failure_rate": 2}}})
+    scenario("a callback URL that is not https", "invalid_callback_url", {"webhooks": [{**hook, "callback_url": "ftp://w.example/"}]})
+    scenario("an include path Commerce Layer refuses", "invalid_include_path", {"webhooks": [{**hook, "include_resources": ["a"]}]})
+    scenario("one webhook id twice", "duplicate_webhook_id", {"webhooks": [hook, hook]})
+    scenario("an event payload about another resource", "topic_mismatch",
+             {"webhooks": [hook], "events": [{"at_ms": 0, "topic": "orders.place", "payload": {"data": {"id": "s", "type": "shipments"}}}]})
+    scenario("a billion retries and a breaker at 30: it opens", "ok",
+             {"policy": {"max_retries": 1_000_000_000}, "webhooks": [hook],
+              "endpoints": {"https://w.example/hooks": {"failure_rate": 1}}, "events": [{"at_ms": 0, "topic": "orders.place", "count": 3}]})
+    scenario("2,000 events in the same millisecond to a slow endpoint", "ok",
+             {"webhooks": [hook], "endpoints": {"https://w.example/hooks": {"latency_ms": 80}},
+              "events": [{"at_ms": 0, "topic": "orders.place", "count": 2_000, "every_ms": 0}]})
+
+    by_class = {}
+    for case in cases:
+        by_class[case["class"]] = by_class.get(case["class"], 0) + 1
+    assert len(cases) >= 60, len(cases)
+    assert len({c["name"] for c in cases}) == len(cases), "names are unique"
+    return {"secret": BAD_SECRET, "cases": cases, "classes": by_class}
+
+
 def main():
     fixture_bytes = (HERE / FIXTURE_NAME).read_bytes()
     topics, catalogue = build_topics()
@@ -1178,6 +1351,7 @@ def main():
         "payloads.json": payloads,
         "receiver.json": build_receiver(fixture_bytes, catalogue),
         "sources.json": build_sources(),
+        "bad-inputs.json": build_bad_inputs(fixture_bytes, catalogue),
     }
     for name, value in outputs.items():
         size = write_json(name, value)

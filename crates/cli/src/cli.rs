@@ -50,7 +50,7 @@ impl Secrets {
                 Ok(secret) if !secret.trim().is_empty() => secrets.push(secret.trim().to_owned()),
                 _ => {
                     return Err(Failure::Cli(
-                        "usage",
+                        "missing_secret",
                         format!("no secret: pass --secret, --secret-file or set {SECRET_ENV}"),
                     ))
                 }
