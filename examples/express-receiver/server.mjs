@@ -1,5 +1,6 @@
 // A Commerce Layer webhook receiver in an Express app that mounts express.json() globally.
 //   CL_WEBHOOK_SECRET=secret node server.mjs
+import { createServer } from 'node:http';
 import express from 'express';
 import { Webhooks, keepRawBody } from 'clhooks';
 
@@ -18,7 +19,11 @@ app.use(express.json({ limit: '5mb', verify: keepRawBody }));
 app.get('/health', (_req, res) => res.json({ ok: true }));
 app.all('/webhooks', webhooks.express());
 
-const server = app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
+// An app-wide parser reads a body before any route sees it, and after refusing one over its
+// limit reads the rest to the end, however long that is: every request is bounded in time
+// (checked each second). Commerce Layer gives up after 5 s anyway.
+const server = createServer({ requestTimeout: 10_000, headersTimeout: 10_000, connectionsCheckingInterval: 1_000 }, app);
+server.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
   const { address, port } = server.address();
   console.log(`listening on http://${address}:${port}`);
 });

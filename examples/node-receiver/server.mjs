@@ -18,7 +18,9 @@ webhooks.on('orders.place', (event) => {
 webhooks.on('*.destroy', (event) => console.log(`${event.type} ${event.id} destroyed`));
 webhooks.on('*', (event) => console.log(`event ${event.topic} ${event.id} ${event.idempotencyKey.slice(0, 12)}`));
 
-const server = createServer(webhooks.nodeHandler());
+// Bounded in time whatever the client does (Commerce Layer gives up after 5 s anyway); the
+// handler itself stops reading a body at the limit.
+const server = createServer({ requestTimeout: 10_000, headersTimeout: 10_000, connectionsCheckingInterval: 1_000 }, webhooks.nodeHandler());
 server.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
   const { address, port } = server.address();
   console.log(`listening on http://${address}:${port}`);

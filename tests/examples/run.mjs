@@ -43,7 +43,7 @@ function start(cmd, args, options) {
         const match = /^listening on (http:\/\/\S+)/.exec(line);
         if (match) {
           clearTimeout(timer);
-          resolveStart({ url: match[1], lines, stop: () => child.kill() });
+          resolveStart({ url: match[1], lines, pid: child.pid, stop: () => child.kill() });
         }
       }
     };
@@ -178,13 +178,17 @@ async function workerServer(extra = {}) {
 
 const env = { ...process.env, PORT: '0', HOST: '127.0.0.1', CL_WEBHOOK_SECRET: SECRETS };
 // Each receiver, and the log line it prints when it handles the fixture's order.
+// Then the log line of any handled event, its id captured (for the flood of abuse.mjs).
+const eventLine = /^event orders\.place (\S+) /;
 const examples = [
-  ['node-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/node-receiver'), env }), /^event orders\.place wBXVhZOmXO/],
-  ['express-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/express-receiver'), env }), /^event orders\.place wBXVhZOmXO/],
-  ['cloudflare-worker', workerServer, null],
-  ['rust-receiver', () => start(join(root, 'target/rust-receiver/release/clhooks-rust-receiver'), [], { env }), /^event orders\.place wBXVhZOmXO/],
-  ['clhooks listen', () => start(cli, ['listen', '--port', '0', '--secret', 'new-secret', '--secret', 'old-secret']), /orders\.place  orders\/wBXVhZOmXO  verified  200/],
+  ['node-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/node-receiver'), env }), /^event orders\.place wBXVhZOmXO/, eventLine],
+  ['express-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/express-receiver'), env }), /^event orders\.place wBXVhZOmXO/, eventLine],
+  ['cloudflare-worker', workerServer, null, null],
+  ['rust-receiver', () => start(join(root, 'target/rust-receiver/release/clhooks-rust-receiver'), [], { env }), /^event orders\.place wBXVhZOmXO/, eventLine],
+  ['clhooks listen', () => start(cli, ['listen', '--port', '0', '--secret', 'new-secret', '--secret', 'old-secret']),
+    /orders\.place  orders\/wBXVhZOmXO  verified  200/, /orders\.place  orders\/(\S+)  verified  200/],
 ];
+const { abuse } = await import('./abuse.mjs');
 // Distinct deliveries of the fixture's order that must each be handled exactly once: the
 // shared vectors' accepted fixture variants, and the three CLI cases.
 const handledOnce = vectors.requests.filter((c) => c.expect.status === 200 && !c.expect.duplicate
@@ -192,7 +196,7 @@ const handledOnce = vectors.requests.filter((c) => c.expect.status === 200 && !c
 
 const table = [];
 let failures = 0;
-for (const [name, startServer, handledLine] of examples) {
+for (const [name, startServer, handledLine, eventLog] of examples) {
   let server;
   try {
     server = await startServer();
@@ -222,6 +226,15 @@ for (const [name, startServer, handledLine] of examples) {
       }
     } else {
       row['handled once'] = 'n/a';
+    }
+    const flood = await abuse(`${server.url}/webhooks`, {
+      name, pid: server.pid, lines: server.lines, handledBy: eventLog, sign, secret: 'new-secret', postHuge,
+    });
+    if (flood.failures.length) {
+      failures += 1;
+      console.log(`FAIL ${name} under abuse: ${flood.failures.join('; ')}\n  ${flood.summary}`);
+    } else {
+      console.log(`ok   ${flood.summary}`);
     }
   } finally {
     await server.stop();
@@ -349,6 +362,6 @@ const columns = ['example', ...cases.map(([label]) => label), 'handled once'];
 console.log(`\n${columns.join(' | ')}`);
 for (const row of table) console.log(columns.map((c) => row[c] ?? '-').join(' | '));
 rmSync(work, { recursive: true, force: true });
-const total = examples.length * (cases.length + 1) + 1 + 5 + 4;
+const total = examples.length * (cases.length + 2) + 1 + 5 + 4;
 console.log(`\nexamples: ${total - failures} passed, ${failures} failed`);
 process.exit(failures ? 1 : 0);
