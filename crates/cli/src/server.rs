@@ -135,10 +135,14 @@ fn read_by(stream: &mut TcpStream, buffer: &mut [u8], deadline: Instant) -> std:
     stream.read(buffer)
 }
 
-/// Why a head is refused, as the answer to send.
+/// Why a head is refused, as the answer to send (then as [`linger`]: the client may still be
+/// sending, unless it timed out).
 fn refuse(stream: &mut TcpStream, status: u16, message: &str) {
     let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
     write_reply(stream, &plain(status, message));
+    if status != 408 {
+        linger(stream);
+    }
 }
 
 fn connection(mut stream: TcpStream, limits: Limits, tx: &mpsc::Sender<(Request, mpsc::Sender<Reply>)>) {
@@ -175,9 +179,17 @@ fn connection(mut stream: TcpStream, limits: Limits, tx: &mpsc::Sender<(Request,
         Err((status, message)) => return refuse(&mut stream, status, message),
     };
     let (method, path, headers, length) = request;
-    let body = if length > limits.max_body as u64 {
+    let unread = length > limits.max_body as u64;
+    let body = if unread {
         Payload::TooLarge
     } else {
+        // A client waiting for `100 Continue` (curl above 1 KiB) sends the body on it.
+        let expects = headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("expect") && v.eq_ignore_ascii_case("100-continue"));
+        if expects && length as usize > rest.len() {
+            let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
         read_body(&mut stream, rest, length, Instant::now() + limits.body_timeout)
     };
     let (reply_tx, reply_rx) = mpsc::channel();
@@ -187,6 +199,24 @@ fn connection(mut stream: TcpStream, limits: Limits, tx: &mpsc::Sender<(Request,
     if let Ok(reply) = reply_rx.recv() {
         let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
         write_reply(&mut stream, &reply);
+        if unread {
+            linger(&mut stream);
+        }
+    }
+}
+
+/// After answering a request whose body was not read: reads and drops what the client is still
+/// sending, for at most 2 s and 8 MiB, so that it gets to read the answer before the connection
+/// closes (closing with unread bytes resets it, and the answer is lost).
+fn linger(stream: &mut TcpStream) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut chunk = [0u8; 16 * 1024];
+    let mut dropped = 0usize;
+    while dropped < 8 << 20 {
+        match read_by(stream, &mut chunk, deadline) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => dropped += n,
+        }
     }
 }
 
