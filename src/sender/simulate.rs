@@ -6,7 +6,8 @@
 //! A scenario is a few hundred bytes that can ask for any amount of work, so every run is
 //! bounded, whatever its numbers (`max_retries`, `breaker_threshold`, `count`, `every_ms`):
 //!
-//! - at most [`MAX_EVENTS`] events, and [`MAX_DELIVERIES`] deliveries (an event times the
+//! - webhook ids of at most [`MAX_WEBHOOK_ID`] bytes; at most [`MAX_EVENTS`] events, and
+//!   [`MAX_DELIVERIES`] deliveries (an event times the
 //!   webhooks on its topic), holding at most [`MAX_PAYLOAD_BYTES`] in all (payloads, and
 //!   [`DELIVERY_OVERHEAD`] each): refused
 //!   up front with [`Error::InvalidScenario`];
@@ -35,7 +36,11 @@ pub const MAX_DELIVERIES: u64 = 1_000_000;
 /// The most bytes those deliveries may hold in all (512 MiB), each its payload and
 /// [`DELIVERY_OVERHEAD`].
 pub const MAX_PAYLOAD_BYTES: u64 = 1 << 29;
-/// What a delivery held in memory costs besides its payload, for [`MAX_PAYLOAD_BYTES`].
+/// The longest webhook id a scenario may give (Commerce Layer's are ten characters): every
+/// timeline entry about a webhook holds its id.
+pub const MAX_WEBHOOK_ID: usize = 64;
+/// What a delivery held in memory costs besides its payload and its callback URL, for
+/// [`MAX_PAYLOAD_BYTES`].
 pub const DELIVERY_OVERHEAD: u64 = 1 << 10;
 /// The most timeline entries a run may record.
 pub const MAX_TIMELINE: usize = 2_000_000;
@@ -693,15 +698,26 @@ impl Scenario {
         if events > MAX_EVENTS {
             return invalid(format!("{events} events; at most {MAX_EVENTS}"));
         }
+        // Every timeline entry about a webhook holds its id: a long one would multiply the budget.
+        if let Some(webhook) = self.webhooks.iter().find(|w| w.id.len() > MAX_WEBHOOK_ID) {
+            return invalid(format!(
+                "webhook id {}… is {} bytes; at most {MAX_WEBHOOK_ID}",
+                webhook.id.chars().take(16).collect::<String>(),
+                webhook.id.len()
+            ));
+        }
         let (mut deliveries, mut bytes) = (0u64, 0u64);
         for spec in &self.events {
-            let webhooks = self.webhooks.iter().filter(|w| w.topic == spec.topic).count() as u64;
+            let matching = self.webhooks.iter().filter(|w| w.topic == spec.topic);
+            // Each delivery holds its callback URL too.
+            let urls = matching.clone().map(|w| w.callback_url.len() as u64).max().unwrap_or(0);
+            let webhooks = matching.count() as u64;
             let count = u64::from(spec.count).saturating_mul(webhooks);
             // A default document is about 150 bytes; a delivery held in memory costs about a KiB
             // more (its request, its place in the queues).
             let size =
                 spec.payload.as_ref().map_or(150, |p| serde_json::to_vec(p).map_or(0, |v| v.len() as u64));
-            let size = size.saturating_add(DELIVERY_OVERHEAD);
+            let size = size.saturating_add(DELIVERY_OVERHEAD).saturating_add(urls);
             deliveries = deliveries.saturating_add(count);
             bytes = bytes.saturating_add(count.saturating_mul(size));
         }

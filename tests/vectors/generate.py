@@ -1324,6 +1324,8 @@ def build_bad_inputs(fixture_bytes, catalogue):
     scenario("a callback URL that is not https", "invalid_callback_url", {"webhooks": [{**hook, "callback_url": "ftp://w.example/"}]})
     scenario("an include path Commerce Layer refuses", "invalid_include_path", {"webhooks": [{**hook, "include_resources": ["a"]}]})
     scenario("one webhook id twice", "duplicate_webhook_id", {"webhooks": [hook, hook]})
+    scenario("a webhook id of 3,500 bytes (held by every timeline entry)", "invalid_scenario",
+             {"webhooks": [{**hook, "id": "w" * 3500}], "events": [{"at_ms": 0, "topic": "orders.place"}]})
     scenario("an event payload about another resource", "topic_mismatch",
              {"webhooks": [hook], "events": [{"at_ms": 0, "topic": "orders.place", "payload": {"data": {"id": "s", "type": "shipments"}}}]})
     scenario("a billion retries and a breaker at 30: it opens", "ok",
