@@ -15,7 +15,7 @@ WASM_RELEASE := target/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
 
 .PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium lint \
         test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-receivers test-examples bench tool-deno \
-        examples-pkg inspector test-inspector
+        examples-pkg inspector test-inspector fuzz
 
 help:
 	@echo "make demo   build the CLI and walk through signing, verifying and inspecting a real payload"
@@ -73,6 +73,16 @@ wasm-size: tool-wasm-target
 	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features receiver
 	@printf 'release wasm (before wasm-bindgen): %s bytes, %s gzipped\n' \
 	  "$$(wc -c < $(WASM_RELEASE))" "$$(gzip -9 -c $(WASM_RELEASE) | wc -c)"
+
+## Fuzzing (not part of `make test`: nightly Rust, minutes per target) ---------------------
+
+# Coverage-guided fuzzing of the signature header, topics and patterns, documents (parse,
+# write back, denormalize), whole deliveries and scenarios, FUZZ_RUNS executions per target
+# (nightly and cargo-fuzz installed on first use). Findings land in tests/vectors/crashers/,
+# which `make test` replays on stable (tests/fuzz_crashers.rs).
+FUZZ_RUNS ?= 2000000
+fuzz:
+	bash fuzz/run.sh $(FUZZ_RUNS)
 
 ## Demo ------------------------------------------------------------------------------------
 
