@@ -72,8 +72,28 @@ if ((api.match(/^export /gm) ?? []).length !== parts.length) {
 }
 writeFileSync(join(outDir, 'api.js'), api);
 writeFileSync(join(outDir, 'api.cjs'), `'use strict';\n${api.replace(/^export function /gm, 'function ')}\nmodule.exports = { createApi, createHost };\n`);
-for (const file of ['node.mjs', 'node.cjs', 'workerd.mjs', 'browser.mjs', 'README.md']) {
+for (const file of ['node.mjs', 'node.cjs', 'workerd.mjs', 'browser.mjs', 'README.md', 'redis.d.ts', 'cloudflare.d.ts']) {
   copyFileSync(join(here, file), join(outDir, file));
+}
+
+// The shared seen-stores: `clhooks/redis` (Node, ESM and CommonJS) with the core's two Lua
+// scripts inlined, and `clhooks/cloudflare` (workerd: a Durable Object and its store).
+{
+  const script = (name) => JSON.stringify(read(join(here, `../src/store/${name}.lua`)));
+  const prefix = /pub const DEFAULT_PREFIX: &str = "([^"]+)";/.exec(read(join(here, '../src/store.rs')))?.[1];
+  if (!prefix) throw new Error('no DEFAULT_PREFIX in src/store.rs');
+  const redis = replaceOnce(replaceOnce(replaceOnce(read(join(here, 'redis.js')), '__CLAIM_SCRIPT__', script('claim'), 'redis.js'),
+    '__END_SCRIPT__', script('end'), 'redis.js'), '__DEFAULT_PREFIX__', JSON.stringify(prefix), 'redis.js');
+  writeFileSync(join(outDir, 'redis.mjs'), `import { WebhookError } from './node.mjs';
+${redis}`);
+  writeFileSync(join(outDir, 'redis.cjs'), `'use strict';
+const { WebhookError } = require('./node.cjs');
+`
+    + `${redis.replace(/^export function /gm, 'function ')}
+module.exports = { createRedisStore };
+`);
+  const cloudflare = replaceOnce(read(join(here, 'cloudflare.js')), '__DEFAULT_PREFIX__', JSON.stringify(prefix), 'cloudflare.js');
+  writeFileSync(join(outDir, 'cloudflare.mjs'), cloudflare);
 }
 
 // The inspector page: served by `npx clhooks-inspector`, and as one self-contained HTML file

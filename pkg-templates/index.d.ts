@@ -170,14 +170,19 @@ export type SimulationReport = Report & { text?: { lines: (string | null)[]; sum
 export function simulate(scenario: Scenario | string, options?: { text?: boolean }): SimulationReport;
 
 /**
- * A seen-store for idempotency, synchronous or not (Redis, a table, a Durable Object), with an atomic claim:
- * `claim` answers `'fresh'` (and the key is the caller's until `done`), `'duplicate'` (handled
- * already) or `'in_flight'` (another copy is being handled); `done(key, true)` records the key,
- * `done(key, false)` releases it so a retry runs. With Redis: `SET key in_flight NX PX 60000` to claim (a lease, so a crashed process does not hold the key for good).
+ * A seen-store for idempotency, synchronous or not, with an atomic claim that expires. `claim`
+ * answers `'fresh'` (the key is the caller's until `done` or `release`, or until `terms.leaseMs`
+ * runs out: a holder that died frees it), `'duplicate'` (handled already) or `'in_flight'`
+ * (another copy is being handled). `done` records the key as handled for at least
+ * `terms.keepMs`; `release` gives it up after a failed handler, so the retry runs. A store that
+ * throws, rejects or takes longer than the receiver waits (`storeTimeoutMs`) gets 503
+ * `store_unavailable`, so that Commerce Layer retries. Shared ones: `createRedisStore`
+ * (`clhooks/redis`) and `createDurableObjectStore` (`clhooks/cloudflare`).
  */
 export interface SeenStore {
-  claim(key: string): Claim | Promise<Claim>;
-  done(key: string, handled: boolean): void | Promise<void>;
+  claim(key: string, terms: Terms): Claim | Promise<Claim>;
+  done(key: string, terms: Terms): void | Promise<void>;
+  release(key: string): void | Promise<void>;
 }
 
 /** The topics a pattern matches: `orders.*` gives `orders.${string}`. */
@@ -206,6 +211,20 @@ export interface ReceiverOptions {
   keyScope?: 'topic-and-body' | 'body';
   /** Where idempotency keys are remembered (default: the last 10,000 in memory); `null` turns it off. */
   seen?: SeenStore | null;
+  /**
+   * How long a claim lasts when its holder never ends it (a process killed mid-handler): longer
+   * than `handlerTimeoutMs` (default: 15 s more than it, 45,000 ms).
+   */
+  leaseMs?: number;
+  /** How long a shared store keeps a handled key (default 15,525,000 ms: Commerce Layer's 4 h 18 min 45 s retry window). */
+  keepMs?: number;
+  /** How long to wait for the store's answer to a claim before answering 503 `store_unavailable` (default 2,000 ms). */
+  storeTimeoutMs?: number;
+  /**
+   * A copy another instance is handling right now: answered 409 so that Commerce Layer retries it
+   * later (`'retry'`, default), or 200 with `in_flight: true`, trusting that instance (`'accept'`).
+   */
+  inFlight?: InFlight;
   /** A duplicate is answered 200 without calling handlers (`'skip'`, default) or passed on with `duplicate: true` (`'mark'`). */
   duplicates?: Duplicates;
   /** Told of an error a handler threw (the answer is then 500, so Commerce Layer retries). */
@@ -257,7 +276,7 @@ export interface NodeResponse {
 export function keepRawBody(req: object, res: unknown, buffer: Uint8Array): void;
 
 /** A bounded in-memory seen-store (the default): the last `max` (10,000) handled keys, the oldest forgotten first. */
-export function createMemoryStore(options?: { max?: number }): SeenStore & { readonly size: number; claim(key: string): Claim; done(key: string, handled: boolean): void };
+export function createMemoryStore(options?: { max?: number }): SeenStore & { readonly size: number; claim(key: string, terms?: Terms): Claim; done(key: string, terms?: Terms): void; release(key: string): void };
 
 /** `http.createServer(createNodeHandler({ secret, onEvent }))`. */
 export function createNodeHandler(options: ReceiverOptions): (req: NodeRequest, res: NodeResponse) => void;

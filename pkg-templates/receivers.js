@@ -71,8 +71,12 @@ export function createReceivers(api) {
       return /** @type {Claim} */ (this.#store().claim(key));
     }
 
-    done(key, handled) {
-      this.#store().done(key, handled);
+    done(key) {
+      this.#store().done(key);
+    }
+
+    release(key) {
+      this.#store().release(key);
     }
 
     get size() {
@@ -105,18 +109,31 @@ export function createReceivers(api) {
     /** @param {any} [options] */
     constructor(options = {}) {
       if (options === null || typeof options !== 'object') throw invalid('Webhooks takes an options object');
-      const { secret, onEvent, seen, onError, sources, maxBodyBytes, duplicates, handlerTimeoutMs, keyScope } = options;
+      const {
+        secret, onEvent, seen, onError, sources, maxBodyBytes, duplicates, handlerTimeoutMs, keyScope, leaseMs, keepMs, storeTimeoutMs, inFlight,
+      } = options;
       this.#secret = secret instanceof Verifier ? secretsOf.get(secret) : secret;
-      this.#options = { maxBodyBytes, duplicates, handlerTimeoutMs, keyScope };
+      this.#options = { maxBodyBytes, duplicates, handlerTimeoutMs, keyScope, leaseMs, keepMs, storeTimeoutMs, inFlight };
       this.#sources = sources === undefined || sources === null ? null : sources;
       this.#build();
-      if (seen && (typeof seen.claim !== 'function' || typeof seen.done !== 'function')) {
-        throw invalid('seen must be a store with claim(key) and done(key, handled) methods, or null');
+      if (seen && (typeof seen.claim !== 'function' || typeof seen.done !== 'function' || typeof seen.release !== 'function')) {
+        throw invalid('seen must be a store with claim(key, terms), done(key, terms) and release(key) methods, or null');
       }
       /** The runtime's keys for the same secrets, when it has a faster HMAC (see hosts.js). */
       this.hostKeys = secret instanceof Verifier ? /** @type {any} */ (secret).hostKeys ?? null : hostKeysFor(secret);
       // No store (`null`, `false`) turns idempotency off; the core sees the same `null`.
       this.seen = seen === undefined ? createMemoryStore() : seen || null;
+      // What the core calls: the store, with a claim that throws made a rejection (answered 503
+      // like a store that is down). The memory store never throws.
+      this.claims = this.seen === null || this.seen instanceof MemoryStore ? this.seen : {
+        claim: (key, terms) => {
+          try {
+            return this.seen.claim(key, terms);
+          } catch (error) {
+            return Promise.reject(error);
+          }
+        },
+      };
       this.onError = callable(onError, 'onError');
       this.handlers = [];
       if (callable(onEvent, 'onEvent')) this.on('*', onEvent);
@@ -221,20 +238,68 @@ export function createReceivers(api) {
     /** Steps 1 and 2 (in one call when the store answers at once), then the handlers. */
     #received(method, headers, body, state, tags, digest) {
       const received = /** @type {{ answer?: Answer, event?: EventFields & Record<string, unknown>, run?: any, pending?: Promise<Claim> }} */ (
-        this.receiver.receive(method, headers, body, state, tags, digest, this.seen));
+        this.receiver.receive(method, headers, body, state, tags, digest, this.claims));
       if (received.answer) return received.answer;
       const event = received.event;
       const topic = event.topic;
       // Read before the handlers run (they may change the event); made by the core for a store.
       const key = this.seen ? event.idempotencyKey : undefined;
       if (received.pending) {
-        // An asynchronous store's claim, then step 2.
-        return Promise.resolve(received.pending).then((claim) => {
+        // An asynchronous store's claim, then step 2; the core's 503 when it fails or is late.
+        return this.#awaitClaim(key, received.pending).then(({ claim, error }) => {
+          if (error !== undefined) return /** @type {Answer} */ (api.core().Receiver.storeFailed(error));
           const next = /** @type {{ answer?: Answer, run?: any }} */ (this.receiver.claimed(topic, claim));
           return next.answer ?? this.#bounded(event, key, next.run);
         });
       }
       return this.#bounded(event, key, received.run);
+    }
+
+    /**
+     * A store's pending claim as `{ claim }`, or `{ error }` when it rejected or took longer
+     * than the core's storeTimeoutMs. A claim that comes back fresh after that is released at once: its
+     * delivery was answered 503 and will be retried.
+     */
+    #awaitClaim(key, pending) {
+      const ms = this.receiver.storeTimeoutMs;
+      let timer;
+      let late = false;
+      const claimed = Promise.resolve(pending).then((claim) => {
+        if (late && claim === 'fresh') this.#endClaim(key, false);
+        return { claim, error: undefined };
+      }, (error) => ({ claim: undefined, error: String(error && error.message ? error.message : error) }));
+      if (!(ms > 0)) return claimed;
+      const expired = new Promise((resolve) => {
+        timer = setTimeout(() => {
+          late = true;
+          resolve({ claim: undefined, error: `no answer within ${ms} ms` });
+        }, ms);
+      });
+      return Promise.race([claimed, expired]).finally(() => clearTimeout(timer));
+    }
+
+    /**
+     * Ends a claim in the store: recorded (`handled`) or released. A store that fails here
+     * changes no answer (the work is done, or the lease frees the key); onError is told.
+     */
+    #endClaim(key, handled, event) {
+      const told = (error) => {
+        if (!this.onError) return;
+        try {
+          this.onError(new WebhookError('store_unavailable', `the seen-store could not ${handled ? 'record' : 'release'} a key: `
+            + String(error && error.message ? error.message : error), { status: 503 }), event);
+        } catch {
+          // The answer stands whatever onError does.
+        }
+      };
+      let result;
+      try {
+        result = handled ? this.seen.done(key, this.receiver.terms) : this.seen.release(key);
+      } catch (error) {
+        told(error);
+        return undefined;
+      }
+      return isThenable(result) ? Promise.resolve(result).catch(told) : undefined;
     }
 
     /**
@@ -251,7 +316,7 @@ export function createReceivers(api) {
       const expired = new Promise((resolve) => {
         timer = setTimeout(() => {
           ticket.over = true;
-          resolve(this.#end(key, run.timedOut));
+          resolve(this.#end(key, run.timedOut, undefined, event));
         }, ms);
       });
       return Promise.race([out, expired]).finally(() => clearTimeout(timer));
@@ -280,7 +345,7 @@ export function createReceivers(api) {
           );
         }
       }
-      return this.#end(key, run.ok, ticket);
+      return this.#end(key, run.ok, ticket, event);
     }
 
     /** A handler failed: onError is told (whatever it does, the answer is a 500). */
@@ -293,22 +358,22 @@ export function createReceivers(api) {
           told = undefined;
         }
         if (isThenable(told)) {
-          const end = () => this.#end(key, run.failed, ticket);
+          const end = () => this.#end(key, run.failed, ticket, event);
           return Promise.resolve(told).then(end, end);
         }
       }
-      return this.#end(key, run.failed, ticket);
+      return this.#end(key, run.failed, ticket, event);
     }
 
     /**
      * The store told how the claim ends (when the core says to), then the answer; nothing once
      * the run timed out (`ticket.over`): its claim was released then.
      */
-    #end(key, end, ticket) {
+    #end(key, end, ticket, event) {
       if (ticket && ticket.over) return end.answer;
       if (end.done !== null && this.seen) {
-        const told = this.seen.done(key, end.done);
-        if (isThenable(told)) return Promise.resolve(told).then(() => end.answer);
+        const told = this.#endClaim(key, end.done, event);
+        if (isThenable(told)) return told.then(() => end.answer);
       }
       return end.answer;
     }

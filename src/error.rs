@@ -135,6 +135,12 @@ pub enum Error {
         /// The rejected entry.
         input: String,
     },
+    /// The seen-store could not be reached or did not answer (a Redis server down, a timeout):
+    /// the delivery is answered 503 so that Commerce Layer tries again.
+    StoreUnavailable {
+        /// What the store's client said.
+        message: String,
+    },
 }
 
 impl SignatureHint {
@@ -178,6 +184,7 @@ impl Error {
             Error::DenormalizeLimit { .. } => "denormalize_limit",
             Error::ForbiddenSource { .. } => "forbidden_source",
             Error::InvalidSource { .. } => "invalid_source",
+            Error::StoreUnavailable { .. } => "store_unavailable",
         }
     }
 
@@ -190,6 +197,7 @@ impl Error {
         match self {
             Error::MissingSignature | Error::MalformedSignature { .. } | Error::SignatureMismatch => 401,
             Error::ForbiddenSource { .. } => 403,
+            Error::StoreUnavailable { .. } => 503,
             Error::EmptySecret
             | Error::MissingSecret
             | Error::UnknownWebhook { .. }
@@ -226,6 +234,7 @@ impl Error {
         "denormalize_limit",
         "forbidden_source",
         "invalid_source",
+        "store_unavailable",
     ];
 }
 
@@ -367,6 +376,9 @@ impl fmt::Display for Error {
                     "invalid source {}: expected an IP address or a CIDR block such as 10.0.0.0/8",
                     Quoted(input)
                 )
+            }
+            Error::StoreUnavailable { message } => {
+                write!(f, "the seen-store is unavailable ({}); Commerce Layer will try again", clipped(message))
             }
         }
     }

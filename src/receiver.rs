@@ -163,18 +163,65 @@ impl Claim {
     }
 }
 
+/// How long a store keeps a handled key by default: Commerce Layer's retry window under the
+/// default [`Policy`](crate::sender::Policy) (retries 15 s to 2 h apart, the last 4 h 18 min
+/// 45 s after the first attempt), so that no retry of a handled delivery runs it again.
+pub const DEFAULT_KEEP_MS: u64 = 15_525_000;
+
+/// How much longer than the handler timeout a claim lasts by default (15 s): a claim whose
+/// holder died (a process killed mid-handler) frees itself that long after the live holder
+/// would have answered 503 and released it, well before Commerce Layer's later retries.
+pub const LEASE_MARGIN_MS: u64 = 15_000;
+
+/// The lease when handlers may run for ever ([`Receiver::with_handler_timeout_ms`] 0): 5 min.
+pub const UNBOUNDED_LEASE_MS: u64 = 300_000;
+
+/// How long a receiver waits for its seen-store's answer to a claim before answering 503
+/// `store_unavailable` (2 s): a store that is down must not take the 5 s Commerce Layer waits.
+pub const DEFAULT_STORE_TIMEOUT_MS: u64 = 2_000;
+
+/// What a receiver asks of its seen-store for a key: how long a claim lasts when its holder never
+/// ends it, and how long a handled key is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct Terms {
+    /// A claim not ended within this many ms expires, and the next copy runs.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub lease_ms: u64,
+    /// A handled key is kept at least this many ms.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub keep_ms: u64,
+}
+
 /// Where idempotency keys are remembered, with an atomic claim: a key is recorded as handled
 /// only once every handler succeeded, two concurrent copies never both run, and a copy whose
 /// handler failed can run again.
 ///
-/// A shared store (Redis, a table) implements `claim` as one atomic operation with a lease, such
-/// as `SET key in_flight NX PX 60000` that answers `duplicate` when the value is `done`: the lease
-/// (longer than any handler) frees the key of a process that crashed while handling it.
+/// A shared store (Redis, a Durable Object) claims with a lease ([`Terms::lease_ms`]) in one
+/// atomic step, so that the claim of a process that died while handling a key expires and a
+/// retry runs; a handled key is kept for [`Terms::keep_ms`]. `clhooks::store` has the
+/// protocol of the Redis one.
 pub trait SeenStore {
-    /// Claims a key: [`Claim::Fresh`] hands the key to the caller until [`SeenStore::done`].
-    fn claim(&self, key: &str) -> Claim;
-    /// Ends a [`Claim::Fresh`] claim: `handled` records the key, otherwise it is released.
-    fn done(&self, key: &str, handled: bool);
+    /// Claims a key: [`Claim::Fresh`] hands the key to the caller until [`SeenStore::done`] or
+    /// [`SeenStore::release`], or until the lease runs out.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StoreUnavailable`]: the delivery is answered 503.
+    fn claim(&self, key: &str, terms: Terms) -> crate::Result<Claim>;
+    /// Records a claimed key as handled, for [`Terms::keep_ms`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StoreUnavailable`]. The work is done: the answer stays a success.
+    fn done(&self, key: &str, terms: Terms) -> crate::Result<()>;
+    /// Gives a claimed key up (its handler failed), so that the retry runs.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StoreUnavailable`]. The lease frees the key all the same.
+    fn release(&self, key: &str) -> crate::Result<()>;
 }
 
 #[derive(Debug, Default)]
@@ -187,17 +234,21 @@ struct Keys {
 
 /// A bounded in-memory [`SeenStore`]: the keys handled most recently (the oldest forgotten first)
 /// and the keys being handled. One process only: several instances behind a load balancer need
-/// a shared store.
+/// a shared store. It reads no clock, so it bounds keys by number, not by [`Terms`]: a claim
+/// cannot outlive its holder here (both go with the process), and a stuck handler's claim is
+/// released by the receiver's handler timeout.
 ///
 /// ```
-/// use clhooks::receiver::{Claim, MemoryStore, SeenStore};
+/// use clhooks::receiver::{Claim, MemoryStore, Receiver, SeenStore};
+/// let terms = clhooks::receiver::Terms { lease_ms: 45_000, keep_ms: 15_525_000 };
 /// let seen = MemoryStore::new(2);
-/// assert_eq!(seen.claim("a"), Claim::Fresh);
-/// assert_eq!(seen.claim("a"), Claim::InFlight);  // a concurrent copy
-/// seen.done("a", false);                         // its handler failed: released
-/// assert_eq!(seen.claim("a"), Claim::Fresh);     // the retry runs
-/// seen.done("a", true);
-/// assert_eq!(seen.claim("a"), Claim::Duplicate);
+/// assert_eq!(seen.claim("a", terms)?, Claim::Fresh);
+/// assert_eq!(seen.claim("a", terms)?, Claim::InFlight);  // a concurrent copy
+/// seen.release("a")?;                                    // its handler failed
+/// assert_eq!(seen.claim("a", terms)?, Claim::Fresh);     // the retry runs
+/// seen.done("a", terms)?;
+/// assert_eq!(seen.claim("a", terms)?, Claim::Duplicate);
+/// # Ok::<(), clhooks::Error>(())
 /// ```
 #[derive(Debug)]
 pub struct MemoryStore {
@@ -237,8 +288,8 @@ impl Default for MemoryStore {
 }
 
 impl SeenStore for MemoryStore {
-    fn claim(&self, key: &str) -> Claim {
-        self.with(|k| {
+    fn claim(&self, key: &str, _terms: Terms) -> crate::Result<Claim> {
+        Ok(self.with(|k| {
             if k.handled.contains(key) {
                 Claim::Duplicate
             } else if !k.in_flight.insert(key.to_owned()) {
@@ -246,12 +297,12 @@ impl SeenStore for MemoryStore {
             } else {
                 Claim::Fresh
             }
-        })
+        }))
     }
 
-    fn done(&self, key: &str, handled: bool) {
+    fn done(&self, key: &str, _terms: Terms) -> crate::Result<()> {
         self.with(|k| {
-            if !k.in_flight.remove(key) || !handled || k.capacity == 0 || k.handled.contains(key) {
+            if !k.in_flight.remove(key) || k.capacity == 0 || k.handled.contains(key) {
                 return;
             }
             while k.order.len() >= k.capacity {
@@ -263,6 +314,12 @@ impl SeenStore for MemoryStore {
             k.order.push_back(key.to_owned());
             k.handled.insert(key.to_owned());
         });
+        Ok(())
+    }
+
+    fn release(&self, key: &str) -> crate::Result<()> {
+        self.with(|k| k.in_flight.remove(key));
+        Ok(())
     }
 }
 
@@ -276,6 +333,21 @@ pub enum Duplicates {
     Skip,
     /// Run the handlers again, telling them it is a duplicate.
     Mark,
+}
+
+/// What a receiver answers a copy of a delivery that another instance is handling right now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum InFlight {
+    /// 409 `in_flight`, so that Commerce Layer tries again later, when the first copy has either
+    /// succeeded (the retry is a duplicate) or failed or died (the retry runs): the default,
+    /// and the only choice that loses nothing.
+    #[default]
+    Retry,
+    /// 200 with `"in_flight": true`: the copy is taken as delivered and trusted to the instance
+    /// handling it. Should that one fail, Commerce Layer does not retry this copy.
+    Accept,
 }
 
 /// A verified delivery waiting for its claim and its handlers.
@@ -356,6 +428,10 @@ pub struct Receiver {
     sources: Sources,
     handler_timeout_ms: u64,
     key_scope: KeyScope,
+    lease_ms: Option<u64>,
+    keep_ms: u64,
+    in_flight: InFlight,
+    store_timeout_ms: u64,
 }
 
 impl Receiver {
@@ -370,6 +446,10 @@ impl Receiver {
             sources: Sources::default(),
             handler_timeout_ms: DEFAULT_HANDLER_TIMEOUT_MS,
             key_scope: KeyScope::TopicAndBody,
+            lease_ms: None,
+            keep_ms: DEFAULT_KEEP_MS,
+            in_flight: InFlight::Retry,
+            store_timeout_ms: DEFAULT_STORE_TIMEOUT_MS,
         }
     }
 
@@ -385,6 +465,72 @@ impl Receiver {
     #[must_use]
     pub fn key_scope(&self) -> KeyScope {
         self.key_scope
+    }
+
+    /// Sets how long a claim lasts when its holder never ends it (it died mid-handler). It must
+    /// be longer than the handler timeout ([`Receiver::lease_covers_handlers`]), or a live
+    /// handler could lose its claim to a retry.
+    #[must_use]
+    pub fn with_lease_ms(mut self, ms: u64) -> Receiver {
+        self.lease_ms = Some(ms);
+        self
+    }
+
+    /// Sets how long a handled key is kept (default [`DEFAULT_KEEP_MS`], the retry window).
+    #[must_use]
+    pub fn with_keep_ms(mut self, ms: u64) -> Receiver {
+        self.keep_ms = ms;
+        self
+    }
+
+    /// Sets what a copy being handled elsewhere is answered (default [`InFlight::Retry`]).
+    #[must_use]
+    pub fn with_in_flight(mut self, in_flight: InFlight) -> Receiver {
+        self.in_flight = in_flight;
+        self
+    }
+
+    /// Sets how long to wait for an asynchronous store's claim (0: for ever).
+    #[must_use]
+    pub fn with_store_timeout_ms(mut self, ms: u64) -> Receiver {
+        self.store_timeout_ms = ms;
+        self
+    }
+
+    /// How long to wait for an asynchronous store's claim before answering 503
+    /// ([`Receiver::store_failed`]); 0: no limit.
+    #[must_use]
+    pub fn store_timeout_ms(&self) -> u64 {
+        self.store_timeout_ms
+    }
+
+    /// The answer when the seen-store failed or did not answer a claim in time: 503
+    /// `store_unavailable`, so that Commerce Layer tries again. Never a 200 for an event that
+    /// could not be claimed.
+    #[must_use]
+    pub fn store_failed(message: &str) -> Answer {
+        Receiver::refusal(&Error::StoreUnavailable { message: message.to_owned() })
+    }
+
+    /// What this receiver asks of its seen-store: the lease (set, or [`LEASE_MARGIN_MS`] past
+    /// the handler timeout, or [`UNBOUNDED_LEASE_MS`] without one) and the keep time.
+    #[must_use]
+    pub fn terms(&self) -> Terms {
+        let lease_ms = self.lease_ms.unwrap_or(match self.handler_timeout_ms {
+            0 => UNBOUNDED_LEASE_MS,
+            ms => ms.saturating_add(LEASE_MARGIN_MS),
+        });
+        Terms { lease_ms, keep_ms: self.keep_ms }
+    }
+
+    /// Whether a claim outlasts the handlers: the lease is longer than the handler timeout, and
+    /// neither it nor the keep time is 0. A receiver set up otherwise could run a delivery twice.
+    #[must_use]
+    pub fn lease_covers_handlers(&self) -> bool {
+        let terms = self.terms();
+        terms.lease_ms > 0
+            && terms.keep_ms > 0
+            && (self.handler_timeout_ms == 0 || terms.lease_ms > self.handler_timeout_ms)
     }
 
     /// Sets how long the handlers of a claimed delivery may run before the answer is 503 and
@@ -638,12 +784,15 @@ impl Receiver {
     /// The answer to send at once: 200 (`"duplicate": true`) for a duplicate when they are
     /// skipped; 409 for a copy still being handled, so that Commerce Layer tries again later,
     /// when the first copy has either succeeded (and this one is a duplicate) or failed (and
-    /// this one runs).
+    /// this one runs), or 200 with `"in_flight": true` under [`InFlight::Accept`].
     pub fn claimed(&self, topic: &Topic, claim: Claim) -> Result<Run, Answer> {
         match (claim, self.duplicates) {
             (Claim::Fresh, _) => Ok(Run { duplicate: false, claimed: true }),
             (Claim::Duplicate, Duplicates::Skip) => Err(Answer::received(topic.as_str(), true)),
             (Claim::Duplicate, Duplicates::Mark) => Ok(Run { duplicate: true, claimed: false }),
+            (Claim::InFlight, _) if self.in_flight == InFlight::Accept => {
+                Err(Answer::json(200, &[("received", topic.as_str())], &[("in_flight", "true")]))
+            }
             (Claim::InFlight, _) => Err(Answer::error(
                 409,
                 "in_flight",
@@ -717,18 +866,24 @@ impl Receiver {
             Err(answer) => return answer,
         };
         let topic = &delivery.event.topic;
-        let run = match self.claimed(topic, store.claim(&delivery.key)) {
+        let terms = self.terms();
+        let claim = match store.claim(&delivery.key, terms) {
+            Ok(claim) => claim,
+            Err(e @ Error::StoreUnavailable { .. }) => return Receiver::refusal(&e),
+            Err(e) => return Receiver::store_failed(&e.to_string()),
+        };
+        let run = match self.claimed(topic, claim) {
             Ok(run) => run,
             Err(answer) => return answer,
         };
         // Should the handler panic and the panic be caught upstream, the claim is released.
-        let mut claim = ClaimGuard { store, key: &delivery.key, held: run.claimed };
+        let mut guard = ClaimGuard { store, key: &delivery.key, held: run.claimed };
         let ok = handler(&delivery, run.duplicate).is_ok();
         let finish = self.finished(topic, run, ok);
-        claim.held = false;
-        if let Some(handled) = finish.done {
-            store.done(&delivery.key, handled);
-        }
+        guard.held = false;
+        // The store failing to end the claim changes no answer (see SeenStore): the work is
+        // done, or the lease frees the key.
+        let _ = end_claim(store, &delivery.key, terms, finish.done);
         finish.answer
     }
 }
@@ -743,7 +898,21 @@ struct ClaimGuard<'a> {
 impl Drop for ClaimGuard<'_> {
     fn drop(&mut self) {
         if self.held {
-            self.store.done(self.key, false);
+            let _ = self.store.release(self.key);
         }
+    }
+}
+
+/// Ends a claim as [`Finish::done`] says: recorded (`Some(true)`), released (`Some(false)`), or
+/// left alone (`None`: the claim was not the caller's).
+///
+/// # Errors
+///
+/// The store's.
+pub fn end_claim(store: &dyn SeenStore, key: &str, terms: Terms, done: Option<bool>) -> crate::Result<()> {
+    match done {
+        Some(true) => store.done(key, terms),
+        Some(false) => store.release(key),
+        None => Ok(()),
     }
 }

@@ -5,11 +5,13 @@
 mod common;
 
 use clhooks::payload::KeyScope;
-use clhooks::receiver::{Body, Claim, Duplicates, MemoryStore, Receiver, SeenStore};
+use clhooks::receiver::{Body, Claim, Duplicates, MemoryStore, Receiver, SeenStore, Terms};
 use clhooks::Verifier;
 use common::{Exchange, Expected};
 use serde_json::Value;
 use wasm_bindgen_test::wasm_bindgen_test;
+
+const T: Terms = Terms { lease_ms: 45_000, keep_ms: 15_525_000 };
 
 fn receiver() -> Receiver {
     let vectors = common::receiver();
@@ -94,14 +96,14 @@ fn concurrent_copies_never_both_run() {
     let delivery = receiver.receive("POST", case.headers.clone(), Body::Bytes(&bytes)).unwrap();
     let topic = &delivery.event.topic;
     // The first copy claims the key; a second arrives while its handler runs.
-    let first = receiver.claimed(topic, seen.claim(&delivery.key)).unwrap();
-    let second = receiver.claimed(topic, seen.claim(&delivery.key)).unwrap_err();
+    let first = receiver.claimed(topic, seen.claim(&delivery.key, T).unwrap()).unwrap();
+    let second = receiver.claimed(topic, seen.claim(&delivery.key, T).unwrap()).unwrap_err();
     assert_eq!(second.status, 409);
     assert!(second.body.contains(r#""error":"in_flight""#));
     let finish = receiver.finished(topic, first, true);
     assert_eq!((finish.answer.status, finish.done), (200, Some(true)));
-    seen.done(&delivery.key, true);
-    assert_eq!(seen.claim(&delivery.key), Claim::Duplicate);
+    seen.done(&delivery.key, T).unwrap();
+    assert_eq!(seen.claim(&delivery.key, T).unwrap(), Claim::Duplicate);
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -126,17 +128,17 @@ fn marked_duplicates_run_without_claiming() {
 fn the_memory_store_forgets_the_oldest_handled_keys_first() {
     let seen = MemoryStore::new(2);
     for key in ["a", "b", "c"] {
-        assert_eq!(seen.claim(key), Claim::Fresh);
-        seen.done(key, true);
+        assert_eq!(seen.claim(key, T).unwrap(), Claim::Fresh);
+        seen.done(key, T).unwrap();
     }
     assert_eq!(seen.len(), 2);
-    assert_eq!(seen.claim("b"), Claim::Duplicate);
-    assert_eq!(seen.claim("c"), Claim::Duplicate);
-    assert_eq!(seen.claim("a"), Claim::Fresh, "a was the oldest");
+    assert_eq!(seen.claim("b", T).unwrap(), Claim::Duplicate);
+    assert_eq!(seen.claim("c", T).unwrap(), Claim::Duplicate);
+    assert_eq!(seen.claim("a", T).unwrap(), Claim::Fresh, "a was the oldest");
     // A key being handled is not forgotten, and a duplicate claim changes nothing.
-    seen.done("a", true);
-    assert_eq!(seen.claim("b"), Claim::Fresh);
-    seen.done("b", false);
+    seen.done("a", T).unwrap();
+    assert_eq!(seen.claim("b", T).unwrap(), Claim::Fresh);
+    seen.release("b").unwrap();
     assert_eq!(seen.len(), 2);
 }
 
@@ -204,4 +206,68 @@ fn a_body_resent_under_other_topics_is_one_claim_when_keyed_on_the_body() {
         }
         assert_eq!(runs, want, "{scope:?}");
     }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_terms_follow_the_handler_timeout_and_the_retry_window() {
+    let receiver = Receiver::new(Verifier::new(["s"]).unwrap());
+    assert_eq!(receiver.terms(), Terms { lease_ms: 45_000, keep_ms: 15_525_000 });
+    let policy = clhooks::sender::Policy::default();
+    assert_eq!(
+        receiver.terms().keep_ms,
+        policy.backoff_ms.iter().sum::<u64>(),
+        "kept for the whole retry window"
+    );
+    assert!(receiver.lease_covers_handlers());
+    let quick = Receiver::new(Verifier::new(["s"]).unwrap()).with_handler_timeout_ms(1_000);
+    assert_eq!(quick.terms().lease_ms, 16_000);
+    let unbounded = Receiver::new(Verifier::new(["s"]).unwrap()).with_handler_timeout_ms(0);
+    assert_eq!(unbounded.terms().lease_ms, clhooks::receiver::UNBOUNDED_LEASE_MS);
+    for bad in [
+        Receiver::new(Verifier::new(["s"]).unwrap()).with_lease_ms(30_000),
+        Receiver::new(Verifier::new(["s"]).unwrap()).with_lease_ms(0),
+        Receiver::new(Verifier::new(["s"]).unwrap()).with_keep_ms(0),
+    ] {
+        assert!(!bad.lease_covers_handlers(), "{:?}", bad.terms());
+    }
+}
+
+/// A store that is down.
+struct Down;
+
+impl SeenStore for Down {
+    fn claim(&self, _: &str, _: Terms) -> clhooks::Result<Claim> {
+        Err(clhooks::Error::StoreUnavailable { message: "connection refused".into() })
+    }
+    fn done(&self, _: &str, _: Terms) -> clhooks::Result<()> {
+        unreachable!("nothing was claimed")
+    }
+    fn release(&self, _: &str) -> clhooks::Result<()> {
+        unreachable!("nothing was claimed")
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_store_that_is_down_is_answered_503_and_no_handler_runs() {
+    let receiver = receiver();
+    let case = &common::receiver().requests[0];
+    let bytes = case.body.bytes();
+    let answer =
+        receiver.handle("POST", case.headers.clone(), Body::Bytes(&bytes), &Down, |_, _| -> Result<(), ()> {
+            panic!("no handler runs without a claim")
+        });
+    assert_eq!(answer.status, 503);
+    assert!(answer.body.contains(r#""error":"store_unavailable""#), "{}", answer.body);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_copy_in_flight_is_retried_by_default_or_accepted() {
+    let topic = clhooks::Topic::parse("orders.place").unwrap();
+    assert_eq!(receiver().claimed(&topic, Claim::InFlight).unwrap_err().status, 409);
+    let accept = receiver().with_in_flight(clhooks::receiver::InFlight::Accept);
+    let answer = accept.claimed(&topic, Claim::InFlight).unwrap_err();
+    assert_eq!(
+        (answer.status, answer.body.as_str()),
+        (200, r#"{"received":"orders.place","in_flight":true}"#)
+    );
 }

@@ -77,7 +77,8 @@ test('a retried delivery is recognised: skipped by default, marked on request', 
         if (state === undefined) store.set(k, 'in_flight');
         return state === 'done' ? 'duplicate' : state ?? 'fresh';
       },
-      done: async (k, handled) => void (handled ? store.set(k, 'done') : store.delete(k)),
+      done: async (k) => void store.set(k, 'done'),
+      release: async (k) => void store.delete(k),
     },
     onEvent: (e) => flags.push(e.duplicate),
   });
@@ -226,18 +227,18 @@ test("the default seen-store is the core's: claim, release, record, the oldest f
   const seen = createMemoryStore({ max: 2 });
   for (const key of ['a', 'b', 'c']) {
     assert.equal(seen.claim(key), 'fresh');
-    seen.done(key, true);
+    seen.done(key);
   }
   assert.equal(seen.size, 2);
   assert.deepEqual(['b', 'c'].map((key) => seen.claim(key)), ['duplicate', 'duplicate']);
   assert.equal(seen.claim('a'), 'fresh', 'a was the oldest');
   assert.equal(seen.claim('a'), 'in_flight');
-  seen.done('a', false);
+  seen.release('a');
   assert.equal(seen.claim('a'), 'fresh', 'a failed delivery is released');
 });
 
 test('a seen-store that answers something else than a claim gets a 500, not a crash', async () => {
-  const webhooks = new Webhooks({ secret: 's', seen: { claim: () => true, done: () => {} } });
+  const webhooks = new Webhooks({ secret: 's', seen: { claim: () => true, done: () => {}, release: () => {} } });
   await assert.rejects(webhooks.process(delivery(fixture, 's')), (e) => e instanceof WebhookError && e.code === 'invalid_argument');
   await serve(webhooks.nodeHandler(), async (url) => {
     assert.equal((await post(url, fixture, headers(fixture, 's'))).status, 500);
@@ -507,4 +508,72 @@ test("keyScope: 'body' makes one signed body one delivery, whatever topic it is 
     assert.equal(runs, want, String(keyScope));
   }
   assert.throws(() => new Webhooks({ secret: 's', keyScope: 'topic' }), (e) => e instanceof WebhookError && e.code === 'invalid_argument');
+});
+
+// A store as a shared one is driven: what it was asked, and what it answers.
+function recordingStore(answer = async () => 'fresh') {
+  const calls = [];
+  return {
+    calls,
+    claim: (key, terms) => {
+      calls.push(['claim', terms]);
+      return answer(key, terms);
+    },
+    done: async (key, terms) => void calls.push(['done', terms]),
+    release: async () => void calls.push(['release']),
+  };
+}
+
+test("a store is asked for the core's terms: the lease past the handler timeout, handled keys kept for the retry window", async () => {
+  const seen = recordingStore();
+  const webhooks = new Webhooks({ secret: 's', seen, onEvent: () => {} });
+  assert.equal((await webhooks.process(delivery(fixture, 's'))).status, 200);
+  assert.deepEqual(seen.calls, [['claim', { leaseMs: 45_000, keepMs: 15_525_000 }], ['done', { leaseMs: 45_000, keepMs: 15_525_000 }]]);
+  const chosen = recordingStore();
+  const custom = new Webhooks({ secret: 's', seen: chosen, handlerTimeoutMs: 1_000, keepMs: 60_000, onEvent: () => { throw new Error('x'); } });
+  assert.equal((await custom.process(delivery(fixture, 's'))).status, 500);
+  assert.deepEqual(chosen.calls, [['claim', { leaseMs: 16_000, keepMs: 60_000 }], ['release']]);
+  for (const options of [{ leaseMs: 30_000 }, { leaseMs: 0 }, { keepMs: 0 }, { leaseMs: 1_000, handlerTimeoutMs: 2_000 }, { inFlight: 'wait' }, { storeTimeoutMs: -1 }]) {
+    assert.throws(() => new Webhooks({ secret: 's', seen: recordingStore(), ...options }),
+      (e) => e instanceof WebhookError && e.code === 'invalid_argument', JSON.stringify(options));
+  }
+});
+
+test('a store that is down, throws or is too slow: 503 store_unavailable (Commerce Layer retries), never a 200, and no handler runs', async () => {
+  let handled = 0;
+  const onEvent = () => { handled++; };
+  const stores = {
+    rejects: recordingStore(async () => { throw new Error('ECONNREFUSED 127.0.0.1:6379'); }),
+    throws: recordingStore(() => { throw new Error('the client is closed'); }),
+    slow: recordingStore(() => new Promise((resolve) => setTimeout(() => resolve('fresh'), 400))),
+  };
+  for (const [name, seen] of Object.entries(stores)) {
+    const webhooks = new Webhooks({ secret: 's', seen, onEvent, storeTimeoutMs: 100 });
+    const answer = await webhooks.process(delivery(fixture, 's'));
+    assert.equal(answer.status, 503, name);
+    assert.equal(JSON.parse(answer.body).error, 'store_unavailable', name);
+  }
+  assert.equal(handled, 0);
+  // The slow claim came back fresh after the 503: released at once, so the retry runs.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.deepEqual(stores.slow.calls.map(([call]) => call), ['claim', 'release']);
+  await serve(new Webhooks({ secret: 's', seen: stores.rejects, onEvent }).nodeHandler(), async (url) => {
+    assert.equal((await post(url, fixture, headers(fixture, 's'))).status, 503);
+  });
+});
+
+test('a store that cannot record a handled key changes no answer (the work is done); onError is told', async () => {
+  const errors = [];
+  const seen = { claim: async () => 'fresh', done: async () => { throw new Error('READONLY'); }, release: async () => {} };
+  const webhooks = new Webhooks({ secret: 's', seen, onEvent: () => {}, onError: (error) => errors.push(error.code) });
+  assert.equal((await webhooks.process(delivery(fixture, 's'))).status, 200);
+  assert.deepEqual(errors, ['store_unavailable']);
+});
+
+test("a copy being handled elsewhere: 409 by default, 200 with inFlight: 'accept'", async () => {
+  const busy = () => recordingStore(async () => 'in_flight');
+  const retry = await new Webhooks({ secret: 's', seen: busy() }).process(delivery(fixture, 's'));
+  assert.deepEqual([retry.status, JSON.parse(retry.body).error], [409, 'in_flight']);
+  const accept = await new Webhooks({ secret: 's', seen: busy(), inFlight: 'accept' }).process(delivery(fixture, 's'));
+  assert.deepEqual([accept.status, JSON.parse(accept.body)], [200, { received: 'orders.place', in_flight: true }]);
 });

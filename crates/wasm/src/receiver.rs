@@ -2,7 +2,9 @@
 //! Express, fetch) moves bytes and awaits the user's handlers and store; these decide.
 
 use clhooks::payload::KeyScope;
-use clhooks::receiver::{Answer, Body, Claim, Duplicates, MemoryStore, Receiver, Run, SeenStore};
+use clhooks::receiver::{
+    Answer, Body, Claim, Duplicates, InFlight, MemoryStore, Receiver, Run, SeenStore, Terms,
+};
 use clhooks::signature::{Check, TAG_LEN};
 use clhooks::{Topic, Verifier};
 use std::cell::RefCell;
@@ -15,6 +17,23 @@ use crate::convert;
 use crate::document::{self, Held};
 use crate::errors::{throw, BindingError, JsResult};
 use crate::{answer_value, set, string};
+
+/// `options[name]`, or `undefined` without options.
+fn option(options: &JsValue, name: &'static str) -> JsValue {
+    if options.is_undefined() || options.is_null() {
+        JsValue::UNDEFINED
+    } else {
+        Reflect::get(options, &crate::key(name)).unwrap_or(JsValue::NULL)
+    }
+}
+
+/// `{leaseMs, keepMs}`, frozen.
+fn terms_value(terms: Terms) -> JsValue {
+    let out = Object::new();
+    set(&out, "leaseMs", &JsValue::from(terms.lease_ms as f64));
+    set(&out, "keepMs", &JsValue::from(terms.keep_ms as f64));
+    Object::freeze(&out).into()
+}
 
 /// `{answer}` or `{key: value}`.
 fn either(key: &'static str, value: &JsValue) -> Object {
@@ -56,6 +75,8 @@ fn topic(value: &JsValue) -> Result<Topic, BindingError> {
 #[wasm_bindgen(js_name = Receiver)]
 pub struct JsReceiver {
     inner: Receiver,
+    /// The terms handed to the store with each claim, `{leaseMs, keepMs}`, frozen.
+    terms: JsValue,
     /// What every delivery of a topic shares, made once: its routes and its runs.
     topics: RefCell<HashMap<String, Shared>>,
 }
@@ -125,7 +146,46 @@ impl JsReceiver {
                 )))
             }
         };
-        Ok(JsReceiver { inner: inner.with_duplicates(duplicates), topics: RefCell::new(HashMap::new()) })
+        inner = inner.with_duplicates(duplicates);
+        if let Some(ms) = throw(convert::whole(options, "leaseMs", 2_147_483_647))? {
+            inner = inner.with_lease_ms(ms);
+        }
+        if let Some(ms) = throw(convert::whole(options, "keepMs", 1 << 50))? {
+            inner = inner.with_keep_ms(ms);
+        }
+        if let Some(ms) = throw(convert::whole(options, "storeTimeoutMs", 2_147_483_647))? {
+            inner = inner.with_store_timeout_ms(ms);
+        }
+        match option(options, "inFlight").as_string().as_deref() {
+            None if option(options, "inFlight").is_undefined() => {}
+            Some("retry") => {}
+            Some("accept") => inner = inner.with_in_flight(InFlight::Accept),
+            _ => {
+                return Err(crate::errors::to_js(&BindingError::invalid(
+                    "inFlight must be 'retry' or 'accept'",
+                )))
+            }
+        }
+        if !inner.lease_covers_handlers() {
+            return Err(crate::errors::to_js(&BindingError::invalid(
+                "leaseMs must be longer than handlerTimeoutMs (or a live handler could lose its claim), and keepMs more than 0",
+            )));
+        }
+        let terms = terms_value(inner.terms());
+        Ok(JsReceiver { inner, terms, topics: RefCell::new(HashMap::new()) })
+    }
+
+    /// What each claim asks of the store: `{leaseMs, keepMs}`.
+    #[wasm_bindgen(getter)]
+    pub fn terms(&self) -> JsValue {
+        self.terms.clone()
+    }
+
+    /// The answer when the seen-store failed or did not answer in time: 503
+    /// `store_unavailable`, so that Commerce Layer tries again.
+    #[wasm_bindgen(js_name = storeFailed)]
+    pub fn store_failed(message: &JsValue) -> JsValue {
+        answer_value(&Receiver::store_failed(&message.as_string().unwrap_or_default()))
     }
 
     /// The answer when the receiving side itself failed: 500 `receiver_failed`.
@@ -153,6 +213,12 @@ impl JsReceiver {
     #[wasm_bindgen(getter, js_name = handlerTimeoutMs)]
     pub fn handler_timeout_ms(&self) -> f64 {
         self.inner.handler_timeout_ms() as f64
+    }
+
+    /// How long to wait for an asynchronous store's claim; 0: no limit.
+    #[wasm_bindgen(getter, js_name = storeTimeoutMs)]
+    pub fn store_timeout_ms(&self) -> f64 {
+        self.inner.store_timeout_ms() as f64
     }
 
     #[wasm_bindgen(getter, js_name = maxBodyBytes)]
@@ -231,7 +297,7 @@ impl JsReceiver {
                 // Step 2 at once when the store answers at once (none, or a synchronous one).
                 // A store that throws, or answers something else than a claim, is the caller's
                 // failure to report (the adapters answer 500).
-                match call_store(store, "claim", key.as_deref().unwrap_or_default(), None)? {
+                match call_store(store, key.as_deref().unwrap_or_default(), &self.terms)? {
                     Stored::Value(claimed) => self.step2(&out, &delivery.topic, throw(claim(&claimed))?),
                     Stored::Nothing => self.step2(&out, &delivery.topic, Claim::Fresh),
                     Stored::Pending(promise) => set(&out, "pending", &promise),
@@ -317,25 +383,22 @@ enum Stored {
     Pending(JsValue),
 }
 
-/// Calls `store[method](key[, handled])`; what it throws is thrown on.
-fn call_store(store: &JsValue, method: &'static str, key: &str, handled: Option<bool>) -> JsResult<Stored> {
+/// Calls `store.claim(key, terms)`; what it throws is thrown on.
+fn call_store(store: &JsValue, key: &str, terms: &JsValue) -> JsResult<Stored> {
     if store.is_undefined() || store.is_null() {
         return Ok(Stored::Nothing);
     }
-    let function = Reflect::get(store, &crate::key(method)).ok().and_then(|f| f.dyn_into::<Function>().ok());
+    let function = Reflect::get(store, &crate::key("claim")).ok().and_then(|f| f.dyn_into::<Function>().ok());
     let Some(function) = function else {
-        return Err(crate::errors::to_js(&BindingError::invalid(format!(
-            "a seen-store needs a {method}() method"
-        ))));
+        return Err(crate::errors::to_js(&BindingError::invalid("a seen-store needs a claim() method")));
     };
-    let key = JsValue::from_str(key);
-    let value = match handled {
-        None => function.call1(store, &key)?,
-        Some(handled) => function.call2(store, &key, &JsValue::from_bool(handled))?,
-    };
+    let value = function.call2(store, &JsValue::from_str(key), terms)?;
     let then = Reflect::get(&value, &crate::key("then")).ok().filter(JsValue::is_function);
     Ok(if value.is_object() && then.is_some() { Stored::Pending(value) } else { Stored::Value(value) })
 }
+
+/// The memory store keeps keys by number, not time.
+const NO_TERMS: Terms = Terms { lease_ms: 0, keep_ms: 0 };
 
 /// The core's bounded in-memory seen-store.
 #[wasm_bindgen(js_name = MemoryStore)]
@@ -351,16 +414,24 @@ impl JsMemoryStore {
         JsMemoryStore { inner: max.map_or_else(MemoryStore::default, |max| MemoryStore::new(max as usize)) }
     }
 
-    /// `'fresh'`, `'duplicate'` or `'in_flight'`.
+    /// `'fresh'`, `'duplicate'` or `'in_flight'`. (It reads no clock: the terms are not
+    /// needed by a store that goes with its process.)
     pub fn claim(&self, key: &JsValue) -> JsResult<String> {
         let key = throw(string(key, "the key"))?;
-        Ok(self.inner.claim(&key).as_str().to_owned())
+        Ok(self.inner.claim(&key, NO_TERMS).map_or("in_flight", |c| c.as_str()).to_owned())
     }
 
-    /// Ends a fresh claim: `handled` records the key, otherwise it is released.
-    pub fn done(&self, key: &JsValue, handled: bool) -> JsResult<()> {
+    /// Records a claimed key as handled.
+    pub fn done(&self, key: &JsValue) -> JsResult<()> {
         let key = throw(string(key, "the key"))?;
-        self.inner.done(&key, handled);
+        let _ = self.inner.done(&key, NO_TERMS);
+        Ok(())
+    }
+
+    /// Gives a claimed key up, so that the retry runs.
+    pub fn release(&self, key: &JsValue) -> JsResult<()> {
+        let key = throw(string(key, "the key"))?;
+        let _ = self.inner.release(&key);
         Ok(())
     }
 

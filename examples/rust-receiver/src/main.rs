@@ -17,7 +17,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
-use clhooks::receiver::{Answer, Body, Delivery, MemoryStore, Receiver, SeenStore, ANSWER_CONTENT_TYPE};
+use clhooks::receiver::{end_claim, Answer, Body, Delivery, MemoryStore, Receiver, SeenStore, ANSWER_CONTENT_TYPE};
 use clhooks::sources::Sources;
 use clhooks::Verifier;
 use tokio::io::AsyncWriteExt;
@@ -79,7 +79,12 @@ async fn webhook(
     // client hangs up (Commerce Layer does at 5 s), and the claim must end all the same.
     let task = tokio::spawn(async move {
         let topic = &delivery.event.topic;
-        let run = match app.receiver.claimed(topic, app.seen.claim(&delivery.key)) {
+        let terms = app.receiver.terms();
+        let claim = match app.seen.claim(&delivery.key, terms) {
+            Ok(claim) => claim,
+            Err(e) => return Receiver::refusal(&e),
+        };
+        let run = match app.receiver.claimed(topic, claim) {
             Ok(run) => run,
             Err(answer) => return answer,
         };
@@ -91,8 +96,8 @@ async fn webhook(
             }
         };
         let finish = app.receiver.finished(topic, run, ok);
-        if let Some(handled) = finish.done {
-            app.seen.done(&delivery.key, handled);
+        if let Err(e) = end_claim(&app.seen, &delivery.key, terms, finish.done) {
+            eprintln!("the seen-store could not end the claim of {}: {e}", delivery.key);
         }
         finish.answer
     });

@@ -4,7 +4,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
     use clhooks::model::Credential;
-    use clhooks::receiver::{Answer, Claim, Duplicates, Finish, Run};
+    use clhooks::receiver::{Answer, Claim, Duplicates, Finish, InFlight, Run, Terms};
     use clhooks::sender::simulate::{
         Action, Endpoint, EventSpec, Import, Report, Scenario, WebhookSummary, Window,
     };
@@ -33,6 +33,8 @@ fn main() {
         Run::decl(&cfg),
         Finish::decl(&cfg),
         Duplicates::decl(&cfg),
+        InFlight::decl(&cfg),
+        Terms::decl(&cfg),
         ErrorDetails::decl(&cfg),
         TopicFields::decl(&cfg),
         EventFields::decl(&cfg),

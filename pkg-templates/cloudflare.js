@@ -1,0 +1,95 @@
+// clhooks/cloudflare: the seen-store that Worker isolates share, on Durable Objects (strongly
+// consistent, one object per idempotency key: each claim is atomic within its object). KV is
+// eventually consistent: two isolates could both claim one key there, so it is not offered.
+//
+// wrangler.toml binds the class:
+//   [[durable_objects.bindings]]
+//   name = "SEEN"
+//   class_name = "SeenStoreObject"
+//   [[migrations]]
+//   tag = "v1"
+//   new_sqlite_classes = ["SeenStoreObject"]
+// and the Worker exports it (`export { SeenStoreObject } from 'clhooks/cloudflare'`).
+//
+// The receiver decides the lease, how long a handled key is kept and what a failure answers;
+// the object holds one key's state: absent, held by a token until its lease ends, or handled
+// until it is forgotten (an alarm then clears the object).
+import { DurableObject } from 'cloudflare:workers';
+
+const DEFAULT_PREFIX = __DEFAULT_PREFIX__;
+
+/** One idempotency key's claim. */
+export class SeenStoreObject extends DurableObject {
+  /** `'fresh'` (now held by `token` for `leaseMs`), `'duplicate'` or `'in_flight'`. */
+  async claim(token, leaseMs) {
+    const now = Date.now();
+    const entry = await this.ctx.storage.get('entry');
+    if (entry && entry.until > now) return entry.held === 'd' ? 'duplicate' : 'in_flight';
+    const until = now + Math.max(1, Number(leaseMs) || 1);
+    await this.ctx.storage.put('entry', { held: `f:${token}`, until });
+    await this.ctx.storage.setAlarm(until);
+    return 'fresh';
+  }
+
+  /**
+   * Ends a claim: handled (recorded for `keepMs`, whoever holds the key now: the work is done),
+   * or released while the claim is still `token`'s.
+   */
+  async end(token, handled, keepMs) {
+    const now = Date.now();
+    const entry = await this.ctx.storage.get('entry');
+    const live = entry && entry.until > now ? entry : undefined;
+    if (handled) {
+      if (live && live.held === 'd') return;
+      const until = now + Math.max(1, Number(keepMs) || 1);
+      await this.ctx.storage.put('entry', { held: 'd', until });
+      await this.ctx.storage.setAlarm(until);
+    } else if (live && live.held === `f:${token}`) {
+      await this.ctx.storage.deleteAll();
+    }
+  }
+
+  /** The key's time is up: the object forgets it. */
+  async alarm() {
+    const entry = await this.ctx.storage.get('entry');
+    if (entry && entry.until > Date.now()) await this.ctx.storage.setAlarm(entry.until);
+    else await this.ctx.storage.deleteAll();
+  }
+}
+
+/**
+ * A seen-store on the Durable Object namespace bound to `SeenStoreObject`:
+ * `new Webhooks({ secret, seen: createDurableObjectStore(env.SEEN) })`.
+ * @param {any} namespace the binding (`env.SEEN`)
+ * @param {{ prefix?: string }} [options] `prefix` of every object's name (default `clhooks:seen:`)
+ */
+export function createDurableObjectStore(namespace, options = {}) {
+  if (namespace === null || typeof namespace !== 'object' || typeof namespace.idFromName !== 'function' || typeof namespace.get !== 'function') {
+    throw new TypeError('createDurableObjectStore takes the Durable Object namespace bound to SeenStoreObject (env.SEEN)');
+  }
+  const { prefix = DEFAULT_PREFIX } = options ?? {};
+  if (typeof prefix !== 'string' || prefix.length > 128) throw new TypeError('prefix must be a string of at most 128 characters');
+  const object = (key) => namespace.get(namespace.idFromName(prefix + key));
+  /** The token of each claim this isolate holds, to end it. */
+  const tokens = new Map();
+  const end = async (key, handled, keepMs) => {
+    const held = tokens.get(key);
+    tokens.delete(key);
+    await object(key).end(held ?? '', handled, keepMs);
+  };
+  return {
+    prefix,
+    async claim(key, terms) {
+      const token = crypto.randomUUID();
+      const claim = await object(key).claim(token, terms.leaseMs);
+      if (claim === 'fresh') tokens.set(key, token);
+      return claim;
+    },
+    done(key, terms) {
+      return end(key, true, terms.keepMs);
+    },
+    release(key) {
+      return end(key, false, 1);
+    },
+  };
+}
