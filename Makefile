@@ -14,7 +14,7 @@ WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runn
 WASM_RELEASE := target/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
 
 .PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium lint \
-        test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-receivers test-examples bench tool-deno \
+        test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-receivers test-scale test-examples bench tool-deno tool-redis \
         examples-pkg inspector test-inspector fuzz
 
 help:
@@ -26,7 +26,7 @@ help:
 
 ## Tools -----------------------------------------------------------------------------------
 
-tools: tool-wasm-target tool-wasm-bindgen tool-chromium
+tools: tool-wasm-target tool-wasm-bindgen tool-chromium tool-redis
 
 tool-wasm-target:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
@@ -42,6 +42,13 @@ tool-chromium:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
 	  echo "installing Debian's chromium and chromium-driver"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+# Debian's Redis server, for the scale-out tests (started by the tests themselves, on loopback).
+tool-redis:
+	@if ! command -v redis-server >/dev/null; then \
+	  echo "installing Debian's redis-server"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	fi
 
 ## Checks ----------------------------------------------------------------------------------
@@ -65,7 +72,7 @@ test-wasm-node: tool-wasm-target tool-wasm-bindgen
 test-wasm-browser: tool-wasm-target tool-wasm-bindgen tool-chromium
 	WASM_BINDGEN_USE_BROWSER=1 $(WASM_RUNNER) cargo test --locked -p clhooks --target $(WASM_TARGET) --tests
 
-test: tools lint test-native test-wasm-node test-wasm-browser test-packaging test-receivers test-examples test-inspector
+test: tools lint test-native test-wasm-node test-wasm-browser test-packaging test-receivers test-scale test-examples test-inspector
 
 ## Artifacts -------------------------------------------------------------------------------
 
@@ -158,6 +165,11 @@ bench: pkg tool-chromium
 	node tests/bench/bench.mjs pkg $(BENCH_NOSIMD)/glue/clhooks_wasm.js
 	node tests/bench/receiver.mjs pkg
 	node tests/bench/webcrypto.mjs
+
+# Receivers on several instances sharing one claim: Node processes on a real Redis (started by
+# the tests on loopback), the Worker's Durable Object store in workerd.
+test-scale: pkg tool-redis
+	node --test --test-concurrency=1 tests/scale/
 
 # The package's receivers (routing, idempotency, rotation, Express body parsers) in Node.
 test-receivers: pkg

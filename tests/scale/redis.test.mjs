@@ -1,0 +1,243 @@
+// Receivers on several instances sharing one idempotency claim in a real Redis, started here on
+// loopback (Debian's redis-server, installed by `make test`): exactly once, nothing lost, through
+// concurrent copies, retries, handlers that throw, an instance killed mid-handler and Redis
+// stopped mid-run. Prints the figures the README quotes (deliveries per second through the
+// shared claim, latency against the in-memory store).
+//
+// Usage: node --test tests/scale/   (after `make pkg`)
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClient } from 'redis';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const pkg = join(root, 'pkg');
+const { sign } = await import(join(pkg, 'node.mjs'));
+const SECRET = 'scale-secret';
+const work = mkdtempSync(join(tmpdir(), 'clhooks-scale-'));
+const children = new Set();
+after(() => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+const freePort = () => new Promise((ok) => {
+  const server = createServer().listen(0, '127.0.0.1', () => {
+    const { port } = server.address();
+    server.close(() => ok(port));
+  });
+});
+
+/** Starts a process and waits for a line matching `ready`. */
+function start(cmd, args, env, ready) {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  let output = '';
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${cmd} did not start:\n${output}`)), 20_000);
+    const seen = (data) => {
+      output += data;
+      const match = ready.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        ok({ child, match, output: () => output });
+      }
+    };
+    child.stdout.on('data', seen);
+    child.stderr.on('data', seen);
+    child.on('exit', (code) => fail(new Error(`${cmd} exited ${code}:\n${output}`)));
+  });
+}
+
+/** redis-server on a port of its own, its data in `work` (append-only, so a restart keeps it). */
+async function startRedis(port) {
+  const { child } = await start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes',
+    '--appendfsync', 'always', '--dir', work, '--protected-mode', 'no'], {}, /Ready to accept connections/);
+  return child;
+}
+
+async function instance(name, env) {
+  const { child, match } = await start('node', [join(root, 'tests/scale/instance.mjs')], { PKG: pkg, NAME: name, ...env },
+    /listening on (http:\/\/\S+)/);
+  return { name, child, url: match[1] };
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+/** One POST; its status and JSON answer (status 0 when the connection failed). */
+function post(url, body, headers) {
+  return new Promise((ok) => {
+    const req = request(`${url}/hooks`, { method: 'POST', agent, headers: { ...headers, 'content-length': body.length } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        let json = null;
+        try {
+          json = JSON.parse(Buffer.concat(chunks).toString());
+        } catch {
+          // not JSON
+        }
+        ok({ status: res.statusCode, json });
+      });
+    });
+    req.setTimeout(10_000, () => req.destroy());
+    req.on('error', () => ok({ status: 0, json: null }));
+    req.end(body);
+  });
+}
+
+/** A signed orders.place delivery of event `id`. */
+function delivery(id, attributes = {}) {
+  const body = Buffer.from(JSON.stringify({ data: { id, type: 'orders', attributes: { number: id, ...attributes } } }));
+  return { id, body, headers: { 'content-type': 'application/json', 'x-commercelayer-signature': sign(body, SECRET), 'x-commercelayer-topic': 'orders.place' } };
+}
+
+/**
+ * What Commerce Layer does with one copy: sends it, and again after a failure (any non-2xx),
+ * here 50 ms apart and at most `tries` times. Every answer is kept.
+ */
+async function deliver(url, { body, headers }, answers, tries = 60) {
+  for (let i = 0; i < tries; i++) {
+    const answer = await post(url, body, headers);
+    answers.push(answer);
+    if (answer.status >= 200 && answer.status < 300) return answer;
+    await sleep(50);
+  }
+  return answers.at(-1);
+}
+
+/** Runs `jobs` with at most `limit` at once. */
+async function pool(jobs, limit) {
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < jobs.length) await jobs[next++]();
+  }));
+}
+
+const redisPort = await freePort();
+let redis = await startRedis(redisPort);
+const REDIS_URL = `redis://127.0.0.1:${redisPort}`;
+const admin = createClient({ url: REDIS_URL, socket: { reconnectStrategy: () => 100 } });
+admin.on('error', () => {});
+await admin.connect();
+const hash = async (name, prefix = 'clhooks:seen:') => admin.hGetAll(`${prefix}test:${name}`);
+
+test('3 instances, one Redis: 2,000 deliveries each sent to two instances at once, 5% retried later, 2% failing first: each handled exactly once', async () => {
+  const instances = [
+    await instance('a', { REDIS_URL, CLIENT: 'redis' }),
+    await instance('b', { REDIS_URL, CLIENT: 'ioredis' }),
+    await instance('c', { REDIS_URL, CLIENT: 'redis' }),
+  ];
+  const events = Array.from({ length: 2000 }, (_, i) => delivery(`e${i}`, i % 50 === 7 ? { fail_first: true } : {}));
+  const answers = [];
+  const started = performance.now();
+  await pool(events.map((event, i) => async () => {
+    const [x, y] = [instances[i % 3], instances[(i + 1 + (i % 2)) % 3]];
+    const [first, second] = await Promise.all([deliver(x.url, event, answers), deliver(y.url, event, answers)]);
+    assert.equal(first.status, 200, `event ${event.id} to ${x.name}`);
+    assert.equal(second.status, 200, `event ${event.id} to ${y.name}`);
+  }), 32);
+  const seconds = (performance.now() - started) / 1000;
+  // 5% sent again later (Commerce Layer retrying a delivery whose 200 it missed): duplicates.
+  const later = events.filter((_, i) => i % 20 === 3);
+  for (const [i, event] of later.entries()) {
+    const answer = await post(instances[i % 3].url, event.body, event.headers);
+    assert.deepEqual([answer.status, answer.json.duplicate], [200, true], event.id);
+  }
+  const handled = await hash('handled');
+  assert.equal(Object.keys(handled).length, 2000, 'none lost');
+  assert.deepEqual(Object.entries(handled).filter(([, n]) => n !== '1'), [], 'none handled twice');
+  const failed = Object.keys(await admin.keys('clhooks:seen:test:failed:*'));
+  assert.equal(failed.length, 40, 'every event that fails first failed once, and was handled on its retry');
+  const statuses = {};
+  for (const { status, json } of answers) statuses[`${status} ${json?.error ?? (json?.duplicate ? 'duplicate' : 'handled')}`] = (statuses[`${status} ${json?.error ?? (json?.duplicate ? 'duplicate' : 'handled')}`] ?? 0) + 1;
+  assert.equal(statuses['200 handled'], 2000);
+  assert.deepEqual(Object.keys(statuses).sort(), ['200 duplicate', '200 handled', '409 in_flight', '500 handler_failed']
+    .filter((k) => statuses[k]), JSON.stringify(statuses));
+  assert.equal(statuses['500 handler_failed'], 40);
+  const byInstance = Object.values(await hash('by')).reduce((n, name) => ({ ...n, [name]: (n[name] ?? 0) + 1 }), {});
+  console.log(`# 2,000 events (4,000 copies, ${answers.length} requests) over 3 instances in ${seconds.toFixed(2)} s: `
+    + `${(2000 / seconds).toFixed(0)} events/s, ${(answers.length / seconds).toFixed(0)} requests/s through the shared claim; `
+    + `answers ${JSON.stringify(statuses)}; handled by ${JSON.stringify(byInstance)}`);
+  for (const { child } of instances) child.kill();
+});
+
+test('an instance killed (SIGKILL) while its handler runs: after the lease, the retry is handled by another instance', async () => {
+  const env = { REDIS_URL, CLIENT: 'redis', LEASE_MS: '1500', HANDLER_TIMEOUT_MS: '1000', PREFIX: 'kill:' };
+  const a = await instance('a', env);
+  const b = await instance('b', { ...env, CLIENT: 'ioredis' });
+  const event = delivery('killed-1', { hang_first: true });
+  const first = post(a.url, event.body, event.headers);
+  for (let i = 0; i < 100 && !(await hash('started', 'kill:'))[event.id]; i++) await sleep(20);
+  assert.equal((await hash('started', 'kill:'))[event.id], 'a', 'the handler runs on a');
+  a.child.kill('SIGKILL');
+  const killedAt = performance.now();
+  assert.equal((await first).status, 0, 'a never answered');
+  const answers = [];
+  const retried = await deliver(b.url, event, answers, 100);
+  const waited = performance.now() - killedAt;
+  assert.equal(retried.status, 200);
+  assert.equal(answers[0].status, 409, 'within the lease the claim is still a\'s');
+  assert.ok(waited >= 1000, `handled ${waited.toFixed(0)} ms after the kill, after the lease`);
+  assert.deepEqual({ ...(await hash('handled', 'kill:')) }, { [event.id]: '1' });
+  assert.equal((await hash('by', 'kill:'))[event.id], 'b');
+  console.log(`# killed mid-handler: ${answers.length - 1} answers 409 in_flight, then handled by b ${waited.toFixed(0)} ms after the kill (lease 1,500 ms)`);
+  b.child.kill();
+});
+
+test('Redis stopped mid-run: 503 store_unavailable (never 200 for an event that was not claimed), and back to normal once it returns', async () => {
+  const env = { REDIS_URL, PREFIX: 'stop:' };
+  const instances = [await instance('a', { ...env, CLIENT: 'redis' }), await instance('b', { ...env, CLIENT: 'ioredis' })];
+  const before = delivery('stop-before');
+  assert.equal((await post(instances[0].url, before.body, before.headers)).status, 200);
+  await admin.sendCommand(['SHUTDOWN']).catch(() => {});
+  await new Promise((ok) => (redis.exitCode === null ? redis.once('exit', ok) : ok()));
+  const during = Array.from({ length: 20 }, (_, i) => delivery(`stop-${i}`));
+  const answers = await Promise.all(during.map((event, i) => post(instances[i % 2].url, event.body, event.headers)));
+  const seen = [...new Set(answers.map(({ status, json }) => `${status} ${json?.error}`))];
+  assert.deepEqual(seen, ['503 store_unavailable'], 'every delivery refused while Redis is down');
+  redis = await startRedis(redisPort);
+  for (let i = 0; i < 100 && !(await admin.ping().catch(() => null)); i++) await sleep(50);
+  const retried = [];
+  for (const [i, event] of during.entries()) await deliver(instances[i % 2].url, event, retried);
+  assert.deepEqual(retried.filter((a) => a.status === 200).length, 20);
+  const again = await post(instances[1].url, before.body, before.headers);
+  assert.deepEqual([again.status, again.json.duplicate], [200, true], 'what was handled before the stop is still known');
+  const handled = await hash('handled', 'stop:');
+  assert.equal(Object.keys(handled).length, 21);
+  assert.ok(Object.values(handled).every((n) => n === '1'));
+  for (const { child } of instances) child.kill();
+});
+
+test('figures: the extra latency of the shared claim against the in-memory store (one instance, one delivery at a time)', async () => {
+  const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+  const results = {};
+  for (const [label, env] of [['memory', { STORE: 'memory', CLIENT: 'redis' }], ['redis', { CLIENT: 'redis' }], ['ioredis', { CLIENT: 'ioredis' }]]) {
+    const one = await instance(label, { REDIS_URL, PREFIX: `lat-${label}:`, ...env });
+    const times = [];
+    for (let i = 0; i < 400; i++) {
+      const event = delivery(`lat-${i}`);
+      const t = performance.now();
+      assert.equal((await post(one.url, event.body, event.headers)).status, 200);
+      if (i >= 100) times.push(performance.now() - t);
+    }
+    results[label] = median(times);
+    one.child.kill();
+  }
+  console.log(`# median delivery on loopback: memory store ${results.memory.toFixed(2)} ms, Redis (redis) ${results.redis.toFixed(2)} ms `
+    + `(+${(results.redis - results.memory).toFixed(2)} ms), Redis (ioredis) ${results.ioredis.toFixed(2)} ms (+${(results.ioredis - results.memory).toFixed(2)} ms)`);
+  assert.ok(results.redis > 0 && results.ioredis > 0);
+});
+
+after(async () => {
+  await admin.quit().catch(() => {});
+  agent.destroy();
+});
