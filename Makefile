@@ -14,7 +14,7 @@ WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runn
 WASM_RELEASE := target/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
 
 .PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium lint \
-        test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-receivers test-scale test-examples bench tool-deno tool-redis \
+        test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-receivers test-scale test-examples bench tool-deno tool-redis rust-receiver \
         examples-pkg inspector test-inspector fuzz
 
 help:
@@ -168,8 +168,12 @@ bench: pkg tool-chromium
 
 # Receivers on several instances sharing one claim: Node processes on a real Redis (started by
 # the tests on loopback), the Worker's Durable Object store in workerd.
-test-scale: pkg tool-redis
+test-scale: pkg tool-redis rust-receiver
 	node --test --test-concurrency=1 tests/scale/
+
+# The axum example (its own workspace), built once for the example and scale-out tests.
+rust-receiver:
+	CARGO_TARGET_DIR=target/rust-receiver cargo build --locked --release --manifest-path examples/rust-receiver/Cargo.toml
 
 # The package's receivers (routing, idempotency, rotation, Express body parsers) in Node.
 test-receivers: pkg
@@ -186,9 +190,8 @@ examples-pkg: pkg
 	done
 
 # Each receiver example in its real runtime, fed real signed deliveries by the CLI.
-test-examples: examples-pkg
+test-examples: examples-pkg rust-receiver
 	cargo build --locked -p clhooks-cli
-	CARGO_TARGET_DIR=target/rust-receiver cargo build --locked --release --manifest-path examples/rust-receiver/Cargo.toml
 	node tests/examples/run.mjs
 
 # The browser payload inspector, served on loopback (Ctrl-C stops it).

@@ -169,6 +169,8 @@ async function workerServer(extra = {}) {
     modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: '2026-04-01',
     bindings: { CL_WEBHOOK_SECRET: SECRETS, ...extra },
+    // As wrangler.toml binds it: the claims in clhooks' Durable Object.
+    durableObjects: { SEEN: 'SeenStoreObject' },
     host: '127.0.0.1',
     port: 0,
   });

@@ -39,6 +39,8 @@ const options = {
   onError: () => {},
 };
 const webhooks = new Webhooks(options).on('*', async (event) => {
+  // NOOP=1: nothing but the claim (the latency figures).
+  if (process.env.NOOP) return;
   const { attributes } = event.data;
   await command(['HSET', `${prefix}test:started`, event.id, name]);
   if (attributes.hang_first && (await command(['SET', `${prefix}test:hung:${event.id}`, name, 'NX'])) === 'OK') {

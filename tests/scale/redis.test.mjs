@@ -72,10 +72,12 @@ async function instance(name, env) {
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-/** One POST; its status and JSON answer (status 0 when the connection failed). */
-function post(url, body, headers) {
+/** One POST to `${url}/hooks`; its status and JSON answer (status 0 when the connection failed). */
+const post = (url, body, headers) => postTo(`${url}/hooks`, body, headers);
+
+function postTo(url, body, headers) {
   return new Promise((ok) => {
-    const req = request(`${url}/hooks`, { method: 'POST', agent, headers: { ...headers, 'content-length': body.length } }, (res) => {
+    const req = request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': body.length } }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -92,6 +94,17 @@ function post(url, body, headers) {
     req.on('error', () => ok({ status: 0, json: null }));
     req.end(body);
   });
+}
+
+/** As `deliver`, to a full URL (the Rust example's `/webhooks`). */
+async function deliverTo(url, { body, headers }, answers, tries = 60) {
+  for (let i = 0; i < tries; i++) {
+    const answer = await postTo(url, body, headers);
+    answers.push(answer);
+    if (answer.status >= 200 && answer.status < 300) return answer;
+    await sleep(50);
+  }
+  return answers.at(-1);
 }
 
 /** A signed orders.place delivery of event `id`. */
@@ -217,11 +230,38 @@ test('Redis stopped mid-run: 503 store_unavailable (never 200 for an event that 
   for (const { child } of instances) child.kill();
 });
 
-test('figures: the extra latency of the shared claim against the in-memory store (one instance, one delivery at a time)', async () => {
+test('a Rust receiver (the axum example, clhooks-redis) and a Node one share the claims: one protocol, the same keys', async () => {
+  const events = join(work, 'rust-events.log');
+  const { child: rust, match } = await start(join(root, 'target/rust-receiver/release/clhooks-rust-receiver'), [],
+    { REDIS_URL, PORT: '0', HOST: '127.0.0.1', CL_WEBHOOK_SECRET: SECRET, EVENTS_LOG: events }, /listening on (http:\/\/\S+)/);
+  const node = await instance('node', { REDIS_URL, CLIENT: 'redis' });
+  const rustUrl = `${match[1]}/webhooks`;
+  const answers = [];
+  const deliveries = Array.from({ length: 200 }, (_, i) => delivery(`mixed-${i}`));
+  await pool(deliveries.map((event) => async () => {
+    const both = await Promise.all([deliver(node.url, event, answers), deliverTo(rustUrl, event, answers)]);
+    assert.deepEqual(both.map((a) => a.status), [200, 200], event.id);
+  }), 16);
+  const byNode = Object.keys(await hash('handled')).filter((id) => id.startsWith('mixed-'));
+  const { readFileSync } = await import('node:fs');
+  let byRust = [];
+  try {
+    byRust = readFileSync(events, 'utf8').trim().split('\n').filter(Boolean).map((line) => line.split(' ')[2]);
+  } catch {
+    // no event handled by the Rust receiver
+  }
+  assert.equal(byNode.length + byRust.length, 200, `node ${byNode.length} + rust ${byRust.length}`);
+  assert.equal(new Set([...byNode, ...byRust]).size, 200, 'no event handled by both');
+  console.log(`# Rust and Node receivers on one Redis: 200 events each sent to both, handled by node ${byNode.length}, by rust ${byRust.length}, none twice`);
+  rust.kill();
+  node.child.kill();
+});
+
+test('figures: the extra latency of the shared claim against the in-memory store (one instance, one delivery at a time, a handler that does nothing)', async () => {
   const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
   const results = {};
   for (const [label, env] of [['memory', { STORE: 'memory', CLIENT: 'redis' }], ['redis', { CLIENT: 'redis' }], ['ioredis', { CLIENT: 'ioredis' }]]) {
-    const one = await instance(label, { REDIS_URL, PREFIX: `lat-${label}:`, ...env });
+    const one = await instance(label, { REDIS_URL, PREFIX: `lat-${label}:`, NOOP: '1', ...env });
     const times = [];
     for (let i = 0; i < 400; i++) {
       const event = delivery(`lat-${i}`);

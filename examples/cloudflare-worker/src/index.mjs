@@ -1,6 +1,11 @@
 // A Commerce Layer webhook receiver as a module Worker. clhooks' `workerd` build imports its
-// .wasm as a module: no node:crypto, no compiling wasm at run time.
+// .wasm as a module: no node:crypto, no compiling wasm at run time. Its idempotency claims live
+// in a Durable Object (bound as SEEN in wrangler.toml), so every isolate handles an event once.
 import { Webhooks } from 'clhooks';
+import { SeenStoreObject, createDurableObjectStore } from 'clhooks/cloudflare';
+
+// The class wrangler.toml binds: one object per delivery's idempotency key.
+export { SeenStoreObject };
 
 let webhooks;
 
@@ -8,6 +13,8 @@ export default {
   async fetch(request, env, ctx) {
     webhooks ??= new Webhooks({
       secret: env.CL_WEBHOOK_SECRET.split(','),
+      // Shared by every isolate; without the binding, each isolate remembers its own.
+      seen: env.SEEN ? createDurableObjectStore(env.SEEN) : undefined,
       // ALLOW_SOURCES=commercelayer: only Commerce Layer's addresses, as Cloudflare names the caller.
       sources: env.ALLOW_SOURCES ? { allow: env.ALLOW_SOURCES.split(','), forwarded: 'cf-connecting-ip' } : undefined,
     })

@@ -2,7 +2,8 @@
 //!
 //! `CL_WEBHOOK_SECRET=secret cargo run` (comma-separated secrets while rotating); `PORT` (3000)
 //! and `HOST` (127.0.0.1) say where it listens; with `EVENTS_LOG=path` each event is appended
-//! to that file. POST deliveries to `/webhooks`.
+//! to that file; with `REDIS_URL=redis://host:6379` its idempotency claims are shared with every
+//! other instance on that Redis (Rust or Node receivers alike). POST deliveries to `/webhooks`.
 //!
 //! axum only moves bytes here: clhooks' `Receiver` decides every answer (405, 413, 401, 400,
 //! 409, 500, 200 and duplicates), and its seen-store records an event only once the work is
@@ -17,15 +18,40 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
-use clhooks::receiver::{end_claim, Answer, Body, Delivery, MemoryStore, Receiver, SeenStore, ANSWER_CONTENT_TYPE};
+use clhooks::receiver::{
+    end_claim, Answer, Body, Claim, Delivery, MemoryStore, Receiver, SeenStore, Terms, ANSWER_CONTENT_TYPE,
+};
+use clhooks_redis::RedisStore;
 use clhooks::sources::Sources;
 use clhooks::Verifier;
 use tokio::io::AsyncWriteExt;
 
 struct App {
     receiver: Receiver,
-    seen: MemoryStore,
+    seen: Seen,
     events_log: Option<String>,
+}
+
+/// Where the claims live: this process's memory, or a Redis that several instances share.
+enum Seen {
+    Memory(MemoryStore),
+    Redis(RedisStore),
+}
+
+impl Seen {
+    async fn claim(&self, key: &str, terms: Terms) -> clhooks::Result<Claim> {
+        match self {
+            Seen::Memory(store) => store.claim(key, terms),
+            Seen::Redis(store) => store.claim(key, terms).await,
+        }
+    }
+
+    async fn finish(&self, key: &str, terms: Terms, done: Option<bool>) -> clhooks::Result<()> {
+        match self {
+            Seen::Memory(store) => end_claim(store, key, terms, done),
+            Seen::Redis(store) => store.finish(key, terms, done).await,
+        }
+    }
 }
 
 fn respond(answer: Answer) -> Response {
@@ -80,9 +106,12 @@ async fn webhook(
     let task = tokio::spawn(async move {
         let topic = &delivery.event.topic;
         let terms = app.receiver.terms();
-        let claim = match app.seen.claim(&delivery.key, terms) {
-            Ok(claim) => claim,
-            Err(e) => return Receiver::refusal(&e),
+        // A store that is down, or slower than the receiver waits: 503, and Commerce Layer retries.
+        let wait = std::time::Duration::from_millis(app.receiver.store_timeout_ms());
+        let claim = match tokio::time::timeout(wait, app.seen.claim(&delivery.key, terms)).await {
+            Ok(Ok(claim)) => claim,
+            Ok(Err(e)) => return Receiver::store_failed(&e.to_string()),
+            Err(_) => return Receiver::store_failed("no answer in time"),
         };
         let run = match app.receiver.claimed(topic, claim) {
             Ok(run) => run,
@@ -96,7 +125,7 @@ async fn webhook(
             }
         };
         let finish = app.receiver.finished(topic, run, ok);
-        if let Err(e) = end_claim(&app.seen, &delivery.key, terms, finish.done) {
+        if let Err(e) = app.seen.finish(&delivery.key, terms, finish.done).await {
             eprintln!("the seen-store could not end the claim of {}: {e}", delivery.key);
         }
         finish.answer
@@ -118,7 +147,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some(list) => Receiver::new(verifier).with_sources(Sources::allow(list.split(','))?),
             None => Receiver::new(verifier),
         },
-        seen: MemoryStore::default(),
+        seen: match std::env::var("REDIS_URL").ok().filter(|s| !s.is_empty()) {
+            Some(url) => Seen::Redis(RedisStore::connect(&url, clhooks::store::DEFAULT_PREFIX).await?),
+            None => Seen::Memory(MemoryStore::default()),
+        },
         events_log: std::env::var("EVENTS_LOG").ok().filter(|p| !p.is_empty()),
     });
     let router = Router::new()

@@ -1,0 +1,148 @@
+//! A seen-store on Redis or Valkey that clhooks receivers on many instances share: one atomic
+//! claim per delivery with a lease, handled keys kept for Commerce Layer's retry window.
+//!
+//! It only moves bytes: the commands and what their replies mean are the core's
+//! ([`clhooks::store::RedisProtocol`], the same two Lua scripts the npm package's
+//! `clhooks/redis` sends), and the receiver says what to ask for ([`Receiver::terms`]) and what
+//! to answer when Redis fails ([`Receiver::store_failed`], 503). Receivers in Rust and in
+//! JavaScript can share one Redis: their keys and scripts are the same.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use clhooks::receiver::Receiver;
+//! use clhooks_redis::RedisStore;
+//! let receiver = Receiver::new(clhooks::Verifier::new(["secret"])?);
+//! let store = RedisStore::connect("redis://127.0.0.1:6379", clhooks::store::DEFAULT_PREFIX).await?;
+//! let claim = store.claim("the delivery's idempotency key", receiver.terms()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! [`Receiver::terms`]: clhooks::receiver::Receiver::terms
+//! [`Receiver::store_failed`]: clhooks::receiver::Receiver::store_failed
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clhooks::receiver::{Claim, Terms};
+use clhooks::store::RedisProtocol;
+use clhooks::Error;
+use redis::aio::ConnectionManager;
+
+/// A Redis seen-store. Cheap to share behind an `Arc`; its connection reconnects by itself.
+pub struct RedisStore {
+    connection: ConnectionManager,
+    protocol: RedisProtocol,
+    /// The token of each claim this store holds, to end it.
+    tokens: Mutex<HashMap<String, String>>,
+    /// What makes this store's tokens unique: the process, the time it was made, a count.
+    origin: String,
+    count: AtomicU64,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore").field("prefix", &self.protocol.prefix()).finish_non_exhaustive()
+    }
+}
+
+fn unavailable(error: &redis::RedisError) -> Error {
+    Error::StoreUnavailable { message: error.to_string() }
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://host:port/db`, `rediss://` with TLS where the client has it),
+    /// its keys under `prefix`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StoreUnavailable`] when Redis cannot be reached or the URL is wrong.
+    pub async fn connect(url: &str, prefix: &str) -> clhooks::Result<RedisStore> {
+        let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
+        let connection = ConnectionManager::new(client).await.map_err(|e| unavailable(&e))?;
+        Ok(RedisStore::new(connection, prefix))
+    }
+
+    /// A store on a connection made elsewhere.
+    #[must_use]
+    pub fn new(connection: ConnectionManager, prefix: &str) -> RedisStore {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        RedisStore {
+            connection,
+            protocol: RedisProtocol::new(prefix),
+            tokens: Mutex::new(HashMap::new()),
+            origin: format!("{}-{nanos:x}", std::process::id()),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    fn tokens(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn send<T: redis::FromRedisValue>(&self, args: &[String]) -> clhooks::Result<T> {
+        let mut command = redis::Cmd::new();
+        for arg in args {
+            command.arg(arg);
+        }
+        let mut connection = self.connection.clone();
+        command.query_async(&mut connection).await.map_err(|e| unavailable(&e))
+    }
+
+    /// Claims `key` for [`Terms::lease_ms`]: [`Claim::Fresh`] (it is this store's until
+    /// [`RedisStore::done`], [`RedisStore::release`] or the lease's end), `Duplicate` or
+    /// `InFlight`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StoreUnavailable`]: answer [`clhooks::receiver::Receiver::store_failed`].
+    pub async fn claim(&self, key: &str, terms: Terms) -> clhooks::Result<Claim> {
+        let n = self.count.fetch_add(1, Ordering::Relaxed);
+        let token = format!("{}-{n}", self.origin);
+        let reply: String = self.send(&self.protocol.claim(key, &token, terms)).await?;
+        let claim = RedisProtocol::claim_reply(&reply)?;
+        if claim == Claim::Fresh {
+            self.tokens().insert(key.to_owned(), token);
+        }
+        Ok(claim)
+    }
+
+    /// Records a claimed key as handled, for [`Terms::keep_ms`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StoreUnavailable`]. The work is done: the answer stays a success.
+    pub async fn done(&self, key: &str, terms: Terms) -> clhooks::Result<()> {
+        self.end(key, true, terms).await
+    }
+
+    /// Gives a claimed key up (its handler failed) while the claim is still this store's, so
+    /// that the retry runs.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StoreUnavailable`]. The lease frees the key all the same.
+    pub async fn release(&self, key: &str, terms: Terms) -> clhooks::Result<()> {
+        self.end(key, false, terms).await
+    }
+
+    /// Ends a claim as [`clhooks::receiver::Finish::done`] says: recorded, released, or left
+    /// alone (`None`: the claim was not this store's).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StoreUnavailable`].
+    pub async fn finish(&self, key: &str, terms: Terms, done: Option<bool>) -> clhooks::Result<()> {
+        match done {
+            Some(handled) => self.end(key, handled, terms).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn end(&self, key: &str, handled: bool, terms: Terms) -> clhooks::Result<()> {
+        let token = self.tokens().remove(key).unwrap_or_default();
+        let _: i64 = self.send(&self.protocol.end(key, &token, handled, terms)).await?;
+        Ok(())
+    }
+}

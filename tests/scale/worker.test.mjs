@@ -1,0 +1,128 @@
+// Two Workers (two isolates, as Cloudflare runs many) in workerd through Miniflare, sharing
+// clhooks' Durable Object seen-store: deliveries each sent to both at once, some retried later,
+// some failing first, each handled exactly once (counted in a Durable Object of the test
+// Worker). The Worker is built by Wrangler from the packed package, as a user's would be.
+//
+// Usage: node --test tests/scale/   (after `make pkg`)
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const here = join(root, 'tests/scale/worker');
+const { sign, receive } = await import(join(root, 'pkg/node.mjs'));
+const SECRET = 'scale-secret';
+
+/** The packed package unpacked into the Worker's node_modules, then Wrangler's bundle of it. */
+function build() {
+  const packed = mkdtempSync(join(tmpdir(), 'clhooks-scale-pack-'));
+  const outdir = mkdtempSync(join(tmpdir(), 'clhooks-scale-worker-'));
+  execFileSync('npm', ['pack', '--silent', '--pack-destination', packed], { cwd: join(root, 'pkg') });
+  const installed = join(here, 'node_modules/clhooks');
+  rmSync(installed, { recursive: true, force: true });
+  mkdirSync(installed, { recursive: true });
+  const tarball = readdirSync(packed).find((f) => f.endsWith('.tgz'));
+  execFileSync('tar', ['-xzf', join(packed, tarball), '-C', installed, '--strip-components=1']);
+  execFileSync(join(root, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
+    cwd: here, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' }, stdio: 'pipe',
+  });
+  rmSync(packed, { recursive: true, force: true });
+  return outdir;
+}
+
+test('2 Workers sharing the Durable Object store: 600 deliveries each sent to both at once, 5% retried later, 2% failing first: each handled exactly once', async () => {
+  const outdir = build();
+  const { Miniflare } = await import(join(root, 'node_modules/miniflare/dist/src/index.js'));
+  const worker = (name, durableObjects) => ({
+    name,
+    modules: true,
+    scriptPath: join(outdir, 'worker.js'),
+    modulesRoot: outdir,
+    modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    compatibilityDate: '2026-04-01',
+    bindings: { CL_WEBHOOK_SECRET: SECRET, NAME: name },
+    durableObjects,
+  });
+  const mf = new Miniflare({
+    workers: [
+      worker('a', { SEEN: 'SeenStoreObject', COUNTS: 'Counts' }),
+      // The second Worker binds the first one's objects: one store for both.
+      worker('b', { SEEN: { className: 'SeenStoreObject', scriptName: 'a' }, COUNTS: { className: 'Counts', scriptName: 'a' } }),
+    ],
+  });
+  try {
+    const workers = [await mf.getWorker('a'), await mf.getWorker('b')];
+    const post = async (w, { body, headers }) => {
+      const res = await w.fetch('http://localhost/hooks', { method: 'POST', body, headers });
+      return { status: res.status, json: await res.json() };
+    };
+    const answers = [];
+    /** As Commerce Layer: again after any non-2xx, at most 60 times. */
+    const deliver = async (w, event) => {
+      for (let i = 0; i < 60; i++) {
+        const answer = await post(w, event);
+        answers.push(answer);
+        if (answer.status === 200) return answer;
+        await new Promise((ok) => setTimeout(ok, 20));
+      }
+      return answers.at(-1);
+    };
+    const events = Array.from({ length: 600 }, (_, i) => {
+      const body = JSON.stringify({ data: { id: `w${i}`, type: 'orders', attributes: { number: i, ...(i % 50 === 7 ? { fail_first: true } : {}) } } });
+      return { id: `w${i}`, body, headers: { 'x-commercelayer-signature': sign(body, SECRET), 'x-commercelayer-topic': 'orders.place' } };
+    });
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (next < events.length) {
+        const event = events[next++];
+        const both = await Promise.all(workers.map((w) => deliver(w, event)));
+        assert.deepEqual(both.map((a) => a.status), [200, 200], `${event.id}: ${JSON.stringify(both)}`);
+      }
+    }));
+    const seconds = (performance.now() - started) / 1000;
+    for (const [i, event] of events.filter((_, i) => i % 20 === 3).entries()) {
+      const again = await post(workers[i % 2], event);
+      assert.deepEqual([again.status, again.json.duplicate], [200, true], event.id);
+    }
+    // A claim whose holder died (an isolate gone mid-handler): 409 until its lease ends, then
+    // the retry runs.
+    const orphan = events[0].body.replace('"w0"', '"orphan"');
+    const event = { id: 'orphan', body: orphan, headers: { 'x-commercelayer-signature': sign(orphan, SECRET), 'x-commercelayer-topic': 'orders.place' } };
+    const key = receive(orphan, event.headers, SECRET).idempotencyKey;
+    const abandoned = await (await workers[1].fetch(`http://localhost/abandon?key=${key}&leaseMs=1000`)).json();
+    assert.equal(abandoned.claim, 'fresh');
+    const abandonedAt = performance.now();
+    const blocked = await post(workers[0], event);
+    assert.deepEqual([blocked.status, blocked.json.error], [409, 'in_flight']);
+    const before = answers.length;
+    assert.equal((await deliver(workers[0], event)).status, 200);
+    const waited = performance.now() - abandonedAt;
+    assert.ok(waited >= 900, `the retry ran ${waited.toFixed(0)} ms after the claim, past its 1,000 ms lease`);
+    answers.length = before;
+
+    const counts = await (await workers[0].fetch('http://localhost/counts')).json();
+    const handled = Object.entries(counts).filter(([k]) => k.startsWith('handled:'));
+    assert.equal(handled.length, 601, 'none lost');
+    assert.deepEqual(handled.filter(([, n]) => n !== 1), [], 'none handled twice');
+    assert.equal(Object.keys(counts).filter((k) => k.startsWith('failed:')).length, 12, 'each failing event failed once, then was handled');
+    const tally = {};
+    for (const { status, json } of answers) {
+      const kind = `${status} ${json.error ?? (json.duplicate ? 'duplicate' : 'handled')}`;
+      tally[kind] = (tally[kind] ?? 0) + 1;
+    }
+    assert.equal(tally['200 handled'], 600);
+    assert.equal(tally['500 handler_failed'], 12);
+    const by = Object.entries(counts).filter(([k]) => k.startsWith('by:')).reduce((n, [, name]) => ({ ...n, [name]: (n[name] ?? 0) + 1 }), {});
+    console.log(`# workerd, 2 Workers, one Durable Object store: 600 events (${answers.length} requests) in ${seconds.toFixed(2)} s, `
+      + `${(600 / seconds).toFixed(0)} events/s; answers ${JSON.stringify(tally)}; handled by ${JSON.stringify(by)}`);
+  } finally {
+    await mf.dispose();
+    rmSync(outdir, { recursive: true, force: true });
+  }
+});
