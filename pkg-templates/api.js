@@ -343,8 +343,12 @@ export function createApi(makeCore, host, loadSender, loadSources) {
       return Promise.resolve(tags).then((computed) => verifyTags(signature, computed));
     }
 
+    /** Signs with the first secret (in the sender's module: a receiver never signs). */
     sign(body) {
-      return attempt(() => this.#core().sign(body));
+      return attempt(() => {
+        this.#core();
+        return sender().signWith(body, secretsOf.get(this));
+      });
     }
 
     receive(body, headers) {
@@ -418,7 +422,7 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     isCoreFailure,
     fault,
     core: () => core,
-    sign: guarded((body, secret) => core.sign(body, secret)),
+    sign: guarded((body, secret) => sender().sign(body, secret)),
     deliveryHeaders: guarded((body, secret, topic, contentType) => sender().deliveryHeaders(body, secret, topic, contentType)),
     verify: guarded(verify),
     receive: guarded(receive),

@@ -34,7 +34,7 @@ export function createReceivers(api) {
    */
   const failure = (error) => {
     if (isCoreFailure(error)) return /** @type {Answer} */ (api.core().Receiver.coreFailed(api.fault(error).message));
-    return /** @type {Answer} */ (api.core().Receiver.failed(String(error && error.message ? error.message : error)));
+    return /** @type {Answer} */ (api.core().Receiver.failed(String(error && error.message ? error.message : error), false));
   };
 
   /** The socket's address of a Node request (for `sources`); never a header. */
@@ -72,11 +72,11 @@ export function createReceivers(api) {
     }
 
     done(key) {
-      this.#store().done(key);
+      this.#store().done(key, true);
     }
 
     release(key) {
-      this.#store().release(key);
+      this.#store().done(key, false);
     }
 
     get size() {
@@ -124,9 +124,12 @@ export function createReceivers(api) {
       // No store (`null`, `false`) turns idempotency off; the core sees the same `null`.
       this.seen = seen === undefined ? createMemoryStore() : seen || null;
       // What the core calls: the store, with a claim that throws made a rejection (answered 503
-      // like a store that is down). The memory store never throws.
+      // like a store that is down). The memory store never throws, nor needs the terms.
+      /** The core's terms for this store (`{leaseMs, keepMs, waitMs}`), as its claims give them. */
+      this.terms = undefined;
       this.claims = this.seen === null || this.seen instanceof MemoryStore ? this.seen : {
         claim: (key, terms) => {
+          this.terms = terms;
           try {
             return this.seen.claim(key, terms);
           } catch (error) {
@@ -247,7 +250,7 @@ export function createReceivers(api) {
       if (received.pending) {
         // An asynchronous store's claim, then step 2; the core's 503 when it fails or is late.
         return this.#awaitClaim(key, received.pending).then(({ claim, error }) => {
-          if (error !== undefined) return /** @type {Answer} */ (api.core().Receiver.storeFailed(error));
+          if (error !== undefined) return /** @type {Answer} */ (api.core().Receiver.failed(error, true));
           const next = /** @type {{ answer?: Answer, run?: any }} */ (this.receiver.claimed(topic, claim));
           return next.answer ?? this.#bounded(event, key, next.run);
         });
@@ -257,11 +260,11 @@ export function createReceivers(api) {
 
     /**
      * A store's pending claim as `{ claim }`, or `{ error }` when it rejected or took longer
-     * than the core's storeTimeoutMs. A claim that comes back fresh after that is released at once: its
+     * than the core's wait (`terms.waitMs`, the storeTimeoutMs option). A claim that comes back fresh after that is released at once: its
      * delivery was answered 503 and will be retried.
      */
     #awaitClaim(key, pending) {
-      const ms = this.receiver.storeTimeoutMs;
+      const ms = this.terms ? this.terms.waitMs : 0;
       let timer;
       let late = false;
       const claimed = Promise.resolve(pending).then((claim) => {
@@ -294,7 +297,7 @@ export function createReceivers(api) {
       };
       let result;
       try {
-        result = handled ? this.seen.done(key, this.receiver.terms) : this.seen.release(key);
+        result = handled ? this.seen.done(key, this.terms) : this.seen.release(key);
       } catch (error) {
         told(error);
         return undefined;

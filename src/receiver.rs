@@ -192,6 +192,10 @@ pub struct Terms {
     /// A handled key is kept at least this many ms.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub keep_ms: u64,
+    /// The receiver waits this many ms for a claim's answer, then answers 503 (0: for ever);
+    /// a store may bound its own commands by it.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub wait_ms: u64,
 }
 
 /// Where idempotency keys are remembered, with an atomic claim: a key is recorded as handled
@@ -240,7 +244,7 @@ struct Keys {
 ///
 /// ```
 /// use clhooks::receiver::{Claim, MemoryStore, Receiver, SeenStore};
-/// let terms = clhooks::receiver::Terms { lease_ms: 45_000, keep_ms: 15_525_000 };
+/// let terms = Receiver::new(clhooks::Verifier::new(["secret"])?).terms();
 /// let seen = MemoryStore::new(2);
 /// assert_eq!(seen.claim("a", terms)?, Claim::Fresh);
 /// assert_eq!(seen.claim("a", terms)?, Claim::InFlight);  // a concurrent copy
@@ -301,8 +305,21 @@ impl SeenStore for MemoryStore {
     }
 
     fn done(&self, key: &str, _terms: Terms) -> crate::Result<()> {
+        self.end(key, true);
+        Ok(())
+    }
+
+    fn release(&self, key: &str) -> crate::Result<()> {
+        self.end(key, false);
+        Ok(())
+    }
+}
+
+impl MemoryStore {
+    /// Ends a claim: recorded when `handled`, otherwise released.
+    fn end(&self, key: &str, handled: bool) {
         self.with(|k| {
-            if !k.in_flight.remove(key) || k.capacity == 0 || k.handled.contains(key) {
+            if !k.in_flight.remove(key) || !handled || k.capacity == 0 || k.handled.contains(key) {
                 return;
             }
             while k.order.len() >= k.capacity {
@@ -314,12 +331,6 @@ impl SeenStore for MemoryStore {
             k.order.push_back(key.to_owned());
             k.handled.insert(key.to_owned());
         });
-        Ok(())
-    }
-
-    fn release(&self, key: &str) -> crate::Result<()> {
-        self.with(|k| k.in_flight.remove(key));
-        Ok(())
     }
 }
 
@@ -490,18 +501,12 @@ impl Receiver {
         self
     }
 
-    /// Sets how long to wait for an asynchronous store's claim (0: for ever).
+    /// Sets how long to wait for a store's claim before answering 503
+    /// ([`Receiver::store_failed`]); 0: for ever. [`Terms::wait_ms`] tells the store.
     #[must_use]
     pub fn with_store_timeout_ms(mut self, ms: u64) -> Receiver {
         self.store_timeout_ms = ms;
         self
-    }
-
-    /// How long to wait for an asynchronous store's claim before answering 503
-    /// ([`Receiver::store_failed`]); 0: no limit.
-    #[must_use]
-    pub fn store_timeout_ms(&self) -> u64 {
-        self.store_timeout_ms
     }
 
     /// The answer when the seen-store failed or did not answer a claim in time: 503
@@ -513,14 +518,15 @@ impl Receiver {
     }
 
     /// What this receiver asks of its seen-store: the lease (set, or [`LEASE_MARGIN_MS`] past
-    /// the handler timeout, or [`UNBOUNDED_LEASE_MS`] without one) and the keep time.
+    /// the handler timeout, or [`UNBOUNDED_LEASE_MS`] without one), the keep time, and how long
+    /// it waits for a claim ([`Receiver::with_store_timeout_ms`]).
     #[must_use]
     pub fn terms(&self) -> Terms {
         let lease_ms = self.lease_ms.unwrap_or(match self.handler_timeout_ms {
             0 => UNBOUNDED_LEASE_MS,
             ms => ms.saturating_add(LEASE_MARGIN_MS),
         });
-        Terms { lease_ms, keep_ms: self.keep_ms }
+        Terms { lease_ms, keep_ms: self.keep_ms, wait_ms: self.store_timeout_ms }
     }
 
     /// Whether a claim outlasts the handlers: the lease is longer than the handler timeout, and

@@ -11,7 +11,7 @@ use common::{Exchange, Expected};
 use serde_json::Value;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-const T: Terms = Terms { lease_ms: 45_000, keep_ms: 15_525_000 };
+const T: Terms = Terms { lease_ms: 45_000, keep_ms: 15_525_000, wait_ms: 2_000 };
 
 fn receiver() -> Receiver {
     let vectors = common::receiver();
@@ -211,7 +211,7 @@ fn a_body_resent_under_other_topics_is_one_claim_when_keyed_on_the_body() {
 #[wasm_bindgen_test(unsupported = test)]
 fn the_terms_follow_the_handler_timeout_and_the_retry_window() {
     let receiver = Receiver::new(Verifier::new(["s"]).unwrap());
-    assert_eq!(receiver.terms(), Terms { lease_ms: 45_000, keep_ms: 15_525_000 });
+    assert_eq!(receiver.terms(), Terms { lease_ms: 45_000, keep_ms: 15_525_000, wait_ms: 2_000 });
     let policy = clhooks::sender::Policy::default();
     assert_eq!(
         receiver.terms().keep_ms,

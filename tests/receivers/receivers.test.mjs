@@ -528,11 +528,11 @@ test("a store is asked for the core's terms: the lease past the handler timeout,
   const seen = recordingStore();
   const webhooks = new Webhooks({ secret: 's', seen, onEvent: () => {} });
   assert.equal((await webhooks.process(delivery(fixture, 's'))).status, 200);
-  assert.deepEqual(seen.calls, [['claim', { leaseMs: 45_000, keepMs: 15_525_000 }], ['done', { leaseMs: 45_000, keepMs: 15_525_000 }]]);
+  assert.deepEqual(seen.calls, [['claim', { leaseMs: 45_000, keepMs: 15_525_000, waitMs: 2_000 }], ['done', { leaseMs: 45_000, keepMs: 15_525_000, waitMs: 2_000 }]]);
   const chosen = recordingStore();
   const custom = new Webhooks({ secret: 's', seen: chosen, handlerTimeoutMs: 1_000, keepMs: 60_000, onEvent: () => { throw new Error('x'); } });
   assert.equal((await custom.process(delivery(fixture, 's'))).status, 500);
-  assert.deepEqual(chosen.calls, [['claim', { leaseMs: 16_000, keepMs: 60_000 }], ['release']]);
+  assert.deepEqual(chosen.calls, [['claim', { leaseMs: 16_000, keepMs: 60_000, waitMs: 2_000 }], ['release']]);
   for (const options of [{ leaseMs: 30_000 }, { leaseMs: 0 }, { keepMs: 0 }, { leaseMs: 1_000, handlerTimeoutMs: 2_000 }, { inFlight: 'wait' }, { storeTimeoutMs: -1 }]) {
     assert.throws(() => new Webhooks({ secret: 's', seen: recordingStore(), ...options }),
       (e) => e instanceof WebhookError && e.code === 'invalid_argument', JSON.stringify(options));

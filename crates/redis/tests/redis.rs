@@ -13,7 +13,7 @@ use clhooks::receiver::{Claim, Terms};
 use clhooks::Error;
 use clhooks_redis::RedisStore;
 
-const TERMS: Terms = Terms { lease_ms: 45_000, keep_ms: 60_000 };
+const TERMS: Terms = Terms { lease_ms: 45_000, keep_ms: 60_000, wait_ms: 2_000 };
 
 /// A redis-server on a free port, stopped when dropped.
 struct Server {
@@ -64,7 +64,7 @@ async fn a_claim_is_fresh_then_in_flight_then_a_duplicate_once_done() {
 #[tokio::test]
 async fn a_dead_holders_claim_expires_and_a_stale_release_frees_nothing() {
     let redis = server().await;
-    let short = Terms { lease_ms: 200, keep_ms: 300 };
+    let short = Terms { lease_ms: 200, keep_ms: 300, wait_ms: 2_000 };
     let dead = RedisStore::connect(&redis.url, "").await.unwrap();
     let live = RedisStore::connect(&redis.url, "").await.unwrap();
     assert_eq!(dead.claim("k", short).await.unwrap(), Claim::Fresh);

@@ -1,4 +1,4 @@
-//! The receiver's bindings: sign, verify (with the keys here or tags a host computed),
+//! The receiver's bindings: verify (with the keys here or tags a host computed),
 //! receive, topics, the catalogue, error codes and denormalize.
 
 use clhooks::topic::{catalogue as topics, Topic, TopicPattern};
@@ -10,15 +10,7 @@ use crate::convert;
 use crate::document::{self, Held};
 use crate::errors::{throw, JsResult, BINDING_CODES};
 use crate::receiver::check_signature;
-use crate::{set, string, topic_fields};
-
-/// Signs a body with a secret: the `X-CommerceLayer-Signature` value.
-#[wasm_bindgen]
-pub fn sign(body: &JsValue, secret: &JsValue) -> JsResult<String> {
-    let secret = throw(string(secret, "the secret"))?;
-    let body = throw(convert::body(body))?;
-    throw(clhooks::sign(&body, &secret))
-}
+use crate::{set, topic_fields};
 
 /// Decodes an `X-CommerceLayer-Signature` value into its 32-byte tag, for a host that checks it
 /// itself (WebCrypto's `verify`); the core's error for a missing or malformed one.
@@ -74,11 +66,6 @@ impl JsVerifier {
         let body = throw(convert::body(body))?;
         let signature = signature.as_string().unwrap_or_default();
         throw(self.inner.verify(&body, &signature))
-    }
-
-    /// Signs a body with the first secret.
-    pub fn sign(&self, body: &JsValue) -> JsResult<String> {
-        throw(convert::body(body)).map(|b| self.inner.sign(&b))
     }
 
     /// Verifies and reads a delivery: see the package's `receive`. With `tags` (computed by

@@ -27,11 +27,27 @@ fn option(options: &JsValue, name: &'static str) -> JsValue {
     }
 }
 
-/// `{leaseMs, keepMs}`, frozen.
+/// `options[name]` as the index of one of `words`; `None` when it is not set.
+fn choice(
+    options: &JsValue,
+    name: &'static str,
+    words: &[&str],
+    message: &'static str,
+) -> JsResult<Option<usize>> {
+    let value = option(options, name);
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    let chosen = value.as_string().and_then(|v| words.iter().position(|w| *w == v));
+    chosen.map(Some).ok_or_else(|| crate::errors::to_js(&BindingError::invalid(message)))
+}
+
+/// `{leaseMs, keepMs, waitMs}`, frozen.
 fn terms_value(terms: Terms) -> JsValue {
     let out = Object::new();
     set(&out, "leaseMs", &JsValue::from(terms.lease_ms as f64));
     set(&out, "keepMs", &JsValue::from(terms.keep_ms as f64));
+    set(&out, "waitMs", &JsValue::from(terms.wait_ms as f64));
     Object::freeze(&out).into()
 }
 
@@ -75,7 +91,7 @@ fn topic(value: &JsValue) -> Result<Topic, BindingError> {
 #[wasm_bindgen(js_name = Receiver)]
 pub struct JsReceiver {
     inner: Receiver,
-    /// The terms handed to the store with each claim, `{leaseMs, keepMs}`, frozen.
+    /// The terms handed to the store with each claim, `{leaseMs, keepMs, waitMs}`, frozen.
     terms: JsValue,
     /// What every delivery of a topic shares, made once: its routes and its runs.
     topics: RefCell<HashMap<String, Shared>>,
@@ -116,37 +132,24 @@ impl JsReceiver {
         if let Some(ms) = throw(convert::whole(options, "handlerTimeoutMs", 2_147_483_647))? {
             inner = inner.with_handler_timeout_ms(ms);
         }
-        let scope = if options.is_undefined() || options.is_null() {
-            JsValue::UNDEFINED
-        } else {
-            Reflect::get(options, &crate::key("keyScope")).unwrap_or(JsValue::NULL)
-        };
-        match scope.as_string().as_deref() {
-            None if scope.is_undefined() => {}
-            Some("topic-and-body") => {}
-            Some("body") => inner = inner.with_key_scope(KeyScope::Body),
-            _ => {
-                return Err(crate::errors::to_js(&BindingError::invalid(
-                    "keyScope must be 'topic-and-body' or 'body'",
-                )))
-            }
+        if choice(
+            options,
+            "keyScope",
+            &["topic-and-body", "body"],
+            "keyScope must be 'topic-and-body' or 'body'",
+        )? == Some(1)
+        {
+            inner = inner.with_key_scope(KeyScope::Body);
         }
-        let duplicates = if options.is_undefined() || options.is_null() {
-            JsValue::UNDEFINED
-        } else {
-            Reflect::get(options, &crate::key("duplicates")).unwrap_or(JsValue::NULL)
-        };
-        let duplicates = match duplicates.as_string().as_deref() {
-            None if duplicates.is_undefined() => Duplicates::Skip,
-            Some("skip") => Duplicates::Skip,
-            Some("mark") => Duplicates::Mark,
-            _ => {
-                return Err(crate::errors::to_js(&BindingError::invalid(
-                    "duplicates must be 'skip' or 'mark'",
-                )))
-            }
-        };
-        inner = inner.with_duplicates(duplicates);
+        if choice(options, "duplicates", &["skip", "mark"], "duplicates must be 'skip' or 'mark'")? == Some(1)
+        {
+            inner = inner.with_duplicates(Duplicates::Mark);
+        }
+        if choice(options, "inFlight", &["retry", "accept"], "inFlight must be 'retry' or 'accept'")?
+            == Some(1)
+        {
+            inner = inner.with_in_flight(InFlight::Accept);
+        }
         if let Some(ms) = throw(convert::whole(options, "leaseMs", 2_147_483_647))? {
             inner = inner.with_lease_ms(ms);
         }
@@ -168,29 +171,19 @@ impl JsReceiver {
         }
         if !inner.lease_covers_handlers() {
             return Err(crate::errors::to_js(&BindingError::invalid(
-                "leaseMs must be longer than handlerTimeoutMs (or a live handler could lose its claim), and keepMs more than 0",
+                "leaseMs must be over handlerTimeoutMs, keepMs over 0",
             )));
         }
         let terms = terms_value(inner.terms());
         Ok(JsReceiver { inner, terms, topics: RefCell::new(HashMap::new()) })
     }
 
-    /// What each claim asks of the store: `{leaseMs, keepMs}`.
-    #[wasm_bindgen(getter)]
-    pub fn terms(&self) -> JsValue {
-        self.terms.clone()
-    }
-
-    /// The answer when the seen-store failed or did not answer in time: 503
-    /// `store_unavailable`, so that Commerce Layer tries again.
-    #[wasm_bindgen(js_name = storeFailed)]
-    pub fn store_failed(message: &JsValue) -> JsValue {
-        answer_value(&Receiver::store_failed(&message.as_string().unwrap_or_default()))
-    }
-
-    /// The answer when the receiving side itself failed: 500 `receiver_failed`.
-    pub fn failed(message: &JsValue) -> JsValue {
-        answer_value(&Receiver::failed(&message.as_string().unwrap_or_default()))
+    /// The answer when the receiving side itself failed: 500 `receiver_failed`; with `store`,
+    /// the seen-store failed or was late: 503 `store_unavailable`, so that Commerce Layer tries
+    /// again.
+    pub fn failed(message: &JsValue, store: bool) -> JsValue {
+        let message = message.as_string().unwrap_or_default();
+        answer_value(&if store { Receiver::store_failed(&message) } else { Receiver::failed(&message) })
     }
 
     /// The answer when an instance of this module failed (a trap) while receiving, and was
@@ -213,12 +206,6 @@ impl JsReceiver {
     #[wasm_bindgen(getter, js_name = handlerTimeoutMs)]
     pub fn handler_timeout_ms(&self) -> f64 {
         self.inner.handler_timeout_ms() as f64
-    }
-
-    /// How long to wait for an asynchronous store's claim; 0: no limit.
-    #[wasm_bindgen(getter, js_name = storeTimeoutMs)]
-    pub fn store_timeout_ms(&self) -> f64 {
-        self.inner.store_timeout_ms() as f64
     }
 
     #[wasm_bindgen(getter, js_name = maxBodyBytes)]
@@ -398,7 +385,7 @@ fn call_store(store: &JsValue, key: &str, terms: &JsValue) -> JsResult<Stored> {
 }
 
 /// The memory store keeps keys by number, not time.
-const NO_TERMS: Terms = Terms { lease_ms: 0, keep_ms: 0 };
+const NO_TERMS: Terms = Terms { lease_ms: 0, keep_ms: 0, wait_ms: 0 };
 
 /// The core's bounded in-memory seen-store.
 #[wasm_bindgen(js_name = MemoryStore)]
@@ -421,17 +408,10 @@ impl JsMemoryStore {
         Ok(self.inner.claim(&key, NO_TERMS).map_or("in_flight", |c| c.as_str()).to_owned())
     }
 
-    /// Records a claimed key as handled.
-    pub fn done(&self, key: &JsValue) -> JsResult<()> {
+    /// Ends a claim: `handled` records the key, otherwise it is released (the retry runs).
+    pub fn done(&self, key: &JsValue, handled: bool) -> JsResult<()> {
         let key = throw(string(key, "the key"))?;
-        let _ = self.inner.done(&key, NO_TERMS);
-        Ok(())
-    }
-
-    /// Gives a claimed key up, so that the retry runs.
-    pub fn release(&self, key: &JsValue) -> JsResult<()> {
-        let key = throw(string(key, "the key"))?;
-        let _ = self.inner.release(&key);
+        let _ = if handled { self.inner.done(&key, NO_TERMS) } else { self.inner.release(&key) };
         Ok(())
     }
 

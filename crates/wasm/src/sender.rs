@@ -12,6 +12,23 @@ use crate::convert;
 use crate::errors::{throw, BindingError, JsResult};
 use crate::{from_js_value, set, string, to_js_value};
 
+/// Signs a body with a secret: the `X-CommerceLayer-Signature` value. (Signing is the sender's:
+/// a receiver's module has no base64 encoder.)
+#[wasm_bindgen]
+pub fn sign(body: &JsValue, secret: &JsValue) -> JsResult<String> {
+    let secret = throw(string(secret, "the secret"))?;
+    let body = throw(convert::body(body))?;
+    throw(clhooks::sign(&body, &secret))
+}
+
+/// Signs a body as a `Verifier` of `secrets` does: with the first one.
+#[wasm_bindgen(js_name = signWith)]
+pub fn sign_with(body: &JsValue, secrets: &JsValue) -> JsResult<String> {
+    let verifier = throw(convert::secrets(secrets).and_then(|s| Ok(clhooks::Verifier::new(s)?)))?;
+    let body = throw(convert::body(body))?;
+    Ok(verifier.sign(&body))
+}
+
 /// The headers of a delivery of `body` signed with `secret`, as Commerce Layer's sender sends
 /// them: `[name, value]` pairs (the topic's only when one is given).
 #[wasm_bindgen(js_name = deliveryHeaders)]

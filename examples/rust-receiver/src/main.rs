@@ -107,7 +107,7 @@ async fn webhook(
         let topic = &delivery.event.topic;
         let terms = app.receiver.terms();
         // A store that is down, or slower than the receiver waits: 503, and Commerce Layer retries.
-        let wait = std::time::Duration::from_millis(app.receiver.store_timeout_ms());
+        let wait = std::time::Duration::from_millis(terms.wait_ms);
         let claim = match tokio::time::timeout(wait, app.seen.claim(&delivery.key, terms)).await {
             Ok(Ok(claim)) => claim,
             Ok(Err(e)) => return Receiver::store_failed(&e.to_string()),

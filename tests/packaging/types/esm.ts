@@ -6,6 +6,8 @@ import {
   type ErrorCode, type KnownTopic, type Topic, type WebhookEvent, type Denormalized, type SeenStore,
   type Scenario, type TimelineEntry,
 } from 'clhooks';
+import { createRedisStore } from 'clhooks/redis';
+import { createDurableObjectStore } from 'clhooks/cloudflare';
 
 const body: Uint8Array = new TextEncoder().encode('{}');
 const signature: string = sign(body, 'secret');
@@ -88,11 +90,21 @@ const response: Promise<Response> = handleRequest(new Request('http://x'), { sec
 new Webhooks({ secret: 's', duplicates: 'drop' });
 void [webhooks.fetch, nodeListener, response, expressMiddleware, keepRawBody, createMemoryStore({ max: 10 }).size];
 
-// A seen-store claims atomically; an async one (Redis, KV) too.
-const redisLike: SeenStore = { claim: async (key) => (key ? 'fresh' : 'in_flight'), done: async (_key, _handled) => {} };
+// A seen-store claims atomically, with the core's terms; an async one too.
+const redisLike: SeenStore = {
+  claim: async (key, terms) => (key && terms.leaseMs > terms.waitMs ? 'fresh' : 'in_flight'),
+  done: async (_key, terms) => void terms.keepMs,
+  release: async (_key) => {},
+};
 // @ts-expect-error claim answers 'fresh', 'duplicate' or 'in_flight'
-const badStore: SeenStore = { claim: () => 'new', done: () => {} };
-new Webhooks({ secret: 's', seen: redisLike });
+const badStore: SeenStore = { claim: () => 'new', done: () => {}, release: () => {} };
+// @ts-expect-error a store releases failed claims too
+const noRelease: SeenStore = { claim: () => 'fresh', done: () => {} };
+new Webhooks({ secret: 's', seen: redisLike, leaseMs: 60_000, keepMs: 86_400_000, storeTimeoutMs: 1_000, inFlight: 'accept' });
+// @ts-expect-error inFlight is 'retry' or 'accept'
+new Webhooks({ secret: 's', inFlight: 'wait' });
+const shared: SeenStore = createRedisStore({}, { prefix: 'shop:' });
+void [noRelease, shared, createDurableObjectStore];
 
 // Scenarios and reports are the Rust types.
 const scenario: Scenario = {
