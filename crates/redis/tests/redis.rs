@@ -35,10 +35,11 @@ async fn server() -> Server {
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server is needed (make tool-redis installs it)");
-    let url = format!("redis://127.0.0.1:{port}");
+    // Dropped (killed and waited for) whether it starts or not.
+    let server = Server { child, url: format!("redis://127.0.0.1:{port}") };
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Server { child, url };
+            return server;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
