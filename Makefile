@@ -168,7 +168,7 @@ bench: pkg tool-chromium
 
 # Receivers on several instances sharing one claim: Node processes on a real Redis (started by
 # the tests on loopback), the Worker's Durable Object store in workerd.
-test-scale: pkg tool-redis rust-receiver
+test-scale: examples-pkg tool-redis rust-receiver
 	node --test --test-concurrency=1 tests/scale/
 
 # The axum example (its own workspace), built once for the example and scale-out tests.

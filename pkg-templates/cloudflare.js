@@ -15,8 +15,11 @@
 // the object holds one key's state: absent, held by a token until its lease ends, or handled
 // until it is forgotten (an alarm then clears the object).
 import { DurableObject } from 'cloudflare:workers';
+import { WebhookError } from './workerd.mjs';
 
 const DEFAULT_PREFIX = __DEFAULT_PREFIX__;
+
+const invalid = (message) => new WebhookError('invalid_argument', message, { status: 500 });
 
 /** One idempotency key's claim. */
 export class SeenStoreObject extends DurableObject {
@@ -65,10 +68,11 @@ export class SeenStoreObject extends DurableObject {
  */
 export function createDurableObjectStore(namespace, options = {}) {
   if (namespace === null || typeof namespace !== 'object' || typeof namespace.idFromName !== 'function' || typeof namespace.get !== 'function') {
-    throw new TypeError('createDurableObjectStore takes the Durable Object namespace bound to SeenStoreObject (env.SEEN)');
+    throw invalid('createDurableObjectStore takes the Durable Object namespace bound to SeenStoreObject (env.SEEN)');
   }
-  const { prefix = DEFAULT_PREFIX } = options ?? {};
-  if (typeof prefix !== 'string' || prefix.length > 128) throw new TypeError('prefix must be a string of at most 128 characters');
+  if (options === null || typeof options !== 'object') throw invalid('createDurableObjectStore takes an options object');
+  const { prefix = DEFAULT_PREFIX } = options;
+  if (typeof prefix !== 'string' || prefix.length > 128) throw invalid('prefix must be a string of at most 128 characters');
   const object = (key) => namespace.get(namespace.idFromName(prefix + key));
   /** The token of each claim this isolate holds, to end it. */
   const tokens = new Map();

@@ -1,12 +1,25 @@
 // A Commerce Layer webhook receiver on node:http.
 //   CL_WEBHOOK_SECRET=secret node server.mjs      (several secrets, comma-separated, while rotating)
 //   ALLOW_SOURCES=commercelayer                   (optional: only Commerce Layer's addresses, or a list)
+//   REDIS_URL=redis://127.0.0.1:6379              (optional: claims shared by every instance on that Redis)
 import { createServer } from 'node:http';
 import { Webhooks } from 'clhooks';
 
 const secrets = (process.env.CL_WEBHOOK_SECRET ?? '').split(',').filter(Boolean);
+
+// Several instances behind a load balancer share one Redis, so each event is handled once
+// whichever instance a retry lands on; alone, the in-memory store does.
+let seen;
+if (process.env.REDIS_URL) {
+  const [{ createClient }, { createRedisStore }] = await Promise.all([import('redis'), import('clhooks/redis')]);
+  const client = createClient({ url: process.env.REDIS_URL });
+  client.on('error', (error) => console.error(`redis: ${error.message}`));
+  seen = createRedisStore(await client.connect());
+}
+
 const webhooks = new Webhooks({
   secret: secrets,
+  seen,
   sources: process.env.ALLOW_SOURCES ? { allow: process.env.ALLOW_SOURCES.split(',') } : undefined,
   onError: (error, event) => console.error(`handler failed for ${event.topic} ${event.id}:`, error),
 });

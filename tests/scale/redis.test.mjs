@@ -257,6 +257,24 @@ test('a Rust receiver (the axum example, clhooks-redis) and a Node one share the
   node.child.kill();
 });
 
+test('the node-receiver example, two instances with REDIS_URL: a delivery sent to both is handled by one', async () => {
+  const example = join(root, 'examples/node-receiver');
+  const env = { REDIS_URL, PORT: '0', HOST: '127.0.0.1', CL_WEBHOOK_SECRET: SECRET };
+  const started = await Promise.all([0, 1].map(() => start('node', [join(example, 'server.mjs')], env, /listening on (http:\/\/\S+)/)
+    .then((s) => ({ ...s, url: s.match[1] }))));
+  const copies = Array.from({ length: 20 }, (_, i) => delivery(`example-${i}`));
+  const answers = [];
+  for (const event of copies) {
+    const both = await Promise.all(started.map((s) => deliverTo(`${s.url}/`, event, answers)));
+    assert.deepEqual(both.map((a) => a.status), [200, 200]);
+  }
+  await sleep(100);
+  const logged = started.flatMap((s) => s.output().split('\n').filter((line) => line.startsWith('event orders.place example-')));
+  assert.equal(logged.length, 20, logged.join('\n'));
+  assert.equal(new Set(logged.map((line) => line.split(' ')[2])).size, 20, 'each event handled by one instance, once');
+  for (const { child } of started) child.kill();
+});
+
 test('figures: the extra latency of the shared claim against the in-memory store (one instance, one delivery at a time, a handler that does nothing)', async () => {
   const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
   const results = {};
