@@ -96,17 +96,6 @@ function postTo(url, body, headers) {
   });
 }
 
-/** As `deliver`, to a full URL (the Rust example's `/webhooks`). */
-async function deliverTo(url, { body, headers }, answers, tries = 60) {
-  for (let i = 0; i < tries; i++) {
-    const answer = await postTo(url, body, headers);
-    answers.push(answer);
-    if (answer.status >= 200 && answer.status < 300) return answer;
-    await sleep(50);
-  }
-  return answers.at(-1);
-}
-
 /** A signed orders.place delivery of event `id`. */
 function delivery(id, attributes = {}) {
   const body = Buffer.from(JSON.stringify({ data: { id, type: 'orders', attributes: { number: id, ...attributes } } }));
@@ -117,9 +106,12 @@ function delivery(id, attributes = {}) {
  * What Commerce Layer does with one copy: sends it, and again after a failure (any non-2xx),
  * here 50 ms apart and at most `tries` times. Every answer is kept.
  */
-async function deliver(url, { body, headers }, answers, tries = 60) {
+const deliver = (url, event, answers, tries) => deliverTo(`${url}/hooks`, event, answers, tries);
+
+/** As `deliver`, to a full URL (the Rust example's `/webhooks`). */
+async function deliverTo(url, { body, headers }, answers, tries = 60) {
   for (let i = 0; i < tries; i++) {
-    const answer = await post(url, body, headers);
+    const answer = await postTo(url, body, headers);
     answers.push(answer);
     if (answer.status >= 200 && answer.status < 300) return answer;
     await sleep(50);
