@@ -99,7 +99,7 @@ const textSignatures = texts.map((t) => createHmac('sha256', secret).update(t).d
 const { checkSignature, denormalizePayload } = await import('@commercelayer/sdk-utils');
 const octokit = await import('@octokit/webhooks-methods');
 const { Webhook: SvixWebhook } = await import('svix');
-const rawCore = require(join(pkgDir, 'core/node.cjs'));
+const rawCore = require(join(pkgDir, 'core/web.cjs')).createCore(readFileSync(join(pkgDir, 'clhooks.wasm')));
 const svixSecret = `whsec_${Buffer.from(secret).toString('base64')}`;
 const svix = new SvixWebhook(svixSecret);
 const lines = [
