@@ -51,7 +51,7 @@ const servers = {
 const padding = 'x'.repeat(4096 - 87);
 const bodies = [
   Buffer.from(`{"data":{"id":"wBXVhZOmXO","type":"orders","attributes":{"status":"placed","note":"${padding}"}}}`),
-  readFileSync(join(pkgDir, '../tests/vectors/orders-place-payload.json')),
+  readFileSync(join(process.env.ROOT ?? join(pkgDir, '..'), 'tests/vectors/orders-place-payload.json')),
 ];
 const headersOf = (body) => ({
   'content-type': 'application/vnd.api+json',

@@ -162,6 +162,11 @@ test('3 instances, one Redis: 2,000 deliveries each sent to two instances at onc
   assert.deepEqual(Object.entries(handled).filter(([, n]) => n !== '1'), [], 'none handled twice');
   const failed = Object.keys(await admin.keys('clhooks:seen:test:failed:*'));
   assert.equal(failed.length, 40, 'every event that fails first failed once, and was handled on its retry');
+  // What the keys hold: a handled one is kept for the retry window (4 h 18 min 45 s).
+  const handledKey = (await admin.keys('clhooks:seen:*')).find((k) => /^clhooks:seen:[0-9a-f]{64}$/.test(k));
+  assert.equal(await admin.get(handledKey), 'd');
+  const ttl = await admin.pTTL(handledKey);
+  assert.ok(ttl > 15_525_000 - 120_000 && ttl <= 15_525_000, `kept ${ttl} ms`);
   const statuses = {};
   for (const { status, json } of answers) statuses[`${status} ${json?.error ?? (json?.duplicate ? 'duplicate' : 'handled')}`] = (statuses[`${status} ${json?.error ?? (json?.duplicate ? 'duplicate' : 'handled')}`] ?? 0) + 1;
   assert.equal(statuses['200 handled'], 2000);
@@ -183,6 +188,11 @@ test('an instance killed (SIGKILL) while its handler runs: after the lease, the 
   const first = post(a.url, event.body, event.headers);
   for (let i = 0; i < 100 && !(await hash('started', 'kill:'))[event.id]; i++) await sleep(20);
   assert.equal((await hash('started', 'kill:'))[event.id], 'a', 'the handler runs on a');
+  // The claim a holds: its token, expiring with the lease.
+  const [claimKey] = (await admin.keys('kill:*')).filter((k) => /^kill:[0-9a-f]{64}$/.test(k));
+  assert.match(await admin.get(claimKey), /^f:/);
+  const lease = await admin.pTTL(claimKey);
+  assert.ok(lease > 0 && lease <= 1500, `lease ${lease} ms`);
   a.child.kill('SIGKILL');
   const killedAt = performance.now();
   assert.equal((await first).status, 0, 'a never answered');
