@@ -72,9 +72,24 @@ if ((api.match(/^export /gm) ?? []).length !== parts.length) {
 }
 writeFileSync(join(outDir, 'api.js'), api);
 writeFileSync(join(outDir, 'api.cjs'), `'use strict';\n${api.replace(/^export function /gm, 'function ')}\nmodule.exports = { createApi, createHost };\n`);
-for (const file of ['node.mjs', 'node.cjs', 'workerd.mjs', 'browser.mjs', 'README.md', 'redis.d.ts', 'cloudflare.d.ts']) {
+for (const file of ['node.mjs', 'node.cjs', 'workerd.mjs', 'browser.mjs', 'README.md', 'redis.d.ts', 'cloudflare.d.ts', 'fastify.d.ts', 'lambda.d.ts']) {
   copyFileSync(join(here, file), join(outDir, file));
 }
+
+/**
+ * A Node subpath (`clhooks/NAME`), written once as an ES module: NAME.mjs importing `names` from
+ * the Node entry, NAME.cjs requiring them, ending with `cjsExports`.
+ */
+function nodeSubpath(name, code, names, cjsExports) {
+  writeFileSync(join(outDir, `${name}.mjs`), `import { ${names.join(', ')} } from './node.mjs';\n${code}`);
+  writeFileSync(join(outDir, `${name}.cjs`), `'use strict';\nconst { ${names.join(', ')} } = require('./node.cjs');\n`
+    + `${code.replace(/^export function /gm, 'function ').replace(/^export default \w+;\n?/m, '')}\n${cjsExports}\n`);
+}
+
+// The framework adapters: `clhooks/fastify` (a plugin, the default export) and `clhooks/lambda`.
+nodeSubpath('fastify', read(join(here, 'fastify.js')), ['Webhooks', 'WebhookError'],
+  'module.exports = clhooksFastify;\nmodule.exports.default = clhooksFastify;\nmodule.exports.clhooksFastify = clhooksFastify;');
+nodeSubpath('lambda', read(join(here, 'lambda.js')), ['Webhooks', 'WebhookError'], 'module.exports = { createLambdaHandler };');
 
 // The shared seen-stores: `clhooks/redis` (Node, ESM and CommonJS) with the core's two Lua
 // scripts inlined, and `clhooks/cloudflare` (workerd: a Durable Object and its store).

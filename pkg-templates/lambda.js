@@ -1,0 +1,53 @@
+// clhooks/lambda: AWS Lambda behind API Gateway (REST, payload v1; HTTP API, payload v2) or a
+// Function URL. It only moves bytes: the event's method, headers (any case, multi-value ones
+// each kept) and body (decoded when `isBase64Encoded`) go to the core's receiver, and its
+// answer comes back as the proxy result. Step 0 (sources) uses the caller's address API
+// Gateway reports.
+
+/** The request in an API Gateway or Function URL event. */
+function requestOf(event, max) {
+  if (event === null || typeof event !== 'object') {
+    throw new WebhookError('invalid_argument', 'a Lambda handler takes an API Gateway or Function URL event', { status: 500 });
+  }
+  const context = event.requestContext ?? {};
+  const method = String((context.http && context.http.method) ?? event.httpMethod ?? '');
+  const peer = (context.http && context.http.sourceIp) ?? (context.identity && context.identity.sourceIp) ?? undefined;
+  // Payload v1 has both maps (multiValueHeaders holds every value); v2 joins values with commas.
+  const headers = [];
+  const multi = event.multiValueHeaders;
+  if (multi && typeof multi === 'object') {
+    for (const [name, values] of Object.entries(multi)) {
+      for (const value of Array.isArray(values) ? values : [values]) if (value != null) headers.push([name, String(value)]);
+    }
+  } else if (event.headers && typeof event.headers === 'object') {
+    for (const [name, value] of Object.entries(event.headers)) if (value != null) headers.push([name, String(value)]);
+  }
+  const raw = event.body ?? '';
+  const body = event.isBase64Encoded === true ? base64Bytes(String(raw)) : String(raw);
+  // A body over the limit is not handed on (a string's UTF-8 length is at least its length).
+  const tooLarge = (typeof body === 'string' ? body.length : body.byteLength) > max;
+  return { method, headers, body: tooLarge ? new Uint8Array() : body, tooLarge, peer };
+}
+
+/** A base64 body as bytes (with Buffer where there is one). */
+function base64Bytes(text) {
+  if (typeof Buffer === 'function') {
+    const buffer = Buffer.from(text, 'base64');
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  }
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/**
+ * A Lambda handler: `export const handler = createLambdaHandler({ secret, onEvent })`, or with a
+ * `Webhooks` that has routes of its own. It answers `{ statusCode, headers, body }`.
+ * @param {any} options
+ */
+export function createLambdaHandler(options) {
+  const webhooks = options instanceof Webhooks ? options : new Webhooks(options);
+  return async (event) => {
+    const request = requestOf(event, webhooks.maxBodyBytes);
+    const answer = webhooks.refused(request.peer, request.headers) ?? (await webhooks.process(request));
+    return { statusCode: answer.status, headers: { 'content-type': 'application/json' }, body: answer.body, isBase64Encoded: false };
+  };
+}
