@@ -184,7 +184,7 @@ test-receivers: pkg
 examples-pkg: pkg
 	@rm -rf target/pack && mkdir -p target/pack
 	@cd pkg && npm pack --silent --pack-destination ../target/pack >/dev/null
-	@for example in node-receiver express-receiver cloudflare-worker; do \
+	@for example in node-receiver express-receiver cloudflare-worker hono-receiver nextjs-receiver; do \
 	  rm -rf examples/$$example/node_modules/clhooks && mkdir -p examples/$$example/node_modules/clhooks && \
 	  tar -xzf target/pack/clhooks-*.tgz -C examples/$$example/node_modules/clhooks --strip-components=1; \
 	done
@@ -193,6 +193,7 @@ examples-pkg: pkg
 test-examples: examples-pkg rust-receiver
 	cargo build --locked -p clhooks-cli
 	node tests/examples/run.mjs
+	node --test tests/examples/nextjs.test.mjs
 
 # The browser payload inspector, served on loopback (Ctrl-C stops it).
 inspector: pkg

@@ -185,6 +185,7 @@ const eventLine = /^event orders\.place (\S+) /;
 const examples = [
   ['node-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/node-receiver'), env }), /^event orders\.place wBXVhZOmXO/, eventLine],
   ['express-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/express-receiver'), env }), /^event orders\.place wBXVhZOmXO/, eventLine],
+  ['hono-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/hono-receiver'), env }), /^event orders\.place wBXVhZOmXO/, eventLine],
   ['cloudflare-worker', workerServer, null, null],
   ['rust-receiver', () => start(join(root, 'target/rust-receiver/release/clhooks-rust-receiver'), [], { env }), /^event orders\.place wBXVhZOmXO/, eventLine],
   ['clhooks listen', () => start(cli, ['listen', '--port', '0', '--secret', 'new-secret', '--secret', 'old-secret']),
@@ -284,6 +285,7 @@ for (const [name, startServer, handledLine, eventLog] of examples) {
   const restricted = [
     ['node-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/node-receiver'), env: closed })],
     ['express-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/express-receiver'), env: closed })],
+    ['hono-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/hono-receiver'), env: closed })],
     ['cloudflare-worker', () => workerServer({ ALLOW_SOURCES: elsewhere })],
     ['rust-receiver', () => start(join(root, 'target/rust-receiver/release/clhooks-rust-receiver'), [], { env: closed })],
   ];

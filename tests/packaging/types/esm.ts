@@ -8,6 +8,8 @@ import {
 } from 'clhooks';
 import { createRedisStore } from 'clhooks/redis';
 import { createDurableObjectStore } from 'clhooks/cloudflare';
+import clhooksFastify from 'clhooks/fastify';
+import { createLambdaHandler, type LambdaHttpResult } from 'clhooks/lambda';
 
 const body: Uint8Array = new TextEncoder().encode('{}');
 const signature: string = sign(body, 'secret');
@@ -105,6 +107,14 @@ new Webhooks({ secret: 's', seen: redisLike, leaseMs: 60_000, keepMs: 86_400_000
 new Webhooks({ secret: 's', inFlight: 'wait' });
 const shared: SeenStore = createRedisStore({}, { prefix: 'shop:' });
 void [noRelease, shared, createDurableObjectStore];
+
+// The framework adapters.
+const plugin: (fastify: any, options: { path?: string; secret: string }) => Promise<void> = clhooksFastify;
+// @ts-expect-error the plugin needs a secret or a Webhooks
+clhooksFastify({}, { path: '/webhooks' });
+const lambda = createLambdaHandler({ secret: 's', onEvent: (e) => e.topic });
+const result: Promise<LambdaHttpResult> = lambda({ httpMethod: 'POST', headers: {}, body: '{}', isBase64Encoded: false });
+void [plugin, result];
 
 // Scenarios and reports are the Rust types.
 const scenario: Scenario = {
