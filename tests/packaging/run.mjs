@@ -178,6 +178,18 @@ try {
   check("a receiver never loads the sender's module", false, e.message);
 }
 
+// The subpaths of the tarball, as a user reaches them: require() and import in Node.
+try {
+  const cjs = run('node', ['-e', `console.log(JSON.stringify([typeof require('clhooks/fastify'), typeof require('clhooks/fastify').default,
+    typeof require('clhooks/lambda').createLambdaHandler, typeof require('clhooks/redis').createRedisStore]))`], { cwd: join(here, 'node-cjs') }).trim();
+  check('clhooks/fastify, clhooks/lambda and clhooks/redis load with require()', cjs === '["function","function","function","function"]', cjs);
+  const esm = run('node', ['--input-type=module', '-e', `const [f, l, r] = await Promise.all(['clhooks/fastify', 'clhooks/lambda', 'clhooks/redis'].map((m) => import(m)));
+    console.log(JSON.stringify([typeof f.default, typeof l.createLambdaHandler, typeof r.createRedisStore]))`], { cwd: join(here, 'node-esm') }).trim();
+  check('clhooks/fastify, clhooks/lambda and clhooks/redis load with import', esm === '["function","function","function"]', esm);
+} catch (e) {
+  check('the subpaths load in Node', false, e.message);
+}
+
 // 4. The inspector that ships in the package: `npx clhooks-inspector` serves it on loopback.
 try {
   const { spawn } = await import('node:child_process');
