@@ -73,6 +73,19 @@ export interface Denormalized<Type extends string = string> {
   [field: string]: unknown;
 }
 
+/**
+ * The resource types `denormalize()` returns, by JSON:API type. Empty here: `import
+ * 'clhooks/sdk'` (with `@commercelayer/sdk` installed, a type-only peer) fills it with Commerce
+ * Layer's SDK types (`orders` → `Order`...), for the resources of the known topics; without it,
+ * or for a resource it does not have, denormalize() gives `Denormalized`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface ResourceTypes {}
+
+/** The type of a denormalized resource of JSON:API type `Type`. */
+export type TypedResource<Type extends string> = string extends Type ? Denormalized
+  : Type extends keyof ResourceTypes ? ResourceTypes[Type] : Denormalized<Type>;
+
 export interface DenormalizeOptions {
   /** How many times one resource may repeat on a path before it is left as an identifier (default 2). */
   maxDepth?: number;
@@ -106,8 +119,11 @@ export interface WebhookEvent<T extends string = Topic> extends Omit<EventFields
   data: ResourceObject<ResourceOf<T>>;
   included: ResourceObject[];
   document: Document<ResourceOf<T>>;
-  /** The payload with relationships resolved from `included`. */
-  denormalize(options?: DenormalizeOptions): Denormalized<ResourceOf<T>>;
+  /**
+   * The payload with relationships resolved from `included`: typed as Commerce Layer's SDK
+   * types it once `clhooks/sdk` is imported (`Order` for `orders.place`).
+   */
+  denormalize(options?: DenormalizeOptions): TypedResource<ResourceOf<T>>;
   /** The event as JSON (`JSON.stringify`), its `idempotencyKey` included. */
   toJSON(): Record<string, unknown>;
 }

@@ -183,9 +183,9 @@ try {
   const cjs = run('node', ['-e', `console.log(JSON.stringify([typeof require('clhooks/fastify'), typeof require('clhooks/fastify').default,
     typeof require('clhooks/lambda').createLambdaHandler, typeof require('clhooks/redis').createRedisStore]))`], { cwd: join(here, 'node-cjs') }).trim();
   check('clhooks/fastify, clhooks/lambda and clhooks/redis load with require()', cjs === '["function","function","function","function"]', cjs);
-  const esm = run('node', ['--input-type=module', '-e', `const [f, l, r] = await Promise.all(['clhooks/fastify', 'clhooks/lambda', 'clhooks/redis'].map((m) => import(m)));
-    console.log(JSON.stringify([typeof f.default, typeof l.createLambdaHandler, typeof r.createRedisStore]))`], { cwd: join(here, 'node-esm') }).trim();
-  check('clhooks/fastify, clhooks/lambda and clhooks/redis load with import', esm === '["function","function","function"]', esm);
+  const esm = run('node', ['--input-type=module', '-e', `const [f, l, r, t] = await Promise.all(['clhooks/fastify', 'clhooks/lambda', 'clhooks/redis', 'clhooks/sdk'].map((m) => import(m)));
+    console.log(JSON.stringify([typeof f.default, typeof l.createLambdaHandler, typeof r.createRedisStore, Object.keys(t).length]))`], { cwd: join(here, 'node-esm') }).trim();
+  check('clhooks/fastify, clhooks/lambda, clhooks/redis and the types-only clhooks/sdk load with import', esm === '["function","function","function",0]', esm);
 } catch (e) {
   check('the subpaths load in Node', false, e.message);
 }

@@ -9,6 +9,8 @@ import {
 import { createRedisStore } from 'clhooks/redis';
 import { createDurableObjectStore } from 'clhooks/cloudflare';
 import clhooksFastify from 'clhooks/fastify';
+import 'clhooks/sdk';
+import type { Order, Shipment } from '@commercelayer/sdk';
 import { createLambdaHandler, type LambdaHttpResult } from 'clhooks/lambda';
 
 const body: Uint8Array = new TextEncoder().encode('{}');
@@ -33,8 +35,9 @@ const kind: 'orders' = placed.data.type;
 const eventName: 'place' = placed.event;
 // @ts-expect-error an orders.place event is about orders
 const wrong: 'shipments' = placed.resource;
-const order: Denormalized<'orders'> = placed.denormalize({ maxDepth: 3 });
-const status: unknown = order.status;
+// clhooks/sdk is imported below: an orders.place payload is the SDK's Order.
+const order: Order = placed.denormalize({ maxDepth: 3 });
+const status: string = order.status;
 const mode: string | undefined = event.data.meta?.mode;
 
 const known: KnownTopic = 'orders.place';
@@ -137,3 +140,31 @@ void [lines, badStore, slow, admin];
 
 void [count, resource, kind, eventName, wrong, status, mode, known, unknownKnown, anyTopic, topics, shipments,
   description, matches, tree, codes];
+
+// With clhooks/sdk, denormalize() is typed as Commerce Layer's SDK types it.
+new Webhooks({ secret: 's' })
+  .on('orders.place', (event) => {
+    const order: Order = event.denormalize();
+    const number: string | null | undefined = order.number;
+    const skus: (string | null | undefined)[] | undefined = order.line_items?.map((item) => item.sku_code);
+    // @ts-expect-error a typo in a field is a compile error
+    void order.numbr;
+    // @ts-expect-error an order is not a shipment
+    const shipment: Shipment = event.denormalize();
+    void [number, skus, shipment];
+  })
+  .on('shipments.*', (event) => {
+    const shipment: Shipment = event.denormalize();
+    void shipment.status;
+  })
+  .on('*', (event) => {
+    // Any topic: the resource is not known ahead, so it is the general shape.
+    const resource = event.denormalize();
+    const id: string = resource.id;
+    void id;
+  });
+// A topic outside the catalogue stays unknown-typed.
+const widget = receive<'widgets.spin'>(body, headers, 'secret').denormalize();
+const spun: unknown = widget.anything;
+const kindOfOther: 'widgets' = widget.type;
+void [spun, kindOfOther];
