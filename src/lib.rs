@@ -9,6 +9,7 @@ pub mod sender;
 pub mod signature;
 pub mod sources;
 pub mod store;
+pub mod text;
 pub mod topic;
 
 pub use error::{Error, Result, SignatureHint};

@@ -301,15 +301,15 @@ pub fn main() -> ExitCode {
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Core(e)) => {
-            eprintln!("error[{}]: {e}", e.code());
+            eprintln!("{}", clhooks::text::error_line(e.code(), &e.to_string()));
             ExitCode::from(1)
         }
         Err(Failure::Refused(code, message)) => {
-            eprintln!("error[{code}]: {message}");
+            eprintln!("{}", clhooks::text::error_line(code, &message));
             ExitCode::from(1)
         }
         Err(Failure::Cli(code, message)) => {
-            eprintln!("error[{code}]: {message}");
+            eprintln!("{}", clhooks::text::error_line(code, &message));
             ExitCode::from(2)
         }
     }
