@@ -74,7 +74,7 @@ export function createDurableObjectStore(namespace, options = {}) {
   const { prefix = DEFAULT_PREFIX } = options;
   if (typeof prefix !== 'string' || prefix.length > 128) throw invalid('prefix must be a string of at most 128 characters');
   const object = (key) => namespace.get(namespace.idFromName(prefix + key));
-  /** The token of each claim this isolate holds, to end it. */
+  /** The token of each claim this isolate holds, to end it (a live entry is never replaced). */
   const tokens = new Map();
   const end = async (key, handled, keepMs) => {
     const held = tokens.get(key);
@@ -85,12 +85,15 @@ export function createDurableObjectStore(namespace, options = {}) {
     prefix,
     async claim(key, terms) {
       const token = crypto.randomUUID();
+      if (typeof key !== 'string' || terms === null || typeof terms !== 'object' || !(terms.leaseMs > 0)) {
+        throw invalid('claim takes a key and the receiver\'s terms ({ leaseMs, keepMs })');
+      }
       const claim = await object(key).claim(token, terms.leaseMs);
-      if (claim === 'fresh') tokens.set(key, token);
+      if (claim === 'fresh' && !tokens.has(key)) tokens.set(key, token);
       return claim;
     },
     done(key, terms) {
-      return end(key, true, terms.keepMs);
+      return end(key, true, terms && terms.keepMs > 0 ? terms.keepMs : 1);
     },
     release(key) {
       return end(key, false, 1);

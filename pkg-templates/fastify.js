@@ -19,7 +19,13 @@ async function clhooksFastify(fastify, options) {
   if (typeof path !== 'string' || !path.startsWith('/')) {
     throw new WebhookError('invalid_argument', 'path must be a URL path such as /webhooks', { status: 500 });
   }
-  const webhooks = given instanceof Webhooks ? given : new Webhooks(rest);
+  // A Webhooks from either module system (or another copy of the package) is taken as it is.
+  const isWebhooks = (value) => value != null && typeof value.process === 'function' && typeof value.refused === 'function';
+  if (given !== undefined && !isWebhooks(given)) {
+    throw new WebhookError('invalid_argument', 'webhooks must be a Webhooks (new Webhooks({ secret }))', { status: 500 });
+  }
+  const webhooks = given ?? new Webhooks(rest);
+  const peerOf = (request) => (request.socket ? request.socket.remoteAddress : undefined);
   const send = (reply, { status, body }, close = false) => {
     reply.code(status).type('application/json');
     if (close) reply.header('connection', 'close');
@@ -34,7 +40,7 @@ async function clhooksFastify(fastify, options) {
   fastify.addHook('onRequest', (request, reply, done) => {
     let refusal;
     try {
-      refusal = webhooks.refused(request.socket && request.socket.remoteAddress, request.headers);
+      refusal = webhooks.refused(peerOf(request), request.headers);
     } catch (error) {
       refusal = undefined;
       done(error);
@@ -44,11 +50,15 @@ async function clhooksFastify(fastify, options) {
     else done();
   });
 
-  // A body Fastify would not read (over the limit, a broken length): the core's answer to it.
+  // A body Fastify would not read (over the limit, a broken length or stream): the core's
+  // answer to it. Anything else that failed is the core's failure answer.
   fastify.setErrorHandler(async (error, request, reply) => {
-    const tooLarge = error && error.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
-    const answer = await webhooks.process({ method: request.method, headers: request.headers, body: new Uint8Array(), tooLarge, unreadable: !tooLarge })
-      .catch(() => ({ status: 500, body: JSON.stringify({ error: 'receiver_failed', message: String(error && error.message) }) }));
+    const code = error && typeof error.code === 'string' ? error.code : '';
+    if (!code.startsWith('FST_ERR_CTP_')) return send(reply, webhooks.failure(error), true);
+    const tooLarge = code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+    const answer = await webhooks.process({
+      method: request.method, headers: request.headers, body: new Uint8Array(), tooLarge, unreadable: !tooLarge, peer: peerOf(request),
+    }).catch((failed) => webhooks.failure(failed));
     return send(reply, answer, true);
   });
 
@@ -58,7 +68,8 @@ async function clhooksFastify(fastify, options) {
     exposeHeadRoute: false,
     handler: async (request, reply) => {
       const body = request.body instanceof Uint8Array ? request.body : new Uint8Array();
-      const answer = await webhooks.process({ method: request.method, headers: request.headers, body, peer: request.socket && request.socket.remoteAddress });
+      const answer = await webhooks.process({ method: request.method, headers: request.headers, body, peer: peerOf(request) })
+        .catch((error) => webhooks.failure(error));
       return send(reply, answer);
     },
   });

@@ -229,7 +229,7 @@ export interface ReceiverOptions {
   seen?: SeenStore | null;
   /**
    * How long a claim lasts when its holder never ends it (a process killed mid-handler): longer
-   * than `handlerTimeoutMs` (default: 15 s more than it, 45,000 ms).
+   * than `handlerTimeoutMs` + `storeTimeoutMs` (default: 13 s more than both, 45,000 ms).
    */
   leaseMs?: number;
   /** How long a shared store keeps a handled key (default 15,525,000 ms: Commerce Layer's 4 h 18 min 45 s retry window). */
@@ -270,6 +270,8 @@ export class Webhooks {
   readonly maxBodyBytes: number;
   /** With `sources` set: the 403 answer for a caller outside the allow-list, else `undefined` (what the adapters ask before reading a body). */
   refused(peer: string | undefined, headers: HeadersLike): Answer | undefined;
+  /** The core's answer when receiving itself failed (what `process` rejected with): for adapters. */
+  failure(error: unknown): Answer;
   /** The exchange without any runtime: what the adapters call. */
   process(request: { method: string; body: Body; headers: HeadersLike; peer?: string; tooLarge?: boolean }): Promise<Answer>;
 }

@@ -15,7 +15,8 @@ function requestOf(event, max) {
   // Payload v1 has both maps (multiValueHeaders holds every value); v2 joins values with commas.
   const headers = [];
   const multi = event.multiValueHeaders;
-  if (multi && typeof multi === 'object') {
+  // Some tools send an empty multiValueHeaders beside the headers: then the headers it is.
+  if (multi && typeof multi === 'object' && Object.keys(multi).length > 0) {
     for (const [name, values] of Object.entries(multi)) {
       for (const value of Array.isArray(values) ? values : [values]) if (value != null) headers.push([name, String(value)]);
     }
@@ -44,10 +45,18 @@ function base64Bytes(text) {
  * @param {any} options
  */
 export function createLambdaHandler(options) {
-  const webhooks = options instanceof Webhooks ? options : new Webhooks(options);
+  // A Webhooks from either module system (or another copy of the package) is taken as it is.
+  const given = options != null && typeof options.process === 'function' && typeof options.refused === 'function';
+  const webhooks = given ? options : new Webhooks(options);
   return async (event) => {
     const request = requestOf(event, webhooks.maxBodyBytes);
-    const answer = webhooks.refused(request.peer, request.headers) ?? (await webhooks.process(request));
+    let answer;
+    try {
+      answer = webhooks.refused(request.peer, request.headers) ?? (await webhooks.process(request));
+    } catch (error) {
+      // The core's failure answer (500), as every other adapter gives, rather than a 502.
+      answer = webhooks.failure(error);
+    }
     return { statusCode: answer.status, headers: { 'content-type': 'application/json' }, body: answer.body, isBase64Encoded: false };
   };
 }

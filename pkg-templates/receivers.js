@@ -217,6 +217,15 @@ export function createReceivers(api) {
     }
 
     /**
+     * The core's answer when receiving itself failed (what `process` rejected with): 500
+     * `receiver_failed`, or `core_failed` after a trap. For adapters.
+     * @returns {Answer}
+     */
+    failure(error) {
+      return failure(error);
+    }
+
+    /**
      * Step 0, with `sources` set: the core's answer (403) to a caller outside the allow-list,
      * or `undefined`. The adapters ask it before they read a body.
      */

@@ -36,9 +36,12 @@ export function createRedisStore(client, options = {}) {
   const { prefix = DEFAULT_PREFIX } = options;
   if (typeof prefix !== 'string' || prefix.length > 128) throw invalid('prefix must be a string of at most 128 characters');
   const send = sender(client);
-  /** The token of each claim this process holds, to end it. */
+  /**
+   * The token of each claim this process holds, to end it. A live entry is never replaced: a
+   * second fresh claim of one key (after its first lease ran out) is ended by the lease, not by
+   * a token that could free the other's claim.
+   */
   const tokens = new Map();
-  const token = () => globalThis.crypto.randomUUID();
   const end = async (key, handled, keepMs) => {
     const held = tokens.get(key);
     tokens.delete(key);
@@ -48,14 +51,17 @@ export function createRedisStore(client, options = {}) {
     prefix,
     /** `'fresh'`, `'duplicate'` or `'in_flight'` (the receiver checks the reply). */
     async claim(key, terms) {
-      const mine = token();
+      if (typeof key !== 'string' || terms === null || typeof terms !== 'object' || !(terms.leaseMs > 0)) {
+        throw invalid('claim takes a key and the receiver\'s terms ({ leaseMs, keepMs })');
+      }
+      const mine = randomUUID();
       const claim = await send(['EVAL', CLAIM_SCRIPT, '1', prefix + key, mine, String(Math.max(1, terms.leaseMs))]);
-      if (claim === 'fresh') tokens.set(key, mine);
+      if (claim === 'fresh' && !tokens.has(key)) tokens.set(key, mine);
       return typeof claim === 'string' ? claim : String(claim);
     },
     /** Records a key as handled for `terms.keepMs`. */
     done(key, terms) {
-      return end(key, true, terms.keepMs);
+      return end(key, true, terms && terms.keepMs > 0 ? terms.keepMs : 1);
     },
     /** Gives a key up (while the claim is still this one's), so that the retry runs. */
     release(key) {

@@ -168,10 +168,11 @@ impl Claim {
 /// 45 s after the first attempt), so that no retry of a handled delivery runs it again.
 pub const DEFAULT_KEEP_MS: u64 = 15_525_000;
 
-/// How much longer than the handler timeout a claim lasts by default (15 s): a claim whose
-/// holder died (a process killed mid-handler) frees itself that long after the live holder
-/// would have answered 503 and released it, well before Commerce Layer's later retries.
-pub const LEASE_MARGIN_MS: u64 = 15_000;
+/// How much longer than the handler timeout and the store wait a claim lasts by default (13 s,
+/// so 45 s with the defaults): a claim whose holder died (a process killed mid-handler) frees
+/// itself that long after the live holder would have answered 503 and released it, well before
+/// Commerce Layer's later retries.
+pub const LEASE_MARGIN_MS: u64 = 13_000;
 
 /// The lease when handlers may run for ever ([`Receiver::with_handler_timeout_ms`] 0): 5 min.
 pub const UNBOUNDED_LEASE_MS: u64 = 300_000;
@@ -518,25 +519,27 @@ impl Receiver {
     }
 
     /// What this receiver asks of its seen-store: the lease (set, or [`LEASE_MARGIN_MS`] past
-    /// the handler timeout, or [`UNBOUNDED_LEASE_MS`] without one), the keep time, and how long
-    /// it waits for a claim ([`Receiver::with_store_timeout_ms`]).
+    /// the handler timeout and the store wait, or [`UNBOUNDED_LEASE_MS`] without a handler
+    /// timeout), the keep time, and how long it waits for a claim
+    /// ([`Receiver::with_store_timeout_ms`]).
     #[must_use]
     pub fn terms(&self) -> Terms {
         let lease_ms = self.lease_ms.unwrap_or(match self.handler_timeout_ms {
             0 => UNBOUNDED_LEASE_MS,
-            ms => ms.saturating_add(LEASE_MARGIN_MS),
+            ms => ms.saturating_add(self.store_timeout_ms).saturating_add(LEASE_MARGIN_MS),
         });
         Terms { lease_ms, keep_ms: self.keep_ms, wait_ms: self.store_timeout_ms }
     }
 
-    /// Whether a claim outlasts the handlers: the lease is longer than the handler timeout, and
-    /// neither it nor the keep time is 0. A receiver set up otherwise could run a delivery twice.
+    /// Whether a claim outlasts its handlers: the lease runs from the store's claim, and the
+    /// handler timeout from the claim's answer, up to the store wait later, so the lease must
+    /// be longer than both together; neither it nor the keep time may be 0. A receiver set up
+    /// otherwise could run a delivery twice.
     #[must_use]
     pub fn lease_covers_handlers(&self) -> bool {
         let terms = self.terms();
-        terms.lease_ms > 0
-            && terms.keep_ms > 0
-            && (self.handler_timeout_ms == 0 || terms.lease_ms > self.handler_timeout_ms)
+        let busy = self.handler_timeout_ms.saturating_add(self.store_timeout_ms);
+        terms.lease_ms > 0 && terms.keep_ms > 0 && (self.handler_timeout_ms == 0 || terms.lease_ms > busy)
     }
 
     /// Sets how long the handlers of a claimed delivery may run before the answer is 503 and

@@ -220,11 +220,13 @@ fn the_terms_follow_the_handler_timeout_and_the_retry_window() {
     );
     assert!(receiver.lease_covers_handlers());
     let quick = Receiver::new(Verifier::new(["s"]).unwrap()).with_handler_timeout_ms(1_000);
-    assert_eq!(quick.terms().lease_ms, 16_000);
+    assert_eq!(quick.terms().lease_ms, 16_000, "past the handler timeout and the store wait");
     let unbounded = Receiver::new(Verifier::new(["s"]).unwrap()).with_handler_timeout_ms(0);
     assert_eq!(unbounded.terms().lease_ms, clhooks::receiver::UNBOUNDED_LEASE_MS);
     for bad in [
         Receiver::new(Verifier::new(["s"]).unwrap()).with_lease_ms(30_000),
+        // The handler timer starts when the claim is answered, up to the store wait later.
+        Receiver::new(Verifier::new(["s"]).unwrap()).with_lease_ms(31_000),
         Receiver::new(Verifier::new(["s"]).unwrap()).with_lease_ms(0),
         Receiver::new(Verifier::new(["s"]).unwrap()).with_keep_ms(0),
     ] {

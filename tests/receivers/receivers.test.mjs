@@ -532,8 +532,8 @@ test("a store is asked for the core's terms: the lease past the handler timeout,
   const chosen = recordingStore();
   const custom = new Webhooks({ secret: 's', seen: chosen, handlerTimeoutMs: 1_000, keepMs: 60_000, onEvent: () => { throw new Error('x'); } });
   assert.equal((await custom.process(delivery(fixture, 's'))).status, 500);
-  assert.deepEqual(chosen.calls, [['claim', { leaseMs: 16_000, keepMs: 60_000, waitMs: 2_000 }], ['release']]);
-  for (const options of [{ leaseMs: 30_000 }, { leaseMs: 0 }, { keepMs: 0 }, { leaseMs: 1_000, handlerTimeoutMs: 2_000 }, { inFlight: 'wait' }, { storeTimeoutMs: -1 }]) {
+  assert.deepEqual(chosen.calls, [['claim', { leaseMs: 16_000, keepMs: 60_000, waitMs: 2_000 }], ['release']], 'the lease: 13 s past the handler timeout and the store wait');
+  for (const options of [{ leaseMs: 30_000 }, { leaseMs: 31_000 }, { leaseMs: 0 }, { keepMs: 0 }, { leaseMs: 1_001, handlerTimeoutMs: 1_000 }, { leaseMs: 1_000, handlerTimeoutMs: 2_000 }, { inFlight: 'wait' }, { storeTimeoutMs: -1 }]) {
     assert.throws(() => new Webhooks({ secret: 's', seen: recordingStore(), ...options }),
       (e) => e instanceof WebhookError && e.code === 'invalid_argument', JSON.stringify(options));
   }

@@ -4,7 +4,7 @@
 // included. An event whose attributes say `fail_first` throws on its first run anywhere; one
 // that says `hang_first` never finishes its first run (the test kills the instance then).
 //
-//   PKG=… REDIS_URL=redis://127.0.0.1:PORT CLIENT=redis|ioredis NAME=a [LEASE_MS= HANDLER_TIMEOUT_MS=] node instance.mjs
+//   PKG=… REDIS_URL=redis://127.0.0.1:PORT CLIENT=redis|ioredis NAME=a [LEASE_MS= HANDLER_TIMEOUT_MS= STORE_TIMEOUT_MS=] node instance.mjs
 
 import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -36,6 +36,7 @@ const options = {
   seen: process.env.STORE === 'memory' ? undefined : createRedisStore(client, { prefix }),
   ...(process.env.LEASE_MS ? { leaseMs: Number(process.env.LEASE_MS) } : {}),
   ...(process.env.HANDLER_TIMEOUT_MS ? { handlerTimeoutMs: Number(process.env.HANDLER_TIMEOUT_MS) } : {}),
+  ...(process.env.STORE_TIMEOUT_MS ? { storeTimeoutMs: Number(process.env.STORE_TIMEOUT_MS) } : {}),
   onError: () => {},
 };
 const webhooks = new Webhooks(options).on('*', async (event) => {

@@ -102,8 +102,10 @@ impl RedisStore {
         let token = format!("{}-{n}", self.origin);
         let reply: String = self.send(&self.protocol.claim(key, &token, terms)).await?;
         let claim = RedisProtocol::claim_reply(&reply)?;
+        // A live entry is never replaced: a second fresh claim of one key (after the first
+        // lease ran out) is ended by its lease, not by a token that could free the other's.
         if claim == Claim::Fresh {
-            self.tokens().insert(key.to_owned(), token);
+            self.tokens().entry(key.to_owned()).or_insert(token);
         }
         Ok(claim)
     }

@@ -171,7 +171,7 @@ impl JsReceiver {
         }
         if !inner.lease_covers_handlers() {
             return Err(crate::errors::to_js(&BindingError::invalid(
-                "leaseMs must be over handlerTimeoutMs, keepMs over 0",
+                "leaseMs must be over handlerTimeoutMs + storeTimeoutMs, keepMs over 0",
             )));
         }
         let terms = terms_value(inner.terms());

@@ -106,31 +106,42 @@ async fn webhook(
     let task = tokio::spawn(async move {
         let topic = &delivery.event.topic;
         let terms = app.receiver.terms();
-        // A store that is down, or slower than the receiver waits: 503, and Commerce Layer retries.
-        let wait = std::time::Duration::from_millis(terms.wait_ms);
-        let claim = match tokio::time::timeout(wait, app.seen.claim(&delivery.key, terms)).await {
-            Ok(Ok(claim)) => claim,
-            Ok(Err(e)) => return Receiver::store_failed(&e.to_string()),
-            Err(_) => return Receiver::store_failed("no answer in time"),
+        // A store that is down, or slower than the receiver waits (0: for ever): 503, and
+        // Commerce Layer retries.
+        let claimed = within(terms.wait_ms, app.seen.claim(&delivery.key, terms)).await;
+        let claim = match claimed {
+            Some(Ok(claim)) => claim,
+            Some(Err(e)) => return Receiver::store_failed(&e.to_string()),
+            None => return Receiver::store_failed("no answer in time"),
         };
         let run = match app.receiver.claimed(topic, claim) {
             Ok(run) => run,
             Err(answer) => return answer,
         };
-        let ok = match work(&app, &delivery).await {
-            Ok(()) => true,
-            Err(e) => {
+        // Work past the handler timeout is answered 503 and its claim released (the lease is
+        // sized for it), so the retry runs instead of racing a stuck handler for ever.
+        let finish = match within(app.receiver.handler_timeout_ms(), work(&app, &delivery)).await {
+            Some(Ok(())) => app.receiver.finished(topic, run, true),
+            Some(Err(e)) => {
                 eprintln!("work failed for {} {}: {e}", topic, delivery.event.resource().id);
-                false
+                app.receiver.finished(topic, run, false)
             }
+            None => app.receiver.timed_out(run),
         };
-        let finish = app.receiver.finished(topic, run, ok);
         if let Err(e) = app.seen.finish(&delivery.key, terms, finish.done).await {
             eprintln!("the seen-store could not end the claim of {}: {e}", delivery.key);
         }
         finish.answer
     });
     respond(task.await.unwrap_or_else(|e| Receiver::failed(&e.to_string())))
+}
+
+/// `future`'s output, or `None` when it takes longer than `ms` (0: no limit).
+async fn within<T>(ms: u64, future: impl std::future::Future<Output = T>) -> Option<T> {
+    if ms == 0 {
+        return Some(future.await);
+    }
+    tokio::time::timeout(std::time::Duration::from_millis(ms), future).await.ok()
 }
 
 fn pairs(headers: &HeaderMap) -> Vec<(&str, &str)> {
