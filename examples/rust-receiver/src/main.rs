@@ -21,9 +21,9 @@ use axum::Router;
 use clhooks::receiver::{
     end_claim, Answer, Body, Claim, Delivery, MemoryStore, Receiver, SeenStore, Terms, ANSWER_CONTENT_TYPE,
 };
-use clhooks_redis::RedisStore;
 use clhooks::sources::Sources;
 use clhooks::Verifier;
+use clhooks_redis::RedisStore;
 use tokio::io::AsyncWriteExt;
 
 struct App {
