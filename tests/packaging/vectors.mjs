@@ -139,13 +139,13 @@ function bodyTypes(clhooks) {
 /**
  * The shared HTTP exchanges of receiver.json through the package's `Webhooks` (what every
  * adapter calls): the same statuses and error codes as the core, `clhooks listen` and the
- * examples give.
+ * examples give. `options` are more of the receiver's (a shared seen-store, say).
  */
-async function receiverVectors(clhooks, files, record) {
+export async function receiverVectors(clhooks, files, record, options = {}) {
   const { secrets, routes, requests, sequence } = files.receiver;
   let failNext = false;
   let handled;
-  const webhooks = new clhooks.Webhooks({ secret: secrets });
+  const webhooks = new clhooks.Webhooks({ ...options, secret: secrets });
   routes.forEach((pattern, index) => webhooks.on(pattern, (event) => {
     handled.routes.push(index);
     handled.key = event.idempotencyKey;

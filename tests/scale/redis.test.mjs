@@ -281,6 +281,22 @@ test('the node-receiver example, two instances with REDIS_URL: a delivery sent t
   for (const { child } of started) child.kill();
 });
 
+test('the shared receiver exchanges answer the same through a Redis store as through the memory store', async () => {
+  const clhooks = await import(join(pkg, 'node.mjs'));
+  const { createRedisStore } = await import(join(pkg, 'redis.mjs'));
+  const { receiverVectors } = await import(join(root, 'tests/packaging/vectors.mjs'));
+  const { readFileSync } = await import('node:fs');
+  const files = {
+    receiver: JSON.parse(readFileSync(join(root, 'tests/vectors/receiver.json'), 'utf8')),
+    fixture: new Uint8Array(readFileSync(join(root, 'tests/vectors/orders-place-payload.json'))),
+  };
+  const results = [];
+  await receiverVectors(clhooks, files, (name, expected, got) => results.push({ name, expected, got }),
+    { seen: createRedisStore(admin, { prefix: 'vectors:' }) });
+  assert.ok(results.length >= 20, `${results.length} exchanges`);
+  for (const { name, expected, got } of results) assert.equal(got, expected, name);
+});
+
 test('figures: the extra latency of the shared claim against the in-memory store (one instance, one delivery at a time, a handler that does nothing)', async () => {
   const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
   const results = {};
