@@ -92,8 +92,11 @@ export function createDurableObjectStore(namespace, options = {}) {
       if (claim === 'fresh' && !tokens.has(key)) tokens.set(key, token);
       return claim;
     },
-    done(key, terms) {
-      return end(key, true, terms && terms.keepMs > 0 ? terms.keepMs : 1);
+    async done(key, terms) {
+      if (terms === null || typeof terms !== 'object' || !(terms.keepMs > 0)) {
+        throw invalid('done takes a key and the receiver\'s terms ({ leaseMs, keepMs })');
+      }
+      return end(key, true, terms.keepMs);
     },
     release(key) {
       return end(key, false, 1);

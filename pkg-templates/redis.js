@@ -60,8 +60,11 @@ export function createRedisStore(client, options = {}) {
       return typeof claim === 'string' ? claim : String(claim);
     },
     /** Records a key as handled for `terms.keepMs`. */
-    done(key, terms) {
-      return end(key, true, terms && terms.keepMs > 0 ? terms.keepMs : 1);
+    async done(key, terms) {
+      if (terms === null || typeof terms !== 'object' || !(terms.keepMs > 0)) {
+        throw invalid('done takes a key and the receiver\'s terms ({ leaseMs, keepMs })');
+      }
+      return end(key, true, terms.keepMs);
     },
     /** Gives a key up (while the claim is still this one's), so that the retry runs. */
     release(key) {

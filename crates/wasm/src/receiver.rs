@@ -159,16 +159,6 @@ impl JsReceiver {
         if let Some(ms) = throw(convert::whole(options, "storeTimeoutMs", 2_147_483_647))? {
             inner = inner.with_store_timeout_ms(ms);
         }
-        match option(options, "inFlight").as_string().as_deref() {
-            None if option(options, "inFlight").is_undefined() => {}
-            Some("retry") => {}
-            Some("accept") => inner = inner.with_in_flight(InFlight::Accept),
-            _ => {
-                return Err(crate::errors::to_js(&BindingError::invalid(
-                    "inFlight must be 'retry' or 'accept'",
-                )))
-            }
-        }
         if !inner.lease_covers_handlers() {
             return Err(crate::errors::to_js(&BindingError::invalid(
                 "leaseMs must be over handlerTimeoutMs + storeTimeoutMs, keepMs over 0",
