@@ -190,6 +190,22 @@ pub enum Forwarded {
     Header(String),
 }
 
+impl Forwarded {
+    /// The header named `name`: `x-forwarded-for` (in any case), or another header; `None` for
+    /// an empty name.
+    #[must_use]
+    pub fn named(name: &str) -> Option<Forwarded> {
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("x-forwarded-for") {
+            Some(Forwarded::XForwardedFor)
+        } else if name.is_empty() {
+            None
+        } else {
+            Some(Forwarded::Header(name.to_owned()))
+        }
+    }
+}
+
 /// An allow-list of the addresses deliveries may come from, and how the caller's address is
 /// found.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -5,6 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::model::Document;
+use crate::sender::Output;
 use crate::topic::{catalogue, Topic};
 
 /// The known topics, of one resource or all: a line each (the name, and the trigger
@@ -107,4 +108,48 @@ pub fn payload_summary(document: &Document, topic: Option<&Topic>) -> String {
 #[must_use]
 pub fn error_line(code: &str, message: &str) -> String {
     format!("error[{code}]: {message}")
+}
+
+/// What a coloured piece of text means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// An error's heading (bold red).
+    Error,
+    /// A success (green).
+    Good,
+    /// A failure (red).
+    Bad,
+    /// Worth a look (yellow).
+    Warn,
+}
+
+/// `text` in the terminal colour of `style` when `colour`, else unchanged.
+#[must_use]
+pub fn paint(colour: bool, style: Style, text: &str) -> String {
+    if !colour {
+        return text.to_owned();
+    }
+    let code = match style {
+        Style::Error => "1;31",
+        Style::Good => "32",
+        Style::Bad => "31",
+        Style::Warn => "33",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// A timeline entry's line ([`crate::sender::text::line`]), coloured by what happened when
+/// `colour`: deliveries green, failures, drops and an open circuit red, notices yellow.
+#[must_use]
+pub fn line(output: &Output, start: u64, colour: bool) -> Option<String> {
+    let line = crate::sender::text::line(output, start)?;
+    let style = match output {
+        Output::Delivered { .. } => Style::Good,
+        Output::AttemptFinished { success: false, .. }
+        | Output::Dropped { .. }
+        | Output::CircuitOpened { .. } => Style::Bad,
+        Output::Notice { .. } => Style::Warn,
+        _ => return Some(line),
+    };
+    Some(paint(colour, style, &line))
 }

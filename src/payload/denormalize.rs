@@ -28,9 +28,17 @@ pub struct DenormalizeOptions {
 /// units (about a mebibyte of JSON), before [`DenormalizeOptions::max_growth`] applies.
 pub const GROWTH_ALLOWANCE: u64 = 1 << 20;
 
+/// How many times one resource may repeat on a path, by default.
+pub const DEFAULT_MAX_DEPTH: usize = 2;
+
 impl Default for DenormalizeOptions {
     fn default() -> Self {
-        DenormalizeOptions { max_depth: 2, max_nesting: 32, max_nodes: 100_000, max_growth: 16 }
+        DenormalizeOptions {
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_nesting: 32,
+            max_nodes: 100_000,
+            max_growth: 16,
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 mod denormalize;
 pub mod outline;
 
-pub use denormalize::DenormalizeOptions;
+pub use denormalize::{DenormalizeOptions, DEFAULT_MAX_DEPTH};
 
 use serde_json::Value;
 

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use clhooks::{Error, Verifier};
+use clhooks::command::{self, Failure, Printed};
+use clhooks::{text, Topic, Verifier};
 
 use crate::deliver::{self, simulate};
-use crate::inspect::{inspect, topic, topics, Inspect};
 
 #[derive(Parser)]
 #[command(name = "clhooks", version, about = "Sign, verify and inspect Commerce Layer webhooks")]
@@ -30,42 +30,25 @@ pub struct Secrets {
     secret_file: Option<PathBuf>,
 }
 
-/// The environment variable read for the secret when no option gives one.
-pub const SECRET_ENV: &str = "CL_WEBHOOK_SECRET";
-
 impl Secrets {
     /// Every secret given.
     pub fn all(&self) -> Result<Vec<String>, Failure> {
-        let mut secrets = self.secret.clone();
-        if let Some(path) = &self.secret_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure::Cli("io", format!("cannot read {}: {e}", path.display())))?;
-            secrets.extend(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned));
-            if secrets.is_empty() {
-                return Err(Failure::Cli("usage", format!("{} holds no secret", path.display())));
+        let file = match &self.secret_file {
+            Some(path) => {
+                let name = path.display().to_string();
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| Failure::unreadable(&name, &e.to_string()))?;
+                Some((name, text))
             }
-        }
-        if secrets.is_empty() {
-            match std::env::var(SECRET_ENV) {
-                Ok(secret) if !secret.trim().is_empty() => secrets.push(secret.trim().to_owned()),
-                _ => {
-                    return Err(Failure::Cli(
-                        "missing_secret",
-                        format!("no secret: pass --secret, --secret-file or set {SECRET_ENV}"),
-                    ))
-                }
-            }
-        }
-        Ok(secrets)
+            None => None,
+        };
+        let env = std::env::var(command::SECRET_ENV).ok();
+        command::secrets(&self.secret, file.as_ref().map(|(n, t)| (n.as_str(), t.as_str())), env.as_deref())
     }
 
     /// The one secret to sign with.
     pub fn one(&self) -> Result<String, Failure> {
-        let mut all = self.all()?;
-        if all.len() > 1 {
-            return Err(Failure::Cli("usage", "one secret signs: give one, not several".into()));
-        }
-        Ok(all.pop().unwrap_or_default())
+        command::one_secret(self.all()?)
     }
 }
 
@@ -111,7 +94,7 @@ enum Command {
         #[arg(long)]
         topic: Option<String>,
         /// How many times one resource may repeat on a path when resolving relationships.
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = clhooks::payload::DEFAULT_MAX_DEPTH)]
         max_depth: usize,
         /// Print only the denormalized document, as JSON.
         #[arg(long)]
@@ -206,31 +189,37 @@ fn read_input(file: Option<&PathBuf>) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// A failure to report: an error of the core (exit 1), or of the command line itself, such
-/// as an unreadable file (exit 2), with its own code.
-pub enum Failure {
-    Core(Error),
-    Cli(&'static str, String),
-    /// The command ran but the outcome was a failure (not delivered, not accepted): exit 1.
-    Refused(&'static str, String),
-}
-
-impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        Failure::Core(e)
-    }
-}
-
 pub fn input(file: Option<&PathBuf>) -> Result<Vec<u8>, Failure> {
     read_input(file).map_err(|e| {
         let name = file.map_or_else(|| "standard input".into(), |p| p.display().to_string());
-        Failure::Cli("io", format!("cannot read {name}: {e}"))
+        Failure::unreadable(&name, &e.to_string())
     })
 }
 
-pub fn print(text: &str) -> Result<(), Failure> {
+/// Writes `text` as it is (the core's text ends its lines).
+pub fn out(text: &str) -> Result<(), Failure> {
     let mut out = io::stdout().lock();
-    writeln!(out, "{text}").map_err(|e| Failure::Cli("io", e.to_string()))
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| Failure::usage("io", e.to_string()))
+}
+
+/// Writes one line.
+pub fn print(text: &str) -> Result<(), Failure> {
+    out(&format!("{text}\n"))
+}
+
+/// Prints what a command printed, then reports its failure, if any.
+pub fn printed(printed: Printed) -> Result<(), Failure> {
+    out(&printed.stdout)?;
+    printed.failure.map_or(Ok(()), Err)
+}
+
+/// Whether to colour what goes to standard output or, with `stderr`, to standard error.
+pub fn colour(stderr: bool) -> bool {
+    use std::io::IsTerminal;
+    let terminal = if stderr { io::stderr().is_terminal() } else { io::stdout().is_terminal() };
+    let no_color = std::env::var("NO_COLOR").ok();
+    let term = std::env::var("TERM").ok();
+    command::colour(terminal, no_color.as_deref(), term.as_deref())
 }
 
 fn run(command: Command) -> Result<(), Failure> {
@@ -245,23 +234,27 @@ fn run(command: Command) -> Result<(), Failure> {
             verifier.verify(&body, &signature)?;
             print("ok")
         }
-        Command::Topics { json, resource } => topics(json, resource.as_deref()),
-        Command::Topic { name } => topic(&name),
-        Command::Inspect { file, topic, max_depth, json, pointer } => inspect(&Inspect {
-            file: file.as_ref(),
-            topic: topic.as_deref(),
-            max_depth,
-            json,
-            pointer: pointer.as_deref(),
-        }),
+        Command::Topics { json, resource } => {
+            let resource = resource.as_deref();
+            print(&if json { text::topics_json(resource) } else { text::topics(resource) })
+        }
+        Command::Topic { name } => print(&text::topic(&Topic::parse(&name)?)),
+        Command::Inspect { file, topic, max_depth, json, pointer } => {
+            let body = input(file.as_ref())?;
+            printed(command::inspect(
+                &body,
+                &command::Inspect { topic, max_depth: Some(max_depth), json, pointer },
+            ))
+        }
         Command::Simulate { scenario, json, live: false, .. } => simulate(&scenario, json),
         Command::Simulate { scenario, json, live: true, targets, time_scale, content_type } => {
             deliver::simulate_live(&scenario, &targets, time_scale, content_type, json)
         }
         Command::Send { url, secret, topic, include, time_scale, max_retries, content_type, file } => {
             let secret = secret.one()?;
-            let delivered = deliver::send(&deliver::Send {
-                file: file.as_ref(),
+            let body = input(file.as_ref())?;
+            deliver::send(&command::Send {
+                body: &body,
                 url: &url,
                 secret: &secret,
                 topic: &topic,
@@ -269,28 +262,18 @@ fn run(command: Command) -> Result<(), Failure> {
                 time_scale,
                 max_retries,
                 content_type: &content_type,
-            })?;
-            if delivered {
-                Ok(())
-            } else {
-                Err(Failure::Refused("not_delivered", "the event was not delivered".into()))
-            }
+            })
         }
         Command::Replay { file, url, secret, topic, curl, content_type } => {
             let secret = secret.one()?;
-            let ok = deliver::replay(&deliver::Replay {
+            deliver::replay(&deliver::Replay {
                 file: &file,
                 url: &url,
                 secret: &secret,
                 topic: topic.as_deref(),
                 curl,
                 content_type: &content_type,
-            })?;
-            if ok {
-                Ok(())
-            } else {
-                Err(Failure::Refused("not_accepted", "the endpoint did not answer 2xx".into()))
-            }
+            })
         }
         Command::Listen(args) => crate::listen::listen(&args),
     }
@@ -300,17 +283,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Core(e)) => {
-            eprintln!("{}", clhooks::text::error_line(e.code(), &e.to_string()));
-            ExitCode::from(1)
-        }
-        Err(Failure::Refused(code, message)) => {
-            eprintln!("{}", clhooks::text::error_line(code, &message));
-            ExitCode::from(1)
-        }
-        Err(Failure::Cli(code, message)) => {
-            eprintln!("{}", clhooks::text::error_line(code, &message));
-            ExitCode::from(2)
+        Err(failure) => {
+            eprintln!("{}", failure.line(colour(true)));
+            ExitCode::from(failure.exit)
         }
     }
 }

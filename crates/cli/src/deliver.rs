@@ -5,44 +5,25 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use clhooks::model::SharedSecret;
-use clhooks::payload;
-use clhooks::sender::simulate::{Scenario, Scheduled, Target};
-use clhooks::sender::{self, text, Driver, Outcome, Output, Policy, Request, Sender, Wait, WebhookConfig};
-use clhooks::Topic;
+use clhooks::command::{self, Failure};
+use clhooks::sender::simulate::{Scenario, Target};
+use clhooks::sender::{self, Driver, Outcome, Output, Policy, Request, Wait};
 
-use crate::cli::{input, print, Failure};
+use crate::cli::{colour, input, out, print, printed};
 
-/// Reads a scenario file; an event's `payload_file` (a path relative to the scenario) is read
-/// into its `payload`, as the core reads no files.
+/// Reads a scenario file, and the files its events' `payload_file`s name (relative to it).
 fn read_scenario(path: &PathBuf) -> Result<Scenario, Failure> {
     let text = input(Some(path))?;
-    let mut value: serde_json::Value = serde_json::from_slice(&text)
-        .map_err(|e| clhooks::Error::InvalidScenario { message: e.to_string() })?;
     let dir = path.parent().map(PathBuf::from).unwrap_or_default();
-    if let Some(events) = value.get_mut("events").and_then(serde_json::Value::as_array_mut) {
-        for event in events.iter_mut().filter_map(serde_json::Value::as_object_mut) {
-            if let Some(file) = event.remove("payload_file") {
-                let file = dir.join(file.as_str().unwrap_or_default());
-                let body = input(Some(&file))?;
-                let payload = serde_json::from_slice(&body).map_err(|e| clhooks::Error::InvalidScenario {
-                    message: format!("{}: {e}", file.display()),
-                })?;
-                event.insert("payload".into(), payload);
-            }
-        }
-    }
-    Ok(Scenario::from_json(&value.to_string())?)
+    command::read_scenario(&text, |name| {
+        let file = dir.join(name);
+        Ok((file.display().to_string(), input(Some(&file))?))
+    })
 }
 
 pub fn simulate(path: &PathBuf, as_json: bool) -> Result<(), Failure> {
-    let scenario = read_scenario(path)?;
-    let report = sender::simulate::simulate(&scenario)?;
-    if as_json {
-        return print(&serde_json::to_string_pretty(&report).unwrap_or_default());
-    }
-    print(&text::timeline(&report).join("\n"))?;
-    print(&format!("\n{}", text::summary(&report)))
+    let report = sender::simulate::simulate(&read_scenario(path)?)?;
+    out(&command::report_text(&report, as_json, colour(false)))
 }
 
 /// Milliseconds since the Unix epoch, from the system clock.
@@ -82,14 +63,50 @@ fn call(agent: &ureq::Agent, request: &Request) -> (Outcome, String) {
     }
 }
 
+/// The progress line on standard error, when it is a terminal and the run has gone on for
+/// [`command::PROGRESS_AFTER_MS`].
+struct Progress {
+    on: bool,
+    started: u64,
+    shown: bool,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        use std::io::IsTerminal;
+        Progress { on: std::io::stderr().is_terminal(), started: wall_clock_ms(), shown: false }
+    }
+
+    fn show(&mut self, driver: &Driver) {
+        let now = wall_clock_ms();
+        if self.on && now.saturating_sub(self.started) >= command::PROGRESS_AFTER_MS {
+            eprint!("\r\x1b[2K{}", command::progress(driver, now, self.started));
+            self.shown = true;
+        }
+    }
+
+    fn clear(&mut self) {
+        if self.shown {
+            eprint!("\r\x1b[2K");
+            self.shown = false;
+        }
+    }
+}
+
+/// How often the progress line is redrawn while a run waits.
+const REDRAW: Duration = Duration::from_millis(250);
+
 /// Drives a run against real endpoints until nothing is left to do, printing the timeline as
 /// it goes. Every call is made on a thread of its own, so calls to different webhooks run side
 /// by side; the driver decides everything else.
 fn drive(mut driver: Driver) -> Result<Driver, Failure> {
     let start = driver.start();
-    let show = |entries: &[Output]| -> Result<(), Failure> {
+    let colour = colour(false);
+    let mut progress = Progress::new();
+    let show = |entries: &[Output], progress: &mut Progress| -> Result<(), Failure> {
         for entry in entries {
-            if let Some(line) = text::line(entry, start) {
+            if let Some(line) = clhooks::text::line(entry, start, colour) {
+                progress.clear();
                 print(&line)?;
             }
         }
@@ -98,7 +115,7 @@ fn drive(mut driver: Driver) -> Result<Driver, Failure> {
     let (done_tx, done_rx) = mpsc::channel::<(u64, Outcome)>();
     loop {
         let due = driver.poll(driver.now(wall_clock_ms()))?;
-        show(driver.entries(due.entries))?;
+        show(driver.entries(due.entries), &mut progress)?;
         for call in due.calls {
             let done = done_tx.clone();
             std::thread::spawn(move || {
@@ -108,55 +125,36 @@ fn drive(mut driver: Driver) -> Result<Driver, Failure> {
                 let _ = done.send((call.id, outcome));
             });
         }
-        let ended = match driver.wait(driver.now(wall_clock_ms())) {
-            Wait::Done => return Ok(driver),
-            Wait::Sleep(Some(ms)) => done_rx.recv_timeout(Duration::from_millis(ms)).ok(),
+        progress.show(&driver);
+        let deadline = match driver.wait(driver.now(wall_clock_ms())) {
+            Wait::Done => {
+                progress.clear();
+                return Ok(driver);
+            }
             // Every call ends: the agent aborts it after the policy's timeout.
-            Wait::Sleep(None) => done_rx.recv().ok(),
+            Wait::Sleep(ms) => ms.map(|ms| Instant::now() + Duration::from_millis(ms)),
+        };
+        // The sleep, in slices that redraw the progress line.
+        let ended = loop {
+            let slice = deadline.map_or(REDRAW, |d| d.saturating_duration_since(Instant::now()).min(REDRAW));
+            match done_rx.recv_timeout(slice) {
+                Ok(done) => break Some(done),
+                Err(_) if deadline.is_some_and(|d| Instant::now() >= d) => break None,
+                Err(_) => progress.show(&driver),
+            }
         };
         driver.woke(ended.is_some());
         if let Some((id, outcome)) = ended {
             let entries = driver.complete(id, &outcome, driver.now(wall_clock_ms()))?;
-            show(driver.entries(entries))?;
+            show(driver.entries(entries), &mut progress)?;
         }
     }
 }
 
-/// Options of `clhooks send`.
-pub struct Send<'a> {
-    pub file: Option<&'a PathBuf>,
-    pub url: &'a str,
-    pub secret: &'a str,
-    pub topic: &'a str,
-    pub include: &'a [String],
-    pub time_scale: f64,
-    pub max_retries: Option<u32>,
-    pub content_type: &'a str,
-}
-
-/// Delivers one event with Commerce Layer's retry policy; `Ok(true)` once delivered.
-pub fn send(args: &Send<'_>) -> Result<bool, Failure> {
-    let document = payload::parse(&input(args.file)?)?;
-    let topic = Topic::parse(args.topic)?;
-    let mut policy = Policy::default();
-    policy.content_type = args.content_type.to_owned();
-    if let Some(retries) = args.max_retries {
-        policy.max_retries = retries;
-    }
-    let mut sender = Sender::new(policy);
-    let config = WebhookConfig {
-        id: "webhook".into(),
-        name: None,
-        topic: topic.clone(),
-        callback_url: args.url.to_owned(),
-        include_resources: args.include.to_vec(),
-        shared_secret: SharedSecret::new(args.secret),
-    };
-    let now = wall_clock_ms();
-    sender.add_webhook(config, now)?;
-    let agenda = vec![(now, Scheduled::Publish(topic, Box::new(document)))];
-    let driver = drive(Driver::live(sender, agenda, now, args.time_scale))?;
-    Ok(driver.timeline().iter().any(|o| matches!(o, Output::Delivered { .. })))
+/// Delivers one event with Commerce Layer's retry policy; fails unless it was delivered.
+pub fn send(args: &command::Send<'_>) -> Result<(), Failure> {
+    let driver = drive(command::send(args, wall_clock_ms())?)?;
+    command::send_result(driver.timeline())
 }
 
 /// `clhooks simulate --live`: the scenario's events and updates on a real (compressed) clock,
@@ -175,15 +173,7 @@ pub fn simulate_live(
     let targets = targets.iter().map(|t| Target::parse(t)).collect::<Result<Vec<_>, _>>()?;
     scenario.retarget(&targets);
     let driver = drive(Driver::from_scenario_live(&scenario, wall_clock_ms(), scale)?)?;
-    let report = driver.report(driver.now(wall_clock_ms()));
-    if as_json {
-        return print(&serde_json::to_string_pretty(&report).unwrap_or_default());
-    }
-    print(&format!("\n{}", text::summary(&report)))
-}
-
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
+    out(&command::live_report_text(&driver.report(driver.now(wall_clock_ms())), as_json))
 }
 
 /// Options of `clhooks replay`.
@@ -197,41 +187,18 @@ pub struct Replay<'a> {
 }
 
 /// Re-signs a captured payload and POSTs it once (or prints the equivalent curl command).
-pub fn replay(args: &Replay<'_>) -> Result<bool, Failure> {
+pub fn replay(args: &Replay<'_>) -> Result<(), Failure> {
     let body = input(Some(args.file))?;
-    let topic = args.topic.map(Topic::parse).transpose()?;
-    let headers =
-        sender::delivery_headers(args.content_type, clhooks::sign(&body, args.secret)?, topic.as_ref());
+    let headers = command::replay_headers(&body, args.secret, args.topic, args.content_type)?;
     if args.curl {
-        let mut command = format!("curl -sS -X POST {}", shell_quote(args.url));
-        for (name, value) in &headers {
-            command.push_str(&format!(" \\\n  -H {}", shell_quote(&format!("{name}: {value}"))));
-        }
-        let data =
-            if args.file.as_os_str() == "-" { "@-".to_owned() } else { format!("@{}", args.file.display()) };
-        command.push_str(&format!(" \\\n  --data-binary {}", shell_quote(&data)));
-        print(&command)?;
-        return Ok(true);
+        return out(&command::curl(args.url, &headers, &args.file.display().to_string()));
     }
-    if topic.is_none() {
-        eprintln!("note: no --topic, so no X-CommerceLayer-Topic header: most receivers refuse that");
+    if args.topic.is_none() {
+        eprintln!("{}", command::NO_TOPIC_NOTE);
     }
     let request = Request { url: args.url.to_owned(), headers, body };
     let started = Instant::now();
     let (outcome, response) = call(&agent(Policy::default().timeout_ms), &request);
-    let ms = started.elapsed().as_millis();
-    let (line, ok) = match &outcome {
-        Outcome::Status { code, message } => {
-            (format!("{code} {message} in {ms} ms"), Policy::is_success(*code))
-        }
-        Outcome::Timeout => {
-            ("no answer within 5000 ms (Commerce Layer counts that as a failure)".to_owned(), false)
-        }
-        Outcome::Error { message } => (format!("failed after {ms} ms: {message}"), false),
-    };
-    print(&line)?;
-    if !response.is_empty() {
-        print(response.trim_end())?;
-    }
-    Ok(ok)
+    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    printed(command::replay_result(&outcome, ms, &response))
 }

@@ -3,7 +3,6 @@
 
 mod cli;
 mod deliver;
-mod inspect;
 mod listen;
 mod server;
 

@@ -236,9 +236,8 @@ pub(crate) fn sources(value: &JsValue) -> Result<clhooks::sources::Sources> {
     let forwarded = Reflect::get(value, &JsValue::from_str("forwarded")).unwrap_or(JsValue::UNDEFINED);
     let forwarded = match forwarded.as_string() {
         None if forwarded.is_undefined() => Forwarded::None,
-        Some(name) if name.eq_ignore_ascii_case("x-forwarded-for") => Forwarded::XForwardedFor,
-        Some(name) if !name.trim().is_empty() => Forwarded::Header(name.trim().to_owned()),
-        _ => return Err(invalid(EXPECTED)),
+        Some(name) => Forwarded::named(&name).ok_or_else(|| invalid(EXPECTED))?,
+        None => return Err(invalid(EXPECTED)),
     };
     let allow = list("allow")?;
     if allow.is_empty() {

@@ -1,0 +1,628 @@
+//! What the command lines decide, written once and sans IO. The `clhooks` binary and the npm
+//! package's `npx clhooks` read the files, sockets, clocks and environment, and ask this module
+//! everything else: which secrets apply, what an inspection or a run prints, how `listen`
+//! misbehaves on purpose and what it logs, what a replay's answer means, and how a failure exits.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::payload::{self, DenormalizeOptions};
+use crate::receiver::Answer;
+use crate::sender::simulate::{Report, Scenario, Scheduled};
+use crate::sender::{self, iso8601, Driver, Outcome, Output, Policy, Rng, Sender, WebhookConfig};
+use crate::{model::SharedSecret, text, Error, Topic};
+
+/// The environment variable read for the secret when no option gives one.
+pub const SECRET_ENV: &str = "CL_WEBHOOK_SECRET";
+/// The exit status of a command whose outcome is a failure (an invalid signature, an event
+/// not delivered).
+pub const EXIT_FAILED: u8 = 1;
+/// The exit status of a command that could not run as asked (bad usage, an unreadable file).
+pub const EXIT_USAGE: u8 = 2;
+
+/// `listen`'s address.
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+/// `listen`'s port.
+pub const DEFAULT_PORT: u16 = 4000;
+/// The seed of `listen --fail-rate`.
+pub const DEFAULT_SEED: u64 = 1;
+/// How long `listen` waits for a request's head, in ms (408 after).
+pub const DEFAULT_HEADER_TIMEOUT_MS: u64 = 10_000;
+/// How long `listen` waits for a request's body once its head has arrived, in ms.
+pub const DEFAULT_BODY_TIMEOUT_MS: u64 = 30_000;
+/// How many connections `listen` reads at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+/// How long a command runs before it shows a progress line on a terminal, in ms.
+pub const PROGRESS_AFTER_MS: u64 = 1_000;
+
+/// Why a command failed, and how it exits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// A stable code: the core's error code, or the command line's own (`usage`, `io`, ...).
+    pub code: String,
+    /// What went wrong.
+    pub message: String,
+    /// The exit status: [`EXIT_FAILED`] or [`EXIT_USAGE`].
+    pub exit: u8,
+}
+
+impl Failure {
+    /// The command could not run as asked: exit 2.
+    #[must_use]
+    pub fn usage(code: &str, message: impl Into<String>) -> Failure {
+        Failure { code: code.to_owned(), message: message.into(), exit: EXIT_USAGE }
+    }
+
+    /// The command ran and its outcome is a failure: exit 1.
+    #[must_use]
+    pub fn refused(code: &str, message: impl Into<String>) -> Failure {
+        Failure { code: code.to_owned(), message: message.into(), exit: EXIT_FAILED }
+    }
+
+    /// A file that could not be read.
+    #[must_use]
+    pub fn unreadable(name: &str, reason: &str) -> Failure {
+        Failure::usage("io", format!("cannot read {name}: {reason}"))
+    }
+
+    /// The line printed on standard error, coloured when `colour`.
+    #[must_use]
+    pub fn line(&self, colour: bool) -> String {
+        let head = text::paint(colour, text::Style::Error, &format!("error[{}]:", self.code));
+        format!("{head} {}", self.message)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure { code: error.code().to_owned(), message: error.to_string(), exit: EXIT_FAILED }
+    }
+}
+
+/// Whether to colour output: only on a terminal, never with `NO_COLOR` set to anything but the
+/// empty string (<https://no-color.org>), nor on a `dumb` terminal.
+#[must_use]
+pub fn colour(terminal: bool, no_color: Option<&str>, term: Option<&str>) -> bool {
+    terminal && no_color.is_none_or(str::is_empty) && term != Some("dumb")
+}
+
+/// The secrets a command uses: every `--secret`, then each non-empty line of the
+/// `--secret-file` (`(its name, its text)`), or else the environment's [`SECRET_ENV`].
+///
+/// # Errors
+/// `usage` for a secret file holding none, `missing_secret` when nothing gives one.
+pub fn secrets(
+    given: &[String],
+    file: Option<(&str, &str)>,
+    env: Option<&str>,
+) -> Result<Vec<String>, Failure> {
+    let mut secrets = given.to_vec();
+    if let Some((name, text)) = file {
+        secrets.extend(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned));
+        if secrets.is_empty() {
+            return Err(Failure::usage("usage", format!("{name} holds no secret")));
+        }
+    }
+    if secrets.is_empty() {
+        match env.map(str::trim) {
+            Some(secret) if !secret.is_empty() => secrets.push(secret.to_owned()),
+            _ => {
+                return Err(Failure::usage(
+                    "missing_secret",
+                    format!("no secret: pass --secret, --secret-file or set {SECRET_ENV}"),
+                ))
+            }
+        }
+    }
+    Ok(secrets)
+}
+
+/// The one secret a command signs with.
+///
+/// # Errors
+/// `usage` when several are given.
+pub fn one_secret(mut secrets: Vec<String>) -> Result<String, Failure> {
+    if secrets.len() > 1 {
+        return Err(Failure::usage("usage", "one secret signs: give one, not several"));
+    }
+    Ok(secrets.pop().unwrap_or_default())
+}
+
+/// What `inspect` is asked.
+#[derive(Debug, Clone, Default)]
+pub struct Inspect {
+    /// The topic to check the payload against.
+    pub topic: Option<String>,
+    /// How many times one resource may repeat on a path when resolving relationships.
+    pub max_depth: Option<usize>,
+    /// Only the denormalized document.
+    pub json: bool,
+    /// Only this part of it (a JSON pointer).
+    pub pointer: Option<String>,
+}
+
+/// What a command printed before it ended: its standard output, and how it failed, if it did
+/// (`inspect` prints a payload's summary before it reports that the payload is not the topic's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Printed {
+    /// Standard output, each line ending with a newline.
+    pub stdout: String,
+    /// The failure to report after it.
+    pub failure: Option<Failure>,
+}
+
+impl Printed {
+    fn ok(stdout: String) -> Printed {
+        Printed { stdout, failure: None }
+    }
+
+    fn failed(stdout: String, failure: Failure) -> Printed {
+        Printed { stdout, failure: Some(failure) }
+    }
+}
+
+fn lines(text: &str) -> String {
+    format!("{text}\n")
+}
+
+/// `inspect`: a payload's summary and its denormalized document, or only the document
+/// (`json`), or one part of it (`pointer`).
+#[must_use]
+pub fn inspect(body: &[u8], options: &Inspect) -> Printed {
+    let run = || -> Result<Printed, Failure> {
+        let document = payload::parse(body)?;
+        let topic = options.topic.as_deref().map(Topic::parse).transpose()?;
+        let mut denormalize = DenormalizeOptions::default();
+        if let Some(depth) = options.max_depth {
+            denormalize = denormalize.with_max_depth(depth);
+        }
+        let denormalized = document.denormalize_with(denormalize)?;
+        let shown = match options.pointer.as_deref() {
+            Some(pointer) => denormalized.pointer(pointer).ok_or_else(|| {
+                Failure::usage("pointer", format!("nothing at {pointer} in the denormalized document"))
+            })?,
+            None => &denormalized,
+        };
+        let pretty = serde_json::to_string_pretty(shown).unwrap_or_default();
+        let checked = topic.as_ref().map(|t| payload::check_topic(t, &document)).transpose();
+        if options.json {
+            // The topic is checked as in the text mode: a payload about another resource is an error.
+            checked?;
+            return Ok(Printed::ok(lines(&pretty)));
+        }
+        let summary = lines(&text::payload_summary(&document, topic.as_ref()));
+        Ok(match checked {
+            Ok(_) => Printed::ok(format!("{summary}\n{pretty}\n")),
+            Err(e) => Printed::failed(summary, e.into()),
+        })
+    };
+    run().unwrap_or_else(|failure| Printed::failed(String::new(), failure))
+}
+
+/// A scenario file's text made into a scenario. Each event's `payload_file` (a path relative
+/// to the scenario) is read with `read`, which returns the name to show for it and its bytes.
+///
+/// # Errors
+/// `invalid_scenario`, or what `read` failed with.
+pub fn read_scenario(
+    text: &[u8],
+    mut read: impl FnMut(&str) -> Result<(String, Vec<u8>), Failure>,
+) -> Result<Scenario, Failure> {
+    let invalid = |message: String| Failure::from(Error::InvalidScenario { message });
+    let mut value: Value = serde_json::from_slice(text).map_err(|e| invalid(e.to_string()))?;
+    if let Some(events) = value.get_mut("events").and_then(Value::as_array_mut) {
+        for event in events.iter_mut().filter_map(Value::as_object_mut) {
+            if let Some(file) = event.remove("payload_file") {
+                let Some(name) = file.as_str() else {
+                    return Err(invalid("payload_file must be a path".into()));
+                };
+                let (shown, body) = read(name)?;
+                let payload = serde_json::from_slice(&body).map_err(|e| invalid(format!("{shown}: {e}")))?;
+                event.insert("payload".into(), payload);
+            }
+        }
+    }
+    Ok(Scenario::from_json(&value.to_string())?)
+}
+
+/// What `simulate` prints of a report: the timeline and the summary, or the report as JSON.
+#[must_use]
+pub fn report_text(report: &Report, json: bool, colour: bool) -> String {
+    if json {
+        return lines(&serde_json::to_string_pretty(report).unwrap_or_default());
+    }
+    let timeline: Vec<String> =
+        report.timeline.iter().filter_map(|o| text::line(o, report.start_ms, colour)).collect();
+    format!("{}\n\n{}\n", timeline.join("\n"), sender::text::summary(report))
+}
+
+/// What `simulate --live` prints once its run ends (its timeline was printed as it went).
+#[must_use]
+pub fn live_report_text(report: &Report, json: bool) -> String {
+    if json {
+        return lines(&serde_json::to_string_pretty(report).unwrap_or_default());
+    }
+    format!("\n{}\n", sender::text::summary(report))
+}
+
+/// What `send` is asked: one event for one callback URL.
+#[derive(Debug, Clone)]
+pub struct Send<'a> {
+    /// The payload.
+    pub body: &'a [u8],
+    /// The callback URL.
+    pub url: &'a str,
+    /// The secret to sign with.
+    pub secret: &'a str,
+    /// The topic.
+    pub topic: &'a str,
+    /// The `include_resources` paths.
+    pub include: &'a [String],
+    /// How much of each wait to really wait.
+    pub time_scale: f64,
+    /// Retries after a failure, instead of Commerce Layer's.
+    pub max_retries: Option<u32>,
+    /// The deliveries' Content-Type.
+    pub content_type: &'a str,
+}
+
+/// `send`'s run: a webhook for `url` and the event published at `now`, for the caller to drive.
+///
+/// # Errors
+/// An invalid payload, topic or URL.
+pub fn send(args: &Send<'_>, now: u64) -> Result<Driver, Failure> {
+    let document = payload::parse(args.body)?;
+    let topic = Topic::parse(args.topic)?;
+    let mut policy = Policy::default();
+    args.content_type.clone_into(&mut policy.content_type);
+    if let Some(retries) = args.max_retries {
+        policy.max_retries = retries;
+    }
+    let mut sender = Sender::new(policy);
+    let config = WebhookConfig {
+        id: "webhook".into(),
+        name: None,
+        topic: topic.clone(),
+        callback_url: args.url.to_owned(),
+        include_resources: args.include.to_vec(),
+        shared_secret: SharedSecret::new(args.secret),
+    };
+    sender.add_webhook(config, now)?;
+    let agenda = vec![(now, Scheduled::Publish(topic, Box::new(document)))];
+    Ok(Driver::live(sender, agenda, now, args.time_scale))
+}
+
+/// How `send` ends once its run is over: delivered, or `not_delivered`.
+///
+/// # Errors
+/// `not_delivered` (exit 1) when no attempt succeeded.
+pub fn send_result(timeline: &[Output]) -> Result<(), Failure> {
+    if timeline.iter().any(|o| matches!(o, Output::Delivered { .. })) {
+        Ok(())
+    } else {
+        Err(Failure::refused("not_delivered", "the event was not delivered"))
+    }
+}
+
+/// The progress line of a live run that has gone on for a while (`now` and `started` on the
+/// wall clock): how long it has run, what was delivered or failed, and what it waits for.
+#[must_use]
+pub fn progress(driver: &Driver, now_ms: u64, started_ms: u64) -> String {
+    let (mut attempts, mut delivered, mut dropped) = (0u64, 0u64, 0u64);
+    for entry in driver.timeline() {
+        match entry {
+            Output::AttemptFinished { .. } => attempts = attempts.saturating_add(1),
+            Output::Delivered { .. } => delivered = delivered.saturating_add(1),
+            Output::Dropped { .. } => dropped = dropped.saturating_add(1),
+            _ => {}
+        }
+    }
+    let elapsed = now_ms.saturating_sub(started_ms) / 1000;
+    let mut line = format!(
+        "… {}:{:02}  {attempts} attempt(s), {delivered} delivered, {dropped} dropped",
+        elapsed / 60,
+        elapsed % 60
+    );
+    let in_flight = driver.in_flight();
+    let now = driver.now(now_ms);
+    if in_flight > 0 {
+        line.push_str(&format!(", {in_flight} call(s) waiting for an answer"));
+    } else if let Some(next) = driver.next_wake(now) {
+        // The next step on the run's clock, in real seconds.
+        let ms = next.saturating_sub(now);
+        line.push_str(&format!(", next step in {} s of run time", ms.div_ceil(1000)));
+    }
+    line
+}
+
+/// The headers `replay` sends: the body signed with `secret`, with its topic when given.
+///
+/// # Errors
+/// An empty secret, or a malformed topic.
+pub fn replay_headers(
+    body: &[u8],
+    secret: &str,
+    topic: Option<&str>,
+    content_type: &str,
+) -> Result<Vec<(String, String)>, Failure> {
+    let topic = topic.map(Topic::parse).transpose()?;
+    Ok(sender::delivery_headers(content_type, crate::sign(body, secret)?, topic.as_ref()))
+}
+
+/// Said on standard error when `replay` sends no topic.
+pub const NO_TOPIC_NOTE: &str =
+    "note: no --topic, so no X-CommerceLayer-Topic header: most receivers refuse that";
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// `replay --curl`: the curl command that POSTs `file` (`-` for standard input) with `headers`.
+#[must_use]
+pub fn curl(url: &str, headers: &[(String, String)], file: &str) -> String {
+    let mut command = format!("curl -sS -X POST {}", shell_quote(url));
+    for (name, value) in headers {
+        command.push_str(&format!(" \\\n  -H {}", shell_quote(&format!("{name}: {value}"))));
+    }
+    let data = if file == "-" { "@-".to_owned() } else { format!("@{file}") };
+    command.push_str(&format!(" \\\n  --data-binary {}\n", shell_quote(&data)));
+    command
+}
+
+/// What `replay` prints of the endpoint's answer (`ms` after sending; `body`, the first 4 KiB
+/// of its answer), and whether it was accepted.
+#[must_use]
+pub fn replay_result(outcome: &Outcome, ms: u64, body: &str) -> Printed {
+    let (line, ok) = match outcome {
+        Outcome::Status { code, message } => {
+            (format!("{code} {message} in {ms} ms"), Policy::is_success(*code))
+        }
+        Outcome::Timeout => {
+            let timeout = Policy::default().timeout_ms;
+            (format!("no answer within {timeout} ms (Commerce Layer counts that as a failure)"), false)
+        }
+        Outcome::Error { message } => (format!("failed after {ms} ms: {message}"), false),
+    };
+    let mut stdout = lines(&line);
+    if !body.trim_end().is_empty() {
+        stdout.push_str(&lines(body.trim_end()));
+    }
+    if ok {
+        Printed::ok(stdout)
+    } else {
+        Printed::failed(stdout, Failure::refused("not_accepted", "the endpoint did not answer 2xx"))
+    }
+}
+
+/// How `listen` treats the deliveries of one path.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Behaviour {
+    /// The share answered 500, at random (seeded).
+    pub fail_rate: f64,
+    /// The first this many fail.
+    pub fail_first: u64,
+    /// Wait this long before answering, in ms.
+    pub slow_ms: u64,
+}
+
+/// What `listen` does with one verified delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Act {
+    /// Wait this long before answering.
+    pub slow_ms: u64,
+    /// Fail it (500) on purpose.
+    pub fail: bool,
+    /// Which attempt of this delivery it is (from 1; over 1, a retry).
+    pub run: u32,
+    /// Its topic, the resource's type and id: for the log line.
+    pub topic: String,
+    /// The resource's type.
+    pub kind: String,
+    /// The resource's id.
+    pub id: String,
+}
+
+/// Said of a delivery failed on purpose.
+pub const FAILING_ON_PURPOSE: &str = "failing on purpose";
+
+/// `listen`'s misbehaviour on purpose, and its log.
+#[derive(Debug, Clone)]
+pub struct Rehearsal {
+    base: Behaviour,
+    routes: HashMap<String, Behaviour>,
+    rng: Rng,
+    runs: HashMap<String, u32>,
+    per_path: HashMap<String, u64>,
+}
+
+impl Rehearsal {
+    /// `base` for every path but those of `routes`, each `PATH=RULE[,RULE]` with rules
+    /// `fail-rate:F`, `fail-first:N` and `slow-ms:MS`; `seed` seeds the fail rate.
+    ///
+    /// # Errors
+    /// `usage` for a malformed route or a fail rate outside 0..=1.
+    pub fn new(base: Behaviour, routes: &[String], seed: u64) -> Result<Rehearsal, Failure> {
+        let rate = |rate: f64, what: &str| {
+            if (0.0..=1.0).contains(&rate) {
+                Ok(())
+            } else {
+                Err(Failure::usage("usage", format!("{what}: a fail rate is between 0 and 1")))
+            }
+        };
+        rate(base.fail_rate, "--fail-rate")?;
+        let mut parsed = HashMap::new();
+        for route in routes {
+            let bad = || {
+                Failure::usage(
+                    "usage",
+                    format!("--route {route:?}: expected PATH=fail-rate:F|fail-first:N|slow-ms:MS"),
+                )
+            };
+            let (path, rules) = route.split_once('=').ok_or_else(bad)?;
+            let mut behaviour = base;
+            for rule in rules.split(',') {
+                let (name, value) = rule.split_once(':').ok_or_else(bad)?;
+                match name {
+                    "fail-rate" => behaviour.fail_rate = value.parse().map_err(|_| bad())?,
+                    "fail-first" => behaviour.fail_first = value.parse().map_err(|_| bad())?,
+                    "slow-ms" => behaviour.slow_ms = value.parse().map_err(|_| bad())?,
+                    _ => return Err(bad()),
+                }
+            }
+            rate(behaviour.fail_rate, &format!("--route {route:?}"))?;
+            parsed.insert(path.to_owned(), behaviour);
+        }
+        Ok(Rehearsal {
+            base,
+            routes: parsed,
+            rng: Rng::new(seed),
+            runs: HashMap::new(),
+            per_path: HashMap::new(),
+        })
+    }
+
+    /// What to do with a verified delivery to `target` (a request target: a path, perhaps
+    /// with a query, which is not part of the route): its event's idempotency `key`, topic and
+    /// resource say which attempt it is and what the log line says.
+    pub fn delivery(&mut self, target: &str, key: &str, topic: &str, kind: &str, id: &str) -> Act {
+        let path = path_of(target);
+        let run = self.runs.entry(key.to_owned()).or_insert(0);
+        *run = run.saturating_add(1);
+        let run = *run;
+        let count = self.per_path.entry(path.to_owned()).or_insert(0);
+        *count = count.saturating_add(1);
+        let count = *count;
+        let behaviour = self.routes.get(path).copied().unwrap_or(self.base);
+        let fail = count <= behaviour.fail_first || self.rng.unit() < behaviour.fail_rate;
+        Act {
+            slow_ms: behaviour.slow_ms,
+            fail,
+            run,
+            topic: topic.to_owned(),
+            kind: kind.to_owned(),
+            id: id.to_owned(),
+        }
+    }
+}
+
+/// A request target's path, without its query.
+#[must_use]
+pub fn path_of(target: &str) -> &str {
+    target.split('?').next().unwrap_or_default()
+}
+
+/// `listen`'s first line.
+#[must_use]
+pub fn listening(address: &str, secrets: usize) -> String {
+    format!("listening on http://{address} ({secrets} secret(s))")
+}
+
+/// `listen`'s line for one request answered at `now_ms` (wall clock): its method and path,
+/// then what the delivery was (`act`, when it reached the handler) and the answer.
+#[must_use]
+pub fn listen_line(
+    now_ms: u64,
+    method: &str,
+    target: &str,
+    act: Option<&Act>,
+    answer: &Answer,
+    colour: bool,
+) -> String {
+    let time = iso8601(now_ms);
+    let time = time.get(11..23).unwrap_or_default();
+    // Outside text is printed escaped: a method, path or id cannot break or forge a log line.
+    let mut line = format!("{time}  {} {}", method.escape_debug(), path_of(target).escape_debug());
+    let style = if answer.is_success() { text::Style::Good } else { text::Style::Bad };
+    let status = text::paint(colour, style, &answer.status.to_string());
+    let body: Value = serde_json::from_str(&answer.body).unwrap_or_default();
+    let field = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    match act {
+        Some(act) => {
+            line.push_str(&format!(
+                "  {}  {}/{}  verified  {status}",
+                act.topic.escape_debug(),
+                act.kind.escape_debug(),
+                act.id.escape_debug()
+            ));
+            if !answer.is_success() {
+                if act.fail {
+                    line.push_str(&format!(" ({FAILING_ON_PURPOSE})"));
+                } else {
+                    line.push_str(&format!(" {}: {}", field("error"), field("message")));
+                }
+            }
+            if act.run > 1 {
+                line.push_str(&format!("  (this delivery's attempt {}: a retry)", act.run));
+            }
+        }
+        None if body.get("duplicate").is_some() => {
+            line.push_str(&format!(
+                "  {}  {status}  duplicate: already handled, not handled again",
+                field("received")
+            ));
+        }
+        None => line.push_str(&format!("  {status} {}: {}", field("error"), field("message"))),
+    }
+    line
+}
+
+/// The file name `listen --save` writes a payload to: the topic and the resource's id, with
+/// anything but letters, digits, `_` and `-` replaced by `_` (so an id cannot leave the folder,
+/// hide, or break a line), at most 100 characters of the id.
+#[must_use]
+pub fn save_name(topic: &str, id: &str) -> String {
+    let mut safe: String = id
+        .chars()
+        .take(100)
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .collect();
+    if safe.is_empty() {
+        safe.push('_');
+    }
+    format!("{topic}-{safe}.json")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None, Some("xterm")));
+        assert!(colour(true, Some(""), None));
+        assert!(!colour(true, Some("1"), None));
+        assert!(!colour(false, None, None));
+        assert!(!colour(true, None, Some("dumb")));
+    }
+
+    #[test]
+    fn secrets_come_from_flags_then_the_file_then_the_environment() {
+        let given = vec!["a".to_owned()];
+        assert_eq!(secrets(&given, Some(("f", "b\n\n c \n")), Some("e")).unwrap(), ["a", "b", "c"]);
+        assert_eq!(secrets(&[], None, Some(" e ")).unwrap(), ["e"]);
+        assert_eq!(secrets(&[], Some(("f", "\n")), Some("e")).unwrap_err().code, "usage");
+        assert_eq!(secrets(&[], None, Some("  ")).unwrap_err().code, "missing_secret");
+        assert_eq!(one_secret(vec!["a".into(), "b".into()]).unwrap_err().exit, EXIT_USAGE);
+    }
+
+    #[test]
+    fn a_rehearsal_fails_the_first_deliveries_of_a_route_and_counts_retries() {
+        let base = Behaviour { fail_rate: 0.0, fail_first: 0, slow_ms: 5 };
+        let mut r = Rehearsal::new(base, &["/a=fail-first:1,slow-ms:9".into()], 1).unwrap();
+        let first = r.delivery("/a?x=1", "k", "orders.place", "orders", "x");
+        assert_eq!((first.fail, first.slow_ms, first.run), (true, 9, 1));
+        let again = r.delivery("/a", "k", "orders.place", "orders", "x");
+        assert_eq!((again.fail, again.run), (false, 2));
+        assert_eq!(r.delivery("/b", "j", "t.e", "t", "y").slow_ms, 5);
+        assert!(Rehearsal::new(base, &["/a=fail-rate:2".into()], 1).is_err());
+        assert!(Rehearsal::new(base, &["/a".into()], 1).is_err());
+    }
+
+    #[test]
+    fn saved_names_stay_in_their_folder() {
+        assert_eq!(save_name("orders.place", "../../etc\n"), "orders.place-______etc_.json");
+        assert_eq!(save_name("orders.place", ""), "orders.place-_.json");
+    }
+}
