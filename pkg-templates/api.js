@@ -436,7 +436,7 @@ export function createApi(makeCore, host, loadSender, loadSources) {
   };
   const {
     hostTags: _tags, hostDigest: _digest, hostKeysFor: _keys, admission: _admission, secretsOf: _secrets, runtime: _runtime,
-    guarded: _guarded, isCoreFailure: _failure, fault: _fault, core: _core, ...exported
+    guarded: _guarded, isCoreFailure: _failure, fault: _fault, core: _core, drive: _drive, call: _call, ...exported
   } = Object.assign(api, createReceivers(api), createLive(sender, guarded));
   return exported;
 }

@@ -87,6 +87,10 @@ function nodeSubpath(name, code, names, cjsExports, crypto = []) {
     + `${code.replace(/^export function /gm, 'function ').replace(/^export default \w+;\n?/m, '')}\n${cjsExports}\n`);
 }
 
+// `npx clhooks`: the command line, its grammar read off the Rust CLI's (cli-spec.json, which a
+// test of crates/cli keeps equal to the clap definition).
+writeFileSync(join(outDir, 'cli.mjs'), replaceOnce(read(join(here, 'cli.mjs')), '__SPEC__', JSON.stringify(JSON.parse(read(join(here, 'cli-spec.json')))), 'cli.mjs'), { mode: 0o755 });
+
 // The framework adapters: `clhooks/fastify` (a plugin, the default export) and `clhooks/lambda`.
 nodeSubpath('fastify', read(join(here, 'fastify.js')), ['Webhooks', 'WebhookError'],
   'module.exports = clhooksFastify;\nmodule.exports.default = clhooksFastify;\nmodule.exports.clhooksFastify = clhooksFastify;');

@@ -14,9 +14,10 @@ export function createLive(sender, guarded) {
   /**
    * @param {typeof fetch} fetchImpl
    * @param {Call} request
-   * @returns {Promise<Outcome>}
+   * @param {boolean} [keepBody] also give the first 4 KiB of the answer's body, as `body`
+   * @returns {Promise<Outcome & { body?: string }>}
    */
-  async function call(fetchImpl, request) {
+  async function call(fetchImpl, request, keepBody = false) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), Math.min(request.timeoutMs, 2 ** 31 - 1));
     try {
@@ -24,9 +25,10 @@ export function createLive(sender, guarded) {
       const response = await fetchImpl(request.url, {
         method: 'POST', headers: request.headers, body: request.body, signal: controller.signal, redirect: 'manual',
       });
-      await response.arrayBuffer().catch(() => {});
+      const bytes = await response.arrayBuffer().catch(() => new ArrayBuffer(0));
       if (response.type === 'opaqueredirect') return { kind: 'status', code: 302, message: 'redirect (not followed)' };
-      return { kind: 'status', code: response.status, message: response.statusText || '' };
+      const outcome = { kind: 'status', code: response.status, message: response.statusText || '' };
+      return keepBody ? { ...outcome, body: new TextDecoder().decode(bytes.slice(0, 4096)) } : outcome;
     } catch (error) {
       if (controller.signal.aborted) return { kind: 'timeout' };
       return { kind: 'error', message: String((error && (error.cause?.code || error.message)) || error) };
@@ -35,12 +37,18 @@ export function createLive(sender, guarded) {
     }
   }
 
-  async function simulateLive(scenario, options = {}) {
-    const { timeScale = 1, target, fetch: fetchImpl = globalThis.fetch, onEntry, text = false } = options;
-    const driver = new (sender().Driver)(scenario, Date.now(), timeScale, target);
+  /**
+   * Runs a driver until nothing is left to do: makes the calls it hands out, tells it how each
+   * ended, and sleeps as it says. `onEntries` gets the timeline entries as they come. The
+   * driver is the caller's to free.
+   * @param {any} driver
+   * @param {{ fetch?: typeof fetch, onEntries?: (entries: Output[]) => void }} [options]
+   */
+  async function drive(driver, options = {}) {
+    const { fetch: fetchImpl = globalThis.fetch, onEntries } = options;
     const now = () => driver.now(Date.now());
     const emit = (entries) => {
-      if (onEntry) for (const entry of entries) onEntry(entry);
+      if (onEntries && entries.length) onEntries(entries);
     };
     const ended = [];
     let wake;
@@ -52,29 +60,35 @@ export function createLive(sender, guarded) {
         resolve(true);
       };
     });
-    try {
-      for (;;) {
-        while (ended.length) {
-          const [id, outcome] = ended.shift();
-          emit(driver.complete(id, outcome, now()));
-        }
-        const { calls, entries } = /** @type {{ calls: Call[], entries: Output[] }} */ (driver.poll(now()));
-        emit(entries);
-        for (const request of calls) {
-          call(fetchImpl, request).then((outcome) => {
-            ended.push([request.id, outcome]);
-            if (wake) wake();
-          });
-        }
-        const { done, sleepMs } = /** @type {{ done: boolean, sleepMs: number | null }} */ (driver.wait(now()));
-        if (done) break;
-        driver.woke(ended.length > 0 || await nap(sleepMs));
+    for (;;) {
+      while (ended.length) {
+        const [id, outcome] = ended.shift();
+        emit(driver.complete(id, outcome, now()));
       }
-      return driver.report(now(), Boolean(text));
+      const { calls, entries } = /** @type {{ calls: Call[], entries: Output[] }} */ (driver.poll(now()));
+      emit(entries);
+      for (const request of calls) {
+        call(fetchImpl, request).then((outcome) => {
+          ended.push([request.id, outcome]);
+          if (wake) wake();
+        });
+      }
+      const { done, sleepMs } = /** @type {{ done: boolean, sleepMs: number | null }} */ (driver.wait(now()));
+      if (done) return;
+      driver.woke(ended.length > 0 || await nap(sleepMs));
+    }
+  }
+
+  async function simulateLive(scenario, options = {}) {
+    const { timeScale = 1, target, fetch, onEntry, text = false } = options;
+    const driver = new (sender().Driver)(scenario, Date.now(), timeScale, target);
+    try {
+      await drive(driver, { fetch, onEntries: onEntry && ((entries) => entries.forEach((entry) => onEntry(entry))) });
+      return driver.report(driver.now(Date.now()), Boolean(text));
     } finally {
       driver.free();
     }
   }
 
-  return { simulateLive: guarded(simulateLive) };
+  return { simulateLive: guarded(simulateLive), drive, call };
 }

@@ -166,6 +166,37 @@ fn lines(text: &str) -> String {
     format!("{text}\n")
 }
 
+fn printed<T>(result: Result<T, impl Into<Failure>>, text: impl FnOnce(T) -> String) -> Printed {
+    match result {
+        Ok(value) => Printed::ok(lines(&text(value))),
+        Err(failure) => Printed::failed(String::new(), failure.into()),
+    }
+}
+
+/// `sign`: the body's `X-CommerceLayer-Signature` with `secret`.
+#[must_use]
+pub fn sign(body: &[u8], secret: &str) -> Printed {
+    printed(crate::sign(body, secret), |signature| signature)
+}
+
+/// `verify`: `ok` when the signature is one of `secrets`' for the body.
+#[must_use]
+pub fn verify(body: &[u8], signature: &str, secrets: &[String]) -> Printed {
+    printed(crate::Verifier::new(secrets).and_then(|v| v.verify(body, signature)), |()| "ok".to_owned())
+}
+
+/// `topics`: the catalogue, of one resource or all, as a table or as JSON.
+#[must_use]
+pub fn topics(resource: Option<&str>, json: bool) -> Printed {
+    Printed::ok(lines(&if json { text::topics_json(resource) } else { text::topics(resource) }))
+}
+
+/// `topic`: one topic name parsed.
+#[must_use]
+pub fn topic(name: &str) -> Printed {
+    printed(Topic::parse(name), |topic| text::topic(&topic))
+}
+
 /// `inspect`: a payload's summary and its denormalized document, or only the document
 /// (`json`), or one part of it (`pointer`).
 #[must_use]

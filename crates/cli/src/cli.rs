@@ -6,13 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use clhooks::command::{self, Failure, Printed};
-use clhooks::{text, Topic, Verifier};
 
 use crate::deliver::{self, simulate};
 
 #[derive(Parser)]
 #[command(name = "clhooks", version, about = "Sign, verify and inspect Commerce Layer webhooks")]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -225,20 +224,15 @@ pub fn colour(stderr: bool) -> bool {
 fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Sign { secret, file } => {
-            let body = input(file.as_ref())?;
-            print(&clhooks::sign(&body, &secret.one()?)?)
+            let secret = secret.one()?;
+            printed(command::sign(&input(file.as_ref())?, &secret))
         }
         Command::Verify { secrets, signature, file } => {
-            let verifier = Verifier::new(secrets.all()?)?;
-            let body = input(file.as_ref())?;
-            verifier.verify(&body, &signature)?;
-            print("ok")
+            let secrets = secrets.all()?;
+            printed(command::verify(&input(file.as_ref())?, &signature, &secrets))
         }
-        Command::Topics { json, resource } => {
-            let resource = resource.as_deref();
-            print(&if json { text::topics_json(resource) } else { text::topics(resource) })
-        }
-        Command::Topic { name } => print(&text::topic(&Topic::parse(&name)?)),
+        Command::Topics { json, resource } => printed(command::topics(resource.as_deref(), json)),
+        Command::Topic { name } => printed(command::topic(&name)),
         Command::Inspect { file, topic, max_depth, json, pointer } => {
             let body = input(file.as_ref())?;
             printed(command::inspect(

@@ -144,10 +144,11 @@ pub fn listen(args: &Listen) -> Result<(), Failure> {
             colour,
         );
         print(&line)?;
-        let _ = reply.send(respond(&answer));
         if args.max_requests.is_some_and(|max| served >= max) {
+            reply.finish(respond(&answer));
             break;
         }
+        reply.send(respond(&answer));
     }
     Ok(())
 }

@@ -5,6 +5,8 @@ mod cli;
 mod deliver;
 mod listen;
 mod server;
+#[cfg(test)]
+mod spec;
 
 fn main() -> std::process::ExitCode {
     cli::main()

@@ -63,9 +63,30 @@ pub struct Reply {
     pub body: String,
 }
 
+/// Where a request's answer goes: to its connection's thread, which writes it.
+pub struct Responder {
+    reply: mpsc::Sender<Reply>,
+    written: mpsc::Receiver<()>,
+}
+
+impl Responder {
+    /// Hands the answer to the connection.
+    pub fn send(&self, reply: Reply) {
+        let _ = self.reply.send(reply);
+    }
+
+    /// Hands the answer over and waits (at most 10 s) until it has been written: for the last
+    /// answer before the process ends.
+    pub fn finish(self, reply: Reply) {
+        if self.reply.send(reply).is_ok() {
+            let _ = self.written.recv_timeout(Duration::from_secs(10));
+        }
+    }
+}
+
 /// Accepts connections on `listener` and hands each sound request, with a channel for its
 /// reply, to the returned receiver (the caller's loop answers them one at a time).
-pub fn serve(listener: TcpListener, limits: Limits) -> mpsc::Receiver<(Request, mpsc::Sender<Reply>)> {
+pub fn serve(listener: TcpListener, limits: Limits) -> mpsc::Receiver<(Request, Responder)> {
     let (tx, rx) = mpsc::channel();
     let active = Arc::new(AtomicUsize::new(0));
     thread::spawn(move || {
@@ -145,7 +166,7 @@ fn refuse(stream: &mut TcpStream, status: u16, message: &str) {
     }
 }
 
-fn connection(mut stream: TcpStream, limits: Limits, tx: &mpsc::Sender<(Request, mpsc::Sender<Reply>)>) {
+fn connection(mut stream: TcpStream, limits: Limits, tx: &mpsc::Sender<(Request, Responder)>) {
     let peer = stream.peer_addr().ok().map(|a| a.ip());
     let deadline = Instant::now() + limits.header_timeout;
     // The head, and whatever of the body came with it.
@@ -193,12 +214,17 @@ fn connection(mut stream: TcpStream, limits: Limits, tx: &mpsc::Sender<(Request,
         read_body(&mut stream, rest, length, Instant::now() + limits.body_timeout)
     };
     let (reply_tx, reply_rx) = mpsc::channel();
-    if tx.send((Request { method, path, headers, peer, body }, reply_tx)).is_err() {
+    let (written_tx, written) = mpsc::channel();
+    if tx
+        .send((Request { method, path, headers, peer, body }, Responder { reply: reply_tx, written }))
+        .is_err()
+    {
         return;
     }
     if let Ok(reply) = reply_rx.recv() {
         let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
         write_reply(&mut stream, &reply);
+        let _ = written_tx.send(());
         if unread {
             linger(&mut stream);
         }

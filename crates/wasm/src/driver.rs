@@ -22,7 +22,8 @@ fn entries(outputs: &[Output]) -> Array {
     outputs.iter().map(to_js_value).collect()
 }
 
-/// `target`: one URL for every callback URL, or `{host: url}` per callback host.
+/// `target`: one URL for every callback URL, `{host: url}` per callback host, or a list of
+/// `URL` and `HOST=URL` strings (as `clhooks simulate --live --target` takes them).
 fn targets(value: &JsValue) -> Result<Vec<Target>, BindingError> {
     if value.is_undefined() || value.is_null() {
         return Ok(Vec::new());
@@ -30,7 +31,16 @@ fn targets(value: &JsValue) -> Result<Vec<Target>, BindingError> {
     if let Some(url) = value.as_string() {
         return Ok(vec![Target::parse(&url)?]);
     }
-    if !value.is_object() || Array::is_array(value) {
+    if Array::is_array(value) {
+        return Array::from(value)
+            .iter()
+            .map(|t| {
+                let text = t.as_string().ok_or_else(|| BindingError::invalid("target URLs are strings"))?;
+                Ok(Target::parse(&text)?)
+            })
+            .collect();
+    }
+    if !value.is_object() {
         return Err(BindingError::invalid("target must be a URL or an object of URLs by callback host"));
     }
     Object::entries(value.unchecked_ref::<Object>())
@@ -46,7 +56,7 @@ fn targets(value: &JsValue) -> Result<Vec<Target>, BindingError> {
 }
 
 /// An outcome from JS, read field by field (serde's tagged enums cost kilobytes of wasm).
-fn read_outcome(value: &JsValue) -> Result<Outcome, BindingError> {
+pub(crate) fn read_outcome(value: &JsValue) -> Result<Outcome, BindingError> {
     let field = |key: &str| Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
     let message = || field("message").as_string().unwrap_or_default();
     match field("kind").as_string().as_deref() {
@@ -79,6 +89,35 @@ impl JsDriver {
         let mut scenario = throw(read_scenario(scenario))?;
         scenario.retarget(&throw(targets(target))?);
         throw(Driver::from_scenario_live(&scenario, ms(now), time_scale)).map(|inner| JsDriver { inner })
+    }
+
+    /// `clhooks send`'s run at `now`: one event (`{body, url, secret, topic, include, timeScale,
+    /// maxRetries, contentType}`) for one callback URL. Throws a command failure.
+    pub fn send(options: &JsValue, now: f64) -> Result<JsDriver, JsValue> {
+        crate::command::send_driver(options, ms(now)).map(|inner| JsDriver { inner })
+    }
+
+    /// The text lines of the timeline entries from `from` on (`{lines, next}`: `next` is
+    /// where the following call begins), coloured when `colour`.
+    pub fn lines(&self, from: f64, colour: bool) -> JsValue {
+        crate::command::lines(&self.inner, ms(from) as usize, colour)
+    }
+
+    /// The progress line at `now` of a run started at `started` (wall-clock ms).
+    pub fn progress(&self, now: f64, started: f64) -> String {
+        clhooks::command::progress(&self.inner, ms(now), ms(started))
+    }
+
+    /// How a `send` run ended: `null` when delivered, else the failure.
+    #[wasm_bindgen(js_name = sendResult)]
+    pub fn send_result(&self) -> JsValue {
+        crate::command::send_result(&self.inner)
+    }
+
+    /// What `simulate --live` prints once its run ends.
+    #[wasm_bindgen(js_name = liveReportText)]
+    pub fn live_report_text(&self, now: f64, json: bool) -> String {
+        clhooks::command::live_report_text(&self.inner.report(ms(now)), json)
     }
 
     /// The driver's clock for a wall-clock time.

@@ -11,6 +11,8 @@ pub mod types;
 
 #[cfg(all(target_arch = "wasm32", feature = "sources"))]
 mod admission;
+#[cfg(all(target_arch = "wasm32", feature = "sender"))]
+mod command;
 #[cfg(target_arch = "wasm32")]
 mod convert;
 #[cfg(all(target_arch = "wasm32", feature = "receiver"))]

@@ -1,0 +1,155 @@
+// The shared golden outputs of the two command lines: each case of cases.json is run as a user
+// would run it (arguments, standard input, environment, files, a receiver on loopback or
+// deliveries to `listen`), and what it printed and how it exited are compared with the goldens
+// in tests/vectors/cli.json. The same goldens are checked against the Rust `clhooks` and the
+// npm package's `npx clhooks`.
+//
+// `node tests/cli/golden.mjs --write` records the goldens from the Rust binary (review the
+// diff: the goldens are the contract, not a copy of whatever the binary prints).
+
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CASES = JSON.parse(readFileSync(join(root, 'tests/cli/cases.json'), 'utf8'));
+export const GOLDENS_FILE = join(root, 'tests/vectors/cli.json');
+const FIXTURE = join(root, 'tests/vectors/orders-place-payload.json');
+const SCENARIOS = join(root, 'examples/scenarios');
+
+export const CLIS = {
+  rust: [process.env.CLHOOKS_RUST_CLI ?? join(root, 'target/debug/clhooks')],
+  node: [process.execPath, join(root, 'pkg/cli.mjs')],
+};
+
+const sign = (body, secret) => createHmac('sha256', secret).update(body).digest('base64');
+
+/** A receiver on loopback answering `statuses` in turn (the last one from then on). */
+async function receiver(statuses) {
+  const seen = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const status = statuses[Math.min(seen.length, statuses.length - 1)];
+      seen.push({ path: req.url, headers: req.headers, body: Buffer.concat(chunks) });
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(status < 300 ? '{"received":true}' : '{"error":"nope"}');
+    });
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { url: `http://127.0.0.1:${server.address().port}`, seen, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+function run(command, args, { stdin, env }) {
+  return new Promise((ok, fail) => {
+    const child = spawn(command[0], [...command.slice(1), ...args], {
+      env: { PATH: process.env.PATH, ...env }, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out = [];
+    const err = [];
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => err.push(c));
+    child.on('error', fail);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      ok({ exit: code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+/** One request on a connection of its own: its answer's status and body. */
+function exchange(url, method, headers, body) {
+  return new Promise((ok, fail) => {
+    const req = request(url, { method, headers: body ? { ...headers, 'content-length': body.length } : headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => ok({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', fail);
+    req.end(body ?? undefined);
+  });
+}
+
+/** `listen` on a free port, sent each request in turn; its answers and its log. */
+async function listen(command, kase, secretEnv) {
+  const args = ['listen', '--port', '0', '--max-requests', String(kase.requests.length), ...kase.listen];
+  const child = spawn(command[0], [...command.slice(1), ...args], { env: { PATH: process.env.PATH, ...secretEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = [];
+  const err = [];
+  child.stderr.on('data', (c) => err.push(c));
+  const address = await new Promise((ok, fail) => {
+    child.stdout.on('data', (c) => {
+      out.push(c);
+      const match = /listening on (http:\/\/\S+)/.exec(Buffer.concat(out).toString());
+      if (match) ok(match[1]);
+    });
+    child.on('close', () => fail(new Error(`listen ended: ${Buffer.concat(err)}`)));
+  });
+  const answers = [];
+  for (const request of kase.requests) {
+    const body = request.body?.fixture ? readFileSync(FIXTURE) : Buffer.from(request.body?.utf8 ?? '');
+    const headers = { 'content-type': 'application/json' };
+    if (request.sign) headers['x-commercelayer-signature'] = sign(body, request.sign);
+    if (request.topic) headers['x-commercelayer-topic'] = request.topic;
+    const method = request.method ?? 'POST';
+    answers.push(await exchange(`${address}${request.path}`, method, headers, method === 'GET' ? null : body));
+  }
+  const exit = await new Promise((ok) => (child.exitCode !== null ? ok(child.exitCode) : child.on('close', ok)));
+  const port = new URL(address).port;
+  const stdout = Buffer.concat(out).toString().replaceAll(`:${port}`, ':{port}').replace(/^\d\d:\d\d:\d\d\.\d{3}/gm, 'HH:MM:SS.mmm');
+  return { exit, stdout, stderr: Buffer.concat(err).toString(), answers };
+}
+
+/** What one CLI printed for one case, with the run's own paths, ports and times masked. */
+export async function outcome(command, kase) {
+  const dir = mkdtempSync(join(tmpdir(), 'clhooks-cli-'));
+  const server = kase.server ? await receiver(kase.server) : null;
+  try {
+    for (const [name, text] of Object.entries(kase.files ?? {})) writeFileSync(join(dir, name), text);
+    const fixture = readFileSync(FIXTURE);
+    const fill = (arg) => arg
+      .replaceAll('{fixture}', FIXTURE).replaceAll('{dir}', dir).replaceAll('{scenarios}', SCENARIOS)
+      .replaceAll('{url}', server?.url ?? '')
+      .replace(/\{signature:([^}]*)\}/, (_, secret) => sign(fixture, secret))
+      .replace(/\{hex:([^}]*)\}/, (_, secret) => createHmac('sha256', secret).update(fixture).digest('hex'));
+    const result = kase.listen
+      ? await listen(command, kase, kase.env ?? {})
+      : await run(command, (kase.args ?? []).map(fill), {
+        stdin: kase.stdin?.utf8 ?? (kase.stdin?.fixture ? fixture : undefined), env: kase.env ?? {},
+      });
+    const mask = (text) => {
+      let masked = text.replaceAll(FIXTURE, '{fixture}').replaceAll(dir, '{dir}').replaceAll(SCENARIOS, '{scenarios}');
+      if (server) masked = masked.replaceAll(server.url, '{url}');
+      return masked
+        .replace(/\+\d\d:\d\d:\d\d\.\d{3}/g, '+HH:MM:SS.mmm')
+        .replace(/ in \d+ ms/g, ' in N ms')
+        .replace(/ after \d+ ms/g, ' after N ms');
+    };
+    const golden = { exit: result.exit, stdout: mask(result.stdout) };
+    // A usage error is compared by its first line: the rest is clap's advice.
+    const stderr = mask(result.stderr);
+    if (stderr.startsWith('error: ')) golden.stderrFirstLine = stderr.split('\n')[0];
+    else golden.stderr = stderr;
+    if (result.answers) golden.answers = result.answers;
+    if (server) golden.received = server.seen.map((r) => ({ path: r.path, topic: r.headers['x-commercelayer-topic'] ?? null, ...(r.headers['x-commercelayer-signature'] === sign(r.body, 'abc') ? { signed: true } : {}) }));
+    return golden;
+  } finally {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--write') {
+  const goldens = {};
+  for (const kase of CASES) goldens[kase.name] = await outcome(CLIS.rust, kase);
+  writeFileSync(GOLDENS_FILE, `${JSON.stringify(goldens, null, 2)}\n`);
+  console.log(`wrote ${Object.keys(goldens).length} goldens to tests/vectors/cli.json`);
+}
