@@ -14,7 +14,7 @@ WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runn
 WASM_RELEASE := target/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
 
 .PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium lint \
-        test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-receivers test-scale test-examples bench tool-deno tool-redis rust-receiver \
+        test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-receivers test-cli test-scale test-examples bench tool-deno tool-redis rust-receiver \
         examples-pkg inspector test-inspector fuzz
 
 help:
@@ -72,7 +72,7 @@ test-wasm-node: tool-wasm-target tool-wasm-bindgen
 test-wasm-browser: tool-wasm-target tool-wasm-bindgen tool-chromium
 	WASM_BINDGEN_USE_BROWSER=1 $(WASM_RUNNER) cargo test --locked -p clhooks --target $(WASM_TARGET) --tests
 
-test: tools lint test-native test-wasm-node test-wasm-browser test-packaging test-receivers test-scale test-examples test-inspector
+test: tools lint test-native test-wasm-node test-wasm-browser test-packaging test-receivers test-cli test-scale test-examples test-inspector
 
 ## Artifacts -------------------------------------------------------------------------------
 
@@ -128,6 +128,9 @@ WASM_SENDER_RELEASE := $(SENDER_TARGET_DIR)/$(WASM_TARGET)/wasm/clhooks_wasm.was
 # A third, small one: the source-address allow-list, loaded only by receivers that set `sources`.
 SOURCES_TARGET_DIR := target/wasm-sources
 WASM_SOURCES_RELEASE := $(SOURCES_TARGET_DIR)/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
+# A fourth, for `npx clhooks` only: the sender's with the command line's bindings.
+CLI_TARGET_DIR := target/wasm-cli
+WASM_CLI_RELEASE := $(CLI_TARGET_DIR)/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
 
 pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
 	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features receiver
@@ -135,16 +138,20 @@ pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
 	  --target-dir $(SENDER_TARGET_DIR)
 	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features sources \
 	  --target-dir $(SOURCES_TARGET_DIR)
+	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features cli \
+	  --target-dir $(CLI_TARGET_DIR)
 	rm -rf $(PKG_BUILD) && mkdir -p $(PKG_BUILD)
 	wasm-bindgen --target web --out-dir $(PKG_BUILD)/web $(WASM_RELEASE)
 	wasm-bindgen --target web --out-dir $(PKG_BUILD)/sender-web $(WASM_SENDER_RELEASE)
 	wasm-bindgen --target web --out-dir $(PKG_BUILD)/sources-web $(WASM_SOURCES_RELEASE)
+	wasm-bindgen --target web --out-dir $(PKG_BUILD)/cli-web $(WASM_CLI_RELEASE)
 	$(WASM_OPT) -Oz --converge --low-memory-unused $(WASM_OPT_FLAGS) $(PKG_BUILD)/web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks.wasm
 	$(WASM_OPT) -O3 $(WASM_OPT_FLAGS) $(PKG_BUILD)/sender-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-sender.wasm
 	$(WASM_OPT) -Os --converge $(WASM_OPT_FLAGS) $(PKG_BUILD)/sources-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-sources.wasm
+	$(WASM_OPT) -Os $(WASM_OPT_FLAGS) $(PKG_BUILD)/cli-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-cli.wasm
 	cargo run --locked -q -p clhooks-wasm --bin clhooks-types > $(PKG_BUILD)/types.d.ts
 	node pkg-templates/build.mjs $(PKG_BUILD) pkg
-	@for module in clhooks clhooks-sender clhooks-sources; do \
+	@for module in clhooks clhooks-sender clhooks-sources clhooks-cli; do \
 	  printf '%s.wasm: %s bytes, %s gzipped\n' $$module "$$(wc -c < pkg/$$module.wasm)" "$$(gzip -9 -c pkg/$$module.wasm | wc -c)"; \
 	done
 
@@ -174,6 +181,12 @@ test-scale: examples-pkg tool-redis rust-receiver
 # The axum example (its own workspace), built once for the example and scale-out tests.
 rust-receiver:
 	CARGO_TARGET_DIR=target/rust-receiver cargo build --locked --release --manifest-path examples/rust-receiver/Cargo.toml
+
+# The two command lines, the Rust `clhooks` and the package's `npx clhooks`, against one set of
+# golden outputs (tests/vectors/cli.json), and on a pseudo-terminal (colour, progress).
+test-cli: pkg
+	cargo build --locked -p clhooks-cli
+	node --test tests/cli/
 
 # The package's receivers (routing, idempotency, rotation, Express body parsers) in Node.
 test-receivers: pkg

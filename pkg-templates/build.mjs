@@ -10,7 +10,7 @@
 // error-code unions are read from the built core itself, so none of them can drift from it.
 //
 // Usage: node pkg-templates/build.mjs BUILD_DIR OUT_DIR
-//   BUILD_DIR holds web/, sender-web/, sources-web/ (wasm-bindgen --target web), the three
+//   BUILD_DIR holds web/, sender-web/, sources-web/, cli-web/ (wasm-bindgen --target web), the four
 //   .wasm files and types.d.ts.
 
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,9 +48,10 @@ function factory(glue, what) {
   return `function createCore(module) {\n${body}\ninitSync({ module });\nreturn { ${names.join(', ')} };\n}\n`;
 }
 
-// Three modules: the receiver's (clhooks.wasm), the sender's (clhooks-sender.wasm, loaded on
-// first use) and the allow-list's (clhooks-sources.wasm), from BUILD_DIR/{,sender-,sources-}web.
-for (const [dir, name, prefix] of [['', 'clhooks', ''], ['sender-', 'clhooks-sender', 'sender-'], ['sources-', 'clhooks-sources', 'sources-']]) {
+// Four modules: the receiver's (clhooks.wasm), the sender's (clhooks-sender.wasm, loaded on
+// first use), the allow-list's (clhooks-sources.wasm) and the command line's (clhooks-cli.wasm,
+// `npx clhooks` only), from BUILD_DIR/{,sender-,sources-,cli-}web.
+for (const [dir, name, prefix] of [['', 'clhooks', ''], ['sender-', 'clhooks-sender', 'sender-'], ['sources-', 'clhooks-sources', 'sources-'], ['cli-', 'clhooks-cli', 'cli-']]) {
   copyFileSync(join(buildDir, `${name}.wasm`), join(outDir, `${name}.wasm`));
   const made = factory(read(join(buildDir, `${dir}web/clhooks_wasm.js`)), `the ${name} web glue`);
   writeFileSync(join(outDir, `core/${prefix}web.js`), `export ${made}`);

@@ -2,20 +2,21 @@
 // `npx clhooks`: the clhooks command line on the package's WebAssembly core, for Node users
 // without Rust. It takes the Rust `clhooks`'s flags (its grammar, SPEC, is read off the
 // Rust CLI's definition at build time) and prints the same: every decision and every word of
-// output comes from the core (`clhooks::command`, through the sender's module). This file only
-// reads files, standard input, the environment, sockets and the clock.
+// output comes from the core (`clhooks::command`, through clhooks-cli.wasm). This file only
+// reads files, standard input, the environment, sockets and the clock. Its module,
+// clhooks-cli.wasm, is the sender's with the command line's bindings: no receiver loads it.
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { dirname, join } from 'node:path';
-import { createCore } from './core/sender-web.js';
+import { createCore } from './core/cli-web.js';
 import { createLive } from './api.js';
 
 /** @type {any} */
 const SPEC = __SPEC__;
 
-const core = createCore(readFileSync(new URL('./clhooks-sender.wasm', import.meta.url)));
+const core = createCore(readFileSync(new URL('./clhooks-cli.wasm', import.meta.url)));
 const live = createLive(() => core, (fn) => fn);
 
 /** A command line failure: `{code, message, exit}`, as the core words them. */

@@ -27,7 +27,7 @@ export function createLive(sender, guarded) {
       });
       const bytes = await response.arrayBuffer().catch(() => new ArrayBuffer(0));
       if (response.type === 'opaqueredirect') return { kind: 'status', code: 302, message: 'redirect (not followed)' };
-      const outcome = { kind: 'status', code: response.status, message: response.statusText || '' };
+      const outcome = { kind: /** @type {const} */ ('status'), code: response.status, message: response.statusText || '' };
       return keepBody ? { ...outcome, body: new TextDecoder().decode(bytes.slice(0, 4096)) } : outcome;
     } catch (error) {
       if (controller.signal.aborted) return { kind: 'timeout' };

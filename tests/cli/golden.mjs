@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CASES = JSON.parse(readFileSync(join(root, 'tests/cli/cases.json'), 'utf8'));
 export const GOLDENS_FILE = join(root, 'tests/vectors/cli.json');
-const FIXTURE = join(root, 'tests/vectors/orders-place-payload.json');
+export const FIXTURE = join(root, 'tests/vectors/orders-place-payload.json');
 const SCENARIOS = join(root, 'examples/scenarios');
 
 export const CLIS = {

@@ -7,6 +7,7 @@
 // Usage: node tests/packaging/run.mjs   (after `make pkg`, with the dev dependencies installed)
 
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -209,7 +210,20 @@ try {
   check('npx clhooks-inspector serves the inspector', false, e.message);
 }
 
-// 5. The types.
+// 5. `npx clhooks`, the command line on the wasm core, from the installed package's bin.
+{
+  const cli = join(here, 'node-esm/node_modules/.bin/clhooks');
+  const signed = spawnSync(cli, ['sign', '--secret', 'abc', '-'], { input: '{"data":{}}', encoding: 'utf8' });
+  const topic = spawnSync(cli, ['topic', 'orders.place'], { encoding: 'utf8' });
+  const bad = spawnSync(cli, ['topic', 'orders'], { encoding: 'utf8' });
+  check('npx clhooks signs, parses topics and exits 1 with the core\'s error',
+    signed.status === 0 && signed.stdout === `${createHmac('sha256', 'abc').update('{"data":{}}').digest('base64')}\n`
+      && topic.status === 0 && topic.stdout.startsWith('topic     orders.place\n')
+      && bad.status === 1 && bad.stderr.startsWith('error[invalid_topic]: '),
+    `${signed.stderr}${topic.stderr}`);
+}
+
+// 6. The types.
 const tsc = spawnSync(bin('tsc'), ['-p', join(here, 'types')], { encoding: 'utf8' });
 check('code written against the .d.ts type-checks (tsc --noEmit, ESM and CJS)', tsc.status === 0, tsc.stdout + tsc.stderr);
 // The package's own JS layer against the generated types (index.d.ts from the Rust types,

@@ -10,6 +10,7 @@ use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::convert;
+use crate::driver::{ms, JsDriver};
 use crate::errors::BindingError;
 use crate::{set, to_js_value};
 
@@ -327,4 +328,37 @@ pub(crate) fn lines(driver: &Driver, from: usize, colour: bool) -> JsValue {
     set(&out, "lines", &lines);
     set(&out, "next", &JsValue::from_f64(timeline.len() as f64));
     out.into()
+}
+
+/// The command line's part of the delivery driver.
+#[wasm_bindgen(js_class = Driver)]
+impl JsDriver {
+    /// `clhooks send`'s run at `now`: one event (`{body, url, secret, topic, include, timeScale,
+    /// maxRetries, contentType}`) for one callback URL. Throws a command failure.
+    pub fn send(options: &JsValue, now: f64) -> Result<JsDriver, JsValue> {
+        send_driver(options, ms(now)).map(|inner| JsDriver { inner })
+    }
+
+    /// The text lines of the timeline entries from `from` on (`{lines, next}`: `next` is
+    /// where the following call begins), coloured when `colour`.
+    pub fn lines(&self, from: f64, colour: bool) -> JsValue {
+        lines(&self.inner, ms(from) as usize, colour)
+    }
+
+    /// The progress line at `now` of a run started at `started` (wall-clock ms).
+    pub fn progress(&self, now: f64, started: f64) -> String {
+        clhooks::command::progress(&self.inner, ms(now), ms(started))
+    }
+
+    /// How a `send` run ended: `null` when delivered, else the failure.
+    #[wasm_bindgen(js_name = sendResult)]
+    pub fn send_result(&self) -> JsValue {
+        send_result(&self.inner)
+    }
+
+    /// What `simulate --live` prints once its run ends.
+    #[wasm_bindgen(js_name = liveReportText)]
+    pub fn live_report_text(&self, now: f64, json: bool) -> String {
+        clhooks::command::live_report_text(&self.inner.report(ms(now)), json)
+    }
 }

@@ -10,7 +10,7 @@ use crate::errors::{throw, BindingError, JsResult};
 use crate::types::CallFields;
 use crate::{read_scenario, report_value, set, to_js_value};
 
-fn ms(now: f64) -> u64 {
+pub(crate) fn ms(now: f64) -> u64 {
     if now.is_finite() && now > 0.0 {
         now as u64
     } else {
@@ -77,7 +77,7 @@ pub(crate) fn read_outcome(value: &JsValue) -> Result<Outcome, BindingError> {
 /// A scenario delivered live: `poll`, make the calls, `complete` each, `wait`, `woke`.
 #[wasm_bindgen(js_name = Driver)]
 pub struct JsDriver {
-    inner: Driver,
+    pub(crate) inner: Driver,
 }
 
 #[wasm_bindgen(js_class = Driver)]
@@ -89,35 +89,6 @@ impl JsDriver {
         let mut scenario = throw(read_scenario(scenario))?;
         scenario.retarget(&throw(targets(target))?);
         throw(Driver::from_scenario_live(&scenario, ms(now), time_scale)).map(|inner| JsDriver { inner })
-    }
-
-    /// `clhooks send`'s run at `now`: one event (`{body, url, secret, topic, include, timeScale,
-    /// maxRetries, contentType}`) for one callback URL. Throws a command failure.
-    pub fn send(options: &JsValue, now: f64) -> Result<JsDriver, JsValue> {
-        crate::command::send_driver(options, ms(now)).map(|inner| JsDriver { inner })
-    }
-
-    /// The text lines of the timeline entries from `from` on (`{lines, next}`: `next` is
-    /// where the following call begins), coloured when `colour`.
-    pub fn lines(&self, from: f64, colour: bool) -> JsValue {
-        crate::command::lines(&self.inner, ms(from) as usize, colour)
-    }
-
-    /// The progress line at `now` of a run started at `started` (wall-clock ms).
-    pub fn progress(&self, now: f64, started: f64) -> String {
-        clhooks::command::progress(&self.inner, ms(now), ms(started))
-    }
-
-    /// How a `send` run ended: `null` when delivered, else the failure.
-    #[wasm_bindgen(js_name = sendResult)]
-    pub fn send_result(&self) -> JsValue {
-        crate::command::send_result(&self.inner)
-    }
-
-    /// What `simulate --live` prints once its run ends.
-    #[wasm_bindgen(js_name = liveReportText)]
-    pub fn live_report_text(&self, now: f64, json: bool) -> String {
-        clhooks::command::live_report_text(&self.inner.report(ms(now)), json)
     }
 
     /// The driver's clock for a wall-clock time.

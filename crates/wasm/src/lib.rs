@@ -1,7 +1,8 @@
 //! The JavaScript bindings of clhooks. They convert arguments, call the core and map errors;
 //! every decision stays in the core. The npm package's entrypoints (`pkg-templates/`) wrap
 //! these. They build as two modules: `receiver` (verify, receive, topics, payloads: what a
-//! receiver loads) and `sender` (the simulator and the delivery driver, loaded on first use).
+//! receiver loads) and `sender` (the simulator and the delivery driver, loaded on first use),
+//! and `cli`, the sender's with the command line's (`npx clhooks`).
 //! Only the types of [`types`] are compiled natively, to generate TypeScript.
 
 // Each module builds with part of the shared helpers.
@@ -11,7 +12,7 @@ pub mod types;
 
 #[cfg(all(target_arch = "wasm32", feature = "sources"))]
 mod admission;
-#[cfg(all(target_arch = "wasm32", feature = "sender"))]
+#[cfg(all(target_arch = "wasm32", feature = "cli"))]
 mod command;
 #[cfg(target_arch = "wasm32")]
 mod convert;
