@@ -364,7 +364,12 @@ const commands = {
     const maxConnections = Math.max(1, args.max_connections);
     let open = 0;
     let served = 0;
-    const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: args.header_timeout_ms + args.body_timeout_ms, headersTimeout: args.header_timeout_ms });
+    // A head within the header timeout, the body within the body timeout after it (408 otherwise),
+    // checked every 250 ms rather than Node's default 30 s.
+    const server = createServer({
+      maxHeaderSize: 16 * 1024, headersTimeout: args.header_timeout_ms,
+      requestTimeout: args.header_timeout_ms + args.body_timeout_ms, connectionsCheckingInterval: 250,
+    });
     server.on('connection', (socket) => {
       if (open >= maxConnections) {
         socket.end(plain(503, 'too many connections'));

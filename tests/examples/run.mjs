@@ -1,5 +1,5 @@
 // Runs each receiver — the node:http and Express examples in Node, the Worker example in workerd
-// (built by Wrangler, served by Miniflare), the axum example natively, and `clhooks listen` —
+// (built by Wrangler, served by Miniflare), the axum example natively, and `clhooks listen` (Rust and npx) —
 // and sends each the shared exchanges of tests/vectors/receiver.json over HTTP (the same file
 // the core and the package answer in-process: every receiver must give the same status and
 // error code), plus real deliveries from the clhooks CLI (send, replay). Prints a table of
@@ -190,6 +190,10 @@ const examples = [
   ['rust-receiver', () => start(join(root, 'target/rust-receiver/release/clhooks-rust-receiver'), [], { env }), /^event orders\.place wBXVhZOmXO/, eventLine],
   ['clhooks listen', () => start(cli, ['listen', '--port', '0', '--secret', 'new-secret', '--secret', 'old-secret']),
     /orders\.place  orders\/wBXVhZOmXO  verified  200/, /orders\.place  orders\/(\S+)  verified  200/],
+  // The npm package's command line, from the packed tarball (as `npx clhooks` runs it).
+  ['npx clhooks listen', () => start('node', [join(root, 'examples/node-receiver/node_modules/clhooks/cli.mjs'), 'listen', '--port', '0',
+    '--secret', 'new-secret', '--secret', 'old-secret']),
+  /orders\.place  orders\/wBXVhZOmXO  verified  200/, /orders\.place  orders\/(\S+)  verified  200/],
 ];
 const { abuse } = await import('./abuse.mjs');
 // Distinct deliveries of the fixture's order that must each be handled exactly once: the
