@@ -35,6 +35,7 @@ const write = (stream, text) => new Promise((resolve) => {
   else stream.write(text, () => resolve());
 });
 
+/** @returns {Promise<never>} */
 async function fail(failure) {
   await write(process.stderr, `${core.failureLine(failure, colourOf(process.stderr))}\n`);
   throw new Exit(failure.exit);
@@ -54,9 +55,8 @@ async function guard(fn) {
     if (error instanceof Exit) throw error;
     if (error && typeof error.code === 'string' && typeof error.exit === 'number') return fail(error);
     // An error the core threw (a WebhookError, or the plain Error of a module used alone).
-    if (error instanceof Error && typeof error.code === 'string' && /^[a-z_]+$/.test(error.code)) {
-      return fail(core.coreFailure(error.code, error.message));
-    }
+    const code = error instanceof Error ? /** @type {{ code?: unknown }} */ (error).code : undefined;
+    if (typeof code === 'string' && /^[a-z_]+$/.test(code)) return fail(core.coreFailure(code, error.message));
     throw error;
   }
 }
@@ -414,7 +414,7 @@ const commands = {
     });
     await new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(args.port, args.host, resolve);
+      server.listen(args.port, args.host, () => resolve(undefined));
     }).catch((error) => fail({
       code: 'listen', message: `cannot listen on ${args.host}:${args.port}: ${reason(error)}`, exit: 2,
     }));

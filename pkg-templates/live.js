@@ -13,7 +13,7 @@
 export function createLive(sender, guarded) {
   /**
    * @param {typeof fetch} fetchImpl
-   * @param {Call} request
+   * @param {Pick<Call, 'url' | 'headers' | 'body' | 'timeoutMs'>} request
    * @param {boolean} [keepBody] also give the first 4 KiB of the answer's body, as `body`
    * @returns {Promise<Outcome & { body?: string }>}
    */
