@@ -61,6 +61,9 @@ step "A hex digest where Commerce Layer sends base64"
 hex=$(printf '%s' "$signature" | base64 -d | od -An -tx1 | tr -d ' \n')
 refused "$clhooks" verify --secret "$secret" --signature "$hex" "$payload"
 
+step "The same check from the npm package, without Rust (npx clhooks: same flags, same output)"
+printf '%s' "$green"; show node "$(dirname "$0")/node-receiver/node_modules/clhooks/cli.mjs" verify --secret "$secret" --signature "$signature" "$payload"; printf '%s' "$off"
+
 step "The payload, summarized"
 show "$clhooks" inspect --topic orders.place "$payload" | sed -n '1,/^$/p'
 
