@@ -13,7 +13,7 @@
 //   BUILD_DIR holds web/, sender-web/, sources-web/, cli-web/ (wasm-bindgen --target web), the four
 //   .wasm files and types.d.ts.
 
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,9 +88,9 @@ function nodeSubpath(name, code, names, cjsExports, crypto = []) {
     + `${code.replace(/^export function /gm, 'function ').replace(/^export default \w+;\n?/m, '')}\n${cjsExports}\n`);
 }
 
-// `npx clhooks`: the command line, its grammar read off the Rust CLI's (cli-spec.json, which a
-// test of crates/cli keeps equal to the clap definition).
-writeFileSync(join(outDir, 'cli.mjs'), replaceOnce(read(join(here, 'cli.mjs')), '__SPEC__', JSON.stringify(JSON.parse(read(join(here, 'cli-spec.json')))), 'cli.mjs'), { mode: 0o755 });
+// `npx clhooks`: the command line (its grammar and decisions are in clhooks-cli.wasm).
+copyFileSync(join(here, 'cli.mjs'), join(outDir, 'cli.mjs'));
+chmodSync(join(outDir, 'cli.mjs'), 0o755);
 
 // The framework adapters: `clhooks/fastify` (a plugin, the default export) and `clhooks/lambda`.
 nodeSubpath('fastify', read(join(here, 'fastify.js')), ['Webhooks', 'WebhookError'],

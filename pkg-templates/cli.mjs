@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npx clhooks`: the clhooks command line on the package's WebAssembly core, for Node users
-// without Rust. It takes the Rust `clhooks`'s flags (its grammar, SPEC, is read off the
-// Rust CLI's definition at build time) and prints the same: every decision and every word of
-// output comes from the core (`clhooks::command`, through clhooks-cli.wasm). This file only
+// without Rust. Its arguments are parsed by the Rust CLI's own grammar (clap, compiled into the
+// wasm: crates/args), and every decision and every word of output comes from the core
+// (`clhooks::command`), so it prints what the Rust `clhooks` prints. This file only
 // reads files, standard input, the environment, sockets and the clock. Its module,
 // clhooks-cli.wasm, is the sender's with the command line's bindings: no receiver loads it.
 
@@ -13,13 +13,10 @@ import { dirname, join } from 'node:path';
 import { createCore } from './core/cli-web.js';
 import { createLive } from './api.js';
 
-/** @type {any} */
-const SPEC = __SPEC__;
-
 const core = createCore(readFileSync(new URL('./clhooks-cli.wasm', import.meta.url)));
 const live = createLive(() => core, (fn) => fn);
 
-/** A command line failure: `{code, message, exit}`, as the core words them. */
+/** How the command ends: its exit status (what it said was printed already). */
 class Exit extends Error {
   constructor(code) {
     super(`exit ${code}`);
@@ -78,7 +75,7 @@ const reason = (error) => OS_ERRORS[error.code] ?? error.message;
 
 /** A file's bytes, or standard input's for none or `-`. */
 async function input(file) {
-  const stdin = !file || file === '-';
+  const stdin = file == null || file === '-';
   try {
     return readFileSync(stdin ? 0 : file);
   } catch (error) {
@@ -86,113 +83,14 @@ async function input(file) {
   }
 }
 
-/** A usage error, worded as clap words it (the usage line only where clap shows one). */
-const usageError = async (line, usage, tip) => {
-  const parts = [`error: ${line}\n`];
-  if (tip) parts.push(`\n  tip: ${tip}\n`);
-  if (usage) parts.push(`\n${usage.trimEnd()}\n`);
-  await write(process.stderr, `${parts.join('')}\nFor more information, try '--help'.\n`);
-  throw new Exit(2);
-};
-const unexpected = (token, usage) => usageError(`unexpected argument '${token}' found`, usage,
-  token.startsWith('-') ? `to pass '${token}' as a value, use '-- ${token}'` : undefined);
-
-const shown = (arg) => (arg.positional ? `<${arg.value}>` : `--${arg.long} <${arg.value}>`);
-
-const INT_RANGE = { u16: 65535n, u32: 4294967295n, u64: 18446744073709551615n };
-
-/** A value of an option's type, or the reason clap gives for refusing it. */
-function typed(arg, text) {
-  if (arg.kind === 'string') return { value: text };
-  if (arg.kind === 'f64') {
-    const ok = /^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity|nan)$/i.test(text);
-    return ok ? { value: Number(text.replace(/^([+-]?)inf(inity)?$/i, '$1Infinity')) } : { error: 'invalid float literal' };
-  }
-  if (text === '') return { error: 'cannot parse integer from empty string' };
-  if (!/^\+?\d+$/.test(text)) return { error: 'invalid digit found in string' };
-  const n = BigInt(text);
-  if (n > INT_RANGE.u64) return { error: 'number too large to fit in target type' };
-  if (n > INT_RANGE[arg.kind]) return { error: `${text} is not in 0..=${INT_RANGE[arg.kind]}` };
-  return { value: Number(n) };
-}
-
-/** The command's arguments by id, read as clap reads them; prints help and exits on -h. */
-async function parse(command, argv) {
-  const byLong = new Map(command.args.filter((a) => a.long).map((a) => [a.long, a]));
-  const positionals = command.args.filter((a) => a.positional);
-  const values = new Map();
-  const given = new Set();
-  let rest = false;
-  let position = 0;
-  const set = async (arg, text) => {
-    if (given.has(arg.id) && !arg.multiple) {
-      await usageError(`the argument '${arg.positional ? `<${arg.value}>` : `--${arg.long}${arg.kind === 'flag' ? '' : ` <${arg.value}>`}`}' cannot be used multiple times`, command.usage);
-    }
-    given.add(arg.id);
-    if (arg.kind === 'flag') return values.set(arg.id, true);
-    const { value, error } = typed(arg, text);
-    if (error !== undefined) await usageError(`invalid value '${text}' for '${shown(arg)}': ${error}`);
-    if (arg.multiple) values.set(arg.id, [...(values.get(arg.id) ?? []), value]);
-    else values.set(arg.id, value);
-  };
-  for (let i = 0; i < argv.length; i += 1) {
-    const token = argv[i];
-    if (!rest && token === '--') {
-      rest = true;
-    } else if (!rest && (token === '-h' || token === '--help')) {
-      await write(process.stdout, token === '-h' ? command.help : command.longHelp);
-      throw new Exit(0);
-    } else if (!rest && token.startsWith('--')) {
-      const [name, inline] = token.slice(2).split(/=(.*)/s);
-      const arg = byLong.get(name);
-      if (!arg) await unexpected(token.split('=')[0], command.usage);
-      if (arg.kind === 'flag') {
-        if (inline !== undefined) await usageError(`unexpected value '${inline}' for '--${arg.long}' found; no more were expected`, command.usage);
-        await set(arg);
-      } else if (inline !== undefined) {
-        await set(arg, inline);
-      } else {
-        const next = argv[i + 1];
-        if (next === undefined || (next.startsWith('-') && next !== '-')) {
-          const known = next !== undefined && (next === '-h' || next === '--help' || byLong.has(next.slice(2).split('=')[0]));
-          if (next !== undefined && !known) await unexpected(next, command.usage);
-          await usageError(`a value is required for '${shown(arg)}' but none was supplied`);
-        }
-        i += 1;
-        await set(arg, next);
-      }
-    } else if (!rest && token.startsWith('-') && token !== '-') {
-      await unexpected(token, command.usage);
-    } else {
-      const arg = positionals[position];
-      if (!arg) await unexpected(token, command.usage);
-      position += 1;
-      await set(arg, token);
-    }
-  }
-  const missing = command.args.filter((a) => a.required && !given.has(a.id));
-  const unmet = command.args.filter((a) => given.has(a.id)).flatMap((a) => a.requires).filter((id) => !given.has(id));
-  const lacking = [...missing, ...command.args.filter((a) => unmet.includes(a.id))];
-  if (lacking.length) {
-    const list = lacking.map((a) => `  ${a.kind === 'flag' ? `--${a.long}` : shown(a)}`).join('\n');
-    await usageError(`the following required arguments were not provided:\n${list}`, command.usage);
-  }
-  for (const arg of command.args) {
-    if (!values.has(arg.id) && arg.default !== null) {
-      values.set(arg.id, arg.kind === 'flag' ? arg.default === 'true' : typed(arg, arg.default).value);
-    }
-  }
-  return Object.fromEntries(values);
-}
-
 // ---- the secrets ------------------------------------------------------------------------------
 
 function secrets(args) {
   const file = args.secret_file;
   let text;
-  if (file !== undefined) {
+  if (file != null) {
     try {
-      text = readFileSync(file, 'utf8');
+      text = readFileSync(file);
     } catch (error) {
       return fail({ code: 'io', message: `cannot read ${file}: ${reason(error)}`, exit: 2 });
     }
@@ -287,7 +185,7 @@ const commands = {
       return;
     }
     let json = scenario;
-    if (args.content_type !== undefined) {
+    if (args.content_type != null) {
       const value = JSON.parse(scenario);
       value.policy.content_type = args.content_type;
       json = JSON.stringify(value);
@@ -325,7 +223,7 @@ const commands = {
       await write(process.stdout, core.commandCurl(args.url, headers, args.file));
       return;
     }
-    if (args.topic === undefined) await write(process.stderr, `${core.noTopicNote()}\n`);
+    if (args.topic == null) await write(process.stderr, `${core.noTopicNote()}\n`);
     const started = performance.now();
     const outcome = await live.call(globalThis.fetch, { url: args.url, headers, body, timeoutMs }, true);
     const ms = Math.round(performance.now() - started);
@@ -335,8 +233,8 @@ const commands = {
   async listen(args) {
     const all = await secrets(args);
     const { Webhooks } = await import('./node.mjs');
-    const sources = args.allow_sources
-      ? { allow: args.allow_sources, proxies: args.trust_proxies ?? [], ...(args.forwarded ? { forwarded: args.forwarded } : {}) }
+    const sources = args.allow_sources.length
+      ? { allow: args.allow_sources, proxies: args.trust_proxies ?? [], ...(args.forwarded != null ? { forwarded: args.forwarded } : {}) }
       : undefined;
     let webhooks;
     try {
@@ -352,7 +250,7 @@ const commands = {
       const act = rehearsal.delivery(request.url, event.idempotencyKey, event.topic, event.type, event.id);
       request.act = act;
       if (act.slowMs > 0) await new Promise((resolve) => setTimeout(resolve, act.slowMs));
-      if (args.save !== undefined) {
+      if (args.save != null) {
         try {
           mkdirSync(args.save, { recursive: true });
           writeFileSync(join(args.save, core.saveName(event.topic, event.id)), request.body);
@@ -398,7 +296,7 @@ const commands = {
         res.writeHead(result.status, { 'content-type': 'application/json', connection: 'close' });
         res.end(result.body);
         served += 1;
-        if (args.max_requests !== undefined && served >= args.max_requests) {
+        if (args.max_requests != null && served >= args.max_requests) {
           server.close();
           server.closeAllConnections?.();
           res.on('finish', () => process.exit(0));
@@ -433,33 +331,14 @@ function plain(status, text) {
 // ---- the command line -----------------------------------------------------------------------
 
 async function main(argv) {
-  const [first, ...rest] = argv;
-  if (first === undefined) {
-    await write(process.stderr, SPEC.bare);
-    throw new Exit(2);
+  let { args, said } = core.parseArgs(argv, false);
+  if (said) {
+    const stream = said.stderr ? process.stderr : process.stdout;
+    if (colourOf(stream)) said = core.parseArgs(argv, true).said;
+    await write(stream, said.text);
+    throw new Exit(said.exit);
   }
-  if (first === '-h' || first === '--help') {
-    await write(process.stdout, first === '-h' ? SPEC.help : SPEC.longHelp);
-    return;
-  }
-  if (first === '-V' || first === '--version') {
-    await write(process.stdout, `${SPEC.name} ${SPEC.version}\n`);
-    return;
-  }
-  if (first === 'help') {
-    const target = SPEC.commands.find((c) => c.name === rest[0]);
-    if (rest.length && !target) {
-      await usageError(`unrecognized subcommand '${rest[0]}'`, SPEC.usage);
-    }
-    await write(process.stdout, target ? target.helpCommand : SPEC.helpCommand);
-    return;
-  }
-  const command = SPEC.commands.find((c) => c.name === first);
-  if (!command) {
-    const kind = first.startsWith('-') ? 'argument' : 'subcommand';
-    await usageError(kind === 'argument' ? `unexpected argument '${first}' found` : `unrecognized subcommand '${first}'`, SPEC.usage);
-  }
-  await commands[command.name](await parse(command, rest));
+  await commands[args.command](args);
 }
 
 main(process.argv.slice(2)).then(

@@ -118,6 +118,14 @@ pub fn secrets(
     Ok(secrets)
 }
 
+/// A secret file's text, from its bytes (`name` for the error).
+///
+/// # Errors
+/// `io` when it is not UTF-8.
+pub fn secret_file_text(name: &str, bytes: Vec<u8>) -> Result<String, Failure> {
+    String::from_utf8(bytes).map_err(|_| Failure::unreadable(name, "stream did not contain valid UTF-8"))
+}
+
 /// The one secret a command signs with.
 ///
 /// # Errors

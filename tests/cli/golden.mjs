@@ -114,6 +114,7 @@ export async function outcome(command, kase) {
   const server = kase.server ? await receiver(kase.server) : null;
   try {
     for (const [name, text] of Object.entries(kase.files ?? {})) writeFileSync(join(dir, name), text);
+    for (const [name, b64] of Object.entries(kase.filesBase64 ?? {})) writeFileSync(join(dir, name), Buffer.from(b64, 'base64'));
     const fixture = readFileSync(FIXTURE);
     const fill = (arg) => arg
       .replaceAll('{fixture}', FIXTURE).replaceAll('{dir}', dir).replaceAll('{scenarios}', SCENARIOS)
@@ -134,10 +135,7 @@ export async function outcome(command, kase) {
         .replace(/ after \d+ ms/g, ' after N ms');
     };
     const golden = { exit: result.exit, stdout: mask(result.stdout) };
-    // A usage error is compared by its first line: the rest is clap's advice.
-    const stderr = mask(result.stderr);
-    if (stderr.startsWith('error: ')) golden.stderrFirstLine = stderr.split('\n')[0];
-    else golden.stderr = stderr;
+    golden.stderr = mask(result.stderr);
     if (result.answers) golden.answers = result.answers;
     if (server) golden.received = server.seen.map((r) => ({ path: r.path, topic: r.headers['x-commercelayer-topic'] ?? null, ...(r.headers['x-commercelayer-signature'] === sign(r.body, 'abc') ? { signed: true } : {}) }));
     return golden;

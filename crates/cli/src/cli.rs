@@ -4,177 +4,31 @@ use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
 use clhooks::command::{self, Failure, Printed};
+use clhooks_args::{Command, Secrets};
 
 use crate::deliver::{self, simulate};
 
-#[derive(Parser)]
-#[command(name = "clhooks", version, about = "Sign, verify and inspect Commerce Layer webhooks")]
-pub struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-/// Where the shared secrets come from: `--secret` (seen in the process list), `--secret-file`,
-/// or the `CL_WEBHOOK_SECRET` environment variable when neither is given.
-#[derive(clap::Args)]
-pub struct Secrets {
-    /// A shared secret; repeat it during a rotation (any match passes). It shows in the process
-    /// list: prefer --secret-file or CL_WEBHOOK_SECRET.
-    #[arg(long = "secret")]
-    secret: Vec<String>,
-    /// A file holding the shared secret, or several (a rotation), one per line.
-    #[arg(long)]
-    secret_file: Option<PathBuf>,
-}
-
-impl Secrets {
-    /// Every secret given.
-    pub fn all(&self) -> Result<Vec<String>, Failure> {
-        let file = match &self.secret_file {
+/// The secrets given: `--secret`s, the `--secret-file`'s, or `CL_WEBHOOK_SECRET`'s.
+pub fn secrets(given: &Secrets) -> Result<Vec<String>, Failure> {
+    {
+        let file = match &given.secret_file {
             Some(path) => {
                 let name = path.display().to_string();
-                let text =
-                    std::fs::read_to_string(path).map_err(|e| Failure::unreadable(&name, &e.to_string()))?;
+                let bytes = std::fs::read(path).map_err(|e| Failure::unreadable(&name, &e.to_string()))?;
+                let text = command::secret_file_text(&name, bytes)?;
                 Some((name, text))
             }
             None => None,
         };
         let env = std::env::var(command::SECRET_ENV).ok();
-        command::secrets(&self.secret, file.as_ref().map(|(n, t)| (n.as_str(), t.as_str())), env.as_deref())
-    }
-
-    /// The one secret to sign with.
-    pub fn one(&self) -> Result<String, Failure> {
-        command::one_secret(self.all()?)
+        command::secrets(&given.secret, file.as_ref().map(|(n, t)| (n.as_str(), t.as_str())), env.as_deref())
     }
 }
 
-#[derive(Subcommand)]
-enum Command {
-    /// Print the X-CommerceLayer-Signature of a body.
-    Sign {
-        #[command(flatten)]
-        secret: Secrets,
-        /// The body, byte for byte ("-" or nothing: standard input).
-        file: Option<PathBuf>,
-    },
-    /// Check a body against an X-CommerceLayer-Signature value: prints ok, or the error on
-    /// stderr and exits 1.
-    Verify {
-        #[command(flatten)]
-        secrets: Secrets,
-        /// The X-CommerceLayer-Signature value.
-        #[arg(long)]
-        signature: String,
-        /// The body, byte for byte ("-" or nothing: standard input).
-        file: Option<PathBuf>,
-    },
-    /// List the known topics.
-    Topics {
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Only this resource's topics.
-        #[arg(long)]
-        resource: Option<String>,
-    },
-    /// Parse one topic name (exits 1 when it is malformed).
-    Topic {
-        /// A topic such as orders.place.
-        name: String,
-    },
-    /// Summarize a payload and print it with its relationships resolved.
-    Inspect {
-        /// The payload ("-" or nothing: standard input).
-        file: Option<PathBuf>,
-        /// Check the payload against this topic (as sent in X-CommerceLayer-Topic).
-        #[arg(long)]
-        topic: Option<String>,
-        /// How many times one resource may repeat on a path when resolving relationships.
-        #[arg(long, default_value_t = clhooks::payload::DEFAULT_MAX_DEPTH)]
-        max_depth: usize,
-        /// Print only the denormalized document, as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Print only this part of the denormalized document (a JSON pointer such as
-        /// /line_items/0).
-        #[arg(long)]
-        pointer: Option<String>,
-    },
-    /// Run a scenario through Commerce Layer's delivery, retry and circuit-breaker rules on
-    /// a virtual clock (or, with --live, over HTTP), and print the timeline and a summary.
-    Simulate {
-        /// The scenario (JSON; see examples/scenarios/).
-        scenario: PathBuf,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Deliver to the real callback URLs, on the real clock (waits compressed by
-        /// --time-scale); the scenario's endpoint behaviour is then up to the endpoints.
-        #[arg(long)]
-        live: bool,
-        /// With --live: send deliveries to this origin instead, keeping each URL's path; or,
-        /// as HOST=URL (repeatable), only those whose callback URL is on HOST.
-        #[arg(long = "target", requires = "live")]
-        targets: Vec<String>,
-        /// With --live: how much of each wait for a retry or an event to really wait (0.001
-        /// turns 15 s into 15 ms).
-        #[arg(long, default_value_t = 1.0, requires = "live")]
-        time_scale: f64,
-        /// With --live: the deliveries' Content-Type, instead of the scenario policy's.
-        #[arg(long, requires = "live")]
-        content_type: Option<String>,
-    },
-    /// Deliver one event as Commerce Layer does: signed, retried on failure with the real
-    /// backoff (compressed by --time-scale). Exits 1 unless it is delivered.
-    Send {
-        /// The callback URL.
-        #[arg(long)]
-        url: String,
-        #[command(flatten)]
-        secret: Secrets,
-        /// The topic, such as orders.place.
-        #[arg(long)]
-        topic: String,
-        /// An include_resources path; repeat it for several.
-        #[arg(long)]
-        include: Vec<String>,
-        /// How much of each wait between retries to really wait (0.001 turns 15 s into 15 ms).
-        #[arg(long, default_value_t = 1.0)]
-        time_scale: f64,
-        /// Retries after a failure (Commerce Layer: 10).
-        #[arg(long)]
-        max_retries: Option<u32>,
-        /// The deliveries' Content-Type (Commerce Layer's receivers read application/json).
-        #[arg(long, default_value = clhooks::sender::CONTENT_TYPE)]
-        content_type: String,
-
-        /// The payload ("-" or nothing: standard input).
-        file: Option<PathBuf>,
-    },
-    /// Re-sign a captured payload and POST it once, or print the curl command that would.
-    Replay {
-        /// The payload, byte for byte.
-        file: PathBuf,
-        /// Where to POST it.
-        #[arg(long)]
-        url: String,
-        #[command(flatten)]
-        secret: Secrets,
-        /// The X-CommerceLayer-Topic to send.
-        #[arg(long)]
-        topic: Option<String>,
-        /// Print the equivalent curl command instead of sending.
-        #[arg(long)]
-        curl: bool,
-        /// The deliveries' Content-Type (Commerce Layer's receivers read application/json).
-        #[arg(long, default_value = clhooks::sender::CONTENT_TYPE)]
-        content_type: String,
-    },
-    /// A local receiver: verifies every delivery and prints it; can misbehave on purpose.
-    Listen(crate::listen::Listen),
+/// The one secret to sign with.
+pub fn one_secret(given: &Secrets) -> Result<String, Failure> {
+    command::one_secret(secrets(given)?)
 }
 
 fn read_input(file: Option<&PathBuf>) -> io::Result<Vec<u8>> {
@@ -224,11 +78,11 @@ pub fn colour(stderr: bool) -> bool {
 fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Sign { secret, file } => {
-            let secret = secret.one()?;
+            let secret = one_secret(&secret)?;
             printed(command::sign(&input(file.as_ref())?, &secret))
         }
         Command::Verify { secrets, signature, file } => {
-            let secrets = secrets.all()?;
+            let secrets = self::secrets(&secrets)?;
             printed(command::verify(&input(file.as_ref())?, &signature, &secrets))
         }
         Command::Topics { json, resource } => printed(command::topics(resource.as_deref(), json)),
@@ -245,7 +99,7 @@ fn run(command: Command) -> Result<(), Failure> {
             deliver::simulate_live(&scenario, &targets, time_scale, content_type, json)
         }
         Command::Send { url, secret, topic, include, time_scale, max_retries, content_type, file } => {
-            let secret = secret.one()?;
+            let secret = one_secret(&secret)?;
             let body = input(file.as_ref())?;
             deliver::send(&command::Send {
                 body: &body,
@@ -259,7 +113,7 @@ fn run(command: Command) -> Result<(), Failure> {
             })
         }
         Command::Replay { file, url, secret, topic, curl, content_type } => {
-            let secret = secret.one()?;
+            let secret = one_secret(&secret)?;
             deliver::replay(&deliver::Replay {
                 file: &file,
                 url: &url,
@@ -274,7 +128,28 @@ fn run(command: Command) -> Result<(), Failure> {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    let cli = match clhooks_args::parse(args.clone(), false) {
+        Ok(cli) => cli,
+        Err(said) => {
+            // Coloured only for a terminal (asked again: clap words it the same either way).
+            let text = if colour(said.stderr) {
+                clhooks_args::parse(args, true).err().map_or(said.text.clone(), |s| s.text)
+            } else {
+                said.text.clone()
+            };
+            let written = if said.stderr {
+                io::stderr().lock().write_all(text.as_bytes())
+            } else {
+                io::stdout().lock().write_all(text.as_bytes())
+            };
+            return if written.is_ok() {
+                ExitCode::from(said.exit)
+            } else {
+                ExitCode::from(command::EXIT_USAGE)
+            };
+        }
+    };
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

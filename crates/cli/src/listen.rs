@@ -2,79 +2,25 @@
 //! and can misbehave on purpose (failures, slowness) so retries and the breaker can be watched.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
 use clhooks::command::{self, Behaviour, Failure, Rehearsal};
-use clhooks::receiver::{Answer, Body, MemoryStore, Receiver, ANSWER_CONTENT_TYPE, DEFAULT_MAX_BODY_BYTES};
+use clhooks::receiver::{Answer, Body, MemoryStore, Receiver, ANSWER_CONTENT_TYPE};
 use clhooks::sources::{Forwarded, Sources};
 use clhooks::Verifier;
 
-use crate::cli::{colour, print, Secrets};
+use clhooks_args::Listen;
+
+use crate::cli::{colour, print, secrets};
 use crate::deliver::wall_clock_ms;
 use crate::server::{self, Limits, Payload, Reply};
-
-/// Options of `clhooks listen`.
-#[derive(Args)]
-pub struct Listen {
-    /// The address to listen on (loopback unless you mean otherwise).
-    #[arg(long, default_value = command::DEFAULT_HOST)]
-    host: String,
-    /// The port (0 picks a free one; the first line printed says which).
-    #[arg(long, default_value_t = command::DEFAULT_PORT)]
-    port: u16,
-    #[command(flatten)]
-    secrets: Secrets,
-    /// Answer this share of verified deliveries with 500, at random (seeded).
-    #[arg(long, default_value_t = 0.0)]
-    fail_rate: f64,
-    /// Wait this long before answering (over 5000, Commerce Layer counts a timeout).
-    #[arg(long, default_value_t = 0)]
-    slow_ms: u64,
-    /// Behaviour for one path, overriding the above: PATH=RULE[,RULE], each RULE one of
-    /// fail-rate:F, fail-first:N (the first N deliveries fail), slow-ms:MS. Repeatable.
-    #[arg(long = "route")]
-    routes: Vec<String>,
-    /// Seed of --fail-rate.
-    #[arg(long, default_value_t = command::DEFAULT_SEED)]
-    seed: u64,
-    /// Stop after this many requests.
-    #[arg(long)]
-    max_requests: Option<u64>,
-    /// Largest body accepted, in bytes (413 above).
-    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
-    max_body: usize,
-    /// Also write each verified payload to this folder, named by topic and id.
-    #[arg(long)]
-    save: Option<PathBuf>,
-    /// Receive only from this address or CIDR block ("commercelayer": Commerce Layer's published
-    /// addresses); repeatable. Any other caller gets 403. Off by default.
-    #[arg(long = "allow-source")]
-    allow_sources: Vec<String>,
-    /// A proxy trusted to say who called it (an address or CIDR block); repeatable.
-    #[arg(long = "trust-proxy", requires = "allow_sources")]
-    trust_proxies: Vec<String>,
-    /// Where trusted proxies say it: x-forwarded-for, or a header holding the caller's address.
-    #[arg(long, requires = "allow_sources")]
-    forwarded: Option<String>,
-    /// A request's head must arrive within this many ms (408 and closed otherwise).
-    #[arg(long, default_value_t = command::DEFAULT_HEADER_TIMEOUT_MS)]
-    header_timeout_ms: u64,
-    /// A request's body must arrive within this many ms once its head has.
-    #[arg(long, default_value_t = command::DEFAULT_BODY_TIMEOUT_MS)]
-    body_timeout_ms: u64,
-    /// Connections read at once; one more is answered 503 and closed.
-    #[arg(long, default_value_t = command::DEFAULT_MAX_CONNECTIONS)]
-    max_connections: usize,
-}
 
 fn respond(answer: &Answer) -> Reply {
     Reply { status: answer.status, content_type: ANSWER_CONTENT_TYPE, body: answer.body.clone() }
 }
 
 pub fn listen(args: &Listen) -> Result<(), Failure> {
-    let secrets = args.secrets.all()?;
+    let secrets = secrets(&args.secrets)?;
     let mut receiver = Receiver::new(Verifier::new(&secrets)?).with_max_body_bytes(args.max_body);
     if !args.allow_sources.is_empty() {
         let forwarded = args.forwarded.as_deref().and_then(Forwarded::named).unwrap_or_default();

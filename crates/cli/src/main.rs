@@ -5,8 +5,6 @@ mod cli;
 mod deliver;
 mod listen;
 mod server;
-#[cfg(test)]
-mod spec;
 
 fn main() -> std::process::ExitCode {
     cli::main()

@@ -56,6 +56,24 @@ fn failure_from(value: &JsValue) -> Failure {
     }
 }
 
+/// The command line `args` (without the program's name) parsed by the Rust CLI's own grammar:
+/// `{args}`, the command and its options (`{command: 'sign', secret: [...], file, ...}`), or
+/// `{said: {text, stderr, exit}}`, what to print instead (a help, the version, bad usage), its
+/// help and errors coloured when `colour`.
+#[wasm_bindgen(js_name = parseArgs)]
+pub fn parse_args(args: Vec<String>, colour: bool) -> JsValue {
+    let out = js_sys::Object::new();
+    match clhooks_args::parse(args, colour) {
+        Ok(cli) => set(&out, "args", &to_js_value(&cli.command)),
+        Err(said) => set(
+            &out,
+            "said",
+            &to_js_value(&serde_json::json!({"text": said.text, "stderr": said.stderr, "exit": said.exit})),
+        ),
+    }
+    out.into()
+}
+
 /// `clhooks sign`.
 #[wasm_bindgen(js_name = commandSign)]
 pub fn sign(body: &JsValue, secret: &str) -> Result<JsValue, JsValue> {
@@ -93,16 +111,22 @@ pub fn inspect(body: &JsValue, options: &JsValue) -> Result<JsValue, JsValue> {
     Ok(printed_value(&command::inspect(&bytes(body)?, &options)))
 }
 
-/// The secrets of a command: `--secret`s, the `--secret-file` (its name and text) and the
+/// The secrets of a command: `--secret`s, the `--secret-file` (its name and bytes) and the
 /// environment's value. Throws a failure when there are none.
 #[wasm_bindgen(js_name = commandSecrets)]
 pub fn secrets(
     given: Vec<String>,
     file_name: Option<String>,
-    file_text: Option<String>,
+    file_bytes: Option<Vec<u8>>,
     env: Option<String>,
 ) -> Result<Vec<String>, JsValue> {
-    let file = file_name.as_deref().zip(file_text.as_deref());
+    let text = match (&file_name, file_bytes) {
+        (Some(name), Some(bytes)) => {
+            Some(command::secret_file_text(name, bytes).map_err(|f| failure_value(&f))?)
+        }
+        _ => None,
+    };
+    let file = file_name.as_deref().zip(text.as_deref());
     command::secrets(&given, file, env.as_deref()).map_err(|f| failure_value(&f))
 }
 
