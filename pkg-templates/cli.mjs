@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createCore } from './core/cli-web.js';
 import { createLive } from './api.js';
 
@@ -27,21 +27,32 @@ class Exit extends Error {
 const colourOf = (stream) => core.useColour(Boolean(stream.isTTY), process.env.NO_COLOR, process.env.TERM);
 
 /** Writes to a stream and resolves once it is flushed (a pipe may be slower than the exit). */
-const write = (stream, text) => new Promise((resolve) => {
+const write = (stream, text) => new Promise((resolve, reject) => {
   if (!text) resolve();
-  else stream.write(text, () => resolve());
+  else stream.write(text, (error) => (error ? reject(error) : resolve()));
 });
+// A reader that went away (`| head`) is reported, not thrown as an unhandled 'error' event.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
 /** @returns {Promise<never>} */
 async function fail(failure) {
-  await write(process.stderr, `${core.failureLine(failure, colourOf(process.stderr))}\n`);
+  await write(process.stderr, `${core.failureLine(failure, colourOf(process.stderr))}\n`).catch(() => {});
   throw new Exit(failure.exit);
 }
 
 /** Prints what a command printed, then reports its failure, if any. */
 async function printed({ stdout, failure }) {
-  await write(process.stdout, stdout);
+  await out(stdout);
   if (failure) await fail(failure);
+}
+
+/** Writes to standard output; a write that fails (a closed pipe) is the command's failure. */
+async function out(text) {
+  try {
+    await write(process.stdout, text);
+  } catch (error) {
+    await fail({ code: 'io', message: reason(error), exit: 2 });
+  }
 }
 
 /** Runs `fn`, reporting a failure the core threw (a plain `{code, message, exit}`). */
@@ -70,6 +81,8 @@ const OS_ERRORS = {
   EPERM: 'Operation not permitted (os error 1)',
   EADDRINUSE: 'Address already in use (os error 98)',
   EADDRNOTAVAIL: 'Cannot assign requested address (os error 99)',
+  EPIPE: 'Broken pipe (os error 32)',
+  ENAMETOOLONG: 'File name too long (os error 36)',
 };
 const reason = (error) => OS_ERRORS[error.code] ?? error.message;
 
@@ -138,16 +151,16 @@ async function drive(driver) {
 }
 
 /** A scenario file as the core's scenario JSON, its payload files read beside it. */
-async function scenarioOf(path) {
+async function scenarioOf(path, contentType) {
   const text = await input(path);
   return guard(() => core.commandReadScenario(text, (name) => {
-    const file = join(dirname(path), name);
+    const file = core.commandBeside(path, name);
     try {
       return [file, readFileSync(file)];
     } catch (error) {
       throw { code: 'io', message: `cannot read ${file}: ${reason(error)}`, exit: 2 };
     }
-  }));
+  }, contentType ?? undefined));
 }
 
 // ---- the commands ---------------------------------------------------------------------------
@@ -179,21 +192,15 @@ const commands = {
   },
 
   async simulate(args) {
-    const scenario = await scenarioOf(args.scenario);
+    const scenario = await scenarioOf(args.scenario, args.live ? args.content_type : null);
     if (!args.live) {
       await printed(core.commandSimulate(scenario, Boolean(args.json), colourOf(process.stdout)));
       return;
     }
-    let json = scenario;
-    if (args.content_type != null) {
-      const value = JSON.parse(scenario);
-      value.policy.content_type = args.content_type;
-      json = JSON.stringify(value);
-    }
-    const driver = await guard(() => new core.Driver(json, Date.now(), args.time_scale, args.targets ?? []));
+    const driver = await guard(() => new core.Driver(scenario, Date.now(), args.time_scale, args.targets));
     try {
       await drive(driver);
-      await write(process.stdout, driver.liveReportText(driver.now(Date.now()), Boolean(args.json)));
+      await out(driver.liveReportText(driver.now(Date.now()), Boolean(args.json)));
     } finally {
       driver.free();
     }
@@ -220,7 +227,7 @@ const commands = {
     const body = await input(args.file);
     const { headers, timeoutMs } = await guard(() => core.commandReplayHeaders(body, secret, args.topic, args.content_type));
     if (args.curl) {
-      await write(process.stdout, core.commandCurl(args.url, headers, args.file));
+      await out(core.commandCurl(args.url, headers, args.file));
       return;
     }
     if (args.topic == null) await write(process.stderr, `${core.noTopicNote()}\n`);
@@ -232,83 +239,130 @@ const commands = {
 
   async listen(args) {
     const all = await secrets(args);
+    if (args.forwarded != null) await guard(() => core.commandForwarded(args.forwarded));
     const { Webhooks } = await import('./node.mjs');
     const sources = args.allow_sources.length
-      ? { allow: args.allow_sources, proxies: args.trust_proxies ?? [], ...(args.forwarded != null ? { forwarded: args.forwarded } : {}) }
+      ? { allow: args.allow_sources, proxies: args.trust_proxies, ...(args.forwarded != null ? { forwarded: args.forwarded } : {}) }
       : undefined;
     let webhooks;
     try {
       // The handler's time is the misbehaviour's: listen sets no limit on it, as the Rust one.
       webhooks = new Webhooks({ secret: all, maxBodyBytes: args.max_body, handlerTimeoutMs: 0, ...(sources ? { sources } : {}) });
     } catch (error) {
-      return fail({ code: error.code ?? 'invalid_argument', message: error.message, exit: 1 });
+      return fail(core.coreFailure(error.code ?? 'invalid_argument', error.message));
     }
-    const rehearsal = await guard(() => new core.Rehearsal(args.fail_rate, args.slow_ms, args.routes ?? [], args.seed));
+    const rehearsal = await guard(() => new core.Rehearsal(args.fail_rate, args.slow_ms, args.routes, args.seed));
+    const limits = core.listenLimits(args.header_timeout_ms, args.body_timeout_ms, args.max_connections);
     const requests = new AsyncLocalStorage();
-    webhooks.on('*', async (event) => {
+    webhooks.on('*', (event) => {
       const request = requests.getStore();
       const act = rehearsal.delivery(request.url, event.idempotencyKey, event.topic, event.type, event.id);
       request.act = act;
-      if (act.slowMs > 0) await new Promise((resolve) => setTimeout(resolve, act.slowMs));
       if (args.save != null) {
         try {
           mkdirSync(args.save, { recursive: true });
           writeFileSync(join(args.save, core.saveName(event.topic, event.id)), request.body);
         } catch { /* a payload that cannot be saved is still answered */ }
       }
-      if (act.fail) throw new Error('failing on purpose');
+      if (act.fail) throw new Error(core.failingOnPurpose());
     });
     const colour = colourOf(process.stdout);
-    const maxConnections = Math.max(1, args.max_connections);
     let open = 0;
     let served = 0;
-    // A head within the header timeout, the body within the body timeout after it (408 otherwise),
-    // checked every 250 ms rather than Node's default 30 s.
+    /** Connections turned away, and those that have had their one request. */
+    const refused = new WeakSet();
+    const used = new WeakSet();
+    /** An answer on a connection that closes after it, its length given (no chunking, no Date). */
+    const reply = (res, status, type, body) => {
+      res.sendDate = false;
+      res.writeHead(status, core.reasonPhrase(status), { 'content-type': type, 'content-length': Buffer.byteLength(body), connection: 'close' });
+      res.end(body);
+    };
+    /** The raw bytes of a refusal, for a socket that never became a request. */
+    const refusalBytes = (name) => {
+      const { status, reason, text } = core.refusal(name);
+      const body = `${text}\n`;
+      return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+    };
+    const refuse = (req, res, name) => {
+      const { status, text } = core.refusal(name);
+      reply(res, status, 'text/plain; charset=utf-8', `${text}\n`);
+      req.resume();
+    };
+    const overLimit = (req) => Number(req.headers['content-length'] ?? 0) > args.max_body;
+    // The head within the header timeout (Node's parser checks it every 250 ms); the body's own
+    // timeout is kept below, from the end of the head.
     const server = createServer({
-      maxHeaderSize: 16 * 1024, headersTimeout: args.header_timeout_ms,
-      requestTimeout: args.header_timeout_ms + args.body_timeout_ms, connectionsCheckingInterval: 250,
+      maxHeaderSize: limits.maxHeadBytes, headersTimeout: timerMs(limits.headerTimeoutMs), requestTimeout: 0,
+      connectionsCheckingInterval: 250,
     });
     server.on('connection', (socket) => {
-      if (open >= maxConnections) {
-        socket.end(plain(503, 'too many connections'));
+      if (open >= limits.maxConnections) {
+        refused.add(socket);
+        socket.end(refusalBytes('too_many_connections'));
         return;
       }
       open += 1;
       socket.on('close', () => { open -= 1; });
     });
+    // What Node's parser refuses, answered as the Rust listen words it.
+    const parserRefusals = {
+      HPE_HEADER_OVERFLOW: 'head_too_large', ERR_HTTP_REQUEST_TIMEOUT: 'head_timeout', HPE_HEADERS_TIMEOUT: 'head_timeout',
+      HPE_UNEXPECTED_CONTENT_LENGTH: 'length_with_encoding', HPE_INVALID_CONTENT_LENGTH: 'bad_length',
+      HPE_CR_EXPECTED: 'bare_lf', HPE_LF_EXPECTED: 'bare_lf', HPE_INVALID_EOF_STATE: 'incomplete',
+    };
+    server.on('clientError', (/** @type {Error & { code?: string }} */ error, socket) => {
+      if (socket.writable && !refused.has(socket)) socket.end(refusalBytes(parserRefusals[error.code] ?? 'not_http'));
+      else socket.destroy();
+    });
+    // A client waiting for `100 Continue` gets it only for a body that will be read.
+    server.on('checkContinue', (req, res) => {
+      if (!overLimit(req)) res.writeContinue();
+      server.emit('request', req, res);
+    });
     server.on('request', (req, res) => {
-      const answer = (status, text) => {
-        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-        res.end(`${text}\n`);
-        req.resume();
-      };
-      if (req.rawHeaders.length / 2 > 100) return answer(431, 'more than 100 headers');
-      if (req.headers['transfer-encoding'] !== undefined) return answer(411, 'send the body with a Content-Length');
-      const length = Number(req.headers['content-length'] ?? 0);
-      const tooLarge = length > args.max_body;
+      const { socket } = req;
+      // One request a connection (every answer closes it); none on a connection turned away.
+      if (refused.has(socket)) return;
+      if (used.has(socket)) {
+        socket.destroy();
+        return;
+      }
+      used.add(socket);
+      if (req.rawHeaders.length / 2 > limits.maxHeaders) return refuse(req, res, 'too_many_headers');
+      if (req.headers['transfer-encoding'] !== undefined) return refuse(req, res, 'chunked');
+      const tooLarge = overLimit(req);
       const chunks = [];
-      const receive = async () => {
+      let answered = false;
+      const answer = async (unreadable) => {
+        if (answered) return;
+        answered = true;
+        clearTimeout(timer);
         const request = { url: req.url ?? '/', act: null, body: Buffer.concat(chunks) };
         const result = await requests.run(request, () => webhooks.process({
-          method: req.method ?? 'GET', body: request.body, headers: req.headers, peer: req.socket.remoteAddress, tooLarge,
+          method: req.method ?? 'GET', body: request.body, headers: req.headers, peer: socket.remoteAddress, tooLarge, unreadable,
         }).catch((error) => webhooks.failure(error)));
         process.stdout.write(`${core.listenLine(Date.now(), req.method ?? '', request.url, request.act, result, colour)}\n`);
-        res.writeHead(result.status, { 'content-type': 'application/json', connection: 'close' });
-        res.end(result.body);
         served += 1;
-        if (args.max_requests != null && served >= args.max_requests) {
-          server.close();
-          server.closeAllConnections?.();
-          res.on('finish', () => process.exit(0));
-        }
+        const last = args.max_requests != null && served >= args.max_requests;
+        if (last) server.close();
+        // `--slow-ms`: the answer waits, holding up no other request.
+        await sleep(request.act?.slowMs ?? 0);
+        if (last) res.on('finish', () => process.exit(0));
+        reply(res, result.status, 'application/json', result.body);
       };
+      const timer = setTimeout(() => {
+        req.pause();
+        answer(true);
+      }, timerMs(limits.bodyTimeoutMs));
       if (tooLarge) {
         req.resume();
-        receive();
+        answer(false);
         return;
       }
       req.on('data', (chunk) => chunks.push(chunk));
-      req.on('end', receive);
+      req.on('end', () => answer(false));
+      req.on('error', () => answer(true));
     });
     await new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -317,15 +371,17 @@ const commands = {
       code: 'listen', message: `cannot listen on ${args.host}:${args.port}: ${reason(error)}`, exit: 2,
     }));
     const { address, port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-    await write(process.stdout, `${core.listening(address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`, all.length)}\n`);
+    await out(`${core.listening(address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`, all.length)}\n`);
     await new Promise(() => {});
   },
 };
 
-function plain(status, text) {
-  const body = `${text}\n`;
-  const reasons = { 503: 'Service Unavailable' };
-  return `HTTP/1.1 ${status} ${reasons[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+/** A wait a timer can take (Node's timers overflow above 2^31 - 1 ms). */
+const timerMs = (ms) => Math.min(ms, 2 ** 31 - 1);
+
+/** Waits `ms`, however long. */
+async function sleep(ms) {
+  for (let left = ms; left > 0; left -= timerMs(left)) await new Promise((resolve) => setTimeout(resolve, timerMs(left)));
 }
 
 // ---- the command line -----------------------------------------------------------------------
@@ -335,7 +391,7 @@ async function main(argv) {
   if (said) {
     const stream = said.stderr ? process.stderr : process.stdout;
     if (colourOf(stream)) said = core.parseArgs(argv, true).said;
-    await write(stream, said.text);
+    await write(stream, said.text).catch(() => {});
     throw new Exit(said.exit);
   }
   await commands[args.command](args);

@@ -14,7 +14,7 @@ export function createLive(sender, guarded) {
   /**
    * @param {typeof fetch} fetchImpl
    * @param {Pick<Call, 'url' | 'headers' | 'body' | 'timeoutMs'>} request
-   * @param {boolean} [keepBody] also give the first 4 KiB of the answer's body, as `body`
+   * @param {boolean} [keepBody] also give the answer's body, as `body`
    * @returns {Promise<Outcome & { body?: string }>}
    */
   async function call(fetchImpl, request, keepBody = false) {
@@ -27,11 +27,12 @@ export function createLive(sender, guarded) {
       });
       const bytes = await response.arrayBuffer().catch(() => new ArrayBuffer(0));
       if (response.type === 'opaqueredirect') return { kind: 'status', code: 302, message: 'redirect (not followed)' };
-      const outcome = { kind: /** @type {const} */ ('status'), code: response.status, message: response.statusText || '' };
-      return keepBody ? { ...outcome, body: new TextDecoder().decode(bytes.slice(0, 4096)) } : outcome;
+      // The status is worded by its code, as the core words it, whatever the server sent.
+      const outcome = { kind: /** @type {const} */ ('status'), code: response.status, message: sender().reasonPhrase(response.status) };
+      return keepBody ? { ...outcome, body: new TextDecoder().decode(bytes) } : outcome;
     } catch (error) {
       if (controller.signal.aborted) return { kind: 'timeout' };
-      return { kind: 'error', message: String((error && (error.cause?.code || error.message)) || error) };
+      return { kind: 'error', message: String((error && (error.cause?.code || error.cause?.message || error.message)) || error) };
     } finally {
       clearTimeout(timer);
     }

@@ -35,6 +35,237 @@ pub const DEFAULT_BODY_TIMEOUT_MS: u64 = 30_000;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 /// How long a command runs before it shows a progress line on a terminal, in ms.
 pub const PROGRESS_AFTER_MS: u64 = 1_000;
+/// How much of an endpoint's answer `replay` shows, in bytes.
+pub const ANSWER_SHOWN_BYTES: usize = 4096;
+
+/// What a client may cost `listen`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenLimits {
+    /// Until a request's head has arrived, in ms (408 and closed after).
+    pub header_timeout_ms: u64,
+    /// Until its body has arrived once the head has, in ms (the core's 400 `body_unreadable`).
+    pub body_timeout_ms: u64,
+    /// Connections read at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+    /// The most bytes a request's head may take (431 above).
+    pub max_head_bytes: usize,
+    /// The most headers a request may have (431 above).
+    pub max_headers: usize,
+}
+
+impl ListenLimits {
+    /// The limits of `--header-timeout-ms`, `--body-timeout-ms` and `--max-connections`: at
+    /// least 1 ms and one connection, whatever is asked.
+    #[must_use]
+    pub fn new(header_timeout_ms: u64, body_timeout_ms: u64, max_connections: usize) -> ListenLimits {
+        ListenLimits {
+            header_timeout_ms: header_timeout_ms.max(1),
+            body_timeout_ms: body_timeout_ms.max(1),
+            max_connections: max_connections.max(1),
+            max_head_bytes: 16 * 1024,
+            max_headers: 100,
+        }
+    }
+}
+
+/// Why `listen` refuses a request before the receiver sees it: its status and the text of the
+/// plain answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// One connection more than `max_connections` (503).
+    TooManyConnections,
+    /// The head did not arrive in time (408).
+    HeadTimeout,
+    /// The head is over `max_head_bytes` (431).
+    HeadTooLarge,
+    /// More than `max_headers` headers (431).
+    TooManyHeaders,
+    /// A chunked body (411).
+    Chunked,
+    /// A line ending with a bare LF, how requests are smuggled past other parsers (400).
+    BareLf,
+    /// The head ended early (400).
+    Incomplete,
+    /// Not an HTTP/1.1 head (400).
+    NotHttp,
+    /// A header value that is not UTF-8 (400).
+    HeaderNotUtf8,
+    /// `Content-Length` beside `Transfer-Encoding` (400).
+    LengthWithEncoding,
+    /// A `Content-Length` that is not a number of bytes (400).
+    BadLength,
+    /// More than one `Content-Length` (400).
+    SeveralLengths,
+}
+
+impl Refusal {
+    /// Every refusal, by [`Refusal::name`].
+    pub const ALL: [Refusal; 12] = [
+        Refusal::TooManyConnections,
+        Refusal::HeadTimeout,
+        Refusal::HeadTooLarge,
+        Refusal::TooManyHeaders,
+        Refusal::Chunked,
+        Refusal::BareLf,
+        Refusal::Incomplete,
+        Refusal::NotHttp,
+        Refusal::HeaderNotUtf8,
+        Refusal::LengthWithEncoding,
+        Refusal::BadLength,
+        Refusal::SeveralLengths,
+    ];
+
+    /// A stable snake_case name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Refusal::TooManyConnections => "too_many_connections",
+            Refusal::HeadTimeout => "head_timeout",
+            Refusal::HeadTooLarge => "head_too_large",
+            Refusal::TooManyHeaders => "too_many_headers",
+            Refusal::Chunked => "chunked",
+            Refusal::BareLf => "bare_lf",
+            Refusal::Incomplete => "incomplete",
+            Refusal::NotHttp => "not_http",
+            Refusal::HeaderNotUtf8 => "header_not_utf8",
+            Refusal::LengthWithEncoding => "length_with_encoding",
+            Refusal::BadLength => "bad_length",
+            Refusal::SeveralLengths => "several_lengths",
+        }
+    }
+
+    /// The refusal of a name.
+    #[must_use]
+    pub fn named(name: &str) -> Option<Refusal> {
+        Refusal::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// The status.
+    #[must_use]
+    pub fn status(self) -> u16 {
+        match self {
+            Refusal::TooManyConnections => 503,
+            Refusal::HeadTimeout => 408,
+            Refusal::HeadTooLarge | Refusal::TooManyHeaders => 431,
+            Refusal::Chunked => 411,
+            _ => 400,
+        }
+    }
+
+    /// The answer's text (`text/plain`).
+    #[must_use]
+    pub fn text(self) -> &'static str {
+        match self {
+            Refusal::TooManyConnections => "too many connections",
+            Refusal::HeadTimeout => "the request's head did not arrive in time",
+            Refusal::HeadTooLarge => "the request's head is over 16 KiB",
+            Refusal::TooManyHeaders => "more than 100 headers",
+            Refusal::Chunked => "send the body with a Content-Length",
+            Refusal::BareLf => "lines must end with CRLF",
+            Refusal::Incomplete => "the request's head is incomplete",
+            Refusal::NotHttp => "the request's head is not HTTP/1.1",
+            Refusal::HeaderNotUtf8 => "a header value is not UTF-8",
+            Refusal::LengthWithEncoding => "Content-Length and Transfer-Encoding together",
+            Refusal::BadLength => "Content-Length is not a number of bytes",
+            Refusal::SeveralLengths => "more than one Content-Length",
+        }
+    }
+
+    /// Whether the connection is read a little longer after the answer, so that a client
+    /// still sending gets to read it (not after a timeout).
+    #[must_use]
+    pub fn lingers(self) -> bool {
+        self != Refusal::HeadTimeout
+    }
+}
+
+/// The reason phrase of a status (RFC 9110's, and the registered ones), or "" for an unknown
+/// one: the command lines word a status by its code, whatever the other side sent.
+#[must_use]
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        423 => "Locked",
+        424 => "Failed Dependency",
+        425 => "Too Early",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        451 => "Unavailable For Legal Reasons",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        507 => "Insufficient Storage",
+        508 => "Loop Detected",
+        511 => "Network Authentication Required",
+        _ => "",
+    }
+}
+
+/// A status outcome of a call, worded by its code.
+#[must_use]
+pub fn status_outcome(status: u16) -> Outcome {
+    Outcome::Status { code: status, message: reason(status).to_owned() }
+}
+
+/// Where a scenario's `payload_file` is: beside the scenario (`scenario`, its path as given),
+/// or `name` itself when absolute.
+#[must_use]
+pub fn beside(scenario: &str, name: &str) -> String {
+    let dir = std::path::Path::new(scenario).parent().unwrap_or_else(|| std::path::Path::new(""));
+    dir.join(name).display().to_string()
+}
+
+/// `--forwarded`: which header trusted proxies name the caller in.
+///
+/// # Errors
+/// `usage` for an empty name.
+pub fn forwarded(name: Option<&str>) -> Result<crate::sources::Forwarded, Failure> {
+    match name {
+        None => Ok(crate::sources::Forwarded::None),
+        Some(name) => crate::sources::Forwarded::named(name)
+            .ok_or_else(|| Failure::usage("usage", "--forwarded names a header, such as x-forwarded-for")),
+    }
+}
 
 /// Why a command failed, and how it exits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +297,7 @@ impl Failure {
         Failure::usage("io", format!("cannot read {name}: {reason}"))
     }
 
-    /// The line printed on standard error, coloured when `colour`.
+    /// The line printed on standard error, `error[code]: message`, coloured when `colour`.
     #[must_use]
     pub fn line(&self, colour: bool) -> String {
         let head = text::paint(colour, text::Style::Error, &format!("error[{}]:", self.code));
@@ -409,8 +640,8 @@ pub fn curl(url: &str, headers: &[(String, String)], file: &str) -> String {
     command
 }
 
-/// What `replay` prints of the endpoint's answer (`ms` after sending; `body`, the first 4 KiB
-/// of its answer), and whether it was accepted.
+/// What `replay` prints of the endpoint's answer (`ms` after sending; `body`, its answer, of
+/// which the first [`ANSWER_SHOWN_BYTES`] are shown), and whether it was accepted.
 #[must_use]
 pub fn replay_result(outcome: &Outcome, ms: u64, body: &str) -> Printed {
     let (line, ok) = match outcome {
@@ -424,8 +655,13 @@ pub fn replay_result(outcome: &Outcome, ms: u64, body: &str) -> Printed {
         Outcome::Error { message } => (format!("failed after {ms} ms: {message}"), false),
     };
     let mut stdout = lines(&line);
-    if !body.trim_end().is_empty() {
-        stdout.push_str(&lines(body.trim_end()));
+    let mut end = body.len().min(ANSWER_SHOWN_BYTES);
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    let shown = body.get(..end).unwrap_or_default().trim_end();
+    if !shown.is_empty() {
+        stdout.push_str(&lines(shown));
     }
     if ok {
         Printed::ok(stdout)

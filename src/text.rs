@@ -104,12 +104,6 @@ pub fn payload_summary(document: &Document, topic: Option<&Topic>) -> String {
     rows.iter().map(|(label, value)| format!("{label:<width$}  {value}")).collect::<Vec<_>>().join("\n")
 }
 
-/// How a command line reports a failure on standard error: `error[code]: message`.
-#[must_use]
-pub fn error_line(code: &str, message: &str) -> String {
-    format!("error[{code}]: {message}")
-}
-
 /// What a coloured piece of text means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {

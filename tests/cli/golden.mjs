@@ -35,9 +35,10 @@ async function receiver(statuses) {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      const status = statuses[Math.min(seen.length, statuses.length - 1)];
+      // A status, or [status, reason phrase] for a server that words it its own way.
+      const [status, reason] = [statuses[Math.min(seen.length, statuses.length - 1)]].flat();
       seen.push({ path: req.url, headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(status, { 'content-type': 'application/json' });
+      res.writeHead(status, reason, { 'content-type': 'application/json' });
       res.end(status < 300 ? '{"received":true}' : '{"error":"nope"}');
     });
   });
@@ -68,7 +69,8 @@ function run(command, args, { stdin, env }) {
 /** One request on a connection of its own: its answer's status and body. */
 function exchange(url, method, headers, body) {
   return new Promise((ok, fail) => {
-    const req = request(url, { method, headers: body ? { ...headers, 'content-length': body.length } : headers, agent: false }, (res) => {
+    const framed = body && !headers['transfer-encoding'] ? { ...headers, 'content-length': body.length } : headers;
+    const req = request(url, { method, headers: framed, agent: false }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => ok({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
@@ -96,7 +98,7 @@ async function listen(command, kase, secretEnv) {
   const answers = [];
   for (const request of kase.requests) {
     const body = request.body?.fixture ? readFileSync(FIXTURE) : Buffer.from(request.body?.utf8 ?? '');
-    const headers = { 'content-type': 'application/json' };
+    const headers = { 'content-type': 'application/json', ...(request.chunked ? { 'transfer-encoding': 'chunked' } : {}) };
     if (request.sign) headers['x-commercelayer-signature'] = sign(body, request.sign);
     if (request.topic) headers['x-commercelayer-topic'] = request.topic;
     const method = request.method ?? 'POST';
@@ -113,7 +115,7 @@ export async function outcome(command, kase) {
   const dir = mkdtempSync(join(tmpdir(), 'clhooks-cli-'));
   const server = kase.server ? await receiver(kase.server) : null;
   try {
-    for (const [name, text] of Object.entries(kase.files ?? {})) writeFileSync(join(dir, name), text);
+    for (const [name, text] of Object.entries(kase.files ?? {})) writeFileSync(join(dir, name), text.replaceAll('{dir}', dir));
     for (const [name, b64] of Object.entries(kase.filesBase64 ?? {})) writeFileSync(join(dir, name), Buffer.from(b64, 'base64'));
     const fixture = readFileSync(FIXTURE);
     const fill = (arg) => arg

@@ -14,10 +14,10 @@ use crate::cli::{colour, input, out, print, printed};
 /// Reads a scenario file, and the files its events' `payload_file`s name (relative to it).
 fn read_scenario(path: &PathBuf) -> Result<Scenario, Failure> {
     let text = input(Some(path))?;
-    let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+    let scenario = path.display().to_string();
     command::read_scenario(&text, |name| {
-        let file = dir.join(name);
-        Ok((file.display().to_string(), input(Some(&file))?))
+        let file = command::beside(&scenario, name);
+        Ok((file.clone(), input(Some(&PathBuf::from(file)))?))
     })
 }
 
@@ -54,9 +54,9 @@ fn call(agent: &ureq::Agent, request: &Request) -> (Outcome, String) {
         Ok(response) => {
             let status = response.status();
             let mut body = String::new();
-            let _ = response.into_body().into_reader().take(4096).read_to_string(&mut body);
-            let message = status.canonical_reason().unwrap_or_default().to_owned();
-            (Outcome::Status { code: status.as_u16(), message }, body)
+            let shown = command::ANSWER_SHOWN_BYTES as u64;
+            let _ = response.into_body().into_reader().take(shown).read_to_string(&mut body);
+            (command::status_outcome(status.as_u16()), body)
         }
         Err(ureq::Error::Timeout(_)) => (Outcome::Timeout, String::new()),
         Err(e) => (Outcome::Error { message: e.to_string() }, String::new()),

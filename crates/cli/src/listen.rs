@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clhooks::command::{self, Behaviour, Failure, Rehearsal};
 use clhooks::receiver::{Answer, Body, MemoryStore, Receiver, ANSWER_CONTENT_TYPE};
-use clhooks::sources::{Forwarded, Sources};
+use clhooks::sources::Sources;
 use clhooks::Verifier;
 
 use clhooks_args::Listen;
@@ -15,15 +15,20 @@ use crate::cli::{colour, print, secrets};
 use crate::deliver::wall_clock_ms;
 use crate::server::{self, Limits, Payload, Reply};
 
-fn respond(answer: &Answer) -> Reply {
-    Reply { status: answer.status, content_type: ANSWER_CONTENT_TYPE, body: answer.body.clone() }
+fn respond(answer: &Answer, delay_ms: u64) -> Reply {
+    Reply {
+        delay: Duration::from_millis(delay_ms),
+        status: answer.status,
+        content_type: ANSWER_CONTENT_TYPE,
+        body: answer.body.clone(),
+    }
 }
 
 pub fn listen(args: &Listen) -> Result<(), Failure> {
     let secrets = secrets(&args.secrets)?;
     let mut receiver = Receiver::new(Verifier::new(&secrets)?).with_max_body_bytes(args.max_body);
     if !args.allow_sources.is_empty() {
-        let forwarded = args.forwarded.as_deref().and_then(Forwarded::named).unwrap_or_default();
+        let forwarded = command::forwarded(args.forwarded.as_deref())?;
         receiver = receiver
             .with_sources(Sources::allow(&args.allow_sources)?.behind(&args.trust_proxies, forwarded)?);
     }
@@ -38,9 +43,11 @@ pub fn listen(args: &Listen) -> Result<(), Failure> {
     let requests = server::serve(
         listener,
         Limits {
-            header_timeout: Duration::from_millis(args.header_timeout_ms),
-            body_timeout: Duration::from_millis(args.body_timeout_ms),
-            max_connections: args.max_connections.max(1),
+            listen: command::ListenLimits::new(
+                args.header_timeout_ms,
+                args.body_timeout_ms,
+                args.max_connections,
+            ),
             max_body: args.max_body,
         },
     );
@@ -90,11 +97,13 @@ pub fn listen(args: &Listen) -> Result<(), Failure> {
             colour,
         );
         print(&line)?;
+        // `--slow-ms`: the answer waits on its connection's thread, holding up no other.
+        let delay = act.as_ref().map_or(0, |a| a.slow_ms);
         if args.max_requests.is_some_and(|max| served >= max) {
-            reply.finish(respond(&answer));
+            reply.finish(respond(&answer, delay));
             break;
         }
-        reply.send(respond(&answer));
+        reply.send(respond(&answer, delay));
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //!
 //! Each connection is read on its own thread (at most `max_connections` at once; one more is
 //! answered 503 and closed). A request's head must arrive within the header timeout, fit in
-//! [`MAX_HEAD_BYTES`] and [`MAX_HEADERS`] (431 otherwise), end its lines with CRLF, and frame
+//! the core's [`ListenLimits`] (431 otherwise), end its lines with CRLF, and frame
 //! its body with one `Content-Length` (400 for conflicting or malformed lengths, or a length
 //! beside `Transfer-Encoding`; 411 for a chunked body). The body must arrive within the body
 //! timeout. Only then is the request handed to the one thread that runs the receiver, so a
@@ -17,21 +17,13 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// The most bytes a request's head (request line and headers) may take.
-pub const MAX_HEAD_BYTES: usize = 16 * 1024;
-/// The most headers a request may have.
-pub const MAX_HEADERS: usize = 100;
+use clhooks::command::{self, ListenLimits, Refusal};
 
-/// What a client may cost the server.
+/// What a client may cost the server: the core's limits, and the receiver's body limit (a
+/// longer `Content-Length` is not read).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Until the head has arrived.
-    pub header_timeout: Duration,
-    /// Until the whole body has arrived.
-    pub body_timeout: Duration,
-    /// Connections read at once.
-    pub max_connections: usize,
-    /// The receiver's body limit: a longer `Content-Length` is not read.
+    pub listen: ListenLimits,
     pub max_body: usize,
 }
 
@@ -56,8 +48,9 @@ pub struct Request {
     pub body: Payload,
 }
 
-/// An answer: status, content type, body.
+/// An answer: status, content type, body, and how long to wait before sending it.
 pub struct Reply {
+    pub delay: Duration,
     pub status: u16,
     pub content_type: &'static str,
     pub body: String,
@@ -75,11 +68,12 @@ impl Responder {
         let _ = self.reply.send(reply);
     }
 
-    /// Hands the answer over and waits (at most 10 s) until it has been written: for the last
+    /// Hands the answer over and waits (at most its delay and 10 s) until it has been written: for the last
     /// answer before the process ends.
     pub fn finish(self, reply: Reply) {
+        let wait = reply.delay + Duration::from_secs(10);
         if self.reply.send(reply).is_ok() {
-            let _ = self.written.recv_timeout(Duration::from_secs(10));
+            let _ = self.written.recv_timeout(wait);
         }
     }
 }
@@ -92,9 +86,9 @@ pub fn serve(listener: TcpListener, limits: Limits) -> mpsc::Receiver<(Request, 
     thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            if active.load(Ordering::SeqCst) >= limits.max_connections {
+            if active.load(Ordering::SeqCst) >= limits.listen.max_connections {
                 let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
-                write_reply(&mut stream, &plain(503, "too many connections"));
+                write_reply(&mut stream, &refusal(Refusal::TooManyConnections));
                 continue;
             }
             active.fetch_add(1, Ordering::SeqCst);
@@ -111,25 +105,12 @@ pub fn serve(listener: TcpListener, limits: Limits) -> mpsc::Receiver<(Request, 
     rx
 }
 
-fn plain(status: u16, message: &str) -> Reply {
-    Reply { status, content_type: "text/plain; charset=utf-8", body: format!("{message}\n") }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        411 => "Length Required",
-        413 => "Content Too Large",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "",
+fn refusal(refusal: Refusal) -> Reply {
+    Reply {
+        delay: Duration::ZERO,
+        status: refusal.status(),
+        content_type: "text/plain; charset=utf-8",
+        body: format!("{}\n", refusal.text()),
     }
 }
 
@@ -137,7 +118,7 @@ fn write_reply(stream: &mut TcpStream, reply: &Reply) {
     let head = format!(
         "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         reply.status,
-        reason(reply.status),
+        command::reason(reply.status),
         reply.content_type,
         reply.body.len()
     );
@@ -158,17 +139,17 @@ fn read_by(stream: &mut TcpStream, buffer: &mut [u8], deadline: Instant) -> std:
 
 /// Why a head is refused, as the answer to send (then as [`linger`]: the client may still be
 /// sending, unless it timed out).
-fn refuse(stream: &mut TcpStream, status: u16, message: &str) {
+fn refuse(stream: &mut TcpStream, why: Refusal) {
     let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
-    write_reply(stream, &plain(status, message));
-    if status != 408 {
+    write_reply(stream, &refusal(why));
+    if why.lingers() {
         linger(stream);
     }
 }
 
 fn connection(mut stream: TcpStream, limits: Limits, tx: &mpsc::Sender<(Request, Responder)>) {
     let peer = stream.peer_addr().ok().map(|a| a.ip());
-    let deadline = Instant::now() + limits.header_timeout;
+    let deadline = Instant::now() + Duration::from_millis(limits.listen.header_timeout_ms);
     // The head, and whatever of the body came with it.
     let mut data = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
@@ -177,27 +158,27 @@ fn connection(mut stream: TcpStream, limits: Limits, tx: &mpsc::Sender<(Request,
             break at + 4;
         }
         if bare_lf(&data) {
-            return refuse(&mut stream, 400, "lines must end with CRLF");
+            return refuse(&mut stream, Refusal::BareLf);
         }
-        if data.len() > MAX_HEAD_BYTES {
-            return refuse(&mut stream, 431, "the request's head is over 16 KiB");
+        if data.len() > limits.listen.max_head_bytes {
+            return refuse(&mut stream, Refusal::HeadTooLarge);
         }
         match read_by(&mut stream, &mut chunk, deadline) {
             Ok(0) => return,
             Ok(n) => data.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             Err(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
-                return refuse(&mut stream, 408, "the request's head did not arrive in time");
+                return refuse(&mut stream, Refusal::HeadTimeout);
             }
             Err(_) => return,
         }
     };
-    if end > MAX_HEAD_BYTES {
-        return refuse(&mut stream, 431, "the request's head is over 16 KiB");
+    if end > limits.listen.max_head_bytes {
+        return refuse(&mut stream, Refusal::HeadTooLarge);
     }
     let (head, rest) = data.split_at(end);
-    let request = match parse_head(head) {
+    let request = match parse_head(head, limits.listen.max_headers) {
         Ok(request) => request,
-        Err((status, message)) => return refuse(&mut stream, status, message),
+        Err(why) => return refuse(&mut stream, why),
     };
     let (method, path, headers, length) = request;
     let unread = length > limits.max_body as u64;
@@ -211,7 +192,12 @@ fn connection(mut stream: TcpStream, limits: Limits, tx: &mpsc::Sender<(Request,
         if expects && length as usize > rest.len() {
             let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
         }
-        read_body(&mut stream, rest, length, Instant::now() + limits.body_timeout)
+        read_body(
+            &mut stream,
+            rest,
+            length,
+            Instant::now() + Duration::from_millis(limits.listen.body_timeout_ms),
+        )
     };
     let (reply_tx, reply_rx) = mpsc::channel();
     let (written_tx, written) = mpsc::channel();
@@ -222,6 +208,8 @@ fn connection(mut stream: TcpStream, limits: Limits, tx: &mpsc::Sender<(Request,
         return;
     }
     if let Ok(reply) = reply_rx.recv() {
+        // `listen --slow-ms` waits here, on this connection's thread, not the receiver's.
+        thread::sleep(reply.delay);
         let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
         write_reply(&mut stream, &reply);
         let _ = written_tx.send(());
@@ -255,17 +243,17 @@ fn bare_lf(head: &[u8]) -> bool {
 }
 
 /// The method, path, headers and body length of a head, or the status and reason to refuse it.
-fn parse_head(head: &[u8]) -> Result<Head, (u16, &'static str)> {
+fn parse_head(head: &[u8], max_headers: usize) -> Result<Head, Refusal> {
     if bare_lf(head) {
-        return Err((400, "lines must end with CRLF"));
+        return Err(Refusal::BareLf);
     }
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
     let mut parsed = httparse::Request::new(&mut slots);
     match parsed.parse(head) {
         Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => return Err((400, "the request's head is incomplete")),
-        Err(httparse::Error::TooManyHeaders) => return Err((431, "more than 100 headers")),
-        Err(_) => return Err((400, "the request's head is not HTTP/1.1")),
+        Ok(httparse::Status::Partial) => return Err(Refusal::Incomplete),
+        Err(httparse::Error::TooManyHeaders) => return Err(Refusal::TooManyHeaders),
+        Err(_) => return Err(Refusal::NotHttp),
     }
     let method = parsed.method.unwrap_or_default().to_owned();
     let path = parsed.path.unwrap_or_default().to_owned();
@@ -274,7 +262,7 @@ fn parse_head(head: &[u8]) -> Result<Head, (u16, &'static str)> {
     let mut chunked = false;
     for header in parsed.headers.iter() {
         let Ok(value) = std::str::from_utf8(header.value) else {
-            return Err((400, "a header value is not UTF-8"));
+            return Err(Refusal::HeaderNotUtf8);
         };
         if header.name.eq_ignore_ascii_case("content-length") {
             lengths.push(value.trim().to_owned());
@@ -284,16 +272,16 @@ fn parse_head(head: &[u8]) -> Result<Head, (u16, &'static str)> {
         headers.push((header.name.to_owned(), value.to_owned()));
     }
     let length = match (lengths.as_slice(), chunked) {
-        ([_, ..], true) => return Err((400, "Content-Length and Transfer-Encoding together")),
-        ([], true) => return Err((411, "send the body with a Content-Length")),
+        ([_, ..], true) => return Err(Refusal::LengthWithEncoding),
+        ([], true) => return Err(Refusal::Chunked),
         ([], false) => 0,
         ([one], false) => {
             if one.is_empty() || one.len() > 19 || !one.bytes().all(|b| b.is_ascii_digit()) {
-                return Err((400, "Content-Length is not a number of bytes"));
+                return Err(Refusal::BadLength);
             }
-            one.parse().map_err(|_| (400, "Content-Length is not a number of bytes"))?
+            one.parse().map_err(|_| Refusal::BadLength)?
         }
-        _ => return Err((400, "more than one Content-Length")),
+        _ => return Err(Refusal::SeveralLengths),
     };
     Ok((method, path, headers, length))
 }

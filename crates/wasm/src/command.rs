@@ -137,11 +137,16 @@ pub fn one_secret(secrets: Vec<String>) -> Result<String, JsValue> {
 }
 
 /// A scenario file's text made into a scenario's JSON, its `payload_file`s read by
-/// `read(name)`, which returns `[shownName, bytes]` or throws a failure.
+/// `read(name)`, which returns `[shownName, bytes]` or throws a failure; with `contentType`,
+/// its deliveries' Content-Type.
 #[wasm_bindgen(js_name = commandReadScenario)]
-pub fn read_scenario(text: &JsValue, read: &Function) -> Result<String, JsValue> {
+pub fn read_scenario(
+    text: &JsValue,
+    read: &Function,
+    content_type: Option<String>,
+) -> Result<String, JsValue> {
     let text = bytes(text)?;
-    let scenario = command::read_scenario(&text, |name| {
+    let mut scenario = command::read_scenario(&text, |name| {
         let got = read.call1(&JsValue::NULL, &JsValue::from_str(name)).map_err(|e| failure_from(&e))?;
         let got = Array::from(&got);
         let shown = got.get(0).as_string().unwrap_or_else(|| name.to_owned());
@@ -149,6 +154,9 @@ pub fn read_scenario(text: &JsValue, read: &Function) -> Result<String, JsValue>
         Ok((shown, body))
     })
     .map_err(|f| failure_value(&f))?;
+    if let Some(content_type) = content_type {
+        scenario.policy.content_type = content_type;
+    }
     Ok(serde_json::to_string(&scenario).unwrap_or_default())
 }
 
@@ -231,6 +239,56 @@ pub fn no_topic_note() -> String {
 #[wasm_bindgen(js_name = progressAfterMs)]
 pub fn progress_after_ms() -> f64 {
     command::PROGRESS_AFTER_MS as f64
+}
+
+/// Where a scenario's `payload_file` is, beside the scenario (`scenario`: its path as given).
+#[wasm_bindgen(js_name = commandBeside)]
+pub fn beside(scenario: &str, name: &str) -> String {
+    command::beside(scenario, name)
+}
+
+/// Checks `listen --forwarded`; throws a failure for an empty name.
+#[wasm_bindgen(js_name = commandForwarded)]
+pub fn forwarded(name: Option<String>) -> Result<(), JsValue> {
+    command::forwarded(name.as_deref()).map(|_| ()).map_err(|f| failure_value(&f))
+}
+
+/// `listen`'s limits (`{headerTimeoutMs, bodyTimeoutMs, maxConnections, maxHeadBytes,
+/// maxHeaders}`) for its `--header-timeout-ms`, `--body-timeout-ms` and `--max-connections`.
+#[wasm_bindgen(js_name = listenLimits)]
+pub fn listen_limits(header_timeout_ms: f64, body_timeout_ms: f64, max_connections: f64) -> JsValue {
+    let whole = |n: f64| if n.is_finite() && n > 0.0 { n as u64 } else { 0 };
+    let limits = command::ListenLimits::new(
+        whole(header_timeout_ms),
+        whole(body_timeout_ms),
+        usize::try_from(whole(max_connections)).unwrap_or(usize::MAX),
+    );
+    let out = js_sys::Object::new();
+    set(&out, "headerTimeoutMs", &JsValue::from_f64(limits.header_timeout_ms as f64));
+    set(&out, "bodyTimeoutMs", &JsValue::from_f64(limits.body_timeout_ms as f64));
+    set(&out, "maxConnections", &JsValue::from_f64(limits.max_connections as f64));
+    set(&out, "maxHeadBytes", &JsValue::from_f64(limits.max_head_bytes as f64));
+    set(&out, "maxHeaders", &JsValue::from_f64(limits.max_headers as f64));
+    out.into()
+}
+
+/// How `listen` refuses a request it cannot take (`name`: `too_many_connections`, `chunked`,
+/// `bare_lf`, ...): `{status, reason, text}`, or `null` for an unknown name.
+#[wasm_bindgen(js_name = refusal)]
+pub fn refusal(name: &str) -> JsValue {
+    command::Refusal::named(name).map_or(JsValue::NULL, |r| {
+        let out = js_sys::Object::new();
+        set(&out, "status", &JsValue::from(r.status()));
+        set(&out, "reason", &JsValue::from_str(command::reason(r.status())));
+        set(&out, "text", &JsValue::from_str(r.text()));
+        out.into()
+    })
+}
+
+/// What a delivery failed on purpose says.
+#[wasm_bindgen(js_name = failingOnPurpose)]
+pub fn failing_on_purpose() -> String {
+    command::FAILING_ON_PURPOSE.to_owned()
 }
 
 /// `listen`'s first line.

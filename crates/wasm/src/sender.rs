@@ -57,6 +57,12 @@ pub fn delivery_headers(
     Ok(to_js_value(&clhooks::sender::delivery_headers(&content_type, signature, topic.as_ref())))
 }
 
+/// The reason phrase of an HTTP status, as the core words it ("" for an unknown one).
+#[wasm_bindgen(js_name = reasonPhrase)]
+pub fn reason_phrase(status: u16) -> String {
+    clhooks::command::reason(status).to_owned()
+}
+
 pub(crate) fn read_scenario(value: &JsValue) -> Result<Scenario, BindingError> {
     from_js_value(value, |message| Error::InvalidScenario { message })
 }
