@@ -137,6 +137,40 @@ function bodyTypes(clhooks) {
 }
 
 /**
+ * Small bodies reach the core through its own memory: the same answers for text and bytes,
+ * non-ASCII ones, a signature of non-ASCII or too many characters, and after that memory grew.
+ */
+function smallBodies(clhooks) {
+  const secret = 'small-bodies-secret';
+  const verifier = new clhooks.Verifier(secret);
+  const texts = ['', 'é€😀\ud800', '{"a":1}'.repeat(100), 'x'.repeat(1023)];
+  const results = [];
+  const check = (when) => {
+    texts.forEach((text, i) => {
+      for (const [form, body] of [['text', text], ['bytes', encoder.encode(text)]]) {
+        const signature = clhooks.sign(body, secret);
+        const other = signature.startsWith('A') ? `B${signature.slice(1)}` : `A${signature.slice(1)}`;
+        const name = `small body ${i} as ${form} ${when}`;
+        results.push({ name: `${name}: valid`, expected: 'ok', got: outcome(clhooks, () => verifier.verify(body, signature)) });
+        results.push({ name: `${name}: one-shot`, expected: 'ok', got: outcome(clhooks, () => clhooks.verify(body, signature, secret)) });
+        results.push({ name: `${name}: another tag`, expected: 'signature_mismatch', got: outcome(clhooks, () => verifier.verify(body, other)) });
+        results.push({ name: `${name}: non-ASCII`, expected: 'malformed_signature', got: outcome(clhooks, () => verifier.verify(body, `${signature.slice(0, -2)}é=`)) });
+        results.push({ name: `${name}: long`, expected: 'malformed_signature', got: outcome(clhooks, () => verifier.verify(body, signature.repeat(8))) });
+      }
+    });
+  };
+  check('before the memory grew');
+  // A large document outlined in the core's memory, which grows it (a denormalize limit or not).
+  const items = Array.from({ length: 50000 }, (_, i) => ({ id: `i${i}`, type: 'line_items' }));
+  outcome(clhooks, () => clhooks.denormalize({
+    data: { id: 'o', type: 'orders', relationships: { line_items: { data: items } } },
+    included: items.map((item) => ({ ...item, attributes: {} })),
+  }));
+  check('after it grew');
+  return results;
+}
+
+/**
  * The shared HTTP exchanges of receiver.json through the package's `Webhooks` (what every
  * adapter calls): the same statuses and error codes as the core, `clhooks listen` and the
  * examples give. `options` are more of the receiver's (a shared seen-store, say).
@@ -300,6 +334,7 @@ export async function runVectors(clhooks, files) {
   }
 
   results.push(...bodyTypes(clhooks));
+  results.push(...smallBodies(clhooks));
   const abused = abuse(clhooks, files);
   record(`${abused.calls} bad calls throw WebhookError`, '0 wrong', `${abused.wrong} wrong`);
   record('a good call after the bad ones', 'accepted', abused.accepted ? 'accepted' : 'refused');

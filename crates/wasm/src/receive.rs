@@ -40,6 +40,29 @@ pub fn verify_tags(signature: &str, tags: &[u8]) -> JsResult<()> {
     throw(clhooks::signature::verify_tags(signature, &tags))
 }
 
+/// A view of at least `len` bytes of this instance's memory for `Verifier.verifyWritten`, kept
+/// between calls: valid until the memory grows (the view is then detached, of length 0) or
+/// `scratch` is called again.
+#[wasm_bindgen]
+pub fn scratch(len: usize) -> js_sys::Uint8Array {
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        if scratch.len() < len {
+            scratch.resize(len, 0);
+        }
+        // The vector's bytes stay where they are until the next `scratch` resizes it; a grown
+        // memory detaches the view rather than leaving it pointing elsewhere.
+        let buffer = js_sys::Reflect::get(&wasm_bindgen::memory(), &crate::key("buffer"))
+            .unwrap_or(JsValue::UNDEFINED);
+        let at = u32::try_from(scratch.as_ptr() as usize).unwrap_or(0);
+        js_sys::Uint8Array::new_with_byte_offset_and_length(
+            &buffer,
+            at,
+            u32::try_from(scratch.len()).unwrap_or(0),
+        )
+    })
+}
+
 /// Verifies a body against a signature with one secret or an array of them.
 #[wasm_bindgen]
 pub fn verify(body: &JsValue, signature: &JsValue, secrets: &JsValue) -> JsResult<()> {
@@ -89,6 +112,23 @@ impl JsVerifier {
         NO_ROUTES.with(|routes| Ok(document::event(payload, &verified.topic, None, routes)))
     }
 
+    /// Whether the first `body_len` bytes of the scratch (see [`scratch`]) are a body and the
+    /// next `signature_len` an `X-CommerceLayer-Signature` value that verifies it: the core's
+    /// `verify`, without a value crossing over. `false` for anything else (a mismatch, a
+    /// malformed header, lengths past the scratch): the package then calls `verify` for the
+    /// typed error, so there is one place that decides.
+    #[wasm_bindgen(js_name = verifyWritten)]
+    pub fn verify_written(&self, body_len: usize, signature_len: usize) -> bool {
+        SCRATCH.with(|scratch| {
+            let scratch = scratch.borrow();
+            let Some(end) = body_len.checked_add(signature_len) else { return false };
+            let (Some(body), Some(signature)) = (scratch.get(..body_len), scratch.get(body_len..end)) else {
+                return false;
+            };
+            std::str::from_utf8(signature).is_ok_and(|signature| self.inner.verify(body, signature).is_ok())
+        })
+    }
+
     /// How many secrets are accepted.
     #[wasm_bindgen(getter, js_name = secretCount)]
     pub fn secret_count(&self) -> usize {
@@ -97,6 +137,8 @@ impl JsVerifier {
 }
 
 thread_local! {
+    /// Where the package writes a small body and its signature for `Verifier.verifyWritten`.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     /// The routes of an event received without a router: none, one frozen list for all.
     static NO_ROUTES: JsValue = document::routes_value(&[]);
 }
