@@ -201,14 +201,17 @@ fn wrong(path: &dyn Fn() -> String, kind: Kind, expected: &str) -> Error {
 }
 
 impl Reader<'_, '_> {
+    #[inline]
     fn code(&mut self) -> Result<i32> {
         self.codes.next().copied().ok_or_else(|| invalid("the document's outline ended early".into()))
     }
 
+    #[inline]
     fn kind(&mut self) -> Result<Kind> {
         self.code().map(Kind::from_code)
     }
 
+    #[inline]
     fn count(&mut self) -> Result<usize> {
         usize::try_from(self.code()?)
             .ok()
@@ -217,6 +220,7 @@ impl Reader<'_, '_> {
     }
 
     /// An optional object member (`links`, `meta`): absent, null or an object.
+    #[inline]
     fn optional_object(&mut self, path: &dyn Fn() -> String) -> Result<()> {
         match self.kind()? {
             Kind::Absent | Kind::Null | Kind::Object => Ok(()),
@@ -225,6 +229,7 @@ impl Reader<'_, '_> {
     }
 
     /// An object member that may be left out but not null (`attributes`, `relationships`).
+    #[inline]
     fn object_or_absent(&mut self, kind: Kind, path: &dyn Fn() -> String) -> Result<bool> {
         match kind {
             Kind::Absent => Ok(false),
@@ -234,6 +239,7 @@ impl Reader<'_, '_> {
     }
 
     /// `id` and `type`, both strings; their identity.
+    #[inline]
     fn identity(&mut self, path: &dyn Fn() -> String) -> Result<u32> {
         for member in ["id", "type"] {
             match self.kind()? {
