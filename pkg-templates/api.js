@@ -427,22 +427,35 @@ export function createApi(makeCore, host, loadSender, loadSources) {
    */
   const verifiers = new Map();
   const VERIFIERS_KEPT = 8;
+  /** The last string secret asked for and its verifier: a receiver passes the same one each time. */
+  let lastSecret;
+  let lastVerifier;
   /** A kept verifier for `secret`; the core's error for one it refuses. */
   const verifierFor = (secret) => {
+    if (lastVerifier !== undefined && typeof secret === 'string' && secret === lastSecret) return lastVerifier;
     // Strings and arrays of strings only, each kind apart ('["a"]' the secret is not ['a']);
     // anything else goes to the core as it is, for its error.
     const name = typeof secret === 'string' ? `s:${secret}`
       : Array.isArray(secret) && secret.every((s) => typeof s === 'string') ? `a:${JSON.stringify(secret)}` : undefined;
     let verifier = name === undefined ? undefined : verifiers.get(name);
-    if (verifier) return verifier;
+    if (verifier) return remembered(secret, verifier);
     verifier = new Verifier(secret);
     if (name !== undefined) {
       if (verifiers.size >= VERIFIERS_KEPT) {
         const [oldest, old] = verifiers.entries().next().value;
         verifiers.delete(oldest);
+        // Even when it is the last one asked for: the new one below takes that place.
         old.free();
       }
       verifiers.set(name, verifier);
+    }
+    return remembered(secret, verifier);
+  };
+  /** Keeps a string secret's verifier as the last one asked for. */
+  const remembered = (secret, verifier) => {
+    if (typeof secret === 'string') {
+      lastSecret = secret;
+      lastVerifier = verifier;
     }
     return verifier;
   };

@@ -21,41 +21,44 @@ const noSimd = noSimdGlue ? require(noSimdGlue) : null;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Median µs per call over `rounds` rounds, each long enough to be timed. */
-function timeIt(fn, rounds = 15) {
+/** Calls per batch for `fn` to take about 10 ms (at least one). */
+async function calibrate(fn) {
+  const isAsync = fn.constructor.name === 'AsyncFunction';
   let n = 1;
   for (;;) {
     const t = performance.now();
-    for (let i = 0; i < n; i++) fn();
-    if (performance.now() - t > 20) break;
+    for (let i = 0; i < n; i++) isAsync ? await fn() : fn();
+    const ms = performance.now() - t;
+    if (ms > 10) return Math.max(1, Math.round((n * 10) / ms));
     n *= 2;
   }
-  const samples = [];
-  for (let r = 0; r < rounds; r++) {
-    const t = performance.now();
-    for (let i = 0; i < n; i++) fn();
-    samples.push(((performance.now() - t) * 1000) / n);
-  }
-  return median(samples);
 }
 
-/** As timeIt, for a function returning a promise. */
-async function timeItAsync(fn, rounds = 15) {
-  let n = 1;
-  for (;;) {
-    const t = performance.now();
-    for (let i = 0; i < n; i++) await fn();
-    if (performance.now() - t > 20) break;
-    n *= 2;
-  }
-  const samples = [];
-  for (let r = 0; r < rounds; r++) {
-    const t = performance.now();
-    for (let i = 0; i < n; i++) await fn();
-    samples.push(((performance.now() - t) * 1000) / n);
-  }
-  return median(samples);
+/** µs per call of one batch of `n` calls. */
+async function batch(fn, n) {
+  const t = performance.now();
+  if (fn.constructor.name === 'AsyncFunction') for (let i = 0; i < n; i++) await fn();
+  else for (let i = 0; i < n; i++) fn();
+  return ((performance.now() - t) * 1000) / n;
 }
+
+/**
+ * Median µs per call of each function, measured side by side: `rounds` rounds, each timing one
+ * batch of every function in turn, so that the machine's drift (a busy neighbour, a slower
+ * minute) reaches all of them alike and the ratios hold.
+ */
+async function compare(fns, rounds = 15) {
+  const sizes = [];
+  for (const fn of fns) sizes.push(await calibrate(fn));
+  const samples = fns.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let f = 0; f < fns.length; f++) samples[f].push(await batch(fns[f], sizes[f]));
+  }
+  return samples.map(median);
+}
+
+/** Median µs per call of one function. */
+const timeIt = async (fn, rounds = 15) => (await compare([fn], rounds))[0];
 
 const fmt = (us) => (us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2));
 const row = (cells, widths) => cells.map((c, i) => String(c).padStart(widths[i])).join('  ');
@@ -146,17 +149,13 @@ lines.push(
 );
 console.log('\nverify one body: µs per call and × node:crypto, side by side in one process (median of 15 rounds)');
 console.log(row(['', ...sizes.map(([n]) => n)], widths));
-let baseline;
-for (const [name, make] of lines) {
-  const times = [];
-  for (let i = 0; i < bodies.length; i++) {
-    const fn = make(i);
-    times.push(fn.constructor.name === 'AsyncFunction' ? await timeItAsync(fn) : timeIt(fn));
-  }
-  baseline ??= times;
-  const cells = times.map((us, i) => `${fmt(us)} (${(us / baseline[i]).toFixed(2)}×)`);
+// Each size apart, every line side by side.
+const bySize = [];
+for (let i = 0; i < bodies.length; i++) bySize.push(await compare(lines.map(([, make]) => make(i))));
+lines.forEach(([name], l) => {
+  const cells = bySize.map((times, i) => `${fmt(times[l])} (${(times[l] / bySize[i][0]).toFixed(2)}×)`);
   console.log(row([name, ...cells], widths));
-}
+});
 
 // A whole delivery: verify, topic, JSON:API checks, and the document as a JS object.
 const fixture = readFileSync(join(pkgDir, '../tests/vectors/orders-place-payload.json'));
@@ -164,24 +163,28 @@ const fixtureText = fixture.toString('utf8');
 const fixtureSignature = clhooks.sign(fixture, secret);
 const headers = { 'x-commercelayer-signature': fixtureSignature, 'x-commercelayer-topic': 'orders.place' };
 const verifier = new clhooks.Verifier(secret);
-const floor = timeIt(() => {
-  const got = createHmac('sha256', secret).update(fixture).digest();
-  if (!timingSafeEqual(got, Buffer.from(fixtureSignature, 'base64'))) throw new Error('mismatch');
-  return JSON.parse(fixture.toString('utf8'));
-});
 const receiveRows = [
-  ['node:crypto verify + JSON.parse (the floor)', floor],
-  ['sdk-utils checkSignature + denormalizePayload', timeIt(() => {
+  ['node:crypto verify + JSON.parse (the floor)', () => {
+    const got = createHmac('sha256', secret).update(fixture).digest();
+    if (!timingSafeEqual(got, Buffer.from(fixtureSignature, 'base64'))) throw new Error('mismatch');
+    return JSON.parse(fixture.toString('utf8'));
+  }],
+  ['sdk-utils checkSignature + denormalizePayload', () => {
     if (!checkSignature(fixtureText, fixtureSignature, secret).ok) throw new Error('sdk-utils refused');
     return denormalizePayload(fixtureText);
-  })],
-  ['clhooks verifier.receive(body, headers)', timeIt(() => verifier.receive(fixture, headers))],
-  ['clhooks receive(...).denormalize()', timeIt(() => verifier.receive(fixture, headers).denormalize())],
+  }],
+  ['clhooks verifier.receive(body, headers)', () => verifier.receive(fixture, headers)],
+  ['clhooks receive(...).denormalize()', () => verifier.receive(fixture, headers).denormalize()],
   // sdk-utils takes text: the same input for clhooks (no UTF-8 check of bytes to do).
-  ['clhooks receive(text, ...).denormalize()', timeIt(() => verifier.receive(fixtureText, headers).denormalize())],
+  ['clhooks receive(text, ...).denormalize()', () => verifier.receive(fixtureText, headers).denormalize()],
 ];
+const receiveTimes = await compare(receiveRows.map(([, fn]) => fn));
+const [floor, helper] = receiveTimes;
 console.log(`\nreceive the real orders.place delivery (${fixture.length} bytes): µs per call and × the floor`);
-for (const [name, us] of receiveRows) console.log(`  ${name.padEnd(48)} ${fmt(us).padStart(6)}  (${(us / floor).toFixed(2)}×)`);
+receiveRows.forEach(([name], i) => {
+  const us = receiveTimes[i];
+  console.log(`  ${name.padEnd(48)} ${fmt(us).padStart(6)}  (${(us / floor).toFixed(2)}× the floor, ${(us / helper).toFixed(2)}× sdk-utils)`);
+});
 
 // What a receiver does per request, without the HTTP around it (tests/bench/receiver.mjs has
 // that): a 4 KiB delivery through Webhooks.process against the same work written by hand.
@@ -191,12 +194,11 @@ for (const [name, us] of receiveRows) console.log(`  ${name.padEnd(48)} ${fmt(us
   const signature = clhooks.sign(body, secret);
   const requestHeaders = { 'content-type': 'application/json', 'x-commercelayer-signature': signature, 'x-commercelayer-topic': 'orders.place' };
   const webhooks = new clhooks.Webhooks({ secret, seen: null, onEvent: () => {} });
-  const byHand = timeIt(() => {
+  const [byHand, processed] = await compare([() => {
     const mac = createHmac('sha256', secret).update(body).digest();
     if (!timingSafeEqual(mac, Buffer.from(signature, 'base64'))) throw new Error('mismatch');
     return JSON.stringify({ received: JSON.parse(body.toString('utf8')).data.type });
-  });
-  const processed = await timeItAsync(() => webhooks.process({ method: 'POST', body, headers: requestHeaders }));
+  }, async () => webhooks.process({ method: 'POST', body, headers: requestHeaders })]);
   console.log(`
 one 4 KiB delivery in one process, no HTTP: µs per call and × by hand`);
   console.log(`  ${'by hand: node:crypto verify + JSON.parse + answer'.padEnd(48)} ${fmt(byHand).padStart(6)}  (1.00×)`);
@@ -206,6 +208,6 @@ one 4 KiB delivery in one process, no HTTP: µs per call and × by hand`);
 // The sender simulation, the same scenario as the native bench.
 const scenario = readFileSync(join(pkgDir, '../tests/bench/throughput.json'), 'utf8');
 const report = clhooks.simulate(scenario);
-const us = timeIt(() => clhooks.simulate(scenario), 5);
+const us = await timeIt(() => clhooks.simulate(scenario), 5);
 console.log(`\nsender simulation in Node (wasm; tests/bench/throughput.json: ${report.events} events, ${report.attempts} attempts)`);
 console.log(`  ${(us / 1000).toFixed(0)} ms per run (with the report as a JS object), ${(report.attempts / (us / 1e6)).toFixed(0)} attempt decisions per second`);

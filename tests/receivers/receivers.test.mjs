@@ -297,6 +297,15 @@ test('one-shot verify keeps keyed verifiers per secret without mixing a string w
   assert.throws(() => clhooks.verify(body, signature, [new String('a')]), (e) => e.code === 'invalid_argument');
   for (let i = 0; i < 20; i++) assert.throws(() => clhooks.verify(body, signature, `other-${i}`), (e) => e.code === 'signature_mismatch');
   clhooks.verify(body, signature, 'a');
+  // The last secret used is the oldest kept, then pushed out by a new one: never reused freed.
+  for (let i = 0; i < 7; i++) assert.throws(() => clhooks.verify(body, signature, `more-${i}`), (e) => e.code === 'signature_mismatch');
+  clhooks.verify(body, signature, 'a');
+  clhooks.verify(body, signature, 'a');
+  assert.throws(() => clhooks.verify(body, signature, 'newest'), (e) => e.code === 'signature_mismatch');
+  clhooks.verify(body, signature, 'a');
+  assert.throws(() => clhooks.verify(body, signature, 'a'.repeat(2)), (e) => e.code === 'signature_mismatch');
+  clhooks.verify(body, signature, ['a']);
+  clhooks.verify(body, signature, 'a');
 });
 
 test('deliveryHeaders: application/json by default, another content type on request, signed either way', () => {
