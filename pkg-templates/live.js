@@ -12,6 +12,32 @@
  */
 export function createLive(sender, guarded) {
   /**
+   * At most `max` bytes of an answer's body, however much the endpoint sends: the rest is not
+   * read (the stream is cancelled). What arrived before a broken or aborted body.
+   * @param {Response} response
+   * @param {number} max
+   */
+  async function readUpTo(response, max) {
+    const out = new Uint8Array(max);
+    let at = 0;
+    const reader = response.body ? response.body.getReader() : null;
+    if (!reader) return out.subarray(0, 0);
+    try {
+      while (at < max) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        const n = Math.min(value.length, max - at);
+        out.set(value.subarray(0, n), at);
+        at += n;
+      }
+    } catch {
+      // A broken or aborted body: what arrived.
+    }
+    reader.cancel().catch(() => {});
+    return out.subarray(0, at);
+  }
+
+  /**
    * @param {typeof fetch} fetchImpl
    * @param {Pick<Call, 'url' | 'headers' | 'body' | 'timeoutMs'>} request
    * @param {boolean} [keepBody] also give the answer's body, as `body`
@@ -25,7 +51,7 @@ export function createLive(sender, guarded) {
       const response = await fetchImpl(request.url, {
         method: 'POST', headers: request.headers, body: request.body, signal: controller.signal, redirect: 'manual',
       });
-      const bytes = await response.arrayBuffer().catch(() => new ArrayBuffer(0));
+      const bytes = await readUpTo(response, sender().answerShownBytes());
       if (response.type === 'opaqueredirect') return { kind: 'status', code: 302, message: 'redirect (not followed)' };
       // The status is worded by its code, as the core words it, whatever the server sent.
       const outcome = { kind: /** @type {const} */ ('status'), code: response.status, message: sender().reasonPhrase(response.status) };

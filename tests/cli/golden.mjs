@@ -35,11 +35,19 @@ async function receiver(statuses) {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      // A status, or [status, reason phrase] for a server that words it its own way.
-      const [status, reason] = [statuses[Math.min(seen.length, statuses.length - 1)]].flat();
+      // A status, or [status, reason phrase] for a server that words it its own way, and
+      // [status, reason, 'endless'] for one whose answer never ends: 4,095 bytes of "x", an
+      // "é" across the 4 KiB a command line reads, then more until the client goes.
+      const [status, reason, answer] = [statuses[Math.min(seen.length, statuses.length - 1)]].flat();
       seen.push({ path: req.url, headers: req.headers, body: Buffer.concat(chunks) });
       res.writeHead(status, reason, { 'content-type': 'application/json' });
-      res.end(status < 300 ? '{"received":true}' : '{"error":"nope"}');
+      if (answer !== 'endless') {
+        res.end(status < 300 ? '{"received":true}' : '{"error":"nope"}');
+        return;
+      }
+      res.write(`${'x'.repeat(4095)}é`);
+      const more = setInterval(() => res.write('y'.repeat(65536)), 5);
+      res.on('close', () => clearInterval(more));
     });
   });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));

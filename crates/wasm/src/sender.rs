@@ -63,6 +63,12 @@ pub fn reason_phrase(status: u16) -> String {
     clhooks::command::reason(status).to_owned()
 }
 
+/// How much of an endpoint's answer is read and shown, in bytes (the rest is not read).
+#[wasm_bindgen(js_name = answerShownBytes)]
+pub fn answer_shown_bytes() -> u32 {
+    u32::try_from(clhooks::command::ANSWER_SHOWN_BYTES).unwrap_or(u32::MAX)
+}
+
 pub(crate) fn read_scenario(value: &JsValue) -> Result<Scenario, BindingError> {
     from_js_value(value, |message| Error::InvalidScenario { message })
 }
