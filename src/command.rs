@@ -38,6 +38,11 @@ pub const PROGRESS_AFTER_MS: u64 = 1_000;
 /// How much of an endpoint's answer `replay` shows, in bytes.
 pub const ANSWER_SHOWN_BYTES: usize = 4096;
 
+/// The most bytes a request's head may take at `listen` (431 above).
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// The most headers a request may have at `listen` (431 above).
+pub const MAX_HEADERS: usize = 100;
+
 /// What a client may cost `listen`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListenLimits {
@@ -62,8 +67,8 @@ impl ListenLimits {
             header_timeout_ms: header_timeout_ms.max(1),
             body_timeout_ms: body_timeout_ms.max(1),
             max_connections: max_connections.max(1),
-            max_head_bytes: 16 * 1024,
-            max_headers: 100,
+            max_head_bytes: MAX_HEAD_BYTES,
+            max_headers: MAX_HEADERS,
         }
     }
 }
@@ -862,6 +867,19 @@ pub fn save_name(topic: &str, id: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn refusals_say_the_limits_listen_applies() {
+        assert!(Refusal::HeadTooLarge.text().contains(&format!("{} KiB", MAX_HEAD_BYTES / 1024)));
+        assert!(Refusal::TooManyHeaders.text().contains(&MAX_HEADERS.to_string()));
+        let limits = ListenLimits::new(0, 0, 0);
+        assert_eq!((limits.max_head_bytes, limits.max_headers), (MAX_HEAD_BYTES, MAX_HEADERS));
+        assert_eq!((limits.header_timeout_ms, limits.body_timeout_ms, limits.max_connections), (1, 1, 1));
+        for refusal in Refusal::ALL {
+            assert_eq!(Refusal::named(refusal.name()), Some(refusal));
+            assert!(!reason(refusal.status()).is_empty());
+        }
+    }
 
     #[test]
     fn colour_only_on_a_terminal_without_no_color() {
