@@ -186,6 +186,27 @@ receiveRows.forEach(([name], i) => {
   console.log(`  ${name.padEnd(48)} ${fmt(us).padStart(6)}  (${(us / floor).toFixed(2)}× the floor, ${(us / helper).toFixed(2)}× sdk-utils)`);
 });
 
+// Where denormalize() of that delivery goes: the JS layer writes the parsed document's outline,
+// the core checks it and plans the expansion, the JS layer copies the objects as planned.
+{
+  const { createDocuments } = await import(join(pkgDir, '../pkg-templates/outline.js'));
+  const { outline, expand, weight } = createDocuments();
+  const document = JSON.parse(fixtureText);
+  const written = outline(document).slice();
+  const weigh = (p) => weight(p === 0 ? document.data : document.included[p - 1]);
+  rawCore.__setHooks(() => written, () => {});
+  const plan = rawCore.denormalizePlan(document, undefined, weigh);
+  const parts = [
+    ['denormalize() of the parsed document, whole', () => clhooks.denormalize(document)],
+    ['  the outline, written by the JS layer', () => outline(document)],
+    ['  the core\'s check and plan of it (wasm)', () => rawCore.denormalizePlan(document, undefined, weigh)],
+    ['  the objects copied as planned', () => expand(plan, document)],
+  ];
+  const times = await compare(parts.map(([, fn]) => fn));
+  console.log('\ndenormalize() of the real orders.place delivery, by part: µs per call');
+  parts.forEach(([name], i) => console.log(`  ${name.padEnd(48)} ${fmt(times[i]).padStart(6)}`));
+}
+
 // What a receiver does per request, without the HTTP around it (tests/bench/receiver.mjs has
 // that): a 4 KiB delivery through Webhooks.process against the same work written by hand.
 {

@@ -1,8 +1,10 @@
 // `make bench`, receiver side: requests per second of a node:http server taking signed
 // deliveries on loopback (a 4 KiB document and the real 44 KB orders.place), with clhooks
 // verifying and reading each one (createNodeHandler) and, side by side in the same run, the
-// receiver a user would write by hand (node:crypto createHmac + timingSafeEqual + JSON.parse)
-// and a server that only reads the body and answers 200.
+// receiver a user would write by hand (node:crypto createHmac + timingSafeEqual + JSON.parse),
+// two steps between them (clhooks' Verifier.verify + JSON.parse, and Verifier.receive alone:
+// where the difference lies) and a server that only reads the body and answers 200. Each
+// round starts one server later, so that none always runs first on a machine still warming.
 //
 // Usage: node tests/bench/receiver.mjs PKG_DIR
 
@@ -15,6 +17,7 @@ const pkgDir = resolve(process.argv[2] ?? 'pkg');
 const { sign } = await import(join(pkgDir, 'node.mjs'));
 const SECONDS = 3;
 const CONCURRENCY = 32;
+const ROUNDS = 3;
 
 const servers = {
   'clhooks createNodeHandler (verify + topic + document)': `
@@ -35,6 +38,36 @@ const servers = {
         if (given.length !== mac.length || !timingSafeEqual(given, mac)) return res.writeHead(401).end();
         const event = JSON.parse(body.toString('utf8'));
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ received: event.data.type }));
+      });
+    });
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));`,
+  // Two steps between the two, to see where the difference is.
+  'clhooks Verifier.verify + JSON.parse': `
+    import { createServer } from 'node:http';
+    import { Verifier } from ${JSON.stringify(join(pkgDir, 'node.mjs'))};
+    const verifier = new Verifier('bench-secret');
+    const server = createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        try { verifier.verify(body, req.headers['x-commercelayer-signature']); } catch { return res.writeHead(401).end(); }
+        const event = JSON.parse(body.toString('utf8'));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ received: event.data.type }));
+      });
+    });
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));`,
+  'clhooks Verifier.receive (verify + topic + document)': `
+    import { createServer } from 'node:http';
+    import { Verifier } from ${JSON.stringify(join(pkgDir, 'node.mjs'))};
+    const verifier = new Verifier('bench-secret');
+    const server = createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        let event;
+        try { event = verifier.receive(Buffer.concat(chunks), req.headers); } catch { return res.writeHead(401).end(); }
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ received: event.type }));
       });
     });
     server.listen(0, '127.0.0.1', () => console.log(server.address().port));`,
@@ -106,11 +139,13 @@ async function load(port, body) {
 }
 
 for (const body of bodies) {
-  console.log(`\nreceiver on loopback: ${body.length}-byte signed deliveries, ${CONCURRENCY} keep-alive connections, ${SECONDS} s each, best of 2`);
+  console.log(`\nreceiver on loopback: ${body.length}-byte signed deliveries, ${CONCURRENCY} keep-alive connections, ${SECONDS} s each, best of ${ROUNDS}`);
   const results = {};
   const cpu = {};
-  for (let round = 0; round < 2; round++) {
-    for (const [name, code] of Object.entries(servers)) {
+  for (let round = 0; round < ROUNDS; round++) {
+    // Each round starts one server later, so that no server always runs first.
+    const order = Object.entries(servers);
+    for (const [name, code] of [...order.slice(round), ...order.slice(0, round)]) {
       const { child, port } = await startServer(code);
       const before = await cpuOf(child);
       const { rps, errors, done } = await load(port, body);
