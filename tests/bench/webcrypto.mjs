@@ -12,24 +12,29 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { SIZES, callsFor } = await import('./webcrypto-suite.mjs');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (us) => (us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2));
-const ROUNDS = 7;
+const ROUNDS = 9;
 
-/** µs per call of each contender at each size, from `sample(impl, size, n)` → ms for n calls. */
+/**
+ * µs per call of each contender at each size, from `sample(impl, size, n)` → ms for n calls.
+ * Side by side: each round samples the empty loop and every contender in turn at one size (each
+ * round starting one contender later), so that the machine's drift reaches all of them alike and
+ * the ratios to WebCrypto hold.
+ */
 async function measure(names, sample) {
-  const table = {};
-  for (const name of names) {
-    table[name] = [];
-    for (const size of SIZES) {
-      const n = callsFor(size);
-      await sample(name, size, n); // warm-up
-      const empty = [];
-      const full = [];
-      for (let r = 0; r < ROUNDS; r++) {
-        empty.push(await sample('', size, n));
-        full.push(await sample(name, size, n));
+  const table = Object.fromEntries(names.map((name) => [name, []]));
+  for (const size of SIZES) {
+    const n = callsFor(size);
+    for (const name of names) await sample(name, size, n); // warm-up
+    const empty = [];
+    const full = Object.fromEntries(names.map((name) => [name, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      empty.push(await sample('', size, n));
+      for (let i = 0; i < names.length; i++) {
+        const name = names[(i + r) % names.length];
+        full[name].push(await sample(name, size, n));
       }
-      table[name].push(Math.max(0, ((median(full) - median(empty)) * 1000) / n));
     }
+    for (const name of names) table[name].push(Math.max(0, ((median(full[name]) - median(empty)) * 1000) / n));
   }
   return table;
 }
