@@ -3,8 +3,13 @@
 // verifying and reading each one (createNodeHandler) and, side by side in the same run, the
 // receiver a user would write by hand (node:crypto createHmac + timingSafeEqual + JSON.parse),
 // two steps between them (clhooks' Verifier.verify + JSON.parse, and Verifier.receive alone:
-// where the difference lies) and a server that only reads the body and answers 200. Each
-// round starts one server later, so that none always runs first on a machine still warming.
+// where the difference lies) and a server that only reads the body and answers 200.
+//
+// The servers run side by side: each first takes WARMUP seconds of load (a fresh process
+// compiles its JS and tiers up its wasm then; that first window is reported apart), then the
+// load goes round them in WINDOW-second turns, ROUNDS times, each round starting one server
+// later. A server's figures are its totals over its turns: a machine that slows down for a
+// while slows every server alike, which a single run per server does not give.
 //
 // Usage: node tests/bench/receiver.mjs PKG_DIR
 
@@ -15,9 +20,10 @@ import { join, resolve } from 'node:path';
 
 const pkgDir = resolve(process.argv[2] ?? 'pkg');
 const { sign } = await import(join(pkgDir, 'node.mjs'));
-const SECONDS = 3;
+const WARMUP = 2;
+const WINDOW = 0.5;
+const ROUNDS = 8;
 const CONCURRENCY = 32;
-const ROUNDS = 3;
 
 const servers = {
   'clhooks createNodeHandler (verify + topic + document)': `
@@ -111,10 +117,9 @@ function cpuOf(child) {
   });
 }
 
-async function load(port, body) {
-  const headers = headersOf(body);
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const deadline = performance.now() + SECONDS * 1000;
+/** Load on `port` for `seconds`, through `agent`'s keep-alive connections. */
+async function load(port, agent, headers, body, seconds) {
+  const deadline = performance.now() + seconds * 1000;
   let done = 0;
   let errors = 0;
   const one = () => new Promise((ok) => {
@@ -134,33 +139,44 @@ async function load(port, body) {
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  agent.destroy();
-  return { rps: done / ((performance.now() - started) / 1000), errors, done };
+  return { ms: performance.now() - started, errors, done };
 }
 
 for (const body of bodies) {
-  console.log(`\nreceiver on loopback: ${body.length}-byte signed deliveries, ${CONCURRENCY} keep-alive connections, ${SECONDS} s each, best of ${ROUNDS}`);
-  const results = {};
-  const cpu = {};
+  console.log(`\nreceiver on loopback: ${body.length}-byte signed deliveries, ${CONCURRENCY} keep-alive connections; `
+    + `${WARMUP} s of warm-up each, then ${ROUNDS} turns of ${WINDOW} s each, side by side`);
+  const headers = headersOf(body);
+  const running = [];
+  for (const [name, code] of Object.entries(servers)) {
+    const { child, port } = await startServer(code);
+    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+    const first = await load(port, agent, headers, body, WARMUP);
+    running.push({ name, child, port, agent, first, ms: 0, done: 0, errors: first.errors, cpu: 0 });
+  }
   for (let round = 0; round < ROUNDS; round++) {
-    // Each round starts one server later, so that no server always runs first.
-    const order = Object.entries(servers);
-    for (const [name, code] of [...order.slice(round), ...order.slice(0, round)]) {
-      const { child, port } = await startServer(code);
-      const before = await cpuOf(child);
-      const { rps, errors, done } = await load(port, body);
-      const perRequest = (await cpuOf(child) - before) / done;
-      child.kill();
-      if (errors) console.log(`  ${name}: ${errors} requests did not get 200`);
-      results[name] = Math.max(results[name] ?? 0, rps);
-      cpu[name] = Math.min(cpu[name] ?? Infinity, perRequest);
+    for (const server of [...running.slice(round % running.length), ...running.slice(0, round % running.length)]) {
+      const before = await cpuOf(server.child);
+      const { ms, errors, done } = await load(server.port, server.agent, headers, body, WINDOW);
+      server.cpu += await cpuOf(server.child) - before;
+      server.ms += ms;
+      server.done += done;
+      server.errors += errors;
     }
   }
-  const hand = 'by hand: node:crypto verify + JSON.parse';
-  console.log(`  ${''.padEnd(56)} ${'requests/s'.padStart(20)} ${'server CPU per request'.padStart(26)}`);
-  for (const [name, rps] of Object.entries(results)) {
-    const speed = `${rps.toFixed(0)} (${(rps / results[hand]).toFixed(2)}×)`;
-    const cost = `${cpu[name].toFixed(1)} µs (${(cpu[name] / cpu[hand]).toFixed(2)}×)`;
-    console.log(`  ${name.padEnd(56)} ${speed.padStart(20)} ${cost.padStart(26)}`);
+  for (const server of running) {
+    server.agent.destroy();
+    server.child.kill();
+    if (server.errors) console.log(`  ${server.name}: ${server.errors} requests did not get 200`);
+  }
+  const rps = (s) => s.done / (s.ms / 1000);
+  const firstRps = (s) => s.first.done / (s.first.ms / 1000);
+  const perRequest = (s) => s.cpu / s.done;
+  const hand = running.find((s) => s.name === 'by hand: node:crypto verify + JSON.parse');
+  console.log(`  ${''.padEnd(56)} ${'requests/s'.padStart(20)} ${'server CPU per request'.padStart(26)} ${`first ${WARMUP} s: requests/s`.padStart(26)}`);
+  for (const server of running) {
+    const speed = `${rps(server).toFixed(0)} (${(rps(server) / rps(hand)).toFixed(2)}×)`;
+    const cost = `${perRequest(server).toFixed(1)} µs (${(perRequest(server) / perRequest(hand)).toFixed(2)}×)`;
+    const warming = `${firstRps(server).toFixed(0)} (${(firstRps(server) / firstRps(hand)).toFixed(2)}×)`;
+    console.log(`  ${server.name.padEnd(56)} ${speed.padStart(20)} ${cost.padStart(26)} ${warming.padStart(26)}`);
   }
 }
