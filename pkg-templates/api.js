@@ -207,10 +207,50 @@ export function createApi(makeCore, host, loadSender, loadSources) {
   }
 
   /**
-   * The event handed to handlers, made by the core once a delivery is verified and read.
+   * The package's part of reading a verified delivery, for the core (see `__setHooks` in
+   * crates/wasm/src/document.rs): the body decoded as strict UTF-8 (a byte-order mark kept, so
+   * that JSON.parse refuses it) and parsed, and the facts the core checks: whether `data.type`
+   * is the topic's resource, then the document's outline. The document waits here for the
+   * event the core makes next.
+   */
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  /** The document `read` parsed last, until the event takes it. */
+  let parsed;
+  const read = (body, info) => {
+    parsed = undefined;
+    let text = body;
+    if (typeof body !== 'string') {
+      try {
+        text = decoder.decode(body);
+      } catch {
+        return undefined;
+      }
+    }
+    let document;
+    try {
+      document = JSON.parse(text);
+    } catch (error) {
+      return error && typeof error.message === 'string' ? error.message : 'JSON.parse failed';
+    }
+    parsed = document;
+    const codes = outline(document, 1);
+    const data = document !== null && typeof document === 'object' ? document.data : undefined;
+    const type = data !== null && typeof data === 'object' ? data.type : undefined;
+    codes[0] = info === undefined ? -1 : type === info.resource ? 1 : 0;
+    return codes;
+  };
+  /** The document `read` parsed last. */
+  const lastDocument = () => parsed;
+
+  /**
+   * The event handed to handlers, made by the core once a delivery is verified and read (the
+   * document `read` parsed; `data.id` and `data.type` are strings: the core checked them).
    * @param {Readonly<import('./index.js').TopicFields>} info the topic's fields
    */
-  const makeEvent = (info, idempotencyKey, body, routes, document, data, included) => {
+  const makeEvent = (info, idempotencyKey, body, routes) => {
+    const document = parsed;
+    parsed = undefined;
+    const data = document.data;
     const event = /** @type {WebhookEvent & Record<string, unknown>} */ (new WebhookEvent(idempotencyKey, body, info.topic));
     event.topic = info.topic;
     event.resource = info.resource;
@@ -220,10 +260,88 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     event.id = data.id;
     event.type = data.type;
     event.routes = routes;
-    event.included = included;
+    event.included = Array.isArray(document.included) ? document.included : [];
     event.document = document;
     event.data = data;
     return event;
+  };
+
+  /**
+   * The values of the two headers a delivery is read from, `[signature, topic]` (`undefined`
+   * where there is none), found in whatever the runtime has: a fetch `Headers`, a `Map` or any
+   * iterable of `[name, value]` pairs, or a plain object such as Node's `req.headers`. Names
+   * match in any case; the first usable value of each name counts, as the core reads pairs. A
+   * value is a string, a whole number (its digits) or an array (its first string).
+   */
+  const SIGNATURE_HEADER = 'x-commercelayer-signature';
+  const TOPIC_HEADER = 'x-commercelayer-topic';
+  /** Whether `name` is `lower` (a lowercase ASCII name) in any ASCII case. */
+  const named = (name, lower) => {
+    if (name === lower) return true;
+    if (typeof name !== 'string' || name.length !== lower.length) return false;
+    for (let i = 0; i < lower.length; i++) {
+      const unit = name.charCodeAt(i);
+      if ((unit >= 65 && unit <= 90 ? unit + 32 : unit) !== lower.charCodeAt(i)) return false;
+    }
+    return true;
+  };
+  const headerValue = (value) => {
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number') return Number.isInteger(value) && Math.abs(value) < 2 ** 53 ? String(value) : undefined;
+    if (Array.isArray(value)) return value.find((v) => typeof v === 'string');
+    return undefined;
+  };
+  /** The most names or pairs looked at. */
+  const HEADERS_READ = 10_000;
+  const NOT_HEADERS = 'headers must be a Headers object, a plain object or an array of pairs';
+  /** @returns {[string | undefined, string | undefined]} */
+  const readHeaders = (headers) => {
+    let signature;
+    let topic;
+    /** Takes a name and its value, unless both headers are found already. */
+    const take = (name, value) => {
+      if (signature === undefined && named(name, SIGNATURE_HEADER)) signature = headerValue(value());
+      else if (topic === undefined && named(name, TOPIC_HEADER)) topic = headerValue(value());
+    };
+    if (headers === undefined || headers === null) return [undefined, undefined];
+    if (typeof headers !== 'object' && typeof headers !== 'function') {
+      throw new WebhookError('invalid_argument', NOT_HEADERS, { status: 500 });
+    }
+    let iterator;
+    try {
+      const iterate = headers[Symbol.iterator];
+      iterator = typeof iterate === 'function' ? iterate.call(headers) : undefined;
+    } catch {
+      throw new WebhookError('invalid_argument', 'the headers could not be read', { status: 500 });
+    }
+    if (iterator === undefined) {
+      const names = Object.keys(headers);
+      for (let i = 0; i < names.length && i < HEADERS_READ; i++) {
+        const name = names[i];
+        // Only names as long as a delivery header's are compared.
+        if (name.length !== SIGNATURE_HEADER.length && name.length !== TOPIC_HEADER.length) continue;
+        take(name, () => {
+          try {
+            return headers[name];
+          } catch {
+            return undefined;
+          }
+        });
+      }
+      return [signature, topic];
+    }
+    // An iterator that throws ends the reading there, with what was found.
+    try {
+      for (let i = 0; i < HEADERS_READ; i++) {
+        const step = iterator.next();
+        if (step.done) break;
+        const entry = step.value;
+        if (Array.isArray(entry) && typeof entry[0] === 'string') take(entry[0], () => entry[1]);
+      }
+    } catch {
+      // What was found stands.
+    }
+    return [signature, topic];
   };
 
   /**
@@ -241,7 +359,7 @@ export function createApi(makeCore, host, loadSender, loadSources) {
   function setUp() {
     const made = makeCore();
     made.__setErrorClass(WebhookError);
-    made.__setHooks(outline, makeEvent);
+    made.__setHooks(outline, read, lastDocument, makeEvent);
     core = made;
     scratch = null;
   }
@@ -404,10 +522,15 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     }
 
     receive(body, headers) {
-      return attempt(() => {
+      try {
         const verifier = this.#core();
-        return verifier.receive(body, headers, hostTags(this.hostKeys, body, false));
-      });
+        const [signature, topic] = readHeaders(headers);
+        return verifier.receive(body, signature, topic, hostTags(this.hostKeys, body, false));
+      } catch (error) {
+        throw fault(error);
+      } finally {
+        parsed = undefined;
+      }
     }
 
     /** Frees the keys now instead of when garbage-collected; the Verifier is then unusable. */
@@ -470,7 +593,11 @@ export function createApi(makeCore, host, loadSender, loadSources) {
   }
 
   function denormalize(document, options) {
-    return denormalizeParsed(core.parseDocument(document), options);
+    try {
+      return denormalizeParsed(core.parseDocument(document), options);
+    } finally {
+      parsed = undefined;
+    }
   }
 
   const api = {
@@ -479,6 +606,10 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     hostTags,
     hostDigest,
     hostKeysFor,
+    readHeaders,
+    forgetParsed: () => {
+      parsed = undefined;
+    },
     admission,
     Verifier,
     secretsOf,
@@ -500,7 +631,7 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     ERROR_CODES,
   };
   const {
-    hostTags: _tags, hostDigest: _digest, hostKeysFor: _keys, admission: _admission, secretsOf: _secrets, runtime: _runtime,
+    hostTags: _tags, hostDigest: _digest, hostKeysFor: _keys, readHeaders: _read, forgetParsed: _forget, admission: _admission, secretsOf: _secrets, runtime: _runtime,
     guarded: _guarded, isCoreFailure: _failure, fault: _fault, core: _core, drive: _drive, call: _call, ...exported
   } = Object.assign(api, createReceivers(api), createLive(sender, guarded));
   return exported;

@@ -93,12 +93,14 @@ export function createDocuments() {
     }
   };
   /**
-   * The outline of a parsed document, as an Int32Array valid until the next call.
+   * The outline of a parsed document, as an Int32Array valid until the next call, after
+   * `reserved` codes left for the caller to write.
    * @param {any} document
+   * @param {number} [reserved]
    * @returns {Int32Array}
    */
-  function outline(document) {
-    at = 0;
+  function outline(document, reserved = 0) {
+    at = reserved;
     next = 0;
     identities = new Map();
     room(8);

@@ -10,6 +10,8 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  *   hostTags: (keys: any, body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
  *   hostDigest: (body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
  *   hostKeysFor: (secret: any) => any,
+ *   readHeaders: (headers: any) => [string | undefined, string | undefined],
+ *   forgetParsed: () => void,
  *   admission: (config: any) => { admit(peer: any, headers: any): Answer | undefined },
  *   core: () => Core,
  *   runtime: { generation: number },
@@ -21,7 +23,7 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  * }} api
  */
 export function createReceivers(api) {
-  const { hostTags, hostDigest, hostKeysFor, admission, WebhookError, Verifier, runtime, secretsOf, isCoreFailure } = api;
+  const { hostTags, hostDigest, hostKeysFor, readHeaders, forgetParsed, admission, WebhookError, Verifier, runtime, secretsOf, isCoreFailure } = api;
   const invalid = (message) => new WebhookError('invalid_argument', message, { status: 500 });
   /** A function option, or nothing. */
   const callable = (value, name) => {
@@ -249,22 +251,29 @@ export function createReceivers(api) {
 
     /** Steps 1 and 2 (in one call when the store answers at once), then the handlers. */
     #received(method, headers, body, state, tags, digest) {
-      const received = /** @type {{ answer?: Answer, event?: EventFields & Record<string, unknown>, run?: any, pending?: Promise<Claim> }} */ (
-        this.receiver.receive(method, headers, body, state, tags, digest, this.claims));
-      if (received.answer) return received.answer;
-      const event = received.event;
+      const [signatureValue, topicValue] = readHeaders(headers);
+      let received;
+      try {
+        received = /** @type {[Answer | undefined, (EventFields & Record<string, unknown>) | undefined, any, Promise<Claim> | undefined]} */ (
+          this.receiver.receive(method, signatureValue, topicValue, body, state, tags, digest, this.claims));
+      } finally {
+        forgetParsed();
+      }
+      const [answer, , run, pending] = received;
+      if (answer) return answer;
+      const event = /** @type {EventFields & Record<string, unknown>} */ (received[1]);
       const topic = event.topic;
       // Read before the handlers run (they may change the event); made by the core for a store.
       const key = this.seen ? event.idempotencyKey : undefined;
-      if (received.pending) {
+      if (pending) {
         // An asynchronous store's claim, then step 2; the core's 503 when it fails or is late.
-        return this.#awaitClaim(key, received.pending).then(({ claim, error }) => {
+        return this.#awaitClaim(key, pending).then(({ claim, error }) => {
           if (error !== undefined) return /** @type {Answer} */ (api.core().Receiver.failed(error, true));
           const next = /** @type {{ answer?: Answer, run?: any }} */ (this.receiver.claimed(topic, claim));
           return next.answer ?? this.#bounded(event, key, next.run);
         });
       }
-      return this.#bounded(event, key, received.run);
+      return this.#bounded(event, key, run);
     }
 
     /**

@@ -136,47 +136,15 @@ pub(crate) fn header_named(value: &JsValue, wanted: &str) -> Result<Option<Strin
         .map(|(_, value)| value))
 }
 
-/// The request headers a delivery is read from (`X-CommerceLayer-Signature`, `-Topic`, in any
-/// case) as name/value pairs, from a fetch `Headers`, a `Map`, an array of pairs or a plain
-/// object such as Node's `req.headers` (values may be arrays). Other headers are skipped
-/// without being copied.
-pub(crate) fn headers(value: &JsValue) -> Result<Vec<(String, String)>> {
-    const DELIVERY_HEADER_LENGTHS: [usize; 2] =
-        [clhooks::SIGNATURE_HEADER.len(), clhooks::TOPIC_HEADER.len()];
-    use clhooks::payload::is_delivery_header;
-    if value.is_undefined() || value.is_null() {
-        return Ok(Vec::new());
-    }
-    if !value.is_object() {
-        return Err(invalid("headers must be a Headers object, a plain object or an array of pairs"));
-    }
-    let iterator = match js_sys::try_iter(value) {
-        Ok(iterator) => iterator,
-        Err(_) => return Err(invalid("the headers could not be read")),
-    };
-    let Some(entries) = iterator else {
-        // A plain object: its names first, a value only for the names wanted.
-        let names = Object::keys(value.unchecked_ref::<Object>());
-        return Ok(names
-            .iter()
-            .take(10_000)
-            .filter_map(|name| {
-                // Only names as long as a delivery header's are copied in to be compared.
-                let length = name.unchecked_ref::<js_sys::JsString>().length() as usize;
-                if !DELIVERY_HEADER_LENGTHS.contains(&length) {
-                    return None;
-                }
-                let text = name.as_string().filter(|n| is_delivery_header(n))?;
-                Some((text, header_value(&Reflect::get(value, &name).ok()?)?))
-            })
-            .collect());
-    };
-    Ok(entries
-        .take(10_000)
-        .filter_map(std::result::Result::ok)
-        .filter_map(|entry| pair(&entry))
-        .filter(|(name, _)| is_delivery_header(name))
-        .collect())
+/// The two delivery headers as the core reads headers: the package finds their values in
+/// whatever the runtime has (a fetch `Headers`, Node's `req.headers`, pairs), names in any case.
+pub(crate) fn delivery_headers(
+    signature: Option<String>,
+    topic: Option<String>,
+) -> impl Iterator<Item = (&'static str, String)> {
+    let signature = signature.map(|v| (clhooks::SIGNATURE_HEADER, v));
+    let topic = topic.map(|v| (clhooks::TOPIC_HEADER, v));
+    signature.into_iter().chain(topic)
 }
 
 /// Tags a host computed: 32 bytes per secret, back to back in one `Uint8Array`.

@@ -1,7 +1,9 @@
 //! Payloads read by the engine: the body is parsed once, by `JSON.parse` (faster than any
-//! parser compiled to WebAssembly), and stays a JS object. The package's `outline` function
-//! (`pkg-templates/outline.js`) writes the object's skeleton as integers; the core checks the
-//! shape and plans `denormalize` from it (`clhooks::payload::outline`).
+//! parser compiled to WebAssembly), and stays a JS object. The package's `read` hook
+//! (`pkg-templates/api.js`) decodes and parses a verified body and gives the document's
+//! outline, the skeleton as integers that `outline.js` writes; the core checks the shape and
+//! plans `denormalize` from it (`clhooks::payload::outline`). One call across per delivery: the
+//! document stays with the package, which hands it to the event.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -17,15 +19,10 @@ use crate::errors::{BindingError, Result};
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
-    fn json_parse(text: &JsValue) -> std::result::Result<JsValue, JsValue>;
-
-    /// The package's `makeEvent(info, key, body, routes, document, data, included)`: `key` is
-    /// `undefined` until asked for (it is then made from `body`); `data.id` and `data.type` are
-    /// strings (the core checked them).
+    /// The package's `makeEvent(info, key, body, routes)`, with the document its `read` hook
+    /// parsed last: `key` is `undefined` until asked for (it is then made from `body`).
     type EventMaker;
     #[wasm_bindgen(method, js_name = call)]
-    #[allow(clippy::too_many_arguments)]
     fn make(
         this: &EventMaker,
         this_arg: &JsValue,
@@ -33,22 +30,14 @@ extern "C" {
         key: &JsValue,
         body: &JsValue,
         routes: &JsValue,
-        document: &JsValue,
-        data: &JsValue,
-        included: &JsValue,
     ) -> JsValue;
-
-    type TextDecoder;
-    #[wasm_bindgen(constructor, catch)]
-    fn new(label: &str, options: &JsValue) -> std::result::Result<TextDecoder, JsValue>;
-    #[wasm_bindgen(method, catch)]
-    fn decode(this: &TextDecoder, bytes: &Uint8Array) -> std::result::Result<JsValue, JsValue>;
 }
 
 thread_local! {
     static OUTLINE: RefCell<Option<Function>> = const { RefCell::new(None) };
+    static READ: RefCell<Option<Function>> = const { RefCell::new(None) };
+    static DOCUMENT: RefCell<Option<Function>> = const { RefCell::new(None) };
     static MAKE_EVENT: RefCell<Option<EventMaker>> = const { RefCell::new(None) };
-    static DECODER: RefCell<Option<TextDecoder>> = const { RefCell::new(None) };
     /// Each topic's fields as a frozen object, made once (the catalogue's and a bounded number
     /// of others).
     static TOPICS: RefCell<HashMap<String, JsValue>> = RefCell::new(HashMap::new());
@@ -57,12 +46,35 @@ thread_local! {
 /// How many topics' fields are kept made.
 const TOPIC_CACHE: usize = 512;
 
-/// Registers the package's `outline(document)`, which gives a parsed document's outline as an
-/// `Int32Array`, and its `makeEvent`, which makes the event handed to handlers.
+/// Registers the package's hooks:
+/// - `outline(document)`: a parsed document's outline, as an `Int32Array`;
+/// - `read(body, info)`: a verified body (a string or a `Uint8Array`) decoded as strict UTF-8
+///   (a byte-order mark kept, so that `JSON.parse` refuses it, as the core does) and parsed.
+///   It gives `undefined` when the bytes are not UTF-8, `JSON.parse`'s message when they are
+///   not JSON, and otherwise an `Int32Array`: whether `data.type` is `info.resource` (1, 0, or
+///   -1 without `info`), then the document's outline;
+/// - `document()`: the document `read` parsed last;
+/// - `makeEvent`, which makes the event handed to handlers from that document.
 #[wasm_bindgen(js_name = "__setHooks")]
-pub fn set_hooks(outline: Function, make_event: Function) {
+pub fn set_hooks(outline: Function, read: Function, document: Function, make_event: Function) {
     OUTLINE.with(|o| *o.borrow_mut() = Some(outline));
+    READ.with(|r| *r.borrow_mut() = Some(read));
+    DOCUMENT.with(|d| *d.borrow_mut() = Some(document));
     MAKE_EVENT.with(|m| *m.borrow_mut() = Some(make_event.unchecked_into()));
+}
+
+/// A registered hook's `call(null, ...args)`, `undefined` without one (or when it threw).
+fn call_hook(hook: &'static std::thread::LocalKey<RefCell<Option<Function>>>, args: &[&JsValue]) -> JsValue {
+    hook.with(|h| {
+        h.borrow().as_ref().map_or(JsValue::UNDEFINED, |f| {
+            let called = match args {
+                [] => f.call0(&JsValue::NULL),
+                [a] => f.call1(&JsValue::NULL, a),
+                [a, b, ..] => f.call2(&JsValue::NULL, a, b),
+            };
+            called.unwrap_or(JsValue::UNDEFINED)
+        })
+    })
 }
 
 /// A topic's fields (`topic`, `resource`, `event`, `known`, `description`), frozen.
@@ -84,22 +96,12 @@ fn topic_info(topic: &Topic) -> JsValue {
 
 /// The event handed to handlers (a `WebhookEvent`): the topic's fields, `data`'s id and type, the
 /// idempotency key when it was made (else the body it is made from when asked), the routes, and
-/// the document as the engine parsed it.
+/// the document as the engine parsed it (the package's, from its `read`).
 pub(crate) fn event(payload: JsPayload, topic: &Topic, key: Option<&str>, routes: &JsValue) -> JsValue {
-    let included = included(&payload.document);
     let key = key.map_or(JsValue::UNDEFINED, JsValue::from_str);
     MAKE_EVENT.with(|m| {
         m.borrow().as_ref().map_or(JsValue::UNDEFINED, |make| {
-            make.make(
-                &JsValue::NULL,
-                &topic_info(topic),
-                &key,
-                &payload.body,
-                routes,
-                &payload.document,
-                &payload.data,
-                &included,
-            )
+            make.make(&JsValue::NULL, &topic_info(topic), &key, &payload.body, routes)
         })
     })
 }
@@ -156,20 +158,6 @@ fn outline_of(document: &JsValue) -> Vec<i32> {
     })
 }
 
-/// Strict UTF-8, a byte-order mark kept (so that `JSON.parse` refuses it, as the core does).
-fn decode_utf8(bytes: &Uint8Array) -> Option<JsValue> {
-    DECODER.with(|d| {
-        let mut decoder = d.borrow_mut();
-        if decoder.is_none() {
-            let options = Object::new();
-            crate::set(&options, "fatal", &JsValue::TRUE);
-            crate::set(&options, "ignoreBOM", &JsValue::TRUE);
-            *decoder = TextDecoder::new("utf-8", &options).ok();
-        }
-        decoder.as_ref().and_then(|decoder| decoder.decode(bytes).ok())
-    })
-}
-
 /// A body as the caller passed it, kept in JS: a string, or the bytes of any typed array,
 /// `DataView` or `ArrayBuffer` (from this realm or another), viewed without a copy.
 pub(crate) enum Held {
@@ -217,22 +205,13 @@ impl Held {
             }
         }
     }
-
-    fn text(&self) -> clhooks::Result<JsValue> {
-        match self {
-            Held::Text(text) => Ok(text.clone()),
-            Held::Bytes(bytes) => decode_utf8(bytes)
-                .ok_or_else(|| Error::InvalidJson { message: "the body is not valid UTF-8".into() }),
-        }
-    }
 }
 
-/// A payload parsed by the engine and checked by the core.
+/// A payload parsed by the engine and checked by the core (the document stays with the
+/// package: its `document()` hook gives it).
 pub(crate) struct JsPayload {
     /// The body as the caller passed it.
     pub(crate) body: JsValue,
-    pub(crate) document: JsValue,
-    pub(crate) data: JsValue,
     pub(crate) kind: String,
 }
 
@@ -268,17 +247,29 @@ fn skeleton(document: &JsValue) -> clhooks::Result<outline::Skeleton> {
     outline::check(&outline_of(document), &names)
 }
 
-/// Parses a verified body with the engine and has the core check it.
-pub(crate) fn read(body: &Held) -> clhooks::Result<JsPayload> {
-    let text = body.text()?;
-    let document = json_parse(&text).map_err(|e| Error::InvalidJson {
-        message: get(&e, "message").as_string().unwrap_or_else(|| "JSON.parse failed".into()),
-    })?;
-    skeleton(&document)?;
-    // Both are strings once the shape is checked.
-    let data = get(&document, "data");
-    let kind = get(&data, "type").as_string().unwrap_or_default();
-    Ok(JsPayload { body: body.value(), document, data, kind })
+/// The document the package's `read` parsed last.
+pub(crate) fn last_document() -> JsValue {
+    call_hook(&DOCUMENT, &[])
+}
+
+/// Has the package decode and parse a verified body, and the core check it. With the topic,
+/// `data.type` is known to be its resource or not without crossing over.
+pub(crate) fn read(body: &Held, topic: Option<&Topic>) -> clhooks::Result<JsPayload> {
+    let info = topic.map_or(JsValue::UNDEFINED, topic_info);
+    let read = call_hook(&READ, &[&body.value(), &info]);
+    let Some(codes) = read.dyn_ref::<Int32Array>().map(Int32Array::to_vec) else {
+        let message = read.as_string().unwrap_or_else(|| "the body is not valid UTF-8".into());
+        return Err(Error::InvalidJson { message });
+    };
+    let (same_type, outline) = codes.split_first().map_or((-1, &[][..]), |(first, rest)| (*first, rest));
+    let names = |position: usize, index: usize| relationship_name(&last_document(), position, index);
+    outline::check(outline, &names)?;
+    // A string once the shape is checked: the topic's resource when the package saw they match.
+    let kind = match (topic, same_type) {
+        (Some(topic), 1) => topic.resource().to_owned(),
+        _ => get(&get(&last_document(), "data"), "type").as_string().unwrap_or_default(),
+    };
+    Ok(JsPayload { body: body.value(), kind })
 }
 
 /// The options of the package's `denormalize`: `maxDepth`, `maxNodes`, `maxGrowth`.
@@ -321,14 +312,4 @@ pub fn denormalize_plan(
         skeleton(document).and_then(|s| s.plan(options, weigh)).map_err(BindingError::Core),
     )?;
     Ok(Int32Array::from(plan.as_slice()))
-}
-
-/// `included`, or an empty array.
-pub(crate) fn included(document: &JsValue) -> JsValue {
-    let included = get(document, "included");
-    if Array::is_array(&included) {
-        included
-    } else {
-        Array::new().into()
-    }
 }

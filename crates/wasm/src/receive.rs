@@ -91,19 +91,26 @@ impl JsVerifier {
         throw(self.inner.verify(&body, &signature))
     }
 
-    /// Verifies and reads a delivery: see the package's `receive`. With `tags` (computed by
-    /// the host for each secret), the signature is checked against them.
-    pub fn receive(&self, body: &JsValue, headers: &JsValue, tags: &JsValue) -> JsResult<JsValue> {
+    /// Verifies and reads a delivery: see the package's `receive`. `signature` and `topic` are
+    /// the values of the two delivery headers, as the package found them; with `tags`
+    /// (computed by the host for each secret), the signature is checked against them.
+    pub fn receive(
+        &self,
+        body: &JsValue,
+        signature: Option<String>,
+        topic: Option<String>,
+        tags: &JsValue,
+    ) -> JsResult<JsValue> {
         let held = throw(Held::read(body))?;
-        let headers = throw(convert::headers(headers))?;
         let tags = throw(convert::hosted_tags(tags))?;
         let mut head = None;
         let payload = throw(clhooks::payload::receive_with(
-            headers,
+            convert::delivery_headers(signature, topic),
             |signature| check_signature(&self.inner, tags.as_deref(), &held, signature),
             |verified| {
+                let payload = document::read(&held, Some(&verified.topic));
                 head = Some(verified);
-                document::read(&held)
+                payload
             },
         ))?;
         let verified = throw(head.ok_or(Error::MissingSignature))?;
@@ -141,12 +148,6 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     /// The routes of an event received without a router: none, one frozen list for all.
     static NO_ROUTES: JsValue = document::routes_value(&[]);
-}
-
-/// Verifies and reads a delivery.
-#[wasm_bindgen]
-pub fn receive(body: &JsValue, headers: &JsValue, secrets: &JsValue) -> JsResult<JsValue> {
-    JsVerifier::new(secrets)?.receive(body, headers, &JsValue::UNDEFINED)
 }
 
 /// Parses a topic: `{topic, resource, event, known, description}`.
@@ -193,5 +194,5 @@ pub fn parse_document(value: &JsValue) -> JsResult<JsValue> {
         return Ok(value.clone());
     }
     let held = throw(Held::read(value))?;
-    throw(document::read(&held)).map(|payload| payload.document)
+    throw(document::read(&held, None)).map(|_| document::last_document())
 }

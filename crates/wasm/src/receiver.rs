@@ -10,7 +10,7 @@ use clhooks::{Topic, Verifier};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::convert;
@@ -203,26 +203,31 @@ impl JsReceiver {
         self.inner.max_body_bytes() as f64
     }
 
-    /// Step 1: `{answer: {status, body}}` to send at once, or `{event}` verified. `state` is
-    /// `undefined` for a body read whole, `'too_large'` or `'unreadable'`; `tags`, when given,
-    /// are the HMAC-SHA256 of the body under each secret, computed by the host.
+    /// Step 1: `[answer, event, run, pending]`: an answer `{status, body}` to send at once, or
+    /// the event verified with its run (step 2 done, the store answered at once) or the store's
+    /// pending claim; the rest `undefined`. `signature`
+    /// and `topic` are the values of the two delivery headers, as the package found them;
+    /// `state` is `undefined` for a body read whole, `'too_large'` or `'unreadable'`; `tags`,
+    /// when given, are the HMAC-SHA256 of the body under each secret, computed by the host.
     // One call per request from JS: every argument crosses at once.
     #[allow(clippy::too_many_arguments)]
     pub fn receive(
         &self,
         method: &JsValue,
-        headers: &JsValue,
+        signature: Option<String>,
+        topic: Option<String>,
         body: &JsValue,
         state: &JsValue,
         tags: &JsValue,
         digest: &JsValue,
         store: &JsValue,
-    ) -> JsResult<Object> {
+    ) -> JsResult<Array> {
         let tags = throw(convert::hosted_tags(tags))?;
         let digest = throw(document::digest(digest))?;
-        let out = Object::new();
+        let none = JsValue::UNDEFINED;
+        let answered = |answer: &Answer| Array::of4(&answer_value(answer), &none, &none, &none);
         let method = method.as_string().unwrap_or_default();
-        let headers = throw(convert::headers(headers))?;
+        let headers = convert::delivery_headers(signature, topic);
         let state = state.as_string();
         let held = match state.as_deref() {
             Some("too_large" | "unreadable") => None,
@@ -232,10 +237,7 @@ impl JsReceiver {
                 // the core has said what it says first (the method, the signature header).
                 Err(e) => {
                     let refusal = Answer::error(e.http_status(), e.code(), &e.to_string());
-                    let answer =
-                        self.inner.refuse_body(&method, headers.iter().map(|(k, v)| (k, v)), refusal);
-                    set(&out, "answer", &answer_value(&answer));
-                    return Ok(out);
+                    return Ok(answered(&self.inner.refuse_body(&method, headers, refusal)));
                 }
             },
         };
@@ -252,7 +254,11 @@ impl JsReceiver {
                 Some(held) => check_signature(verifier, tags.as_deref(), held, signature),
                 None => Err(clhooks::Error::MissingSignature),
             },
-            |_| held.as_ref().map_or(Err(clhooks::Error::MissingSignature), document::read),
+            |verified| {
+                held.as_ref().map_or(Err(clhooks::Error::MissingSignature), |held| {
+                    document::read(held, Some(&verified.topic))
+                })
+            },
         );
         match received {
             Ok(delivery) => {
@@ -266,23 +272,22 @@ impl JsReceiver {
                     _ => None,
                 };
                 let routes = self.shared(&delivery.topic, |_| {}).routes;
-                set(
-                    &out,
-                    "event",
-                    &document::event(delivery.event, &delivery.topic, key.as_deref(), &routes),
-                );
+                let event = document::event(delivery.event, &delivery.topic, key.as_deref(), &routes);
                 // Step 2 at once when the store answers at once (none, or a synchronous one).
                 // A store that throws, or answers something else than a claim, is the caller's
                 // failure to report (the adapters answer 500).
-                match call_store(store, key.as_deref().unwrap_or_default(), &self.terms)? {
-                    Stored::Value(claimed) => self.step2(&out, &delivery.topic, throw(claim(&claimed))?),
-                    Stored::Nothing => self.step2(&out, &delivery.topic, Claim::Fresh),
-                    Stored::Pending(promise) => set(&out, "pending", &promise),
-                }
+                let claim = match call_store(store, key.as_deref().unwrap_or_default(), &self.terms)? {
+                    Stored::Value(claimed) => throw(claim(&claimed))?,
+                    Stored::Nothing => Claim::Fresh,
+                    Stored::Pending(promise) => return Ok(Array::of4(&none, &event, &none, &promise)),
+                };
+                Ok(match self.step2(&delivery.topic, claim) {
+                    Ok(run) => Array::of4(&none, &event, &run, &none),
+                    Err(answer) => Array::of4(&answer, &event, &none, &none),
+                })
             }
-            Err(answer) => set(&out, "answer", &answer_value(&answer)),
+            Err(answer) => Ok(answered(&answer)),
         }
-        Ok(out)
     }
 
     /// What deliveries of `topic` share: made on first use, kept for the next ones.
@@ -332,10 +337,11 @@ impl JsReceiver {
         shared.runs.get(slot).cloned().flatten().unwrap_or(JsValue::NULL)
     }
 
-    fn step2(&self, out: &Object, topic: &Topic, claim: Claim) {
+    /// Step 2: the run, or the answer to send at once.
+    fn step2(&self, topic: &Topic, claim: Claim) -> Result<JsValue, JsValue> {
         match self.inner.claimed(topic, claim) {
-            Ok(run) => set(out, "run", &self.run_value(topic, run)),
-            Err(answer) => set(out, "answer", &answer_value(&answer)),
+            Ok(run) => Ok(self.run_value(topic, run)),
+            Err(answer) => Err(answer_value(&answer)),
         }
     }
 
@@ -345,7 +351,10 @@ impl JsReceiver {
         let topic = throw(topic(topic_name))?;
         let claim = throw(claim(claimed))?;
         let out = Object::new();
-        self.step2(&out, &topic, claim);
+        match self.step2(&topic, claim) {
+            Ok(run) => set(&out, "run", &run),
+            Err(answer) => set(&out, "answer", &answer),
+        }
         Ok(out)
     }
 }
