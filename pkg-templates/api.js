@@ -307,6 +307,15 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     if (typeof headers !== 'object' && typeof headers !== 'function') {
       throw new WebhookError('invalid_argument', NOT_HEADERS, { status: 500 });
     }
+    // This realm's own fetch Headers: one value per name (its iteration gives the same), so two
+    // lookups instead of a pass over every header a platform adds.
+    if (typeof Headers === 'function' && Object.getPrototypeOf(headers) === Headers.prototype) {
+      const value = (name) => {
+        const found = headers.get(name);
+        return found === null ? undefined : found;
+      };
+      return [value(SIGNATURE_HEADER), value(TOPIC_HEADER)];
+    }
     let iterator;
     try {
       const iterate = headers[Symbol.iterator];

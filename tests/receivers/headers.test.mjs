@@ -36,6 +36,13 @@ const processed = async (headers) => {
   }
 };
 
+/** A fetch Headers with each pair appended. */
+function headersWith(pairs) {
+  const headers = new Headers();
+  for (const [name, value] of pairs) headers.append(name, value);
+  return headers;
+}
+
 /** An iterable of pairs that throws after giving `pairs` (each iteration afresh). */
 const breaking = (pairs) => ({
   *[Symbol.iterator]() {
@@ -59,6 +66,9 @@ const cases = [
   ['pairs, entries that are not pairs are passed over', [null, 'x-commercelayer-signature', [1, signature], ['x-commercelayer-signature', signature], ['x-commercelayer-topic', 'orders.place']], 'ok'],
   ['a Map', new Map([['X-CommerceLayer-Signature', signature], ['X-CommerceLayer-Topic', 'orders.place']]), 'ok'],
   ['a fetch Headers', new Headers({ 'X-CommerceLayer-Signature': signature, 'X-CommerceLayer-Topic': 'orders.place' }), 'ok'],
+  ['a fetch Headers among a platform\'s', new Headers({ 'cf-ray': 'x', 'X-CommerceLayer-Topic': 'orders.place', 'x-forwarded-for': '1.2.3.4', 'X-CommerceLayer-Signature': signature }), 'ok'],
+  ['a fetch Headers with the signature given twice (one value, joined)', headersWith([['x-commercelayer-signature', signature], ['x-commercelayer-signature', signature], ['x-commercelayer-topic', 'orders.place']]), 'malformed_signature'],
+  ['a fetch Headers without a topic', new Headers({ 'X-CommerceLayer-Signature': signature }), 'missing_topic'],
   ['an iterable that breaks keeps what it gave', breaking([['x-commercelayer-signature', signature], ['x-commercelayer-topic', 'orders.place']]), 'ok'],
   ['an iterable that breaks before the topic', breaking([['x-commercelayer-signature', signature]]), 'missing_topic'],
   ['no headers', undefined, 'missing_signature'],
