@@ -128,7 +128,13 @@ export function createApi(makeCore, host, loadSender, loadSources) {
       made.__setErrorClass(WebhookError);
       sourcesCore = made;
     }
-    return new sourcesCore.Admission(config);
+    const made = new sourcesCore.Admission(config);
+    // The header the platform names the caller in, if any, read as the delivery headers are.
+    const forwarded = made.forwardedHeader;
+    const names = forwarded === undefined ? null : [forwarded];
+    return {
+      admit: (peer, headers) => made.admit(peer, names === null ? undefined : readHeaders(headers, names)[0]),
+    };
   };
 
   /**
@@ -267,14 +273,14 @@ export function createApi(makeCore, host, loadSender, loadSources) {
   };
 
   /**
-   * The values of the two headers a delivery is read from, `[signature, topic]` (`undefined`
-   * where there is none), found in whatever the runtime has: a fetch `Headers`, a `Map` or any
-   * iterable of `[name, value]` pairs, or a plain object such as Node's `req.headers`. Names
-   * match in any case; the first usable value of each name counts, as the core reads pairs. A
-   * value is a string, a whole number (its digits) or an array (its first string).
+   * The values of the headers named `names` (lowercase ASCII; by default the two a delivery is
+   * read from, `[signature, topic]`), `undefined` where there is none, found in whatever the
+   * runtime has: a fetch `Headers`, a `Map` or any iterable of `[name, value]` pairs, or a plain
+   * object such as Node's `req.headers`. Names match in any ASCII case; the first usable value
+   * of each name counts, as the core reads pairs. A value is a string, a whole number (its
+   * digits) or an array (its first string).
    */
-  const SIGNATURE_HEADER = 'x-commercelayer-signature';
-  const TOPIC_HEADER = 'x-commercelayer-topic';
+  const DELIVERY_HEADERS = ['x-commercelayer-signature', 'x-commercelayer-topic'];
   /** Whether `name` is `lower` (a lowercase ASCII name) in any ASCII case. */
   const named = (name, lower) => {
     if (name === lower) return true;
@@ -294,27 +300,34 @@ export function createApi(makeCore, host, loadSender, loadSources) {
   /** The most names or pairs looked at. */
   const HEADERS_READ = 10_000;
   const NOT_HEADERS = 'headers must be a Headers object, a plain object or an array of pairs';
-  /** @returns {[string | undefined, string | undefined]} */
-  const readHeaders = (headers) => {
-    let signature;
-    let topic;
-    /** Takes a name and its value, unless both headers are found already. */
+  /**
+   * @param {any} headers
+   * @param {string[]} [names]
+   * @returns {(string | undefined)[]}
+   */
+  const readHeaders = (headers, names = DELIVERY_HEADERS) => {
+    const values = names.map(() => undefined);
+    /** Takes a name's value for the first of `names` it is and has none yet. */
     const take = (name, value) => {
-      if (signature === undefined && named(name, SIGNATURE_HEADER)) signature = headerValue(value());
-      else if (topic === undefined && named(name, TOPIC_HEADER)) topic = headerValue(value());
+      for (let i = 0; i < names.length; i++) {
+        if (values[i] === undefined && named(name, names[i])) {
+          values[i] = headerValue(value());
+          return;
+        }
+      }
     };
-    if (headers === undefined || headers === null) return [undefined, undefined];
+    if (headers === undefined || headers === null) return values;
     if (typeof headers !== 'object' && typeof headers !== 'function') {
       throw new WebhookError('invalid_argument', NOT_HEADERS, { status: 500 });
     }
-    // This realm's own fetch Headers: one value per name (its iteration gives the same), so two
-    // lookups instead of a pass over every header a platform adds.
+    // This realm's own fetch Headers: one value per name (its iteration gives the same), so a
+    // lookup per name instead of a pass over every header a platform adds.
     if (typeof Headers === 'function' && Object.getPrototypeOf(headers) === Headers.prototype) {
-      const value = (name) => {
-        const found = headers.get(name);
-        return found === null ? undefined : found;
-      };
-      return [value(SIGNATURE_HEADER), value(TOPIC_HEADER)];
+      for (let i = 0; i < names.length; i++) {
+        const found = headers.get(names[i]);
+        values[i] = found === null ? undefined : found;
+      }
+      return values;
     }
     let iterator;
     try {
@@ -324,11 +337,9 @@ export function createApi(makeCore, host, loadSender, loadSources) {
       throw new WebhookError('invalid_argument', 'the headers could not be read', { status: 500 });
     }
     if (iterator === undefined) {
-      const names = Object.keys(headers);
-      for (let i = 0; i < names.length && i < HEADERS_READ; i++) {
-        const name = names[i];
-        // Only names as long as a delivery header's are compared.
-        if (name.length !== SIGNATURE_HEADER.length && name.length !== TOPIC_HEADER.length) continue;
+      const keys = Object.keys(headers);
+      for (let i = 0; i < keys.length && i < HEADERS_READ; i++) {
+        const name = keys[i];
         take(name, () => {
           try {
             return headers[name];
@@ -337,7 +348,7 @@ export function createApi(makeCore, host, loadSender, loadSources) {
           }
         });
       }
-      return [signature, topic];
+      return values;
     }
     // An iterator that throws ends the reading there, with what was found.
     try {
@@ -350,7 +361,7 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     } catch {
       // What was found stands.
     }
-    return [signature, topic];
+    return values;
   };
 
   /**

@@ -88,3 +88,20 @@ test('headers whose iterator cannot be made are refused as unreadable', () => {
   const headers = { [Symbol.iterator]() { throw new Error('no iterator'); } };
   assert.throws(() => receive(body, headers, secret), (error) => error.code === 'invalid_argument' && /could not be read/.test(error.message));
 });
+
+test("the allow-list's forwarded header is read as the delivery headers are", () => {
+  const webhooks = new Webhooks({ secret, seen: null, sources: { allow: ['203.0.113.7'], forwarded: 'CF-Connecting-IP' } });
+  const status = (headers) => webhooks.refused(undefined, headers)?.status ?? 'admitted';
+  const shapes = (value) => [
+    { 'cf-connecting-ip': value },
+    { 'CF-CONNECTING-IP': [value] },
+    [['Cf-Connecting-Ip', value]],
+    new Map([['cf-connecting-ip', value]]),
+    new Headers({ 'CF-Connecting-IP': value }),
+  ];
+  for (const headers of shapes('203.0.113.7')) assert.equal(status(headers), 'admitted');
+  for (const headers of shapes('198.51.100.1')) assert.equal(status(headers), 403);
+  // No such header: the caller is not known to be on the list.
+  assert.equal(status({ 'x-forwarded-for': '203.0.113.7' }), 403);
+  assert.throws(() => webhooks.refused(undefined, 7), (error) => error.code === 'invalid_argument');
+});

@@ -23,21 +23,25 @@ impl Admission {
         throw(convert::sources(config)).map(|sources| Admission { sources })
     }
 
+    /// The header the platform names the caller in (`forwarded`), in lowercase: the package
+    /// reads its value from the request's headers; `undefined` when there is none.
+    #[wasm_bindgen(getter, js_name = forwardedHeader)]
+    pub fn forwarded_header(&self) -> Option<String> {
+        self.sources.forwarded_header().map(str::to_ascii_lowercase)
+    }
+
     /// `undefined` when a request from `peer` (the socket's address, when the runtime has one)
-    /// with these headers may be received; otherwise the core's answer, `{status: 403, body}`.
-    pub fn admit(&self, peer: &JsValue, headers: &JsValue) -> JsResult<JsValue> {
-        let header = match self.sources.forwarded_header() {
-            Some(name) => throw(convert::header_named(headers, name))?,
-            None => None,
-        };
-        let pairs: Vec<(&str, &str)> = match (self.sources.forwarded_header(), header.as_deref()) {
+    /// whose `forwarded` header has this value (as the package found it) may be received;
+    /// otherwise the core's answer, `{status: 403, body}`.
+    pub fn admit(&self, peer: &JsValue, forwarded: Option<String>) -> JsValue {
+        let pairs: Vec<(&str, &str)> = match (self.sources.forwarded_header(), forwarded.as_deref()) {
             (Some(name), Some(value)) => vec![(name, value)],
             _ => Vec::new(),
         };
         let peer = peer.as_string();
-        Ok(match self.sources.admits(peer.as_deref(), &pairs) {
+        match self.sources.admits(peer.as_deref(), &pairs) {
             Ok(()) => JsValue::UNDEFINED,
             Err(e) => answer_value(&Receiver::refusal(&e)),
-        })
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Turns the JS values users pass (bodies, headers, secrets) into what the core takes, with a
 //! typed error for anything else: nothing here may throw a JS exception of its own or panic.
 
-use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -86,54 +86,6 @@ pub(crate) fn secrets(value: &JsValue) -> Result<Vec<String>> {
         });
     }
     Array::from(value).iter().map(|s| s.as_string().ok_or_else(|| invalid(EXPECTED))).collect()
-}
-
-/// A header value: a string, a number, or the first of an array of values.
-fn header_value(value: &JsValue) -> Option<String> {
-    if let Some(text) = value.as_string() {
-        return Some(text);
-    }
-    // A whole number as its digits (a header is never a fraction; no float formatting here).
-    if let Some(n) = value.as_f64().filter(|n| n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0) {
-        return Some((n as i64).to_string());
-    }
-    if Array::is_array(value) {
-        return Array::from(value).iter().find_map(|v| v.as_string());
-    }
-    None
-}
-
-fn pair(entry: &JsValue) -> Option<(String, String)> {
-    if !Array::is_array(entry) {
-        return None;
-    }
-    let entry = Array::from(entry);
-    Some((entry.get(0).as_string()?, header_value(&entry.get(1))?))
-}
-
-/// One request header's value, by name in any case (the first), from the same shapes as
-/// [`headers`].
-pub(crate) fn header_named(value: &JsValue, wanted: &str) -> Result<Option<String>> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
-    if !value.is_object() {
-        return Err(invalid("headers must be a Headers object, a plain object or an array of pairs"));
-    }
-    let iterator = js_sys::try_iter(value).map_err(|_| invalid("the headers could not be read"))?;
-    let Some(entries) = iterator else {
-        let names = Object::keys(value.unchecked_ref::<Object>());
-        return Ok(names.iter().find_map(|name| {
-            name.as_string().filter(|n| n.eq_ignore_ascii_case(wanted))?;
-            header_value(&Reflect::get(value, &name).ok()?)
-        }));
-    };
-    Ok(entries
-        .take(10_000)
-        .filter_map(std::result::Result::ok)
-        .filter_map(|entry| pair(&entry))
-        .find(|(name, _)| name.eq_ignore_ascii_case(wanted))
-        .map(|(_, value)| value))
 }
 
 /// The two delivery headers as the core reads headers: the package finds their values in
