@@ -95,6 +95,9 @@ async function listen(command, kase, secretEnv) {
   const out = [];
   const err = [];
   child.stderr.on('data', (c) => err.push(c));
+  // 'close' comes once the output is read to its end: the process may have exited (exitCode
+  // set) with its last lines still in the pipe.
+  const closed = new Promise((ok) => child.on('close', (code) => ok(code)));
   const address = await new Promise((ok, fail) => {
     child.stdout.on('data', (c) => {
       out.push(c);
@@ -112,7 +115,7 @@ async function listen(command, kase, secretEnv) {
     const method = request.method ?? 'POST';
     answers.push(await exchange(`${address}${request.path}`, method, headers, method === 'GET' ? null : body));
   }
-  const exit = await new Promise((ok) => (child.exitCode !== null ? ok(child.exitCode) : child.on('close', ok)));
+  const exit = await closed;
   const port = new URL(address).port;
   const stdout = Buffer.concat(out).toString().replaceAll(`:${port}`, ':{port}').replace(/^\d\d:\d\d:\d\d\.\d{3}/gm, 'HH:MM:SS.mmm');
   return { exit, stdout, stderr: Buffer.concat(err).toString(), answers };
