@@ -72,6 +72,18 @@ pub(crate) fn check_signature(
     }
 }
 
+/// `Receiver.receive`'s `[answer, event, run, pending]`, the `undefined` ones left as holes:
+/// `Array.of` costs about fifteen times an array literal in V8, and this is made per request.
+fn step1(answer: &JsValue, event: &JsValue, run: &JsValue, pending: &JsValue) -> Array {
+    let out = Array::new_with_length(4);
+    for (index, value) in [answer, event, run, pending].into_iter().enumerate() {
+        if !value.is_undefined() {
+            out.set(u32::try_from(index).unwrap_or(0), value.clone());
+        }
+    }
+    out
+}
+
 fn claim(value: &JsValue) -> Result<Claim, BindingError> {
     match value.as_string().as_deref() {
         Some("fresh") => Ok(Claim::Fresh),
@@ -225,7 +237,7 @@ impl JsReceiver {
         let tags = throw(convert::hosted_tags(tags))?;
         let digest = throw(document::digest(digest))?;
         let none = JsValue::UNDEFINED;
-        let answered = |answer: &Answer| Array::of4(&answer_value(answer), &none, &none, &none);
+        let answered = |answer: &Answer| step1(&answer_value(answer), &none, &none, &none);
         let method = method.as_string().unwrap_or_default();
         let headers = convert::delivery_headers(signature, topic);
         let state = state.as_string();
@@ -279,11 +291,11 @@ impl JsReceiver {
                 let claim = match call_store(store, key.as_deref().unwrap_or_default(), &self.terms)? {
                     Stored::Value(claimed) => throw(claim(&claimed))?,
                     Stored::Nothing => Claim::Fresh,
-                    Stored::Pending(promise) => return Ok(Array::of4(&none, &event, &none, &promise)),
+                    Stored::Pending(promise) => return Ok(step1(&none, &event, &none, &promise)),
                 };
                 Ok(match self.step2(&delivery.topic, claim) {
-                    Ok(run) => Array::of4(&none, &event, &run, &none),
-                    Err(answer) => Array::of4(&answer, &event, &none, &none),
+                    Ok(run) => step1(&none, &event, &run, &none),
+                    Err(answer) => step1(&answer, &event, &none, &none),
                 })
             }
             Err(answer) => Ok(answered(&answer)),
