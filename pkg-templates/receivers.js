@@ -106,6 +106,7 @@ export function createReceivers(api) {
     #patterns = [];
     #receiver;
     #admission;
+    #limits;
     #generation;
 
     /** @param {any} [options] */
@@ -157,7 +158,15 @@ export function createReceivers(api) {
       const admitted = this.#sources === null ? null : admission(this.#sources);
       this.#receiver = receiver;
       this.#admission = admitted;
+      // The core's limits as it settled them, read once: not a crossing per request.
+      this.#limits = { maxBodyBytes: receiver.maxBodyBytes, handlerTimeoutMs: receiver.handlerTimeoutMs };
       this.#generation = runtime.generation;
+    }
+
+    /** The core's `maxBodyBytes` and `handlerTimeoutMs` of the receiver in use. */
+    get #settled() {
+      if (this.#generation !== runtime.generation) this.#build();
+      return this.#limits;
     }
 
     /** The core's receiver, remade in a fresh instance after a restart. */
@@ -174,7 +183,7 @@ export function createReceivers(api) {
 
     /** Bodies over this many bytes are answered 413. */
     get maxBodyBytes() {
-      return this.receiver.maxBodyBytes;
+      return this.#settled.maxBodyBytes;
     }
 
     /** Calls `handler(event)` for every verified event whose topic matches `pattern`. */
@@ -331,8 +340,9 @@ export function createReceivers(api) {
     #bounded(event, key, run) {
       const ticket = { over: false };
       const out = this.#run(event, key, run, 0, ticket);
-      const ms = this.receiver.handlerTimeoutMs;
-      if (!isThenable(out) || !run.claimed || !(ms > 0)) return out;
+      if (!isThenable(out) || !run.claimed) return out;
+      const ms = this.#settled.handlerTimeoutMs;
+      if (!(ms > 0)) return out;
       let timer;
       const expired = new Promise((resolve) => {
         timer = setTimeout(() => {
