@@ -447,7 +447,7 @@ test('options are checked when the receiver is made, each with a WebhookError', 
 
 test('a failure of the wasm instance is a WebhookError (core_failed), and a fresh instance serves the next call', async () => {
   const handled = [];
-  const webhooks = new Webhooks({ secret: 's', onEvent: (e) => handled.push(e.id) });
+  const webhooks = new Webhooks({ secret: 's', onEvent: (e) => handled.push(e.id), maxBodyBytes: 1000 });
   const verifier = new clhooks.Verifier(['s']);
   const store = createMemoryStore();
   const before = document('orders', 'before');
@@ -466,6 +466,9 @@ test('a failure of the wasm instance is a WebhookError (core_failed), and a fres
   const after = document('orders', 'after');
   assert.equal((await webhooks.process(delivery(after, 's'))).status, 200);
   assert.deepEqual(handled, ['before', 'after']);
+  assert.equal(webhooks.maxBodyBytes, 1000);
+  const large = document('orders', 'x'.repeat(1000));
+  assert.equal((await webhooks.process(delivery(large, 's'))).status, 413);
   assert.doesNotThrow(() => verifier.verify(after, sign(after, 's')));
   assert.equal(store.claim('k'), 'fresh');
   assert.equal(clhooks.receive(after, headers(after, 's'), 's').id, 'after');
