@@ -370,6 +370,8 @@ export function createApi(makeCore, host, loadSender, loadSources) {
    * @type {Uint8Array | null}
    */
   let scratch = null;
+  /** Where the core's `outlineWritten` reads, as `scratch`. @type {Int32Array | null} */
+  let codesScratch = null;
   const SCRATCH_BYTES = 4096;
   /** The longest signature written there (a valid one has 44 characters). */
   const SCRATCH_SIGNATURE = 256;
@@ -382,7 +384,37 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     made.__setHooks(outline, read, lastDocument, makeEvent);
     core = made;
     scratch = null;
+    codesScratch = null;
   }
+
+  /** The scratch, asked for again once the memory grew (the view is then empty). */
+  const scratchView = () => {
+    if (scratch === null || scratch.length === 0) scratch = core.scratch(SCRATCH_BYTES);
+    return scratch;
+  };
+  /**
+   * Writes a body (a string or a Uint8Array) at the start of the scratch, `room` bytes left
+   * after it: its length in bytes, or -1 when it may not fit or is of another type.
+   */
+  const writeBody = (view, body, room) => {
+    if (typeof body === 'string') {
+      // A string of n UTF-16 units is at most 3n bytes of UTF-8.
+      return body.length * 3 > view.length - room ? -1 : scratchEncoder.encodeInto(body, view).written;
+    }
+    if (!(body instanceof Uint8Array) || body.length > view.length - room) return -1;
+    view.set(body);
+    return body.length;
+  };
+  /** Writes an ASCII string at `at`: where it ends, or -1 for another value or one too long. */
+  const writeAscii = (view, at, value) => {
+    if (at < 0 || typeof value !== 'string' || at + value.length > view.length) return -1;
+    for (let i = 0; i < value.length; i++) {
+      const unit = value.charCodeAt(i);
+      if (unit > 0x7f) return -1;
+      view[at + i] = unit;
+    }
+    return at + value.length;
+  };
 
   /**
    * The core's verdict on a small body (a string or a Uint8Array) and an ASCII signature
@@ -392,24 +424,50 @@ export function createApi(makeCore, host, loadSender, loadSources) {
    */
   const verifiedWritten = (verifier, body, signature) => {
     if (typeof signature !== 'string' || signature.length > SCRATCH_SIGNATURE) return false;
-    const text = typeof body === 'string';
-    if (!text && !(body instanceof Uint8Array)) return false;
-    // A string of n UTF-16 units is at most 3n bytes of UTF-8.
-    if ((text ? body.length * 3 : body.length) > SCRATCH_BYTES - SCRATCH_SIGNATURE) return false;
-    let view = scratch;
-    if (view === null || view.length === 0) view = scratch = core.scratch(SCRATCH_BYTES);
-    let at;
-    if (text) at = scratchEncoder.encodeInto(body, view).written;
-    else {
-      view.set(body);
-      at = body.length;
+    const view = scratchView();
+    const at = writeBody(view, body, SCRATCH_SIGNATURE);
+    return writeAscii(view, at, signature) >= 0 && verifier.verifyWritten(at, signature.length);
+  };
+
+  /** The core's fields of each topic a delivery named, by the header's value; a bounded number. */
+  let topicInfos = new Map();
+  const TOPIC_INFOS = 512;
+  const topicInfo = (name) => {
+    let info = topicInfos.get(name);
+    if (info === undefined) {
+      if (topicInfos.size >= TOPIC_INFOS) topicInfos = new Map();
+      info = core.topicInfo(name);
+      topicInfos.set(name, info);
     }
-    for (let i = 0; i < signature.length; i++) {
-      const unit = signature.charCodeAt(i);
-      if (unit > 0x7f) return false;
-      view[at + i] = unit;
-    }
-    return verifier.verifyWritten(at, signature.length);
+    return info;
+  };
+  /** Where outlines are written for the core's `outlineWritten`: a larger one goes the long way. */
+  const CODES = 8192;
+  /** The routes of an event received without a router. */
+  const NO_ROUTES = Object.freeze([]);
+
+  /**
+   * A delivery verified and read with its values written into the core's memory, as the core's
+   * `receive` gives it: the core's `receiveWritten` (the signature, against the host's tags or
+   * the body, and the topic), this layer's `read`, then the core's `outlineWritten` (the
+   * document's shape). `undefined` when either says no or a value does not fit; the caller then
+   * calls the core's `receive`, for the event or the typed error: nothing is decided here, only
+   * fewer values cross over (each crossing costs more in a busy server than in a loop).
+   */
+  const receivedWritten = (verifier, body, signature, topic, tags) => {
+    if (typeof body !== 'string' && !(body instanceof Uint8Array)) return undefined;
+    if (typeof signature !== 'string' || typeof topic !== 'string') return undefined;
+    const view = scratchView();
+    const at = writeBody(view, tags === undefined ? body : tags, signature.length + topic.length);
+    if (writeAscii(view, writeAscii(view, at, signature), topic) < 0) return undefined;
+    if (!verifier.receiveWritten(tags !== undefined, at, signature.length, topic.length)) return undefined;
+    const info = topicInfo(topic);
+    const codes = read(body, info);
+    if (!(codes instanceof Int32Array) || codes.length > CODES) return undefined;
+    if (codesScratch === null || codesScratch.length === 0) codesScratch = core.scratchCodes(CODES);
+    codesScratch.set(codes);
+    if (!core.outlineWritten(codes.length)) return undefined;
+    return makeEvent(info, undefined, body, NO_ROUTES);
   };
   setUp();
 
@@ -545,7 +603,8 @@ export function createApi(makeCore, host, loadSender, loadSources) {
       try {
         const verifier = this.#core();
         const [signature, topic] = readHeaders(headers);
-        return verifier.receive(body, signature, topic, hostTags(this.hostKeys, body, false));
+        const tags = hostTags(this.hostKeys, body, false);
+        return receivedWritten(verifier, body, signature, topic, tags) ?? verifier.receive(body, signature, topic, tags);
       } catch (error) {
         throw fault(error);
       } finally {

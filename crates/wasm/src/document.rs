@@ -78,7 +78,7 @@ fn call_hook(hook: &'static std::thread::LocalKey<RefCell<Option<Function>>>, ar
 }
 
 /// A topic's fields (`topic`, `resource`, `event`, `known`, `description`), frozen.
-fn topic_info(topic: &Topic) -> JsValue {
+pub(crate) fn topic_info(topic: &Topic) -> JsValue {
     TOPICS.with(|topics| {
         let mut topics = topics.borrow_mut();
         if let Some(info) = topics.get(topic.as_str()) {

@@ -52,15 +52,63 @@ pub fn scratch(len: usize) -> js_sys::Uint8Array {
         }
         // The vector's bytes stay where they are until the next `scratch` resizes it; a grown
         // memory detaches the view rather than leaving it pointing elsewhere.
-        let buffer = js_sys::Reflect::get(&wasm_bindgen::memory(), &crate::key("buffer"))
-            .unwrap_or(JsValue::UNDEFINED);
         let at = u32::try_from(scratch.as_ptr() as usize).unwrap_or(0);
         js_sys::Uint8Array::new_with_byte_offset_and_length(
-            &buffer,
+            &memory_buffer(),
             at,
             u32::try_from(scratch.len()).unwrap_or(0),
         )
     })
+}
+
+/// A view of at least `len` codes of this instance's memory, where the package writes a parsed
+/// document's outline for [`outline_written`]: kept between calls, valid as [`scratch`]'s view.
+#[wasm_bindgen(js_name = scratchCodes)]
+pub fn scratch_codes(len: usize) -> js_sys::Int32Array {
+    CODES.with(|codes| {
+        let mut codes = codes.borrow_mut();
+        if codes.len() < len {
+            codes.resize(len, 0);
+        }
+        let at = u32::try_from(codes.as_ptr() as usize).unwrap_or(0);
+        js_sys::Int32Array::new_with_byte_offset_and_length(
+            &memory_buffer(),
+            at,
+            u32::try_from(codes.len()).unwrap_or(0),
+        )
+    })
+}
+
+/// The instance's memory, as an `ArrayBuffer`.
+fn memory_buffer() -> JsValue {
+    js_sys::Reflect::get(&wasm_bindgen::memory(), &crate::key("buffer")).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The second step of a receive written into the scratch (see `Verifier.receiveWritten`):
+/// whether the first `len` codes of [`scratch_codes`] — 1 when `data.type` is the topic's
+/// resource, then the outline of the parsed document — are a document `receive` accepts. `false`
+/// for anything else: the package then calls `receive` for the typed error.
+#[wasm_bindgen(js_name = outlineWritten)]
+pub fn outline_written(len: usize) -> bool {
+    CODES.with(|codes| {
+        let codes = codes.borrow();
+        match codes.get(..len) {
+            // The names only make an error's message: a refused outline takes the typed path.
+            Some([1, outline @ ..]) => {
+                clhooks::payload::outline::check(outline, &|_, _| String::new()).is_ok()
+            }
+            _ => false,
+        }
+    })
+}
+
+/// A topic's fields as its events carry them (`topic`, `resource`, `event`, `known`,
+/// `description`), frozen: one object per topic, kept. The core's error for a malformed name.
+#[wasm_bindgen(js_name = topicInfo)]
+pub fn topic_info(name: &JsValue) -> JsResult<JsValue> {
+    // Trimmed as the delivery header is.
+    let name = name.as_string().unwrap_or_default();
+    throw(Topic::parse(name.trim())).map(|topic| document::topic_info(&topic))
 }
 
 /// Verifies a body against a signature with one secret or an array of them.
@@ -119,6 +167,41 @@ impl JsVerifier {
         NO_ROUTES.with(|routes| Ok(document::event(payload, &verified.topic, None, routes)))
     }
 
+    /// The first step of `receive`, from the scratch (see [`scratch`]): whether the first
+    /// `first_len` bytes — the body, or with `tagged` the host's tags of it (32 bytes per secret)
+    /// — then the next `signature_len` and `topic_len`, the values of the two delivery headers,
+    /// verify and name a topic. `false` for anything else: the package then calls `receive`
+    /// for the typed error, so there is one place that decides.
+    #[wasm_bindgen(js_name = receiveWritten)]
+    pub fn receive_written(
+        &self,
+        tagged: bool,
+        first_len: usize,
+        signature_len: usize,
+        topic_len: usize,
+    ) -> bool {
+        SCRATCH.with(|scratch| {
+            let scratch = scratch.borrow();
+            written_head(&scratch, first_len, signature_len, topic_len).is_some_and(
+                |(first, signature, topic)| {
+                    let tags = if tagged { convert::tag_chunks(first).ok() } else { None };
+                    if tagged && tags.is_none() {
+                        return false;
+                    }
+                    let check = tags.as_deref().map_or(
+                        clhooks::signature::Check::Keys(&self.inner),
+                        clhooks::signature::Check::Tags,
+                    );
+                    let body = if tagged { &[][..] } else { first };
+                    let headers =
+                        convert::delivery_headers(Some(signature.to_owned()), Some(topic.to_owned()));
+                    clhooks::payload::verify_headers(headers, |signature| check.verify(body, signature))
+                        .is_ok()
+                },
+            )
+        })
+    }
+
     /// Whether the first `body_len` bytes of the scratch (see [`scratch`]) are a body and the
     /// next `signature_len` an `X-CommerceLayer-Signature` value that verifies it: the core's
     /// `verify`, without a value crossing over. `false` for anything else (a mismatch, a
@@ -143,7 +226,23 @@ impl JsVerifier {
     }
 }
 
+/// The scratch's first `first_len` bytes, then two strings of `a_len` and `b_len` bytes (UTF-8).
+pub(crate) fn written_head(
+    scratch: &[u8],
+    first_len: usize,
+    a_len: usize,
+    b_len: usize,
+) -> Option<(&[u8], &str, &str)> {
+    let a_end = first_len.checked_add(a_len)?;
+    let b_end = a_end.checked_add(b_len)?;
+    let a = std::str::from_utf8(scratch.get(first_len..a_end)?).ok()?;
+    let b = std::str::from_utf8(scratch.get(a_end..b_end)?).ok()?;
+    Some((scratch.get(..first_len)?, a, b))
+}
+
 thread_local! {
+    /// Where the package writes a parsed document's outline for [`outline_written`].
+    static CODES: std::cell::RefCell<Vec<i32>> = const { std::cell::RefCell::new(Vec::new()) };
     /// Where the package writes a small body and its signature for `Verifier.verifyWritten`.
     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     /// The routes of an event received without a router: none, one frozen list for all.

@@ -1,0 +1,131 @@
+// A Verifier's `receive` takes a short way for a string or a Uint8Array body: the headers' values
+// and the host's tags (or a small body) written into the core's memory, the outline after them,
+// and two calls to the core. Anything else (an ArrayBuffer, a DataView) takes the long way, one
+// call that reads every value across. Both must give the same event or the same error for
+// every delivery: the shared vectors, and the edges of the short way (the size of what is
+// written, rotation, values that are not ASCII, an outline too long for it). Run with
+// `node --test tests/receivers/` after `make pkg`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { bodyBytes } from '../packaging/vectors.mjs';
+
+const root = new URL('../../', import.meta.url);
+const { Verifier, sign, WebhookError } = await import(new URL('pkg/node.mjs', root));
+const vectors = JSON.parse(readFileSync(new URL('tests/vectors/payloads.json', root), 'utf8'));
+const fixture = readFileSync(new URL('tests/vectors/orders-place-payload.json', root));
+
+/** A vector's body as bytes, as every runtime's vectors read it. */
+const bytesOf = (spec) => bodyBytes(spec, { fixture: new Uint8Array(fixture) });
+
+/** Everything a caller can see of what `receive` gave: the event's members, or the error's. */
+function outcome(run) {
+  let event;
+  try {
+    event = run();
+  } catch (error) {
+    assert.ok(error instanceof WebhookError, String(error && error.stack));
+    return { error: { code: error.code, message: error.message, status: error.status, details: error.details } };
+  }
+  let denormalized;
+  try {
+    denormalized = event.denormalize();
+  } catch (error) {
+    denormalized = { error: error.code };
+  }
+  return {
+    fields: { ...event },
+    idempotencyKey: event.idempotencyKey,
+    denormalized,
+  };
+}
+
+/** The same delivery through the short way (`bytes`, as given) and the long way (an ArrayBuffer and a DataView of the same bytes). */
+function sameBothWays(verifier, bytes, headers, name) {
+  const short = outcome(() => verifier.receive(bytes, headers));
+  const copy = () => bytes.slice().buffer;
+  assert.deepEqual(outcome(() => verifier.receive(copy(), headers)), short, `${name}: ArrayBuffer`);
+  assert.deepEqual(outcome(() => verifier.receive(new DataView(copy()), headers)), short, `${name}: DataView`);
+  return short;
+}
+
+test('every shared receive vector gives the same event or error both ways, as bytes and as text', () => {
+  for (const c of vectors.receive) {
+    const verifier = new Verifier(c.secrets);
+    const headers = Object.fromEntries(c.headers.map(([k, v]) => [k.toLowerCase(), v]));
+    const bytes = bytesOf(c.body);
+    const got = sameBothWays(verifier, bytes, headers, c.name);
+    assert.equal(got.error ? got.error.code : 'ok', c.expect, c.name);
+    // Text takes the short way too, and the long way through the one-shot's own verifier.
+    const text = Buffer.from(bytes).toString('utf8');
+    if (Buffer.from(text, 'utf8').equals(Buffer.from(bytes))) {
+      const asText = outcome(() => verifier.receive(text, headers));
+      assert.equal(asText.error ? asText.error.code : 'ok', c.expect, `${c.name}: text`);
+    }
+  }
+});
+
+test('the edges of the short way: sizes around what the scratch holds, rotation, odd header values', () => {
+  const secret = 'written-secret';
+  const verifier = new Verifier(secret);
+  const rotated = new Verifier(['old-secret', secret]);
+  const topic = 'orders.place';
+  const document = (n) => `{"data":{"id":"o1","type":"orders","attributes":{"note":"${'n'.repeat(n)}"}}}`;
+  // Bodies from a few bytes to past the 4 KiB scratch, and past the host's 1 KiB threshold.
+  for (const n of [0, 900, 1000, 3500, 3900, 4000, 4040, 4100, 5000, 44000]) {
+    const bytes = new Uint8Array(Buffer.from(document(n)));
+    const signature = sign(bytes, secret);
+    for (const v of [verifier, rotated]) {
+      const got = sameBothWays(v, bytes, { 'x-commercelayer-signature': signature, 'x-commercelayer-topic': topic }, `body of ${bytes.length}`);
+      assert.equal(got.error, undefined, `body of ${bytes.length}`);
+      assert.equal(got.fields.type, 'orders');
+      const wrong = sameBothWays(v, bytes, { 'x-commercelayer-signature': sign(bytes, 'another'), 'x-commercelayer-topic': topic }, `wrong, ${bytes.length}`);
+      assert.equal(wrong.error.code, 'signature_mismatch');
+    }
+  }
+  const bytes = new Uint8Array(Buffer.from(document(10)));
+  const signature = sign(bytes, secret);
+  const cases = {
+    'a topic with spaces around it': [signature, '  orders.place '],
+    'a topic that is not ASCII': [signature, 'ordérs.place'],
+    'a signature that is not ASCII': [`é${signature.slice(1)}`, topic],
+    'a signature of 5000 characters': ['A'.repeat(5000), topic],
+    'a topic of 5000 characters': [signature, `orders.${'p'.repeat(4990)}`],
+    'an unknown topic of the same resource': [signature, 'orders.something_new'],
+    'a topic of another resource': [signature, 'skus.create'],
+    'an empty topic': [signature, ''],
+  };
+  for (const [name, [sig, top]] of Object.entries(cases)) {
+    sameBothWays(verifier, bytes, { 'x-commercelayer-signature': sig, 'x-commercelayer-topic': top }, name);
+  }
+  // A number of the headers' values (Node gives strings, a caller may not).
+  sameBothWays(verifier, bytes, { 'x-commercelayer-signature': signature, 'x-commercelayer-topic': 42 }, 'a number topic');
+  sameBothWays(verifier, bytes, { 'x-commercelayer-signature': signature }, 'no topic');
+});
+
+test('an outline longer than the short way holds is read the long way, with the same event', () => {
+  const secret = 'written-secret';
+  const verifier = new Verifier(secret);
+  const included = Array.from({ length: 3000 }, (_, i) => ({ id: `s${i}`, type: 'skus', attributes: { code: `C${i}` } }));
+  const document = {
+    data: { id: 'o1', type: 'orders', attributes: {}, relationships: { skus: { data: included.map(({ id, type }) => ({ id, type })) } } },
+    included,
+  };
+  const bytes = new Uint8Array(Buffer.from(JSON.stringify(document)));
+  const headers = { 'x-commercelayer-signature': sign(bytes, secret), 'x-commercelayer-topic': 'orders.place' };
+  const got = sameBothWays(verifier, bytes, headers, 'a long outline');
+  assert.equal(got.fields.included.length, 3000);
+  assert.equal(got.denormalized.skus.length, 3000);
+});
+
+test('the real orders.place is the same event both ways, one call after another', () => {
+  const verifier = new Verifier('1c0994cc4e996e8c6ee56a2198f66f3c');
+  const headers = { 'x-commercelayer-signature': 'P2mv7/CJKc6UH7AjpjB+ChDEqp9EhhM5S0YWJVjTM2k=', 'x-commercelayer-topic': 'orders.place' };
+  const first = sameBothWays(verifier, new Uint8Array(fixture), headers, 'fixture');
+  // Interleaved with refusals, which take the long way: nothing of one is left for the next.
+  for (let i = 0; i < 3; i++) {
+    assert.equal(outcome(() => verifier.receive(new Uint8Array(fixture), { ...headers, 'x-commercelayer-topic': 'skus.create' })).error.code, 'topic_mismatch');
+    assert.deepEqual(outcome(() => verifier.receive(new Uint8Array(fixture), headers)), first);
+    assert.deepEqual(outcome(() => verifier.receive(fixture.toString('utf8'), headers)), first);
+  }
+});
