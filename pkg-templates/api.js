@@ -463,12 +463,35 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     if (!verifier.receiveWritten(tags !== undefined, at, signature.length, topic.length)) return undefined;
     const info = topicInfo(topic);
     const codes = read(body, info);
-    if (!(codes instanceof Int32Array) || codes.length > CODES) return undefined;
-    if (codesScratch === null || codesScratch.length === 0) codesScratch = core.scratchCodes(CODES);
-    codesScratch.set(codes);
-    if (!core.outlineWritten(codes.length)) return undefined;
+    if (!codesWritten(codes) || !core.outlineWritten(codes.length)) return undefined;
     return makeEvent(info, undefined, body, NO_ROUTES);
   };
+  /** Writes what `read` gave, when it is an outline that fits, for the core: whether it did. */
+  const codesWritten = (codes) => {
+    if (!(codes instanceof Int32Array) || codes.length > CODES) return false;
+    if (codesScratch === null || codesScratch.length === 0) codesScratch = core.scratchCodes(CODES);
+    codesScratch.set(codes);
+    return true;
+  };
+  /**
+   * A receiver's step 1 with its values written into the core's memory, as the core's
+   * `Receiver.receive` gives it (`[answer, event, run, pending]`): the core's `receiveWritten`
+   * (the method, the body's length, the signature and the topic), this layer's `read`, then
+   * the core's `receiveOutlined` (the document's shape, the key, the store's claim, the run).
+   * `undefined` when the core says no or a value does not fit, before anything is claimed: the
+   * caller then calls the core's `receive`, for the answer.
+   */
+  const receiverWritten = (receiver, method, body, signature, topic, tags, digest, store) => {
+    if (!(body instanceof Uint8Array) || typeof method !== 'string') return undefined;
+    if (typeof signature !== 'string' || typeof topic !== 'string') return undefined;
+    const view = scratchView();
+    const at = writeBody(view, tags === undefined ? body : tags, method.length + signature.length + topic.length);
+    if (writeAscii(view, writeAscii(view, writeAscii(view, at, method), signature), topic) < 0) return undefined;
+    if (!receiver.receiveWritten(tags !== undefined, body.length, at, method.length, signature.length, topic.length)) return undefined;
+    const codes = read(body, topicInfo(topic));
+    return codesWritten(codes) ? receiver.receiveOutlined(codes.length, body, digest, store) : undefined;
+  };
+
   setUp();
 
   const CATALOGUE = Object.freeze(core.catalogue().map((info) => Object.freeze(info)));
@@ -686,6 +709,7 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     hostDigest,
     hostKeysFor,
     readHeaders,
+    receiverWritten,
     forgetParsed: () => {
       parsed = undefined;
     },
@@ -710,7 +734,7 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     ERROR_CODES,
   };
   const {
-    hostTags: _tags, hostDigest: _digest, hostKeysFor: _keys, readHeaders: _read, forgetParsed: _forget, admission: _admission, secretsOf: _secrets, runtime: _runtime,
+    hostTags: _tags, hostDigest: _digest, hostKeysFor: _keys, readHeaders: _read, receiverWritten: _written, forgetParsed: _forget, admission: _admission, secretsOf: _secrets, runtime: _runtime,
     guarded: _guarded, isCoreFailure: _failure, fault: _fault, core: _core, drive: _drive, call: _call, ...exported
   } = Object.assign(api, createReceivers(api), createLive(sender, guarded));
   return exported;

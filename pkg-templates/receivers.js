@@ -11,6 +11,7 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  *   hostDigest: (body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
  *   hostKeysFor: (secret: any) => any,
  *   readHeaders: (headers: any, names?: string[]) => (string | undefined)[],
+ *   receiverWritten: (receiver: any, method: any, body: any, signature: any, topic: any, tags: any, digest: any, store: any) => any,
  *   forgetParsed: () => void,
  *   admission: (config: any) => { admit(peer: any, headers: any): Answer | undefined },
  *   core: () => Core,
@@ -23,7 +24,9 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  * }} api
  */
 export function createReceivers(api) {
-  const { hostTags, hostDigest, hostKeysFor, readHeaders, forgetParsed, admission, WebhookError, Verifier, runtime, secretsOf, isCoreFailure } = api;
+  const {
+    hostTags, hostDigest, hostKeysFor, readHeaders, receiverWritten, forgetParsed, admission, WebhookError, Verifier, runtime, secretsOf, isCoreFailure,
+  } = api;
   const invalid = (message) => new WebhookError('invalid_argument', message, { status: 500 });
   /** A function option, or nothing. */
   const callable = (value, name) => {
@@ -263,8 +266,12 @@ export function createReceivers(api) {
       const [signatureValue, topicValue] = readHeaders(headers);
       let received;
       try {
+        const receiver = this.receiver;
+        // A body read whole takes the short way where it can (values written into the core's
+        // memory, fewer crossings), the core's receive otherwise: the same answer either way.
         received = /** @type {[Answer | undefined, (EventFields & Record<string, unknown>) | undefined, any, Promise<Claim> | undefined]} */ (
-          this.receiver.receive(method, signatureValue, topicValue, body, state, tags, digest, this.claims));
+          (state === undefined ? receiverWritten(receiver, method, body, signatureValue, topicValue, tags, digest, this.claims) : undefined)
+          ?? receiver.receive(method, signatureValue, topicValue, body, state, tags, digest, this.claims));
       } finally {
         forgetParsed();
       }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::model::Document;
-use crate::payload::{receive_with, verify_headers, KeyScope, Payload, ReceivedEvent, Verified};
+use crate::payload::{check_type, verify_headers, KeyScope, Payload, ReceivedEvent, Verified};
 use crate::signature::{decode_signature, Check, Verifier};
 use crate::sources::Sources;
 use crate::topic::{Topic, TopicPattern};
@@ -664,21 +664,22 @@ impl Receiver {
         })
     }
 
-    /// As [`Receiver::receive`], whoever holds the body: `verify` checks the signature header
-    /// (with [`Check::verify`] against the verifier's keys or a host's tags) and `read` parses
-    /// the body once they have passed; see [`crate::payload::receive_with`].
+    /// The part of [`Receiver::receive_with`] before the body is read: the method (405), the
+    /// body's length (413), then the signature and the topic (as [`verify_headers`]), each
+    /// refusal answered as there. A caller that reads the body itself then checks the document
+    /// and its type ([`check_type`]) and takes the topic's routes ([`Receiver::routes_of`]):
+    /// [`Receiver::receive_with`] is exactly these steps in order.
     ///
     /// # Errors
     ///
     /// The answer to send at once.
-    pub fn receive_with<H, K, V, P: Payload>(
+    pub fn receive_head<H, K, V>(
         &self,
         method: &str,
         headers: H,
         body: Body<'_>,
         verify: impl FnOnce(&Verifier, &str) -> crate::Result<()>,
-        read: impl FnOnce(Verified) -> crate::Result<P>,
-    ) -> Result<Accepted<P>, Answer>
+    ) -> Result<Verified, Answer>
     where
         H: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
@@ -708,19 +709,35 @@ impl Receiver {
                 &[("limit", &limit)],
             ));
         }
-        let mut head = None;
-        let event = receive_with(
-            headers,
-            |signature| verify(&self.verifier, signature),
-            |verified| {
-                head = Some(verified.topic.clone());
-                read(verified)
-            },
-        )
-        .map_err(|e| Receiver::refusal(&e))?;
-        let Some(topic) = head else {
-            return Err(Receiver::failed("the delivery was read without being verified"));
-        };
+        verify_headers(headers, |signature| verify(&self.verifier, signature))
+            .map_err(|e| Receiver::refusal(&e))
+    }
+
+    /// As [`Receiver::receive`], whoever holds the body: `verify` checks the signature header
+    /// (with [`Check::verify`] against the verifier's keys or a host's tags) and `read` parses
+    /// the body once they have passed; see [`crate::payload::receive_with`].
+    ///
+    /// # Errors
+    ///
+    /// The answer to send at once.
+    pub fn receive_with<H, K, V, P: Payload>(
+        &self,
+        method: &str,
+        headers: H,
+        body: Body<'_>,
+        verify: impl FnOnce(&Verifier, &str) -> crate::Result<()>,
+        read: impl FnOnce(Verified) -> crate::Result<P>,
+    ) -> Result<Accepted<P>, Answer>
+    where
+        H: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let verified = self.receive_head(method, headers, body, verify)?;
+        let topic = verified.topic.clone();
+        let event = read(verified)
+            .and_then(|event| check_type(&topic, event.data_type()).map(|()| event))
+            .map_err(|e| Receiver::refusal(&e))?;
         let routes = self.routes_of(&topic);
         Ok(Accepted { event, topic, routes })
     }

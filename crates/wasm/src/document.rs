@@ -6,7 +6,6 @@
 //! document stays with the package, which hands it to the event.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use clhooks::payload::outline::{self, Plan};
 use clhooks::payload::{DenormalizeOptions, KeyScope, Payload};
@@ -40,7 +39,7 @@ thread_local! {
     static MAKE_EVENT: RefCell<Option<EventMaker>> = const { RefCell::new(None) };
     /// Each topic's fields as a frozen object, made once (the catalogue's and a bounded number
     /// of others).
-    static TOPICS: RefCell<HashMap<String, JsValue>> = RefCell::new(HashMap::new());
+    static TOPICS: RefCell<crate::Kept<JsValue>> = const { RefCell::new(crate::Kept::new(TOPIC_CACHE)) };
 }
 
 /// How many topics' fields are kept made.
@@ -80,17 +79,13 @@ fn call_hook(hook: &'static std::thread::LocalKey<RefCell<Option<Function>>>, ar
 /// A topic's fields (`topic`, `resource`, `event`, `known`, `description`), frozen.
 pub(crate) fn topic_info(topic: &Topic) -> JsValue {
     TOPICS.with(|topics| {
-        let mut topics = topics.borrow_mut();
-        if let Some(info) = topics.get(topic.as_str()) {
-            return info.clone();
-        }
-        if topics.len() >= TOPIC_CACHE {
-            topics.clear();
-        }
-        let info = crate::topic_value(&crate::topic_fields(topic));
-        let info: JsValue = Object::freeze(info.unchecked_ref::<Object>()).into();
-        topics.insert(topic.as_str().to_owned(), info.clone());
-        info
+        topics
+            .borrow_mut()
+            .get_or(topic.as_str(), || {
+                let info = crate::topic_value(&crate::topic_fields(topic));
+                Object::freeze(info.unchecked_ref::<Object>()).into()
+            })
+            .map_or(JsValue::UNDEFINED, |info| info.clone())
     })
 }
 
@@ -126,11 +121,17 @@ pub(crate) fn digest(value: &JsValue) -> Result<Option<[u8; 32]>> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    let bytes = value.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec);
-    bytes
-        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-        .map(Some)
+    value
+        .dyn_ref::<Uint8Array>()
         .ok_or_else(|| BindingError::invalid("a digest is the 32-byte SHA-256 of the body, as a Uint8Array"))
+        .and_then(digest_of)
+        .map(Some)
+}
+
+/// A host's SHA-256 of a body, from its bytes.
+pub(crate) fn digest_of(bytes: &Uint8Array) -> Result<[u8; 32]> {
+    <[u8; 32]>::try_from(bytes.to_vec().as_slice())
+        .map_err(|_| BindingError::invalid("a digest is the 32-byte SHA-256 of the body, as a Uint8Array"))
 }
 
 /// The idempotency key of a verified event (`topic`, the raw `body`), with the host's SHA-256 of

@@ -61,6 +61,43 @@ mod shared {
         serde_json::from_str(&text).map_err(|e| invalid(e.to_string()).into())
     }
 
+    /// Values kept by topic name, a bounded number of them (the oldest all forgotten at once
+    /// past it): sorted, found by binary search. A receiver meets a handful of topics; this is
+    /// less code in the module than a hash map, and as fast for so few.
+    pub(crate) struct Kept<V> {
+        entries: Vec<(String, V)>,
+        max: usize,
+    }
+
+    impl<V> Kept<V> {
+        pub(crate) const fn new(max: usize) -> Kept<V> {
+            Kept { entries: Vec::new(), max }
+        }
+
+        /// The value kept for `name`, made by `make` (and kept) when there is none.
+        pub(crate) fn get_or(&mut self, name: &str, make: impl FnOnce() -> V) -> Option<&mut V> {
+            let at = match self.entries.binary_search_by(|(n, _)| n.as_str().cmp(name)) {
+                Ok(at) => at,
+                Err(at) => {
+                    let at = if self.entries.len() >= self.max {
+                        self.entries.clear();
+                        0
+                    } else {
+                        at
+                    };
+                    self.entries.insert(at, (name.to_owned(), make()));
+                    at
+                }
+            };
+            // Found, or just inserted there: always some.
+            self.entries.get_mut(at).map(|(_, value)| value)
+        }
+
+        pub(crate) fn clear(&mut self) {
+            self.entries.clear();
+        }
+    }
+
     thread_local! {
         /// Member names made into JS strings once (they are set on every request's objects).
         static KEYS: std::cell::RefCell<Vec<(&'static str, JsValue)>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -147,4 +184,5 @@ pub(crate) use sender::{read_scenario, report_value};
 #[allow(unused_imports)]
 pub(crate) use shared::{
     answer_value, details_value, from_js_value, key, set, string, to_js_value, topic_fields, topic_value,
+    Kept,
 };

@@ -1,6 +1,7 @@
 //! The receiver's bindings: verify (with the keys here or tags a host computed),
 //! receive, topics, the catalogue, error codes and denormalize.
 
+use clhooks::signature::Check;
 use clhooks::topic::{catalogue as topics, Topic, TopicPattern};
 use clhooks::{Error, Verifier};
 use js_sys::{Array, Object};
@@ -152,9 +153,10 @@ impl JsVerifier {
         let held = throw(Held::read(body))?;
         let tags = throw(convert::hosted_tags(tags))?;
         let mut head = None;
+        let verify: Check1<'_> = &|signature| check_signature(&self.inner, tags.as_deref(), &held, signature);
         let payload = throw(clhooks::payload::receive_with(
             convert::delivery_headers(signature, topic),
-            |signature| check_signature(&self.inner, tags.as_deref(), &held, signature),
+            verify,
             |verified| {
                 let payload = document::read(&held, Some(&verified.topic));
                 head = Some(verified);
@@ -180,26 +182,14 @@ impl JsVerifier {
         signature_len: usize,
         topic_len: usize,
     ) -> bool {
-        SCRATCH.with(|scratch| {
-            let scratch = scratch.borrow();
-            written_head(&scratch, first_len, signature_len, topic_len).is_some_and(
-                |(first, signature, topic)| {
-                    let tags = if tagged { convert::tag_chunks(first).ok() } else { None };
-                    if tagged && tags.is_none() {
-                        return false;
-                    }
-                    let check = tags.as_deref().map_or(
-                        clhooks::signature::Check::Keys(&self.inner),
-                        clhooks::signature::Check::Tags,
-                    );
-                    let body = if tagged { &[][..] } else { first };
-                    let headers =
-                        convert::delivery_headers(Some(signature.to_owned()), Some(topic.to_owned()));
-                    clhooks::payload::verify_headers(headers, |signature| check.verify(body, signature))
-                        .is_ok()
-                },
-            )
+        // Nothing is written between the body and the signature (a receiver's method goes there).
+        with_written(first_len, [0, signature_len, topic_len], &mut |first, [_, signature, topic]| {
+            let check = written_check(tagged, first)?;
+            let headers = convert::delivery_headers(Some(signature.to_owned()), Some(topic.to_owned()));
+            let verify: Check1<'_> = &|signature| check.verify(&self.inner, signature);
+            clhooks::payload::verify_headers(headers, verify).ok().map(|verified| verified.topic)
         })
+        .is_some()
     }
 
     /// Whether the first `body_len` bytes of the scratch (see [`scratch`]) are a body and the
@@ -226,18 +216,54 @@ impl JsVerifier {
     }
 }
 
-/// The scratch's first `first_len` bytes, then two strings of `a_len` and `b_len` bytes (UTF-8).
-pub(crate) fn written_head(
-    scratch: &[u8],
-    first_len: usize,
-    a_len: usize,
-    b_len: usize,
-) -> Option<(&[u8], &str, &str)> {
-    let a_end = first_len.checked_add(a_len)?;
-    let b_end = a_end.checked_add(b_len)?;
-    let a = std::str::from_utf8(scratch.get(first_len..a_end)?).ok()?;
-    let b = std::str::from_utf8(scratch.get(a_end..b_end)?).ok()?;
-    Some((scratch.get(..first_len)?, a, b))
+/// A signature check, as a `dyn` so that the core's steps are compiled once for every way in.
+pub(crate) type Verify<'a> = &'a dyn Fn(&Verifier, &str) -> clhooks::Result<()>;
+/// The same with the verifier chosen.
+pub(crate) type Check1<'a> = &'a dyn Fn(&str) -> clhooks::Result<()>;
+/// What [`with_written`] does with the values written: the topic they name, if they verify.
+pub(crate) type Written<'a> = &'a mut dyn FnMut(&[u8], [&str; 3]) -> Option<Topic>;
+
+/// How a body written into the scratch is checked: against the host's tags of it, or with the
+/// verifier's own keys.
+pub(crate) enum WrittenCheck<'a> {
+    Tags(Vec<[u8; clhooks::signature::TAG_LEN]>),
+    Body(&'a [u8]),
+}
+
+impl WrittenCheck<'_> {
+    pub(crate) fn verify(&self, verifier: &Verifier, signature: &str) -> clhooks::Result<()> {
+        match self {
+            WrittenCheck::Tags(tags) => Check::Tags(tags).verify(&[], signature),
+            WrittenCheck::Body(body) => Check::Keys(verifier).verify(body, signature),
+        }
+    }
+}
+
+/// The check of what was written first: with `tagged`, the host's tags (none when they are not
+/// whole 32-byte tags), else the body.
+pub(crate) fn written_check(tagged: bool, first: &[u8]) -> Option<WrittenCheck<'_>> {
+    if tagged {
+        convert::tag_chunks(first).ok().map(WrittenCheck::Tags)
+    } else {
+        Some(WrittenCheck::Body(first))
+    }
+}
+
+/// `f` of the scratch's first `first_len` bytes and the three strings written after them, of
+/// `lens` bytes each (UTF-8): the topic `f` found, `None` when the strings are past the scratch
+/// or not UTF-8. (A `dyn` `f`: one copy for every way in.)
+pub(crate) fn with_written(first_len: usize, lens: [usize; 3], f: Written<'_>) -> Option<Topic> {
+    SCRATCH.with(|scratch| {
+        let scratch = scratch.borrow();
+        let mut strings = [""; 3];
+        let mut at = first_len;
+        for (string, len) in strings.iter_mut().zip(lens) {
+            let end = at.checked_add(len)?;
+            *string = std::str::from_utf8(scratch.get(at..end)?).ok()?;
+            at = end;
+        }
+        f(scratch.get(..first_len)?, strings)
+    })
 }
 
 thread_local! {

@@ -8,7 +8,6 @@ use clhooks::receiver::{
 use clhooks::signature::{Check, TAG_LEN};
 use clhooks::{Topic, Verifier};
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -74,10 +73,15 @@ pub(crate) fn check_signature(
 
 /// `Receiver.receive`'s `[answer, event, run, pending]`, the `undefined` ones left as holes:
 /// `Array.of` costs about fifteen times an array literal in V8, and this is made per request.
-fn step1(answer: &JsValue, event: &JsValue, run: &JsValue, pending: &JsValue) -> Array {
+fn step1(
+    answer: Option<&JsValue>,
+    event: Option<&JsValue>,
+    run: Option<&JsValue>,
+    pending: Option<&JsValue>,
+) -> Array {
     let out = Array::new_with_length(4);
     for (index, value) in [answer, event, run, pending].into_iter().enumerate() {
-        if !value.is_undefined() {
+        if let Some(value) = value {
             out.set(u32::try_from(index).unwrap_or(0), value.clone());
         }
     }
@@ -106,7 +110,10 @@ pub struct JsReceiver {
     /// The terms handed to the store with each claim, `{leaseMs, keepMs, waitMs}`, frozen.
     terms: JsValue,
     /// What every delivery of a topic shares, made once: its routes and its runs.
-    topics: RefCell<HashMap<String, Shared>>,
+    topics: RefCell<crate::Kept<Shared>>,
+    /// The topic of the delivery whose head `receiveWritten` accepted last, until
+    /// `receiveOutlined` takes it.
+    head: RefCell<Option<Topic>>,
 }
 
 /// A topic's routes, and a run object per kind of run (fresh and claimed; a marked duplicate).
@@ -177,7 +184,12 @@ impl JsReceiver {
             )));
         }
         let terms = terms_value(inner.terms());
-        Ok(JsReceiver { inner, terms, topics: RefCell::new(HashMap::new()) })
+        Ok(JsReceiver {
+            inner,
+            terms,
+            topics: RefCell::new(crate::Kept::new(TOPICS_KEPT)),
+            head: RefCell::new(None),
+        })
     }
 
     /// The answer when the receiving side itself failed: 500 `receiver_failed`; with `store`,
@@ -236,8 +248,9 @@ impl JsReceiver {
     ) -> JsResult<Array> {
         let tags = throw(convert::hosted_tags(tags))?;
         let digest = throw(document::digest(digest))?;
-        let none = JsValue::UNDEFINED;
-        let answered = |answer: &Answer| step1(&answer_value(answer), &none, &none, &none);
+        // A store is given or not (`undefined`, `null`): asked once.
+        let store = (!store.is_undefined() && !store.is_null()).then_some(store);
+        let answered = |answer: &Answer| step1(Some(&answer_value(answer)), None, None, None);
         let method = method.as_string().unwrap_or_default();
         let headers = convert::delivery_headers(signature, topic);
         let state = state.as_string();
@@ -258,65 +271,123 @@ impl JsReceiver {
             (None, Some("too_large")) => Body::TooLarge,
             (None, _) => Body::Unreadable,
         };
-        let received = self.inner.receive_with(
-            &method,
-            headers,
-            size,
-            |verifier, signature| match &held {
-                Some(held) => check_signature(verifier, tags.as_deref(), held, signature),
-                None => Err(clhooks::Error::MissingSignature),
-            },
-            |verified| {
-                held.as_ref().map_or(Err(clhooks::Error::MissingSignature), |held| {
-                    document::read(held, Some(&verified.topic))
-                })
-            },
-        );
+        // A `dyn` check, as `receive_written` passes: one copy of the core's steps for both.
+        let verify: crate::receive::Verify<'_> = &|verifier, signature| match &held {
+            Some(held) => check_signature(verifier, tags.as_deref(), held, signature),
+            None => Err(clhooks::Error::MissingSignature),
+        };
+        let received = self.inner.receive_with(&method, headers, size, verify, |verified| {
+            held.as_ref().map_or(Err(clhooks::Error::MissingSignature), |held| {
+                document::read(held, Some(&verified.topic))
+            })
+        });
         match received {
-            Ok(delivery) => {
-                // The key only for a store (or when a handler reads it): no second pass over the
-                // body otherwise.
-                // A body-only key is made here too: the event's own lazy key is the default one.
-                let scope = self.inner.key_scope();
-                let eager = (!store.is_undefined() && !store.is_null()) || scope != KeyScope::TopicAndBody;
-                let key = match (&held, eager) {
-                    (Some(held), true) => Some(document::key_of(scope, &delivery.topic, held, digest)),
-                    _ => None,
-                };
-                let routes = self.shared(&delivery.topic, |_| {}).routes;
-                let event = document::event(delivery.event, &delivery.topic, key.as_deref(), &routes);
-                // Step 2 at once when the store answers at once (none, or a synchronous one).
-                // A store that throws, or answers something else than a claim, is the caller's
-                // failure to report (the adapters answer 500).
-                let claim = match call_store(store, key.as_deref().unwrap_or_default(), &self.terms)? {
-                    Stored::Value(claimed) => throw(claim(&claimed))?,
-                    Stored::Nothing => Claim::Fresh,
-                    Stored::Pending(promise) => return Ok(step1(&none, &event, &none, &promise)),
-                };
-                Ok(match self.step2(&delivery.topic, claim) {
-                    Ok(run) => step1(&none, &event, &run, &none),
-                    Err(answer) => step1(&answer, &event, &none, &none),
-                })
-            }
+            Ok(delivery) => self.accepted(&delivery.topic, delivery.event, held.as_ref(), digest, store),
             Err(answer) => Ok(answered(&answer)),
         }
+    }
+
+    /// The rest of step 1 once a delivery is verified and read: its key (for a store, or a key
+    /// scope of the body alone), its routes and event, then the store's claim and step 2 at once
+    /// when the store answers at once (none, or a synchronous one). A store that throws, or
+    /// answers something else than a claim, is the caller's failure to report (the adapters
+    /// answer 500).
+    fn accepted(
+        &self,
+        topic: &Topic,
+        payload: document::JsPayload,
+        held: Option<&Held>,
+        digest: Option<[u8; 32]>,
+        store: Option<&JsValue>,
+    ) -> JsResult<Array> {
+        // The key only for a store (or when a handler reads it): no second pass over the body
+        // otherwise. A body-only key is made here too: the event's own lazy key is the default one.
+        let scope = self.inner.key_scope();
+        let eager = store.is_some() || scope != KeyScope::TopicAndBody;
+        let key = match (held, eager) {
+            (Some(held), true) => Some(document::key_of(scope, topic, held, digest)),
+            _ => None,
+        };
+        let routes = self.shared(topic, |_| {}).routes;
+        let event = document::event(payload, topic, key.as_deref(), &routes);
+        let claim = match call_store(store, key.as_deref().unwrap_or_default(), &self.terms)? {
+            Stored::Value(claimed) => throw(claim(&claimed))?,
+            Stored::Nothing => Claim::Fresh,
+            Stored::Pending(promise) => return Ok(step1(None, Some(&event), None, Some(&promise))),
+        };
+        Ok(match self.step2(topic, claim) {
+            Ok(run) => step1(None, Some(&event), Some(&run), None),
+            Err(answer) => step1(Some(&answer), Some(&event), None, None),
+        })
+    }
+
+    /// Step 1's head from the scratch (see the package's `scratch`): whether the first
+    /// `first_len` bytes — the body, or with `tagged` the host's tags of it — then the next
+    /// `method_len`, `signature_len` and `topic_len`, the request's method and the values of the
+    /// two delivery headers, are a request this receiver reads the body of (`receive`'s checks
+    /// up to the topic, for a body of `body_len` bytes). `false` for anything else: the package
+    /// then calls `receive`, for the answer, so there is one place that decides.
+    #[wasm_bindgen(js_name = receiveWritten)]
+    pub fn receive_written(
+        &self,
+        tagged: bool,
+        body_len: usize,
+        first_len: usize,
+        method_len: usize,
+        signature_len: usize,
+        topic_len: usize,
+    ) -> bool {
+        let topic = crate::receive::with_written(
+            first_len,
+            [method_len, signature_len, topic_len],
+            &mut |first, [method, signature, topic]| {
+                let check = crate::receive::written_check(tagged, first)?;
+                let headers = convert::delivery_headers(Some(signature.to_owned()), Some(topic.to_owned()));
+                let verify: crate::receive::Verify<'_> =
+                    &|verifier, signature| check.verify(verifier, signature);
+                self.inner.receive_head(method, headers, Body::Length(body_len), verify).ok().map(|v| v.topic)
+            },
+        );
+        let accepted = topic.is_some();
+        *self.head.borrow_mut() = topic;
+        accepted
+    }
+
+    /// Step 1's end for the delivery `receiveWritten` accepted last, once the package has read
+    /// its body (the document `read` parsed last) and written its outline for the core's
+    /// `outlineWritten`: as `receive`, `[answer, event, run, pending]`. `undefined` when the
+    /// outline is refused, or there is no such delivery: the package then calls `receive`.
+    #[wasm_bindgen(js_name = receiveOutlined)]
+    pub fn receive_outlined(
+        &self,
+        codes_len: usize,
+        body: &js_sys::Uint8Array,
+        digest: Option<js_sys::Uint8Array>,
+        store: Option<Object>,
+    ) -> JsResult<JsValue> {
+        let Some(topic) = self.head.borrow_mut().take() else { return Ok(JsValue::UNDEFINED) };
+        if !crate::receive::outline_written(codes_len) {
+            return Ok(JsValue::UNDEFINED);
+        }
+        let held = Held::Bytes(body.clone());
+        let digest = throw(digest.as_ref().map(document::digest_of).transpose())?;
+        let store = store.map(JsValue::from);
+        // The outline's first code said `data.type` is the topic's resource.
+        let payload = document::JsPayload { body: held.value(), kind: topic.resource().to_owned() };
+        self.accepted(&topic, payload, Some(&held), digest, store.as_ref()).map(JsValue::from)
     }
 
     /// What deliveries of `topic` share: made on first use, kept for the next ones.
     fn shared(&self, topic: &Topic, make: impl FnOnce(&mut Shared)) -> Shared {
         let mut topics = self.topics.borrow_mut();
-        if let Some(entry) = topics.get_mut(topic.as_str()) {
+        let entry = topics.get_or(topic.as_str(), || Shared {
+            routes: document::routes_value(&self.inner.routes_of(topic)),
+            runs: [None, None],
+        });
+        entry.map_or_else(Shared::default, |entry| {
             make(entry);
-            return entry.clone();
-        }
-        if topics.len() >= TOPICS_KEPT {
-            topics.clear();
-        }
-        let mut entry =
-            Shared { routes: document::routes_value(&self.inner.routes_of(topic)), runs: [None, None] };
-        make(&mut entry);
-        topics.insert(topic.as_str().to_owned(), entry.clone());
-        entry
+            entry.clone()
+        })
     }
 
     /// A run and both its ends, as the core decides them: `{duplicate, claimed, ok: {answer,
@@ -382,10 +453,8 @@ enum Stored {
 }
 
 /// Calls `store.claim(key, terms)`; what it throws is thrown on.
-fn call_store(store: &JsValue, key: &str, terms: &JsValue) -> JsResult<Stored> {
-    if store.is_undefined() || store.is_null() {
-        return Ok(Stored::Nothing);
-    }
+fn call_store(store: Option<&JsValue>, key: &str, terms: &JsValue) -> JsResult<Stored> {
+    let Some(store) = store else { return Ok(Stored::Nothing) };
     let function = Reflect::get(store, &crate::key("claim")).ok().and_then(|f| f.dyn_into::<Function>().ok());
     let Some(function) = function else {
         return Err(crate::errors::to_js(&BindingError::invalid("a seen-store needs a claim() method")));
