@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { bodyBytes } from '../packaging/vectors.mjs';
 
 const root = new URL('../../', import.meta.url);
-const { Verifier, sign, WebhookError } = await import(new URL('pkg/node.mjs', root));
+const { Verifier, Webhooks, sign, WebhookError } = await import(new URL('pkg/node.mjs', root));
 const vectors = JSON.parse(readFileSync(new URL('tests/vectors/payloads.json', root), 'utf8'));
 const fixture = readFileSync(new URL('tests/vectors/orders-place-payload.json', root));
 
@@ -127,5 +127,66 @@ test('the real orders.place is the same event both ways, one call after another'
     assert.equal(outcome(() => verifier.receive(new Uint8Array(fixture), { ...headers, 'x-commercelayer-topic': 'skus.create' })).error.code, 'topic_mismatch');
     assert.deepEqual(outcome(() => verifier.receive(new Uint8Array(fixture), headers)), first);
     assert.deepEqual(outcome(() => verifier.receive(fixture.toString('utf8'), headers)), first);
+  }
+});
+
+// A receiver (`Webhooks`) takes the short way for a Uint8Array body read whole, the long way
+// for the same bytes as an ArrayBuffer: the same answer, the same event handed to the
+// handlers, and the same calls to the store, in the same order.
+const receiverCases = JSON.parse(readFileSync(new URL('tests/vectors/receiver.json', root), 'utf8'));
+
+/** A seen-store that writes down every call, synchronous or asynchronous. */
+function recordingStore(log, async) {
+  const claims = new Map();
+  const answer = (value) => (async ? Promise.resolve(value) : value);
+  return {
+    claim(key, terms) {
+      log.push(['claim', key, terms]);
+      const state = claims.get(key);
+      if (state === 'done') return answer('duplicate');
+      if (state === 'held') return answer('in_flight');
+      claims.set(key, 'held');
+      return answer('fresh');
+    },
+    done(key, terms) {
+      log.push(['done', key, terms]);
+      claims.set(key, 'done');
+      return answer(undefined);
+    },
+    release(key) {
+      log.push(['release', key]);
+      claims.delete(key);
+      return answer(undefined);
+    },
+  };
+}
+
+/** Every request of receiver.json, then each a second time, through one receiver: what came out. */
+async function throughReceiver(seen, asBody) {
+  const log = [];
+  const store = seen === 'sync' || seen === 'async' ? recordingStore(log, seen === 'async') : seen;
+  const options = { secret: receiverCases.secrets, maxBodyBytes: receiverCases.max_body_bytes };
+  const webhooks = new Webhooks(store === 'memory' ? options : { ...options, seen: store });
+  let failNext = false;
+  receiverCases.routes.forEach((pattern, index) => webhooks.on(pattern, (event) => {
+    log.push(['handler', index, { ...event }, event.idempotencyKey, event.duplicate]);
+    if (failNext) throw new Error('failing on purpose');
+  }));
+  const cases = [...receiverCases.requests, ...receiverCases.sequence];
+  for (const c of [...cases, ...cases]) {
+    failNext = c.handler === 'fail';
+    const bytes = bodyBytes(c.body, { fixture: new Uint8Array(fixture) });
+    const answer = await webhooks.process({ method: c.method ?? 'POST', headers: c.headers, body: asBody(bytes) });
+    log.push(['answer', c.name, answer.status, answer.body]);
+  }
+  return log;
+}
+
+test('a receiver gives the same answers, events and store calls both ways, with every kind of store', async () => {
+  for (const seen of [null, 'memory', 'sync', 'async']) {
+    const short = await throughReceiver(seen, (bytes) => bytes);
+    const long = await throughReceiver(seen, (bytes) => bytes.slice().buffer);
+    assert.deepEqual(long, short, `seen: ${seen}`);
+    assert.ok(short.some(([what, , status]) => what === 'answer' && status === 200), `seen: ${seen}: some deliveries were taken`);
   }
 });
