@@ -477,11 +477,12 @@ export function createApi(makeCore, host, loadSender, loadSources) {
    * A receiver's step 1 with its values written into the core's memory, as the core's
    * `Receiver.receive` gives it (`[answer, event, run, pending]`): the core's `receiveWritten`
    * (the method, the body's length, the signature and the topic), this layer's `read`, then
-   * the core's `receiveOutlined` (the document's shape, the key, the store's claim, the run).
+   * the core's `receiveOutlined` (the document's shape, the key, the store's claim, the run;
+   * `receiveOutlinedInMemory` claims in `memory`, the core's own memory store, without a crossing).
    * `undefined` when the core says no or a value does not fit, before anything is claimed: the
    * caller then calls the core's `receive`, for the answer.
    */
-  const receiverWritten = (receiver, method, body, signature, topic, tags, digest, store) => {
+  const receiverWritten = (receiver, method, body, signature, topic, tags, digest, store, memory) => {
     if (!(body instanceof Uint8Array) || typeof method !== 'string') return undefined;
     if (typeof signature !== 'string' || typeof topic !== 'string') return undefined;
     const view = scratchView();
@@ -489,7 +490,9 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     if (writeAscii(view, writeAscii(view, writeAscii(view, at, method), signature), topic) < 0) return undefined;
     if (!receiver.receiveWritten(tags !== undefined, body.length, at, method.length, signature.length, topic.length)) return undefined;
     const codes = read(body, topicInfo(topic));
-    return codesWritten(codes) ? receiver.receiveOutlined(codes.length, body, digest, store) : undefined;
+    if (!codesWritten(codes)) return undefined;
+    return memory === undefined ? receiver.receiveOutlined(codes.length, body, digest, store)
+      : receiver.receiveOutlinedInMemory(codes.length, body, digest, memory);
   };
 
   setUp();

@@ -11,7 +11,7 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  *   hostDigest: (body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
  *   hostKeysFor: (secret: any) => any,
  *   readHeaders: (headers: any, names?: string[]) => (string | undefined)[],
- *   receiverWritten: (receiver: any, method: any, body: any, signature: any, topic: any, tags: any, digest: any, store: any) => any,
+ *   receiverWritten: (receiver: any, method: any, body: any, signature: any, topic: any, tags: any, digest: any, store: any, memory: any) => any,
  *   forgetParsed: () => void,
  *   admission: (config: any) => { admit(peer: any, headers: any): Answer | undefined },
  *   core: () => Core,
@@ -52,10 +52,16 @@ export function createReceivers(api) {
    * The core's bounded in-memory seen-store, in the instance in use: after a restart it starts
    * empty (what the failed instance held is not trusted).
    */
+  /** The core's store in the instance in use, of one of the package's memory stores. */
+  let coreStoreOf;
   class MemoryStore {
     #max;
     #inner;
     #generation;
+
+    static {
+      coreStoreOf = (store) => store.#store();
+    }
 
     constructor(max) {
       this.#max = max;
@@ -270,7 +276,7 @@ export function createReceivers(api) {
         // A body read whole takes the short way where it can (values written into the core's
         // memory, fewer crossings), the core's receive otherwise: the same answer either way.
         received = /** @type {[Answer | undefined, (EventFields & Record<string, unknown>) | undefined, any, Promise<Claim> | undefined]} */ (
-          (state === undefined ? receiverWritten(receiver, method, body, signatureValue, topicValue, tags, digest, this.claims) : undefined)
+          (state === undefined ? this.#written(receiver, method, body, signatureValue, topicValue, tags, digest) : undefined)
           ?? receiver.receive(method, signatureValue, topicValue, body, state, tags, digest, this.claims));
       } finally {
         forgetParsed();
@@ -290,6 +296,12 @@ export function createReceivers(api) {
         });
       }
       return this.#bounded(event, key, run);
+    }
+
+    /** Step 1 the short way (see api.js), claiming in the core's memory store when it is the store. */
+    #written(receiver, method, body, signature, topic, tags, digest) {
+      const memory = this.seen instanceof MemoryStore ? coreStoreOf(this.seen) : undefined;
+      return receiverWritten(receiver, method, body, signature, topic, tags, digest, memory ? undefined : this.claims, memory);
     }
 
     /**

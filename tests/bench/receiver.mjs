@@ -1,9 +1,10 @@
 // `make bench`, receiver side: requests per second of a node:http server taking signed
 // deliveries on loopback (a 4 KiB document and the real 44 KB orders.place), with clhooks
-// verifying and reading each one (createNodeHandler) and, side by side in the same run, the
-// receiver a user would write by hand (node:crypto createHmac + timingSafeEqual + JSON.parse),
-// two steps between them (clhooks' Verifier.verify + JSON.parse, and Verifier.receive alone:
-// where the difference lies) and a server that only reads the body and answers 200.
+// verifying and reading each one (createNodeHandler, without and with a seen-store) and, side
+// by side in the same run, the receiver a user would write by hand (node:crypto createHmac +
+// timingSafeEqual + JSON.parse), two steps between them (clhooks' Verifier.verify +
+// JSON.parse, and Verifier.receive alone: where the difference lies) and a server that only
+// reads the body and answers 200.
 //
 // The servers run side by side: each first takes WARMUP seconds of load (a fresh process
 // compiles its JS and tiers up its wasm then; that first window is reported apart), then the
@@ -24,12 +25,24 @@ const WARMUP = 2;
 const WINDOW = 0.5;
 const ROUNDS = 8;
 const CONCURRENCY = 32;
+// Each body goes round in this many variants (trailing whitespace, a different signature and
+// idempotency key each): a seen-store sees fresh deliveries, not the same one again.
+const VARIANTS = 2048;
 
 const servers = {
   'clhooks createNodeHandler (verify + topic + document)': `
     import { createServer } from 'node:http';
     import { createNodeHandler } from ${JSON.stringify(join(pkgDir, 'node.mjs'))};
     const server = createServer(createNodeHandler({ secret: 'bench-secret', seen: null, onEvent: () => {} }));
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));`,
+  // With a seen-store, as by default: every delivery's idempotency key made, claimed and
+  // recorded in the core's memory store (each one fresh: it keeps fewer keys than there are
+  // bodies going round).
+  'clhooks createNodeHandler with the memory seen-store': `
+    import { createServer } from 'node:http';
+    import { createNodeHandler, createMemoryStore } from ${JSON.stringify(join(pkgDir, 'node.mjs'))};
+    const seen = createMemoryStore({ max: ${VARIANTS / 2} });
+    const server = createServer(createNodeHandler({ secret: 'bench-secret', seen, onEvent: () => {} }));
     server.listen(0, '127.0.0.1', () => console.log(server.address().port));`,
   'by hand: node:crypto verify + JSON.parse': `
     import { createServer } from 'node:http';
@@ -98,6 +111,12 @@ const headersOf = (body) => ({
   'x-commercelayer-signature': sign(body, 'bench-secret'),
   'x-commercelayer-topic': 'orders.place',
 });
+/** The body's variants with their headers: variant i ends in i written in spaces and newlines. */
+const variantsOf = (body) => Array.from({ length: VARIANTS }, (_, i) => {
+  const tail = Buffer.from(i.toString(2).padStart(11, '0').replace(/0/g, ' ').replace(/1/g, '\n'));
+  const variant = Buffer.concat([body, tail]);
+  return { body: variant, headers: headersOf(variant) };
+});
 
 // Each server also answers a line on stdin with its CPU time so far (µs): the CPU a request
 // costs the server, apart from the load generator sharing the machine's cores.
@@ -117,12 +136,14 @@ function cpuOf(child) {
   });
 }
 
-/** Load on `port` for `seconds`, through `agent`'s keep-alive connections. */
-async function load(port, agent, headers, body, seconds) {
+/** Load on `port` for `seconds`, through `agent`'s keep-alive connections, the variants in turn. */
+async function load(port, agent, variants, seconds) {
   const deadline = performance.now() + seconds * 1000;
   let done = 0;
   let errors = 0;
+  let next = 0;
   const one = () => new Promise((ok) => {
+    const { body, headers } = variants[next++ % variants.length];
     const req = request({ host: '127.0.0.1', port, path: '/hooks', method: 'POST', agent, headers }, (res) => {
       if (res.statusCode !== 200) errors++;
       res.resume();
@@ -143,20 +164,20 @@ async function load(port, agent, headers, body, seconds) {
 }
 
 for (const body of bodies) {
-  console.log(`\nreceiver on loopback: ${body.length}-byte signed deliveries, ${CONCURRENCY} keep-alive connections; `
+  const variants = variantsOf(body);
+  console.log(`\nreceiver on loopback: ${body.length}-byte signed deliveries (+${variants[0].body.length - body.length} bytes of whitespace, ${VARIANTS} variants), ${CONCURRENCY} keep-alive connections; `
     + `${WARMUP} s of warm-up each, then ${ROUNDS} turns of ${WINDOW} s each, side by side`);
-  const headers = headersOf(body);
   const running = [];
   for (const [name, code] of Object.entries(servers)) {
     const { child, port } = await startServer(code);
     const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-    const first = await load(port, agent, headers, body, WARMUP);
+    const first = await load(port, agent, variants, WARMUP);
     running.push({ name, child, port, agent, first, ms: 0, done: 0, errors: first.errors, cpu: 0 });
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const server of [...running.slice(round % running.length), ...running.slice(0, round % running.length)]) {
       const before = await cpuOf(server.child);
-      const { ms, errors, done } = await load(server.port, server.agent, headers, body, WINDOW);
+      const { ms, errors, done } = await load(server.port, server.agent, variants, WINDOW);
       server.cpu += await cpuOf(server.child) - before;
       server.ms += ms;
       server.done += done;

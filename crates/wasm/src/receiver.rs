@@ -249,7 +249,7 @@ impl JsReceiver {
         let tags = throw(convert::hosted_tags(tags))?;
         let digest = throw(document::digest(digest))?;
         // A store is given or not (`undefined`, `null`): asked once.
-        let store = (!store.is_undefined() && !store.is_null()).then_some(store);
+        let store = (!store.is_undefined() && !store.is_null()).then_some(Store::Js(store));
         let answered = |answer: &Answer| step1(Some(&answer_value(answer)), None, None, None);
         let method = method.as_string().unwrap_or_default();
         let headers = convert::delivery_headers(signature, topic);
@@ -298,7 +298,7 @@ impl JsReceiver {
         payload: document::JsPayload,
         held: Option<&Held>,
         digest: Option<[u8; 32]>,
-        store: Option<&JsValue>,
+        store: Option<Store<'_>>,
     ) -> JsResult<Array> {
         // The key only for a store (or when a handler reads it): no second pass over the body
         // otherwise. A body-only key is made here too: the event's own lazy key is the default one.
@@ -310,10 +310,15 @@ impl JsReceiver {
         };
         let routes = self.shared(topic, |_| {}).routes;
         let event = document::event(payload, topic, key.as_deref(), &routes);
-        let claim = match call_store(store, key.as_deref().unwrap_or_default(), &self.terms)? {
-            Stored::Value(claimed) => throw(claim(&claimed))?,
-            Stored::Nothing => Claim::Fresh,
-            Stored::Pending(promise) => return Ok(step1(None, Some(&event), None, Some(&promise))),
+        let key = key.as_deref().unwrap_or_default();
+        let claim = match store {
+            // The core's own memory store, claimed here: no crossing.
+            Some(Store::Memory(memory)) => memory.claimed(key),
+            Some(Store::Js(store)) => match call_store(store, key, &self.terms)? {
+                Stored::Value(claimed) => throw(claim(&claimed))?,
+                Stored::Pending(promise) => return Ok(step1(None, Some(&event), None, Some(&promise))),
+            },
+            None => Claim::Fresh,
         };
         Ok(match self.step2(topic, claim) {
             Ok(run) => step1(None, Some(&event), Some(&run), None),
@@ -355,8 +360,9 @@ impl JsReceiver {
 
     /// Step 1's end for the delivery `receiveWritten` accepted last, once the package has read
     /// its body (the document `read` parsed last) and written its outline for the core's
-    /// `outlineWritten`: as `receive`, `[answer, event, run, pending]`. `undefined` when the
-    /// outline is refused, or there is no such delivery: the package then calls `receive`.
+    /// `outlineWritten`: as `receive`, `[answer, event, run, pending]`, with the caller's store
+    /// or none. `undefined` when the outline is refused, or there is no such delivery: the
+    /// package then calls `receive`.
     #[wasm_bindgen(js_name = receiveOutlined)]
     pub fn receive_outlined(
         &self,
@@ -365,16 +371,38 @@ impl JsReceiver {
         digest: Option<js_sys::Uint8Array>,
         store: Option<Object>,
     ) -> JsResult<JsValue> {
+        let store = store.map(JsValue::from);
+        self.outlined(codes_len, body, digest, store.as_ref().map(Store::Js))
+    }
+
+    /// As `receiveOutlined`, claimed in the core's own memory store.
+    #[wasm_bindgen(js_name = receiveOutlinedInMemory)]
+    pub fn receive_outlined_in_memory(
+        &self,
+        codes_len: usize,
+        body: &js_sys::Uint8Array,
+        digest: Option<js_sys::Uint8Array>,
+        memory: &JsMemoryStore,
+    ) -> JsResult<JsValue> {
+        self.outlined(codes_len, body, digest, Some(Store::Memory(memory)))
+    }
+
+    fn outlined(
+        &self,
+        codes_len: usize,
+        body: &js_sys::Uint8Array,
+        digest: Option<js_sys::Uint8Array>,
+        store: Option<Store<'_>>,
+    ) -> JsResult<JsValue> {
         let Some(topic) = self.head.borrow_mut().take() else { return Ok(JsValue::UNDEFINED) };
         if !crate::receive::outline_written(codes_len) {
             return Ok(JsValue::UNDEFINED);
         }
         let held = Held::Bytes(body.clone());
         let digest = throw(digest.as_ref().map(document::digest_of).transpose())?;
-        let store = store.map(JsValue::from);
         // The outline's first code said `data.type` is the topic's resource.
         let payload = document::JsPayload { body: held.value(), kind: topic.resource().to_owned() };
-        self.accepted(&topic, payload, Some(&held), digest, store.as_ref()).map(JsValue::from)
+        self.accepted(&topic, payload, Some(&held), digest, store).map(JsValue::from)
     }
 
     /// What deliveries of `topic` share: made on first use, kept for the next ones.
@@ -442,10 +470,15 @@ impl JsReceiver {
     }
 }
 
+/// The seen-store step 1 claims in: the caller's (any object with `claim`), or the core's own
+/// memory store.
+pub(crate) enum Store<'a> {
+    Js(&'a JsValue),
+    Memory(&'a JsMemoryStore),
+}
+
 /// What a seen-store's method gave.
 enum Stored {
-    /// There is no store.
-    Nothing,
     /// A value, at once.
     Value(JsValue),
     /// A promise (a store over the network): the JS layer awaits it.
@@ -453,8 +486,7 @@ enum Stored {
 }
 
 /// Calls `store.claim(key, terms)`; what it throws is thrown on.
-fn call_store(store: Option<&JsValue>, key: &str, terms: &JsValue) -> JsResult<Stored> {
-    let Some(store) = store else { return Ok(Stored::Nothing) };
+fn call_store(store: &JsValue, key: &str, terms: &JsValue) -> JsResult<Stored> {
     let function = Reflect::get(store, &crate::key("claim")).ok().and_then(|f| f.dyn_into::<Function>().ok());
     let Some(function) = function else {
         return Err(crate::errors::to_js(&BindingError::invalid("a seen-store needs a claim() method")));
@@ -485,7 +517,7 @@ impl JsMemoryStore {
     /// needed by a store that goes with its process.)
     pub fn claim(&self, key: &JsValue) -> JsResult<String> {
         let key = throw(string(key, "the key"))?;
-        Ok(self.inner.claim(&key, NO_TERMS).map_or("in_flight", |c| c.as_str()).to_owned())
+        Ok(self.claimed(&key).as_str().to_owned())
     }
 
     /// Ends a claim: `handled` records the key, otherwise it is released (the retry runs).
@@ -493,6 +525,11 @@ impl JsMemoryStore {
         let key = throw(string(key, "the key"))?;
         let _ = if handled { self.inner.done(&key, NO_TERMS) } else { self.inner.release(&key) };
         Ok(())
+    }
+
+    /// A claim of `key`, as `claim` gives it (for step 1, without a crossing).
+    fn claimed(&self, key: &str) -> Claim {
+        self.inner.claim(key, NO_TERMS).unwrap_or(Claim::InFlight)
     }
 
     /// How many handled keys are remembered.
