@@ -429,14 +429,17 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     return writeAscii(view, at, signature) >= 0 && verifier.verifyWritten(at, signature.length);
   };
 
-  /** The core's fields of each topic a delivery named, by the header's value; a bounded number. */
+  /**
+   * The core's fields of each topic a delivery named, by the header's value (ASCII: the core
+   * accepted it, trimmed as it trims the header), frozen as the core's own; a bounded number.
+   */
   let topicInfos = new Map();
   const TOPIC_INFOS = 512;
   const topicInfo = (name) => {
     let info = topicInfos.get(name);
     if (info === undefined) {
       if (topicInfos.size >= TOPIC_INFOS) topicInfos = new Map();
-      info = core.topicInfo(name);
+      info = Object.freeze(core.parseTopic(name.trim()));
       topicInfos.set(name, info);
     }
     return info;

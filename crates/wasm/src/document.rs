@@ -77,7 +77,7 @@ fn call_hook(hook: &'static std::thread::LocalKey<RefCell<Option<Function>>>, ar
 }
 
 /// A topic's fields (`topic`, `resource`, `event`, `known`, `description`), frozen.
-pub(crate) fn topic_info(topic: &Topic) -> JsValue {
+fn topic_info(topic: &Topic) -> JsValue {
     TOPICS.with(|topics| {
         topics
             .borrow_mut()

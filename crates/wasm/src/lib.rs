@@ -61,9 +61,9 @@ mod shared {
         serde_json::from_str(&text).map_err(|e| invalid(e.to_string()).into())
     }
 
-    /// Values kept by topic name, a bounded number of them (the oldest all forgotten at once
-    /// past it): sorted, found by binary search. A receiver meets a handful of topics; this is
-    /// less code in the module than a hash map, and as fast for so few.
+    /// Values kept by topic name, a bounded number of them (all forgotten at once past it),
+    /// found by a look at each: a receiver meets a handful of topics, and this is less code in
+    /// the module than a hash map, and as fast for so few.
     pub(crate) struct Kept<V> {
         entries: Vec<(String, V)>,
         max: usize,
@@ -76,20 +76,17 @@ mod shared {
 
         /// The value kept for `name`, made by `make` (and kept) when there is none.
         pub(crate) fn get_or(&mut self, name: &str, make: impl FnOnce() -> V) -> Option<&mut V> {
-            let at = match self.entries.binary_search_by(|(n, _)| n.as_str().cmp(name)) {
-                Ok(at) => at,
-                Err(at) => {
-                    let at = if self.entries.len() >= self.max {
+            let at = match self.entries.iter().position(|(n, _)| n == name) {
+                Some(at) => at,
+                None => {
+                    if self.entries.len() >= self.max {
                         self.entries.clear();
-                        0
-                    } else {
-                        at
-                    };
-                    self.entries.insert(at, (name.to_owned(), make()));
-                    at
+                    }
+                    self.entries.push((name.to_owned(), make()));
+                    self.entries.len() - 1
                 }
             };
-            // Found, or just inserted there: always some.
+            // Found, or just pushed there: always some.
             self.entries.get_mut(at).map(|(_, value)| value)
         }
 

@@ -103,15 +103,6 @@ pub fn outline_written(len: usize) -> bool {
     })
 }
 
-/// A topic's fields as its events carry them (`topic`, `resource`, `event`, `known`,
-/// `description`), frozen: one object per topic, kept. The core's error for a malformed name.
-#[wasm_bindgen(js_name = topicInfo)]
-pub fn topic_info(name: &JsValue) -> JsResult<JsValue> {
-    // Trimmed as the delivery header is.
-    let name = name.as_string().unwrap_or_default();
-    throw(Topic::parse(name.trim())).map(|topic| document::topic_info(&topic))
-}
-
 /// Verifies a body against a signature with one secret or an array of them.
 #[wasm_bindgen]
 pub fn verify(body: &JsValue, signature: &JsValue, secrets: &JsValue) -> JsResult<()> {
