@@ -307,15 +307,6 @@ export function createApi(makeCore, host, loadSender, loadSources) {
    */
   const readHeaders = (headers, names = DELIVERY_HEADERS) => {
     const values = names.map(() => undefined);
-    /** Takes a name's value for the first of `names` it is and has none yet. */
-    const take = (name, value) => {
-      for (let i = 0; i < names.length; i++) {
-        if (values[i] === undefined && named(name, names[i])) {
-          values[i] = headerValue(value());
-          return;
-        }
-      }
-    };
     if (headers === undefined || headers === null) return values;
     if (typeof headers !== 'object' && typeof headers !== 'function') {
       throw new WebhookError('invalid_argument', NOT_HEADERS, { status: 500 });
@@ -337,19 +328,34 @@ export function createApi(makeCore, host, loadSender, loadSources) {
       throw new WebhookError('invalid_argument', 'the headers could not be read', { status: 500 });
     }
     if (iterator === undefined) {
+      // A plain object (Node's req.headers): its names looked at in order, no closure per name.
       const keys = Object.keys(headers);
       for (let i = 0; i < keys.length && i < HEADERS_READ; i++) {
         const name = keys[i];
-        take(name, () => {
-          try {
-            return headers[name];
-          } catch {
-            return undefined;
+        for (let n = 0; n < names.length; n++) {
+          if (values[n] === undefined && named(name, names[n])) {
+            let value;
+            try {
+              value = headers[name];
+            } catch {
+              value = undefined;
+            }
+            values[n] = headerValue(value);
+            break;
           }
-        });
+        }
       }
       return values;
     }
+    /** Takes a name's value for the first of `names` it is and has none yet. */
+    const take = (name, value) => {
+      for (let i = 0; i < names.length; i++) {
+        if (values[i] === undefined && named(name, names[i])) {
+          values[i] = headerValue(value());
+          return;
+        }
+      }
+    };
     // An iterator that throws ends the reading there, with what was found.
     try {
       for (let i = 0; i < HEADERS_READ; i++) {
