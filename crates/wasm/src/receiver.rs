@@ -117,7 +117,6 @@ pub struct JsReceiver {
 }
 
 /// A topic's routes, and a run object per kind of run (fresh and claimed; a marked duplicate).
-#[derive(Default, Clone)]
 struct Shared {
     routes: JsValue,
     runs: [Option<JsValue>; 2],
@@ -308,7 +307,7 @@ impl JsReceiver {
             (Some(held), true) => Some(document::key_of(scope, topic, held, digest)),
             _ => None,
         };
-        let routes = self.shared(topic, |_| {}).routes;
+        let routes = self.shared(topic, |shared| shared.routes.clone());
         let event = document::event(payload, topic, key.as_deref(), &routes);
         let key = key.as_deref().unwrap_or_default();
         let claim = match store {
@@ -406,16 +405,15 @@ impl JsReceiver {
     }
 
     /// What deliveries of `topic` share: made on first use, kept for the next ones.
-    fn shared(&self, topic: &Topic, make: impl FnOnce(&mut Shared)) -> Shared {
+    /// `take` of what deliveries of `topic` share, made on first use and kept: only what
+    /// `take` returns is copied out.
+    fn shared(&self, topic: &Topic, take: impl FnOnce(&mut Shared) -> JsValue) -> JsValue {
         let mut topics = self.topics.borrow_mut();
         let entry = topics.get_or(topic.as_str(), || Shared {
             routes: document::routes_value(&self.inner.routes_of(topic)),
             runs: [None, None],
         });
-        entry.map_or_else(Shared::default, |entry| {
-            make(entry);
-            entry.clone()
-        })
+        entry.map_or(JsValue::NULL, take)
     }
 
     /// A run and both its ends, as the core decides them: `{duplicate, claimed, ok: {answer,
@@ -429,23 +427,22 @@ impl JsReceiver {
             set(&out, "done", &finish.done.map_or(JsValue::NULL, JsValue::from_bool));
             JsValue::from(Object::freeze(&out))
         };
-        let shared = self.shared(topic, |shared| {
-            if let Some(runs) = shared.runs.get_mut(slot) {
-                if runs.is_none() {
-                    let value = Object::new();
-                    set(&value, "duplicate", &JsValue::from_bool(run.duplicate));
-                    set(&value, "claimed", &JsValue::from_bool(run.claimed));
-                    set(&value, "ok", &end(true));
-                    set(&value, "failed", &end(false));
-                    let timed_out = self.inner.timed_out(run);
-                    let out = either("answer", &answer_value(&timed_out.answer));
-                    set(&out, "done", &timed_out.done.map_or(JsValue::NULL, JsValue::from_bool));
-                    set(&value, "timedOut", &Object::freeze(&out));
-                    *runs = Some(Object::freeze(&value).into());
-                }
-            }
-        });
-        shared.runs.get(slot).cloned().flatten().unwrap_or(JsValue::NULL)
+        self.shared(topic, |shared| {
+            let Some(runs) = shared.runs.get_mut(slot) else { return JsValue::NULL };
+            runs.get_or_insert_with(|| {
+                let value = Object::new();
+                set(&value, "duplicate", &JsValue::from_bool(run.duplicate));
+                set(&value, "claimed", &JsValue::from_bool(run.claimed));
+                set(&value, "ok", &end(true));
+                set(&value, "failed", &end(false));
+                let timed_out = self.inner.timed_out(run);
+                let out = either("answer", &answer_value(&timed_out.answer));
+                set(&out, "done", &timed_out.done.map_or(JsValue::NULL, JsValue::from_bool));
+                set(&value, "timedOut", &Object::freeze(&out));
+                Object::freeze(&value).into()
+            })
+            .clone()
+        })
     }
 
     /// Step 2: the run, or the answer to send at once.
