@@ -471,9 +471,17 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     if (writeAscii(view, writeAscii(view, at, signature), topic) < 0) return undefined;
     if (!verifier.receiveWritten(tags !== undefined, at, signature.length, topic.length)) return undefined;
     const info = topicInfo(topic);
-    const codes = read(body, info);
+    const codes = readOrNot(body, info);
     if (!codesWritten(codes) || !core.outlineWritten(codes.length)) return undefined;
     return makeEvent(info, undefined, body, NO_ROUTES);
+  };
+  /** `read`, or `undefined` when it throws: the long way then reads again, as the core calls it. */
+  const readOrNot = (body, info) => {
+    try {
+      return read(body, info);
+    } catch {
+      return undefined;
+    }
   };
   /** Writes what `read` gave, when it is an outline that fits, for the core: whether it did. */
   const codesWritten = (codes) => {
@@ -498,7 +506,7 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     const at = writeBody(view, tags === undefined ? body : tags, method.length + signature.length + topic.length);
     if (writeAscii(view, writeAscii(view, writeAscii(view, at, method), signature), topic) < 0) return undefined;
     if (!receiver.receiveWritten(tags !== undefined, body.length, at, method.length, signature.length, topic.length)) return undefined;
-    const codes = read(body, topicInfo(topic));
+    const codes = readOrNot(body, topicInfo(topic));
     if (!codesWritten(codes)) return undefined;
     return memory === undefined ? receiver.receiveOutlined(codes.length, body, digest, store)
       : receiver.receiveOutlinedInMemory(codes.length, body, digest, memory);

@@ -52,7 +52,10 @@ export function createReceivers(api) {
    * The core's bounded in-memory seen-store, in the instance in use: after a restart it starts
    * empty (what the failed instance held is not trusted).
    */
-  /** The core's store in the instance in use, of one of the package's memory stores. */
+  /**
+   * The core's store in the instance in use, of one of the package's own memory stores whose
+   * `claim` is its own (not wrapped, not behind a Proxy); `undefined` for any other store.
+   */
   let coreStoreOf;
   class MemoryStore {
     #max;
@@ -60,7 +63,8 @@ export function createReceivers(api) {
     #generation;
 
     static {
-      coreStoreOf = (store) => store.#store();
+      coreStoreOf = (store) => (store !== null && typeof store === 'object' && #inner in store
+        && store.claim === MemoryStore.prototype.claim ? store.#store() : undefined);
     }
 
     constructor(max) {
@@ -300,7 +304,7 @@ export function createReceivers(api) {
 
     /** Step 1 the short way (see api.js), claiming in the core's memory store when it is the store. */
     #written(receiver, method, body, signature, topic, tags, digest) {
-      const memory = this.seen instanceof MemoryStore ? coreStoreOf(this.seen) : undefined;
+      const memory = coreStoreOf(this.seen);
       return receiverWritten(receiver, method, body, signature, topic, tags, digest, memory ? undefined : this.claims, memory);
     }
 
