@@ -49,14 +49,14 @@ export function createReceivers(api) {
   const isThenable = (value) => value != null && typeof value.then === 'function';
 
   /**
-   * The core's bounded in-memory seen-store, in the instance in use: after a restart it starts
-   * empty (what the failed instance held is not trusted).
-   */
-  /**
    * The core's store in the instance in use, of one of the package's own memory stores whose
    * `claim` is its own (not wrapped, not behind a Proxy); `undefined` for any other store.
    */
   let coreStoreOf;
+  /**
+   * The core's bounded in-memory seen-store, in the instance in use: after a restart it starts
+   * empty (what the failed instance held is not trusted).
+   */
   class MemoryStore {
     #max;
     #inner;
