@@ -379,8 +379,6 @@ export function createApi(makeCore, host, loadSender, loadSources) {
   /** Where the core's `outlineWritten` reads, as `scratch`. @type {Int32Array | null} */
   let codesScratch = null;
   const SCRATCH_BYTES = 4096;
-  /** The longest signature written there (a valid one has 44 characters). */
-  const SCRATCH_SIGNATURE = 256;
   const scratchEncoder = new TextEncoder();
 
   /** Makes the receiver's instance in use, with this layer's hooks. */
@@ -411,6 +409,24 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     view.set(body);
     return body.length;
   };
+  /** A topic header's value the short way takes: a string with no spaces around it (the core trims others). */
+  const plainTopic = (topic) => typeof topic === 'string' && topic.trim() === topic;
+  /**
+   * Writes `first` (a body, or the host's tags of it) at the start of the scratch and the ASCII
+   * `strings` after it: where `first` ends, or -1 when a value is of another kind or does not fit.
+   */
+  const writeHead = (first, strings) => {
+    let room = 0;
+    for (const value of strings) {
+      if (typeof value !== 'string') return -1;
+      room += value.length;
+    }
+    const view = scratchView();
+    const at = writeBody(view, first, room);
+    let end = at;
+    for (const value of strings) end = writeAscii(view, end, value);
+    return end < 0 ? -1 : at;
+  };
   /** Writes an ASCII string at `at`: where it ends, or -1 for another value or one too long. */
   const writeAscii = (view, at, value) => {
     if (at < 0 || typeof value !== 'string' || at + value.length > view.length) return -1;
@@ -429,15 +445,13 @@ export function createApi(makeCore, host, loadSender, loadSources) {
    * fewer values cross over.
    */
   const verifiedWritten = (verifier, body, signature) => {
-    if (typeof signature !== 'string' || signature.length > SCRATCH_SIGNATURE) return false;
-    const view = scratchView();
-    const at = writeBody(view, body, SCRATCH_SIGNATURE);
-    return writeAscii(view, at, signature) >= 0 && verifier.verifyWritten(at, signature.length);
+    const at = writeHead(body, [signature]);
+    return at >= 0 && verifier.verifyWritten(at, signature.length);
   };
 
   /**
-   * The core's fields of each topic a delivery named, by the header's value (ASCII: the core
-   * accepted it, trimmed as it trims the header), frozen as the core's own; a bounded number.
+   * The core's fields of each topic a delivery named, by the header's value (ASCII and without
+   * spaces around it, as the short way takes it), frozen as the core's own; a bounded number.
    */
   let topicInfos = new Map();
   const TOPIC_INFOS = 512;
@@ -445,7 +459,7 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     let info = topicInfos.get(name);
     if (info === undefined) {
       if (topicInfos.size >= TOPIC_INFOS) topicInfos = new Map();
-      info = Object.freeze(core.parseTopic(name.trim()));
+      info = Object.freeze(core.parseTopic(name));
       topicInfos.set(name, info);
     }
     return info;
@@ -464,12 +478,9 @@ export function createApi(makeCore, host, loadSender, loadSources) {
    * fewer values cross over (each crossing costs more in a busy server than in a loop).
    */
   const receivedWritten = (verifier, body, signature, topic, tags) => {
-    if (typeof body !== 'string' && !(body instanceof Uint8Array)) return undefined;
-    if (typeof signature !== 'string' || typeof topic !== 'string') return undefined;
-    const view = scratchView();
-    const at = writeBody(view, tags === undefined ? body : tags, signature.length + topic.length);
-    if (writeAscii(view, writeAscii(view, at, signature), topic) < 0) return undefined;
-    if (!verifier.receiveWritten(tags !== undefined, at, signature.length, topic.length)) return undefined;
+    if ((typeof body !== 'string' && !(body instanceof Uint8Array)) || !plainTopic(topic)) return undefined;
+    const at = writeHead(tags === undefined ? body : tags, [signature, topic]);
+    if (at < 0 || !verifier.receiveWritten(tags !== undefined, at, signature.length, topic.length)) return undefined;
     const info = topicInfo(topic);
     const codes = readOrNot(body, info);
     if (!codesWritten(codes) || !core.outlineWritten(codes.length)) return undefined;
@@ -500,12 +511,11 @@ export function createApi(makeCore, host, loadSender, loadSources) {
    * caller then calls the core's `receive`, for the answer.
    */
   const receiverWritten = (receiver, method, body, signature, topic, tags, digest, store, memory) => {
-    if (!(body instanceof Uint8Array) || typeof method !== 'string') return undefined;
-    if (typeof signature !== 'string' || typeof topic !== 'string') return undefined;
-    const view = scratchView();
-    const at = writeBody(view, tags === undefined ? body : tags, method.length + signature.length + topic.length);
-    if (writeAscii(view, writeAscii(view, writeAscii(view, at, method), signature), topic) < 0) return undefined;
-    if (!receiver.receiveWritten(tags !== undefined, body.length, at, method.length, signature.length, topic.length)) return undefined;
+    if (!(body instanceof Uint8Array) || !plainTopic(topic)) return undefined;
+    const at = writeHead(tags === undefined ? body : tags, [method, signature, topic]);
+    if (at < 0 || !receiver.receiveWritten(tags !== undefined, body.length, at, method.length, signature.length, topic.length)) {
+      return undefined;
+    }
     const codes = readOrNot(body, topicInfo(topic));
     if (!codesWritten(codes)) return undefined;
     return memory === undefined ? receiver.receiveOutlined(codes.length, body, digest, store)

@@ -48,6 +48,8 @@ test('Verifier.receive takes the short way for bytes and text, the long way othe
   assert.deepEqual(counted(names, () => verifier.receive(text, headersOf(small))), short, 'text');
   assert.deepEqual(counted(names, () => verifier.receive(small.slice().buffer, headersOf(small))),
     { verifier_receiveWritten: 0, outlineWritten: 0, verifier_receive: 1 }, 'an ArrayBuffer');
+  assert.deepEqual(counted(names, () => verifier.receive(small, headersOf(small, ' orders.place '))),
+    { verifier_receiveWritten: 0, outlineWritten: 0, verifier_receive: 1 }, 'a topic with spaces around it (the core trims it)');
   assert.throws(() => counted([], () => verifier.receive(small, headersOf(small, 'skus.create'))), { code: 'topic_mismatch' });
   assert.equal(calls.get('verifier_receive'), 1, 'a refusal is given by the long way');
 });

@@ -47,18 +47,8 @@ pub fn verify_tags(signature: &str, tags: &[u8]) -> JsResult<()> {
 #[wasm_bindgen]
 pub fn scratch(len: usize) -> js_sys::Uint8Array {
     SCRATCH.with(|scratch| {
-        let mut scratch = scratch.borrow_mut();
-        if scratch.len() < len {
-            scratch.resize(len, 0);
-        }
-        // The vector's bytes stay where they are until the next `scratch` resizes it; a grown
-        // memory detaches the view rather than leaving it pointing elsewhere.
-        let at = u32::try_from(scratch.as_ptr() as usize).unwrap_or(0);
-        js_sys::Uint8Array::new_with_byte_offset_and_length(
-            &memory_buffer(),
-            at,
-            u32::try_from(scratch.len()).unwrap_or(0),
-        )
+        let (at, len) = grown(&mut scratch.borrow_mut(), len);
+        js_sys::Uint8Array::new_with_byte_offset_and_length(&memory_buffer(), at, len)
     })
 }
 
@@ -67,17 +57,19 @@ pub fn scratch(len: usize) -> js_sys::Uint8Array {
 #[wasm_bindgen(js_name = scratchCodes)]
 pub fn scratch_codes(len: usize) -> js_sys::Int32Array {
     CODES.with(|codes| {
-        let mut codes = codes.borrow_mut();
-        if codes.len() < len {
-            codes.resize(len, 0);
-        }
-        let at = u32::try_from(codes.as_ptr() as usize).unwrap_or(0);
-        js_sys::Int32Array::new_with_byte_offset_and_length(
-            &memory_buffer(),
-            at,
-            u32::try_from(codes.len()).unwrap_or(0),
-        )
+        let (at, len) = grown(&mut codes.borrow_mut(), len);
+        js_sys::Int32Array::new_with_byte_offset_and_length(&memory_buffer(), at, len)
     })
+}
+
+/// A kept vector grown to at least `len` items: where it starts in memory, and its length, for
+/// a view of it. Its items stay where they are until it grows again; a grown memory detaches a
+/// view rather than leaving it pointing elsewhere.
+fn grown<T: Copy + Default>(items: &mut Vec<T>, len: usize) -> (u32, u32) {
+    if items.len() < len {
+        items.resize(len, T::default());
+    }
+    (u32::try_from(items.as_ptr() as usize).unwrap_or(0), u32::try_from(items.len()).unwrap_or(0))
 }
 
 /// The instance's memory, as an `ArrayBuffer`.

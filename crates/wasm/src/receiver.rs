@@ -404,7 +404,6 @@ impl JsReceiver {
         self.accepted(&topic, payload, Some(&held), digest, store).map(JsValue::from)
     }
 
-    /// What deliveries of `topic` share: made on first use, kept for the next ones.
     /// `take` of what deliveries of `topic` share, made on first use and kept: only what
     /// `take` returns is copied out.
     fn shared(&self, topic: &Topic, take: impl FnOnce(&mut Shared) -> JsValue) -> JsValue {
