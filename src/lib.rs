@@ -1,7 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod command;
 pub mod error;
 pub mod model;
 pub mod payload;
@@ -10,7 +9,6 @@ pub mod sender;
 pub mod signature;
 pub mod sources;
 pub mod store;
-pub mod text;
 pub mod topic;
 
 pub use error::{Error, Result, SignatureHint};

@@ -17,9 +17,9 @@ pub struct DenormalizeOptions {
     /// How many objects the output may hold in all, expanded resources and identifiers left as
     /// they are; more is an error.
     pub max_nodes: usize,
-    /// How much copying a resource more than once may add to the output: at most
-    /// [`GROWTH_ALLOWANCE`] units, or `max_growth` times the [`weight`](crate::payload::outline::weight)
-    /// of the document's resources, whichever is more. More is an error. This keeps the output
+    /// How much copying a resource more than once may add to the output: at most 2^20
+    /// [`weight`](crate::payload::outline::weight) units (about a mebibyte of JSON), or
+    /// `max_growth` times the weight of the document's resources, whichever is more. More is an error. This keeps the output
     /// (and the time spent making it) within a fixed multiple of the input, whatever the graph.
     pub max_growth: usize,
 }
@@ -84,7 +84,7 @@ impl Document {
     ///
     /// # Errors
     ///
-    /// [`Error::DenormalizeLimit`] when the output would hold more than 100,000 objects, or when
+    /// [`Error::DenormalizeLimit`](crate::Error::DenormalizeLimit) when the output would hold more than 100,000 objects, or when
     /// repeating resources would add more than 16 times the document's size (and more than a
     /// mebibyte): see [`DenormalizeOptions`].
     pub fn denormalize(&self) -> Result<Value> {
@@ -95,7 +95,7 @@ impl Document {
     ///
     /// # Errors
     ///
-    /// [`Error::DenormalizeLimit`] when the output would exceed `options.max_nodes` or
+    /// [`Error::DenormalizeLimit`](crate::Error::DenormalizeLimit) when the output would exceed `options.max_nodes` or
     /// `options.max_growth`.
     pub fn denormalize_with(&self, options: DenormalizeOptions) -> Result<Value> {
         // The plan is the one every runtime follows (see `outline`); here it is carried out on

@@ -517,7 +517,8 @@ impl Skeleton {
     ///
     /// `weigh(position)` gives the [`weight`] of the resource at `position` (0 is `data`, `i + 1`
     /// is `included[i]`). It is asked only for resources the output repeats, and for all of them
-    /// only once repeating has added [`GROWTH_ALLOWANCE`]; at most once each.
+    /// only once repeating has added 2^20 weight units (the growth allowance of
+    /// [`DenormalizeOptions::max_growth`]); at most once each.
     ///
     /// # Errors
     ///

@@ -189,7 +189,7 @@ impl Driver {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownAttempt`](crate::Error::UnknownAttempt) for a call that is not out.
+    /// [`Error::UnknownAttempt`] for a call that is not out.
     pub fn complete(&mut self, id: u64, outcome: &Outcome, now: u64) -> Result<Range<usize>> {
         let first = self.timeline.len();
         let entries = self.sender.complete(id, outcome, now)?;

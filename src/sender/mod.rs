@@ -13,7 +13,6 @@ pub mod driver;
 mod policy;
 mod rng;
 pub mod simulate;
-pub mod text;
 mod time;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -25,7 +24,7 @@ use serde_json::{json, Map, Value};
 pub use driver::{Call, Driver, Due, Wait};
 pub use policy::Policy;
 pub use rng::Rng;
-pub use time::iso8601;
+use time::iso8601;
 
 use crate::error::{Error, Result};
 use crate::model::{

@@ -6,14 +6,15 @@
 use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use clhooks::command;
 use clhooks::receiver::DEFAULT_MAX_BODY_BYTES;
+use clhooks_command as command;
 use serde::Serialize;
 
+/// A whole command line.
 #[derive(Parser, Serialize)]
-#[allow(missing_docs)]
-#[command(name = "clhooks", version, about = "Sign, verify and inspect Commerce Layer webhooks")]
+#[command(name = "clhooks", version, about = "Sign, verify and inspect Commerce Layer webhooks", long_about = None)]
 pub struct Cli {
+    /// The command it runs.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -34,10 +35,10 @@ pub struct Secrets {
 /// The commands.
 #[derive(Subcommand, Serialize)]
 #[serde(tag = "command", rename_all = "kebab-case")]
-#[allow(missing_docs)]
 pub enum Command {
     /// Print the X-CommerceLayer-Signature of a body.
     Sign {
+        /// Where its secrets come from.
         #[command(flatten)]
         #[serde(flatten)]
         secret: Secrets,
@@ -47,6 +48,7 @@ pub enum Command {
     /// Check a body against an X-CommerceLayer-Signature value: prints ok, or the error on
     /// stderr and exits 1.
     Verify {
+        /// Where its secrets come from.
         #[command(flatten)]
         #[serde(flatten)]
         secrets: Secrets,
@@ -118,6 +120,7 @@ pub enum Command {
         /// The callback URL.
         #[arg(long)]
         url: String,
+        /// Where its secrets come from.
         #[command(flatten)]
         #[serde(flatten)]
         secret: Secrets,
@@ -147,6 +150,7 @@ pub enum Command {
         /// Where to POST it.
         #[arg(long)]
         url: String,
+        /// Where its secrets come from.
         #[command(flatten)]
         #[serde(flatten)]
         secret: Secrets,
@@ -166,7 +170,6 @@ pub enum Command {
 
 /// Options of `clhooks listen`.
 #[derive(Args, Serialize)]
-#[allow(missing_docs)]
 pub struct Listen {
     /// The address to listen on (loopback unless you mean otherwise).
     #[arg(long, default_value = command::DEFAULT_HOST)]
@@ -174,6 +177,7 @@ pub struct Listen {
     /// The port (0 picks a free one; the first line printed says which).
     #[arg(long, default_value_t = command::DEFAULT_PORT)]
     pub port: u16,
+    /// Where its secrets come from.
     #[command(flatten)]
     #[serde(flatten)]
     pub secrets: Secrets,
@@ -185,6 +189,8 @@ pub struct Listen {
     pub slow_ms: u64,
     /// Behaviour for one path, overriding the above: PATH=RULE[,RULE], each RULE one of
     /// fail-rate:F, fail-first:N (the first N deliveries fail), slow-ms:MS. Repeatable.
+    // This doc comment is the option's help, where `[,RULE]` is not a link.
+    #[allow(rustdoc::broken_intra_doc_links)]
     #[arg(long = "route")]
     pub routes: Vec<String>,
     /// Seed of --fail-rate.

@@ -4,8 +4,8 @@ use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clhooks::command::{self, Failure, Printed};
 use clhooks_args::{Command, Secrets};
+use clhooks_command::{self as command, Failure, Printed};
 
 use crate::deliver::{self, simulate};
 

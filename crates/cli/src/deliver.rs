@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use clhooks::command::{self, Failure};
 use clhooks::sender::simulate::{Scenario, Target};
 use clhooks::sender::{self, Driver, Outcome, Output, Policy, Request, Wait};
+use clhooks_command::{self as command, Failure};
 
 use crate::cli::{colour, input, out, print, printed};
 
@@ -107,7 +107,7 @@ fn drive(mut driver: Driver) -> Result<Driver, Failure> {
     let mut progress = Progress::new();
     let show = |entries: &[Output], progress: &mut Progress| -> Result<(), Failure> {
         for entry in entries {
-            if let Some(line) = clhooks::text::line(entry, start, colour) {
+            if let Some(line) = command::text::line(entry, start, colour) {
                 progress.clear();
                 print(&line)?;
             }

@@ -4,10 +4,10 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use clhooks::command::{self, Behaviour, Failure, Rehearsal};
 use clhooks::receiver::{Answer, Body, MemoryStore, Receiver, ANSWER_CONTENT_TYPE};
 use clhooks::sources::Sources;
 use clhooks::Verifier;
+use clhooks_command::{self as command, Behaviour, Failure, Rehearsal};
 
 use clhooks_args::Listen;
 

@@ -17,7 +17,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use clhooks::command::{self, ListenLimits, Refusal};
+use clhooks_command::{self as command, ListenLimits, Refusal};
 
 /// What a client may cost the server: the core's limits, and the receiver's body limit (a
 /// longer `Content-Length` is not read).

@@ -1,11 +1,11 @@
-//! The command line's bindings, for `npx clhooks` (the package's `cli.mjs`): the core's
-//! [`clhooks::command`], which decides and words everything the Rust `clhooks` does. A command
-//! gives `{stdout, failure}` (`failure`: `{code, message, exit}` or `null`); what cannot run
-//! throws such a failure, a plain object.
+//! The command line's bindings, for `npx clhooks` (the package's `cli.mjs`): `clhooks-command`,
+//! which decides and words everything the Rust `clhooks` does. A command gives `{stdout,
+//! failure}` (`failure`: `{code, message, exit}` or `null`); what cannot run throws such a
+//! failure, a plain object.
 
-use clhooks::command::{self, Act, Behaviour, Failure, Printed, Rehearsal};
 use clhooks::receiver::Answer;
 use clhooks::sender::Driver;
+use clhooks_command::{self as command, Act, Behaviour, Failure, Printed, Rehearsal};
 use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -403,7 +403,7 @@ pub(crate) fn lines(driver: &Driver, from: usize, colour: bool) -> JsValue {
         .get(from..)
         .unwrap_or_default()
         .iter()
-        .filter_map(|o| clhooks::text::line(o, driver.start(), colour))
+        .filter_map(|o| command::text::line(o, driver.start(), colour))
         .map(|l| JsValue::from_str(&l))
         .collect();
     let out = js_sys::Object::new();
@@ -429,7 +429,7 @@ impl JsDriver {
 
     /// The progress line at `now` of a run started at `started` (wall-clock ms).
     pub fn progress(&self, now: f64, started: f64) -> String {
-        clhooks::command::progress(&self.inner, ms(now), ms(started))
+        command::progress(&self.inner, ms(now), ms(started))
     }
 
     /// How a `send` run ended: `null` when delivered, else the failure.
@@ -441,6 +441,6 @@ impl JsDriver {
     /// What `simulate --live` prints once its run ends.
     #[wasm_bindgen(js_name = liveReportText)]
     pub fn live_report_text(&self, now: f64, json: bool) -> String {
-        clhooks::command::live_report_text(&self.inner.report(ms(now)), json)
+        command::live_report_text(&self.inner.report(ms(now)), json)
     }
 }

@@ -1,5 +1,6 @@
 //! The JavaScript bindings of clhooks. They convert arguments, call the core and map errors;
-//! every decision stays in the core. The npm package's entrypoints (`pkg-templates/`) wrap
+//! every decision stays in the core (`clhooks`, and `clhooks-command` for what the command
+//! lines and a run's text say). The npm package's entrypoints (`pkg-templates/`) wrap
 //! these. They build as two modules: `receiver` (verify, receive, topics, payloads: what a
 //! receiver loads) and `sender` (the simulator and the delivery driver, loaded on first use),
 //! and `cli`, the sender's with the command line's (`npx clhooks`).

@@ -2,9 +2,9 @@
 //! headers. They build into a module of their own, loaded only when a run needs them.
 
 use clhooks::sender::simulate::{simulate as run_scenario, Report, Scenario};
-use clhooks::sender::text;
 use clhooks::topic::Topic;
 use clhooks::Error;
+use clhooks_command::timeline;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -57,16 +57,16 @@ pub fn delivery_headers(
     Ok(to_js_value(&clhooks::sender::delivery_headers(&content_type, signature, topic.as_ref())))
 }
 
-/// The reason phrase of an HTTP status, as the core words it ("" for an unknown one).
+/// The reason phrase of an HTTP status, as the command lines word it ("" for an unknown one).
 #[wasm_bindgen(js_name = reasonPhrase)]
 pub fn reason_phrase(status: u16) -> String {
-    clhooks::command::reason(status).to_owned()
+    clhooks_command::reason(status).to_owned()
 }
 
 /// How much of an endpoint's answer is read and shown, in bytes (the rest is not read).
 #[wasm_bindgen(js_name = answerShownBytes)]
 pub fn answer_shown_bytes() -> u32 {
-    u32::try_from(clhooks::command::ANSWER_SHOWN_BYTES).unwrap_or(u32::MAX)
+    u32::try_from(clhooks_command::ANSWER_SHOWN_BYTES).unwrap_or(u32::MAX)
 }
 
 pub(crate) fn read_scenario(value: &JsValue) -> Result<Scenario, BindingError> {
@@ -79,8 +79,8 @@ pub(crate) fn report_value(report: &Report, with_text: bool) -> JsValue {
     let value = to_js_value(report);
     if with_text {
         let lines: Vec<Option<String>> =
-            report.timeline.iter().map(|entry| text::line(entry, report.start_ms)).collect();
-        let text = serde_json::json!({"lines": lines, "summary": text::summary(report)});
+            report.timeline.iter().map(|entry| timeline::line(entry, report.start_ms)).collect();
+        let text = serde_json::json!({"lines": lines, "summary": timeline::summary(report)});
         set(value.unchecked_ref(), "text", &to_js_value(&text));
     }
     value

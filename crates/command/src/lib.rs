@@ -1,17 +1,26 @@
-//! What the command lines decide, written once and sans IO. The `clhooks` binary and the npm
-//! package's `npx clhooks` read the files, sockets, clocks and environment, and ask this module
-//! everything else: which secrets apply, what an inspection or a run prints, how `listen`
-//! misbehaves on purpose and what it logs, what a replay's answer means, and how a failure exits.
+//! What the `clhooks` command lines decide and say, written once and sans IO: the Rust
+//! `clhooks` binary (`clhooks-cli`) and the npm package's `npx clhooks` read the files, sockets,
+//! clocks and environment, and ask this crate everything else: which secrets apply, what an
+//! inspection or a run prints, how `listen` misbehaves on purpose and what it logs, what a
+//! replay's answer means, and how a failure exits.
+//!
+//! It is apart from the `clhooks` crate so that a receiver built on that crate compiles none of
+//! this, and its wording stays free to change: it serves the two command lines, not as an API.
+
+pub mod text;
+pub mod timeline;
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::payload::{self, DenormalizeOptions};
-use crate::receiver::Answer;
-use crate::sender::simulate::{Report, Scenario, Scheduled};
-use crate::sender::{self, iso8601, Driver, Outcome, Output, Policy, Rng, Sender, WebhookConfig};
-use crate::{model::SharedSecret, text, Error, Topic};
+use clhooks::model::SharedSecret;
+use clhooks::payload::{self, DenormalizeOptions};
+use clhooks::receiver::Answer;
+use clhooks::sender::simulate::{Report, Scenario, Scheduled};
+use clhooks::sender::{self, Driver, Outcome, Output, Policy, Rng, Sender, WebhookConfig};
+use clhooks::sources::Forwarded;
+use clhooks::{Error, Topic};
 
 /// The environment variable read for the secret when no option gives one.
 pub const SECRET_ENV: &str = "CL_WEBHOOK_SECRET";
@@ -264,10 +273,10 @@ pub fn beside(scenario: &str, name: &str) -> String {
 ///
 /// # Errors
 /// `usage` for an empty name.
-pub fn forwarded(name: Option<&str>) -> Result<crate::sources::Forwarded, Failure> {
+pub fn forwarded(name: Option<&str>) -> Result<Forwarded, Failure> {
     match name {
-        None => Ok(crate::sources::Forwarded::None),
-        Some(name) => crate::sources::Forwarded::named(name)
+        None => Ok(Forwarded::None),
+        Some(name) => Forwarded::named(name)
             .ok_or_else(|| Failure::usage("usage", "--forwarded names a header, such as x-forwarded-for")),
     }
 }
@@ -420,13 +429,13 @@ fn printed<T>(result: Result<T, impl Into<Failure>>, text: impl FnOnce(T) -> Str
 /// `sign`: the body's `X-CommerceLayer-Signature` with `secret`.
 #[must_use]
 pub fn sign(body: &[u8], secret: &str) -> Printed {
-    printed(crate::sign(body, secret), |signature| signature)
+    printed(clhooks::sign(body, secret), |signature| signature)
 }
 
 /// `verify`: `ok` when the signature is one of `secrets`' for the body.
 #[must_use]
 pub fn verify(body: &[u8], signature: &str, secrets: &[String]) -> Printed {
-    printed(crate::Verifier::new(secrets).and_then(|v| v.verify(body, signature)), |()| "ok".to_owned())
+    printed(clhooks::Verifier::new(secrets).and_then(|v| v.verify(body, signature)), |()| "ok".to_owned())
 }
 
 /// `topics`: the catalogue, of one resource or all, as a table or as JSON.
@@ -509,7 +518,7 @@ pub fn report_text(report: &Report, json: bool, colour: bool) -> String {
     }
     let timeline: Vec<String> =
         report.timeline.iter().filter_map(|o| text::line(o, report.start_ms, colour)).collect();
-    format!("{}\n\n{}\n", timeline.join("\n"), sender::text::summary(report))
+    format!("{}\n\n{}\n", timeline.join("\n"), timeline::summary(report))
 }
 
 /// What `simulate --live` prints once its run ends (its timeline was printed as it went).
@@ -518,7 +527,7 @@ pub fn live_report_text(report: &Report, json: bool) -> String {
     if json {
         return lines(&serde_json::to_string_pretty(report).unwrap_or_default());
     }
-    format!("\n{}\n", sender::text::summary(report))
+    format!("\n{}\n", timeline::summary(report))
 }
 
 /// What `send` is asked: one event for one callback URL.
@@ -622,7 +631,7 @@ pub fn replay_headers(
     content_type: &str,
 ) -> Result<Vec<(String, String)>, Failure> {
     let topic = topic.map(Topic::parse).transpose()?;
-    Ok(sender::delivery_headers(content_type, crate::sign(body, secret)?, topic.as_ref()))
+    Ok(sender::delivery_headers(content_type, clhooks::sign(body, secret)?, topic.as_ref()))
 }
 
 /// Said on standard error when `replay` sends no topic.
@@ -809,8 +818,9 @@ pub fn listen_line(
     answer: &Answer,
     colour: bool,
 ) -> String {
-    let time = iso8601(now_ms);
-    let time = time.get(11..23).unwrap_or_default();
+    // The time of day (UTC), worded as a run's clock words a time.
+    let time = timeline::clock(now_ms % 86_400_000);
+    let time = time.trim_start_matches('+');
     // Outside text is printed escaped: a method, path or id cannot break or forge a log line.
     let mut line = format!("{time}  {} {}", method.escape_debug(), path_of(target).escape_debug());
     let style = if answer.is_success() { text::Style::Good } else { text::Style::Bad };

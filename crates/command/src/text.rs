@@ -1,12 +1,11 @@
-//! What the command lines print of topics and payloads, written once: the `clhooks` binary
-//! prints these, and so can any other front (the sender's timeline text is
-//! [`crate::sender::text`]).
+//! What the command lines print of topics and payloads, and their colours, written once (a
+//! run's timeline is [`crate::timeline`]).
 
 use serde_json::{json, Value};
 
-use crate::model::Document;
-use crate::sender::Output;
-use crate::topic::{catalogue, Topic};
+use clhooks::model::Document;
+use clhooks::sender::Output;
+use clhooks::topic::{catalogue, Topic};
 
 /// The known topics, of one resource or all: a line each (the name, and the trigger
 /// description where Commerce Layer documents one), then their count.
@@ -132,11 +131,11 @@ pub fn paint(colour: bool, style: Style, text: &str) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-/// A timeline entry's line ([`crate::sender::text::line`]), coloured by what happened when
+/// A timeline entry's line ([`crate::timeline::line`]), coloured by what happened when
 /// `colour`: deliveries green, failures, drops and an open circuit red, notices yellow.
 #[must_use]
 pub fn line(output: &Output, start: u64, colour: bool) -> Option<String> {
-    let line = crate::sender::text::line(output, start)?;
+    let line = crate::timeline::line(output, start)?;
     let style = match output {
         Output::Delivered { .. } => Style::Good,
         Output::AttemptFinished { success: false, .. }
