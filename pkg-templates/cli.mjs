@@ -272,11 +272,17 @@ const commands = {
     /** Connections turned away, and those that have had their one request. */
     const refused = new WeakSet();
     const used = new WeakSet();
-    /** An answer on a connection that closes after it, its length given (no chunking, no Date). */
-    const reply = (res, status, type, body) => {
+    /**
+     * An answer on a connection that closes after it, its length given (no chunking, no Date);
+     * after a body left unread, once the core's lingering close has dropped the rest.
+     */
+    const reply = (res, status, type, body, unread = null) => {
       res.sendDate = false;
       res.writeHead(status, core.reasonPhrase(status), { 'content-type': type, 'content-length': Buffer.byteLength(body), connection: 'close' });
-      res.end(body);
+      if (unread) {
+        res.write(body);
+        webhooks.linger(unread, () => res.end());
+      } else res.end(body);
     };
     /** The raw bytes of a refusal, for a socket that never became a request. */
     const refusalBytes = (name) => {
@@ -286,8 +292,7 @@ const commands = {
     };
     const refuse = (req, res, name) => {
       const { status, text } = core.refusal(name);
-      reply(res, status, 'text/plain; charset=utf-8', `${text}\n`);
-      req.resume();
+      reply(res, status, 'text/plain; charset=utf-8', `${text}\n`, req);
     };
     const overLimit = (req) => Number(req.headers['content-length'] ?? 0) > args.max_body;
     // The head within the header timeout (Node's parser checks it every 250 ms); the body's own
@@ -349,14 +354,13 @@ const commands = {
         // `--slow-ms`: the answer waits, holding up no other request.
         await sleep(request.act?.slowMs ?? 0);
         if (last) res.on('finish', () => process.exit(0));
-        reply(res, result.status, 'application/json', result.body);
+        reply(res, result.status, 'application/json', result.body, tooLarge ? req : null);
       };
       const timer = setTimeout(() => {
         req.pause();
         answer(true);
       }, timerMs(limits.bodyTimeoutMs));
       if (tooLarge) {
-        req.resume();
         answer(false);
         return;
       }

@@ -26,10 +26,12 @@ async function clhooksFastify(fastify, options) {
   }
   const webhooks = given ?? new Webhooks(rest);
   const peerOf = (request) => (request.socket ? request.socket.remoteAddress : undefined);
-  const send = (reply, { status, body }, close = false) => {
-    reply.code(status).type('application/json');
-    if (close) reply.header('connection', 'close');
-    return reply.send(body);
+  const send = (reply, { status, body }) => reply.code(status).type('application/json').send(body);
+  // A body Fastify left unread (over the limit, a refused caller): the core's answer, then the
+  // rest of the body is dropped within the core's bounds before the connection closes.
+  const sendUnread = (request, reply, answer) => {
+    reply.hijack();
+    webhooks.answerUnread(request.raw, reply.raw, answer);
   };
 
   // Inside this plugin only: every body as raw bytes, up to the core's limit.
@@ -46,7 +48,7 @@ async function clhooksFastify(fastify, options) {
       done(error);
       return;
     }
-    if (refusal) send(reply, refusal, true);
+    if (refusal) sendUnread(request, reply, refusal);
     else done();
   });
 
@@ -54,12 +56,13 @@ async function clhooksFastify(fastify, options) {
   // answer to it. Anything else that failed is the core's failure answer.
   fastify.setErrorHandler(async (error, request, reply) => {
     const code = error && typeof error.code === 'string' ? error.code : '';
-    if (!code.startsWith('FST_ERR_CTP_')) return send(reply, webhooks.failure(error), true);
+    if (!code.startsWith('FST_ERR_CTP_')) return send(reply.header('connection', 'close'), webhooks.failure(error));
     const tooLarge = code === 'FST_ERR_CTP_BODY_TOO_LARGE';
     const answer = await webhooks.process({
       method: request.method, headers: request.headers, body: new Uint8Array(), tooLarge, unreadable: !tooLarge, peer: peerOf(request),
     }).catch((failed) => webhooks.failure(failed));
-    return send(reply, answer, true);
+    if (tooLarge) return sendUnread(request, reply, answer);
+    return send(reply.header('connection', 'close'), answer);
   });
 
   fastify.route({

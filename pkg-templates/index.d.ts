@@ -272,6 +272,17 @@ export class Webhooks {
   refused(peer: string | undefined, headers: HeadersLike): Answer | undefined;
   /** The core's answer when receiving itself failed (what `process` rejected with): for adapters. */
   failure(error: unknown): Answer;
+  /**
+   * For node:http adapters: sends `answer` to a request whose body was left unread (over the
+   * limit, a refused caller), then reads and drops the rest of the body within the core's bounds
+   * before the connection closes, so that a client still sending can read the answer.
+   */
+  answerUnread(req: any, res: any, answer: Answer): void;
+  /**
+   * For node:http adapters that write their own answer to such a request: reads and drops what
+   * the client still sends within the core's bounds, then calls `end` (which ends the answer).
+   */
+  linger(req: any, end: () => void): void;
   /** The exchange without any runtime: what the adapters call. */
   process(request: { method: string; body: Body; headers: HeadersLike; peer?: string; tooLarge?: boolean }): Promise<Answer>;
 }

@@ -172,11 +172,14 @@ export function createReceivers(api) {
       this.#receiver = receiver;
       this.#admission = admitted;
       // The core's limits as it settled them, read once: not a crossing per request.
-      this.#limits = { maxBodyBytes: receiver.maxBodyBytes, handlerTimeoutMs: receiver.handlerTimeoutMs };
+      this.#limits = {
+        maxBodyBytes: receiver.maxBodyBytes, handlerTimeoutMs: receiver.handlerTimeoutMs,
+        lingerBytes: receiver.lingerBytes, lingerMs: receiver.lingerMs,
+      };
       this.#generation = runtime.generation;
     }
 
-    /** The core's `maxBodyBytes` and `handlerTimeoutMs` of the receiver in use. */
+    /** The core's limits (body, handlers, lingering close) of the receiver in use. */
     get #settled() {
       if (this.#generation !== runtime.generation) this.#build();
       return this.#limits;
@@ -247,6 +250,48 @@ export function createReceivers(api) {
      */
     failure(error) {
       return failure(error);
+    }
+
+    /**
+     * Answers a node:http request whose body was not read whole (over the limit, or a caller
+     * refused before it was read), then closes the connection as the core's lingering close
+     * says (see `linger`). For adapters.
+     * @param {import('node:http').IncomingMessage} req
+     * @param {import('node:http').ServerResponse} res
+     * @param {Answer} answer
+     */
+    answerUnread(req, res, { status, body }) {
+      res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body), connection: 'close' });
+      res.write(body);
+      this.linger(req, () => res.end());
+    }
+
+    /**
+     * The core's lingering close, after an answer written before the body was read whole: what
+     * the client still sends is read and dropped, up to the core's bounds in bytes and time,
+     * then `end()` ends the answer (and so closes the connection); a client still sending past
+     * the bounds is cut off. Closing with bytes unread resets the connection, and a client
+     * that writes its whole request before reading (Python's http.client) loses the answer.
+     * @param {import('node:http').IncomingMessage} req
+     * @param {() => void} end
+     */
+    linger(req, end) {
+      if (req.complete || req.destroyed) return void end();
+      const { lingerBytes, lingerMs } = this.#settled;
+      let left = lingerBytes;
+      const done = (giveUp) => {
+        clearTimeout(timer);
+        req.removeListener('data', drop).removeListener('end', finish).removeListener('error', finish);
+        end();
+        if (giveUp) req.destroy();
+      };
+      const drop = (chunk) => {
+        left -= chunk.length;
+        if (left < 0) done(true);
+      };
+      const finish = () => done(false);
+      const timer = setTimeout(() => done(true), lingerMs);
+      req.on('data', drop).on('end', finish).on('error', finish).resume();
     }
 
     /**
@@ -435,12 +480,11 @@ export function createReceivers(api) {
     /** A `node:http` request listener: `http.createServer(webhooks.nodeHandler())`. */
     nodeHandler() {
       return (req, res) => {
-        // A body left unread (over the limit, or a broken stream) is not drained: the answer
-        // closes the connection, and the socket goes once it is sent.
-        const reply = ({ status, body }, unread = false) => {
-          if (unread) {
-            res.writeHead(status, { ...JSON_HEADERS, connection: 'close' }).end(body, () => req.destroy());
-          } else res.writeHead(status, JSON_HEADERS).end(body);
+        // A body left unread (over the limit, a refused caller) is read and dropped after the
+        // answer, within the core's bounds, then the connection closes.
+        const reply = (answer, unread = false) => {
+          if (unread) this.answerUnread(req, res, answer);
+          else res.writeHead(answer.status, JSON_HEADERS).end(answer.body);
         };
         const failed = (error, unread) => reply(failure(error), unread);
         const handle = ({ body, tooLarge, unreadable = false }) => {
@@ -477,11 +521,11 @@ export function createReceivers(api) {
      */
     express() {
       return (req, res, next) => {
-        // As nodeHandler: a body left unread closes the connection once the answer is sent.
-        const reply = ({ status, body }, unread = false) => {
-          res.status(status).set(unread ? { ...JSON_HEADERS, connection: 'close' } : JSON_HEADERS);
-          if (unread) res.on('finish', () => req.destroy());
-          res.send(body);
+        // As nodeHandler: a body left unread is dropped within the core's bounds, then closed.
+        const reply = (answer, unread = false) => {
+          if (unread) return this.answerUnread(req, res, answer);
+          res.status(answer.status).set(JSON_HEADERS);
+          res.send(answer.body);
         };
         const send = (body, tooLarge = false, unreadable = false) =>
           Promise.resolve()

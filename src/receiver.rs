@@ -44,6 +44,76 @@ pub const DEFAULT_HANDLER_TIMEOUT_MS: u64 = 30_000;
 /// The content type of every [`Answer`] body.
 pub const ANSWER_CONTENT_TYPE: &str = "application/json";
 
+/// How many bytes past its body limit a receiver still reads and drops after answering a request
+/// whose body it left unread (8 MiB): see [`Linger`].
+pub const LINGER_EXTRA_BYTES: usize = 8 * 1024 * 1024;
+
+/// For how long a receiver still reads and drops a request's unread body after answering it
+/// (3 s): see [`Linger`].
+pub const LINGER_MS: u64 = 3_000;
+
+/// The lingering close, sans IO: what a server does after an answer it sent before it read the
+/// whole request (413 on a body over the limit, 403 to a refused caller).
+///
+/// Closing a connection with bytes still unread makes the kernel reset it, and a client that
+/// writes its whole request before it reads the answer (Python's `http.client`, most clients on
+/// a body that fits the socket buffers) then gets `ECONNRESET` instead of the answer. So, as
+/// nginx's `lingering_close` and Go's `net/http` do, the server keeps reading and dropping what
+/// the client sends until the body ends, then closes; it gives up (and closes at once) past
+/// the body limit plus [`LINGER_EXTRA_BYTES`] or after [`LINGER_MS`], so a client cannot hold
+/// the connection for ever.
+///
+/// ```
+/// use clhooks::receiver::{Linger, LINGER_MS};
+/// let mut linger = Linger::new(1_000, 5);
+/// assert!(linger.read(5, 1_010));
+/// assert_eq!(linger.until_ms(), 1_000 + LINGER_MS);
+/// assert!(!linger.read(1, 1_000 + LINGER_MS)); // time is up
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Linger {
+    left: usize,
+    until_ms: u64,
+}
+
+impl Linger {
+    /// Lingering from `now_ms` (ms since the epoch) after refusing a body, for a receiver whose
+    /// body limit is `max_body_bytes`.
+    #[must_use]
+    pub fn new(now_ms: u64, max_body_bytes: usize) -> Linger {
+        Linger { left: Linger::bytes(max_body_bytes), until_ms: now_ms.saturating_add(LINGER_MS) }
+    }
+
+    /// The most bytes read and dropped after the answer, for a body limit of `max_body_bytes`.
+    #[must_use]
+    pub fn bytes(max_body_bytes: usize) -> usize {
+        max_body_bytes.saturating_add(LINGER_EXTRA_BYTES)
+    }
+
+    /// When to stop waiting for more bytes and close (ms since the epoch; 0 once over).
+    #[must_use]
+    pub fn until_ms(&self) -> u64 {
+        self.until_ms
+    }
+
+    /// Whether to go on reading, after `n` more bytes were read and dropped at `now_ms`: false
+    /// once the bytes or the time are used up, and the connection is to be closed.
+    pub fn read(&mut self, n: usize, now_ms: u64) -> bool {
+        match self.left.checked_sub(n) {
+            Some(left) if now_ms < self.until_ms => {
+                self.left = left;
+                true
+            }
+            _ => {
+                // Over for good: neither bound comes back.
+                self.left = 0;
+                self.until_ms = 0;
+                false
+            }
+        }
+    }
+}
+
 /// A request body as the caller read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -593,6 +663,13 @@ impl Receiver {
     #[must_use]
     pub fn max_body_bytes(&self) -> usize {
         self.max_body_bytes
+    }
+
+    /// How a server lingers, from `now_ms`, after answering a request whose body it did not read
+    /// whole (it was [`Body::TooLarge`], or the answer came from [`Receiver::admit`]): see [`Linger`].
+    #[must_use]
+    pub fn linger(&self, now_ms: u64) -> Linger {
+        Linger::new(now_ms, self.max_body_bytes)
     }
 
     /// The verifier.

@@ -273,3 +273,30 @@ fn a_copy_in_flight_is_retried_by_default_or_accepted() {
         (200, r#"{"received":"orders.place","in_flight":true}"#)
     );
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn lingering_reads_the_rest_of_a_refused_body_within_bytes_and_time() {
+    use clhooks::receiver::{Linger, LINGER_EXTRA_BYTES, LINGER_MS};
+    let receiver = Receiver::new(Verifier::new(["s"]).unwrap()).with_max_body_bytes(1_000);
+    let mut linger = receiver.linger(50_000);
+    assert_eq!(linger, Linger::new(50_000, 1_000));
+    assert_eq!(linger.until_ms(), 50_000 + LINGER_MS);
+    assert_eq!(Linger::bytes(1_000), 1_000 + LINGER_EXTRA_BYTES);
+    // A 6 MiB body against the default 5 MiB limit is read whole.
+    assert!(Linger::bytes(clhooks::receiver::DEFAULT_MAX_BODY_BYTES) > 6 << 20);
+    // Up to the byte bound exactly, then no more.
+    assert!(linger.read(1_000, 50_001));
+    assert!(linger.read(LINGER_EXTRA_BYTES - 1, 50_002));
+    assert!(linger.read(1, 50_003));
+    assert!(!linger.read(1, 50_004));
+    assert!(!linger.read(0, 50_005), "once over, it stays over");
+    // The time bound, whatever the bytes.
+    let mut slow = Linger::new(0, 1_000);
+    assert!(slow.read(0, LINGER_MS - 1));
+    assert!(!slow.read(0, LINGER_MS));
+    // No overflow at the edges.
+    let mut edge = Linger::new(u64::MAX, usize::MAX);
+    assert_eq!(edge.until_ms(), u64::MAX);
+    assert!(edge.read(usize::MAX, 0));
+    assert!(!edge.read(1, 0));
+}

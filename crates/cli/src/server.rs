@@ -17,6 +17,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use clhooks::receiver::Linger;
 use clhooks_command::{self as command, ListenLimits, Refusal};
 
 /// What a client may cost the server: the core's limits, and the receiver's body limit (a
@@ -139,11 +140,11 @@ fn read_by(stream: &mut TcpStream, buffer: &mut [u8], deadline: Instant) -> std:
 
 /// Why a head is refused, as the answer to send (then as [`linger`]: the client may still be
 /// sending, unless it timed out).
-fn refuse(stream: &mut TcpStream, why: Refusal) {
+fn refuse(stream: &mut TcpStream, why: Refusal, max_body: usize) {
     let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
     write_reply(stream, &refusal(why));
     if why.lingers() {
-        linger(stream);
+        linger(stream, max_body);
     }
 }
 
@@ -158,27 +159,27 @@ fn connection(mut stream: TcpStream, limits: Limits, tx: &mpsc::Sender<(Request,
             break at + 4;
         }
         if bare_lf(&data) {
-            return refuse(&mut stream, Refusal::BareLf);
+            return refuse(&mut stream, Refusal::BareLf, limits.max_body);
         }
         if data.len() > limits.listen.max_head_bytes {
-            return refuse(&mut stream, Refusal::HeadTooLarge);
+            return refuse(&mut stream, Refusal::HeadTooLarge, limits.max_body);
         }
         match read_by(&mut stream, &mut chunk, deadline) {
             Ok(0) => return,
             Ok(n) => data.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             Err(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
-                return refuse(&mut stream, Refusal::HeadTimeout);
+                return refuse(&mut stream, Refusal::HeadTimeout, limits.max_body);
             }
             Err(_) => return,
         }
     };
     if end > limits.listen.max_head_bytes {
-        return refuse(&mut stream, Refusal::HeadTooLarge);
+        return refuse(&mut stream, Refusal::HeadTooLarge, limits.max_body);
     }
     let (head, rest) = data.split_at(end);
     let request = match parse_head(head, limits.listen.max_headers) {
         Ok(request) => request,
-        Err(why) => return refuse(&mut stream, why),
+        Err(why) => return refuse(&mut stream, why, limits.max_body),
     };
     let (method, path, headers, length) = request;
     let unread = length > limits.max_body as u64;
@@ -214,22 +215,26 @@ fn connection(mut stream: TcpStream, limits: Limits, tx: &mpsc::Sender<(Request,
         write_reply(&mut stream, &reply);
         let _ = written_tx.send(());
         if unread {
-            linger(&mut stream);
+            linger(&mut stream, limits.max_body);
         }
     }
 }
 
-/// After answering a request whose body was not read: reads and drops what the client is still
-/// sending, for at most 2 s and 8 MiB, so that it gets to read the answer before the connection
-/// closes (closing with unread bytes resets it, and the answer is lost).
-fn linger(stream: &mut TcpStream) {
-    let deadline = Instant::now() + Duration::from_secs(2);
+/// After answering a request whose body was not read, the core's lingering close ([`Linger`]):
+/// what the client is still sending is read and dropped, within the core's bounds, so that it
+/// gets to read the answer before the connection closes (closing with unread bytes resets it,
+/// and the answer is lost). The answer's FIN tells the client to close once it has read it.
+fn linger(stream: &mut TcpStream, max_body: usize) {
+    let started = Instant::now();
+    let now = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut linger = Linger::new(now(), max_body);
+    let deadline = started + Duration::from_millis(linger.until_ms());
     let mut chunk = [0u8; 16 * 1024];
-    let mut dropped = 0usize;
-    while dropped < 8 << 20 {
+    loop {
         match read_by(stream, &mut chunk, deadline) {
             Ok(0) | Err(_) => return,
-            Ok(n) => dropped += n,
+            Ok(n) if !linger.read(n, now()) => return,
+            Ok(_) => {}
         }
     }
 }

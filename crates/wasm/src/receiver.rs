@@ -215,15 +215,29 @@ impl JsReceiver {
         Ok(u32::try_from(index).unwrap_or(u32::MAX))
     }
 
-    /// The body limit in bytes.
+    /// How long the handlers of a delivery may run, in ms (0: no limit).
     #[wasm_bindgen(getter, js_name = handlerTimeoutMs)]
     pub fn handler_timeout_ms(&self) -> f64 {
         self.inner.handler_timeout_ms() as f64
     }
 
+    /// The body limit in bytes.
     #[wasm_bindgen(getter, js_name = maxBodyBytes)]
     pub fn max_body_bytes(&self) -> f64 {
         self.inner.max_body_bytes() as f64
+    }
+
+    /// After an answer sent before the body was read whole: how many more bytes the adapter
+    /// reads and drops before it closes (the core's lingering close, `Linger`).
+    #[wasm_bindgen(getter, js_name = lingerBytes)]
+    pub fn linger_bytes(&self) -> f64 {
+        clhooks::receiver::Linger::bytes(self.inner.max_body_bytes()) as f64
+    }
+
+    /// The same, for how long in ms.
+    #[wasm_bindgen(getter, js_name = lingerMs)]
+    pub fn linger_ms(&self) -> f64 {
+        clhooks::receiver::LINGER_MS as f64
     }
 
     /// Step 1: `[answer, event, run, pending]`: an answer `{status, body}` to send at once, or

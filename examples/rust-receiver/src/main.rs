@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::to_bytes;
+use axum::body::Body as HttpBody;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +24,7 @@ use clhooks::receiver::{
 use clhooks::sources::Sources;
 use clhooks::Verifier;
 use clhooks_redis::RedisStore;
+use http_body_util::BodyExt;
 use tokio::io::AsyncWriteExt;
 
 struct App {
@@ -77,10 +78,11 @@ async fn webhook(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    let (parts, body) = request.into_parts();
+    let (parts, mut body) = request.into_parts();
     // Step 0 (with ALLOW_SOURCES): a caller outside the allow-list is refused before its body is read.
     let peer = peer.ip().to_string();
     if let Err(answer) = app.receiver.admit(Some(&peer), &pairs(&parts.headers)) {
+        linger(&app, body);
         return respond(answer);
     }
     let max = app.receiver.max_body_bytes();
@@ -89,12 +91,15 @@ async fn webhook(
     // Over the limit by its Content-Length: answered before reading (and before `100 Continue`).
     let read = match declared {
         Some(length) if length > max => Ok(None),
-        _ => to_bytes(body, max.saturating_add(1)).await.map(|b| Some(b).filter(|b| b.len() <= max)),
+        _ => read_up_to(&mut body, max).await,
     };
     let body = match &read {
         Ok(Some(bytes)) => Body::Bytes(bytes),
-        Ok(None) => Body::TooLarge,
-        Err(_) => Body::Unreadable,
+        Ok(None) => {
+            linger(&app, body);
+            Body::TooLarge
+        }
+        Err(()) => Body::Unreadable,
     };
     let delivery =
         match app.receiver.receive_from(parts.method.as_str(), Some(&peer), pairs(&parts.headers), body) {
@@ -134,6 +139,43 @@ async fn webhook(
         finish.answer
     });
     respond(task.await.unwrap_or_else(|e| Receiver::failed(&e.to_string())))
+}
+
+/// The body, or `None` as soon as it goes over `max` bytes (the rest is left unread).
+async fn read_up_to(body: &mut HttpBody, max: usize) -> Result<Option<Vec<u8>>, ()> {
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(drop)?.into_data() else { continue };
+        if bytes.len().saturating_add(data.len()) > max {
+            return Ok(None);
+        }
+        bytes.extend_from_slice(&data);
+    }
+    Ok(Some(bytes))
+}
+
+/// The core's lingering close after an answer sent before the body was read whole: the rest is
+/// read and dropped on a task of its own, within the core's bounds, so that a client still
+/// sending gets to read the answer; past them the body is dropped and hyper closes.
+fn linger(app: &App, mut body: HttpBody) {
+    let mut linger = app.receiver.linger(now_ms());
+    tokio::spawn(async move {
+        let left = linger.until_ms().saturating_sub(now_ms());
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(left);
+        while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, body.frame()).await {
+            let read = frame.data_ref().map_or(0, |data| data.len());
+            if !linger.read(read, now_ms()) {
+                break;
+            }
+        }
+    });
+}
+
+/// Milliseconds since the epoch: the core reads no clock.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// `future`'s output, or `None` when it takes longer than `ms` (0: no limit).
