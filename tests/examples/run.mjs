@@ -20,6 +20,8 @@ const fixturePath = join(root, 'tests/vectors/orders-place-payload.json');
 const fixture = readFileSync(fixturePath);
 const work = mkdtempSync(join(tmpdir(), 'clhooks-examples-'));
 const SECRETS = 'new-secret,old-secret';
+// The Node examples run on the Node running this script (`make test-examples`: the newest LTS).
+const node = process.execPath;
 
 function run(cmd, args, options = {}) {
   const out = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 600_000, ...options });
@@ -183,19 +185,20 @@ const env = { ...process.env, PORT: '0', HOST: '127.0.0.1', CL_WEBHOOK_SECRET: S
 // Then the log line of any handled event, its id captured (for the flood of abuse.mjs).
 const eventLine = /^event orders\.place (\S+) /;
 const examples = [
-  ['node-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/node-receiver'), env }), /^event orders\.place wBXVhZOmXO/, eventLine],
-  ['express-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/express-receiver'), env }), /^event orders\.place wBXVhZOmXO/, eventLine],
-  ['hono-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/hono-receiver'), env }), /^event orders\.place wBXVhZOmXO/, eventLine],
+  ['node-receiver', () => start(node, ['server.mjs'], { cwd: join(root, 'examples/node-receiver'), env }), /^event orders\.place wBXVhZOmXO/, eventLine],
+  ['express-receiver', () => start(node, ['server.mjs'], { cwd: join(root, 'examples/express-receiver'), env }), /^event orders\.place wBXVhZOmXO/, eventLine],
+  ['hono-receiver', () => start(node, ['server.mjs'], { cwd: join(root, 'examples/hono-receiver'), env }), /^event orders\.place wBXVhZOmXO/, eventLine],
   ['cloudflare-worker', workerServer, null, null],
   ['rust-receiver', () => start(join(root, 'target/rust-receiver/release/clhooks-rust-receiver'), [], { env }), /^event orders\.place wBXVhZOmXO/, eventLine],
   ['clhooks listen', () => start(cli, ['listen', '--port', '0', '--secret', 'new-secret', '--secret', 'old-secret']),
     /orders\.place  orders\/wBXVhZOmXO  verified  200/, /orders\.place  orders\/(\S+)  verified  200/],
   // The npm package's command line, from the packed tarball (as `npx clhooks` runs it).
-  ['npx clhooks listen', () => start('node', [join(root, 'examples/node-receiver/node_modules/clhooks/cli.mjs'), 'listen', '--port', '0',
+  ['npx clhooks listen', () => start(node, [join(root, 'examples/node-receiver/node_modules/clhooks/cli.mjs'), 'listen', '--port', '0',
     '--secret', 'new-secret', '--secret', 'old-secret']),
   /orders\.place  orders\/wBXVhZOmXO  verified  200/, /orders\.place  orders\/(\S+)  verified  200/],
 ];
 const { abuse } = await import('./abuse.mjs');
+const { tally } = await import('../support/eager.mjs');
 // Distinct deliveries of the fixture's order that must each be handled exactly once: the
 // shared vectors' accepted fixture variants, and the three CLI cases.
 const handledOnce = vectors.requests.filter((c) => c.expect.status === 200 && !c.expect.duplicate
@@ -233,6 +236,16 @@ for (const [name, startServer, handledLine, eventLog] of examples) {
       }
     } else {
       row['handled once'] = 'n/a';
+    }
+    // A client that sends its whole request before reading (Python's http.client) reads the
+    // 413 of a body over the limit: 20 of 20 (workerd owns the Worker's sockets).
+    if (name !== 'cloudflare-worker') {
+      const eager = await tally({ port: Number(new URL(server.url).port) });
+      row['eager 413s'] = `${eager['413'] ?? 0}/20`;
+      if (eager['413'] !== 20) {
+        failures += 1;
+        console.log(`FAIL ${name}: clients that send 6 MiB before reading: ${JSON.stringify(eager)}, expected 20 × 413`);
+      }
     }
     const flood = await abuse(`${server.url}/webhooks`, {
       name, pid: server.pid, lines: server.lines, handledBy: eventLog, sign, secret: 'new-secret', postHuge,
@@ -287,9 +300,9 @@ for (const [name, startServer, handledLine, eventLog] of examples) {
   const elsewhere = '203.0.113.7';
   const closed = { ...env, ALLOW_SOURCES: elsewhere };
   const restricted = [
-    ['node-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/node-receiver'), env: closed })],
-    ['express-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/express-receiver'), env: closed })],
-    ['hono-receiver', () => start('node', ['server.mjs'], { cwd: join(root, 'examples/hono-receiver'), env: closed })],
+    ['node-receiver', () => start(node, ['server.mjs'], { cwd: join(root, 'examples/node-receiver'), env: closed })],
+    ['express-receiver', () => start(node, ['server.mjs'], { cwd: join(root, 'examples/express-receiver'), env: closed })],
+    ['hono-receiver', () => start(node, ['server.mjs'], { cwd: join(root, 'examples/hono-receiver'), env: closed })],
     ['cloudflare-worker', () => workerServer({ ALLOW_SOURCES: elsewhere })],
     ['rust-receiver', () => start(join(root, 'target/rust-receiver/release/clhooks-rust-receiver'), [], { env: closed })],
   ];
@@ -366,7 +379,7 @@ for (const [name, startServer, handledLine, eventLog] of examples) {
   server.close();
 }
 
-const columns = ['example', ...cases.map(([label]) => label), 'handled once'];
+const columns = ['example', ...cases.map(([label]) => label), 'handled once', 'eager 413s'];
 console.log(`\n${columns.join(' | ')}`);
 for (const row of table) console.log(columns.map((c) => row[c] ?? '-').join(' | '));
 rmSync(work, { recursive: true, force: true });

@@ -2,9 +2,11 @@
 // into the fixture projects beside this file, then the shared vectors run in Node (ESM and
 // CommonJS), Deno, Bun, workerd (a Worker built by Wrangler, run by Miniflare) and headless
 // Chromium, whose results must all be identical; plus signed POSTs to the Worker and a
-// type-check of code written against the .d.ts.
+// type-check of code written against the .d.ts. The Node checks run on the Node running this
+// script and again on each Node binary listed in NODES, from the same install.
 //
-// Usage: node tests/packaging/run.mjs   (after `make pkg`, with the dev dependencies installed)
+// Usage: [NODES="path/to/node ..."] node tests/packaging/run.mjs   (after `make pkg`, with the dev
+// dependencies installed)
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -31,6 +33,14 @@ function run(cmd, args, options = {}) {
   }
   return out.stdout;
 }
+
+// Each Node to test: its binary, version, and a PATH on which `#!/usr/bin/env node` finds it.
+const nodes = [process.execPath, ...(process.env.NODES ?? '').split(/\s+/).filter(Boolean).map((p) => resolve(root, p))]
+  .map((node) => ({
+    node,
+    version: run(node, ['--version']).trim().slice(1),
+    env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` },
+  }));
 
 function parseResult(stdout) {
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
@@ -60,8 +70,12 @@ const attempt = (runtime, fn) => {
     check(`${runtime} ran`, false, e.message.slice(0, 2000));
   }
 };
-attempt('node-esm', () => parseResult(run('node', ['test.mjs'], { cwd: join(here, 'node-esm') })));
-attempt('node-cjs', () => parseResult(run('node', ['test.cjs'], { cwd: join(here, 'node-cjs') })));
+for (const { node, version } of nodes) {
+  for (const [project, script] of [['node-esm', 'test.mjs'], ['node-cjs', 'test.cjs']]) {
+    const runtime = `${project} ${version}`;
+    attempt(runtime, () => ({ ...parseResult(run(node, [script], { cwd: join(here, project) })), runtime }));
+  }
+}
 attempt('deno', () => parseResult(run(resolve(root, process.env.DENO ?? 'target/tools/node_modules/.bin/deno'), ['run', '--allow-read', '--allow-env', 'test.mjs'], {
   cwd: join(here, 'node-esm'), env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
 })));
@@ -149,83 +163,99 @@ for (const [runtime, fn] of [['workerd', inWorkerd], ['chromium', inChromium]]) 
 }
 
 // 3. Every runtime passes every vector, with identical results.
-console.log('\nruntime    vectors passed  failed');
+console.log('\nruntime            vectors passed  failed');
 for (const r of reports) {
-  console.log(`${r.runtime.padEnd(10)} ${String(r.passed).padStart(14)}  ${r.failed}`);
+  console.log(`${r.runtime.padEnd(18)} ${String(r.passed).padStart(14)}  ${r.failed}`);
   for (const f of r.failures.slice(0, 10)) console.log(`    ${f.name}: expected ${f.expected}, got ${f.got}`);
   check(`${r.runtime} passes every vector`, r.failed === 0 && r.passed > 0);
 }
-check('six runtimes reported', reports.length === 6, reports.map((r) => r.runtime).join(', '));
+check(`six runtimes reported, Node ESM and CJS on Node ${nodes.map((n) => n.version).join(', ')}`,
+  reports.length === 4 + 2 * nodes.length, reports.map((r) => r.runtime).join(', '));
 // What each runtime got for each check; `Buffer` exists only where Node's APIs do, so that one
 // body form is left out of the comparison.
 const comparable = (r) => JSON.stringify(r.results.filter(({ name }) => name !== 'body as Buffer').map(({ name, got }) => [name, got]));
 check('all runtimes give identical results', reports.length > 0 && reports.every((r) => comparable(r) === comparable(reports[0])));
 
-// The sender's module is loaded by the first simulate() (or sign()), not by a receiver.
-try {
-  const probe = `
-    const clhooks = require('clhooks');
-    const loaded = () => Object.keys(require.cache).some((k) => k.endsWith('sender-web.cjs'));
-    const body = '{"data":{"id":"o1","type":"orders","attributes":{}}}';
-    const signature = require('node:crypto').createHmac('sha256', 's').update(body).digest('base64');
-    clhooks.receive(body, { 'x-commercelayer-signature': signature, 'x-commercelayer-topic': 'orders.place' }, 's');
-    new clhooks.Webhooks({ secret: 's' });
-    const before = loaded();
-    clhooks.simulate({ webhooks: [] });
-    console.log(JSON.stringify({ before, after: loaded() }));`;
-  const got = run('node', ['-e', probe], { cwd: join(here, 'node-cjs') }).trim();
-  check("a receiver never loads the sender's module; simulate() loads it", got === '{"before":false,"after":true}', got);
-} catch (e) {
-  check("a receiver never loads the sender's module", false, e.message);
+// The installed package in each Node: which module a receiver loads, the subpaths, the
+// inspector and the command line (their bins run by that Node through `#!/usr/bin/env node`).
+const { spawn } = await import('node:child_process');
+for (const { node, version, env } of nodes) {
+  const on = ` on Node ${version}`;
+  // The sender's module is loaded by the first simulate() (or sign()), not by a receiver.
+  try {
+    const probe = `
+      const clhooks = require('clhooks');
+      const loaded = () => Object.keys(require.cache).some((k) => k.endsWith('sender-web.cjs'));
+      const body = '{"data":{"id":"o1","type":"orders","attributes":{}}}';
+      const signature = require('node:crypto').createHmac('sha256', 's').update(body).digest('base64');
+      clhooks.receive(body, { 'x-commercelayer-signature': signature, 'x-commercelayer-topic': 'orders.place' }, 's');
+      new clhooks.Webhooks({ secret: 's' });
+      const before = loaded();
+      clhooks.simulate({ webhooks: [] });
+      console.log(JSON.stringify({ before, after: loaded() }));`;
+    const got = run(node, ['-e', probe], { cwd: join(here, 'node-cjs') }).trim();
+    check(`a receiver never loads the sender's module; simulate() loads it${on}`, got === '{"before":false,"after":true}', got);
+  } catch (e) {
+    check(`a receiver never loads the sender's module${on}`, false, e.message);
+  }
+
+  // The subpaths of the tarball, as a user reaches them: require() and import in Node.
+  try {
+    const cjs = run(node, ['-e', `console.log(JSON.stringify([typeof require('clhooks/fastify'), typeof require('clhooks/fastify').default,
+      typeof require('clhooks/lambda').createLambdaHandler, typeof require('clhooks/redis').createRedisStore]))`], { cwd: join(here, 'node-cjs') }).trim();
+    check(`clhooks/fastify, clhooks/lambda and clhooks/redis load with require()${on}`, cjs === '["function","function","function","function"]', cjs);
+    const esm = run(node, ['--input-type=module', '-e', `const [f, l, r, t] = await Promise.all(['clhooks/fastify', 'clhooks/lambda', 'clhooks/redis', 'clhooks/sdk'].map((m) => import(m)));
+      console.log(JSON.stringify([typeof f.default, typeof l.createLambdaHandler, typeof r.createRedisStore, Object.keys(t).length]))`], { cwd: join(here, 'node-esm') }).trim();
+    check(`clhooks/fastify, clhooks/lambda, clhooks/redis and the types-only clhooks/sdk load with import${on}`, esm === '["function","function","function",0]', esm);
+  } catch (e) {
+    check(`the subpaths load${on}`, false, e.message);
+  }
+
+  // 4. The inspector that ships in the package: `npx clhooks-inspector` serves it on loopback.
+  try {
+    const child = spawn(join(here, 'node-esm/node_modules/.bin/clhooks-inspector'), ['0'], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    const url = await new Promise((ok, fail) => {
+      child.stdout.once('data', (d) => ok(/(http:\S+)/.exec(String(d))?.[1]));
+      child.once('exit', (code) => fail(new Error(`exited ${code}`)));
+    });
+    const page = await fetch(url);
+    const text = await page.text();
+    const wasm = await fetch(new URL('../clhooks.wasm', url));
+    child.kill();
+    check(`npx clhooks-inspector serves the inspector and the package beside it${on}`,
+      page.status === 200 && text.includes('clhooks <span>inspector</span>') && text.includes('"../browser.mjs"')
+        && wasm.status === 200 && wasm.headers.get('content-type') === 'application/wasm', url);
+  } catch (e) {
+    check(`npx clhooks-inspector serves the inspector${on}`, false, e.message);
+  }
+
+  // 5. `npx clhooks`, the command line on the wasm core, from the installed package's bin.
+  {
+    const cli = join(here, 'node-esm/node_modules/.bin/clhooks');
+    const signed = spawnSync(cli, ['sign', '--secret', 'abc', '-'], { input: '{"data":{}}', encoding: 'utf8', env });
+    const topic = spawnSync(cli, ['topic', 'orders.place'], { encoding: 'utf8', env });
+    const bad = spawnSync(cli, ['topic', 'orders'], { encoding: 'utf8', env });
+    check(`npx clhooks signs, parses topics and exits 1 with the core's error${on}`,
+      signed.status === 0 && signed.stdout === `${createHmac('sha256', 'abc').update('{"data":{}}').digest('base64')}\n`
+        && topic.status === 0 && topic.stdout.startsWith('topic     orders.place\n')
+        && bad.status === 1 && bad.stderr.startsWith('error[invalid_topic]: '),
+      `${signed.stderr}${topic.stderr}`);
+  }
 }
 
-// The subpaths of the tarball, as a user reaches them: require() and import in Node.
-try {
-  const cjs = run('node', ['-e', `console.log(JSON.stringify([typeof require('clhooks/fastify'), typeof require('clhooks/fastify').default,
-    typeof require('clhooks/lambda').createLambdaHandler, typeof require('clhooks/redis').createRedisStore]))`], { cwd: join(here, 'node-cjs') }).trim();
-  check('clhooks/fastify, clhooks/lambda and clhooks/redis load with require()', cjs === '["function","function","function","function"]', cjs);
-  const esm = run('node', ['--input-type=module', '-e', `const [f, l, r, t] = await Promise.all(['clhooks/fastify', 'clhooks/lambda', 'clhooks/redis', 'clhooks/sdk'].map((m) => import(m)));
-    console.log(JSON.stringify([typeof f.default, typeof l.createLambdaHandler, typeof r.createRedisStore, Object.keys(t).length]))`], { cwd: join(here, 'node-esm') }).trim();
-  check('clhooks/fastify, clhooks/lambda, clhooks/redis and the types-only clhooks/sdk load with import', esm === '["function","function","function",0]', esm);
-} catch (e) {
-  check('the subpaths load in Node', false, e.message);
+// 6. The types: code written against the .d.ts, with `import` (esm.mts) and `require` (cjs.cts,
+// sdk.cts), every typed subpath. node16 resolution refuses a require() of ES module types, so
+// it catches a subpath whose CommonJS side lacks its .d.cts; nodenext and bundler are what most
+// projects use.
+for (const [config, flags, what] of [
+  ['tsconfig.json', [], 'ESM and CJS, node16'],
+  ['tsconfig.json', ['--module', 'nodenext', '--moduleResolution', 'nodenext'], 'ESM and CJS, nodenext'],
+  ['tsconfig.sdk.json', [], 'CJS with clhooks/sdk, node16'],
+  ['tsconfig.bundler.json', [], 'ESM, bundler'],
+]) {
+  const tsc = spawnSync(bin('tsc'), ['-p', join(here, 'types', config), ...flags], { encoding: 'utf8' });
+  check(`code written against the .d.ts type-checks (tsc --noEmit: ${what})`, tsc.status === 0, tsc.stdout + tsc.stderr);
 }
-
-// 4. The inspector that ships in the package: `npx clhooks-inspector` serves it on loopback.
-try {
-  const { spawn } = await import('node:child_process');
-  const child = spawn(join(here, 'node-esm/node_modules/.bin/clhooks-inspector'), ['0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((ok, fail) => {
-    child.stdout.once('data', (d) => ok(/(http:\S+)/.exec(String(d))?.[1]));
-    child.once('exit', (code) => fail(new Error(`exited ${code}`)));
-  });
-  const page = await fetch(url);
-  const text = await page.text();
-  const wasm = await fetch(new URL('../clhooks.wasm', url));
-  child.kill();
-  check('npx clhooks-inspector serves the inspector and the package beside it',
-    page.status === 200 && text.includes('clhooks <span>inspector</span>') && text.includes('"../browser.mjs"')
-      && wasm.status === 200 && wasm.headers.get('content-type') === 'application/wasm', url);
-} catch (e) {
-  check('npx clhooks-inspector serves the inspector', false, e.message);
-}
-
-// 5. `npx clhooks`, the command line on the wasm core, from the installed package's bin.
-{
-  const cli = join(here, 'node-esm/node_modules/.bin/clhooks');
-  const signed = spawnSync(cli, ['sign', '--secret', 'abc', '-'], { input: '{"data":{}}', encoding: 'utf8' });
-  const topic = spawnSync(cli, ['topic', 'orders.place'], { encoding: 'utf8' });
-  const bad = spawnSync(cli, ['topic', 'orders'], { encoding: 'utf8' });
-  check('npx clhooks signs, parses topics and exits 1 with the core\'s error',
-    signed.status === 0 && signed.stdout === `${createHmac('sha256', 'abc').update('{"data":{}}').digest('base64')}\n`
-      && topic.status === 0 && topic.stdout.startsWith('topic     orders.place\n')
-      && bad.status === 1 && bad.stderr.startsWith('error[invalid_topic]: '),
-    `${signed.stderr}${topic.stderr}`);
-}
-
-// 6. The types.
-const tsc = spawnSync(bin('tsc'), ['-p', join(here, 'types')], { encoding: 'utf8' });
-check('code written against the .d.ts type-checks (tsc --noEmit, ESM and CJS)', tsc.status === 0, tsc.stdout + tsc.stderr);
 // The package's own JS layer against the generated types (index.d.ts from the Rust types,
 // core/web.d.ts from wasm-bindgen): tsc --checkJs.
 const checkJs = spawnSync(bin('tsc'), ['-p', join(here, 'checkjs')], { encoding: 'utf8' });
