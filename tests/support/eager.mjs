@@ -44,7 +44,16 @@ export function sendWhole({ port, path = '/webhooks', headers = {}, body, chunke
       // What had arrived before the reset is still read: with nothing read, it is lost.
       settle();
     });
-    socket.on('data', (chunk) => chunks.push(chunk));
+    // Done once the answer is whole (its Content-Length, or the last chunk), or at the end: a
+    // server may keep the connection open for another request.
+    socket.on('data', (chunk) => {
+      chunks.push(chunk);
+      const text = Buffer.concat(chunks).toString('latin1');
+      const at = text.indexOf('\r\n\r\n');
+      if (at < 0) return;
+      const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, at));
+      if (length ? text.length - at - 4 >= Number(length[1]) : text.endsWith('0\r\n\r\n')) settle();
+    });
     socket.on('end', settle);
     socket.on('close', settle);
     socket.write(head);
