@@ -111,7 +111,7 @@ stage-%: %
 ROUNDS ?= 10
 stress: tools examples-pkg rust-receiver
 	cargo build --locked -p clhooks-cli
-	node tests/stress.mjs $(ROUNDS)
+	NODES="$(NODE_BINS)" node tests/stress.mjs $(ROUNDS)
 
 ## Artifacts -------------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@
 // a bug (a race, an unbounded wait, a port reused): this is where it shows. The log of every
 // failed run is kept under target/stress/.
 //
-// Usage: node tests/stress.mjs [rounds]   (after the builds `make stress` depends on)
+// Usage: [NODES="path/to/node ..."] node tests/stress.mjs [rounds]   (after the builds `make
+// stress` depends on). As in `make test`, the receivers' tests run on every Node at once.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,22 +19,33 @@ rmSync(logs, { recursive: true, force: true });
 mkdirSync(logs, { recursive: true });
 
 const node = process.execPath;
+const nodes = [node, ...(process.env.NODES ?? '').split(/\s+/).filter(Boolean).map((p) => resolve(root, p))];
 const tap = ['--test', '--test-reporter=tap'];
 const files = (dir) => [`tests/${dir}/*.test.mjs`];
 /** Each suite: a command run from the root; node:test suites report each test's time. */
 const suites = [
-  { name: 'receivers', args: [...tap, ...files('receivers')] },
+  { name: `receivers (${nodes.length} Nodes at once)`, args: [...tap, ...files('receivers')], nodes },
   { name: 'scale', args: [...tap, '--test-concurrency=1', ...files('scale')] },
   { name: 'cli (listen, goldens)', args: [...tap, ...files('cli')] },
   { name: 'examples', args: ['tests/examples/run.mjs'] },
   { name: 'examples (next.js)', args: [...tap, 'tests/examples/nextjs.test.mjs'] },
 ];
 
-/** Runs `node args` through a shell (for the globs); its output and exit status. */
-function run(args) {
+/** Runs `node args` through a shell (for the globs), on every one of `on` at once; their output and exit status. */
+async function run(args, on = [node]) {
+  const started = performance.now();
+  const runs = await Promise.all(on.map((binary) => runOne(binary, args)));
+  return {
+    status: runs.every((r) => r.status === 0) ? 0 : 1,
+    output: runs.map((r, i) => `# on ${on[i]}\n${r.output}`).join('\n'),
+    ms: performance.now() - started,
+  };
+}
+
+function runOne(binary, args) {
   return new Promise((done) => {
     const started = performance.now();
-    const child = spawn('bash', ['-c', `exec "${node}" ${args.join(' ')}`], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', `exec "${binary}" ${args.join(' ')}`], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     const out = [];
     child.stdout.on('data', (c) => out.push(c));
     child.stderr.on('data', (c) => out.push(c));
@@ -65,7 +77,7 @@ const stats = suites.map((suite) => ({ ...suite, runs: 0, failures: 0, slowest: 
 try {
   for (let round = 1; round <= rounds; round += 1) {
     for (const suite of stats) {
-      const { status, output, ms } = await run(suite.args);
+      const { status, output, ms } = await run(suite.args, suite.nodes);
       suite.runs += 1;
       suite.wall.push(ms);
       const tests = suite.args.includes('--test') ? timings(output) : [{ name: suite.args.at(-1), ms }];
