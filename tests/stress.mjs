@@ -73,6 +73,12 @@ function timings(output) {
 
 // The second process: one core kept busy for as long as the rounds take.
 const busy = spawn(node, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    busy.kill();
+    process.exit(1);
+  });
+}
 const stats = suites.map((suite) => ({ ...suite, runs: 0, failures: 0, slowest: { name: '-', ms: 0 }, wall: [] }));
 try {
   for (let round = 1; round <= rounds; round += 1) {
