@@ -166,7 +166,7 @@ test('Express: after express.json() the middleware still verifies, or names the 
     const parsed = await post(url, body, headers(body, 's', 'orders.place', { 'content-type': 'application/json' }));
     assert.equal(parsed.status, 500);
     assert.equal(parsed.json.error, 'body_not_raw');
-    assert.match(parsed.json.message, /before express\.json\(\)|express\.raw|keepRawBody/);
+    assert.match(parsed.json.message, /express\.json\(\{ verify: keepRawBody \}\)/);
     // With no signature (or a malformed one) the core's 401 comes first, whatever the body.
     const unsigned = { 'content-type': 'application/json', 'x-commercelayer-topic': 'orders.place' };
     const noSignature = await post(url, fixture, unsigned);

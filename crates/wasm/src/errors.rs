@@ -86,7 +86,8 @@ impl fmt::Display for BindingError {
                 f,
                 "the body is {found}, not the raw request body: pass the bytes exactly as received \
                  (a string, Uint8Array, ArrayBuffer or Buffer, such as express.raw() gives or \
-                 await request.arrayBuffer()), never a parsed or re-serialized object"
+                 await request.arrayBuffer()), never a parsed or re-serialized object; behind \
+                 express.json(), keep the bytes with express.json({{ verify: keepRawBody }})"
             ),
             BindingError::InvalidArgument { message } => f.write_str(message),
         }
