@@ -1,7 +1,7 @@
 // Receivers on several instances sharing one idempotency claim in a real Redis, started here on
 // loopback (Debian's redis-server, installed by `make test`): exactly once, nothing lost, through
 // concurrent copies, retries, handlers that throw, an instance killed mid-handler and Redis
-// stopped mid-run. Prints the figures the README quotes (deliveries per second through the
+// stopped mid-run. Prints the figures BENCHMARKS.md quotes (deliveries per second through the
 // shared claim, latency against the in-memory store).
 //
 // Usage: node --test tests/scale/   (after `make pkg`)
