@@ -15,7 +15,7 @@
 
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -118,6 +118,24 @@ function nodeSubpath(name, code, names, cjsExports, crypto = []) {
 // `npx clhooks`: the command line (its grammar and decisions are in clhooks-cli.wasm).
 copyFileSync(join(here, 'cli.mjs'), join(outDir, 'cli.mjs'));
 chmodSync(join(outDir, 'cli.mjs'), 0o755);
+
+// The sample scenarios (`npx clhooks simulate NAME` runs their built-in copies) and the payload
+// they name, as files to copy and edit: scenarios/NAME.json, their `payload_file`s pointed at
+// payloads/ (the built-ins resolve them by file name, so both read the same payload).
+{
+  const scenarioDir = join(here, '../examples/scenarios');
+  mkdirSync(join(outDir, 'scenarios'), { recursive: true });
+  mkdirSync(join(outDir, 'payloads'), { recursive: true });
+  for (const file of readdirSync(scenarioDir).filter((f) => f.endsWith('.json')).sort()) {
+    const text = read(join(scenarioDir, file)).replace(/("payload_file":\s*)"([^"]+)"/g, (_, key, reference) => {
+      const name = basename(reference);
+      copyFileSync(resolve(scenarioDir, reference), join(outDir, 'payloads', name));
+      return `${key}${JSON.stringify(`../payloads/${name}`)}`;
+    });
+    JSON.parse(text);
+    writeFileSync(join(outDir, 'scenarios', file), text);
+  }
+}
 
 // The framework adapters: `clhooks/fastify` (a plugin, the default export) and `clhooks/lambda`.
 nodeSubpath('fastify', read(join(here, 'fastify.js')), ['Webhooks', 'WebhookError'],

@@ -115,8 +115,15 @@ const oneSecret = async (args) => guard(async () => core.commandOneSecret(await 
 
 // ---- live runs ------------------------------------------------------------------------------
 
-/** Drives a run over HTTP, printing its timeline as it goes, with a progress line on a terminal. */
-async function drive(driver) {
+/**
+ * Drives a run over HTTP, printing its timeline as it goes (`lines(from, colour, outcome)`
+ * words the entries from `from` on, `outcome` the call's whose end gave them), with a
+ * progress line on a terminal; `keepBody`: the outcomes carry the answers' bodies.
+ * @param {any} driver
+ * @param {(from: number, colour: boolean, outcome?: object) => { lines: string[], next: number }} [lines]
+ * @param {boolean} [keepBody]
+ */
+async function drive(driver, lines = (from, colour) => driver.lines(from, colour), keepBody = false) {
   const colour = colourOf(process.stdout);
   const started = Date.now();
   const terminal = Boolean(process.stderr.isTTY);
@@ -135,12 +142,13 @@ async function drive(driver) {
   const timer = setInterval(progress, 250);
   try {
     await guard(() => live.drive(driver, {
-      onEntries: () => {
-        const { lines, next: after } = driver.lines(next, colour);
+      keepBody,
+      onEntries: (_, outcome) => {
+        const { lines: said, next: after } = lines(next, colour, outcome);
         next = after;
-        if (lines.length) {
+        if (said.length) {
           clear();
-          process.stdout.write(`${lines.join('\n')}\n`);
+          process.stdout.write(`${said.join('\n')}\n`);
         }
       },
     }));
@@ -150,10 +158,18 @@ async function drive(driver) {
   }
 }
 
-/** A scenario file as the core's scenario JSON, its payload files read beside it. */
+/**
+ * A scenario file as the core's scenario JSON, its payload files read beside it; or, when
+ * there is no such file, the built-in scenario of that name.
+ */
 async function scenarioOf(path, contentType) {
-  const text = await input(path);
-  return guard(() => core.commandReadScenario(text, (name) => {
+  let file;
+  try {
+    file = readFileSync(path === '-' ? 0 : path);
+  } catch (error) {
+    file = { missing: error.code === 'ENOENT', reason: reason(error) };
+  }
+  return guard(() => core.commandReadScenario(path, file, (name) => {
     const file = core.commandBeside(path, name);
     try {
       return [file, readFileSync(file)];
@@ -209,12 +225,15 @@ const commands = {
   async send(args) {
     const secret = await oneSecret(args);
     const body = await input(args.file);
-    const driver = await guard(() => core.Driver.send({
+    const options = {
       body, url: args.url, secret, topic: args.topic, include: args.include ?? [], timeScale: args.time_scale,
       maxRetries: args.max_retries, contentType: args.content_type,
-    }, Date.now()));
+    };
+    const driver = await guard(() => core.Driver.send(options, Date.now()));
     try {
-      await drive(driver);
+      const hint = await guard(() => core.commandSendHint(options));
+      if (hint != null) await write(process.stderr, `${hint}\n`);
+      await drive(driver, (from, colour, outcome) => driver.sendLines(from, colour, args.time_scale, outcome), true);
       const failure = driver.sendResult();
       if (failure) await fail(failure);
     } finally {

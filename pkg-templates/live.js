@@ -40,8 +40,8 @@ export function createLive(sender, guarded) {
   /**
    * @param {typeof fetch} fetchImpl
    * @param {Pick<Call, 'url' | 'headers' | 'body' | 'timeoutMs'>} request
-   * @param {boolean} [keepBody] also give the answer's body, as `body`
-   * @returns {Promise<Outcome & { body?: string }>}
+   * @param {boolean} [keepBody] also give the answer's body, as `body` (text) and `bytes`
+   * @returns {Promise<Outcome & { body?: string, bytes?: Uint8Array }>}
    */
   async function call(fetchImpl, request, keepBody = false) {
     const controller = new AbortController();
@@ -55,7 +55,7 @@ export function createLive(sender, guarded) {
       if (response.type === 'opaqueredirect') return { kind: 'status', code: 302, message: 'redirect (not followed)' };
       // The status is worded by its code, as the core words it, whatever the server sent.
       const outcome = { kind: /** @type {const} */ ('status'), code: response.status, message: sender().reasonPhrase(response.status) };
-      return keepBody ? { ...outcome, body: new TextDecoder().decode(bytes) } : outcome;
+      return keepBody ? { ...outcome, body: new TextDecoder().decode(bytes), bytes } : outcome;
     } catch (error) {
       if (controller.signal.aborted) return { kind: 'timeout' };
       return { kind: 'error', message: String((error && (error.cause?.code || error.cause?.message || error.message)) || error) };
@@ -66,16 +66,17 @@ export function createLive(sender, guarded) {
 
   /**
    * Runs a driver until nothing is left to do: makes the calls it hands out, tells it how each
-   * ended, and sleeps as it says. `onEntries` gets the timeline entries as they come. The
+   * ended, and sleeps as it says. `onEntries` gets the timeline entries as they come, and for
+   * those a call's end gave, its outcome (with the answer's body, when `keepBody`). The
    * driver is the caller's to free.
    * @param {any} driver
-   * @param {{ fetch?: typeof fetch, onEntries?: (entries: Output[]) => void }} [options]
+   * @param {{ fetch?: typeof fetch, onEntries?: (entries: Output[], outcome?: Outcome) => void, keepBody?: boolean }} [options]
    */
   async function drive(driver, options = {}) {
-    const { fetch: fetchImpl = globalThis.fetch, onEntries } = options;
+    const { fetch: fetchImpl = globalThis.fetch, onEntries, keepBody = false } = options;
     const now = () => driver.now(Date.now());
-    const emit = (entries) => {
-      if (onEntries && entries.length) onEntries(entries);
+    const emit = (entries, outcome = undefined) => {
+      if (onEntries && entries.length) onEntries(entries, outcome);
     };
     const ended = [];
     let wake;
@@ -90,12 +91,12 @@ export function createLive(sender, guarded) {
     for (;;) {
       while (ended.length) {
         const [id, outcome] = ended.shift();
-        emit(driver.complete(id, outcome, now()));
+        emit(driver.complete(id, outcome, now()), outcome);
       }
       const { calls, entries } = /** @type {{ calls: Call[], entries: Output[] }} */ (driver.poll(now()));
       emit(entries);
       for (const request of calls) {
-        call(fetchImpl, request).then((outcome) => {
+        call(fetchImpl, request, keepBody).then((outcome) => {
           ended.push([request.id, outcome]);
           if (wake) wake();
         });

@@ -4,9 +4,14 @@
 // `simulate --live`.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { CASES, CLIS, GOLDENS_FILE, outcome } from './golden.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const shipped = join(root, 'pkg/scenarios');
 
 const goldens = JSON.parse(readFileSync(GOLDENS_FILE, 'utf8'));
 
@@ -24,3 +29,18 @@ for (const [name, command] of Object.entries(CLIS)) {
     }
   });
 }
+
+// The sample scenarios the package ships as files (pointed at its payloads/) run as their
+// built-in copies do, in both command lines.
+describe('the package\'s scenarios/ are the built-in scenarios', { concurrency: 4 }, () => {
+  test('are shipped', () => assert.deepEqual(existsSync(shipped) && readdirSync(shipped).sort(), readdirSync(join(root, 'examples/scenarios')).sort()));
+  for (const file of existsSync(shipped) ? readdirSync(shipped) : []) {
+    for (const [name, command] of Object.entries(CLIS)) {
+      test(`${name}: simulate scenarios/${file}`, async () => {
+        const fromFile = await outcome(command, { args: ['simulate', join(shipped, file)] });
+        assert.equal(fromFile.exit, 0, fromFile.stderr);
+        assert.deepEqual(fromFile, await outcome(command, { args: ['simulate', file.replace(/\.json$/, '')] }));
+      });
+    }
+  }
+});

@@ -35,12 +35,17 @@ async function receiver(statuses) {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      // A status, or [status, reason phrase] for a server that words it its own way, and
-      // [status, reason, 'endless'] for one whose answer never ends: 4,095 bytes of "x", an
-      // "é" across the 4 KiB a command line reads, then more until the client goes.
+      // A status, or [status, reason phrase] for a server that words it its own way,
+      // [status, reason, {body}] (text) or [status, reason, {bodyBase64}] for one that answers
+      // its own body, and [status, reason, 'endless'] for one whose answer never ends: 4,095
+      // bytes of "x", an "é" across the 4 KiB a command line reads, then more until the client goes.
       const [status, reason, answer] = [statuses[Math.min(seen.length, statuses.length - 1)]].flat();
       seen.push({ path: req.url, headers: req.headers, body: Buffer.concat(chunks) });
       res.writeHead(status, reason, { 'content-type': 'application/json' });
+      if (answer?.body !== undefined || answer?.bodyBase64 !== undefined) {
+        res.end(answer.body ?? Buffer.from(answer.bodyBase64, 'base64'));
+        return;
+      }
       if (answer !== 'endless') {
         res.end(status < 300 ? '{"received":true}' : '{"error":"nope"}');
         return;

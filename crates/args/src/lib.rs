@@ -93,7 +93,9 @@ pub enum Command {
     /// Run a scenario through Commerce Layer's delivery, retry and circuit-breaker rules on
     /// a virtual clock (or, with --live, over HTTP), and print the timeline and a summary.
     Simulate {
-        /// The scenario (JSON; see examples/scenarios/).
+        /// The scenario: a JSON file (its format: docs/cli.md in the clhooks repository), or the
+        /// name of a built-in one, demo-live or three-webhooks (the npm package ships them in
+        /// its scenarios/ folder, to copy and edit).
         scenario: PathBuf,
         /// Print the report as JSON.
         #[arg(long)]
@@ -256,4 +258,21 @@ where
     };
     let matches = Cli::command().color(choice).try_get_matches_from(argv).map_err(said)?;
     Cli::from_arg_matches(&matches).map_err(said)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn simulate_help_names_every_builtin_scenario() {
+        let mut cli = Cli::command();
+        let help =
+            cli.find_subcommand_mut("simulate").map(|c| c.render_long_help().to_string()).unwrap_or_default();
+        for builtin in clhooks_command::builtin::SCENARIOS {
+            assert!(help.contains(builtin.name), "simulate --help does not name {}: {help}", builtin.name);
+        }
+    }
 }

@@ -31,7 +31,8 @@ pub fn one_secret(given: &Secrets) -> Result<String, Failure> {
     command::one_secret(secrets(given)?)
 }
 
-fn read_input(file: Option<&PathBuf>) -> io::Result<Vec<u8>> {
+/// A file's bytes, or standard input's for none or `-`.
+pub fn read_input(file: Option<&PathBuf>) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     match file {
         Some(path) if path.as_os_str() != "-" => bytes = std::fs::read(path)?,

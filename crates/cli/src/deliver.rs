@@ -9,13 +9,17 @@ use clhooks::sender::simulate::{Scenario, Target};
 use clhooks::sender::{self, Driver, Outcome, Output, Policy, Request, Wait};
 use clhooks_command::{self as command, Failure};
 
-use crate::cli::{colour, input, out, print, printed};
+use crate::cli::{colour, input, out, print, printed, read_input};
 
-/// Reads a scenario file, and the files its events' `payload_file`s name (relative to it).
+/// Reads a scenario file, and the files its events' `payload_file`s name (relative to it); or,
+/// when there is no such file, the built-in scenario of that name.
 fn read_scenario(path: &PathBuf) -> Result<Scenario, Failure> {
-    let text = input(Some(path))?;
     let scenario = path.display().to_string();
-    command::read_scenario(&text, |name| {
+    let file = read_input(Some(path)).map_err(|e| command::Unread {
+        missing: e.kind() == std::io::ErrorKind::NotFound,
+        reason: e.to_string(),
+    });
+    command::simulate_scenario(&scenario, file, |name| {
         let file = command::beside(&scenario, name);
         Ok((file.clone(), input(Some(&PathBuf::from(file)))?))
     })
@@ -44,8 +48,9 @@ fn agent(timeout_ms: u64) -> ureq::Agent {
         .into()
 }
 
-/// Makes one call and says how it ended, as the sender needs to know.
-fn call(agent: &ureq::Agent, request: &Request) -> (Outcome, String) {
+/// Makes one call and says how it ended, as the sender needs to know, with the start of the
+/// answer's body.
+fn call(agent: &ureq::Agent, request: &Request) -> (Outcome, Vec<u8>) {
     let mut builder = agent.post(&request.url);
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
@@ -53,15 +58,14 @@ fn call(agent: &ureq::Agent, request: &Request) -> (Outcome, String) {
     match builder.send(&request.body[..]) {
         Ok(response) => {
             let status = response.status();
-            // At most what replay shows, however much the endpoint sends; a character cut at
-            // the end (or any invalid UTF-8) is replaced, and the core drops a cut one.
+            // At most what replay shows, however much the endpoint sends.
             let mut body = Vec::new();
             let shown = command::ANSWER_SHOWN_BYTES as u64;
             let _ = response.into_body().into_reader().take(shown).read_to_end(&mut body);
-            (command::status_outcome(status.as_u16()), String::from_utf8_lossy(&body).into_owned())
+            (command::status_outcome(status.as_u16()), body)
         }
-        Err(ureq::Error::Timeout(_)) => (Outcome::Timeout, String::new()),
-        Err(e) => (Outcome::Error { message: e.to_string() }, String::new()),
+        Err(ureq::Error::Timeout(_)) => (Outcome::Timeout, Vec::new()),
+        Err(e) => (Outcome::Error { message: e.to_string() }, Vec::new()),
     }
 }
 
@@ -98,33 +102,36 @@ impl Progress {
 /// How often the progress line is redrawn while a run waits.
 const REDRAW: Duration = Duration::from_millis(250);
 
+/// The lines to print for new timeline entries: `(entries, the outcome and answer body of the
+/// call whose end gave them)`, the run's start, and whether to colour.
+type Lines = dyn Fn(&[Output], Option<(&Outcome, &[u8])>, u64, bool) -> Vec<String>;
+
 /// Drives a run against real endpoints until nothing is left to do, printing the timeline as
-/// it goes. Every call is made on a thread of its own, so calls to different webhooks run side
-/// by side; the driver decides everything else.
-fn drive(mut driver: Driver) -> Result<Driver, Failure> {
+/// it goes (each entry's lines as `lines` words them). Every call is made on a thread of its
+/// own, so calls to different webhooks run side by side; the driver decides everything else.
+fn drive(mut driver: Driver, lines: &Lines) -> Result<Driver, Failure> {
     let start = driver.start();
     let colour = colour(false);
     let mut progress = Progress::new();
-    let show = |entries: &[Output], progress: &mut Progress| -> Result<(), Failure> {
-        for entry in entries {
-            if let Some(line) = command::text::line(entry, start, colour) {
-                progress.clear();
-                print(&line)?;
-            }
+    let show = |lines: Vec<String>, progress: &mut Progress| -> Result<(), Failure> {
+        for line in lines {
+            progress.clear();
+            print(&line)?;
         }
         Ok(())
     };
-    let (done_tx, done_rx) = mpsc::channel::<(u64, Outcome)>();
+    let (done_tx, done_rx) = mpsc::channel::<(u64, Outcome, Vec<u8>)>();
     loop {
         let due = driver.poll(driver.now(wall_clock_ms()))?;
-        show(driver.entries(due.entries), &mut progress)?;
+        show(lines(driver.entries(due.entries), None, start, colour), &mut progress)?;
         for call in due.calls {
             let done = done_tx.clone();
             std::thread::spawn(move || {
                 // Every call reports back, even one that panicked, or the run would wait forever.
-                let made = std::panic::catch_unwind(|| self::call(&agent(call.timeout_ms), &call.request).0);
-                let outcome = made.unwrap_or_else(|_| Outcome::Error { message: "the call failed".into() });
-                let _ = done.send((call.id, outcome));
+                let made = std::panic::catch_unwind(|| self::call(&agent(call.timeout_ms), &call.request));
+                let (outcome, body) = made
+                    .unwrap_or_else(|_| (Outcome::Error { message: "the call failed".into() }, Vec::new()));
+                let _ = done.send((call.id, outcome, body));
             });
         }
         progress.show(&driver);
@@ -146,16 +153,30 @@ fn drive(mut driver: Driver) -> Result<Driver, Failure> {
             }
         };
         driver.woke(ended.is_some());
-        if let Some((id, outcome)) = ended {
+        if let Some((id, outcome, body)) = ended {
             let entries = driver.complete(id, &outcome, driver.now(wall_clock_ms()))?;
-            show(driver.entries(entries), &mut progress)?;
+            show(lines(driver.entries(entries), Some((&outcome, &body)), start, colour), &mut progress)?;
         }
     }
 }
 
-/// Delivers one event with Commerce Layer's retry policy; fails unless it was delivered.
+/// The timeline's lines, as `simulate` prints them.
+fn timeline_lines(entries: &[Output], _: Option<(&Outcome, &[u8])>, start: u64, colour: bool) -> Vec<String> {
+    entries.iter().filter_map(|entry| command::text::line(entry, start, colour)).collect()
+}
+
+/// Delivers one event with Commerce Layer's retry policy, printing each answer and when each
+/// retry is due (after a note on how to compress a long run); fails unless it was delivered.
 pub fn send(args: &command::Send<'_>) -> Result<(), Failure> {
-    let driver = drive(command::send(args, wall_clock_ms())?)?;
+    let driver = command::send(args, wall_clock_ms())?;
+    if let Some(hint) = command::send_hint(args.max_retries, args.time_scale) {
+        eprintln!("{hint}");
+    }
+    let scale = args.time_scale;
+    let lines = move |entries: &[Output], answer: Option<(&Outcome, &[u8])>, start: u64, colour: bool| {
+        command::send_lines(entries, start, scale, answer, colour)
+    };
+    let driver = drive(driver, &lines)?;
     command::send_result(driver.timeline())
 }
 
@@ -174,7 +195,7 @@ pub fn simulate_live(
     }
     let targets = targets.iter().map(|t| Target::parse(t)).collect::<Result<Vec<_>, _>>()?;
     scenario.retarget(&targets);
-    let driver = drive(Driver::from_scenario_live(&scenario, wall_clock_ms(), scale)?)?;
+    let driver = drive(Driver::from_scenario_live(&scenario, wall_clock_ms(), scale)?, &timeline_lines)?;
     out(&command::live_report_text(&driver.report(driver.now(wall_clock_ms())), as_json))
 }
 
@@ -202,5 +223,5 @@ pub fn replay(args: &Replay<'_>) -> Result<(), Failure> {
     let started = Instant::now();
     let (outcome, response) = call(&agent(Policy::default().timeout_ms), &request);
     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    printed(command::replay_result(&outcome, ms, &response))
+    printed(command::replay_result(&outcome, ms, &String::from_utf8_lossy(&response)))
 }

@@ -7,6 +7,7 @@
 //! It is apart from the `clhooks` crate so that a receiver built on that crate compiles none of
 //! this, and its wording stays free to change: it serves the two command lines, not as an API.
 
+pub mod builtin;
 pub mod text;
 pub mod timeline;
 
@@ -510,6 +511,51 @@ pub fn read_scenario(
     Ok(Scenario::from_json(&value.to_string())?)
 }
 
+/// Why a scenario file could not be read: there is no such file (`missing`), and what the
+/// system said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unread {
+    /// No file of that name.
+    pub missing: bool,
+    /// Why, as the system words it.
+    pub reason: String,
+}
+
+/// `simulate SCENARIO`'s scenario: the file `arg` names (`file`: its bytes, or why they could
+/// not be read), its `payload_file`s read with `read` as [`read_scenario`] does; or, when there
+/// is no such file and `arg` is a built-in scenario's name ([`builtin::SCENARIOS`]), that one,
+/// its `payload_file`s the built-in payloads of their file names.
+///
+/// # Errors
+/// `io` for a file that cannot be read and is no built-in's name (the error lists them),
+/// `invalid_scenario`, or what `read` failed with.
+pub fn simulate_scenario(
+    arg: &str,
+    file: Result<Vec<u8>, Unread>,
+    read: impl FnMut(&str) -> Result<(String, Vec<u8>), Failure>,
+) -> Result<Scenario, Failure> {
+    let unread = match file {
+        Ok(text) => return read_scenario(&text, read),
+        Err(unread) => unread,
+    };
+    match builtin::scenario(arg) {
+        Some(scenario) if unread.missing => read_scenario(scenario.text.as_bytes(), |name| {
+            let shown = format!("{} (built in): {name}", scenario.name);
+            let text = builtin::payload(name)
+                .ok_or_else(|| Failure::unreadable(&shown, "no such built-in payload"))?;
+            Ok((shown, text.as_bytes().to_vec()))
+        }),
+        _ => Err(Failure::usage(
+            "io",
+            format!(
+                "cannot read {arg}: {}; nor is it a built-in scenario ({})",
+                unread.reason,
+                builtin::names()
+            ),
+        )),
+    }
+}
+
 /// What `simulate` prints of a report: the timeline and the summary, or the report as JSON.
 #[must_use]
 pub fn report_text(report: &Report, json: bool, colour: bool) -> String {
@@ -554,10 +600,12 @@ pub struct Send<'a> {
 /// `send`'s run: a webhook for `url` and the event published at `now`, for the caller to drive.
 ///
 /// # Errors
-/// An invalid payload, topic or URL.
+/// An invalid payload, topic or URL, or a topic about another resource than the payload (found
+/// here, before anything is printed, rather than when the run publishes it).
 pub fn send(args: &Send<'_>, now: u64) -> Result<Driver, Failure> {
     let document = payload::parse(args.body)?;
     let topic = Topic::parse(args.topic)?;
+    payload::check_topic(&topic, &document)?;
     let mut policy = Policy::default();
     args.content_type.clone_into(&mut policy.content_type);
     if let Some(retries) = args.max_retries {
@@ -587,6 +635,116 @@ pub fn send_result(timeline: &[Output]) -> Result<(), Failure> {
     } else {
         Err(Failure::refused("not_delivered", "the event was not delivered"))
     }
+}
+
+/// A time scale as a live run applies it: 0 to 1, and 1 for one that is not a number.
+fn clamped(time_scale: f64) -> f64 {
+    if time_scale.is_finite() {
+        time_scale.clamp(0.0, 1.0)
+    } else {
+        1.0
+    }
+}
+
+/// A wait of the schedule compressed by a time scale, as a live run waits it.
+fn scaled(ms: u64, time_scale: f64) -> u64 {
+    (ms as f64 * clamped(time_scale)) as u64
+}
+
+/// The time scales `send`'s hint may suggest, largest first.
+const SUGGESTED_SCALES: [(&str, f64); 6] = [
+    ("0.1", 0.1),
+    ("0.01", 0.01),
+    ("0.001", 0.001),
+    ("0.0001", 0.0001),
+    ("0.00001", 0.000_01),
+    ("0.000001", 0.000_001),
+];
+
+/// How long a live run may take before `send` suggests compressing it, in real ms.
+pub const HINT_AFTER_MS: u64 = 60_000;
+
+/// `send`'s note on standard error before it starts, when a delivery that fails every attempt
+/// would take over [`HINT_AFTER_MS`] of real time at `time_scale` with `max_retries` (or
+/// Commerce Layer's): how long its retries last, and the largest `--time-scale` that runs
+/// them within a minute.
+#[must_use]
+pub fn send_hint(max_retries: Option<u32>, time_scale: f64) -> Option<String> {
+    let policy = Policy::default();
+    let retries = max_retries.unwrap_or(policy.max_retries);
+    // The schedule's own entries, then its last one for each retry beyond them.
+    let listed = u32::try_from(policy.backoff_ms.len()).unwrap_or(u32::MAX);
+    let mut total: u64 = (1..=retries.min(listed)).map(|r| policy.backoff(r)).fold(0, u64::saturating_add);
+    total = total
+        .saturating_add(u64::from(retries.saturating_sub(listed)).saturating_mul(policy.backoff(listed)));
+    let real = scaled(total, time_scale);
+    if real <= HINT_AFTER_MS {
+        return None;
+    }
+    let mut hint = format!("note: a failing delivery is retried for up to {}", text::duration(total));
+    if clamped(time_scale) < 1.0 {
+        hint.push_str(&format!(" ({} at --time-scale {time_scale})", text::duration(real)));
+    }
+    if let Some((name, scale)) =
+        SUGGESTED_SCALES.into_iter().find(|(_, s)| scaled(total, *s) <= HINT_AFTER_MS)
+    {
+        hint.push_str(&format!(
+            "; --time-scale {name} runs that in {}",
+            text::duration(scaled(total, scale))
+        ));
+    }
+    Some(hint)
+}
+
+/// Where `send`'s answer line begins: under the word `attempt` of the line above it.
+const ANSWER_INDENT: usize = 34;
+
+/// What `send` prints of new timeline entries (of a run started at `start`, its waits
+/// compressed by `time_scale`): their lines; under an attempt's, the answer to it (`answer`:
+/// the outcome of the call whose end gave these entries, and the start of the answer's body),
+/// its body as [`text::excerpt`] shows it, with a note when it says it is a duplicate; and on a
+/// retry's, how long until it is due, in the schedule's time and the real one.
+#[must_use]
+pub fn send_lines(
+    entries: &[Output],
+    start: u64,
+    time_scale: f64,
+    answer: Option<(&Outcome, &[u8])>,
+    colour: bool,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    for entry in entries {
+        let Some(mut line) = text::line(entry, start, colour) else { continue };
+        match entry {
+            Output::RetryScheduled { at, due, .. } => {
+                let wait = due.saturating_sub(*at);
+                line.push_str(&format!(": next retry in {}", text::duration(wait)));
+                if clamped(time_scale) < 1.0 {
+                    let real = text::duration(scaled(wait, time_scale));
+                    line.push_str(&format!(" ({real} at --time-scale {time_scale})"));
+                }
+                lines.push(line);
+            }
+            Output::AttemptFinished { .. } => {
+                lines.push(line);
+                if let Some((Outcome::Status { .. }, body)) = answer {
+                    lines.push(answer_line(body));
+                }
+            }
+            _ => lines.push(line),
+        }
+    }
+    lines
+}
+
+/// The line of an answer's body under its attempt.
+fn answer_line(body: &[u8]) -> String {
+    let mut line = format!("{:ANSWER_INDENT$}answer  {}", "", text::excerpt(body, text::EXCERPT_BYTES));
+    let said: Value = serde_json::from_slice(body).unwrap_or_default();
+    if said.get("duplicate") == Some(&Value::Bool(true)) {
+        line.push_str("  (a duplicate: the receiver had handled this event already)");
+    }
+    line
 }
 
 /// The progress line of a live run that has gone on for a while (`now` and `started` on the
@@ -921,6 +1079,96 @@ mod tests {
         assert_eq!(r.delivery("/b", "j", "t.e", "t", "y").slow_ms, 5);
         assert!(Rehearsal::new(base, &["/a=fail-rate:2".into()], 1).is_err());
         assert!(Rehearsal::new(base, &["/a".into()], 1).is_err());
+    }
+
+    #[test]
+    fn send_hints_at_time_scale_when_a_failing_run_takes_over_a_minute() {
+        let hint = send_hint(None, 1.0).unwrap();
+        assert_eq!(
+            hint,
+            "note: a failing delivery is retried for up to 4 h 18 min 45 s; --time-scale 0.001 runs that in 16 s"
+        );
+        assert!(send_hint(None, 0.5).unwrap().contains("(2 h 9 min 23 s at --time-scale 0.5)"));
+        assert_eq!(send_hint(None, 0.001), None);
+        assert_eq!(send_hint(Some(2), 1.0), None, "45 s of retries");
+        assert!(send_hint(Some(3), 1.0).unwrap().contains("1 min 45 s; --time-scale 0.1 runs that in 11 s"));
+        // Retries beyond the schedule wait its last entry; the sum is not counted one by one.
+        let most = send_hint(Some(u32::MAX), 1.0).unwrap();
+        assert!(most.starts_with("note: a failing delivery is retried for up to 8589934"), "{most}");
+        assert!(!most.contains("runs that in"), "{most}");
+        assert!(send_hint(None, f64::NAN).is_some() && send_hint(None, 0.0).is_none());
+    }
+
+    #[test]
+    fn send_shows_each_answer_and_when_the_retry_is_due() {
+        let finished = |success: bool, result: &str| Output::AttemptFinished {
+            at: 1_000,
+            event: "evt_1".into(),
+            webhook: "webhook".into(),
+            attempt: 1,
+            success,
+            result: result.into(),
+            failure_count: u32::from(!success),
+        };
+        let retry = Output::RetryScheduled {
+            at: 1_000,
+            event: "evt_1".into(),
+            webhook: "webhook".into(),
+            attempt: 2,
+            due: 16_000,
+        };
+        let failed = status_outcome(500);
+        let lines = send_lines(
+            &[finished(false, "500 Internal Server Error"), retry.clone()],
+            0,
+            0.01,
+            Some((&failed, b"oops\n")),
+            false,
+        );
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert_eq!(lines[1], format!("{:34}answer  oops", ""));
+        assert!(lines[0].contains(" attempt  1  FAIL 500"), "{lines:#?}");
+        assert!(
+            lines[2].ends_with("retry 2 at +00:00:16.000: next retry in 15 s (150 ms at --time-scale 0.01)")
+        );
+        let at_once = send_lines(std::slice::from_ref(&retry), 0, 1.0, None, false);
+        assert!(at_once[0].ends_with(": next retry in 15 s"), "{at_once:#?}");
+        let duplicate = br#"{"received":"orders.place","duplicate":true}"#;
+        let ok = status_outcome(200);
+        let lines = send_lines(&[finished(true, "200 OK")], 0, 1.0, Some((&ok, duplicate)), false);
+        assert_eq!(
+            lines[1].trim_start(),
+            r#"answer  {"received":"orders.place","duplicate":true}  (a duplicate: the receiver had handled this event already)"#
+        );
+        // No answer line for a call that got none, nor for the entries of a poll.
+        assert_eq!(
+            send_lines(&[finished(false, "timeout")], 0, 1.0, Some((&Outcome::Timeout, b"")), false).len(),
+            1
+        );
+        assert_eq!(send_lines(&[finished(true, "200 OK")], 0, 1.0, None, false).len(), 1);
+    }
+
+    #[test]
+    fn simulate_runs_a_file_or_else_a_builtin_of_that_name() {
+        let missing =
+            || Err(Unread { missing: true, reason: "No such file or directory (os error 2)".into() });
+        let no_read =
+            |name: &str| -> Result<(String, Vec<u8>), Failure> { Err(Failure::unreadable(name, "not here")) };
+        for builtin in builtin::SCENARIOS {
+            let scenario = simulate_scenario(builtin.name, missing(), no_read).unwrap();
+            assert!(!scenario.webhooks.is_empty());
+        }
+        let from_file =
+            simulate_scenario("three-webhooks", Ok(b"{\"webhooks\":[]}".to_vec()), no_read).unwrap();
+        assert!(from_file.webhooks.is_empty(), "a file of that name comes first");
+        let unknown = simulate_scenario("demo", missing(), no_read).unwrap_err();
+        assert_eq!((unknown.code.as_str(), unknown.exit), ("io", EXIT_USAGE));
+        assert!(
+            unknown.message.ends_with("nor is it a built-in scenario (demo-live, three-webhooks)"),
+            "{unknown:?}"
+        );
+        let denied = Err(Unread { missing: false, reason: "Permission denied (os error 13)".into() });
+        assert!(simulate_scenario("demo-live", denied, no_read).is_err(), "only a missing file falls back");
     }
 
     #[test]

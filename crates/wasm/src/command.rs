@@ -136,17 +136,23 @@ pub fn one_secret(secrets: Vec<String>) -> Result<String, JsValue> {
     command::one_secret(secrets).map_err(|f| failure_value(&f))
 }
 
-/// A scenario file's text made into a scenario's JSON, its `payload_file`s read by
-/// `read(name)`, which returns `[shownName, bytes]` or throws a failure; with `contentType`,
-/// its deliveries' Content-Type.
+/// `simulate SCENARIO`'s scenario as JSON: `file` is the bytes of the file `arg` names, or
+/// `{missing, reason}` when it could not be read (`missing`: there is no such file, and `arg`
+/// may then name a built-in scenario). Its `payload_file`s are read by `read(name)`, which
+/// returns `[shownName, bytes]` or throws a failure; with `contentType`, its deliveries'
+/// Content-Type.
 #[wasm_bindgen(js_name = commandReadScenario)]
 pub fn read_scenario(
-    text: &JsValue,
+    arg: &str,
+    file: &JsValue,
     read: &Function,
     content_type: Option<String>,
 ) -> Result<String, JsValue> {
-    let text = bytes(text)?;
-    let mut scenario = command::read_scenario(&text, |name| {
+    let file = match text_field(file, "reason") {
+        Some(reason) => Err(command::Unread { missing: field(file, "missing").is_truthy(), reason }),
+        None => Ok(bytes(file)?),
+    };
+    let mut scenario = command::simulate_scenario(arg, file, |name| {
         let got = read.call1(&JsValue::NULL, &JsValue::from_str(name)).map_err(|e| failure_from(&e))?;
         let got = Array::from(&got);
         let shown = got.get(0).as_string().unwrap_or_else(|| name.to_owned());
@@ -391,6 +397,15 @@ pub(crate) fn send_driver(options: &JsValue, now: u64) -> Result<Driver, JsValue
     command::send(&args, now).map_err(|f| failure_value(&f))
 }
 
+/// `send`'s note before it starts (`options` as `Driver.send` takes them: its `maxRetries` and
+/// `timeScale`), or `null`.
+#[wasm_bindgen(js_name = commandSendHint)]
+pub fn send_hint(options: &JsValue) -> Result<Option<String>, JsValue> {
+    let max_retries = convert::whole(options, "maxRetries", u64::from(u32::MAX)).map_err(failed)?;
+    let scale = field(options, "timeScale").as_f64().unwrap_or(1.0);
+    Ok(command::send_hint(max_retries.and_then(|r| u32::try_from(r).ok()), scale))
+}
+
 /// How a finished `send` ends: `null`, or the failure.
 pub(crate) fn send_result(driver: &Driver) -> JsValue {
     command::send_result(driver.timeline()).err().map_or(JsValue::NULL, |f| failure_value(&f))
@@ -425,6 +440,37 @@ impl JsDriver {
     /// where the following call begins), coloured when `colour`.
     pub fn lines(&self, from: f64, colour: bool) -> JsValue {
         lines(&self.inner, ms(from) as usize, colour)
+    }
+
+    /// `send`'s lines for the timeline entries from `from` on (`{lines, next}`), its waits
+    /// compressed by `timeScale`: `outcome` is the outcome of the call whose end gave them, with
+    /// the start of the answer's body as `bytes`, or `undefined` for those of a poll.
+    #[wasm_bindgen(js_name = sendLines)]
+    pub fn send_lines(
+        &self,
+        from: f64,
+        colour: bool,
+        time_scale: f64,
+        outcome: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let answer = if outcome.is_undefined() || outcome.is_null() {
+            None
+        } else {
+            let body = field(outcome, "bytes");
+            let body = if body.is_undefined() { Vec::new() } else { bytes(&body)? };
+            Some((crate::driver::read_outcome(outcome).map_err(failed)?, body))
+        };
+        let timeline = self.inner.timeline();
+        let entries = timeline.get(ms(from) as usize..).unwrap_or_default();
+        let answer = answer.as_ref().map(|(outcome, body)| (outcome, body.as_slice()));
+        let lines: Array = command::send_lines(entries, self.inner.start(), time_scale, answer, colour)
+            .iter()
+            .map(|l| JsValue::from_str(l))
+            .collect();
+        let out = js_sys::Object::new();
+        set(&out, "lines", &lines);
+        set(&out, "next", &JsValue::from_f64(timeline.len() as f64));
+        Ok(out.into())
     }
 
     /// The progress line at `now` of a run started at `started` (wall-clock ms).
