@@ -44,6 +44,27 @@ pub const DEFAULT_HANDLER_TIMEOUT_MS: u64 = 30_000;
 /// The content type of every [`Answer`] body.
 pub const ANSWER_CONTENT_TYPE: &str = "application/json";
 
+/// The codes a receiver answers with besides the [`Error`] codes ([`Receiver::refusal`]), each
+/// with its status: every answer [`Receiver`] makes itself takes its code and status from here.
+/// None is a 2xx, so Commerce Layer retries each. `docs/reference.md` is generated from it.
+pub const ANSWER_CODES: &[(&str, u16)] = &[
+    METHOD_NOT_ALLOWED,
+    PAYLOAD_TOO_LARGE,
+    BODY_UNREADABLE,
+    IN_FLIGHT,
+    HANDLER_FAILED,
+    HANDLER_TIMEOUT,
+    RECEIVER_FAILED,
+];
+
+const METHOD_NOT_ALLOWED: (&str, u16) = ("method_not_allowed", 405);
+const PAYLOAD_TOO_LARGE: (&str, u16) = ("payload_too_large", 413);
+const BODY_UNREADABLE: (&str, u16) = ("body_unreadable", 400);
+const IN_FLIGHT: (&str, u16) = ("in_flight", 409);
+const HANDLER_FAILED: (&str, u16) = ("handler_failed", 500);
+const HANDLER_TIMEOUT: (&str, u16) = ("handler_timeout", 503);
+const RECEIVER_FAILED: (&str, u16) = ("receiver_failed", 500);
+
 /// How many bytes past its body limit a receiver still reads and drops after answering a request
 /// whose body it left unread (8 MiB): see [`Linger`].
 pub const LINGER_EXTRA_BYTES: usize = 8 * 1024 * 1024;
@@ -190,10 +211,15 @@ impl Answer {
 
     /// A refusal: `{"error": code, "message": message}` with its status. For errors that exist
     /// outside this crate (the JS bindings' own); this crate's are answered by
-    /// [`Receiver::refusal`].
+    /// [`Receiver::refusal`], and its other answers have their code in [`ANSWER_CODES`].
     #[must_use]
     pub fn error(status: u16, code: &str, message: &str) -> Answer {
         Answer::json(status, &[("error", code), ("message", message)], &[])
+    }
+
+    /// A refusal of [`ANSWER_CODES`].
+    fn coded((code, status): (&str, u16), message: &str) -> Answer {
+        Answer::error(status, code, message)
     }
 
     fn received(topic: &str, duplicate: bool) -> Answer {
@@ -769,20 +795,17 @@ impl Receiver {
             Body::Bytes(bytes) => bytes.len(),
             Body::Length(length) => length,
             Body::Unreadable => {
-                return Err(Answer::error(
-                    400,
-                    "body_unreadable",
-                    "the request body could not be read to its end",
-                ))
+                return Err(Answer::coded(BODY_UNREADABLE, "the request body could not be read to its end"))
             }
             Body::TooLarge => usize::MAX,
         };
         if length > self.max_body_bytes {
             let limit = self.max_body_bytes.to_string();
             let message = format!("the body is over {limit} bytes");
+            let (code, status) = PAYLOAD_TOO_LARGE;
             return Err(Answer::json(
-                413,
-                &[("error", "payload_too_large"), ("message", &message)],
+                status,
+                &[("error", code), ("message", &message)],
                 &[("limit", &limit)],
             ));
         }
@@ -820,7 +843,7 @@ impl Receiver {
     }
 
     fn not_post() -> Answer {
-        Answer::error(405, "method_not_allowed", "webhook deliveries are POST requests")
+        Answer::coded(METHOD_NOT_ALLOWED, "webhook deliveries are POST requests")
     }
 
     /// The answer to a request whose body the caller cannot hand over (a JS framework that
@@ -871,7 +894,7 @@ impl Receiver {
     /// `receiver_failed`, so that Commerce Layer tries again.
     #[must_use]
     pub fn failed(message: &str) -> Answer {
-        Answer::error(500, "receiver_failed", message)
+        Answer::coded(RECEIVER_FAILED, message)
     }
 
     /// The answer to a request refused with `error`: its status, code and message.
@@ -896,9 +919,8 @@ impl Receiver {
             (Claim::InFlight, _) if self.in_flight == InFlight::Accept => {
                 Err(Answer::json(200, &[("received", topic.as_str())], &[("in_flight", "true")]))
             }
-            (Claim::InFlight, _) => Err(Answer::error(
-                409,
-                "in_flight",
+            (Claim::InFlight, _) => Err(Answer::coded(
+                IN_FLIGHT,
                 "another copy of this delivery is being handled; try again later",
             )),
         }
@@ -912,7 +934,7 @@ impl Receiver {
         let answer = if ok {
             Answer::received(topic.as_str(), run.duplicate)
         } else {
-            Answer::error(500, "handler_failed", "a handler failed; Commerce Layer will try again")
+            Answer::coded(HANDLER_FAILED, "a handler failed; Commerce Layer will try again")
         };
         Finish { answer, done: run.claimed.then_some(ok) }
     }
@@ -923,9 +945,8 @@ impl Receiver {
     /// tells the store nothing.
     #[must_use]
     pub fn timed_out(&self, run: Run) -> Finish {
-        let answer = Answer::error(
-            503,
-            "handler_timeout",
+        let answer = Answer::coded(
+            HANDLER_TIMEOUT,
             "the handlers did not finish in time; Commerce Layer will try again",
         );
         Finish { answer, done: run.claimed.then_some(false) }

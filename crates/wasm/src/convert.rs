@@ -65,7 +65,11 @@ pub(crate) fn bytes_view(value: &JsValue) -> Result<Uint8Array> {
     } else {
         "neither text nor bytes"
     };
-    Err(BindingError::BodyNotRaw { found })
+    Err(BindingError::BodyNotRaw {
+        found,
+        reader: crate::errors::Reader::Caller,
+        max_body_bytes: clhooks::receiver::DEFAULT_MAX_BODY_BYTES,
+    })
 }
 
 fn invalid(message: &str) -> BindingError {

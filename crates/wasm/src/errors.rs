@@ -21,6 +21,10 @@ pub enum BindingError {
     BodyNotRaw {
         /// What was given instead, such as "a parsed object".
         found: &'static str,
+        /// What read the body before the receiver, where an adapter could tell: the fix to name.
+        reader: Reader,
+        /// The receiver's body limit, which a parser keeping the bytes must allow.
+        max_body_bytes: usize,
     },
     /// An argument has the wrong type, such as a secret that is not a string.
     InvalidArgument {
@@ -29,10 +33,7 @@ pub enum BindingError {
     },
 }
 
-/// The codes only the bindings have, after the core's [`Error::CODES`].
-/// `core_failed` is thrown by the package's JS layer when an instance trapped (it is then
-/// replaced); it is listed here so that every code is in one place.
-pub const BINDING_CODES: &[&str] = &["body_not_raw", "invalid_argument", "core_failed"];
+pub use crate::codes::{BINDING_CODES, BINDING_STATUS};
 
 impl BindingError {
     /// The stable snake_case code.
@@ -48,7 +49,7 @@ impl BindingError {
     pub fn http_status(&self) -> u16 {
         match self {
             BindingError::Core(e) => e.http_status(),
-            BindingError::BodyNotRaw { .. } | BindingError::InvalidArgument { .. } => 500,
+            BindingError::BodyNotRaw { .. } | BindingError::InvalidArgument { .. } => BINDING_STATUS,
         }
     }
 
@@ -82,14 +83,80 @@ impl fmt::Display for BindingError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BindingError::Core(e) => e.fmt(f),
-            BindingError::BodyNotRaw { found } => write!(
-                f,
-                "the body is {found}, not the raw request body: pass the bytes exactly as received \
-                 (a string, Uint8Array, ArrayBuffer or Buffer, such as express.raw() gives or \
-                 await request.arrayBuffer()), never a parsed or re-serialized object; behind \
-                 express.json(), keep the bytes with express.json({{ verify: keepRawBody }})"
-            ),
+            BindingError::BodyNotRaw { found, reader, max_body_bytes } => {
+                let limit = Limit(*max_body_bytes);
+                match reader {
+                    Reader::Express => write!(
+                        f,
+                        "express.json() (or another body parser) read the body before clhooks and kept \
+                         {found}: its bytes, which the signature covers, are gone. Mount \
+                         app.post(path, webhooks.express()) before app.use(express.json()), or keep \
+                         the bytes at clhooks' limit: app.use(express.json(webhooks.jsonOptions())), \
+                         that is express.json({{ limit: '{limit}', verify: keepRawBody }})"
+                    ),
+                    Reader::Node => write!(
+                        f,
+                        "a body parser read the request before clhooks and kept {found}: its bytes, \
+                         which the signature covers, are gone. In the Next.js Pages Router, turn it \
+                         off for this route (export const config = {{ api: {{ bodyParser: false }} }}); \
+                         elsewhere, hand the request to clhooks before any parser reads it"
+                    ),
+                    Reader::Fetch => f.write_str(
+                        "the request's body was read before clhooks (request.json(), request.text(), \
+                         or a framework's parser): hand clhooks the request before anything reads it, \
+                         or a request.clone() taken before reading",
+                    ),
+                    Reader::Caller => write!(
+                        f,
+                        "the body is {found}, not the raw request body: pass the bytes exactly as \
+                         received (a string, Uint8Array, ArrayBuffer or Buffer, such as express.raw() \
+                         gives or await request.arrayBuffer()), never a parsed or re-serialized \
+                         object; behind express.json(), keep the bytes with \
+                         express.json({{ limit: '{limit}', verify: keepRawBody }})"
+                    ),
+                }
+            }
             BindingError::InvalidArgument { message } => f.write_str(message),
+        }
+    }
+}
+
+/// What read a request's body before the receiver, as an adapter saw it: each has its own fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// The body was handed to clhooks by the caller (`receive`, `verify`...).
+    Caller,
+    /// An Express body parser (body-parser marks the request as read).
+    Express,
+    /// Some parser on node:http left `req.body` set and the stream read (Next.js's Pages Router).
+    Node,
+    /// A fetch `Request` whose body was already used.
+    Fetch,
+}
+
+impl Reader {
+    /// The reader an adapter names: `express`, `node`, `fetch`, anything else the caller.
+    pub fn named(name: &str) -> Reader {
+        match name {
+            "express" => Reader::Express,
+            "node" => Reader::Node,
+            "fetch" => Reader::Fetch,
+            _ => Reader::Caller,
+        }
+    }
+}
+
+/// A body limit as Express's `limit` option reads it: `5mb` for 5 MiB, else in bytes.
+struct Limit(usize);
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MB: usize = 1024 * 1024;
+        const KB: usize = 1024;
+        match self.0 {
+            n if n >= MB && n % MB == 0 => write!(f, "{}mb", n / MB),
+            n if n >= KB && n % KB == 0 => write!(f, "{}kb", n / KB),
+            n => write!(f, "{n}b"),
         }
     }
 }

@@ -4,11 +4,15 @@
 //! these. They build as two modules: `receiver` (verify, receive, topics, payloads: what a
 //! receiver loads) and `sender` (the simulator and the delivery driver, loaded on first use),
 //! and `cli`, the sender's with the command line's (`npx clhooks`).
-//! Only the types of [`types`] are compiled natively, to generate TypeScript.
+//! Only [`types`], [`codes`] and [`reference`](mod@reference) are compiled natively: the
+//! TypeScript types and `docs/reference.md` are generated from them.
 
 // Each module builds with part of the shared helpers.
 #![cfg_attr(not(all(feature = "receiver", feature = "sender", feature = "sources")), allow(dead_code))]
 
+pub mod codes;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod reference;
 pub mod types;
 
 #[cfg(all(target_arch = "wasm32", feature = "sources"))]

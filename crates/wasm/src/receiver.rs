@@ -203,7 +203,8 @@ impl JsReceiver {
     /// replaced: 500 `core_failed`, so that Commerce Layer tries again.
     #[wasm_bindgen(js_name = coreFailed)]
     pub fn core_failed(message: &JsValue) -> JsValue {
-        answer_value(&Answer::error(500, "core_failed", &message.as_string().unwrap_or_default()))
+        let message = message.as_string().unwrap_or_default();
+        answer_value(&Answer::error(crate::codes::BINDING_STATUS, "core_failed", &message))
     }
 
     /// Adds a route pattern; returns its index.
@@ -244,7 +245,8 @@ impl JsReceiver {
     /// the event verified with its run (step 2 done, the store answered at once) or the store's
     /// pending claim; the rest `undefined`. `signature`
     /// and `topic` are the values of the two delivery headers, as the package found them;
-    /// `state` is `undefined` for a body read whole, `'too_large'` or `'unreadable'`; `tags`,
+    /// `state` is `undefined` for a body read whole, `'too_large'`, `'unreadable'`, or
+    /// `'parsed:express'` (`node`, `fetch`) for one a parser read first; `tags`,
     /// when given, are the HMAC-SHA256 of the body under each secret, computed by the host.
     // One call per request from JS: every argument crosses at once.
     #[allow(clippy::too_many_arguments)]
@@ -267,6 +269,10 @@ impl JsReceiver {
         let method = method.as_string().unwrap_or_default();
         let headers = convert::delivery_headers(signature, topic);
         let state = state.as_string();
+        // `parsed:READER`: the adapter saw a parser read the body before it (`express`, `node`,
+        // `fetch`), so the refusal names that parser's fix.
+        let reader =
+            state.as_deref().and_then(|s| s.strip_prefix("parsed:")).map(crate::errors::Reader::named);
         let held = match state.as_deref() {
             Some("too_large" | "unreadable") => None,
             _ => match Held::read(body) {
@@ -274,6 +280,15 @@ impl JsReceiver {
                 // A setup mistake (a parsed body): answered like any refusal, with its status, once
                 // the core has said what it says first (the method, the signature header).
                 Err(e) => {
+                    let found = match e {
+                        BindingError::BodyNotRaw { found, .. } => found,
+                        _ => "neither text nor bytes",
+                    };
+                    let e = BindingError::BodyNotRaw {
+                        found,
+                        reader: reader.unwrap_or(crate::errors::Reader::Caller),
+                        max_body_bytes: self.inner.max_body_bytes(),
+                    };
                     let refusal = Answer::error(e.http_status(), e.code(), &e.to_string());
                     return Ok(answered(&self.inner.refuse_body(&method, headers, refusal)));
                 }
