@@ -15,16 +15,19 @@ WASM_RELEASE := target/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
 
 .PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium tool-node-versions lint \
         test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-receivers test-cli test-scale test-examples bench tool-deno tool-redis rust-receiver \
-        examples-pkg inspector test-inspector fuzz release-check stress stages-start
+        examples-pkg inspector test-inspector test-docs fuzz release-check stress stages-start reference
 
 help:
-	@echo "make demo   build the CLI and walk through signing, verifying and inspecting a real payload"
+	@echo "make demo   a simulated Commerce Layer sender delivering signed events to local receivers: retries, the notice, the breaker"
 	@echo "make test   install what the tests need, then lint and run every test (native, wasm in Node and Chromium, the npm package in six runtimes)"
 	@echo "make pkg    build the npm package into pkg/"
+	@echo "make reference  regenerate docs/reference.md (receiver options, error codes) from the code's lists"
 	@echo "make release-check  pack the npm package, lint it (publint, attw) and check that the crates, the package and CHANGELOG.md give one version"
 	@echo "make stress run the network-facing tests 10 times with one core kept busy, and print their failures"
 	@echo "make bench  measure speed and sizes, printed as a table"
 	@echo "make inspector  serve the browser payload inspector on loopback and print its URL"
+	@echo "make fuzz   coverage-guided fuzzing of the core (nightly Rust; not part of make test)"
+	@echo "make test-docs  run every code block of README.md, pkg-templates/README.md and docs/"
 
 ## Tools -----------------------------------------------------------------------------------
 
@@ -92,7 +95,7 @@ test-wasm-browser: tool-wasm-target tool-wasm-bindgen tool-chromium
 
 # Each stage's end is logged, and the time each took (with what it built first) printed at the end.
 TEST_STAGES := tools lint test-native test-wasm-node test-wasm-browser test-packaging test-receivers test-cli test-scale \
-  test-examples test-inspector
+  test-examples test-docs test-inspector
 STAGES_LOG := target/test-stages.log
 test: stages-start $(addprefix stage-,$(TEST_STAGES))
 	@echo; echo "make test: every stage passed"; \
@@ -119,6 +122,14 @@ wasm-size: tool-wasm-target
 	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features receiver
 	@printf 'release wasm (before wasm-bindgen): %s bytes, %s gzipped\n' \
 	  "$$(wc -c < $(WASM_RELEASE))" "$$(gzip -9 -c $(WASM_RELEASE) | wc -c)"
+
+# docs/reference.md, the receivers' options and every error code, printed from the code's own
+# lists (crates/wasm/src/reference.rs). Not part of `make test`: `cargo test` fails when the
+# committed file differs from what this prints.
+reference:
+	@mkdir -p target
+	cargo run --locked -q -p clhooks-wasm --bin clhooks-reference > target/reference.md
+	mv target/reference.md docs/reference.md
 
 ## Fuzzing (not part of `make test`: nightly Rust, minutes per target) ---------------------
 
@@ -235,7 +246,7 @@ test-scale: examples-pkg tool-redis rust-receiver
 
 # The axum example (its own workspace), built once for the example and scale-out tests.
 rust-receiver:
-	CARGO_TARGET_DIR=target/rust-receiver cargo build --locked --release --manifest-path examples/rust-receiver/Cargo.toml
+	CARGO_TARGET_DIR=target/rust-receiver cargo build --locked --release --manifest-path examples/rust-receiver/Cargo.toml --bins --examples
 
 # The two command lines, the Rust `clhooks` and the package's `npx clhooks`, against one set of
 # golden outputs (tests/vectors/cli.json), and on a pseudo-terminal (colour, progress).
@@ -278,6 +289,14 @@ test-examples: examples-pkg rust-receiver tool-node-versions
 	@echo "the examples on Node $$($(NODE_EXAMPLES) --version)"
 	$(NODE_EXAMPLES) tests/examples/run.mjs
 	$(NODE_EXAMPLES) --test tests/examples/nextjs.test.mjs
+
+# Every code block of README.md, pkg-templates/README.md and docs/: the Rust ones as doctests
+# (against the axum example's dependencies, already built), then the rest as a reader runs
+# them, against the packed package and the CLI (tests/docs/run.mjs says how), on the newest LTS.
+test-docs: examples-pkg rust-receiver tool-redis tool-node-versions
+	cargo build --locked -p clhooks-cli
+	CARGO_TARGET_DIR=target/rust-receiver cargo test --locked --release --doc --manifest-path examples/rust-receiver/Cargo.toml
+	$(NODE_EXAMPLES) tests/docs/run.mjs
 
 # The browser payload inspector, served on loopback (Ctrl-C stops it).
 inspector: pkg

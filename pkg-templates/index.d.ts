@@ -262,8 +262,10 @@ export class Webhooks {
   on<P extends string>(pattern: P, handler: (event: WebhookEvent<TopicsOf<P>>) => unknown): this;
   /** `http.createServer(webhooks.nodeHandler())`. */
   nodeHandler(): (req: NodeRequest, res: NodeResponse) => void;
-  /** Express middleware; works after express.raw() or with no body parser at all. */
+  /** Express middleware: mounted before express.json(), or after `express.json(webhooks.jsonOptions())` or express.raw(). */
   express(): (req: any, res: any, next: (error?: unknown) => void) => void;
+  /** For `express.json()` mounted before the webhook route: clhooks' body limit and `keepRawBody`. */
+  jsonOptions(): { limit: number; verify: typeof keepRawBody };
   /** Workers, Deno, Bun, Node 18+: a Request in, a Response out. */
   fetch(request: Request, peer?: string): Promise<Response>;
   /** Bodies over this many bytes are answered 413. */

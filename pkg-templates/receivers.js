@@ -202,6 +202,14 @@ export function createReceivers(api) {
       return this.#settled.maxBodyBytes;
     }
 
+    /**
+     * Options for `express.json()` mounted before the webhook route: clhooks' body limit, and
+     * `keepRawBody`, so that the bytes the signature covers are kept beside the parsed body.
+     */
+    jsonOptions() {
+      return { limit: this.maxBodyBytes, verify: keepRawBody };
+    }
+
     /** Calls `handler(event)` for every verified event whose topic matches `pattern`. */
     on(pattern, handler) {
       if (typeof handler !== 'function') throw invalid('a handler must be a function');
@@ -303,8 +311,8 @@ export function createReceivers(api) {
     }
 
     /** The exchange of a request that step 0 let through. */
-    #admitted({ method, body, headers, tooLarge = false, unreadable = false }) {
-      const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : undefined;
+    #admitted({ method, body, headers, tooLarge = false, unreadable = false, parsedBy = undefined }) {
+      const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : parsedBy ? `parsed:${parsedBy}` : undefined;
       const read = method === 'POST' && !state;
       const tags = read && this.hostKeys != null ? hostTags(this.hostKeys, body, true) : undefined;
       // The body's SHA-256 for the idempotency key, by the host where it is faster: only a
@@ -487,11 +495,11 @@ export function createReceivers(api) {
           else res.writeHead(answer.status, JSON_HEADERS).end(answer.body);
         };
         const failed = (error, unread) => reply(failure(error), unread);
-        const handle = ({ body, tooLarge, unreadable = false }) => {
+        const handle = ({ body, tooLarge, unreadable = false, parsedBy = undefined }) => {
           const unread = tooLarge || unreadable;
           let answer;
           try {
-            answer = this.#admitted({ method: req.method, body, headers: req.headers, tooLarge, unreadable });
+            answer = this.#admitted({ method: req.method, body, headers: req.headers, tooLarge, unreadable, parsedBy });
           } catch (error) {
             return failed(error, unread);
           }
@@ -510,6 +518,13 @@ export function createReceivers(api) {
           req.resume();
           return handle({ body: new Uint8Array(), tooLarge: false });
         }
+        // Bytes kept by a parser that ran first (keepRawBody), or a parsed body and a stream
+        // already read, which would never end again (Next.js's Pages Router parser, say).
+        if (req.rawBody instanceof Uint8Array) return handle({ body: req.rawBody, tooLarge: false });
+        if (req.readableEnded || (req.body !== undefined && req.body !== null)) {
+          if (req.body instanceof Uint8Array || typeof req.body === 'string') return handle({ body: req.body, tooLarge: false });
+          return handle({ body: req.body ?? null, tooLarge: false, parsedBy: 'node' });
+        }
         readRaw(req, this.maxBodyBytes, handle);
       };
     }
@@ -527,9 +542,9 @@ export function createReceivers(api) {
           res.status(answer.status).set(JSON_HEADERS);
           res.send(answer.body);
         };
-        const send = (body, tooLarge = false, unreadable = false) =>
+        const send = (body, tooLarge = false, unreadable = false, parsedBy = undefined) =>
           Promise.resolve()
-            .then(() => this.#admitted({ method: req.method, body, headers: req.headers, tooLarge, unreadable }))
+            .then(() => this.#admitted({ method: req.method, body, headers: req.headers, tooLarge, unreadable, parsedBy }))
             .then((a) => reply(a, tooLarge || unreadable), (error) => reply(failure(error), tooLarge || unreadable))
             .catch(next);
         // Step 0 before the body is read: a caller outside the allow-list is not read at all.
@@ -545,7 +560,8 @@ export function createReceivers(api) {
         if (req.rawBody instanceof Uint8Array) return send(req.rawBody);
         if (req.body instanceof Uint8Array || typeof req.body === 'string') return send(req.body);
         const parsed = req.body && typeof req.body === 'object' && Object.keys(req.body).length > 0;
-        if (req.readableEnded || req._body === true || parsed) return send(req.body ?? null);
+        // A parser read the body first and kept no bytes: the core words the fix for Express.
+        if (req.readableEnded || req._body === true || parsed) return send(req.body ?? null, false, false, 'express');
         readRaw(req, this.maxBodyBytes, ({ body, tooLarge, unreadable }) => send(body, tooLarge, unreadable));
       };
     }
@@ -565,13 +581,15 @@ export function createReceivers(api) {
       }
       if (refusal) return new Response(refusal.body, { status: refusal.status, headers: JSON_HEADERS });
       const empty = { body: new Uint8Array(), tooLarge: false, unreadable: false };
-      const read = request.method === 'POST'
+      // A body something read before clhooks: the core's refusal names the fix.
+      const used = request.method === 'POST' && request.bodyUsed ? 'fetch' : undefined;
+      const read = request.method === 'POST' && !used
         ? await readStream(request, this.maxBodyBytes).catch(() => ({ ...empty, unreadable: true }))
         : empty;
       const { status, body } = await Promise.resolve()
         // Members named, not spread: a spread costs a slow copy on every request.
         .then(() => this.#admitted({
-          method: request.method, headers: request.headers, body: read.body, tooLarge: read.tooLarge, unreadable: read.unreadable,
+          method: request.method, headers: request.headers, body: used ? null : read.body, tooLarge: read.tooLarge, unreadable: read.unreadable, parsedBy: used,
         }))
         .catch(failure);
       return new Response(body, { status, headers: JSON_HEADERS });

@@ -166,7 +166,9 @@ test('Express: after express.json() the middleware still verifies, or names the 
     const parsed = await post(url, body, headers(body, 's', 'orders.place', { 'content-type': 'application/json' }));
     assert.equal(parsed.status, 500);
     assert.equal(parsed.json.error, 'body_not_raw');
-    assert.match(parsed.json.message, /express\.json\(\{ verify: keepRawBody \}\)/);
+    // The fix for Express, at the receiver's own limit: the route first, or the bytes kept.
+    assert.match(parsed.json.message, /Mount app\.post\(path, webhooks\.express\(\)\) before app\.use\(express\.json\(\)\)/);
+    assert.match(parsed.json.message, /express\.json\(\{ limit: '5mb', verify: keepRawBody \}\)/);
     // With no signature (or a malformed one) the core's 401 comes first, whatever the body.
     const unsigned = { 'content-type': 'application/json', 'x-commercelayer-topic': 'orders.place' };
     const noSignature = await post(url, fixture, unsigned);
@@ -182,6 +184,26 @@ test('Express: after express.json() the middleware still verifies, or names the 
     const body = Buffer.concat([fixture, Buffer.from('  ')]);
     assert.equal((await post(url, body, headers(body, 's', 'orders.place', { 'content-type': 'application/json' }))).status, 200);
   });
+  // 2b. jsonOptions(): clhooks' limit, not Express's 100 kb, and the bytes kept; a receiver
+  // with a smaller limit names that limit when the bytes are missing.
+  const big = Buffer.from(JSON.stringify({ ...JSON.parse(fixture), meta: { pad: 'x'.repeat(150 * 1024) } }));
+  const withOptions = express();
+  const hooks = new Webhooks({ secret: 's', onEvent });
+  withOptions.use(express.json(hooks.jsonOptions()));
+  withOptions.post('/hooks', hooks.express());
+  await serve(withOptions, async (url) => {
+    const answer = await post(url, big, headers(big, 's', 'orders.place', { 'content-type': 'application/json' }));
+    assert.deepEqual([answer.status, answer.json.received], [200, 'orders.place']);
+  });
+  assert.deepEqual(hooks.jsonOptions(), { limit: 5 * 1024 * 1024, verify: keepRawBody });
+  const small = express();
+  small.use(express.json());
+  small.post('/hooks', expressMiddleware({ secret: 's', maxBodyBytes: 512 * 1024, onEvent }));
+  await serve(small, async (url) => {
+    const body = Buffer.concat([fixture, Buffer.from(' ')]);
+    const answer = await post(url, body, headers(body, 's', 'orders.place', { 'content-type': 'application/json' }));
+    assert.match(answer.json.message, /limit: '512kb'/);
+  });
   // 3. express.raw() on the route.
   const raw = express();
   raw.post('/hooks', express.raw({ type: '*/*', limit: '5mb' }), expressMiddleware({ secret: 's', onEvent }));
@@ -189,7 +211,39 @@ test('Express: after express.json() the middleware still verifies, or names the 
     assert.equal((await post(url, fixture, headers(fixture, 's'))).status, 200);
     assert.equal((await post(url, fixture, headers(fixture, 'x'))).status, 401);
   });
-  assert.deepEqual(events, ['orders.place', 'orders.place', 'orders.place']);
+  assert.deepEqual(events, ['orders.place', 'orders.place', 'orders.place', 'orders.place']);
+});
+
+test('node:http behind a parser that read the body, and a used fetch Request: 500 body_not_raw naming the fix, at once', async () => {
+  const webhooks = new Webhooks({ secret: 's', onEvent: () => assert.fail('no handler runs') });
+  const handler = webhooks.nodeHandler();
+  // As Next.js's Pages Router does: the stream read whole, the parsed JSON left as req.body.
+  const parsing = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      req.body = JSON.parse(Buffer.concat(chunks));
+      handler(req, res);
+    });
+  });
+  await new Promise((r) => parsing.listen(0, '127.0.0.1', r));
+  try {
+    const answer = await post(`http://127.0.0.1:${parsing.address().port}/hooks`, fixture, headers(fixture, 's'));
+    assert.deepEqual([answer.status, answer.json.error], [500, 'body_not_raw']);
+    assert.match(answer.json.message, /bodyParser: false/);
+  } finally {
+    parsing.close();
+  }
+  const request = new Request('http://x/hooks', { method: 'POST', body: fixture, headers: headers(fixture, 's') });
+  await request.text();
+  const used = await webhooks.fetch(request);
+  const json = await used.json();
+  assert.deepEqual([used.status, json.error], [500, 'body_not_raw']);
+  assert.match(json.message, /request\.clone\(\)/);
+  // The signature header is still checked first: a probe without one gets 401, not 500.
+  const probe = new Request('http://x/hooks', { method: 'POST', body: fixture });
+  await probe.arrayBuffer();
+  assert.equal((await webhooks.fetch(probe)).status, 401);
 });
 
 test('a copy arriving while the first is still being handled is answered 409, then the retry is a duplicate', async () => {
