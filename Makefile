@@ -112,9 +112,9 @@ stage-%: %
 # times in a row with one core kept busy by another process: a table of runs, failures and the
 # slowest test. Any failure is a bug to find, never a retry.
 ROUNDS ?= 10
-stress: tools examples-pkg rust-receiver
+stress: tools examples-pkg rust-receiver tool-deno
 	cargo build --locked -p clhooks-cli
-	NODES="$(NODE_BINS)" node tests/stress.mjs $(ROUNDS)
+	NODES="$(NODE_BINS)" DENO=$(DENO) node tests/stress.mjs $(ROUNDS)
 
 ## Artifacts -------------------------------------------------------------------------------
 
@@ -293,10 +293,10 @@ test-examples: examples-pkg rust-receiver tool-node-versions
 # Every code block of README.md, pkg-templates/README.md and docs/: the Rust ones as doctests
 # (against the axum example's dependencies, already built), then the rest as a reader runs
 # them, against the packed package and the CLI (tests/docs/run.mjs says how), on the newest LTS.
-test-docs: examples-pkg rust-receiver tool-redis tool-node-versions
+test-docs: examples-pkg rust-receiver tool-redis tool-node-versions tool-deno
 	cargo build --locked -p clhooks-cli
 	CARGO_TARGET_DIR=target/rust-receiver cargo test --locked --release --doc --manifest-path examples/rust-receiver/Cargo.toml
-	$(NODE_EXAMPLES) tests/docs/run.mjs
+	DENO=$(DENO) $(NODE_EXAMPLES) tests/docs/run.mjs
 
 # The browser payload inspector, served on loopback (Ctrl-C stops it).
 inspector: pkg

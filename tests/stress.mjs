@@ -29,6 +29,7 @@ const suites = [
   { name: 'cli (listen, goldens)', args: [...tap, ...files('cli')] },
   { name: 'examples', args: ['tests/examples/run.mjs'] },
   { name: 'examples (next.js)', args: [...tap, 'tests/examples/nextjs.test.mjs'] },
+  { name: 'docs (every code block)', args: ['tests/docs/run.mjs'] },
 ];
 
 /** Runs `node args` through a shell (for the globs), on every one of `on` at once; their output and exit status. */

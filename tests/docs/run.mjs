@@ -7,7 +7,8 @@
 //   (200, its handlers not run again) and a tampered one (401); a Worker (`export default {
 //   fetch }`) is bundled by Wrangler and served by workerd (Miniflare), a Next.js route or a
 //   Lambda handler is called as those platforms call it (tests/docs/drive.mjs), with the same
-//   three deliveries; any other block runs to its end and must exit 0. A block with `require`
+//   three deliveries; a Deno or Bun server runs in Deno or Bun (tests/docs/serve.mjs moves it
+//   to a free port); any other block runs to its end and must exit 0. A block with `require`
 //   and no `import` runs as CommonJS.
 // - a TypeScript block is type-checked against the package's declarations.
 // - a shell block that names the command line (`clhooks`, `npx clhooks`) runs in bash, with
@@ -37,6 +38,8 @@ const here = join(root, 'tests/docs');
 // redis, ioredis) in its node_modules, as they would find them in a reader's project.
 const work = join(root, 'target/doc-snippets');
 const node = process.execPath;
+const DENO = resolve(root, process.env.DENO ?? 'target/tools/node_modules/.bin/deno');
+const BUN = join(root, 'node_modules/.bin/bun');
 const SECRET = 'docs-secret';
 const fixture = readFileSync(join(root, 'tests/vectors/orders-place-payload.json'));
 const TOPIC = 'orders.place';
@@ -127,6 +130,12 @@ function freePort() {
   });
 }
 
+function isFree(port) {
+  return new Promise((done) => {
+    const server = createServer().once('error', () => done(false)).listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+}
+
 // The folder the snippets run in: the packed package installed as npm installs it, the payload.
 rmSync(work, { recursive: true, force: true });
 mkdirSync(join(work, 'node_modules/clhooks'), { recursive: true });
@@ -135,6 +144,8 @@ if (!tarball) throw new Error('no packed package in target/pack: run `make examp
 const untar = spawnSync('tar', ['-xzf', join(root, 'target/pack', tarball), '-C', join(work, 'node_modules/clhooks'), '--strip-components=1']);
 if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr}`);
 writeFileSync(join(work, 'payload.json'), fixture);
+// Deno resolves `clhooks` from node_modules where a package.json says it is a Node project.
+writeFileSync(join(work, 'package.json'), '{ "private": true }\n');
 // `clhooks` is the Rust build; `npx clhooks` the package's command line, as npx runs it.
 mkdirSync(join(work, 'bin'));
 symlinkSync(resolve(root, process.env.CLHOOKS ?? 'target/debug/clhooks'), join(work, 'bin/clhooks'));
@@ -165,21 +176,37 @@ const isCli = (code) => /(^|[;&|(])\s*(npx\s+)?clhooks\s/m.test(uncommented(code
 const isInstall = (code) => code.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'))
   .every((l) => /^\s*(npm (install|i|init)|cargo (add|install)|make|git clone|cd|rustup)\b/.test(l));
 
+/** How a JavaScript block runs: a Worker, a Next.js route, a Lambda handler, a server (in Deno, Bun or Node), or a script. */
+function jsKind(code) {
+  if (/^\s*export\s+default\b/m.test(code)) return 'worker';
+  if (/export\s+(async\s+)?function\s+POST\b/.test(code)) return 'next';
+  if (/export\s+const\s+handler\b/.test(code)) return 'lambda';
+  if (/\bDeno\.serve\(/.test(code)) return 'deno server';
+  if (/\bBun\.serve\(/.test(code)) return 'bun server';
+  if (/\.listen\(|\bserve\(\{/.test(code)) return 'node server';
+  return 'script';
+}
+
 async function runJs(block) {
   const cjs = /\brequire\(/.test(block.code) && !/^\s*import\s/m.test(block.code);
   const file = snippetFile(block, cjs ? '.cjs' : '.mjs');
   flushRedis();
   const deliveries = DELIVERIES.map((d) => ({ body: d.body.toString('base64'), headers: d.headers }));
-  if (/^\s*export\s+default\b/m.test(block.code)) return runWorker(block, file);
-  const driven = /export\s+(async\s+)?function\s+POST\b/.test(block.code) ? 'next' : /export\s+const\s+handler\b/.test(block.code) ? 'lambda' : null;
-  if (driven) {
+  const kind = jsKind(block.code);
+  if (kind === 'worker') return runWorker(block, file);
+  if (kind === 'next' || kind === 'lambda') {
+    const driven = kind;
     const out = spawnSync(node, [join(here, 'drive.mjs'), driven, file], { cwd: work, env, input: JSON.stringify(deliveries), encoding: 'utf8', timeout: 60_000 });
     if (out.status !== 0) return `exited ${out.status ?? out.signal}: ${out.stderr}`;
     const lines = out.stdout.trim().split('\n');
     return judge(JSON.parse(lines.pop()), lines.join('\n'));
   }
-  if (/\.listen\(|\bserve\(\{/.test(block.code)) {
-    const server = await start(node, ['--import', join(here, 'listen.mjs'), file], { cwd: work, env }, /snippet listening on (\d+)/, 'the snippet');
+  // Deno and Bun run their own servers; anything else that listens runs in Node.
+  const runtime = { 'deno server': [DENO, ['run', '-A', '--preload', join(here, 'serve.mjs'), file]],
+    'bun server': [BUN, ['--preload', join(here, 'serve.mjs'), file]],
+    'node server': [node, ['--import', join(here, 'listen.mjs'), file]] }[kind];
+  if (runtime) {
+    const server = await start(runtime[0], runtime[1], { cwd: work, env }, /snippet listening on (\d+)/, 'the snippet');
     try {
       const url = `http://127.0.0.1:${server.match[1]}/webhooks`;
       const answers = [];
@@ -233,7 +260,10 @@ async function runShell(block) {
   const lines = block.code.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
   const last = lines.at(-1) ?? '';
   if (/\bclhooks\s+listen\b/.test(last) && !/&\s*$/.test(last)) {
-    // A receiver for the blocks after it: up until the end of the file.
+    // A receiver for the blocks after it: up until the end of the file. Its port is the one a
+    // reader would use (outside the range the system hands out), so it must be free.
+    const port = /--port\s+(\d+)/.exec(last)?.[1];
+    if (port && !(await isFree(Number(port)))) return `port ${port}, which this block listens on, is taken on 127.0.0.1: stop what listens there`;
     const server = await start('bash', ['-euo', 'pipefail', '-c', block.code], { cwd: work, env }, /listening on (http:\/\/\S+)/, 'the listen');
     servers.push(server);
     return null;
@@ -277,7 +307,7 @@ try {
       try {
         if (notRun) kind = `not run: ${notRun[1]}`;
         else if (/^not run/.test(block.note)) { kind = 'not run'; error = '<!-- not run --> must say why: <!-- not run: REASON -->'; }
-        else if (['js', 'javascript', 'mjs', 'cjs'].includes(block.lang)) { kind = 'javascript'; error = await runJs(block); }
+        else if (['js', 'javascript', 'mjs', 'cjs'].includes(block.lang)) { kind = `javascript: ${jsKind(block.code)}`; error = await runJs(block); }
         else if (['ts', 'typescript'].includes(block.lang)) { kind = 'typescript'; error = runTs(block); }
         else if (['sh', 'bash', 'shell', 'console'].includes(block.lang)) {
           if (isCli(block.code)) { kind = 'shell'; error = await runShell(block); }
@@ -306,6 +336,6 @@ try {
   while (servers.length) await servers.pop().stop();
   await redis.stop();
 }
-const ran = results.filter(([, kind]) => /^(javascript|typescript|shell|rust server)$/.test(kind)).length;
+const ran = results.filter(([, kind]) => /^(javascript|typescript|shell|rust server)/.test(kind)).length;
 console.log(`\n${results.length} blocks in ${files.length} files: ${ran} run here, ${results.filter(([, k]) => k === 'rust doctest').length} Rust doctests (cargo test --doc), ${results.length - ran - results.filter(([, k]) => k === 'rust doctest').length} listed; ${failed} failed`);
 if (failed) process.exit(1);
