@@ -242,8 +242,11 @@ pub const MEANINGS: &[(&str, &str)] = &[
     ),
     (
         "body_not_raw",
-        "A parsed object was passed as the body: pass the raw bytes (`express.raw()`, \
-         `await request.arrayBuffer()`, `express.json({ verify: keepRawBody })`).",
+        "Something read the body before clhooks and kept only a parsed object, or nothing: the \
+         message names the fix for what the adapter saw (Express: mount the route before \
+         `express.json()`, or `express.json(webhooks.jsonOptions())`; the Next.js Pages Router: \
+         `bodyParser: false`; a fetch `Request` already read: pass it unread; your own call: the \
+         raw bytes). A missing or malformed signature is answered 401 first.",
     ),
     (
         "invalid_argument",
