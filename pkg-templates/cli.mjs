@@ -265,8 +265,9 @@ const commands = {
       : undefined;
     let webhooks;
     try {
-      // The handler's time is the misbehaviour's: listen sets no limit on it, as the Rust one.
-      webhooks = new Webhooks({ secret: all, maxBodyBytes: args.max_body, handlerTimeoutMs: 0, ...(sources ? { sources } : {}) });
+      // The handler's time is the misbehaviour's: listen sets no limit on it, as the Rust one; its
+      // failures on purpose are in its own log, not on standard error.
+      webhooks = new Webhooks({ secret: all, maxBodyBytes: args.max_body, handlerTimeoutMs: 0, onError: null, ...(sources ? { sources } : {}) });
     } catch (error) {
       return fail(core.coreFailure(error.code ?? 'invalid_argument', error.message));
     }

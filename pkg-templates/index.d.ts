@@ -243,8 +243,8 @@ export interface ReceiverOptions {
   inFlight?: InFlight;
   /** A duplicate is answered 200 without calling handlers (`'skip'`, default) or passed on with `duplicate: true` (`'mark'`). */
   duplicates?: Duplicates;
-  /** Told of an error a handler threw (the answer is then 500, so Commerce Layer retries). */
-  onError?: (error: unknown, event: WebhookEvent) => void;
+  /** Told of an error a handler threw (the answer is then 500, so Commerce Layer retries); `console.error` when unset, nothing with `null`. */
+  onError?: ((error: unknown, event: WebhookEvent) => void) | null;
   /**
    * Receive only from these addresses (off by default): any other caller gets 403
    * `forbidden_source` before anything is verified. `allow` lists addresses and CIDR blocks,

@@ -29,6 +29,11 @@ export function createReceivers(api) {
   } = api;
   const invalid = (message) => new WebhookError('invalid_argument', message, { status: 500 });
   /** A function option, or nothing. */
+  /** The default `onError`: a handler's (or the store's) failure on standard error. */
+  const logFailure = (error, event) => {
+    const about = event && typeof event === 'object' ? ` (${event.topic} ${event.id})` : '';
+    console.error(`clhooks: a delivery failed${about}; the answer says so and Commerce Layer retries:`, error);
+  };
   const callable = (value, name) => {
     if (value !== undefined && value !== null && typeof value !== 'function') throw invalid(`${name} must be a function`);
     return value || undefined;
@@ -153,7 +158,8 @@ export function createReceivers(api) {
           }
         },
       };
-      this.onError = callable(onError, 'onError');
+      // Unset, failures go to the console, where a newcomer looks; `null` silences them.
+      this.onError = onError === undefined ? logFailure : callable(onError, 'onError');
       this.handlers = [];
       if (callable(onEvent, 'onEvent')) this.on('*', onEvent);
     }

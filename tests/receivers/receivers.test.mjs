@@ -643,3 +643,22 @@ test("a copy being handled elsewhere: 409 by default, 200 with inFlight: 'accept
   const accept = await new Webhooks({ secret: 's', seen: busy(), inFlight: 'accept' }).process(delivery(fixture, 's'));
   assert.deepEqual([accept.status, JSON.parse(accept.body)], [200, { received: 'orders.place', in_flight: true }]);
 });
+
+test("a handler's failure goes to console.error unless onError says otherwise, and null silences it", async () => {
+  const logged = [];
+  const error = console.error;
+  console.error = (...args) => logged.push(args);
+  try {
+    const failing = (options) => new Webhooks({ secret: 's', onEvent: () => { throw new Error('boom'); }, ...options });
+    assert.equal((await failing({}).process(delivery(fixture, 's'))).status, 500);
+    assert.equal(logged.length, 1);
+    assert.match(logged[0][0], /^clhooks: a delivery failed \(orders\.place wBXVhZOmXO\)/);
+    assert.equal(logged[0][1].message, 'boom');
+    assert.equal((await failing({ onError: null }).process(delivery(fixture, 's'))).status, 500);
+    const told = [];
+    assert.equal((await failing({ onError: (e) => told.push(e.message) }).process(delivery(fixture, 's'))).status, 500);
+    assert.deepEqual([logged.length, told], [1, ['boom']]);
+  } finally {
+    console.error = error;
+  }
+});

@@ -59,7 +59,7 @@ pub const RECEIVER_OPTIONS: &[ReceiverOption] = &[
         name: "onError",
         rust: "none: the handler's `Err`",
         listen: &[],
-        default: || "none".into(),
+        default: || "`console.error`; `null`: nothing".into(),
         meaning: "Told of the error a handler threw (the answer is 500 all the same), and of a seen-store \
                   that could not record or release a key (`store_unavailable`; the answer stands).",
     },
