@@ -316,6 +316,9 @@ export function createReceivers(api) {
       return this.admission ? this.admission.admit(peer, headers) : undefined;
     }
 
+    /** Whether a setup mistake (a body a parser read first) was already told on the console. */
+    #saidSetup = false;
+
     /** The exchange of a request that step 0 let through. */
     #admitted({ method, body, headers, tooLarge = false, unreadable = false, parsedBy = undefined }) {
       const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : parsedBy ? `parsed:${parsedBy}` : undefined;
@@ -327,7 +330,16 @@ export function createReceivers(api) {
       if (isThenable(tags) || isThenable(digest)) {
         return Promise.all([tags, digest]).then(([t, d]) => this.#received(method, headers, body, state, t, d));
       }
-      return this.#received(method, headers, body, state, tags, digest);
+      const answer = this.#received(method, headers, body, state, tags, digest);
+      // A receiver set up wrong answers every delivery 500 and Commerce Layer's log is far away:
+      // say it here too, once, where the default onError writes.
+      if (parsedBy && !this.#saidSetup && this.onError === logFailure && !isThenable(answer) && answer.status >= 500) {
+        this.#saidSetup = true;
+        let message = answer.body;
+        try { message = JSON.parse(answer.body).message; } catch { /* the body as it is */ }
+        console.error(`clhooks: every delivery to this receiver will fail until its setup is fixed: ${message}`);
+      }
+      return answer;
     }
 
     /** Steps 1 and 2 (in one call when the store answers at once), then the handlers. */
@@ -717,7 +729,15 @@ export function createReceivers(api) {
       if (request === null || typeof request !== 'object' || request.headers == null) {
         return Promise.reject(invalid('handleRequest takes a Request'));
       }
-      return webhooksFor(options).fetch(request, peer);
+      if (options === null || typeof options !== 'object') {
+        return Promise.reject(invalid('handleRequest takes options: { secret, onEvent, ... }'));
+      }
+      try {
+        return webhooksFor(options).fetch(request, peer);
+      } catch (error) {
+        // A receiver that cannot be made (no secret, a wrong option): a rejection, as every failure here.
+        return Promise.reject(error);
+      }
     },
   };
 }

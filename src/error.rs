@@ -299,8 +299,13 @@ impl fmt::Display for Error {
                 "invalid topic pattern {}: expected `*`, `resource.*`, `*.event` or `resource.event`",
                 Quoted(input)
             ),
-            Error::EmptySecret => f.write_str("the shared secret is empty"),
-            Error::MissingSecret => f.write_str("no shared secret was given"),
+            Error::EmptySecret => f.write_str(
+                "the shared secret is empty (an environment variable such as CL_WEBHOOK_SECRET that is not set?)",
+            ),
+            Error::MissingSecret => f.write_str(
+                "no shared secret was given: pass the webhook's shared secret (Commerce Layer shows it when the \
+                 webhook is created; the examples read it from CL_WEBHOOK_SECRET)",
+            ),
             Error::MissingSignature => {
                 f.write_str("the X-CommerceLayer-Signature header is missing or empty")
             }

@@ -662,3 +662,33 @@ test("a handler's failure goes to console.error unless onError says otherwise, a
     console.error = error;
   }
 });
+
+test('handleRequest rejects options it cannot use with a WebhookError, never a TypeError or a synchronous throw', async () => {
+  const request = () => new Request('http://x/hooks', { method: 'POST', body: fixture, headers: headers(fixture, 's') });
+  for (const [options, code] of [[null, 'invalid_argument'], [42, 'invalid_argument'], [{}, 'missing_secret'], [{ secret: '' }, 'empty_secret']]) {
+    let pending;
+    assert.doesNotThrow(() => { pending = handleRequest(request(), options); });
+    await assert.rejects(pending, (error) => error instanceof WebhookError && error.code === code, `${JSON.stringify(options)} → ${code}`);
+  }
+});
+
+test('a body a parser read first is said once on the console, with the fix, unless onError is set', async () => {
+  const logged = [];
+  const error = console.error;
+  console.error = (...args) => logged.push(args.join(' '));
+  try {
+    const app = express();
+    app.use(express.json());
+    app.post('/hooks', new Webhooks({ secret: 's', onEvent: () => {} }).express());
+    app.post('/quiet', new Webhooks({ secret: 's', onEvent: () => {}, onError: () => {} }).express());
+    await serve(app, async (url) => {
+      const json = { 'content-type': 'application/json' };
+      for (let i = 0; i < 3; i++) assert.equal((await post(url, fixture, headers(fixture, 's', 'orders.place', json))).status, 500);
+      assert.equal((await post(url.replace(/hooks$/, 'quiet'), fixture, headers(fixture, 's', 'orders.place', json))).status, 500);
+    });
+    assert.equal(logged.length, 1);
+    assert.match(logged[0], /^clhooks: every delivery to this receiver will fail until its setup is fixed: express\.json\(\)/);
+  } finally {
+    console.error = error;
+  }
+});

@@ -10,7 +10,8 @@ use clhooks::Verifier;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let receiver = Arc::new(Receiver::new(Verifier::new([std::env::var("CL_WEBHOOK_SECRET")?])?));
+    let secret = std::env::var("CL_WEBHOOK_SECRET").map_err(|_| "set CL_WEBHOOK_SECRET to the webhook's shared secret")?;
+    let receiver = Arc::new(Receiver::new(Verifier::new([secret])?));
     let seen = Arc::new(MemoryStore::default()); // remembers handled deliveries: duplicates answer 200
     let hook = move |headers: HeaderMap, body: Bytes| async move {
         let headers = headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
