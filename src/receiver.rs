@@ -16,6 +16,10 @@
 //!
 //! [`Receiver::handle`] runs the three steps with a synchronous store and handler.
 
+mod session;
+
+pub use session::{Action, Notice, Session, ANSWER_DEADLINE_MS};
+
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
@@ -912,18 +916,7 @@ impl Receiver {
     /// when the first copy has either succeeded (and this one is a duplicate) or failed (and
     /// this one runs), or 200 with `"in_flight": true` under [`InFlight::Accept`].
     pub fn claimed(&self, topic: &Topic, claim: Claim) -> Result<Run, Answer> {
-        match (claim, self.duplicates) {
-            (Claim::Fresh, _) => Ok(Run { duplicate: false, claimed: true }),
-            (Claim::Duplicate, Duplicates::Skip) => Err(Answer::received(topic.as_str(), true)),
-            (Claim::Duplicate, Duplicates::Mark) => Ok(Run { duplicate: true, claimed: false }),
-            (Claim::InFlight, _) if self.in_flight == InFlight::Accept => {
-                Err(Answer::json(200, &[("received", topic.as_str())], &[("in_flight", "true")]))
-            }
-            (Claim::InFlight, _) => Err(Answer::coded(
-                IN_FLIGHT,
-                "another copy of this delivery is being handled; try again later",
-            )),
-        }
+        session::decide(topic, claim, self.duplicates, self.in_flight)
     }
 
     /// Step 3: the handlers of a delivery of `topic` ran; `ok` when every one of them

@@ -3,7 +3,7 @@
 
 use clhooks::payload::KeyScope;
 use clhooks::receiver::{
-    Answer, Body, Claim, Duplicates, InFlight, MemoryStore, Receiver, Run, SeenStore, Terms,
+    Action, Answer, Body, Claim, Duplicates, InFlight, MemoryStore, Receiver, Run, SeenStore, Session, Terms,
 };
 use clhooks::signature::{Check, TAG_LEN};
 use clhooks::{Topic, Verifier};
@@ -561,5 +561,123 @@ impl JsMemoryStore {
     #[wasm_bindgen(getter)]
     pub fn size(&self) -> u32 {
         u32::try_from(self.inner.len()).unwrap_or(u32::MAX)
+    }
+}
+
+/// One delivery's sequence after step 1, the core's `Session`: the package tells it what
+/// happened and does what it hands out (`poll`), waking it at `nextWake`.
+#[wasm_bindgen(js_name = Session)]
+pub struct JsSession {
+    inner: Session,
+}
+
+#[wasm_bindgen(js_class = Session)]
+impl JsSession {
+    /// The session of a delivery of `topic` that `receiver` accepted at `now` (ms), with
+    /// `handlers` handlers to run and a seen-store (`store`) or none.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        receiver: &JsReceiver,
+        topic_name: &JsValue,
+        handlers: u32,
+        store: bool,
+        now: f64,
+    ) -> JsResult<JsSession> {
+        let topic = throw(topic(topic_name))?;
+        let handlers = usize::try_from(handlers).unwrap_or(usize::MAX);
+        Ok(JsSession { inner: Session::new(&receiver.inner, topic, handlers, store, ms(now)) })
+    }
+
+    /// The next action, or `undefined`: `{kind: 'claim', terms}`, `{kind: 'run', index,
+    /// duplicate}`, `{kind: 'end', handled}`, `{kind: 'tell', code, message}` or `{kind:
+    /// 'answer', answer: {status, body}}`.
+    pub fn poll(&mut self) -> JsValue {
+        let Some(action) = self.inner.poll() else { return JsValue::UNDEFINED };
+        let out = Object::new();
+        match action {
+            Action::Claim(terms) => {
+                set(&out, "kind", &JsValue::from_str("claim"));
+                set(&out, "terms", &terms_value(terms));
+            }
+            Action::Run { index, duplicate } => {
+                set(&out, "kind", &JsValue::from_str("run"));
+                set(&out, "index", &JsValue::from(u32::try_from(index).unwrap_or(u32::MAX)));
+                set(&out, "duplicate", &JsValue::from(duplicate));
+            }
+            Action::End { handled } => {
+                set(&out, "kind", &JsValue::from_str("end"));
+                set(&out, "handled", &JsValue::from(handled));
+            }
+            Action::Tell(notice) => {
+                set(&out, "kind", &JsValue::from_str("tell"));
+                set(&out, "code", &JsValue::from_str(notice.code()));
+                set(&out, "message", &JsValue::from_str(notice.message()));
+            }
+            Action::Answer(answer) => {
+                set(&out, "kind", &JsValue::from_str("answer"));
+                set(&out, "answer", &answer_value(&answer));
+            }
+        }
+        out.into()
+    }
+
+    /// When to call `wake`, in the caller's ms, or `undefined`.
+    #[wasm_bindgen(getter, js_name = nextWake)]
+    pub fn next_wake(&self) -> Option<f64> {
+        self.inner.next_wake().map(|t| t as f64)
+    }
+
+    /// The store's answer to the claim: `'fresh'`, `'duplicate'` or `'in_flight'`.
+    pub fn claimed(&mut self, claim: &JsValue, now: f64) -> JsResult<()> {
+        let claim = match claim.as_string().as_deref() {
+            Some("fresh") => Claim::Fresh,
+            Some("duplicate") => Claim::Duplicate,
+            Some("in_flight") => Claim::InFlight,
+            _ => {
+                return Err(crate::errors::to_js(&BindingError::invalid(
+                    "a claim is 'fresh', 'duplicate' or 'in_flight'",
+                )))
+            }
+        };
+        self.inner.claimed(claim, ms(now));
+        Ok(())
+    }
+
+    /// The store failed to claim: 503 `store_unavailable`.
+    #[wasm_bindgen(js_name = storeFailed)]
+    pub fn store_failed(&mut self, message: &JsValue) {
+        self.inner.store_failed(&message.as_string().unwrap_or_default());
+    }
+
+    /// The handler the last `run` named ended: `ok`, or it failed.
+    #[wasm_bindgen(js_name = handlerEnded)]
+    pub fn handler_ended(&mut self, ok: bool, now: f64) {
+        self.inner.handler_ended(ok, ms(now));
+    }
+
+    /// The store could not end the claim.
+    #[wasm_bindgen(js_name = endFailed)]
+    pub fn end_failed(&mut self) {
+        self.inner.end_failed();
+    }
+
+    /// The time is `now` (ms).
+    pub fn wake(&mut self, now: f64) {
+        self.inner.wake(ms(now));
+    }
+
+    /// Whether nothing is left to do.
+    #[wasm_bindgen(getter, js_name = isOver)]
+    pub fn is_over(&self) -> bool {
+        self.inner.is_over()
+    }
+}
+
+/// Milliseconds from JS (a double) as the core's: negatives and NaN are 0.
+fn ms(now: f64) -> u64 {
+    if now.is_finite() && now > 0.0 {
+        now as u64
+    } else {
+        0
     }
 }

@@ -1,0 +1,329 @@
+//! The delivery session: see [`Session`].
+
+use std::collections::VecDeque;
+
+use super::{Answer, Claim, Duplicates, InFlight, Receiver, Run, Terms};
+use crate::topic::Topic;
+
+/// Commerce Layer's deadline for an answer (5 s): a handler still running then has failed the
+/// delivery for Commerce Layer, which retries it.
+pub const ANSWER_DEADLINE_MS: u64 = 5_000;
+
+/// What the caller does next for a [`Session`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Ask the seen-store to claim the delivery's key with these terms, then tell the session
+    /// what it said ([`Session::claimed`]) or that it failed ([`Session::store_failed`]).
+    Claim(Terms),
+    /// Run the handler of the delivery's `index`-th route (counted in the order the routes
+    /// match), telling it whether the delivery was handled before; then tell the session
+    /// [`Session::handler_ended`].
+    Run {
+        /// Which of the delivery's routes.
+        index: usize,
+        /// Whether the key was handled before ([`Duplicates::Mark`]).
+        duplicate: bool,
+    },
+    /// End the claim: recorded as done (`handled`) or released, so the retry runs. Should the
+    /// store fail, tell the session [`Session::end_failed`]: the answer stands.
+    End {
+        /// Done (true) or released (false).
+        handled: bool,
+    },
+    /// Tell the error handler (`onError`) this.
+    Tell(Notice),
+    /// Send this answer. A session answers once; what follows it only ends the claim.
+    Answer(Answer),
+}
+
+/// What a [`Session`] has the caller tell its error handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// The handler that just ended failed: the caller tells its error.
+    HandlerFailed,
+    /// A handler is still running at Commerce Layer's deadline ([`ANSWER_DEADLINE_MS`]):
+    /// Commerce Layer counts the delivery as failed and will retry it. Told once per delivery.
+    DeadlineExceeded,
+    /// The store could not end a claim (`store_unavailable`): the answer stands, and the
+    /// claim's lease frees the key in time.
+    EndFailed,
+}
+
+impl Notice {
+    /// The code the error handler is told: `handler_failed`, `deadline_exceeded`,
+    /// `store_unavailable`.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Notice::HandlerFailed => "handler_failed",
+            Notice::DeadlineExceeded => "deadline_exceeded",
+            Notice::EndFailed => "store_unavailable",
+        }
+    }
+
+    /// What the error handler is told, for a deadline passed (the others carry the caller's
+    /// error).
+    #[must_use]
+    pub fn message(&self) -> &'static str {
+        match self {
+            Notice::HandlerFailed => "a handler failed; Commerce Layer will try again",
+            Notice::DeadlineExceeded => {
+                "a handler is still running at Commerce Layer's 5 s deadline: Commerce Layer counts \
+                 the delivery as failed and will retry it (answered 409 while this one runs, then \
+                 as a duplicate). Hand slow work to a queue and answer at once"
+            }
+            Notice::EndFailed => "the seen-store could not end a claim; its lease frees the key",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// The claim is asked; answered 503 if the store says nothing by `until`.
+    Claiming { until: Option<u64> },
+    /// The store was too late: answered 503 already; a fresh claim coming back is released.
+    Late,
+    /// Handler `index` runs.
+    Running { index: usize, run: Run, since: u64 },
+    /// Nothing left to do.
+    Over,
+}
+
+/// One delivery's sequence after step 1, as a sans-IO machine: claim its key, wait a bounded
+/// time for the store, run the handlers of its routes in order, warn when they outlive
+/// Commerce Layer's deadline, answer, and end the claim. The caller owns the store, the
+/// handlers and the clock: it tells the [`Session`] what happened, with the time, and does the
+/// [`Action`]s it hands out, in order, waking it at [`Session::next_wake`]. No timer, future or
+/// promise is inside, as quinn-proto's connection leaves its timers to quinn.
+///
+/// **The deadline rule.** Commerce Layer waits 5 s ([`ANSWER_DEADLINE_MS`]) for an answer and
+/// retries after it. A handler still running then is told once ([`Notice::DeadlineExceeded`]):
+/// inline work that slow belongs on a queue. Its claim is kept while it runs, so a retry that
+/// arrives meanwhile is answered 409 `in_flight`, and it is recorded when the handler ends,
+/// done or released, so the next retry is a duplicate or runs again: a slow handler is neither
+/// lost nor run twice. Past the handler timeout the answer is 503 `handler_timeout` (if the
+/// connection still waits), and the claim is still kept until the handler ends, or until its
+/// lease (past the handler timeout, [`LEASE_MARGIN_MS`](super::LEASE_MARGIN_MS)) frees it for a
+/// handler that hangs for good.
+///
+/// The package's receivers and [`Receiver::handle`] still run their own sequence, with the
+/// older rule (the claim released at the handler timeout); they move onto this machine next.
+#[derive(Debug, Clone)]
+pub struct Session {
+    topic: Topic,
+    handlers: usize,
+    terms: Terms,
+    duplicates: Duplicates,
+    in_flight: InFlight,
+    handler_timeout_ms: u64,
+    started: u64,
+    phase: Phase,
+    answered: bool,
+    warned: bool,
+    timed_out: bool,
+    actions: VecDeque<Action>,
+}
+
+impl Session {
+    /// The session of a delivery of `topic` that `receiver` accepted at `now_ms`, with
+    /// `handlers` handlers to run (its routes' handlers), and a seen-store (`store`) or none.
+    #[must_use]
+    pub fn new(receiver: &Receiver, topic: Topic, handlers: usize, store: bool, now_ms: u64) -> Session {
+        let terms = receiver.terms();
+        let mut session = Session {
+            topic,
+            handlers,
+            terms,
+            duplicates: receiver.duplicates,
+            in_flight: receiver.in_flight,
+            handler_timeout_ms: receiver.handler_timeout_ms,
+            started: now_ms,
+            phase: Phase::Over,
+            answered: false,
+            warned: false,
+            timed_out: false,
+            actions: VecDeque::new(),
+        };
+        if store {
+            let until = (terms.wait_ms > 0).then(|| now_ms.saturating_add(terms.wait_ms));
+            session.phase = Phase::Claiming { until };
+            session.actions.push_back(Action::Claim(terms));
+        } else {
+            session.run(Run { duplicate: false, claimed: false }, now_ms);
+        }
+        session
+    }
+
+    /// The next thing to do, in order; `None` until the session is told something more.
+    pub fn poll(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When to wake the session ([`Session::wake`]) if nothing else happens first, in the
+    /// caller's milliseconds.
+    #[must_use]
+    pub fn next_wake(&self) -> Option<u64> {
+        match self.phase {
+            Phase::Claiming { until } => until,
+            Phase::Running { run, since, .. } => {
+                let deadline = (!self.warned).then(|| self.started.saturating_add(ANSWER_DEADLINE_MS));
+                let timeout = (run.claimed && !self.timed_out && self.handler_timeout_ms > 0)
+                    .then(|| since.saturating_add(self.handler_timeout_ms));
+                match (deadline, timeout) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
+            Phase::Late | Phase::Over => None,
+        }
+    }
+
+    /// Whether the session has nothing left to do (its actions polled or not).
+    #[must_use]
+    pub fn is_over(&self) -> bool {
+        // A session answered late still waits for the claim, to release it should it be fresh.
+        matches!(self.phase, Phase::Over)
+    }
+
+    /// Whether the session has handed out its answer.
+    #[must_use]
+    pub fn answered(&self) -> bool {
+        self.answered
+    }
+
+    /// The store's answer to the claim.
+    pub fn claimed(&mut self, claim: Claim, now_ms: u64) {
+        match self.phase {
+            Phase::Claiming { .. } => match decide(&self.topic, claim, self.duplicates, self.in_flight) {
+                Ok(run) => self.run(run, now_ms),
+                Err(answer) => {
+                    self.answer(answer);
+                    self.phase = Phase::Over;
+                }
+            },
+            // Answered 503 already: a claim that came back fresh is released at once, so that
+            // the retry runs.
+            Phase::Late => {
+                if claim == Claim::Fresh {
+                    self.actions.push_back(Action::End { handled: false });
+                }
+                self.phase = Phase::Over;
+            }
+            Phase::Running { .. } | Phase::Over => {}
+        }
+    }
+
+    /// The store failed to claim (threw, rejected, is down): 503 `store_unavailable`.
+    pub fn store_failed(&mut self, message: &str) {
+        match self.phase {
+            Phase::Claiming { .. } => {
+                self.answer(Receiver::store_failed(message));
+                self.phase = Phase::Over;
+            }
+            Phase::Late => self.phase = Phase::Over,
+            Phase::Running { .. } | Phase::Over => {}
+        }
+    }
+
+    /// The handler the last [`Action::Run`] named ended: `ok`, or it failed (threw, rejected).
+    pub fn handler_ended(&mut self, ok: bool, now_ms: u64) {
+        let Phase::Running { index, run, since } = self.phase else { return };
+        if ok && index.saturating_add(1) < self.handlers {
+            let index = index.saturating_add(1);
+            self.phase = Phase::Running { index, run, since };
+            self.actions.push_back(Action::Run { index, duplicate: run.duplicate });
+            self.wake(now_ms);
+            return;
+        }
+        if !ok {
+            self.actions.push_back(Action::Tell(Notice::HandlerFailed));
+        }
+        self.finish(run, ok);
+    }
+
+    /// The store could not end the claim: the error handler is told; the answer stands.
+    pub fn end_failed(&mut self) {
+        self.actions.push_back(Action::Tell(Notice::EndFailed));
+    }
+
+    /// The time is `now_ms` (at [`Session::next_wake`], or later).
+    pub fn wake(&mut self, now_ms: u64) {
+        match self.phase {
+            Phase::Claiming { until: Some(until) } if now_ms >= until => {
+                let message = format!("no answer within {} ms", self.terms.wait_ms);
+                self.answer(Receiver::store_failed(&message));
+                self.phase = Phase::Late;
+            }
+            Phase::Running { run, since, .. } => {
+                if !self.warned && now_ms >= self.started.saturating_add(ANSWER_DEADLINE_MS) {
+                    self.warned = true;
+                    self.actions.push_back(Action::Tell(Notice::DeadlineExceeded));
+                }
+                let over = run.claimed
+                    && self.handler_timeout_ms > 0
+                    && now_ms >= since.saturating_add(self.handler_timeout_ms);
+                if over && !self.timed_out {
+                    // The connection may still wait: say the handlers took too long. The claim
+                    // is kept, to be ended by the handler's own end (the deadline rule).
+                    self.timed_out = true;
+                    self.answer(Answer::coded(
+                        super::HANDLER_TIMEOUT,
+                        "the handlers did not finish in time; Commerce Layer will try again",
+                    ));
+                }
+            }
+            Phase::Claiming { .. } | Phase::Late | Phase::Over => {}
+        }
+    }
+
+    fn run(&mut self, run: Run, now_ms: u64) {
+        if self.handlers == 0 {
+            self.finish(run, true);
+            return;
+        }
+        self.phase = Phase::Running { index: 0, run, since: now_ms };
+        self.actions.push_back(Action::Run { index: 0, duplicate: run.duplicate });
+        self.wake(now_ms);
+    }
+
+    fn finish(&mut self, run: Run, ok: bool) {
+        let answer = if ok {
+            Answer::received(self.topic.as_str(), run.duplicate)
+        } else {
+            Answer::coded(super::HANDLER_FAILED, "a handler failed; Commerce Layer will try again")
+        };
+        self.answer(answer);
+        if run.claimed {
+            self.actions.push_back(Action::End { handled: ok });
+        }
+        self.phase = Phase::Over;
+    }
+
+    fn answer(&mut self, answer: Answer) {
+        if !self.answered {
+            self.answered = true;
+            self.actions.push_back(Action::Answer(answer));
+        }
+    }
+}
+
+/// Step 2's decision, shared by [`Receiver::claimed`] and the session.
+pub(super) fn decide(
+    topic: &Topic,
+    claim: Claim,
+    duplicates: Duplicates,
+    in_flight: InFlight,
+) -> Result<Run, Answer> {
+    match (claim, duplicates) {
+        (Claim::Fresh, _) => Ok(Run { duplicate: false, claimed: true }),
+        (Claim::Duplicate, Duplicates::Skip) => Err(Answer::received(topic.as_str(), true)),
+        (Claim::Duplicate, Duplicates::Mark) => Ok(Run { duplicate: true, claimed: false }),
+        (Claim::InFlight, _) if in_flight == InFlight::Accept => {
+            Err(Answer::json(200, &[("received", topic.as_str())], &[("in_flight", "true")]))
+        }
+        (Claim::InFlight, _) => Err(Answer::coded(
+            super::IN_FLIGHT,
+            "another copy of this delivery is being handled; try again later",
+        )),
+    }
+}
