@@ -982,26 +982,42 @@ impl Receiver {
             Ok(delivery) => delivery,
             Err(answer) => return answer,
         };
-        let topic = &delivery.event.topic;
+        // The session decides the sequence; this loop only does what it says. One handler, the
+        // caller's; no clock: a synchronous handler's end is the only time that passes.
         let terms = self.terms();
-        let claim = match store.claim(&delivery.key, terms) {
-            Ok(claim) => claim,
-            Err(e @ Error::StoreUnavailable { .. }) => return Receiver::refusal(&e),
-            Err(e) => return Receiver::store_failed(&e.to_string()),
-        };
-        let run = match self.claimed(topic, claim) {
-            Ok(run) => run,
-            Err(answer) => return answer,
-        };
+        let mut session = Session::new(self, delivery.event.topic.clone(), 1, true, 0);
         // Should the handler panic and the panic be caught upstream, the claim is released.
-        let mut guard = ClaimGuard { store, key: &delivery.key, held: run.claimed };
-        let ok = handler(&delivery, run.duplicate).is_ok();
-        let finish = self.finished(topic, run, ok);
-        guard.held = false;
-        // The store failing to end the claim changes no answer (see SeenStore): the work is
-        // done, or the lease frees the key.
-        let _ = end_claim(store, &delivery.key, terms, finish.done);
-        finish.answer
+        let mut guard = ClaimGuard { store, key: &delivery.key, held: false };
+        let mut handler = Some(handler);
+        let mut answer = None;
+        while let Some(action) = session.poll() {
+            match action {
+                Action::Claim(terms) => match store.claim(&delivery.key, terms) {
+                    Ok(claim) => {
+                        guard.held = claim == Claim::Fresh;
+                        session.claimed(claim, 0);
+                    }
+                    Err(Error::StoreUnavailable { message }) => session.store_failed(&message),
+                    Err(e) => session.store_failed(&e.to_string()),
+                },
+                Action::Run { duplicate, .. } => {
+                    let ok = handler.take().is_some_and(|handler| handler(&delivery, duplicate).is_ok());
+                    session.handler_ended(ok, 0);
+                }
+                Action::End { handled } => {
+                    guard.held = false;
+                    // The store failing to end the claim changes no answer (see SeenStore):
+                    // the work is done, or the lease frees the key.
+                    if end_claim(store, &delivery.key, terms, Some(handled)).is_err() {
+                        session.end_failed();
+                    }
+                }
+                // A synchronous caller has no error handler to tell.
+                Action::Tell(_) => {}
+                Action::Answer(given) => answer = Some(given),
+            }
+        }
+        answer.unwrap_or_else(|| Receiver::failed("the delivery ended without an answer"))
     }
 }
 

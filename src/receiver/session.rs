@@ -106,8 +106,9 @@ enum Phase {
 /// lease (past the handler timeout, [`LEASE_MARGIN_MS`](super::LEASE_MARGIN_MS)) frees it for a
 /// handler that hangs for good.
 ///
-/// The package's receivers and [`Receiver::handle`] still run their own sequence, with the
-/// older rule (the claim released at the handler timeout); they move onto this machine next.
+/// [`Receiver::handle`] (and so `clhooks listen`) drives it. The package's receivers and the
+/// axum example still run their own sequence, with the older rule (the claim released at the
+/// handler timeout); they move onto this machine next.
 #[derive(Debug, Clone)]
 pub struct Session {
     topic: Topic,
