@@ -329,6 +329,46 @@ pub trait SeenStore {
     fn release(&self, key: &str) -> crate::Result<()>;
 }
 
+/// What an [`AsyncSeenStore`] returns: a boxed future, so that the trait works behind `dyn`
+/// (`Arc<dyn AsyncSeenStore>` in a receiver's state), and `Send`, so that a multi-threaded
+/// runtime may move it.
+pub type StoreFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = crate::Result<T>> + Send + 'a>>;
+
+/// A seen-store for asynchronous receivers (tokio, axum): the claim of a delivery's key with the
+/// receiver's [`Terms`], then its end, recorded as handled or released. The in-memory
+/// [`MemoryStore`] and `clhooks_redis::RedisStore` implement it, so a receiver picks its store
+/// in one line; a [`Session`] says when to call each. [`SeenStore`] stays for synchronous
+/// callers with no runtime ([`Receiver::handle`], `clhooks listen`, the npm package's core).
+pub trait AsyncSeenStore: Send + Sync {
+    /// Claims a key: [`Claim::Fresh`] hands it to the caller until [`AsyncSeenStore::end`], or
+    /// until [`Terms::lease_ms`] runs out.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StoreUnavailable`]: the delivery is answered 503.
+    fn claim<'a>(&'a self, key: &'a str, terms: Terms) -> StoreFuture<'a, Claim>;
+
+    /// Ends a claim: recorded as handled for [`Terms::keep_ms`] (`handled`), or released so
+    /// that the retry runs.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StoreUnavailable`]. The answer stands: the work is done, or the lease frees
+    /// the key.
+    fn end<'a>(&'a self, key: &'a str, terms: Terms, handled: bool) -> StoreFuture<'a, ()>;
+}
+
+impl AsyncSeenStore for MemoryStore {
+    fn claim<'a>(&'a self, key: &'a str, terms: Terms) -> StoreFuture<'a, Claim> {
+        Box::pin(std::future::ready(SeenStore::claim(self, key, terms)))
+    }
+
+    fn end<'a>(&'a self, key: &'a str, terms: Terms, handled: bool) -> StoreFuture<'a, ()> {
+        Box::pin(std::future::ready(end_claim(self, key, terms, Some(handled))))
+    }
+}
+
 #[derive(Debug, Default)]
 struct Keys {
     capacity: usize,

@@ -128,3 +128,26 @@ fn out_of_place_inputs_change_nothing() {
     assert_eq!(session.poll(), None);
     assert!(session.answered() && session.is_over());
 }
+
+/// The in-memory store behind the async trait answers at once (no runtime needed), as its
+/// synchronous methods do.
+#[wasm_bindgen_test(unsupported = test)]
+fn the_memory_store_answers_the_async_trait_at_once() {
+    use clhooks::receiver::{AsyncSeenStore, MemoryStore, StoreFuture};
+    use std::task::{Context, Poll, Waker};
+    fn now<T>(mut future: StoreFuture<'_, T>) -> clhooks::Result<T> {
+        match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(value) => value,
+            Poll::Pending => panic!("the memory store made a caller wait"),
+        }
+    }
+    let memory = MemoryStore::new(8);
+    let store: &dyn AsyncSeenStore = &memory;
+    let terms = Receiver::new(Verifier::new(["secret"]).unwrap()).terms();
+    assert_eq!(now(store.claim("k", terms)).unwrap(), Claim::Fresh);
+    assert_eq!(now(store.claim("k", terms)).unwrap(), Claim::InFlight);
+    now(store.end("k", terms, false)).unwrap();
+    assert_eq!(now(store.claim("k", terms)).unwrap(), Claim::Fresh);
+    now(store.end("k", terms, true)).unwrap();
+    assert_eq!(now(store.claim("k", terms)).unwrap(), Claim::Duplicate);
+}

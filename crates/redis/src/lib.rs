@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clhooks::receiver::{Claim, Terms};
+use clhooks::receiver::{AsyncSeenStore, Claim, StoreFuture, Terms};
 use clhooks::store::RedisProtocol;
 use clhooks::Error;
 use redis::aio::ConnectionManager;
@@ -146,5 +146,15 @@ impl RedisStore {
         let token = self.tokens().remove(key).unwrap_or_default();
         let _: i64 = self.send(&self.protocol.end(key, &token, handled, terms)).await?;
         Ok(())
+    }
+}
+
+impl AsyncSeenStore for RedisStore {
+    fn claim<'a>(&'a self, key: &'a str, terms: Terms) -> StoreFuture<'a, Claim> {
+        Box::pin(RedisStore::claim(self, key, terms))
+    }
+
+    fn end<'a>(&'a self, key: &'a str, terms: Terms, handled: bool) -> StoreFuture<'a, ()> {
+        Box::pin(RedisStore::end(self, key, handled, terms))
     }
 }

@@ -123,3 +123,23 @@ async fn a_redis_that_is_down_is_store_unavailable() {
     let failed = tokio::time::timeout(Duration::from_secs(5), store.claim("k", TERMS)).await;
     assert!(matches!(failed, Ok(Err(Error::StoreUnavailable { .. }))), "{failed:?}");
 }
+
+/// Behind `dyn AsyncSeenStore`, as a receiver holds whichever store it was given: the same
+/// claims as the store's own methods, and a Node or Rust instance on the same Redis agrees.
+#[tokio::test]
+async fn the_async_store_trait_claims_and_ends_as_the_store_does() {
+    use clhooks::receiver::{AsyncSeenStore, MemoryStore};
+    let redis = server().await;
+    let stores: Vec<std::sync::Arc<dyn AsyncSeenStore>> = vec![
+        std::sync::Arc::new(RedisStore::connect(&redis.url, "t9:").await.unwrap()),
+        std::sync::Arc::new(MemoryStore::default()),
+    ];
+    for store in stores {
+        assert_eq!(store.claim("k", TERMS).await.unwrap(), Claim::Fresh);
+        assert_eq!(store.claim("k", TERMS).await.unwrap(), Claim::InFlight);
+        store.end("k", TERMS, false).await.unwrap();
+        assert_eq!(store.claim("k", TERMS).await.unwrap(), Claim::Fresh, "released: the retry runs");
+        store.end("k", TERMS, true).await.unwrap();
+        assert_eq!(store.claim("k", TERMS).await.unwrap(), Claim::Duplicate);
+    }
+}
