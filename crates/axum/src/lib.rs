@@ -1,0 +1,516 @@
+//! [Commerce Layer](https://commercelayer.io) webhooks on [axum]: verified deliveries routed to
+//! async handlers, each delivery handled once however often Commerce Layer retries it.
+//!
+//! ```no_run
+//! use clhooks_axum::{Event, Webhooks};
+//!
+//! async fn placed(event: Event) -> Result<(), std::io::Error> {
+//!     println!("{} {}", event.topic(), event.id());
+//!     Ok(()) // an Err answers 500, and Commerce Layer retries
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let app = Webhooks::new([std::env::var("CL_WEBHOOK_SECRET")?])?
+//!         .on("orders.place", placed)?
+//!         .into_router("/webhooks");
+//!     let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+//!     axum::serve(listener, app).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The crate only moves bytes and runs futures. Every answer (200, 401, 400, 405, 413, 409,
+//! 500, 503), what counts as a duplicate, and the order and timing of a delivery's steps are
+//! decided by clhooks' core: its [`Receiver`] reads the request, and its [`Session`] says when
+//! to claim the key in the seen-store, which handler to run, when Commerce Layer's 5 s deadline
+//! has passed, what to answer and how to end the claim. The body is read while it streams, up
+//! to the receiver's limit; past it the answer is a JSON 413, and what the client still sends is
+//! read and dropped within the core's bounds so that it can read that answer. A span per
+//! delivery (`clhooks.delivery`: topic, id, claim, status) goes to [`tracing`]; no secret or
+//! body is in it.
+//!
+//! The seen-store is the in-memory one by default (one process); give every instance the same
+//! `clhooks_redis::RedisStore` with [`Webhooks::store`] and each delivery is handled once across
+//! them. [`Webhooks::into_router`] gives an axum [`Router`], itself a tower `Service` for hyper
+//! users; serve it `into_make_service_with_connect_info::<SocketAddr>()` for a source
+//! allow-list ([`Receiver::with_sources`]) to see the caller.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body as HttpBody;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use clhooks::receiver::{
+    Action, Answer, AsyncSeenStore, Body, Delivery, MemoryStore, Notice, Receiver, Session,
+    ANSWER_CONTENT_TYPE,
+};
+use clhooks::{ReceivedEvent, Topic, Verifier};
+use http_body_util::BodyExt;
+use serde::de::DeserializeOwned;
+use tokio::sync::oneshot;
+use tracing::Instrument;
+
+/// Any error a handler returns.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>;
+type Handler = Arc<dyn Fn(Event) -> HandlerFuture + Send + Sync>;
+
+type ErrorHook = Arc<dyn Fn(&Failure<'_>) + Send + Sync>;
+
+/// A verified delivery, as a handler gets it: cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Event {
+    delivery: Arc<Delivery>,
+    duplicate: bool,
+}
+
+impl Event {
+    /// The topic, such as `orders.place`.
+    #[must_use]
+    pub fn topic(&self) -> &Topic {
+        &self.delivery.event.topic
+    }
+
+    /// The id of the payload's resource.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        &self.delivery.event.resource().id
+    }
+
+    /// The event as the core read it: the JSON:API document, its resource, `denormalize()`.
+    #[must_use]
+    pub fn received(&self) -> &ReceivedEvent {
+        &self.delivery.event
+    }
+
+    /// The delivery's idempotency key: the same for every retry of it.
+    #[must_use]
+    pub fn idempotency_key(&self) -> &str {
+        &self.delivery.key
+    }
+
+    /// Whether the delivery was handled before (only under `Duplicates::Mark`).
+    #[must_use]
+    pub fn duplicate(&self) -> bool {
+        self.duplicate
+    }
+
+    /// The resource, its relationships resolved from `included`, as a type of yours:
+    /// `event.resource::<Order>()` with `#[derive(Deserialize)] struct Order { number: u64, .. }`.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadError::Denormalize`] past the core's budgets; [`ReadError::Shape`] when the
+    /// resource does not fit `T`.
+    pub fn resource<T: DeserializeOwned>(&self) -> Result<T, ReadError> {
+        let value = self.delivery.event.denormalize().map_err(ReadError::Denormalize)?;
+        serde_json::from_value(value).map_err(ReadError::Shape)
+    }
+}
+
+/// Why [`Event::resource`] could not give a typed resource.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// Resolving the relationships went past a budget of the core (`denormalize_limit`).
+    Denormalize(clhooks::Error),
+    /// The resource does not have the shape of the type asked for.
+    Shape(serde_json::Error),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Denormalize(e) => write!(f, "the resource could not be resolved: {e}"),
+            ReadError::Shape(e) => write!(f, "the resource does not fit the type asked for: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ReadError::Denormalize(e) => Some(e),
+            ReadError::Shape(e) => Some(e),
+        }
+    }
+}
+
+/// What the error hook ([`Webhooks::on_error`]) is told. The answer is decided already.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Failure<'a> {
+    /// A handler returned an error or panicked: answered 500, the claim released, so that
+    /// Commerce Layer's retry runs it again.
+    Handler {
+        /// The delivery.
+        event: &'a Event,
+        /// What the handler returned (a panic's message, for a panic).
+        error: &'a BoxError,
+    },
+    /// A handler is still running at Commerce Layer's 5 s deadline: Commerce Layer counts the
+    /// delivery as failed and will retry it (answered 409 while this one runs, then as a
+    /// duplicate). Hand slow work to a queue.
+    Deadline {
+        /// The delivery.
+        event: &'a Event,
+    },
+    /// The seen-store could not end a claim; its lease frees the key.
+    Store {
+        /// The delivery.
+        event: &'a Event,
+    },
+}
+
+impl Failure<'_> {
+    /// The stable code: `handler_failed`, `deadline_exceeded`, `store_unavailable`.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        self.notice().code()
+    }
+
+    fn notice(&self) -> Notice {
+        match self {
+            Failure::Handler { .. } => Notice::HandlerFailed,
+            Failure::Deadline { .. } => Notice::DeadlineExceeded,
+            Failure::Store { .. } => Notice::EndFailed,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Handler { event, error } => {
+                write!(f, "{} {}: a handler failed: {error}", event.topic(), event.id())
+            }
+            Failure::Deadline { event } | Failure::Store { event } => {
+                write!(f, "{} {}: {}", event.topic(), event.id(), self.notice().message())
+            }
+        }
+    }
+}
+
+/// Commerce Layer webhooks for axum: the secret, the seen-store and the handlers by topic
+/// pattern, made into a [`Router`].
+pub struct Webhooks {
+    receiver: Receiver,
+    store: Option<Arc<dyn AsyncSeenStore>>,
+    /// By the core's route index; `None` for a route the given receiver had already.
+    handlers: Vec<Option<Handler>>,
+    on_error: Option<ErrorHook>,
+}
+
+impl Webhooks {
+    /// Webhooks verified with these secrets (several while rotating: any match passes), with
+    /// the core's defaults: a 5 MiB body limit, duplicates skipped, the in-memory store.
+    ///
+    /// # Errors
+    ///
+    /// `missing_secret`, `empty_secret`.
+    pub fn new<I, S>(secrets: I) -> clhooks::Result<Webhooks>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Ok(Webhooks::with_receiver(Receiver::new(Verifier::new(secrets)?)))
+    }
+
+    /// Webhooks on a receiver of your own settings (body limit, handler timeout, duplicates,
+    /// sources, lease and keep times: `Receiver::with_*`). Routes it has already run no
+    /// handler: add them with [`Webhooks::on`].
+    #[must_use]
+    pub fn with_receiver(receiver: Receiver) -> Webhooks {
+        Webhooks {
+            receiver,
+            store: Some(Arc::new(MemoryStore::default())),
+            handlers: Vec::new(),
+            on_error: None,
+        }
+    }
+
+    /// Where the deliveries handled are remembered: shared by every instance (a
+    /// `clhooks_redis::RedisStore`), or in this process (the default).
+    #[must_use]
+    pub fn store(mut self, store: impl AsyncSeenStore + 'static) -> Webhooks {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// No seen-store: every delivery runs its handlers, duplicates too.
+    #[must_use]
+    pub fn without_store(mut self) -> Webhooks {
+        self.store = None;
+        self
+    }
+
+    /// Runs `handler` for every verified delivery whose topic matches `pattern` (`*`,
+    /// `orders.*`, `*.destroy`, `orders.place`), after the handlers added before it.
+    ///
+    /// # Errors
+    ///
+    /// `invalid_topic_pattern`.
+    pub fn on<F, Fut, E>(mut self, pattern: &str, handler: F) -> clhooks::Result<Webhooks>
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        let index = self.receiver.route(pattern)?;
+        let handler: Handler = Arc::new(move |event| {
+            let future = handler(event);
+            Box::pin(async move { future.await.map_err(Into::into) })
+        });
+        // The core numbers routes in the order they are added.
+        if self.handlers.len() <= index {
+            self.handlers.resize(index.saturating_add(1), None);
+        }
+        if let Some(slot) = self.handlers.get_mut(index) {
+            *slot = Some(handler);
+        }
+        Ok(self)
+    }
+
+    /// Told of a handler that failed, a handler past Commerce Layer's deadline, and a store that
+    /// could not end a claim. By default they go to [`tracing`] (`warn`).
+    #[must_use]
+    pub fn on_error(mut self, hook: impl Fn(&Failure<'_>) + Send + Sync + 'static) -> Webhooks {
+        self.on_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// A router answering deliveries on `path`, every method (the receiver answers 405 to all
+    /// but POST). Merge it into your app, or serve it alone.
+    pub fn into_router(self, path: &str) -> Router {
+        Router::new().route(path, any(deliver)).with_state(Arc::new(self))
+    }
+
+    fn tell(&self, failure: &Failure<'_>) {
+        match &self.on_error {
+            Some(hook) => hook(failure),
+            None => tracing::warn!(code = failure.code(), "{failure}"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Webhooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhooks")
+            .field("receiver", &self.receiver)
+            .field("store", &self.store.is_some())
+            .field("handlers", &self.handlers.iter().flatten().count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request: read, then the delivery's session on a task of its own (it outlives a client
+/// that hangs up, as Commerce Layer does at 5 s), whose answer this sends.
+async fn deliver(State(app): State<Arc<Webhooks>>, request: Request) -> Response {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string());
+    let (parts, mut body) = request.into_parts();
+    // Step 0: a caller outside the allow-list is refused before its body is read.
+    if let Err(answer) = app.receiver.admit(peer.as_deref(), &pairs(&parts.headers)) {
+        linger(&app.receiver, body);
+        return respond(answer);
+    }
+    let max = app.receiver.max_body_bytes();
+    let declared =
+        parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    // Over the limit by its Content-Length: answered before a byte is read.
+    let read = match declared {
+        Some(length) if length > max => Ok(None),
+        _ => read_up_to(&mut body, max).await,
+    };
+    let body = match &read {
+        Ok(Some(bytes)) => Body::Bytes(bytes),
+        Ok(None) => {
+            linger(&app.receiver, body);
+            Body::TooLarge
+        }
+        Err(()) => Body::Unreadable,
+    };
+    let delivery = match app.receiver.receive_from(
+        parts.method.as_str(),
+        peer.as_deref(),
+        pairs(&parts.headers),
+        body,
+    ) {
+        Ok(delivery) => Arc::new(delivery),
+        Err(answer) => return respond(answer),
+    };
+    let (send, answered) = oneshot::channel();
+    let span = tracing::info_span!(
+        "clhooks.delivery",
+        topic = %delivery.event.topic,
+        id = %delivery.event.resource().id,
+        claim = tracing::field::Empty,
+        status = tracing::field::Empty,
+    );
+    tokio::spawn(drive(app, delivery, send).instrument(span));
+    respond(answered.await.unwrap_or_else(|_| Receiver::failed("the delivery ended without an answer")))
+}
+
+/// Does what the delivery's session hands out until it has nothing left: the only place that
+/// awaits the store and the handlers, and sleeps until the session's next wake-up meanwhile.
+async fn drive(app: Arc<Webhooks>, delivery: Arc<Delivery>, send: oneshot::Sender<Answer>) {
+    let mut run = Run {
+        session: Session::new(
+            &app.receiver,
+            delivery.event.topic.clone(),
+            delivery.routes.len(),
+            app.store.is_some(),
+            now_ms(),
+        ),
+        send: Some(send),
+        event: Event { delivery: Arc::clone(&delivery), duplicate: false },
+        failed: None,
+    };
+    while let Some(action) = run.session.poll() {
+        match action {
+            Action::Claim(terms) => {
+                let Some(store) = app.store.clone() else { break };
+                let claimed = run.awaiting(&app, store.claim(&delivery.key, terms)).await;
+                match claimed {
+                    Ok(claim) => {
+                        tracing::Span::current().record("claim", claim.as_str());
+                        run.session.claimed(claim, now_ms());
+                    }
+                    Err(clhooks::Error::StoreUnavailable { message }) => run.session.store_failed(&message),
+                    Err(e) => run.session.store_failed(&e.to_string()),
+                }
+            }
+            Action::Run { index, duplicate } => {
+                run.event.duplicate = duplicate;
+                let handler =
+                    delivery.routes.get(index).and_then(|route| app.handlers.get(*route)).cloned().flatten();
+                let outcome = match handler {
+                    // On a task of its own: a panic is a failure like an error, not a lost claim.
+                    Some(handler) => {
+                        let task = tokio::spawn(handler(run.event.clone()));
+                        match run.awaiting(&app, task).await {
+                            Ok(result) => result,
+                            Err(e) => Err(BoxError::from(format!("the handler panicked: {e}"))),
+                        }
+                    }
+                    // A route of the receiver given, with no handler: nothing to run.
+                    None => Ok(()),
+                };
+                let ok = outcome.is_ok();
+                run.failed = outcome.err();
+                run.session.handler_ended(ok, now_ms());
+            }
+            Action::End { handled } => {
+                let Some(store) = app.store.clone() else { continue };
+                if store.end(&delivery.key, app.receiver.terms(), handled).await.is_err() {
+                    run.session.end_failed();
+                }
+            }
+            other => run.side(&app, other),
+        }
+    }
+}
+
+/// A delivery's session and what its caller holds for it.
+struct Run {
+    session: Session,
+    send: Option<oneshot::Sender<Answer>>,
+    event: Event,
+    failed: Option<BoxError>,
+}
+
+impl Run {
+    /// `future`'s output, waking the session at its wake-ups meanwhile: what they give (an
+    /// answer, a notice) is done at once, while the store or the handler goes on.
+    async fn awaiting<T>(&mut self, app: &Webhooks, future: impl Future<Output = T>) -> T {
+        tokio::pin!(future);
+        loop {
+            let Some(wake) = self.session.next_wake() else { return future.await };
+            let pause = Duration::from_millis(wake.saturating_sub(now_ms()));
+            tokio::select! {
+                output = &mut future => return output,
+                () = tokio::time::sleep(pause) => {
+                    self.session.wake(now_ms());
+                    while let Some(action) = self.session.poll() {
+                        self.side(app, action);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The actions that need no waiting: an answer, a notice.
+    fn side(&mut self, app: &Webhooks, action: Action) {
+        match action {
+            Action::Answer(answer) => {
+                tracing::Span::current().record("status", answer.status);
+                if let Some(send) = self.send.take() {
+                    // A client gone already has nothing to be told.
+                    let _ = send.send(answer);
+                }
+            }
+            Action::Tell(Notice::HandlerFailed) => {
+                let error = self.failed.take().unwrap_or_else(|| BoxError::from("a handler failed"));
+                app.tell(&Failure::Handler { event: &self.event, error: &error });
+            }
+            Action::Tell(Notice::DeadlineExceeded) => app.tell(&Failure::Deadline { event: &self.event }),
+            Action::Tell(Notice::EndFailed) => app.tell(&Failure::Store { event: &self.event }),
+            // Waiting actions come only from the session's main loop.
+            Action::Claim(_) | Action::Run { .. } | Action::End { .. } => {}
+        }
+    }
+}
+
+fn respond(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, ANSWER_CONTENT_TYPE)], answer.body).into_response()
+}
+
+/// The body, or `None` as soon as it goes over `max` bytes (the rest left unread).
+async fn read_up_to(body: &mut HttpBody, max: usize) -> Result<Option<Vec<u8>>, ()> {
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(drop)?.into_data() else { continue };
+        if bytes.len().saturating_add(data.len()) > max {
+            return Ok(None);
+        }
+        bytes.extend_from_slice(&data);
+    }
+    Ok(Some(bytes))
+}
+
+/// The core's lingering close after an answer sent before the body was read whole: the rest is
+/// read and dropped on a task of its own within the core's bounds, so that a client still
+/// sending reads the answer; past them the body is dropped and hyper closes.
+fn linger(receiver: &Receiver, mut body: HttpBody) {
+    let mut linger = receiver.linger(now_ms());
+    tokio::spawn(async move {
+        let left = linger.until_ms().saturating_sub(now_ms());
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(left);
+        while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, body.frame()).await {
+            let read = frame.data_ref().map_or(0, |data| data.len());
+            if !linger.read(read, now_ms()) {
+                break;
+            }
+        }
+    });
+}
+
+/// Milliseconds since the epoch: the core reads no clock.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn pairs(headers: &HeaderMap) -> Vec<(&str, &str)> {
+    headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))).collect()
+}
