@@ -20,6 +20,35 @@
 //! }
 //! ```
 //!
+//! The router answers as Commerce Layer expects, here driven in process with tower's `oneshot`:
+//!
+//! ```
+//! use axum::body::Body;
+//! use axum::http::Request;
+//! use clhooks_axum::{Event, Webhooks};
+//! use tower::ServiceExt;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let app = Webhooks::new(["secret"])?
+//!     .on("orders.*", |event: Event| async move {
+//!         assert_eq!(event.id(), "o1");
+//!         Ok::<(), std::io::Error>(())
+//!     })?
+//!     .into_router("/webhooks");
+//! let body = r#"{"data":{"id":"o1","type":"orders","attributes":{}}}"#;
+//! let delivery = || {
+//!     Request::post("/webhooks")
+//!         .header("X-CommerceLayer-Topic", "orders.place")
+//!         .header("X-CommerceLayer-Signature", clhooks::sign(body.as_bytes(), "secret").unwrap())
+//!         .body(Body::from(body))
+//! };
+//! assert_eq!(app.clone().oneshot(delivery()?).await?.status(), 200);
+//! assert_eq!(app.oneshot(delivery()?).await?.status(), 200); // a duplicate: the handler ran once
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The crate only moves bytes and runs futures. Every answer (200, 401, 400, 405, 413, 409,
 //! 500, 503), what counts as a duplicate, and the order and timing of a delivery's steps are
 //! decided by clhooks' core: its [`Receiver`] reads the request, and its [`Session`] says when
