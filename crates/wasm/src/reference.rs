@@ -15,6 +15,7 @@ use clhooks::receiver::{
     UNBOUNDED_LEASE_MS,
 };
 use clhooks::{Error, SignatureHint, Verifier};
+use clhooks_command::text::duration;
 use serde::Serialize;
 
 use crate::codes::{BINDING_CODES, BINDING_STATUS};
@@ -502,19 +503,6 @@ fn bytes(n: usize) -> String {
     }
 }
 
-/// A duration for people: `4 h 18 min 45 s`.
-fn duration(ms: u64) -> String {
-    let parts =
-        [(ms / 3_600_000, "h"), (ms / 60_000 % 60, "min"), (ms / 1_000 % 60, "s"), (ms % 1_000, "ms")];
-    let words: Vec<String> =
-        parts.iter().filter(|(n, _)| *n > 0).map(|(n, unit)| format!("{n} {unit}")).collect();
-    if words.is_empty() {
-        "0 ms".to_owned()
-    } else {
-        words.join(" ")
-    }
-}
-
 /// A duration in ms for people: `30 s (30,000 ms)`.
 fn ms(ms: u64) -> String {
     format!("{} ({} ms)", duration(ms), thousands(ms))
@@ -529,9 +517,6 @@ mod tests {
         assert_eq!(bytes(5 * 1024 * 1024), "5 MiB (5,242,880 bytes)");
         assert_eq!(bytes(1500), "1,500 bytes");
         assert_eq!(bytes(0), "0 bytes");
-        assert_eq!(duration(15_525_000), "4 h 18 min 45 s");
-        assert_eq!(duration(300_000), "5 min");
-        assert_eq!(duration(0), "0 ms");
         assert_eq!(ms(30_000), "30 s (30,000 ms)");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_000), "1,000");
