@@ -28,12 +28,12 @@ export function createReceivers(api) {
     hostTags, hostDigest, hostKeysFor, readHeaders, receiverWritten, forgetParsed, admission, WebhookError, Verifier, runtime, secretsOf, isCoreFailure,
   } = api;
   const invalid = (message) => new WebhookError('invalid_argument', message, { status: 500 });
-  /** A function option, or nothing. */
   /** The default `onError`: a handler's (or the store's) failure on standard error. */
   const logFailure = (error, event) => {
     const about = event && typeof event === 'object' ? ` (${event.topic} ${event.id})` : '';
     console.error(`clhooks: a delivery failed${about}; the answer says so and Commerce Layer retries:`, error);
   };
+  /** A function option, or nothing. */
   const callable = (value, name) => {
     if (value !== undefined && value !== null && typeof value !== 'function') throw invalid(`${name} must be a function`);
     return value || undefined;
