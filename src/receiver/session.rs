@@ -103,12 +103,15 @@ enum Phase {
 /// done or released, so the next retry is a duplicate or runs again: a slow handler is neither
 /// lost nor run twice. Past the handler timeout the answer is 503 `handler_timeout` (if the
 /// connection still waits), and the claim is still kept until the handler ends, or until its
-/// lease (past the handler timeout, [`LEASE_MARGIN_MS`](super::LEASE_MARGIN_MS)) frees it for a
-/// handler that hangs for good.
+/// lease ends (counted from the claim's answer; [`LEASE_MARGIN_MS`](super::LEASE_MARGIN_MS)
+/// past the handler timeout): the store has freed the key then, so the session is over, and a
+/// handler that ends later tells the store nothing (a retry may have run it by then). A run
+/// that holds no claim (no store, a marked duplicate) is over at the handler timeout. So every
+/// session ends within a bounded time, whatever its handlers do, unless the handler timeout is
+/// 0 and there is no claim: then it lasts as long as the handler.
 ///
-/// [`Receiver::handle`] (and so `clhooks listen`) drives it. The package's receivers and the
-/// axum example still run their own sequence, with the older rule (the claim released at the
-/// handler timeout); they move onto this machine next.
+/// [`Receiver::handle`] (and so `clhooks listen`), `clhooks-axum` and the package's receivers
+/// drive it.
 #[derive(Debug, Clone)]
 pub struct Session {
     topic: Topic,
@@ -168,12 +171,10 @@ impl Session {
             Phase::Claiming { until } => until,
             Phase::Running { run, since, .. } => {
                 let deadline = (!self.warned).then(|| self.started.saturating_add(ANSWER_DEADLINE_MS));
-                let timeout = (run.claimed && !self.timed_out && self.handler_timeout_ms > 0)
+                let timeout = (!self.timed_out && self.handler_timeout_ms > 0)
                     .then(|| since.saturating_add(self.handler_timeout_ms));
-                match (deadline, timeout) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                }
+                let lease = run.claimed.then(|| since.saturating_add(self.terms.lease_ms));
+                [deadline, timeout, lease].into_iter().flatten().min()
             }
             Phase::Late | Phase::Over => None,
         }
@@ -260,17 +261,21 @@ impl Session {
                     self.warned = true;
                     self.actions.push_back(Action::Tell(Notice::DeadlineExceeded));
                 }
-                let over = run.claimed
-                    && self.handler_timeout_ms > 0
+                let timeout = self.handler_timeout_ms > 0
                     && now_ms >= since.saturating_add(self.handler_timeout_ms);
-                if over && !self.timed_out {
-                    // The connection may still wait: say the handlers took too long. The claim
-                    // is kept, to be ended by the handler's own end (the deadline rule).
+                let lease_over = run.claimed && now_ms >= since.saturating_add(self.terms.lease_ms);
+                if (timeout || lease_over) && !self.timed_out {
+                    // The connection may still wait: say the handlers took too long. A claim is
+                    // kept, to be ended by the handler's own end (the deadline rule).
                     self.timed_out = true;
                     self.answer(Answer::coded(
                         super::HANDLER_TIMEOUT,
                         "the handlers did not finish in time; Commerce Layer will try again",
                     ));
+                }
+                // Nothing is left to end: no claim, or the store has freed it.
+                if self.timed_out && (!run.claimed || lease_over) {
+                    self.phase = Phase::Over;
                 }
             }
             Phase::Claiming { .. } | Phase::Late | Phase::Over => {}
