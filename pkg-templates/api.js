@@ -503,14 +503,15 @@ export function createApi(makeCore, host, loadSender, loadSources) {
   };
   /**
    * A receiver's step 1 with its values written into the core's memory, as the core's
-   * `Receiver.receive` gives it (`[answer, event, run, pending]`): the core's `receiveWritten`
+   * `Receiver.receive` gives it (`[answer, event, session, pending]`, the session opened at
+   * `now`): the core's `receiveWritten`
    * (the method, the body's length, the signature and the topic), this layer's `read`, then
-   * the core's `receiveOutlined` (the document's shape, the key, the store's claim, the run;
+   * the core's `receiveOutlined` (the document's shape, the key, the store's claim, the session;
    * `receiveOutlinedInMemory` claims in `memory`, the core's own memory store, without a crossing).
    * `undefined` when the core says no or a value does not fit, before anything is claimed: the
    * caller then calls the core's `receive`, for the answer.
    */
-  const receiverWritten = (receiver, method, body, signature, topic, tags, digest, store, memory) => {
+  const receiverWritten = (receiver, method, body, signature, topic, tags, digest, store, memory, now) => {
     if (!(body instanceof Uint8Array) || !plainTopic(topic)) return undefined;
     const at = writeHead(tags === undefined ? body : tags, [method, signature, topic]);
     if (at < 0 || !receiver.receiveWritten(tags !== undefined, body.length, at, method.length, signature.length, topic.length)) {
@@ -518,8 +519,8 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     }
     const codes = readOrNot(body, topicInfo(topic));
     if (!codesWritten(codes)) return undefined;
-    return memory === undefined ? receiver.receiveOutlined(codes.length, body, digest, store)
-      : receiver.receiveOutlinedInMemory(codes.length, body, digest, memory);
+    return memory === undefined ? receiver.receiveOutlined(codes.length, body, digest, store, now)
+      : receiver.receiveOutlinedInMemory(codes.length, body, digest, memory, now);
   };
 
   setUp();

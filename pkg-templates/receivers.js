@@ -11,7 +11,7 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  *   hostDigest: (body: any, allowAsync: boolean) => Uint8Array | Promise<Uint8Array> | undefined,
  *   hostKeysFor: (secret: any) => any,
  *   readHeaders: (headers: any, names?: string[]) => (string | undefined)[],
- *   receiverWritten: (receiver: any, method: any, body: any, signature: any, topic: any, tags: any, digest: any, store: any, memory: any) => any,
+ *   receiverWritten: (receiver: any, method: any, body: any, signature: any, topic: any, tags: any, digest: any, store: any, memory: any, now: number) => any,
  *   forgetParsed: () => void,
  *   admission: (config: any) => { admit(peer: any, headers: any): Answer | undefined },
  *   core: () => Core,
@@ -115,6 +115,168 @@ export function createReceivers(api) {
     return new MemoryStore(max);
   }
 
+  /** The time every session input is given, in ms, on a clock that does not go back. */
+  const clock = () => performance.now();
+  /** What the core's session numbers say (`Receiver.sessionSteps()`), read once. */
+  let steps;
+  /** For a handler that rejects with nothing, or with something other than an error. */
+  const describe = (error) => String(error && error.message ? error.message : error);
+
+  /**
+   * One delivery's session in the core, driven: each action it hands out is done in order (a
+   * handler run, the claim ended in the store, onError told, the answer given) and what came of
+   * it told back, with the time. It decides nothing; when the session waits, its one timer
+   * wakes it when the core says (`sessionWakeAt`), unless something else happens first.
+   */
+  class Drive {
+    /** @param {Webhooks} webhooks @param {any} receiver @param {number} id @param {EventFields & Record<string, unknown>} event */
+    constructor(webhooks, receiver, id, event) {
+      this.webhooks = webhooks;
+      this.receiver = receiver;
+      this.id = id;
+      this.event = event;
+      // Read before the handlers run (they may change the event); made by the core for a store.
+      this.key = webhooks.seen ? event.idempotencyKey : undefined;
+      /** @type {Answer | undefined} */
+      this.answer = undefined;
+      /** Resolves the promise of an answer given later. */
+      this.settle = undefined;
+      this.timer = undefined;
+      /** The error of the handler that failed, and the store's when it could not end the claim. */
+      this.failed = undefined;
+      this.storeError = undefined;
+    }
+
+    /**
+     * Drives the session from step 1 (with the store's claim still `pending`, when it did not
+     * answer at once): the answer, or a promise of it.
+     * @returns {Answer | Promise<Answer>}
+     */
+    start(pending) {
+      steps ??= api.core().Receiver.sessionSteps();
+      if (pending === undefined) this.step(this.receiver.sessionNext(this.id));
+      else {
+        this.wait();
+        Promise.resolve(pending).then(
+          (claim) => this.input(() => this.receiver.sessionClaimed(this.id, claim, clock())),
+          (error) => this.input(() => this.receiver.sessionStoreFailed(this.id, describe(error))),
+        );
+      }
+      if (this.answer !== undefined) return this.answer;
+      return new Promise((resolve) => { this.settle = resolve; });
+    }
+
+    /** Something happened while the session waited: `tell()` tells the session, then on. */
+    input(tell) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      try {
+        this.step(tell());
+      } catch (error) {
+        // The core failed (a trap, a store's broken contract): answered so, if nothing was.
+        this.give(failure(error));
+      }
+    }
+
+    /** The session waits: its timer, at the time the core gives. */
+    wait() {
+      const at = this.receiver.sessionWakeAt(this.id);
+      if (at === undefined) return;
+      // A millisecond past it: the core counts whole milliseconds, and a timer may fire a little early.
+      this.timer = setTimeout(() => this.input(() => this.receiver.sessionWake(this.id, clock())), Math.max(0, Math.ceil(at - clock())) + 1);
+      // Once answered, what is left (a claim to end or forget) keeps no process alive.
+      if (this.answer !== undefined) this.timer.unref?.();
+    }
+
+    /** The answer, once: to the caller, now or later. */
+    give(answer) {
+      if (this.answer !== undefined) return;
+      this.answer = answer;
+      if (this.settle) this.settle(answer);
+    }
+
+    /** Does the actions from `code` (the session's next) on, until the session waits or is over. */
+    step(code) {
+      const { receiver, id } = this;
+      for (;;) {
+        const kind = code & 15;
+        if (kind === steps.RUN) {
+          const event = this.event;
+          event.duplicate = (code & steps.FLAG) !== 0;
+          let result;
+          try {
+            result = this.webhooks.handlers[/** @type {number[]} */ (event.routes)[code >> 8]](event);
+          } catch (error) {
+            this.failed = error;
+            code = receiver.sessionHandled(id, false, clock());
+            continue;
+          }
+          // Awaited only when it is a promise: a synchronous handler costs no turn of the loop.
+          if (isThenable(result)) {
+            this.wait();
+            Promise.resolve(result).then(
+              () => this.input(() => receiver.sessionHandled(id, true, clock())),
+              (error) => { this.failed = error; this.input(() => receiver.sessionHandled(id, false, clock())); },
+            );
+            return;
+          }
+          code = receiver.sessionHandled(id, true, clock());
+        } else if (kind === steps.ANSWER) {
+          this.give(receiver.answer());
+          if (code & steps.LAST) return;
+          code = receiver.sessionNext(id);
+        } else if (kind === steps.END) {
+          const { seen } = this.webhooks;
+          let result;
+          try {
+            result = code & steps.FLAG ? seen.done(this.key, receiver.terms) : seen.release(this.key);
+          } catch (error) {
+            this.storeError = error;
+            code = receiver.sessionClaimEnded(id, false);
+            continue;
+          }
+          if (isThenable(result)) {
+            this.wait();
+            Promise.resolve(result).then(
+              () => this.input(() => receiver.sessionClaimEnded(id, true)),
+              (error) => { this.storeError = error; this.input(() => receiver.sessionClaimEnded(id, false)); },
+            );
+            return;
+          }
+          code = receiver.sessionClaimEnded(id, true);
+        } else if (kind === steps.TELL) {
+          const last = (code & steps.LAST) !== 0;
+          const told = this.tell(steps.notices[code >> 8]);
+          // An onError that returns a promise is waited for, as the session's actions are in order.
+          if (isThenable(told)) {
+            const next = () => this.input(() => (last ? steps.OVER : receiver.sessionNext(id)));
+            Promise.resolve(told).then(next, next);
+            return;
+          }
+          if (last) return;
+          code = receiver.sessionNext(id);
+        } else {
+          if (kind === steps.WAIT) this.wait();
+          return;
+        }
+      }
+    }
+
+    /** Tells onError the notice `[code, message, status]`: the handler's own error when one failed. */
+    tell([code, message, status]) {
+      const { onError } = this.webhooks;
+      if (!onError) return undefined;
+      const error = code === 'handler_failed' ? this.failed : new WebhookError(code,
+        code === 'store_unavailable' && this.storeError !== undefined ? `${message}: ${describe(this.storeError)}` : message, { status });
+      try {
+        return onError(error, this.event);
+      } catch {
+        // The answer stands whatever onError does.
+        return undefined;
+      }
+    }
+  }
+
   /** Routes verified deliveries to handlers by topic pattern, with idempotency. */
   class Webhooks {
     /** What the core's receiver and step 0 are made of, to remake them after a restart. */
@@ -145,12 +307,9 @@ export function createReceivers(api) {
       // No store (`null`, `false`) turns idempotency off; the core sees the same `null`.
       this.seen = seen === undefined ? createMemoryStore() : seen || null;
       // What the core calls: the store, with a claim that throws made a rejection (answered 503
-      // like a store that is down). The memory store never throws, nor needs the terms.
-      /** The core's terms for this store (`{leaseMs, keepMs, waitMs}`), as its claims give them. */
-      this.terms = undefined;
+      // like a store that is down). The memory store never throws.
       this.claims = this.seen === null || this.seen instanceof MemoryStore ? this.seen : {
         claim: (key, terms) => {
-          this.terms = terms;
           try {
             return this.seen.claim(key, terms);
           } catch (error) {
@@ -342,165 +501,29 @@ export function createReceivers(api) {
       return answer;
     }
 
-    /** Steps 1 and 2 (in one call when the store answers at once), then the handlers. */
+    /** Step 1, in one call (the store's claim with it when the store answers at once), then the delivery's session. */
     #received(method, headers, body, state, tags, digest) {
       const [signatureValue, topicValue] = readHeaders(headers);
+      const receiver = this.receiver;
       let received;
       try {
-        const receiver = this.receiver;
         // A body read whole takes the short way where it can (values written into the core's
         // memory, fewer crossings), the core's receive otherwise: the same answer either way.
-        received = /** @type {[Answer | undefined, (EventFields & Record<string, unknown>) | undefined, any, Promise<Claim> | undefined]} */ (
+        received = /** @type {[Answer | undefined, (EventFields & Record<string, unknown>) | undefined, number | undefined, Promise<Claim> | undefined]} */ (
           (state === undefined ? this.#written(receiver, method, body, signatureValue, topicValue, tags, digest) : undefined)
-          ?? receiver.receive(method, signatureValue, topicValue, body, state, tags, digest, this.claims));
+          ?? receiver.receive(method, signatureValue, topicValue, body, state, tags, digest, this.claims, clock()));
       } finally {
         forgetParsed();
       }
-      const [answer, , run, pending] = received;
-      if (answer) return answer;
-      const event = /** @type {EventFields & Record<string, unknown>} */ (received[1]);
-      const topic = event.topic;
-      // Read before the handlers run (they may change the event); made by the core for a store.
-      const key = this.seen ? event.idempotencyKey : undefined;
-      if (pending) {
-        // An asynchronous store's claim, then step 2; the core's 503 when it fails or is late.
-        return this.#awaitClaim(key, pending).then(({ claim, error }) => {
-          if (error !== undefined) return /** @type {Answer} */ (api.core().Receiver.failed(error, true));
-          const next = /** @type {{ answer?: Answer, run?: any }} */ (this.receiver.claimed(topic, claim));
-          return next.answer ?? this.#bounded(event, key, next.run);
-        });
-      }
-      return this.#bounded(event, key, run);
+      const [answer, event, session, pending] = received;
+      if (session === undefined) return /** @type {Answer} */ (answer);
+      return new Drive(this, receiver, session, /** @type {any} */ (event)).start(pending);
     }
 
     /** Step 1 the short way (see api.js), claiming in the core's memory store when it is the store. */
     #written(receiver, method, body, signature, topic, tags, digest) {
       const memory = coreStoreOf(this.seen);
-      return receiverWritten(receiver, method, body, signature, topic, tags, digest, memory ? undefined : this.claims, memory);
-    }
-
-    /**
-     * A store's pending claim as `{ claim }`, or `{ error }` when it rejected or took longer
-     * than the core's wait (`terms.waitMs`, the storeTimeoutMs option). A claim that comes back fresh after that is released at once: its
-     * delivery was answered 503 and will be retried.
-     */
-    #awaitClaim(key, pending) {
-      const ms = this.terms ? this.terms.waitMs : 0;
-      let timer;
-      let late = false;
-      const claimed = Promise.resolve(pending).then((claim) => {
-        if (late && claim === 'fresh') this.#endClaim(key, false);
-        return { claim, error: undefined };
-      }, (error) => ({ claim: undefined, error: String(error && error.message ? error.message : error) }));
-      if (!(ms > 0)) return claimed;
-      const expired = new Promise((resolve) => {
-        timer = setTimeout(() => {
-          late = true;
-          resolve({ claim: undefined, error: `no answer within ${ms} ms` });
-        }, ms);
-      });
-      return Promise.race([claimed, expired]).finally(() => clearTimeout(timer));
-    }
-
-    /**
-     * Ends a claim in the store: recorded (`handled`) or released. A store that fails here
-     * changes no answer (the work is done, or the lease frees the key); onError is told.
-     */
-    #endClaim(key, handled, event) {
-      const told = (error) => {
-        if (!this.onError) return;
-        try {
-          this.onError(new WebhookError('store_unavailable', `the seen-store could not ${handled ? 'record' : 'release'} a key: `
-            + String(error && error.message ? error.message : error), { status: 503 }), event);
-        } catch {
-          // The answer stands whatever onError does.
-        }
-      };
-      let result;
-      try {
-        result = handled ? this.seen.done(key, this.terms) : this.seen.release(key);
-      } catch (error) {
-        told(error);
-        return undefined;
-      }
-      return isThenable(result) ? Promise.resolve(result).catch(told) : undefined;
-    }
-
-    /**
-     * The handlers, and when they are still running after the core's handlerTimeoutMs with the
-     * claim held, the core's `timedOut` end instead (503, the claim released); whatever the
-     * handlers do afterwards tells the store nothing.
-     */
-    #bounded(event, key, run) {
-      const ticket = { over: false };
-      const out = this.#run(event, key, run, 0, ticket);
-      if (!isThenable(out) || !run.claimed) return out;
-      const ms = this.#settled.handlerTimeoutMs;
-      if (!(ms > 0)) return out;
-      let timer;
-      const expired = new Promise((resolve) => {
-        timer = setTimeout(() => {
-          ticket.over = true;
-          resolve(this.#end(key, run.timedOut, undefined, event));
-        }, ms);
-      });
-      return Promise.race([out, expired]).finally(() => clearTimeout(timer));
-    }
-
-    /**
-     * The handlers of the event's routes, in order; then the end of the run the core gave
-     * (`run.ok` or `run.failed`: the answer, and what to tell the store).
-     */
-    #run(event, key, run, from, ticket) {
-      event.duplicate = run.duplicate;
-      const routes = /** @type {number[]} */ (event.routes);
-      for (let i = from; i < routes.length; i++) {
-        if (ticket.over) return undefined;
-        let result;
-        try {
-          result = this.handlers[routes[i]](event);
-        } catch (error) {
-          return this.#failed(event, key, run, error, ticket);
-        }
-        // Awaited only when it is a promise: a synchronous handler costs no turn of the loop.
-        if (isThenable(result)) {
-          return Promise.resolve(result).then(
-            () => this.#run(event, key, run, i + 1, ticket),
-            (error) => this.#failed(event, key, run, error, ticket),
-          );
-        }
-      }
-      return this.#end(key, run.ok, ticket, event);
-    }
-
-    /** A handler failed: onError is told (whatever it does, the answer is a 500). */
-    #failed(event, key, run, error, ticket) {
-      if (this.onError) {
-        let told;
-        try {
-          told = this.onError(error, event);
-        } catch {
-          told = undefined;
-        }
-        if (isThenable(told)) {
-          const end = () => this.#end(key, run.failed, ticket, event);
-          return Promise.resolve(told).then(end, end);
-        }
-      }
-      return this.#end(key, run.failed, ticket, event);
-    }
-
-    /**
-     * The store told how the claim ends (when the core says to), then the answer; nothing once
-     * the run timed out (`ticket.over`): its claim was released then.
-     */
-    #end(key, end, ticket, event) {
-      if (ticket && ticket.over) return end.answer;
-      if (end.done !== null && this.seen) {
-        const told = this.#endClaim(key, end.done, event);
-        if (isThenable(told)) return told.then(() => end.answer);
-      }
-      return end.answer;
+      return receiverWritten(receiver, method, body, signature, topic, tags, digest, memory ? undefined : this.claims, memory, clock());
     }
 
     /** A `node:http` request listener: `http.createServer(webhooks.nodeHandler())`. */

@@ -1048,9 +1048,7 @@ impl Receiver {
                     guard.held = false;
                     // The store failing to end the claim changes no answer (see SeenStore):
                     // the work is done, or the lease frees the key.
-                    if end_claim(store, &delivery.key, terms, Some(handled)).is_err() {
-                        session.end_failed();
-                    }
+                    session.claim_ended(end_claim(store, &delivery.key, terms, Some(handled)).is_ok());
                 }
                 // A synchronous caller has no error handler to tell.
                 Action::Tell(_) => {}

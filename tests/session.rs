@@ -84,8 +84,8 @@ fn every_session_case() {
                 session.store_failed(message);
             } else if let Some(outcome) = step["handler"].as_str() {
                 session.handler_ended(outcome == "ok", at);
-            } else if step["end_failed"] == true {
-                session.end_failed();
+            } else if let Some(outcome) = step["claim_ended"].as_str() {
+                session.claim_ended(outcome == "ok");
             } else if step["wake"] == true {
                 session.wake(at);
             }
@@ -121,9 +121,13 @@ fn out_of_place_inputs_change_nothing() {
     session.store_failed("late news");
     assert_eq!(session.poll(), None);
     session.handler_ended(true, 4);
-    assert!(matches!(session.poll(), Some(Action::Answer(a)) if a.status == 200));
     assert_eq!(session.poll(), Some(Action::End { handled: true }));
     session.handler_ended(false, 5);
+    session.claimed(Claim::InFlight, 5);
+    assert_eq!(session.poll(), None);
+    session.claim_ended(true);
+    assert!(matches!(session.poll(), Some(Action::Answer(a)) if a.status == 200));
+    session.claim_ended(false);
     session.wake(u64::MAX);
     assert_eq!(session.poll(), None);
     assert!(session.answered() && session.is_over());

@@ -24,15 +24,17 @@ pub enum Action {
         /// Whether the key was handled before ([`Duplicates::Mark`]).
         duplicate: bool,
     },
-    /// End the claim: recorded as done (`handled`) or released, so the retry runs. Should the
-    /// store fail, tell the session [`Session::end_failed`]: the answer stands.
+    /// End the claim: recorded as done (`handled`) or released, so the retry runs; then tell
+    /// the session [`Session::claim_ended`], whether the store did it or failed. The answer,
+    /// when there is one still to give, follows: a 200 means the key is recorded, so a copy
+    /// that comes after it is a duplicate.
     End {
         /// Done (true) or released (false).
         handled: bool,
     },
     /// Tell the error handler (`onError`) this.
     Tell(Notice),
-    /// Send this answer. A session answers once; what follows it only ends the claim.
+    /// Send this answer. A session answers once.
     Answer(Answer),
 }
 
@@ -44,12 +46,15 @@ pub enum Notice {
     /// A handler is still running at Commerce Layer's deadline ([`ANSWER_DEADLINE_MS`]):
     /// Commerce Layer counts the delivery as failed and will retry it. Told once per delivery.
     DeadlineExceeded,
-    /// The store could not end a claim (`store_unavailable`): the answer stands, and the
-    /// claim's lease frees the key in time.
+    /// The store could not end a claim, or said nothing within the store wait
+    /// (`store_unavailable`): the answer stands, and the claim's lease frees the key in time.
     EndFailed,
 }
 
 impl Notice {
+    /// Every notice, in a fixed order (a binding may hand them out by their place in it).
+    pub const ALL: [Notice; 3] = [Notice::HandlerFailed, Notice::DeadlineExceeded, Notice::EndFailed];
+
     /// The code the error handler is told: `handler_failed`, `deadline_exceeded`,
     /// `store_unavailable`.
     #[must_use]
@@ -58,6 +63,18 @@ impl Notice {
             Notice::HandlerFailed => "handler_failed",
             Notice::DeadlineExceeded => "deadline_exceeded",
             Notice::EndFailed => "store_unavailable",
+        }
+    }
+
+    /// The status of the answer this notice goes with: 500 for a failed handler; 503 for a
+    /// deadline passed (Commerce Layer counts the delivery as a failure to retry, whatever it
+    /// is answered after it) and for a store that could not end a claim (`store_unavailable`'s).
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        match self {
+            Notice::HandlerFailed => super::HANDLER_FAILED.1,
+            Notice::DeadlineExceeded => super::HANDLER_TIMEOUT.1,
+            Notice::EndFailed => crate::Error::StoreUnavailable { message: String::new() }.http_status(),
         }
     }
 
@@ -85,13 +102,18 @@ enum Phase {
     Late,
     /// Handler `index` runs.
     Running { index: usize, run: Run, since: u64 },
+    /// The claim's end is asked; the answer, if any is still to give, waits for it until
+    /// `until` (the store wait).
+    Ending { until: Option<u64> },
     /// Nothing left to do.
     Over,
 }
 
 /// One delivery's sequence after step 1, as a sans-IO machine: claim its key, wait a bounded
 /// time for the store, run the handlers of its routes in order, warn when they outlive
-/// Commerce Layer's deadline, answer, and end the claim. The caller owns the store, the
+/// Commerce Layer's deadline, end the claim (recorded or released), then answer: a 200 comes
+/// once the key is recorded, so a copy sent after it is a duplicate (the end is waited for at
+/// most the store wait, as the claim is). The caller owns the store, the
 /// handlers and the clock: it tells the [`Session`] what happened, with the time, and does the
 /// [`Action`]s it hands out, in order, waking it at [`Session::next_wake`]. No timer, future or
 /// promise is inside, as quinn-proto's connection leaves its timers to quinn.
@@ -104,8 +126,9 @@ enum Phase {
 /// lost nor run twice. Past the handler timeout the answer is 503 `handler_timeout` (if the
 /// connection still waits), and the claim is still kept until the handler ends, or until its
 /// lease ends (counted from the claim's answer; [`LEASE_MARGIN_MS`](super::LEASE_MARGIN_MS)
-/// past the handler timeout): the store has freed the key then, so the session is over, and a
-/// handler that ends later tells the store nothing (a retry may have run it by then). A run
+/// past the handler timeout): the claim is released then, as the store would free it by itself
+/// (the memory store keeps no time, so only this frees its key), and a handler that ends later
+/// changes nothing (a retry may have run it by then). A run
 /// that holds no claim (no store, a marked duplicate) is over at the handler timeout. So every
 /// session ends within a bounded time, whatever its handlers do, unless the handler timeout is
 /// 0 and there is no claim: then it lasts as long as the handler.
@@ -125,6 +148,8 @@ pub struct Session {
     answered: bool,
     warned: bool,
     timed_out: bool,
+    /// The answer to give once the claim's end comes back.
+    after_end: Option<Answer>,
     actions: VecDeque<Action>,
 }
 
@@ -146,6 +171,7 @@ impl Session {
             answered: false,
             warned: false,
             timed_out: false,
+            after_end: None,
             actions: VecDeque::new(),
         };
         if store {
@@ -163,6 +189,12 @@ impl Session {
         self.actions.pop_front()
     }
 
+    /// The next thing to do, left in place: what [`Session::poll`] gives next.
+    #[must_use]
+    pub fn peek(&self) -> Option<&Action> {
+        self.actions.front()
+    }
+
     /// When to wake the session ([`Session::wake`]) if nothing else happens first, in the
     /// caller's milliseconds.
     #[must_use]
@@ -176,6 +208,7 @@ impl Session {
                 let lease = run.claimed.then(|| since.saturating_add(self.terms.lease_ms));
                 [deadline, timeout, lease].into_iter().flatten().min()
             }
+            Phase::Ending { until } => until,
             Phase::Late | Phase::Over => None,
         }
     }
@@ -185,6 +218,13 @@ impl Session {
     pub fn is_over(&self) -> bool {
         // A session answered late still waits for the claim, to release it should it be fresh.
         matches!(self.phase, Phase::Over)
+    }
+
+    /// Whether the session is over and every action it handed out was polled: a driver that
+    /// keeps sessions may forget this one.
+    #[must_use]
+    pub fn is_done(&self) -> bool {
+        self.is_over() && self.actions.is_empty()
     }
 
     /// Whether the session has handed out its answer.
@@ -207,11 +247,12 @@ impl Session {
             // the retry runs.
             Phase::Late => {
                 if claim == Claim::Fresh {
-                    self.actions.push_back(Action::End { handled: false });
+                    self.end(false, now_ms);
+                } else {
+                    self.phase = Phase::Over;
                 }
-                self.phase = Phase::Over;
             }
-            Phase::Running { .. } | Phase::Over => {}
+            Phase::Running { .. } | Phase::Ending { .. } | Phase::Over => {}
         }
     }
 
@@ -223,7 +264,7 @@ impl Session {
                 self.phase = Phase::Over;
             }
             Phase::Late => self.phase = Phase::Over,
-            Phase::Running { .. } | Phase::Over => {}
+            Phase::Running { .. } | Phase::Ending { .. } | Phase::Over => {}
         }
     }
 
@@ -240,12 +281,18 @@ impl Session {
         if !ok {
             self.actions.push_back(Action::Tell(Notice::HandlerFailed));
         }
-        self.finish(run, ok);
+        self.finish(run, ok, now_ms);
     }
 
-    /// The store could not end the claim: the error handler is told; the answer stands.
-    pub fn end_failed(&mut self) {
-        self.actions.push_back(Action::Tell(Notice::EndFailed));
+    /// The claim's end ([`Action::End`]) came back: done (`ok`), or the store failed, and the
+    /// error handler is told. Then the answer, if one is still to give: it stands either way.
+    pub fn claim_ended(&mut self, ok: bool) {
+        if let Phase::Ending { .. } = self.phase {
+            if !ok {
+                self.actions.push_back(Action::Tell(Notice::EndFailed));
+            }
+            self.ended();
+        }
     }
 
     /// The time is `now_ms` (at [`Session::next_wake`], or later).
@@ -264,27 +311,43 @@ impl Session {
                 let timeout = self.handler_timeout_ms > 0
                     && now_ms >= since.saturating_add(self.handler_timeout_ms);
                 let lease_over = run.claimed && now_ms >= since.saturating_add(self.terms.lease_ms);
-                if (timeout || lease_over) && !self.timed_out {
-                    // The connection may still wait: say the handlers took too long. A claim is
-                    // kept, to be ended by the handler's own end (the deadline rule).
+                let late = Answer::coded(
+                    super::HANDLER_TIMEOUT,
+                    "the handlers did not finish in time; Commerce Layer will try again",
+                );
+                if lease_over {
+                    // The lease has run out: the claim is released (a store that keeps no time,
+                    // the memory store, frees the key only so), and what the handler does
+                    // afterwards changes nothing.
                     self.timed_out = true;
-                    self.answer(Answer::coded(
-                        super::HANDLER_TIMEOUT,
-                        "the handlers did not finish in time; Commerce Layer will try again",
-                    ));
-                }
-                // Nothing is left to end: no claim, or the store has freed it.
-                if self.timed_out && (!run.claimed || lease_over) {
-                    self.phase = Phase::Over;
+                    if !self.answered {
+                        self.after_end = Some(late);
+                    }
+                    self.end(false, now_ms);
+                } else if timeout && !self.timed_out {
+                    // The connection may still wait: say the handlers took too long. A claim is
+                    // kept, to be ended by the handler's own end (the deadline rule); without
+                    // one, nothing is left to do.
+                    self.timed_out = true;
+                    self.answer(late);
+                    if !run.claimed {
+                        self.phase = Phase::Over;
+                    }
                 }
             }
-            Phase::Claiming { .. } | Phase::Late | Phase::Over => {}
+            // The store said nothing of the end within its wait: told as a failure, and the
+            // answer given; what it says later is not waited for.
+            Phase::Ending { until: Some(until) } if now_ms >= until => {
+                self.actions.push_back(Action::Tell(Notice::EndFailed));
+                self.ended();
+            }
+            Phase::Claiming { .. } | Phase::Ending { .. } | Phase::Late | Phase::Over => {}
         }
     }
 
     fn run(&mut self, run: Run, now_ms: u64) {
         if self.handlers == 0 {
-            self.finish(run, true);
+            self.finish(run, true, now_ms);
             return;
         }
         self.phase = Phase::Running { index: 0, run, since: now_ms };
@@ -292,15 +355,34 @@ impl Session {
         self.wake(now_ms);
     }
 
-    fn finish(&mut self, run: Run, ok: bool) {
+    fn finish(&mut self, run: Run, ok: bool, now_ms: u64) {
         let answer = if ok {
             Answer::received(self.topic.as_str(), run.duplicate)
         } else {
             Answer::coded(super::HANDLER_FAILED, "a handler failed; Commerce Layer will try again")
         };
-        self.answer(answer);
         if run.claimed {
-            self.actions.push_back(Action::End { handled: ok });
+            if !self.answered {
+                self.after_end = Some(answer);
+            }
+            self.end(ok, now_ms);
+        } else {
+            self.answer(answer);
+            self.phase = Phase::Over;
+        }
+    }
+
+    /// Asks for the claim's end, and waits for it at most the store wait.
+    fn end(&mut self, handled: bool, now_ms: u64) {
+        self.actions.push_back(Action::End { handled });
+        let until = (self.terms.wait_ms > 0).then(|| now_ms.saturating_add(self.terms.wait_ms));
+        self.phase = Phase::Ending { until };
+    }
+
+    /// The claim's end is over: the answer that waited for it, and nothing more.
+    fn ended(&mut self) {
+        if let Some(answer) = self.after_end.take() {
+            self.answer(answer);
         }
         self.phase = Phase::Over;
     }

@@ -457,26 +457,73 @@ test('an endless or oversized body is answered 413 at the limit, not read to its
   assert.ok(pulled <= max + 4 * 65536, `${pulled} bytes pulled`);
 });
 
-test('a handler that never settles is answered 503 after handlerTimeoutMs, and the retry runs', async () => {
+test('a handler past handlerTimeoutMs: 503, its claim kept while it runs (copies 409), then recorded, so it runs once', async () => {
+  let calls = 0;
+  let finish;
+  const told = [];
+  const webhooks = new Webhooks({
+    secret: 's',
+    handlerTimeoutMs: 100,
+    storeTimeoutMs: 20,
+    leaseMs: 2000,
+    onEvent: () => { calls++; return new Promise((resolve) => { finish = resolve; }); },
+    onError: (error) => told.push(error.code),
+  });
+  const body = document('orders', 'slow');
+  const answer = await webhooks.process(delivery(body, 's'));
+  assert.equal(answer.status, 503);
+  assert.equal(JSON.parse(answer.body).error, 'handler_timeout');
+  // Commerce Layer's retry while the handler still runs: in flight, not run a second time.
+  assert.equal((await webhooks.process(delivery(body, 's'))).status, 409);
+  finish();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  // It ended well: recorded, so the next retry is a duplicate.
+  assert.equal(JSON.parse((await webhooks.process(delivery(body, 's'))).body).duplicate, true);
+  assert.equal(calls, 1);
+  assert.deepEqual(told, []);
+  assert.equal(webhooks.receiver.handlerTimeoutMs, 100);
+  assert.equal(new Webhooks({ secret: 's' }).receiver.handlerTimeoutMs, 30000);
+});
+
+test('a handler that never settles: 503, copies 409 until the claim\'s lease ends, then the claim is released and the retry runs', async () => {
   let calls = 0;
   const webhooks = new Webhooks({
     secret: 's',
-    handlerTimeoutMs: 200,
+    handlerTimeoutMs: 50,
+    storeTimeoutMs: 20,
+    leaseMs: 150,
     onEvent: () => (++calls === 1 ? new Promise(() => {}) : undefined),
   });
   const body = document('orders', 'stuck');
   const first = webhooks.process(delivery(body, 's'));
-  // A copy while the first is running: in flight.
   assert.equal((await webhooks.process(delivery(body, 's'))).status, 409);
-  const answer = await first;
-  assert.equal(answer.status, 503);
-  assert.equal(JSON.parse(answer.body).error, 'handler_timeout');
-  // The claim was released: Commerce Layer's retry runs the handler, then it is a duplicate.
-  assert.equal((await webhooks.process(delivery(body, 's'))).status, 200);
+  assert.equal(JSON.parse((await first).body).error, 'handler_timeout');
+  assert.equal((await webhooks.process(delivery(body, 's'))).status, 409, 'within the lease');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal((await webhooks.process(delivery(body, 's'))).status, 200, 'past the lease');
   assert.equal(calls, 2);
   assert.equal(JSON.parse((await webhooks.process(delivery(body, 's'))).body).duplicate, true);
-  assert.equal(webhooks.receiver.handlerTimeoutMs, 200);
-  assert.equal(new Webhooks({ secret: 's' }).receiver.handlerTimeoutMs, 30000);
+  assert.equal(webhooks.receiver.sessionsUnderWay, 0, 'no session is kept for the stuck handler');
+});
+
+test('a handler still running at Commerce Layer\'s 5 s: onError told deadline_exceeded once, naming the fix; then recorded', async () => {
+  const told = [];
+  const webhooks = new Webhooks({
+    secret: 's',
+    onEvent: () => new Promise((resolve) => setTimeout(resolve, 5300)),
+    onError: (error, event) => told.push([error.code, error.status, error.message, event.id]),
+  });
+  const body = document('orders', 'late');
+  const started = performance.now();
+  const answer = await webhooks.process(delivery(body, 's'));
+  assert.ok(performance.now() - started >= 5000);
+  // Answered 200 once done (Commerce Layer has given up by then, and counts a failure).
+  assert.equal(answer.status, 200);
+  assert.equal(told.length, 1);
+  const [[code, status, message, id]] = told;
+  assert.deepEqual([code, status, id], ['deadline_exceeded', 503, 'late']);
+  assert.match(message, /5 s deadline.*queue/s);
+  assert.equal(JSON.parse((await webhooks.process(delivery(body, 's'))).body).duplicate, true);
 });
 
 test('options are checked when the receiver is made, each with a WebhookError', () => {

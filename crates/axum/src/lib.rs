@@ -439,9 +439,8 @@ async fn drive(app: Arc<Webhooks>, delivery: Arc<Delivery>, send: oneshot::Sende
             }
             Action::End { handled } => {
                 let Some(store) = app.store.clone() else { continue };
-                if store.end(&delivery.key, app.receiver.terms(), handled).await.is_err() {
-                    run.session.end_failed();
-                }
+                let ended = run.awaiting(&app, store.end(&delivery.key, app.receiver.terms(), handled)).await;
+                run.session.claim_ended(ended.is_ok());
             }
             other => run.side(&app, other),
         }

@@ -3,11 +3,12 @@
 
 use clhooks::payload::KeyScope;
 use clhooks::receiver::{
-    Action, Answer, Body, Claim, Duplicates, InFlight, MemoryStore, Receiver, Run, SeenStore, Session, Terms,
+    Action, Answer, Body, Claim, Duplicates, InFlight, MemoryStore, Notice, Receiver, SeenStore, Session, Terms,
 };
 use clhooks::signature::{Check, TAG_LEN};
 use clhooks::{Topic, Verifier};
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -71,16 +72,16 @@ pub(crate) fn check_signature(
     }
 }
 
-/// `Receiver.receive`'s `[answer, event, run, pending]`, the `undefined` ones left as holes:
+/// `Receiver.receive`'s `[answer, event, session, pending]`, the `undefined` ones left as holes:
 /// `Array.of` costs about fifteen times an array literal in V8, and this is made per request.
 fn step1(
     answer: Option<&JsValue>,
     event: Option<&JsValue>,
-    run: Option<&JsValue>,
+    session: Option<&JsValue>,
     pending: Option<&JsValue>,
 ) -> Array {
     let out = Array::new_with_length(4);
-    for (index, value) in [answer, event, run, pending].into_iter().enumerate() {
+    for (index, value) in [answer, event, session, pending].into_iter().enumerate() {
         if let Some(value) = value {
             out.set(u32::try_from(index).unwrap_or(0), value.clone());
         }
@@ -103,23 +104,115 @@ fn topic(value: &JsValue) -> Result<Topic, BindingError> {
     Ok(Topic::parse(&string(value, "the topic")?)?)
 }
 
-/// The receiver: `receive`, then `claimed` with what the store said, then `finished`.
+/// The receiver: `receive`, then the delivery's session (the core's `Session`), driven by the
+/// package through `sessionNext` and the `session*` inputs.
 #[wasm_bindgen(js_name = Receiver)]
 pub struct JsReceiver {
     inner: Receiver,
     /// The terms handed to the store with each claim, `{leaseMs, keepMs, waitMs}`, frozen.
     terms: JsValue,
-    /// What every delivery of a topic shares, made once: its routes and its runs.
+    /// What every delivery of a topic shares, made once: its routes.
     topics: RefCell<crate::Kept<Shared>>,
     /// The topic of the delivery whose head `receiveWritten` accepted last, until
     /// `receiveOutlined` takes it.
     head: RefCell<Option<Topic>>,
+    /// The sessions of the deliveries under way.
+    sessions: RefCell<Sessions>,
+    /// The answer a session handed out last, until `answer` takes it.
+    answer: RefCell<JsValue>,
+    /// Answers made into frozen objects once (a receiver gives a handful of different ones).
+    answers: RefCell<Vec<(Answer, JsValue)>>,
 }
 
-/// A topic's routes, and a run object per kind of run (fresh and claimed; a marked duplicate).
+/// A topic's routes: their indexes as an array for the event, and how many.
 struct Shared {
     routes: JsValue,
-    runs: [Option<JsValue>; 2],
+    count: usize,
+}
+
+/// How many different answers a receiver keeps made (all forgotten at once past it).
+const ANSWERS_KEPT: usize = 32;
+
+/// A session's next action for the package, as one number: the kind in the low four bits,
+/// [`step::FLAG`] and [`step::LAST`], and an index from bit 8. Read by the package once, from
+/// `Receiver.sessionSteps()`.
+mod step {
+    /// Nothing until the session is told something: a handler's end, the store's, the wake-up.
+    pub(super) const WAIT: u32 = 0;
+    /// Run the handler of the delivery's route `code >> 8` (`FLAG`: it was handled before),
+    /// then `sessionHandled`.
+    pub(super) const RUN: u32 = 1;
+    /// End the claim in the store (`FLAG`: record it as done; otherwise release it), then
+    /// `sessionClaimEnded`.
+    pub(super) const END: u32 = 2;
+    /// Tell the error handler notice `code >> 8` (`notices`).
+    pub(super) const TELL: u32 = 3;
+    /// Send the answer that `answer()` gives.
+    pub(super) const ANSWER: u32 = 4;
+    /// Claim the key with the receiver's `terms`, then `sessionClaimed` or `sessionStoreFailed`
+    /// (a session opened with `session`; the `receive` calls claim themselves).
+    pub(super) const CLAIM: u32 = 5;
+    /// The session is over.
+    pub(super) const OVER: u32 = 6;
+    /// See `RUN` and `END`.
+    pub(super) const FLAG: u32 = 1 << 4;
+    /// The session is over and forgotten: nothing follows this action.
+    pub(super) const LAST: u32 = 1 << 5;
+}
+
+/// A delivery's session, with what its driver here needs: the key, for the core's memory store,
+/// which this module ends itself (no crossing).
+struct Live {
+    session: Session,
+    key: String,
+    memory: Option<Rc<MemoryStore>>,
+    /// An answer polled before the session was kept, to hand out first.
+    held: Option<Answer>,
+}
+
+/// The sessions under way, by number: a slot's index in the low [`SLOT_BITS`] bits, and its
+/// generation above them, so that a number whose session is over finds nothing.
+#[derive(Default)]
+struct Sessions {
+    slots: Vec<(u32, Option<Live>)>,
+    free: Vec<u32>,
+}
+
+const SLOT_BITS: u32 = 20;
+const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
+
+impl Sessions {
+    /// `None` with over a million sessions under way.
+    fn insert(&mut self, live: Live) -> Option<u32> {
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                let index = u32::try_from(self.slots.len()).ok().filter(|i| *i <= SLOT_MASK)?;
+                self.slots.push((0, None));
+                index
+            }
+        };
+        let (generation, slot) = self.slots.get_mut(index as usize)?;
+        *slot = Some(live);
+        Some(index | (*generation << SLOT_BITS))
+    }
+
+    fn get(&mut self, id: u32) -> Option<&mut Live> {
+        let (generation, slot) = self.slots.get_mut((id & SLOT_MASK) as usize)?;
+        if *generation != id >> SLOT_BITS {
+            return None;
+        }
+        slot.as_mut()
+    }
+
+    fn remove(&mut self, id: u32) {
+        if let Some((generation, slot)) = self.slots.get_mut((id & SLOT_MASK) as usize) {
+            if *generation == id >> SLOT_BITS && slot.take().is_some() {
+                *generation = (*generation + 1) & (u32::MAX >> SLOT_BITS);
+                self.free.push(id & SLOT_MASK);
+            }
+        }
+    }
 }
 
 /// How many topics a receiver keeps made.
@@ -188,6 +281,9 @@ impl JsReceiver {
             terms,
             topics: RefCell::new(crate::Kept::new(TOPICS_KEPT)),
             head: RefCell::new(None),
+            sessions: RefCell::new(Sessions::default()),
+            answer: RefCell::new(JsValue::UNDEFINED),
+            answers: RefCell::new(Vec::new()),
         })
     }
 
@@ -241,9 +337,10 @@ impl JsReceiver {
         clhooks::receiver::LINGER_MS as f64
     }
 
-    /// Step 1: `[answer, event, run, pending]`: an answer `{status, body}` to send at once, or
-    /// the event verified with its run (step 2 done, the store answered at once) or the store's
-    /// pending claim; the rest `undefined`. `signature`
+    /// Step 1: `[answer, event, session, pending]`: an answer `{status, body}` to send at once,
+    /// or the event verified with the number of its session (see `sessionNext`), and the store's
+    /// pending claim when it did not answer at once; the rest `undefined`. `now` is the time in
+    /// ms, on the clock the package gives every session input. `signature`
     /// and `topic` are the values of the two delivery headers, as the package found them;
     /// `state` is `undefined` for a body read whole, `'too_large'`, `'unreadable'`, or
     /// `'parsed:express'` (`node`, `fetch`) for one a parser read first; `tags`,
@@ -260,6 +357,7 @@ impl JsReceiver {
         tags: &JsValue,
         digest: &JsValue,
         store: &JsValue,
+        now: f64,
     ) -> JsResult<Array> {
         let tags = throw(convert::hosted_tags(tags))?;
         let digest = throw(document::digest(digest))?;
@@ -310,16 +408,16 @@ impl JsReceiver {
             })
         });
         match received {
-            Ok(delivery) => self.accepted(&delivery.topic, delivery.event, held.as_ref(), digest, store),
+            Ok(delivery) => self.accepted(&delivery.topic, delivery.event, held.as_ref(), digest, store, now),
             Err(answer) => Ok(answered(&answer)),
         }
     }
 
     /// The rest of step 1 once a delivery is verified and read: its key (for a store, or a key
-    /// scope of the body alone), its routes and event, then the store's claim and step 2 at once
-    /// when the store answers at once (none, or a synchronous one). A store that throws, or
-    /// answers something else than a claim, is the caller's failure to report (the adapters
-    /// answer 500).
+    /// scope of the body alone), its routes and event, then its session, with the store's claim
+    /// told to it when the store answers at once (the core's memory store, a synchronous one). A
+    /// store that throws, or answers something else than a claim, is the caller's failure to
+    /// report (the adapters answer 500), and leaves no session.
     fn accepted(
         &self,
         topic: &Topic,
@@ -327,6 +425,7 @@ impl JsReceiver {
         held: Option<&Held>,
         digest: Option<[u8; 32]>,
         store: Option<Store<'_>>,
+        now: f64,
     ) -> JsResult<Array> {
         // The key only for a store (or when a handler reads it): no second pass over the body
         // otherwise. A body-only key is made here too: the event's own lazy key is the default one.
@@ -336,22 +435,41 @@ impl JsReceiver {
             (Some(held), true) => Some(document::key_of(scope, topic, held, digest)),
             _ => None,
         };
-        let routes = self.shared(topic, |shared| shared.routes.clone());
+        let (routes, count) = self.shared(topic);
         let event = document::event(payload, topic, key.as_deref(), &routes);
-        let key = key.as_deref().unwrap_or_default();
-        let claim = match store {
-            // The core's own memory store, claimed here: no crossing.
-            Some(Store::Memory(memory)) => memory.claimed(key),
-            Some(Store::Js(store)) => match call_store(store, key, &self.terms)? {
-                Stored::Value(claimed) => throw(claim(&claimed))?,
-                Stored::Pending(promise) => return Ok(step1(None, Some(&event), None, Some(&promise))),
-            },
-            None => Claim::Fresh,
-        };
-        Ok(match self.step2(topic, claim) {
-            Ok(run) => step1(None, Some(&event), Some(&run), None),
-            Err(answer) => step1(Some(&answer), Some(&event), None, None),
-        })
+        let key = key.unwrap_or_default();
+        let mut session = Session::new(&self.inner, topic.clone(), count, store.is_some(), ms(now));
+        // The claim the session asks first, when there is a store.
+        let mut pending = None;
+        let mut memory = None;
+        if let Some(Action::Claim(_)) = session.peek() {
+            session.poll();
+            match store {
+                // The core's own memory store, claimed here: no crossing.
+                Some(Store::Memory(store)) => {
+                    session.claimed(store.claimed(&key), ms(now));
+                    memory = Some(Rc::clone(&store.inner));
+                }
+                Some(Store::Js(store)) => match call_store(store, &key, &self.terms)? {
+                    Stored::Value(claimed) => session.claimed(throw(claim(&claimed))?, ms(now)),
+                    Stored::Pending(promise) => pending = Some(promise),
+                },
+                None => {}
+            }
+        }
+        // Answered at once and over (a duplicate, a copy in flight): no session to keep. An
+        // answer with more to follow is handed out again by `sessionNext`.
+        let mut held = None;
+        if matches!(session.peek(), Some(Action::Answer(_))) {
+            if let Some(Action::Answer(answer)) = session.poll() {
+                if session.is_done() {
+                    return Ok(step1(Some(&self.answer_value(&answer)), Some(&event), None, None));
+                }
+                held = Some(answer);
+            }
+        }
+        let id = self.keep(Live { session, key, memory, held })?;
+        Ok(step1(None, Some(&event), Some(&JsValue::from(id)), pending.as_ref()))
     }
 
     /// Step 1's head from the scratch (see the package's `scratch`): whether the first
@@ -388,7 +506,7 @@ impl JsReceiver {
 
     /// Step 1's end for the delivery `receiveWritten` accepted last, once the package has read
     /// its body (the document `read` parsed last) and written its outline for the core's
-    /// `outlineWritten`: as `receive`, `[answer, event, run, pending]`, with the caller's store
+    /// `outlineWritten`: as `receive`, `[answer, event, session, pending]`, with the caller's store
     /// or none. `undefined` when the outline is refused, or there is no such delivery: the
     /// package then calls `receive`.
     #[wasm_bindgen(js_name = receiveOutlined)]
@@ -398,9 +516,10 @@ impl JsReceiver {
         body: &js_sys::Uint8Array,
         digest: Option<js_sys::Uint8Array>,
         store: Option<Object>,
+        now: f64,
     ) -> JsResult<JsValue> {
         let store = store.map(JsValue::from);
-        self.outlined(codes_len, body, digest, store.as_ref().map(Store::Js))
+        self.outlined(codes_len, body, digest, store.as_ref().map(Store::Js), now)
     }
 
     /// As `receiveOutlined`, claimed in the core's own memory store.
@@ -411,8 +530,9 @@ impl JsReceiver {
         body: &js_sys::Uint8Array,
         digest: Option<js_sys::Uint8Array>,
         memory: &JsMemoryStore,
+        now: f64,
     ) -> JsResult<JsValue> {
-        self.outlined(codes_len, body, digest, Some(Store::Memory(memory)))
+        self.outlined(codes_len, body, digest, Some(Store::Memory(memory)), now)
     }
 
     fn outlined(
@@ -421,6 +541,7 @@ impl JsReceiver {
         body: &js_sys::Uint8Array,
         digest: Option<js_sys::Uint8Array>,
         store: Option<Store<'_>>,
+        now: f64,
     ) -> JsResult<JsValue> {
         let Some(topic) = self.head.borrow_mut().take() else { return Ok(JsValue::UNDEFINED) };
         if !crate::receive::outline_written(codes_len) {
@@ -430,69 +551,231 @@ impl JsReceiver {
         let digest = throw(digest.as_ref().map(document::digest_of).transpose())?;
         // The outline's first code said `data.type` is the topic's resource.
         let payload = document::JsPayload { body: held.value(), kind: topic.resource().to_owned() };
-        self.accepted(&topic, payload, Some(&held), digest, store).map(JsValue::from)
+        self.accepted(&topic, payload, Some(&held), digest, store, now).map(JsValue::from)
     }
 
-    /// `take` of what deliveries of `topic` share, made on first use and kept: only what
-    /// `take` returns is copied out.
-    fn shared(&self, topic: &Topic, take: impl FnOnce(&mut Shared) -> JsValue) -> JsValue {
+    /// The routes of `topic` (as an array for the event, and how many), made on first use and
+    /// kept.
+    fn shared(&self, topic: &Topic) -> (JsValue, usize) {
         let mut topics = self.topics.borrow_mut();
-        let entry = topics.get_or(topic.as_str(), || Shared {
-            routes: document::routes_value(&self.inner.routes_of(topic)),
-            runs: [None, None],
+        let entry = topics.get_or(topic.as_str(), || {
+            let routes = self.inner.routes_of(topic);
+            Shared { routes: document::routes_value(&routes), count: routes.len() }
         });
-        entry.map_or(JsValue::NULL, take)
+        entry.map_or((JsValue::NULL, 0), |shared| (shared.routes.clone(), shared.count))
     }
 
-    /// A run and both its ends, as the core decides them: `{duplicate, claimed, ok: {answer,
-    /// done}, failed: {answer, done}}`, frozen. The JS layer runs the handlers, takes `ok` or
-    /// `failed`, and tells the store `done` when it is not `null`.
-    fn run_value(&self, topic: &Topic, run: Run) -> JsValue {
-        let slot = usize::from(run.duplicate);
-        let end = |ok: bool| {
-            let finish = self.inner.finished(topic, run, ok);
-            let out = either("answer", &answer_value(&finish.answer));
-            set(&out, "done", &finish.done.map_or(JsValue::NULL, JsValue::from_bool));
-            JsValue::from(Object::freeze(&out))
-        };
-        self.shared(topic, |shared| {
-            let Some(runs) = shared.runs.get_mut(slot) else { return JsValue::NULL };
-            runs.get_or_insert_with(|| {
-                let value = Object::new();
-                set(&value, "duplicate", &JsValue::from_bool(run.duplicate));
-                set(&value, "claimed", &JsValue::from_bool(run.claimed));
-                set(&value, "ok", &end(true));
-                set(&value, "failed", &end(false));
-                let timed_out = self.inner.timed_out(run);
-                let out = either("answer", &answer_value(&timed_out.answer));
-                set(&out, "done", &timed_out.done.map_or(JsValue::NULL, JsValue::from_bool));
-                set(&value, "timedOut", &Object::freeze(&out));
-                Object::freeze(&value).into()
-            })
-            .clone()
+    /// `answer` as a frozen `{status, body}`, made once for each different answer.
+    fn answer_value(&self, answer: &Answer) -> JsValue {
+        let mut answers = self.answers.borrow_mut();
+        if let Some((_, value)) = answers.iter().find(|(a, _)| a == answer) {
+            return value.clone();
+        }
+        if answers.len() >= ANSWERS_KEPT {
+            answers.clear();
+        }
+        let value: JsValue = Object::freeze(&answer_value(answer).into()).into();
+        answers.push((answer.clone(), value.clone()));
+        value
+    }
+
+    /// Keeps a session under way; its number.
+    fn keep(&self, live: Live) -> JsResult<u32> {
+        self.sessions.borrow_mut().insert(live).ok_or_else(|| {
+            crate::errors::to_js(&BindingError::invalid("over a million deliveries are under way at once"))
         })
     }
 
-    /// Step 2: the run, or the answer to send at once.
-    fn step2(&self, topic: &Topic, claim: Claim) -> Result<JsValue, JsValue> {
-        match self.inner.claimed(topic, claim) {
-            Ok(run) => Ok(self.run_value(topic, run)),
-            Err(answer) => Err(answer_value(&answer)),
+    /// Does what session `id` hands out that this module does itself (the core's memory store's
+    /// ends) and gives the package the next action (see [`step`]); forgets the session when that
+    /// is its last.
+    fn advance(&self, id: u32) -> u32 {
+        let mut sessions = self.sessions.borrow_mut();
+        let Some(live) = sessions.get(id) else { return step::OVER | step::LAST };
+        let code = match live.held.take() {
+            Some(answer) => {
+                *self.answer.borrow_mut() = self.answer_value(&answer);
+                step::ANSWER
+            }
+            None => loop {
+                let Some(action) = live.session.poll() else {
+                    break if live.session.is_done() { step::OVER } else { step::WAIT };
+                };
+                match action {
+                    Action::Claim(_) => break step::CLAIM,
+                    Action::Run { index, duplicate } => {
+                        let index = u32::try_from(index).unwrap_or(u32::MAX >> 8);
+                        break step::RUN | flag(duplicate) | (index << 8);
+                    }
+                    Action::End { handled } => {
+                        if let Some(memory) = &live.memory {
+                            end_in_memory(memory, &live.key, handled);
+                            live.session.claim_ended(true);
+                            continue;
+                        }
+                        break step::END | flag(handled);
+                    }
+                    Action::Tell(notice) => {
+                        let index = Notice::ALL.iter().position(|n| *n == notice).unwrap_or(0);
+                        break step::TELL | (u32::try_from(index).unwrap_or(0) << 8);
+                    }
+                    Action::Answer(answer) => {
+                        *self.answer.borrow_mut() = self.answer_value(&answer);
+                        break step::ANSWER;
+                    }
+                }
+            },
+        };
+        if live.session.is_done() && live.held.is_none() && code != step::WAIT {
+            sessions.remove(id);
+            return code | step::LAST;
         }
+        code
     }
 
-    /// Step 2, with what an asynchronous store's `claim` resolved to: `{answer}` to send at
-    /// once, or `{run}` as step 1 gives it.
-    pub fn claimed(&self, topic_name: &JsValue, claimed: &JsValue) -> JsResult<Object> {
+    /// The session of a delivery of `topic` accepted at `now`, with `handlers` handlers and a
+    /// store (`store`) or none, for a caller that claims itself (`CLAIM`): its number. The
+    /// `receive` calls open their deliveries' sessions themselves.
+    pub fn session(&self, topic_name: &JsValue, handlers: u32, store: bool, now: f64) -> JsResult<u32> {
         let topic = throw(topic(topic_name))?;
-        let claim = throw(claim(claimed))?;
-        let out = Object::new();
-        match self.step2(&topic, claim) {
-            Ok(run) => set(&out, "run", &run),
-            Err(answer) => set(&out, "answer", &answer),
-        }
-        Ok(out)
+        let handlers = usize::try_from(handlers).unwrap_or(usize::MAX);
+        let session = Session::new(&self.inner, topic, handlers, store, ms(now));
+        self.keep(Live { session, key: String::new(), memory: None, held: None })
     }
+
+    /// The next action of session `id` (see `sessionSteps`).
+    #[wasm_bindgen(js_name = sessionNext)]
+    pub fn session_next(&self, id: u32) -> u32 {
+        self.advance(id)
+    }
+
+    /// The store's answer to session `id`'s claim, `'fresh'`, `'duplicate'` or `'in_flight'`;
+    /// then its next action. Anything else is the store's broken contract: thrown (the adapters
+    /// answer 500), and the session forgotten.
+    #[wasm_bindgen(js_name = sessionClaimed)]
+    pub fn session_claimed(&self, id: u32, claimed: &JsValue, now: f64) -> JsResult<u32> {
+        let claimed = claim(claimed);
+        {
+            let mut sessions = self.sessions.borrow_mut();
+            match (sessions.get(id), claimed) {
+                (Some(live), Ok(claimed)) => live.session.claimed(claimed, ms(now)),
+                (Some(_), Err(e)) => {
+                    sessions.remove(id);
+                    return Err(crate::errors::to_js(&e));
+                }
+                (None, _) => {}
+            }
+        }
+        Ok(self.advance(id))
+    }
+
+    /// Session `id`'s store failed to claim (`message` says how); then its next action.
+    #[wasm_bindgen(js_name = sessionStoreFailed)]
+    pub fn session_store_failed(&self, id: u32, message: &JsValue) -> u32 {
+        if let Some(live) = self.sessions.borrow_mut().get(id) {
+            live.session.store_failed(&message.as_string().unwrap_or_default());
+        }
+        self.advance(id)
+    }
+
+    /// The handler session `id` ran last ended, `ok` or failed, at `now`; then its next action.
+    #[wasm_bindgen(js_name = sessionHandled)]
+    pub fn session_handled(&self, id: u32, ok: bool, now: f64) -> u32 {
+        if let Some(live) = self.sessions.borrow_mut().get(id) {
+            live.session.handler_ended(ok, ms(now));
+        }
+        self.advance(id)
+    }
+
+    /// The store ended session `id`'s claim as `END` said (`ok`), or failed to; then its next
+    /// action.
+    #[wasm_bindgen(js_name = sessionClaimEnded)]
+    pub fn session_claim_ended(&self, id: u32, ok: bool) -> u32 {
+        if let Some(live) = self.sessions.borrow_mut().get(id) {
+            live.session.claim_ended(ok);
+        }
+        self.advance(id)
+    }
+
+    /// The time is `now` for session `id`; then its next action.
+    #[wasm_bindgen(js_name = sessionWake)]
+    pub fn session_wake(&self, id: u32, now: f64) -> u32 {
+        if let Some(live) = self.sessions.borrow_mut().get(id) {
+            live.session.wake(ms(now));
+        }
+        self.advance(id)
+    }
+
+    /// When to call `sessionWake` for session `id` if nothing else happens first, or
+    /// `undefined`.
+    #[wasm_bindgen(js_name = sessionWakeAt)]
+    pub fn session_wake_at(&self, id: u32) -> Option<f64> {
+        self.sessions.borrow_mut().get(id).and_then(|live| live.session.next_wake()).map(|t| t as f64)
+    }
+
+    /// The answer the last `ANSWER` handed out: `{status, body}`, frozen.
+    pub fn answer(&self) -> JsValue {
+        self.answer.replace(JsValue::UNDEFINED)
+    }
+
+    /// The terms the store is asked to claim with, `{leaseMs, keepMs, waitMs}`, frozen.
+    #[wasm_bindgen(getter)]
+    pub fn terms(&self) -> JsValue {
+        self.terms.clone()
+    }
+
+    /// How many sessions are under way (their deliveries' handlers or store not done yet).
+    #[wasm_bindgen(getter, js_name = sessionsUnderWay)]
+    pub fn sessions_under_way(&self) -> u32 {
+        let sessions = self.sessions.borrow();
+        u32::try_from(sessions.slots.len() - sessions.free.len()).unwrap_or(u32::MAX)
+    }
+
+    /// What the session numbers say: `{WAIT, RUN, END, TELL, ANSWER, CLAIM, OVER, FLAG, LAST,
+    /// notices}`, `notices` the `[code, message, status]` of each notice `TELL` names by its
+    /// place.
+    #[wasm_bindgen(js_name = sessionSteps)]
+    pub fn session_steps() -> Object {
+        let out = Object::new();
+        for (name, value) in [
+            ("WAIT", step::WAIT),
+            ("RUN", step::RUN),
+            ("END", step::END),
+            ("TELL", step::TELL),
+            ("ANSWER", step::ANSWER),
+            ("CLAIM", step::CLAIM),
+            ("OVER", step::OVER),
+            ("FLAG", step::FLAG),
+            ("LAST", step::LAST),
+        ] {
+            set(&out, name, &JsValue::from(value));
+        }
+        let notices = Array::new();
+        for notice in Notice::ALL {
+            let pair = Array::of3(
+                &JsValue::from_str(notice.code()),
+                &JsValue::from_str(notice.message()),
+                &JsValue::from(notice.status()),
+            );
+            notices.push(&Object::freeze(&pair.into()).into());
+        }
+        set(&out, "notices", &Object::freeze(&notices.into()).into());
+        Object::freeze(&out)
+    }
+}
+
+/// `FLAG` when `on`.
+fn flag(on: bool) -> u32 {
+    if on {
+        step::FLAG
+    } else {
+        0
+    }
+}
+
+/// Ends a claim in the core's memory store, which cannot fail.
+fn end_in_memory(memory: &MemoryStore, key: &str, handled: bool) {
+    let _ = if handled { memory.done(key, NO_TERMS) } else { memory.release(key) };
 }
 
 /// The seen-store step 1 claims in: the caller's (any object with `claim`), or the core's own
@@ -527,7 +810,8 @@ const NO_TERMS: Terms = Terms { lease_ms: 0, keep_ms: 0, wait_ms: 0 };
 /// The core's bounded in-memory seen-store.
 #[wasm_bindgen(js_name = MemoryStore)]
 pub struct JsMemoryStore {
-    inner: MemoryStore,
+    /// Shared with the sessions it claimed for, which end their claims in it.
+    inner: Rc<MemoryStore>,
 }
 
 #[wasm_bindgen(js_class = MemoryStore)]
@@ -535,7 +819,7 @@ impl JsMemoryStore {
     /// Remembers at most `max` handled keys (default 10,000).
     #[wasm_bindgen(constructor)]
     pub fn new(max: Option<u32>) -> JsMemoryStore {
-        JsMemoryStore { inner: max.map_or_else(MemoryStore::default, |max| MemoryStore::new(max as usize)) }
+        JsMemoryStore { inner: Rc::new(max.map_or_else(MemoryStore::default, |max| MemoryStore::new(max as usize))) }
     }
 
     /// `'fresh'`, `'duplicate'` or `'in_flight'`. (It reads no clock: the terms are not
@@ -561,115 +845,6 @@ impl JsMemoryStore {
     #[wasm_bindgen(getter)]
     pub fn size(&self) -> u32 {
         u32::try_from(self.inner.len()).unwrap_or(u32::MAX)
-    }
-}
-
-/// One delivery's sequence after step 1, the core's `Session`: the package tells it what
-/// happened and does what it hands out (`poll`), waking it at `nextWake`.
-#[wasm_bindgen(js_name = Session)]
-pub struct JsSession {
-    inner: Session,
-}
-
-#[wasm_bindgen(js_class = Session)]
-impl JsSession {
-    /// The session of a delivery of `topic` that `receiver` accepted at `now` (ms), with
-    /// `handlers` handlers to run and a seen-store (`store`) or none.
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        receiver: &JsReceiver,
-        topic_name: &JsValue,
-        handlers: u32,
-        store: bool,
-        now: f64,
-    ) -> JsResult<JsSession> {
-        let topic = throw(topic(topic_name))?;
-        let handlers = usize::try_from(handlers).unwrap_or(usize::MAX);
-        Ok(JsSession { inner: Session::new(&receiver.inner, topic, handlers, store, ms(now)) })
-    }
-
-    /// The next action, or `undefined`: `{kind: 'claim', terms}`, `{kind: 'run', index,
-    /// duplicate}`, `{kind: 'end', handled}`, `{kind: 'tell', code, message}` or `{kind:
-    /// 'answer', answer: {status, body}}`.
-    pub fn poll(&mut self) -> JsValue {
-        let Some(action) = self.inner.poll() else { return JsValue::UNDEFINED };
-        let out = Object::new();
-        match action {
-            Action::Claim(terms) => {
-                set(&out, "kind", &JsValue::from_str("claim"));
-                set(&out, "terms", &terms_value(terms));
-            }
-            Action::Run { index, duplicate } => {
-                set(&out, "kind", &JsValue::from_str("run"));
-                set(&out, "index", &JsValue::from(u32::try_from(index).unwrap_or(u32::MAX)));
-                set(&out, "duplicate", &JsValue::from(duplicate));
-            }
-            Action::End { handled } => {
-                set(&out, "kind", &JsValue::from_str("end"));
-                set(&out, "handled", &JsValue::from(handled));
-            }
-            Action::Tell(notice) => {
-                set(&out, "kind", &JsValue::from_str("tell"));
-                set(&out, "code", &JsValue::from_str(notice.code()));
-                set(&out, "message", &JsValue::from_str(notice.message()));
-            }
-            Action::Answer(answer) => {
-                set(&out, "kind", &JsValue::from_str("answer"));
-                set(&out, "answer", &answer_value(&answer));
-            }
-        }
-        out.into()
-    }
-
-    /// When to call `wake`, in the caller's ms, or `undefined`.
-    #[wasm_bindgen(getter, js_name = nextWake)]
-    pub fn next_wake(&self) -> Option<f64> {
-        self.inner.next_wake().map(|t| t as f64)
-    }
-
-    /// The store's answer to the claim: `'fresh'`, `'duplicate'` or `'in_flight'`.
-    pub fn claimed(&mut self, claim: &JsValue, now: f64) -> JsResult<()> {
-        let claim = match claim.as_string().as_deref() {
-            Some("fresh") => Claim::Fresh,
-            Some("duplicate") => Claim::Duplicate,
-            Some("in_flight") => Claim::InFlight,
-            _ => {
-                return Err(crate::errors::to_js(&BindingError::invalid(
-                    "a claim is 'fresh', 'duplicate' or 'in_flight'",
-                )))
-            }
-        };
-        self.inner.claimed(claim, ms(now));
-        Ok(())
-    }
-
-    /// The store failed to claim: 503 `store_unavailable`.
-    #[wasm_bindgen(js_name = storeFailed)]
-    pub fn store_failed(&mut self, message: &JsValue) {
-        self.inner.store_failed(&message.as_string().unwrap_or_default());
-    }
-
-    /// The handler the last `run` named ended: `ok`, or it failed.
-    #[wasm_bindgen(js_name = handlerEnded)]
-    pub fn handler_ended(&mut self, ok: bool, now: f64) {
-        self.inner.handler_ended(ok, ms(now));
-    }
-
-    /// The store could not end the claim.
-    #[wasm_bindgen(js_name = endFailed)]
-    pub fn end_failed(&mut self) {
-        self.inner.end_failed();
-    }
-
-    /// The time is `now` (ms).
-    pub fn wake(&mut self, now: f64) {
-        self.inner.wake(ms(now));
-    }
-
-    /// Whether nothing is left to do.
-    #[wasm_bindgen(getter, js_name = isOver)]
-    pub fn is_over(&self) -> bool {
-        self.inner.is_over()
     }
 }
 
