@@ -3,18 +3,19 @@
 //! Every receiver clhooks ships — the npm package's node:http, Express and fetch adapters,
 //! `clhooks listen`, the Rust examples — runs through [`Receiver`], so the status of every
 //! request, the body limit, what counts as a duplicate and when a key is recorded are decided
-//! here once. The caller owns the socket, the handlers and the seen-store; the machine says
-//! what to do in three steps:
+//! here once. The caller owns the socket, the handlers, the seen-store and the clock; the
+//! machine says what to do in two parts:
 //!
 //! 1. [`Receiver::receive`] — the method, the headers and the body (or the fact that it went over
 //!    the limit) in; an [`Answer`] to send at once (405, 413, 401, 400...) or a verified
 //!    [`Delivery`] with its idempotency key and the routes its topic matches.
-//! 2. [`Receiver::claimed`] — what the seen-store said of the key ([`Claim`]); an answer to send at
-//!    once (a duplicate, or a copy still being handled) or a [`Run`] of the handlers.
-//! 3. [`Receiver::finished`] — whether every handler succeeded; the answer, and whether to tell the
-//!    store the key is handled (recorded) or not (released, so a retry runs again).
+//! 2. A [`Session`] for that delivery — the claim in the seen-store, the handlers in route
+//!    order, Commerce Layer's deadline and the handler timeout, the claim's end (recorded, or
+//!    released so a retry runs again) and the answer, as [`Action`]s the caller does and tells
+//!    the session about ([`Receiver::claimed`] is its decision on the claim alone).
 //!
-//! [`Receiver::handle`] runs the three steps with a synchronous store and handler.
+//! [`Receiver::handle`] drives both with a synchronous store and handler; `clhooks-axum` and the
+//! npm package's receivers drive them with asynchronous ones.
 
 mod session;
 
@@ -39,10 +40,15 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
 /// How many idempotency keys [`MemoryStore::default`] remembers.
 pub const DEFAULT_SEEN_CAPACITY: usize = 10_000;
 
-/// How long a receiver waits for the handlers of a claimed delivery before it answers 503
-/// `handler_timeout` and releases the claim (30 s): past Commerce Layer's 5 s deadline, so the
-/// delivery has failed for Commerce Layer already, and before its second retry, which then runs
-/// instead of being answered `in_flight` for as long as a stuck handler hangs.
+/// How long a receiver lets the handlers of a delivery run before it answers 503
+/// `handler_timeout` to a caller still waiting (30 s). Commerce Layer has hung up at 5 s by
+/// then; what the limit really sets is the claim's lease (30 s + the store wait +
+/// [`LEASE_MARGIN_MS`], 45 s): the claim is kept while a handler runs (see [`Session`]), and
+/// released when the lease ends, so a handler that runs longer may run a second time beside
+/// itself, and an instance that dies mid-handler holds the key (copies answered 409) that
+/// long. 30 s leaves room for slow inline work (a call to an ERP, a retried API call) and frees
+/// a dead instance's key in under a minute, within the early retries a sender spaces tens of
+/// seconds apart. Work that takes longer belongs on a queue, answered at once.
 pub const DEFAULT_HANDLER_TIMEOUT_MS: u64 = 30_000;
 
 /// The content type of every [`Answer`] body.
@@ -269,12 +275,14 @@ impl Claim {
 pub const DEFAULT_KEEP_MS: u64 = 15_525_000;
 
 /// How much longer than the handler timeout and the store wait a claim lasts by default (13 s,
-/// so 45 s with the defaults): a claim whose holder died (a process killed mid-handler) frees
-/// itself that long after the live holder would have answered 503 and released it, well before
-/// Commerce Layer's later retries.
+/// so 45 s with the defaults): time for a handler just past its timeout to end and be recorded,
+/// and for the store's answers on the way, before its claim is released; a claim whose holder
+/// died (a process killed mid-handler) frees itself as soon, well before Commerce Layer's later
+/// retries.
 pub const LEASE_MARGIN_MS: u64 = 13_000;
 
-/// The lease when handlers may run for ever ([`Receiver::with_handler_timeout_ms`] 0): 5 min.
+/// The lease when handlers may run for ever ([`Receiver::with_handler_timeout_ms`] 0): 5 min,
+/// after which the claim is released all the same (see [`Session`]).
 pub const UNBOUNDED_LEASE_MS: u64 = 300_000;
 
 /// How long a receiver waits for its seen-store's answer to a claim before answering 503
@@ -365,7 +373,7 @@ impl AsyncSeenStore for MemoryStore {
     }
 
     fn end<'a>(&'a self, key: &'a str, terms: Terms, handled: bool) -> StoreFuture<'a, ()> {
-        Box::pin(std::future::ready(end_claim(self, key, terms, Some(handled))))
+        Box::pin(std::future::ready(end_claim(self, key, terms, handled)))
     }
 }
 
@@ -537,16 +545,6 @@ pub struct Run {
     pub claimed: bool,
 }
 
-/// The last step: the answer, and how to end the claim.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct Finish {
-    /// What to send.
-    pub answer: Answer,
-    /// `Some(handled)`: call [`SeenStore::done`] with it; `None`: the claim was not the caller's.
-    pub done: Option<bool>,
-}
-
 /// A webhook receiver: verification, routes compiled once, the body limit and the duplicate
 /// rule. It holds no state between requests; the seen-store does.
 ///
@@ -682,8 +680,10 @@ impl Receiver {
         terms.lease_ms > 0 && terms.keep_ms > 0 && (self.handler_timeout_ms == 0 || terms.lease_ms > busy)
     }
 
-    /// Sets how long the handlers of a claimed delivery may run before the answer is 503 and
-    /// the claim is released ([`Receiver::timed_out`]); 0 waits for ever.
+    /// Sets how long the handlers of a delivery may run before a caller still waiting is
+    /// answered 503 `handler_timeout`; the claim is kept until they end, or until its lease
+    /// ends (see [`Session`] and [`DEFAULT_HANDLER_TIMEOUT_MS`]). 0: no limit, and a lease of
+    /// [`UNBOUNDED_LEASE_MS`] by default.
     #[must_use]
     pub fn with_handler_timeout_ms(mut self, ms: u64) -> Receiver {
         self.handler_timeout_ms = ms;
@@ -959,32 +959,6 @@ impl Receiver {
         session::decide(topic, claim, self.duplicates, self.in_flight)
     }
 
-    /// Step 3: the handlers of a delivery of `topic` ran; `ok` when every one of them
-    /// succeeded. A failure is answered 500 so that Commerce Layer tries again, and its key
-    /// released so the retry runs.
-    #[must_use]
-    pub fn finished(&self, topic: &Topic, run: Run, ok: bool) -> Finish {
-        let answer = if ok {
-            Answer::received(topic.as_str(), run.duplicate)
-        } else {
-            Answer::coded(HANDLER_FAILED, "a handler failed; Commerce Layer will try again")
-        };
-        Finish { answer, done: run.claimed.then_some(ok) }
-    }
-
-    /// Step 3 when the handlers of a claimed delivery are still running after
-    /// [`Receiver::handler_timeout_ms`]: 503 `handler_timeout`, so that Commerce Layer tries
-    /// again, and the claim released, so that the retry runs. What the handlers do afterwards
-    /// tells the store nothing.
-    #[must_use]
-    pub fn timed_out(&self, run: Run) -> Finish {
-        let answer = Answer::coded(
-            HANDLER_TIMEOUT,
-            "the handlers did not finish in time; Commerce Layer will try again",
-        );
-        Finish { answer, done: run.claimed.then_some(false) }
-    }
-
     /// The three steps with a synchronous store and handler: the handler gets the delivery and
     /// whether it is a duplicate ([`Duplicates::Mark`]), and fails with any error.
     pub fn handle<H, K, V, E>(
@@ -1048,7 +1022,7 @@ impl Receiver {
                     guard.held = false;
                     // The store failing to end the claim changes no answer (see SeenStore):
                     // the work is done, or the lease frees the key.
-                    session.claim_ended(end_claim(store, &delivery.key, terms, Some(handled)).is_ok());
+                    session.claim_ended(end_claim(store, &delivery.key, terms, handled).is_ok());
                 }
                 // A synchronous caller has no error handler to tell.
                 Action::Tell(_) => {}
@@ -1074,16 +1048,15 @@ impl Drop for ClaimGuard<'_> {
     }
 }
 
-/// Ends a claim as [`Finish::done`] says: recorded (`Some(true)`), released (`Some(false)`), or
-/// left alone (`None`: the claim was not the caller's).
+/// Ends a claim as [`Action::End`] says: recorded (`handled`) or released.
 ///
 /// # Errors
 ///
 /// The store's.
-pub fn end_claim(store: &dyn SeenStore, key: &str, terms: Terms, done: Option<bool>) -> crate::Result<()> {
-    match done {
-        Some(true) => store.done(key, terms),
-        Some(false) => store.release(key),
-        None => Ok(()),
+pub fn end_claim(store: &dyn SeenStore, key: &str, terms: Terms, handled: bool) -> crate::Result<()> {
+    if handled {
+        store.done(key, terms)
+    } else {
+        store.release(key)
     }
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use clhooks::payload::KeyScope;
-use clhooks::receiver::{Body, Claim, Duplicates, MemoryStore, Receiver, SeenStore, Terms};
+use clhooks::receiver::{Action, Body, Claim, Duplicates, MemoryStore, Receiver, SeenStore, Session, Terms};
 use clhooks::Verifier;
 use common::{Exchange, Expected};
 use serde_json::Value;
@@ -96,13 +96,23 @@ fn concurrent_copies_never_both_run() {
     let delivery = receiver.receive("POST", case.headers.clone(), Body::Bytes(&bytes)).unwrap();
     let topic = &delivery.event.topic;
     // The first copy claims the key; a second arrives while its handler runs.
-    let first = receiver.claimed(topic, seen.claim(&delivery.key, T).unwrap()).unwrap();
-    let second = receiver.claimed(topic, seen.claim(&delivery.key, T).unwrap()).unwrap_err();
-    assert_eq!(second.status, 409);
-    assert!(second.body.contains(r#""error":"in_flight""#));
-    let finish = receiver.finished(topic, first, true);
-    assert_eq!((finish.answer.status, finish.done), (200, Some(true)));
+    let mut first = Session::new(&receiver, topic.clone(), 1, true, 0);
+    let mut second = Session::new(&receiver, topic.clone(), 1, true, 0);
+    for session in [&mut first, &mut second] {
+        assert!(matches!(session.poll(), Some(Action::Claim(_))));
+        session.claimed(seen.claim(&delivery.key, T).unwrap(), 1);
+    }
+    assert_eq!(first.poll(), Some(Action::Run { index: 0, duplicate: false }));
+    let Some(Action::Answer(refused)) = second.poll() else { panic!("the copy is answered at once") };
+    assert_eq!(refused.status, 409);
+    assert!(refused.body.contains(r#""error":"in_flight""#));
+    assert!(second.is_done());
+    // The first one's handler succeeds: recorded, then answered.
+    first.handler_ended(true, 2);
+    assert_eq!(first.poll(), Some(Action::End { handled: true }));
     seen.done(&delivery.key, T).unwrap();
+    first.claim_ended(true);
+    assert!(matches!(first.poll(), Some(Action::Answer(a)) if a.status == 200));
     assert_eq!(seen.claim(&delivery.key, T).unwrap(), Claim::Duplicate);
 }
 

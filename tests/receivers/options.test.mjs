@@ -2,8 +2,8 @@
 // options it lists are exactly the members of `ReceiverOptions` in pkg/index.d.ts, and each of
 // them is read and checked (a value of the wrong type throws WebhookError `invalid_argument`),
 // so the reference lists no option the package ignores; its error codes are the package's
-// ERROR_CODES plus the receivers' answers, and a receiver answers each one it can be made to
-// with the status listed. The Rust side (the committed file is what the code prints) is
+// ERROR_CODES plus the receivers' answers and the notices onError is told, and a receiver
+// answers each one it can be made to with the status listed. The Rust side (the committed file is what the code prints) is
 // crates/wasm/tests/reference.rs. Run with `node --test tests/receivers/` after `make pkg`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,11 +59,21 @@ test('each option listed is checked: a value of the wrong type throws invalid_ar
   }
 });
 
-test('the codes listed are the package\'s ERROR_CODES and the receivers\' answers', () => {
-  const errors = [...codes].filter(([, { from }]) => from !== 'receiver answer').map(([code]) => code);
+test('the codes listed are the package\'s ERROR_CODES, the receivers\' answers and what onError is told', async () => {
+  const told = (from) => from.startsWith('told to');
+  const errors = [...codes].filter(([, { from }]) => from !== 'receiver answer' && !told(from)).map(([code]) => code);
   assert.deepEqual([...errors].sort(), [...ERROR_CODES].sort());
   for (const [code, { from }] of codes) {
-    if (from === 'receiver answer') assert.ok(!ERROR_CODES.includes(code), code);
+    if (from === 'receiver answer' || told(from)) assert.ok(!ERROR_CODES.includes(code), code);
+  }
+  // Every notice the core's session has the error handler told, with its status.
+  const { createCore } = await import(new URL('pkg/core/web.js', root));
+  const core = createCore(new WebAssembly.Module(readFileSync(new URL('pkg/clhooks.wasm', root))));
+  const notices = core.Receiver.sessionSteps().notices;
+  assert.ok(notices.length >= 3);
+  for (const [code, , status] of notices) {
+    assert.ok(codes.has(code), `docs/reference.md does not list ${code}`);
+    assert.equal(codes.get(code).status, status, code);
   }
 });
 

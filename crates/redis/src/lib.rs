@@ -129,19 +129,6 @@ impl RedisStore {
         self.end(key, false, terms).await
     }
 
-    /// Ends a claim as [`clhooks::receiver::Finish::done`] says: recorded, released, or left
-    /// alone (`None`: the claim was not this store's).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::StoreUnavailable`].
-    pub async fn finish(&self, key: &str, terms: Terms, done: Option<bool>) -> clhooks::Result<()> {
-        match done {
-            Some(handled) => self.end(key, handled, terms).await,
-            None => Ok(()),
-        }
-    }
-
     async fn end(&self, key: &str, handled: bool, terms: Terms) -> clhooks::Result<()> {
         let token = self.tokens().remove(key).unwrap_or_default();
         let _: i64 = self.send(&self.protocol.end(key, &token, handled, terms)).await?;

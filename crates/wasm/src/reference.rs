@@ -10,7 +10,7 @@
 
 use clhooks::payload::KeyScope;
 use clhooks::receiver::{
-    Duplicates, InFlight, Receiver, ANSWER_CODES, DEFAULT_HANDLER_TIMEOUT_MS, DEFAULT_KEEP_MS,
+    Duplicates, InFlight, Notice, Receiver, ANSWER_CODES, DEFAULT_HANDLER_TIMEOUT_MS, DEFAULT_KEEP_MS,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_SEEN_CAPACITY, DEFAULT_STORE_TIMEOUT_MS, LEASE_MARGIN_MS,
     UNBOUNDED_LEASE_MS,
 };
@@ -61,7 +61,8 @@ pub const RECEIVER_OPTIONS: &[ReceiverOption] = &[
         rust: "none: the handler's `Err`",
         listen: &[],
         default: || "`console.error`; `null`: nothing".into(),
-        meaning: "Told of the error a handler threw (the answer is 500 all the same), and of a seen-store \
+        meaning: "Told of the error a handler threw (the answer is 500 all the same), of a handler still \
+                  running at Commerce Layer's 5 s deadline (`deadline_exceeded`), and of a seen-store \
                   that could not record or release a key (`store_unavailable`; the answer stands).",
     },
     ReceiverOption {
@@ -77,8 +78,10 @@ pub const RECEIVER_OPTIONS: &[ReceiverOption] = &[
         rust: "`with_handler_timeout_ms`",
         listen: &[],
         default: || ms(DEFAULT_HANDLER_TIMEOUT_MS),
-        meaning: "How long the handlers of a claimed delivery may run before the answer is 503 \
-                  `handler_timeout` and the claim is released, so the retry runs; 0: no limit.",
+        meaning: "How long the handlers of a delivery may run before a caller still waiting is answered \
+                  503 `handler_timeout`. The claim is kept until they end (copies get 409, then a \
+                  duplicate once recorded), or until its lease ends; so it also sizes the lease, which \
+                  frees the key of an instance that died mid-handler. 0: no limit.",
     },
     ReceiverOption {
         name: "seen",
@@ -134,8 +137,9 @@ pub const RECEIVER_OPTIONS: &[ReceiverOption] = &[
                 duration(UNBOUNDED_LEASE_MS)
             )
         },
-        meaning: "How long a claim lasts when its holder never ends it (a process killed mid-handler); it \
-                  must be over `handlerTimeoutMs` + `storeTimeoutMs`.",
+        meaning: "How long a claim lasts when its holder never ends it (a process killed mid-handler, a \
+                  handler that never returns: the receiver releases it then); it must be over \
+                  `handlerTimeoutMs` + `storeTimeoutMs`.",
     },
     ReceiverOption {
         name: "keepMs",
@@ -283,8 +287,16 @@ pub const MEANINGS: &[(&str, &str)] = &[
     ),
     (
         "handler_timeout",
-        "The handlers ran past `handlerTimeoutMs`; the claim was released so the retry runs. Answer within \
-         Commerce Layer's 5 s: queue slow work.",
+        "The handlers ran past `handlerTimeoutMs`. The claim is kept until they end: Commerce Layer's retry \
+         gets 409, then a duplicate once they succeed (or runs, if they fail). Answer within Commerce \
+         Layer's 5 s: queue slow work.",
+    ),
+    (
+        "deadline_exceeded",
+        "Told, never answered: a handler is still running at Commerce Layer's 5 s deadline, so Commerce \
+         Layer counts the delivery as failed and will retry it (409 while this one runs, then a \
+         duplicate). Once per delivery; the status is the one Commerce Layer counts. Hand slow work to a \
+         queue and answer at once.",
     ),
     (
         "receiver_failed",
@@ -302,6 +314,8 @@ pub enum Origin {
     Package,
     /// A receiver's answer that is no error of either ([`ANSWER_CODES`]).
     Answer,
+    /// Told to the error handler, never answered ([`Notice`]).
+    Notice,
 }
 
 impl Origin {
@@ -310,6 +324,7 @@ impl Origin {
             Origin::Core => "core (Rust, CLI, JS)",
             Origin::Package => "JS package only",
             Origin::Answer => "receiver answer",
+            Origin::Notice => "told to `onError` / `on_error`",
         }
     }
 }
@@ -378,9 +393,15 @@ pub fn codes() -> Result<Vec<Code>, String> {
     }
     listed.extend(BINDING_CODES.iter().map(|&code| (code, BINDING_STATUS, Origin::Package)));
     listed.extend(ANSWER_CODES.iter().map(|&(code, status)| (code, status, Origin::Answer)));
+    // The notices the error handler is told share their code with an answer or an error, all
+    // but the deadline's.
+    listed.extend(Notice::ALL.iter().map(|n| (n.code(), n.status(), Origin::Notice)));
     let mut out: Vec<Code> = Vec::with_capacity(listed.len());
     for (code, status, origin) in listed {
-        if out.iter().any(|c| c.code == code) {
+        if let Some(known) = out.iter().find(|c| c.code == code) {
+            if origin == Origin::Notice && known.status == status {
+                continue;
+            }
             return Err(format!("`{code}` is in two lists of codes"));
         }
         let meaning = MEANINGS.iter().find(|(c, _)| *c == code).map(|(_, m)| *m).ok_or_else(|| {

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use clhooks::receiver::{Body, Claim, Receiver, Run, ANSWER_CODES};
+use clhooks::receiver::{Action, Body, Claim, Notice, Receiver, Session, ANSWER_CODES, DEFAULT_HANDLER_TIMEOUT_MS};
 use clhooks::{Error, Topic, Verifier};
 use clhooks_wasm::codes::BINDING_CODES;
 use clhooks_wasm::reference::{self, Origin, MEANINGS, RECEIVER_OPTIONS};
@@ -48,6 +48,7 @@ fn every_code_has_one_meaning_and_every_meaning_a_code() {
         .chain(BINDING_CODES)
         .copied()
         .chain(ANSWER_CODES.iter().map(|(code, _)| *code))
+        .chain(Notice::ALL.iter().map(Notice::code).filter(|code| !ANSWER_CODES.iter().any(|(c, _)| c == code) && !Error::CODES.contains(code)))
         .collect();
     assert_eq!(listed, expected);
     let meanings: Vec<&str> = MEANINGS.iter().map(|(code, _)| *code).collect();
@@ -128,14 +129,24 @@ fn every_answer_the_receiver_makes_is_listed_with_its_status() {
     let receiver = Receiver::new(Verifier::new(["s"]).unwrap());
     let none: [(&str, &str); 0] = [];
     let topic = Topic::parse("orders.place").unwrap();
-    let run = Run { duplicate: false, claimed: true };
+    // A session with one handler and no store, told `input`: its answer.
+    let answered = |input: &dyn Fn(&mut Session)| {
+        let mut session = Session::new(&receiver, topic.clone(), 1, false, 0);
+        input(&mut session);
+        std::iter::from_fn(|| session.poll())
+            .find_map(|action| match action {
+                Action::Answer(answer) => Some(answer),
+                _ => None,
+            })
+            .unwrap()
+    };
     let answers = [
         receiver.receive("GET", none, Body::Bytes(b"")).unwrap_err(),
         receiver.receive("POST", none, Body::TooLarge).unwrap_err(),
         receiver.receive("POST", none, Body::Unreadable).unwrap_err(),
         receiver.claimed(&topic, Claim::InFlight).unwrap_err(),
-        receiver.finished(&topic, run, false).answer,
-        receiver.timed_out(run).answer,
+        answered(&|session| session.handler_ended(false, 1)),
+        answered(&|session| session.wake(DEFAULT_HANDLER_TIMEOUT_MS)),
         Receiver::failed("a bug"),
     ];
     let made: BTreeSet<(String, u16)> = answers.iter().map(coded).collect();

@@ -4,7 +4,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
     use clhooks::model::Credential;
-    use clhooks::receiver::{Answer, Claim, Duplicates, Finish, InFlight, Run, Terms};
+    use clhooks::receiver::{Answer, Claim, Duplicates, InFlight, Run, Terms};
     use clhooks::sender::simulate::{
         Action, Endpoint, EventSpec, Import, Report, Scenario, WebhookSummary, Window,
     };
@@ -31,7 +31,6 @@ fn main() {
         Answer::decl(&cfg),
         Claim::decl(&cfg),
         Run::decl(&cfg),
-        Finish::decl(&cfg),
         Duplicates::decl(&cfg),
         InFlight::decl(&cfg),
         Terms::decl(&cfg),
