@@ -21,8 +21,8 @@ mod session;
 
 pub use session::{Action, Notice, Session, ANSWER_DEADLINE_MS};
 
-use std::collections::{HashSet, VecDeque};
-use std::sync::Mutex;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -177,6 +177,12 @@ pub struct Answer {
 /// a JSON serializer out of the WebAssembly a receiver loads.)
 fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
+    // Topics and most messages need no escape: copied whole.
+    if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -380,16 +386,17 @@ impl AsyncSeenStore for MemoryStore {
 #[derive(Debug, Default)]
 struct Keys {
     capacity: usize,
-    order: VecDeque<String>,
-    handled: HashSet<String>,
-    in_flight: HashSet<String>,
+    /// Every key held: `true` once handled, `false` while in flight.
+    state: HashMap<Arc<str>, bool>,
+    /// The handled keys, oldest first (each shared with `state`: one allocation a key).
+    order: VecDeque<Arc<str>>,
 }
 
 /// A bounded in-memory [`SeenStore`]: the keys handled most recently (the oldest forgotten first)
 /// and the keys being handled. One process only: several instances behind a load balancer need
 /// a shared store. It reads no clock, so it bounds keys by number, not by [`Terms`]: a claim
 /// cannot outlive its holder here (both go with the process), and a stuck handler's claim is
-/// released by the receiver's handler timeout.
+/// released by its session when the lease ends.
 ///
 /// ```
 /// use clhooks::receiver::{Claim, MemoryStore, Receiver, SeenStore};
@@ -424,7 +431,7 @@ impl MemoryStore {
     /// How many handled keys are remembered.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.with(|k| k.handled.len())
+        self.with(|k| k.order.len())
     }
 
     /// Whether no handled key is remembered.
@@ -442,12 +449,11 @@ impl Default for MemoryStore {
 
 impl SeenStore for MemoryStore {
     fn claim(&self, key: &str, _terms: Terms) -> crate::Result<Claim> {
-        Ok(self.with(|k| {
-            if k.handled.contains(key) {
-                Claim::Duplicate
-            } else if !k.in_flight.insert(key.to_owned()) {
-                Claim::InFlight
-            } else {
+        Ok(self.with(|k| match k.state.get(key) {
+            Some(true) => Claim::Duplicate,
+            Some(false) => Claim::InFlight,
+            None => {
+                k.state.insert(Arc::from(key), false);
                 Claim::Fresh
             }
         }))
@@ -468,17 +474,24 @@ impl MemoryStore {
     /// Ends a claim: recorded when `handled`, otherwise released.
     fn end(&self, key: &str, handled: bool) {
         self.with(|k| {
-            if !k.in_flight.remove(key) || !handled || k.capacity == 0 || k.handled.contains(key) {
+            // Only a claim in flight ends; a handled key stays as it is.
+            let Some(held) =
+                k.state.get_key_value(key).filter(|(_, done)| !**done).map(|(held, _)| Arc::clone(held))
+            else {
+                return;
+            };
+            if !handled || k.capacity == 0 {
+                k.state.remove(key);
                 return;
             }
             while k.order.len() >= k.capacity {
                 match k.order.pop_front() {
-                    Some(old) => k.handled.remove(&old),
+                    Some(old) => k.state.remove(&old),
                     None => break,
                 };
             }
-            k.order.push_back(key.to_owned());
-            k.handled.insert(key.to_owned());
+            k.state.insert(Arc::clone(&held), true);
+            k.order.push_back(held);
         });
     }
 }

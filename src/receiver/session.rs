@@ -308,8 +308,8 @@ impl Session {
                     self.warned = true;
                     self.actions.push_back(Action::Tell(Notice::DeadlineExceeded));
                 }
-                let timeout = self.handler_timeout_ms > 0
-                    && now_ms >= since.saturating_add(self.handler_timeout_ms);
+                let timeout =
+                    self.handler_timeout_ms > 0 && now_ms >= since.saturating_add(self.handler_timeout_ms);
                 let lease_over = run.claimed && now_ms >= since.saturating_add(self.terms.lease_ms);
                 let late = Answer::coded(
                     super::HANDLER_TIMEOUT,

@@ -16,7 +16,13 @@
 //! goes round them in 0.5 s turns, 8 times, each round starting one server later, and a server's
 //! figure is its total over its turns.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::indexing_slicing
+)]
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -50,7 +56,9 @@ const KEPT: usize = VARIANTS / 2;
 const LEASE_MS: u64 = 45_000;
 const KEEP_MS: u64 = 15_525_000;
 
-type Server = Box<dyn FnOnce(tokio::net::TcpListener) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> + Send>;
+type Server = Box<
+    dyn FnOnce(tokio::net::TcpListener) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> + Send,
+>;
 
 /// A signed 4 KiB `orders.place` document, as Commerce Layer sends it, in `VARIANTS` variants
 /// (trailing whitespace: each a different body, signature and idempotency key).
@@ -62,7 +70,8 @@ fn variants() -> Arc<Vec<(Bytes, String)>> {
     Arc::new(
         (0..VARIANTS)
             .map(|i| {
-                let tail: String = format!("{i:011b}").chars().map(|c| if c == '0' { ' ' } else { '\n' }).collect();
+                let tail: String =
+                    format!("{i:011b}").chars().map(|c| if c == '0' { ' ' } else { '\n' }).collect();
                 let variant = format!("{body}{tail}");
                 let signature = clhooks::sign(variant.as_bytes(), SECRET).unwrap();
                 (Bytes::from(variant), signature)
@@ -115,7 +124,9 @@ async fn by_hand(State(keys): State<Arc<Keys>>, headers: HeaderMap, body: Bytes)
     if mac.verify_slice(&given).is_err() {
         return (StatusCode::UNAUTHORIZED, String::new());
     }
-    let Some(topic) = header("x-commercelayer-topic") else { return (StatusCode::BAD_REQUEST, String::new()) };
+    let Some(topic) = header("x-commercelayer-topic") else {
+        return (StatusCode::BAD_REQUEST, String::new());
+    };
     let Ok(document) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return (StatusCode::BAD_REQUEST, String::new());
     };
@@ -193,10 +204,11 @@ fn hand_server(redis: Option<String>) -> Server {
     })
 }
 
-/// Starts `server` on a thread of its own; its address.
-fn start(server: Server) -> SocketAddr {
+/// Starts `server` on a thread of its own (named `thread`, for a profiler); its address.
+fn start(thread: &str, server: Server) -> SocketAddr {
     let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let thread = std::thread::Builder::new().name(thread.to_owned());
+    let _ = thread.spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -209,7 +221,12 @@ fn start(server: Server) -> SocketAddr {
 
 /// Load on `address` for `time`, over `CONNECTIONS` keep-alive connections, the variants in
 /// turn: (requests answered 200, requests answered otherwise, seconds).
-async fn load(address: SocketAddr, variants: &Arc<Vec<(Bytes, String)>>, next: &Arc<AtomicUsize>, time: Duration) -> (u64, u64, f64) {
+async fn load(
+    address: SocketAddr,
+    variants: &Arc<Vec<(Bytes, String)>>,
+    next: &Arc<AtomicUsize>,
+    time: Duration,
+) -> (u64, u64, f64) {
     let started = Instant::now();
     let deadline = started + time;
     let mut tasks = tokio::task::JoinSet::new();
@@ -219,7 +236,8 @@ async fn load(address: SocketAddr, variants: &Arc<Vec<(Bytes, String)>>, next: &
         tasks.spawn_local(async move {
             let stream = tokio::net::TcpStream::connect(address).await.unwrap();
             stream.set_nodelay(true).unwrap();
-            let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
             tokio::task::spawn_local(connection);
             let (mut good, mut bad) = (0_u64, 0_u64);
             while Instant::now() < deadline {
@@ -283,21 +301,19 @@ fn main() {
     let variants = variants();
     let redis = redis_server();
     let url = redis.as_ref().map(|(_, url)| url.clone());
-    let mut pairs: Vec<(&str, [(&'static str, Server); 2])> = vec![(
-        "memory store",
-        [
-            ("clhooks-axum, memory store", clhooks_server(None)),
-            ("by hand: hmac + serde_json + Mutex<HashMap>", hand_server(None)),
-        ],
-    )];
+    let mut pairs: Vec<[(&'static str, &str, Server); 2]> = vec![[
+        ("clhooks-axum, memory store", "clhooks-memory", clhooks_server(None)),
+        ("by hand: hmac + serde_json + Mutex<HashMap>", "hand-memory", hand_server(None)),
+    ]];
     if let Some(url) = &url {
-        pairs.push((
-            "Redis store",
-            [
-                ("clhooks-axum, Redis store (claim and record scripts)", clhooks_server(Some(url.clone()))),
-                ("by hand: hmac + serde_json + SET NX PX, SET PX", hand_server(Some(url.clone()))),
-            ],
-        ));
+        pairs.push([
+            (
+                "clhooks-axum, Redis store (claim and record scripts)",
+                "clhooks-redis",
+                clhooks_server(Some(url.clone())),
+            ),
+            ("by hand: hmac + serde_json + SET NX PX, SET PX", "hand-redis", hand_server(Some(url.clone()))),
+        ]);
     } else {
         println!("\nno redis-server here: the Redis rows are left out (`make tool-redis` installs it)");
     }
@@ -311,9 +327,9 @@ fn main() {
     );
     let next = Arc::new(AtomicUsize::new(0));
     let mut servers: Vec<Measured> = Vec::new();
-    for (_, pair) in pairs {
-        for (name, server) in pair {
-            servers.push(Measured { name, address: start(server), done: 0, bad: 0, seconds: 0.0 });
+    for pair in pairs {
+        for (name, thread, server) in pair {
+            servers.push(Measured { name, address: start(thread, server), done: 0, bad: 0, seconds: 0.0 });
         }
     }
     local.block_on(&runtime, async {

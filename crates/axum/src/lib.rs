@@ -69,9 +69,10 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::body::Body as HttpBody;
+use axum::body::{Body as HttpBody, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -346,8 +347,9 @@ impl std::fmt::Debug for Webhooks {
 async fn deliver(State(app): State<Arc<Webhooks>>, request: Request) -> Response {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string());
     let (parts, mut body) = request.into_parts();
+    let headers = pairs(&parts.headers);
     // Step 0: a caller outside the allow-list is refused before its body is read.
-    if let Err(answer) = app.receiver.admit(peer.as_deref(), &pairs(&parts.headers)) {
+    if let Err(answer) = app.receiver.admit(peer.as_deref(), &headers) {
         linger(&app.receiver, body);
         return respond(answer);
     }
@@ -357,7 +359,7 @@ async fn deliver(State(app): State<Arc<Webhooks>>, request: Request) -> Response
     // Over the limit by its Content-Length: answered before a byte is read.
     let read = match declared {
         Some(length) if length > max => Ok(None),
-        _ => read_up_to(&mut body, max).await,
+        _ => read_up_to(&mut body, max, declared.unwrap_or(0)).await,
     };
     let body = match &read {
         Ok(Some(bytes)) => Body::Bytes(bytes),
@@ -367,12 +369,7 @@ async fn deliver(State(app): State<Arc<Webhooks>>, request: Request) -> Response
         }
         Err(()) => Body::Unreadable,
     };
-    let delivery = match app.receiver.receive_from(
-        parts.method.as_str(),
-        peer.as_deref(),
-        pairs(&parts.headers),
-        body,
-    ) {
+    let delivery = match app.receiver.receive_from(parts.method.as_str(), peer.as_deref(), headers, body) {
         Ok(delivery) => Arc::new(delivery),
         Err(answer) => return respond(answer),
     };
@@ -384,8 +381,23 @@ async fn deliver(State(app): State<Arc<Webhooks>>, request: Request) -> Response
         claim = tracing::field::Empty,
         status = tracing::field::Empty,
     );
-    tokio::spawn(drive(app, delivery, send).instrument(span));
+    // The session runs here as far as it goes at once (the memory store, handlers with nothing
+    // to wait for: most deliveries end so); what must wait goes on a task of its own, which
+    // outlives a client that hangs up. A span only costs where a subscriber takes it.
+    if span.is_disabled() {
+        run_or_spawn(Box::pin(drive(app, delivery, send))).await;
+    } else {
+        run_or_spawn(Box::pin(drive(app, delivery, send).instrument(span))).await;
+    }
     respond(answered.await.unwrap_or_else(|_| Receiver::failed("the delivery ended without an answer")))
+}
+
+/// Polls `session` once; spawns it when it has to wait.
+async fn run_or_spawn(mut session: Pin<Box<impl Future<Output = ()> + Send + 'static>>) {
+    let done = std::future::poll_fn(|cx| Poll::Ready(session.as_mut().poll(cx).is_ready())).await;
+    if !done {
+        tokio::spawn(session);
+    }
 }
 
 /// Does what the delivery's session hands out until it has nothing left: the only place that
@@ -422,14 +434,8 @@ async fn drive(app: Arc<Webhooks>, delivery: Arc<Delivery>, send: oneshot::Sende
                 let handler =
                     delivery.routes.get(index).and_then(|route| app.handlers.get(*route)).cloned().flatten();
                 let outcome = match handler {
-                    // On a task of its own: a panic is a failure like an error, not a lost claim.
-                    Some(handler) => {
-                        let task = tokio::spawn(handler(run.event.clone()));
-                        match run.awaiting(&app, task).await {
-                            Ok(result) => result,
-                            Err(e) => Err(BoxError::from(format!("the handler panicked: {e}"))),
-                        }
-                    }
+                    // A panic is a failure like an error, not a lost claim.
+                    Some(handler) => run.awaiting(&app, Caught(handler(run.event.clone()))).await,
                     // A route of the receiver given, with no handler: nothing to run.
                     None => Ok(()),
                 };
@@ -447,6 +453,29 @@ async fn drive(app: Arc<Webhooks>, delivery: Arc<Delivery>, send: oneshot::Sende
     }
 }
 
+/// A handler's future, polled on the session's own task (no task of its own to spawn per
+/// handler): a panic while it runs ends it as a failure, as an error does.
+struct Caught(HandlerFuture);
+
+impl Future for Caught {
+    type Output = Result<(), BoxError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let future = &mut self.0;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(panic) => {
+                let said = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".to_owned());
+                Poll::Ready(Err(BoxError::from(format!("the handler panicked: {said}"))))
+            }
+        }
+    }
+}
+
 /// A delivery's session and what its caller holds for it.
 struct Run {
     session: Session,
@@ -460,6 +489,18 @@ impl Run {
     /// answer, a notice) is done at once, while the store or the handler goes on.
     async fn awaiting<T>(&mut self, app: &Webhooks, future: impl Future<Output = T>) -> T {
         tokio::pin!(future);
+        // Most are ready at once (the memory store, a handler with nothing to wait for): those
+        // set no timer, which costs a clock read and a wake-up of tokio's driver.
+        let first = std::future::poll_fn(|cx| {
+            Poll::Ready(match future.as_mut().poll(cx) {
+                Poll::Ready(output) => Some(output),
+                Poll::Pending => None,
+            })
+        })
+        .await;
+        if let Some(output) = first {
+            return output;
+        }
         loop {
             let Some(wake) = self.session.next_wake() else { return future.await };
             let pause = Duration::from_millis(wake.saturating_sub(now_ms()));
@@ -502,17 +543,30 @@ fn respond(answer: Answer) -> Response {
     (status, [(header::CONTENT_TYPE, ANSWER_CONTENT_TYPE)], answer.body).into_response()
 }
 
-/// The body, or `None` as soon as it goes over `max` bytes (the rest left unread).
-async fn read_up_to(body: &mut HttpBody, max: usize) -> Result<Option<Vec<u8>>, ()> {
-    let mut bytes = Vec::new();
+/// The body, or `None` as soon as it goes over `max` bytes (the rest left unread). A body that
+/// comes in one frame is kept as it came; room for more is made for the `declared` length.
+async fn read_up_to(body: &mut HttpBody, max: usize, declared: usize) -> Result<Option<Bytes>, ()> {
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<Vec<u8>> = None;
     while let Some(frame) = body.frame().await {
         let Ok(data) = frame.map_err(drop)?.into_data() else { continue };
-        if bytes.len().saturating_add(data.len()) > max {
+        let held = joined.as_ref().map_or_else(|| first.as_ref().map_or(0, Bytes::len), Vec::len);
+        if held.saturating_add(data.len()) > max {
             return Ok(None);
         }
-        bytes.extend_from_slice(&data);
+        match (&first, &mut joined) {
+            (None, _) => first = Some(data),
+            (Some(head), None) => {
+                let mut bytes =
+                    Vec::with_capacity(declared.clamp(head.len().saturating_add(data.len()), max));
+                bytes.extend_from_slice(head);
+                bytes.extend_from_slice(&data);
+                joined = Some(bytes);
+            }
+            (Some(_), Some(bytes)) => bytes.extend_from_slice(&data),
+        }
     }
-    Ok(Some(bytes))
+    Ok(Some(joined.map_or_else(|| first.unwrap_or_default(), Bytes::from)))
 }
 
 /// The core's lingering close after an answer sent before the body was read whole: the rest is

@@ -3,7 +3,8 @@
 
 use clhooks::payload::KeyScope;
 use clhooks::receiver::{
-    Action, Answer, Body, Claim, Duplicates, InFlight, MemoryStore, Notice, Receiver, SeenStore, Session, Terms,
+    Action, Answer, Body, Claim, Duplicates, InFlight, MemoryStore, Notice, Receiver, SeenStore, Session,
+    Terms,
 };
 use clhooks::signature::{Check, TAG_LEN};
 use clhooks::{Topic, Verifier};
@@ -819,7 +820,9 @@ impl JsMemoryStore {
     /// Remembers at most `max` handled keys (default 10,000).
     #[wasm_bindgen(constructor)]
     pub fn new(max: Option<u32>) -> JsMemoryStore {
-        JsMemoryStore { inner: Rc::new(max.map_or_else(MemoryStore::default, |max| MemoryStore::new(max as usize))) }
+        JsMemoryStore {
+            inner: Rc::new(max.map_or_else(MemoryStore::default, |max| MemoryStore::new(max as usize))),
+        }
     }
 
     /// `'fresh'`, `'duplicate'` or `'in_flight'`. (It reads no clock: the terms are not

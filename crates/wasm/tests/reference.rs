@@ -7,7 +7,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use clhooks::receiver::{Action, Body, Claim, Notice, Receiver, Session, ANSWER_CODES, DEFAULT_HANDLER_TIMEOUT_MS};
+use clhooks::receiver::{
+    Action, Body, Claim, Notice, Receiver, Session, ANSWER_CODES, DEFAULT_HANDLER_TIMEOUT_MS,
+};
 use clhooks::{Error, Topic, Verifier};
 use clhooks_wasm::codes::BINDING_CODES;
 use clhooks_wasm::reference::{self, Origin, MEANINGS, RECEIVER_OPTIONS};
@@ -48,7 +50,12 @@ fn every_code_has_one_meaning_and_every_meaning_a_code() {
         .chain(BINDING_CODES)
         .copied()
         .chain(ANSWER_CODES.iter().map(|(code, _)| *code))
-        .chain(Notice::ALL.iter().map(Notice::code).filter(|code| !ANSWER_CODES.iter().any(|(c, _)| c == code) && !Error::CODES.contains(code)))
+        .chain(
+            Notice::ALL
+                .iter()
+                .map(Notice::code)
+                .filter(|code| !ANSWER_CODES.iter().any(|(c, _)| c == code) && !Error::CODES.contains(code)),
+        )
         .collect();
     assert_eq!(listed, expected);
     let meanings: Vec<&str> = MEANINGS.iter().map(|(code, _)| *code).collect();
