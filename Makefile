@@ -228,7 +228,10 @@ release-check: pkg
 
 # Speed and size, printed as tables (never asserted in tests). The second wasm, built without
 # SIMD into its own target directory (RUSTFLAGS, even empty, replaces .cargo/config.toml's
-# flags), shows what +simd128 buys.
+# flags), shows what +simd128 buys. BEFORE=DIR adds the node:http receivers of the package in
+# DIR (built from another commit: `git worktree add ../before REF && make -C ../before pkg`)
+# to the same rounds, to compare a change with what came before it.
+BEFORE ?=
 BENCH_NOSIMD := target/bench-nosimd
 bench: pkg tool-chromium
 	cargo bench --locked --bench core
@@ -236,8 +239,9 @@ bench: pkg tool-chromium
 	  --target $(WASM_TARGET) --target-dir $(BENCH_NOSIMD)
 	wasm-bindgen --target nodejs --out-dir $(BENCH_NOSIMD)/glue $(BENCH_NOSIMD)/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
 	node tests/bench/bench.mjs pkg $(BENCH_NOSIMD)/glue/clhooks_wasm.js
-	node tests/bench/receiver.mjs pkg
+	BEFORE=$(BEFORE) node tests/bench/receiver.mjs pkg
 	node tests/bench/webcrypto.mjs
+	cargo bench --locked -p clhooks-axum --bench throughput
 
 # Receivers on several instances sharing one claim: Node processes on a real Redis (started by
 # the tests on loopback), the Worker's Durable Object store in workerd.

@@ -205,7 +205,9 @@ fn push_json_string(out: &mut String, text: &str) {
 impl Answer {
     /// `{"name": "value", ...}` from string members, then raw JSON members (numbers, `true`).
     fn json(status: u16, strings: &[(&str, &str)], raw: &[(&str, &str)]) -> Answer {
-        let mut body = String::with_capacity(64);
+        // The members and their quotes, commas and colons: grown no further unless escaped.
+        let size = strings.iter().chain(raw).map(|(n, v)| n.len() + v.len() + 6).sum::<usize>() + 2;
+        let mut body = String::with_capacity(size);
         body.push('{');
         for (i, (name, value)) in
             strings.iter().map(|(n, v)| (n, *v)).chain(raw.iter().map(|(n, v)| (n, *v))).enumerate()

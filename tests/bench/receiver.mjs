@@ -12,6 +12,10 @@
 // later. A server's figures are its totals over its turns: a machine that slows down for a
 // while slows every server alike, which a single run per server does not give.
 //
+// With BEFORE=OTHER_PKG_DIR (`make bench BEFORE=...`), the two createNodeHandler servers run
+// from that package too, side by side in the same rounds, and the table says how this build
+// compares with it (the package built from an earlier commit, say).
+//
 // Usage: node tests/bench/receiver.mjs PKG_DIR
 
 import { spawn } from 'node:child_process';
@@ -20,6 +24,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const pkgDir = resolve(process.argv[2] ?? 'pkg');
+const beforeDir = process.env.BEFORE ? resolve(process.env.BEFORE) : undefined;
 const { sign } = await import(join(pkgDir, 'node.mjs'));
 const WARMUP = 2;
 const WINDOW = 0.5;
@@ -29,21 +34,28 @@ const CONCURRENCY = 32;
 // idempotency key each): a seen-store sees fresh deliveries, not the same one again.
 const VARIANTS = 2048;
 
-const servers = {
-  'clhooks createNodeHandler (verify + topic + document)': `
+/** The package's node:http receivers from `dir`, named with `label`. */
+const receivers = (dir, label = '') => ({
+  [`${label}clhooks createNodeHandler (verify + topic + document)`]: `
     import { createServer } from 'node:http';
-    import { createNodeHandler } from ${JSON.stringify(join(pkgDir, 'node.mjs'))};
+    import { createNodeHandler } from ${JSON.stringify(join(dir, 'node.mjs'))};
     const server = createServer(createNodeHandler({ secret: 'bench-secret', seen: null, onEvent: () => {} }));
     server.listen(0, '127.0.0.1', () => console.log(server.address().port));`,
   // With a seen-store, as by default: every delivery's idempotency key made, claimed and
   // recorded in the core's memory store (each one fresh: it keeps fewer keys than there are
   // bodies going round).
-  'clhooks createNodeHandler with the memory seen-store': `
+  [`${label}clhooks createNodeHandler with the memory seen-store`]: `
     import { createServer } from 'node:http';
-    import { createNodeHandler, createMemoryStore } from ${JSON.stringify(join(pkgDir, 'node.mjs'))};
+    import { createNodeHandler, createMemoryStore } from ${JSON.stringify(join(dir, 'node.mjs'))};
     const seen = createMemoryStore({ max: ${VARIANTS / 2} });
     const server = createServer(createNodeHandler({ secret: 'bench-secret', seen, onEvent: () => {} }));
     server.listen(0, '127.0.0.1', () => console.log(server.address().port));`,
+});
+const BEFORE_LABEL = 'before: ';
+
+const servers = {
+  ...receivers(pkgDir),
+  ...(beforeDir ? receivers(beforeDir, BEFORE_LABEL) : {}),
   'by hand: node:crypto verify + JSON.parse': `
     import { createServer } from 'node:http';
     import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -199,5 +211,12 @@ for (const body of bodies) {
     const cost = `${perRequest(server).toFixed(1)} µs (${(perRequest(server) / perRequest(hand)).toFixed(2)}×)`;
     const warming = `${firstRps(server).toFixed(0)} (${(firstRps(server) / firstRps(hand)).toFixed(2)}×)`;
     console.log(`  ${server.name.padEnd(56)} ${speed.padStart(20)} ${cost.padStart(26)} ${warming.padStart(26)}`);
+  }
+  if (beforeDir) {
+    console.log(`  this build against ${beforeDir}, same rounds:`);
+    for (const before of running.filter((s) => s.name.startsWith(BEFORE_LABEL))) {
+      const after = running.find((s) => s.name === before.name.slice(BEFORE_LABEL.length));
+      console.log(`    ${after.name.padEnd(54)} ${(rps(after) / rps(before)).toFixed(3)}× the requests/s, ${(perRequest(after) / perRequest(before)).toFixed(3)}× the CPU per request`);
+    }
   }
 }

@@ -13,7 +13,7 @@
 //!
 //! Each server runs on a thread of its own (a current-thread tokio runtime); the load generator on
 //! another. As in `tests/bench/receiver.mjs`, every server first takes 2 s of load, then the load
-//! goes round them in 0.5 s turns, 8 times, each round starting one server later, and a server's
+//! goes round them in 0.5 s turns, 12 times, each round starting one server later, and a server's
 //! figure is its total over its turns.
 
 #![allow(
@@ -48,7 +48,7 @@ use sha2::{Digest, Sha256};
 const SECRET: &str = "bench-secret";
 const WARMUP: Duration = Duration::from_secs(2);
 const WINDOW: Duration = Duration::from_millis(500);
-const ROUNDS: usize = 8;
+const ROUNDS: usize = 12;
 const CONNECTIONS: usize = 32;
 const VARIANTS: usize = 2048;
 /// Keys a memory store keeps: fewer than there are variants, so that every delivery is fresh.

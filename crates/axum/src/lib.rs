@@ -594,5 +594,7 @@ fn now_ms() -> u64 {
 }
 
 fn pairs(headers: &HeaderMap) -> Vec<(&str, &str)> {
-    headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))).collect()
+    let mut pairs = Vec::with_capacity(headers.len());
+    pairs.extend(headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))));
+    pairs
 }

@@ -409,7 +409,7 @@ impl JsReceiver {
             })
         });
         match received {
-            Ok(delivery) => self.accepted(&delivery.topic, delivery.event, held.as_ref(), digest, store, now),
+            Ok(delivery) => self.accepted(delivery.topic, delivery.event, held.as_ref(), digest, store, now),
             Err(answer) => Ok(answered(&answer)),
         }
     }
@@ -421,7 +421,7 @@ impl JsReceiver {
     /// report (the adapters answer 500), and leaves no session.
     fn accepted(
         &self,
-        topic: &Topic,
+        topic: Topic,
         payload: document::JsPayload,
         held: Option<&Held>,
         digest: Option<[u8; 32]>,
@@ -433,13 +433,13 @@ impl JsReceiver {
         let scope = self.inner.key_scope();
         let eager = store.is_some() || scope != KeyScope::TopicAndBody;
         let key = match (held, eager) {
-            (Some(held), true) => Some(document::key_of(scope, topic, held, digest)),
+            (Some(held), true) => Some(document::key_of(scope, &topic, held, digest)),
             _ => None,
         };
-        let (routes, count) = self.shared(topic);
-        let event = document::event(payload, topic, key.as_deref(), &routes);
+        let (routes, count) = self.shared(&topic);
+        let event = document::event(payload, &topic, key.as_deref(), &routes);
         let key = key.unwrap_or_default();
-        let mut session = Session::new(&self.inner, topic.clone(), count, store.is_some(), ms(now));
+        let mut session = Session::new(&self.inner, topic, count, store.is_some(), ms(now));
         // The claim the session asks first, when there is a store.
         let mut pending = None;
         let mut memory = None;
@@ -552,7 +552,7 @@ impl JsReceiver {
         let digest = throw(digest.as_ref().map(document::digest_of).transpose())?;
         // The outline's first code said `data.type` is the topic's resource.
         let payload = document::JsPayload { body: held.value(), kind: topic.resource().to_owned() };
-        self.accepted(&topic, payload, Some(&held), digest, store, now).map(JsValue::from)
+        self.accepted(topic, payload, Some(&held), digest, store, now).map(JsValue::from)
     }
 
     /// The routes of `topic` (as an array for the event, and how many), made on first use and
