@@ -221,10 +221,15 @@ release-check: pkg
 	node_modules/.bin/publint run --strict $(RELEASE_DIR)/clhooks-*.tgz
 	node_modules/.bin/attw --no-definitely-typed --format table-flipped $(RELEASE_DIR)/clhooks-*.tgz
 	node tests/release/check.mjs $(RELEASE_DIR)/clhooks-*.tgz
-# The crates as crates.io gets them, each built from its packed files alone (about a minute on
+# The crates as crates.io gets them, each built from its packed files alone (a few minutes on
 # 2 cores); not clhooks-wasm, the npm package's source.
 # The tree as it is, committed or not: `cargo publish` itself refuses uncommitted changes.
-	cargo package --workspace --exclude clhooks-wasm --locked --allow-dirty
+# Cargo unpacks the workspace's crates from its temporary registry into CARGO_HOME, and builds
+# them as registry crates; as a published version never changes, it reuses what an earlier run
+# unpacked and built. Both are removed first (the build goes to a target directory of its own),
+# so that each crate is verified against its dependencies as they are now.
+	rm -rf $${CARGO_HOME:-$$HOME/.cargo}/registry/src/-*/clhooks-* $(RELEASE_DIR)/crates
+	CARGO_TARGET_DIR=$(RELEASE_DIR)/crates cargo package --workspace --exclude clhooks-wasm --locked --allow-dirty
 
 # Speed and size, printed as tables (never asserted in tests). The second wasm, built without
 # SIMD into its own target directory (RUSTFLAGS, even empty, replaces .cargo/config.toml's
