@@ -215,8 +215,9 @@ export interface ReceiverOptions {
   /** Bodies over this size get 413 (default 5 MiB; real payloads are tens of KB). */
   maxBodyBytes?: number;
   /**
-   * How long the handlers of a claimed delivery may run before the answer is 503
-   * `handler_timeout` and the claim is released so the retry runs (default 30,000 ms; 0: no limit).
+   * How long the handlers of a delivery may run before a caller still waiting is answered 503
+   * `handler_timeout` (default 30,000 ms; 0: no limit). Their claim is kept until they end, so
+   * Commerce Layer's retries get 409 and then a duplicate, or until its lease (`leaseMs`) ends.
    */
   handlerTimeoutMs?: number;
   /**
@@ -228,8 +229,9 @@ export interface ReceiverOptions {
   /** Where idempotency keys are remembered (default: the last 10,000 in memory); `null` turns it off. */
   seen?: SeenStore | null;
   /**
-   * How long a claim lasts when its holder never ends it (a process killed mid-handler): longer
-   * than `handlerTimeoutMs` + `storeTimeoutMs` (default: 13 s more than both, 45,000 ms).
+   * How long a claim lasts when its holder never ends it (a process killed mid-handler, a
+   * handler that never returns): longer than `handlerTimeoutMs` + `storeTimeoutMs` (default: 13 s
+   * more than both, 45,000 ms).
    */
   leaseMs?: number;
   /** How long a shared store keeps a handled key (default 15,525,000 ms: Commerce Layer's 4 h 18 min 45 s retry window). */
@@ -243,7 +245,12 @@ export interface ReceiverOptions {
   inFlight?: InFlight;
   /** A duplicate is answered 200 without calling handlers (`'skip'`, default) or passed on with `duplicate: true` (`'mark'`). */
   duplicates?: Duplicates;
-  /** Told of an error a handler threw (the answer is then 500, so Commerce Layer retries); `console.error` when unset, nothing with `null`. */
+  /**
+   * Told of an error a handler threw (the answer is then 500, so Commerce Layer retries), of a
+   * handler still running at Commerce Layer's 5 s deadline (a `WebhookError` `deadline_exceeded`)
+   * and of a seen-store that could not record a key (`store_unavailable`); `console.error` when
+   * unset, nothing with `null`.
+   */
   onError?: ((error: unknown, event: WebhookEvent) => void) | null;
   /**
    * Receive only from these addresses (off by default): any other caller gets 403

@@ -38,13 +38,15 @@ export function createReceivers(api) {
     if (value !== undefined && value !== null && typeof value !== 'function') throw invalid(`${name} must be a function`);
     return value || undefined;
   };
+  /** An error's message, or what was thrown when it is no error (a handler may reject with anything). */
+  const describe = (error) => String(error && error.message ? error.message : error);
   /**
    * The core's answer when receiving itself failed: a seen-store that threw (500
    * `receiver_failed`), or the wasm instance (500 `core_failed`, after it was replaced).
    */
   const failure = (error) => {
     if (isCoreFailure(error)) return /** @type {Answer} */ (api.core().Receiver.coreFailed(api.fault(error).message));
-    return /** @type {Answer} */ (api.core().Receiver.failed(String(error && error.message ? error.message : error), false));
+    return /** @type {Answer} */ (api.core().Receiver.failed(describe(error)));
   };
 
   /** The socket's address of a Node request (for `sources`); never a header. */
@@ -119,8 +121,6 @@ export function createReceivers(api) {
   const clock = () => performance.now();
   /** What the core's session numbers say (`Receiver.sessionSteps()`), read once. */
   let steps;
-  /** For a handler that rejects with nothing, or with something other than an error. */
-  const describe = (error) => String(error && error.message ? error.message : error);
 
   /**
    * One delivery's session in the core, driven: each action it hands out is done in order (a

@@ -288,12 +288,10 @@ impl JsReceiver {
         })
     }
 
-    /// The answer when the receiving side itself failed: 500 `receiver_failed`; with `store`,
-    /// the seen-store failed or was late: 503 `store_unavailable`, so that Commerce Layer tries
-    /// again.
-    pub fn failed(message: &JsValue, store: bool) -> JsValue {
-        let message = message.as_string().unwrap_or_default();
-        answer_value(&if store { Receiver::store_failed(&message) } else { Receiver::failed(&message) })
+    /// The answer when the receiving side itself failed (a seen-store that broke its contract):
+    /// 500 `receiver_failed`, so that Commerce Layer tries again.
+    pub fn failed(message: &JsValue) -> JsValue {
+        answer_value(&Receiver::failed(&message.as_string().unwrap_or_default()))
     }
 
     /// The answer when an instance of this module failed (a trap) while receiving, and was
