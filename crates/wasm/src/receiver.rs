@@ -52,13 +52,6 @@ fn terms_value(terms: Terms) -> JsValue {
     Object::freeze(&out).into()
 }
 
-/// `{answer}` or `{key: value}`.
-fn either(key: &'static str, value: &JsValue) -> Object {
-    let out = Object::new();
-    set(&out, key, value);
-    out
-}
-
 /// Verifies a held body as `check` says, then reads it with the engine: the core's
 /// `receive_with` for the bindings (`Verifier.receive` and `Receiver.receive`).
 pub(crate) fn check_signature(
