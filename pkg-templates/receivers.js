@@ -52,8 +52,12 @@ export function createReceivers(api) {
   /** The socket's address of a Node request (for `sources`); never a header. */
   const peerOf = (req) => (req.socket && typeof req.socket.remoteAddress === 'string' ? req.socket.remoteAddress : undefined);
 
-  /** A promise, from this realm or another. */
-  const isThenable = (value) => value != null && typeof value.then === 'function';
+  /**
+   * A promise, from this realm or another.
+   * @param {unknown} value
+   * @returns {value is PromiseLike<any>}
+   */
+  const isThenable = (value) => value != null && typeof (/** @type {any} */ (value)).then === 'function';
 
   /**
    * The core's store in the instance in use, of one of the package's own memory stores whose
