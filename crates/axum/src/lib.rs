@@ -342,8 +342,9 @@ impl std::fmt::Debug for Webhooks {
     }
 }
 
-/// One request: read, then the delivery's session on a task of its own (it outlives a client
-/// that hangs up, as Commerce Layer does at 5 s), whose answer this sends.
+/// One request: read, then the delivery's session, here until it has to wait and then on a
+/// task of its own (it outlives a client that hangs up, as Commerce Layer does at 5 s), whose
+/// answer this sends.
 async fn deliver(State(app): State<Arc<Webhooks>>, request: Request) -> Response {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string());
     let (parts, mut body) = request.into_parts();
