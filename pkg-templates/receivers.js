@@ -123,6 +123,16 @@ export function createReceivers(api) {
 
   /** The time every session input is given, in ms, on a clock that does not go back. */
   const clock = () => performance.now();
+  /**
+   * The receivers' one timer: `wake()` at `at` on `clock` (a millisecond past it: the core counts
+   * whole milliseconds, and a timer may fire a little early). Without `keepAlive` it keeps no
+   * process alive. It decides no time: the core gives `at`.
+   */
+  const wakeAt = (at, wake, keepAlive) => {
+    const timer = setTimeout(wake, Math.max(0, Math.ceil(at - clock())) + 1);
+    if (!keepAlive) timer.unref?.();
+    return timer;
+  };
   /** What the core's session numbers say (`Receiver.sessionSteps()`), read once. */
   let steps;
 
@@ -186,10 +196,8 @@ export function createReceivers(api) {
     wait() {
       const at = this.receiver.sessionWakeAt(this.id);
       if (at === undefined) return;
-      // A millisecond past it: the core counts whole milliseconds, and a timer may fire a little early.
-      this.timer = setTimeout(() => this.input(() => this.receiver.sessionWake(this.id, clock())), Math.max(0, Math.ceil(at - clock())) + 1);
       // Once answered, what is left (a claim to end or forget) keeps no process alive.
-      if (this.answer !== undefined) this.timer.unref?.();
+      this.timer = wakeAt(at, () => this.input(() => this.receiver.sessionWake(this.id, clock())), this.answer === undefined);
     }
 
     /** The answer, once: to the caller, now or later. */
@@ -467,7 +475,7 @@ export function createReceivers(api) {
         if (left < 0) done(true);
       };
       const finish = () => done(false);
-      const timer = setTimeout(() => done(true), lingerMs);
+      const timer = wakeAt(clock() + lingerMs, () => done(true), true);
       req.on('data', drop).on('end', finish).on('error', finish).resume();
     }
 
