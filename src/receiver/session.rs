@@ -195,6 +195,12 @@ impl Session {
         self.actions.front()
     }
 
+    /// How many actions are handed out and not polled yet.
+    #[must_use]
+    pub fn pending(&self) -> usize {
+        self.actions.len()
+    }
+
     /// When to wake the session ([`Session::wake`]) if nothing else happens first, in the
     /// caller's milliseconds.
     #[must_use]

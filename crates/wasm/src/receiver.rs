@@ -160,8 +160,6 @@ struct Live {
     session: Session,
     key: String,
     memory: Option<Rc<MemoryStore>>,
-    /// An answer polled before the session was kept, to hand out first.
-    held: Option<Answer>,
 }
 
 /// The sessions under way, by number: a slot's index in the low [`SLOT_BITS`] bits, and its
@@ -449,18 +447,16 @@ impl JsReceiver {
                 None => {}
             }
         }
-        // Answered at once and over (a duplicate, a copy in flight): no session to keep. An
-        // answer with more to follow is handed out again by `sessionNext`.
-        let mut held = None;
-        if matches!(session.peek(), Some(Action::Answer(_))) {
-            if let Some(Action::Answer(answer)) = session.poll() {
-                if session.is_done() {
-                    return Ok(step1(Some(&self.answer_value(&answer)), Some(&event), None, None));
+        // Answered at once and over (a duplicate, a copy in flight): no session to keep. (An
+        // over session's answer is its last action; any other goes through `sessionNext`.)
+        if session.is_over() && pending.is_none() {
+            if let Some(Action::Answer(answer)) = session.peek() {
+                if session.pending() == 1 {
+                    return Ok(step1(Some(&self.answer_value(answer)), Some(&event), None, None));
                 }
-                held = Some(answer);
             }
         }
-        let id = self.keep(Live { session, key, memory, held })?;
+        let id = self.keep(Live { session, key, memory })?;
         Ok(step1(None, Some(&event), Some(&JsValue::from(id)), pending.as_ref()))
     }
 
@@ -584,41 +580,35 @@ impl JsReceiver {
     fn advance(&self, id: u32) -> u32 {
         let mut sessions = self.sessions.borrow_mut();
         let Some(live) = sessions.get(id) else { return step::OVER | step::LAST };
-        let code = match live.held.take() {
-            Some(answer) => {
-                *self.answer.borrow_mut() = self.answer_value(&answer);
-                step::ANSWER
-            }
-            None => loop {
-                let Some(action) = live.session.poll() else {
-                    break if live.session.is_done() { step::OVER } else { step::WAIT };
-                };
-                match action {
-                    Action::Claim(_) => break step::CLAIM,
-                    Action::Run { index, duplicate } => {
-                        let index = u32::try_from(index).unwrap_or(u32::MAX >> 8);
-                        break step::RUN | flag(duplicate) | (index << 8);
-                    }
-                    Action::End { handled } => {
-                        if let Some(memory) = &live.memory {
-                            end_in_memory(memory, &live.key, handled);
-                            live.session.claim_ended(true);
-                            continue;
-                        }
-                        break step::END | flag(handled);
-                    }
-                    Action::Tell(notice) => {
-                        let index = Notice::ALL.iter().position(|n| *n == notice).unwrap_or(0);
-                        break step::TELL | (u32::try_from(index).unwrap_or(0) << 8);
-                    }
-                    Action::Answer(answer) => {
-                        *self.answer.borrow_mut() = self.answer_value(&answer);
-                        break step::ANSWER;
-                    }
+        let code = loop {
+            let Some(action) = live.session.poll() else {
+                break if live.session.is_done() { step::OVER } else { step::WAIT };
+            };
+            match action {
+                Action::Claim(_) => break step::CLAIM,
+                Action::Run { index, duplicate } => {
+                    let index = u32::try_from(index).unwrap_or(u32::MAX >> 8);
+                    break step::RUN | flag(duplicate) | (index << 8);
                 }
-            },
+                Action::End { handled } => {
+                    if let Some(memory) = &live.memory {
+                        end_in_memory(memory, &live.key, handled);
+                        live.session.claim_ended(true);
+                        continue;
+                    }
+                    break step::END | flag(handled);
+                }
+                Action::Tell(notice) => {
+                    let index = Notice::ALL.iter().position(|n| *n == notice).unwrap_or(0);
+                    break step::TELL | (u32::try_from(index).unwrap_or(0) << 8);
+                }
+                Action::Answer(answer) => {
+                    *self.answer.borrow_mut() = self.answer_value(&answer);
+                    break step::ANSWER;
+                }
+            }
         };
-        if live.session.is_done() && live.held.is_none() && code != step::WAIT {
+        if live.session.is_done() && code != step::WAIT {
             sessions.remove(id);
             return code | step::LAST;
         }
@@ -632,7 +622,7 @@ impl JsReceiver {
         let topic = throw(topic(topic_name))?;
         let handlers = usize::try_from(handlers).unwrap_or(usize::MAX);
         let session = Session::new(&self.inner, topic, handlers, store, ms(now));
-        self.keep(Live { session, key: String::new(), memory: None, held: None })
+        self.keep(Live { session, key: String::new(), memory: None })
     }
 
     /// The next action of session `id` (see `sessionSteps`).
