@@ -141,6 +141,17 @@ pub enum Error {
         /// What the store's client said.
         message: String,
     },
+    /// A queued record cannot be read: another version, a field missing or malformed
+    /// (see `clhooks::handoff::Record`). It goes to the dead letters.
+    InvalidRecord {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A worker's settings do not make sense (see `clhooks::handoff::WorkerConfig::check`).
+    InvalidWorker {
+        /// Which.
+        reason: String,
+    },
 }
 
 impl SignatureHint {
@@ -185,6 +196,8 @@ impl Error {
             Error::ForbiddenSource { .. } => "forbidden_source",
             Error::InvalidSource { .. } => "invalid_source",
             Error::StoreUnavailable { .. } => "store_unavailable",
+            Error::InvalidRecord { .. } => "invalid_record",
+            Error::InvalidWorker { .. } => "invalid_worker",
         }
     }
 
@@ -203,7 +216,8 @@ impl Error {
             | Error::UnknownWebhook { .. }
             | Error::DuplicateWebhookId { .. }
             | Error::UnknownAttempt { .. }
-            | Error::InvalidSource { .. } => 500,
+            | Error::InvalidSource { .. }
+            | Error::InvalidWorker { .. } => 500,
             _ => 400,
         }
     }
@@ -235,6 +249,8 @@ impl Error {
         "forbidden_source",
         "invalid_source",
         "store_unavailable",
+        "invalid_record",
+        "invalid_worker",
     ];
 }
 
@@ -385,6 +401,8 @@ impl fmt::Display for Error {
             Error::StoreUnavailable { message } => {
                 write!(f, "the seen-store is unavailable ({}); Commerce Layer will try again", clipped(message))
             }
+            Error::InvalidRecord { reason } => write!(f, "not a queued clhooks record: {}", clipped(reason)),
+            Error::InvalidWorker { reason } => write!(f, "invalid worker settings: {reason}"),
         }
     }
 }

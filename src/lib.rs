@@ -28,6 +28,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod error;
+pub mod handoff;
 pub mod model;
 pub mod payload;
 pub mod receiver;

@@ -65,6 +65,7 @@ pub const ANSWER_CODES: &[(&str, u16)] = &[
     HANDLER_FAILED,
     HANDLER_TIMEOUT,
     RECEIVER_FAILED,
+    QUEUE_UNAVAILABLE,
 ];
 
 const METHOD_NOT_ALLOWED: (&str, u16) = ("method_not_allowed", 405);
@@ -74,6 +75,7 @@ const IN_FLIGHT: (&str, u16) = ("in_flight", 409);
 const HANDLER_FAILED: (&str, u16) = ("handler_failed", 500);
 const HANDLER_TIMEOUT: (&str, u16) = ("handler_timeout", 503);
 const RECEIVER_FAILED: (&str, u16) = ("receiver_failed", 500);
+const QUEUE_UNAVAILABLE: (&str, u16) = ("queue_unavailable", 503);
 
 /// How many bytes past its body limit a receiver still reads and drops after answering a request
 /// whose body it left unread (8 MiB): see [`Linger`].
@@ -168,8 +170,8 @@ pub enum Body<'a> {
 pub struct Answer {
     /// The HTTP status.
     pub status: u16,
-    /// The JSON body: `{"received": topic}` (with `"duplicate": true` for a duplicate) on
-    /// success, `{"error": code, "message": text}` otherwise.
+    /// The JSON body: `{"received": topic}` (with `"duplicate": true` for a duplicate,
+    /// `"handed_off": true` for a delivery a queue took) on success, `{"error": code, "message": text}` otherwise.
     pub body: String,
 }
 
@@ -243,6 +245,11 @@ impl Answer {
     fn received(topic: &str, duplicate: bool) -> Answer {
         let raw: &[(&str, &str)] = if duplicate { &[("duplicate", "true")] } else { &[] };
         Answer::json(200, &[("received", topic)], raw)
+    }
+
+    /// A delivery the queue holds: `{"received": topic, "handed_off": true}`.
+    fn handed_off(topic: &str) -> Answer {
+        Answer::json(200, &[("received", topic)], &[("handed_off", "true")])
     }
 
     /// Whether it is a 2xx: what Commerce Layer counts as delivered.
@@ -597,6 +604,24 @@ pub struct Receiver {
     keep_ms: u64,
     in_flight: InFlight,
     store_timeout_ms: u64,
+    handoff: Handoff,
+}
+
+/// Where a receiver's verified deliveries go: to its handlers at once (the default), or to a
+/// durable queue that workers take them from ([`crate::handoff`]), answered 200 once the queue
+/// holds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Handoff {
+    /// The handlers run within the request.
+    #[default]
+    Inline,
+    /// The delivery is written to a queue. `claims`: the queue claims the idempotency key in the
+    /// same atomic step (the Redis queue with its seen keys, the memory queue); otherwise the
+    /// seen-store claims it first, and records it once the queue holds the record.
+    Queue {
+        /// Whether the queue claims the key itself.
+        claims: bool,
+    },
 }
 
 impl Receiver {
@@ -615,7 +640,23 @@ impl Receiver {
             keep_ms: DEFAULT_KEEP_MS,
             in_flight: InFlight::Retry,
             store_timeout_ms: DEFAULT_STORE_TIMEOUT_MS,
+            handoff: Handoff::Inline,
         }
+    }
+
+    /// Sets where verified deliveries go ([`Handoff`]): with a queue, a delivery's session
+    /// hands out [`Action::Enqueue`] instead of running handlers, and answers once the queue
+    /// holds it. The store wait bounds the queue's answer as it bounds a claim.
+    #[must_use]
+    pub fn with_handoff(mut self, handoff: Handoff) -> Receiver {
+        self.handoff = handoff;
+        self
+    }
+
+    /// Where verified deliveries go.
+    #[must_use]
+    pub fn handoff(&self) -> Handoff {
+        self.handoff
     }
 
     /// Sets what the idempotency key is made of: the topic and the body (the default), or the
@@ -1041,6 +1082,8 @@ impl Receiver {
                 }
                 // A synchronous caller has no error handler to tell.
                 Action::Tell(_) => {}
+                // No queue here: a receiver that hands off is driven by its own session.
+                Action::Enqueue { .. } => session.enqueue_failed(0),
                 Action::Answer(given) => answer = Some(given),
             }
         }

@@ -2,7 +2,7 @@
 //! `tests/vectors/sessions.json`, natively and on wasm32 (the JS package runs the same file).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use clhooks::receiver::{Action, Claim, Duplicates, InFlight, Receiver, Session};
+use clhooks::receiver::{Action, Claim, Duplicates, Handoff, InFlight, Receiver, Session};
 use clhooks::{Topic, Verifier};
 use serde_json::{json, Value};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -23,6 +23,11 @@ fn receiver(settings: &Value) -> Receiver {
     if settings["in_flight"] == "accept" {
         receiver = receiver.with_in_flight(InFlight::Accept);
     }
+    match settings["handoff"].as_str() {
+        Some("claims") => receiver = receiver.with_handoff(Handoff::Queue { claims: true }),
+        Some("queue") => receiver = receiver.with_handoff(Handoff::Queue { claims: false }),
+        _ => {}
+    }
     receiver
 }
 
@@ -35,6 +40,7 @@ fn written(action: Action) -> Value {
         Action::Run { index, duplicate } => json!({ "run": [index, duplicate] }),
         Action::End { handled } => json!({ "end": handled }),
         Action::Tell(notice) => json!({ "tell": notice.code() }),
+        Action::Enqueue { claim } => json!({ "enqueue": claim }),
         Action::Answer(answer) => {
             let body: Value = serde_json::from_str(&answer.body).unwrap();
             let status = answer.status.to_string();
@@ -44,6 +50,9 @@ fn written(action: Action) -> Value {
                 format!("{status} duplicate")
             } else if body["in_flight"] == true {
                 format!("{status} in_flight")
+            } else if body["handed_off"] == true {
+                assert_eq!(body["received"], "orders.place", "{}", answer.body);
+                format!("{status} handed_off")
             } else {
                 assert_eq!(body["received"], "orders.place", "{}", answer.body);
                 status
@@ -80,6 +89,10 @@ fn every_session_case() {
             });
             if let Some(word) = step["claimed"].as_str() {
                 session.claimed(claim(word), at);
+            } else if let Some(word) = step["enqueued"].as_str() {
+                session.enqueued(claim(word), at);
+            } else if step["enqueue_failed"] == true {
+                session.enqueue_failed(at);
             } else if let Some(message) = step["store_failed"].as_str() {
                 session.store_failed(message);
             } else if let Some(outcome) = step["handler"].as_str() {

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Answer, Claim, Duplicates, InFlight, Receiver, Run, Terms};
+use super::{Answer, Claim, Duplicates, Handoff, InFlight, Receiver, Run, Terms};
 use crate::topic::Topic;
 
 /// Commerce Layer's deadline for an answer (5 s): a handler still running then has failed the
@@ -36,6 +36,16 @@ pub enum Action {
     Tell(Notice),
     /// Send this answer. A session answers once.
     Answer(Answer),
+    /// Hand the delivery to the queue ([`Receiver::with_handoff`]): write its record
+    /// ([`crate::handoff::Record`]) and tell the session [`Session::enqueued`] once the queue
+    /// holds it durably, or [`Session::enqueue_failed`]. With `claim`, the queue claims the
+    /// delivery's key in the same atomic step and says what it found, as a seen-store's claim
+    /// would ([`Claim::Fresh`]: queued now); otherwise it only writes the record, and says
+    /// [`Claim::Fresh`].
+    Enqueue {
+        /// Whether the queue claims the key in the same step.
+        claim: bool,
+    },
 }
 
 /// What a [`Session`] has the caller tell its error handler.
@@ -49,11 +59,16 @@ pub enum Notice {
     /// The store could not end a claim, or said nothing within the store wait
     /// (`store_unavailable`): the answer stands, and the claim's lease frees the key in time.
     EndFailed,
+    /// The queue failed to take the delivery, or said nothing within the store wait
+    /// (`queue_unavailable`): answered 503, so Commerce Layer retries it. The caller tells its
+    /// queue's error when there is one.
+    QueueFailed,
 }
 
 impl Notice {
     /// Every notice, in a fixed order (a binding may hand them out by their place in it).
-    pub const ALL: [Notice; 3] = [Notice::HandlerFailed, Notice::DeadlineExceeded, Notice::EndFailed];
+    pub const ALL: [Notice; 4] =
+        [Notice::HandlerFailed, Notice::DeadlineExceeded, Notice::EndFailed, Notice::QueueFailed];
 
     /// The code the error handler is told: `handler_failed`, `deadline_exceeded`,
     /// `store_unavailable`.
@@ -63,6 +78,7 @@ impl Notice {
             Notice::HandlerFailed => "handler_failed",
             Notice::DeadlineExceeded => "deadline_exceeded",
             Notice::EndFailed => "store_unavailable",
+            Notice::QueueFailed => super::QUEUE_UNAVAILABLE.0,
         }
     }
 
@@ -75,6 +91,7 @@ impl Notice {
             Notice::HandlerFailed => super::HANDLER_FAILED.1,
             Notice::DeadlineExceeded => super::HANDLER_TIMEOUT.1,
             Notice::EndFailed => crate::Error::StoreUnavailable { message: String::new() }.http_status(),
+            Notice::QueueFailed => super::QUEUE_UNAVAILABLE.1,
         }
     }
 
@@ -90,9 +107,13 @@ impl Notice {
                  as a duplicate). Hand slow work to a queue and answer at once"
             }
             Notice::EndFailed => "the seen-store could not end a claim; its lease frees the key",
+            Notice::QueueFailed => QUEUE_FAILED,
         }
     }
 }
+
+/// What a delivery the queue did not take is answered, and its error handler told.
+const QUEUE_FAILED: &str = "the queue did not take the delivery; Commerce Layer will try again";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -105,6 +126,11 @@ enum Phase {
     /// The claim's end is asked; the answer, if any is still to give, waits for it until
     /// `until` (the store wait).
     Ending { until: Option<u64> },
+    /// The record is being written to the queue ([`Action::Enqueue`]); answered 503 if the queue
+    /// says nothing by `until`. `claimed`: a seen-store's claim holds the key meanwhile.
+    Enqueuing { until: Option<u64>, claimed: bool },
+    /// The queue was too late: answered 503 already; what it says still ends a claim held.
+    EnqueueLate { claimed: bool },
     /// Nothing left to do.
     Over,
 }
@@ -148,6 +174,7 @@ pub struct Session {
     answered: bool,
     warned: bool,
     timed_out: bool,
+    handoff: Handoff,
     /// The answer to give once the claim's end comes back.
     after_end: Option<Answer>,
     actions: VecDeque<Action>,
@@ -171,16 +198,22 @@ impl Session {
             answered: false,
             warned: false,
             timed_out: false,
+            handoff: Handoff::Inline,
             after_end: None,
             actions: VecDeque::new(),
         };
-        if store {
-            let until = (terms.wait_ms > 0).then(|| now_ms.saturating_add(terms.wait_ms));
-            session.phase = Phase::Claiming { until };
-            session.actions.push_back(Action::Claim(terms));
-        } else {
-            session.run(Run { duplicate: false, claimed: false }, now_ms);
+        let until = (terms.wait_ms > 0).then(|| now_ms.saturating_add(terms.wait_ms));
+        match (receiver.handoff, store) {
+            // The queue claims the key as it takes the record: one step.
+            (Handoff::Queue { claims: true }, true) => session.enqueue(until, false, true),
+            (Handoff::Inline | Handoff::Queue { claims: false }, true) => {
+                session.phase = Phase::Claiming { until };
+                session.actions.push_back(Action::Claim(terms));
+            }
+            (Handoff::Queue { .. }, false) => session.enqueue(until, false, false),
+            (Handoff::Inline, false) => session.run(Run { duplicate: false, claimed: false }, now_ms),
         }
+        session.handoff = receiver.handoff;
         session
     }
 
@@ -214,15 +247,16 @@ impl Session {
                 let lease = run.claimed.then(|| since.saturating_add(self.terms.lease_ms));
                 [deadline, timeout, lease].into_iter().flatten().min()
             }
-            Phase::Ending { until } => until,
-            Phase::Late | Phase::Over => None,
+            Phase::Ending { until } | Phase::Enqueuing { until, .. } => until,
+            Phase::Late | Phase::EnqueueLate { .. } | Phase::Over => None,
         }
     }
 
     /// Whether the session has nothing left to do (its actions polled or not).
     #[must_use]
     pub fn is_over(&self) -> bool {
-        // A session answered late still waits for the claim, to release it should it be fresh.
+        // A session answered late still waits for the claim, to release it should it be fresh,
+        // or for the queue, to end the claim it holds.
         matches!(self.phase, Phase::Over)
     }
 
@@ -243,6 +277,17 @@ impl Session {
     pub fn claimed(&mut self, claim: Claim, now_ms: u64) {
         match self.phase {
             Phase::Claiming { .. } => match decide(&self.topic, claim, self.duplicates, self.in_flight) {
+                // Handed off: the claim held while the queue takes the record.
+                Ok(Run { claimed: true, .. }) if self.handoff != Handoff::Inline => {
+                    let until = (self.terms.wait_ms > 0).then(|| now_ms.saturating_add(self.terms.wait_ms));
+                    self.enqueue(until, true, false);
+                }
+                // A queued event's copy is a duplicate, whatever the duplicate rule: it runs on
+                // the queue.
+                Ok(Run { duplicate: true, .. }) if self.handoff != Handoff::Inline => {
+                    self.answer(Answer::received(self.topic.as_str(), true));
+                    self.phase = Phase::Over;
+                }
                 Ok(run) => self.run(run, now_ms),
                 Err(answer) => {
                     self.answer(answer);
@@ -258,7 +303,60 @@ impl Session {
                     self.phase = Phase::Over;
                 }
             }
-            Phase::Running { .. } | Phase::Ending { .. } | Phase::Over => {}
+            Phase::Running { .. }
+            | Phase::Ending { .. }
+            | Phase::Enqueuing { .. }
+            | Phase::EnqueueLate { .. }
+            | Phase::Over => {}
+        }
+    }
+
+    /// The queue holds the delivery's record ([`Action::Enqueue`]), at `now_ms`: `claim` is what
+    /// a queue that claims found ([`Claim::Fresh`]: queued now; a duplicate or a copy in flight
+    /// is answered as a store's claim would be), [`Claim::Fresh`] from any other queue.
+    pub fn enqueued(&mut self, claim: Claim, now_ms: u64) {
+        match self.phase {
+            // Queued under a seen-store's claim: the key is recorded, then 200.
+            Phase::Enqueuing { claimed: true, .. } => {
+                self.after_end = Some(Answer::handed_off(self.topic.as_str()));
+                self.end(true, now_ms);
+            }
+            Phase::Enqueuing { claimed: false, .. } => {
+                let answer = match decide(&self.topic, claim, self.duplicates, self.in_flight) {
+                    Ok(Run { duplicate: false, .. }) => Answer::handed_off(self.topic.as_str()),
+                    // A duplicate is answered so whatever the duplicate rule: it runs on the queue.
+                    Ok(Run { duplicate: true, .. }) => Answer::received(self.topic.as_str(), true),
+                    Err(answer) => answer,
+                };
+                self.answer(answer);
+                self.phase = Phase::Over;
+            }
+            // Answered 503 already, but queued: the key is recorded all the same, so the retry is
+            // a duplicate and the event runs once.
+            Phase::EnqueueLate { claimed: true } => self.end(true, now_ms),
+            Phase::EnqueueLate { claimed: false } => self.phase = Phase::Over,
+            Phase::Claiming { .. } | Phase::Late | Phase::Running { .. } | Phase::Ending { .. } | Phase::Over => {}
+        }
+    }
+
+    /// The queue failed to take the record (threw, rejected, is down), at `now_ms`: told, and
+    /// 503 `queue_unavailable` once a seen-store's claim is released, so the retry runs.
+    pub fn enqueue_failed(&mut self, now_ms: u64) {
+        match self.phase {
+            Phase::Enqueuing { claimed, .. } => {
+                self.actions.push_back(Action::Tell(Notice::QueueFailed));
+                let answer = Answer::coded(super::QUEUE_UNAVAILABLE, QUEUE_FAILED);
+                if claimed {
+                    self.after_end = Some(answer);
+                    self.end(false, now_ms);
+                } else {
+                    self.answer(answer);
+                    self.phase = Phase::Over;
+                }
+            }
+            Phase::EnqueueLate { claimed: true } => self.end(false, now_ms),
+            Phase::EnqueueLate { claimed: false } => self.phase = Phase::Over,
+            Phase::Claiming { .. } | Phase::Late | Phase::Running { .. } | Phase::Ending { .. } | Phase::Over => {}
         }
     }
 
@@ -270,7 +368,11 @@ impl Session {
                 self.phase = Phase::Over;
             }
             Phase::Late => self.phase = Phase::Over,
-            Phase::Running { .. } | Phase::Ending { .. } | Phase::Over => {}
+            Phase::Running { .. }
+            | Phase::Ending { .. }
+            | Phase::Enqueuing { .. }
+            | Phase::EnqueueLate { .. }
+            | Phase::Over => {}
         }
     }
 
@@ -347,8 +449,27 @@ impl Session {
                 self.actions.push_back(Action::Tell(Notice::EndFailed));
                 self.ended();
             }
-            Phase::Claiming { .. } | Phase::Ending { .. } | Phase::Late | Phase::Over => {}
+            // The queue said nothing within the store wait: 503, and told. Whatever it says later
+            // still ends a claim held (recorded if it queued the event, released if not).
+            Phase::Enqueuing { until: Some(until), claimed } if now_ms >= until => {
+                self.actions.push_back(Action::Tell(Notice::QueueFailed));
+                self.answer(Answer::coded(super::QUEUE_UNAVAILABLE, QUEUE_FAILED));
+                self.phase = Phase::EnqueueLate { claimed };
+            }
+            Phase::Claiming { .. }
+            | Phase::Ending { .. }
+            | Phase::Enqueuing { .. }
+            | Phase::EnqueueLate { .. }
+            | Phase::Late
+            | Phase::Over => {}
         }
+    }
+
+    /// Hands the record to the queue (`claim`: the queue claims the key too), waiting for it
+    /// until `until`.
+    fn enqueue(&mut self, until: Option<u64>, claimed: bool, claim: bool) {
+        self.phase = Phase::Enqueuing { until, claimed };
+        self.actions.push_back(Action::Enqueue { claim });
     }
 
     fn run(&mut self, run: Run, now_ms: u64) {

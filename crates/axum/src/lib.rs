@@ -532,9 +532,12 @@ impl Run {
                 app.tell(&Failure::Handler { event: &self.event, error: &error });
             }
             Action::Tell(Notice::DeadlineExceeded) => app.tell(&Failure::Deadline { event: &self.event }),
-            Action::Tell(Notice::EndFailed) => app.tell(&Failure::Store { event: &self.event }),
+            Action::Tell(Notice::EndFailed | Notice::QueueFailed) => app.tell(&Failure::Store { event: &self.event }),
             // Waiting actions come only from the session's main loop.
             Action::Claim(_) | Action::Run { .. } | Action::End { .. } => {}
+            // This router runs handlers inline: a receiver set to hand off has no queue here,
+            // and its delivery is answered 503 so that Commerce Layer retries it.
+            Action::Enqueue { .. } => self.session.enqueue_failed(now_ms()),
         }
     }
 }

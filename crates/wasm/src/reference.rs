@@ -158,6 +158,16 @@ pub const RECEIVER_OPTIONS: &[ReceiverOption] = &[
                   `store_unavailable`; 0: for ever.",
     },
     ReceiverOption {
+        name: "queue",
+        rust: "`with_handoff(Handoff::Queue { claims })`",
+        listen: &[],
+        default: || "none: the handlers run within the request".into(),
+        meaning: "Handoff mode: each verified delivery is written to this durable queue \
+                  (`createRedisQueue`, `createMemoryQueue`, or your own: see docs/handoff.md) and answered 200 \
+                  `handed_off` once the queue holds it; workers (`createWorker`) run the handlers after. \
+                  A queue that fails or is slower than `storeTimeoutMs` gets 503 `queue_unavailable`.",
+    },
+    ReceiverOption {
         name: "sources",
         rust: "`with_sources(Sources::allow(..)?.behind(..)?)`",
         listen: &["--allow-source", "--trust-proxy", "--forwarded"],
@@ -246,6 +256,12 @@ pub const MEANINGS: &[(&str, &str)] = &[
          told to `onError` when a handled key could not be recorded (the answer stays 200).",
     ),
     (
+        "invalid_record",
+        "A queued message is not a record this version reads (another version, a field missing or \
+         malformed): a worker moves it to the dead letters with this reason.",
+    ),
+    ("invalid_worker", "A worker's settings do not make sense (no attempt, no concurrency, a reclaim idle time under 3 ms)."),
+    (
         "body_not_raw",
         "Something read the body before clhooks and kept only a parsed object, or nothing: the \
          message names the fix for what the adapter saw (Express: mount the route before \
@@ -297,6 +313,13 @@ pub const MEANINGS: &[(&str, &str)] = &[
          Layer counts the delivery as failed and will retry it (409 while this one runs, then a \
          duplicate). Once per delivery; the status is the one Commerce Layer counts. Hand slow work to a \
          queue and answer at once.",
+    ),
+    (
+        "queue_unavailable",
+        "In handoff mode, the queue failed to take the delivery or said nothing within `storeTimeoutMs`; \
+         `onError` is told. Nothing is answered 200 that the queue does not hold: Commerce Layer retries, \
+         and a record the queue took after all makes the retry a duplicate. A worker is told this code \
+         when it cannot read or settle (the message is reclaimed and runs again).",
     ),
     (
         "receiver_failed",
@@ -372,6 +395,8 @@ fn core_errors() -> Vec<Error> {
         Error::ForbiddenSource { address: text() },
         Error::InvalidSource { input: text() },
         Error::StoreUnavailable { message: text() },
+        Error::InvalidRecord { reason: text() },
+        Error::InvalidWorker { reason: text() },
     ]
 }
 
@@ -467,8 +492,9 @@ pub fn render() -> Result<String, String> {
          `{\"error\": code, \"message\": text}`. The status is what a receiver answers with, and the \
          `status` of a thrown `WebhookError`. Commerce Layer retries every answer that is not a 2xx, with \
          its backoff, until its retry window closes; a receiver answers 200 only a delivery handled \
-         (`{\"received\": topic}`), a duplicate (`\"duplicate\": true`), or a copy in flight elsewhere \
-         under `inFlight: 'accept'` (`\"in_flight\": true`).",
+         (`{\"received\": topic}`), a duplicate (`\"duplicate\": true`), a delivery a queue holds in \
+         handoff mode (`\"handed_off\": true`), or a copy in flight elsewhere under `inFlight: 'accept'` \
+         (`\"in_flight\": true`).",
     );
     line("");
     line("| code | status | retried | from | meaning |");

@@ -155,6 +155,17 @@ fn every_answer_the_receiver_makes_is_listed_with_its_status() {
         answered(&|session| session.handler_ended(false, 1)),
         answered(&|session| session.wake(DEFAULT_HANDLER_TIMEOUT_MS)),
         Receiver::failed("a bug"),
+        {
+            let handing_off = receiver.clone().with_handoff(clhooks::receiver::Handoff::Queue { claims: true });
+            let mut session = Session::new(&handing_off, topic.clone(), 1, true, 0);
+            session.enqueue_failed(1);
+            std::iter::from_fn(|| session.poll())
+                .find_map(|action| match action {
+                    Action::Answer(answer) => Some(answer),
+                    _ => None,
+                })
+                .unwrap()
+        },
     ];
     let made: BTreeSet<(String, u16)> = answers.iter().map(coded).collect();
     let listed: BTreeSet<(String, u16)> =

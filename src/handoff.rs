@@ -1,0 +1,716 @@
+//! Handoff: a receiver answers Commerce Layer as soon as a durable queue holds a delivery, and
+//! workers run the handlers afterwards, retrying with a backoff and moving what keeps failing
+//! to the dead letters.
+//!
+//! Everything decided is here, sans IO: the queued [`Record`] (versioned, language-neutral, so
+//! a worker in one language runs what a receiver in another queued), the [`Worker`] machine
+//! (what to take, run, keep, acknowledge, retry, dead-letter or hand back, and when), and the
+//! Redis Streams protocol ([`RedisQueue`]: the commands and the Lua scripts the npm package's
+//! `clhooks/redis` and the `clhooks-redis` crate send). The receiving side is a step of the
+//! delivery's [`Session`](crate::receiver::Session) ([`crate::receiver::Handoff`]).
+//!
+//! A queue engine implements four operations, which are all a driver calls:
+//! - `enqueue(record, claim)`: write the record durably; with a claim, claim the idempotency
+//!   key in the same atomic step ([`crate::receiver::Action::Enqueue`]);
+//! - `take(count, block_ms, reclaim_idle_ms)`: up to `count` messages: retries whose delay has
+//!   passed, messages a dead worker held for `reclaim_idle_ms`, then new ones, waiting up to
+//!   `block_ms` for one;
+//! - `extend(message)`: the worker still holds it (a heartbeat: no other worker reclaims it);
+//! - `settle(message, outcome)`: done (the key recorded as handled), retry later, dead letter,
+//!   or handed back, each only while the message is still this worker's.
+
+use std::collections::VecDeque;
+
+use crate::error::Error;
+use crate::receiver::DEFAULT_KEEP_MS;
+
+mod redis;
+pub use redis::RedisQueue;
+
+/// The version of the [`Record`] this crate writes and reads.
+pub const RECORD_VERSION: &str = "1";
+
+/// One queued delivery: what a worker needs to verify it again and run it. Its fields, in the
+/// order they are written ([`Record::FIELDS`]):
+///
+/// | field | value |
+/// |---|---|
+/// | `v` | `1`, the record's version: a reader refuses any other |
+/// | `key` | the delivery's idempotency key |
+/// | `topic` | the `X-CommerceLayer-Topic` header |
+/// | `sig` | the `X-CommerceLayer-Signature` header |
+/// | `rcv` | when the receiver got it, ms since the Unix epoch, in decimal |
+/// | `attempt` | how many runs of it failed or were abandoned before this copy, in decimal |
+/// | `body` | the request's body, byte for byte |
+///
+/// On Redis each is a field of the stream entry (values are bytes, so the body is kept
+/// exactly). A reader ignores fields it does not know, so a later minor version may add some.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The delivery's idempotency key.
+    pub key: String,
+    /// The topic header.
+    pub topic: String,
+    /// The signature header.
+    pub signature: String,
+    /// When the receiver got the delivery, ms since the Unix epoch.
+    pub received_ms: u64,
+    /// How many runs failed or were abandoned before this copy.
+    pub attempts: u32,
+    /// The raw body.
+    pub body: Vec<u8>,
+}
+
+impl Record {
+    /// The fields' names, in the order they are written.
+    pub const FIELDS: [&'static str; 7] = ["v", "key", "topic", "sig", "rcv", "attempt", "body"];
+
+    /// The fields before the body, as `(name, value)`: the body is written last, as it is.
+    #[must_use]
+    pub fn head(&self) -> [(&'static str, String); 6] {
+        [
+            ("v", RECORD_VERSION.to_owned()),
+            ("key", self.key.clone()),
+            ("topic", self.topic.clone()),
+            ("sig", self.signature.clone()),
+            ("rcv", self.received_ms.to_string()),
+            ("attempt", self.attempts.to_string()),
+        ]
+    }
+
+    /// A record from its fields, in any order.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidRecord`]: another version, a field missing or not what it should be.
+    pub fn from_fields<'a, I, N, V>(fields: I) -> crate::Result<Record>
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<[u8]> + 'a,
+        V: AsRef<[u8]> + 'a,
+    {
+        let invalid = |reason: String| Error::InvalidRecord { reason };
+        let text = |name: &str, value: &[u8]| {
+            String::from_utf8(value.to_vec()).map_err(|_| invalid(format!("`{name}` is not UTF-8")))
+        };
+        let (mut version, mut key, mut topic, mut signature, mut received, mut attempts, mut body) =
+            (None, None, None, None, None, None, None);
+        for (name, value) in fields {
+            let value = value.as_ref();
+            match name.as_ref() {
+                b"v" => version = Some(text("v", value)?),
+                b"key" => key = Some(text("key", value)?),
+                b"topic" => topic = Some(text("topic", value)?),
+                b"sig" => signature = Some(text("sig", value)?),
+                b"rcv" => received = Some(number(text("rcv", value)?, "rcv")?),
+                b"attempt" => {
+                    let n = number(text("attempt", value)?, "attempt")?;
+                    attempts = Some(u32::try_from(n).map_err(|_| invalid("`attempt` is too large".into()))?);
+                }
+                b"body" => body = Some(value.to_vec()),
+                _ => {}
+            }
+        }
+        match version.as_deref() {
+            Some(RECORD_VERSION) => {}
+            Some(other) => return Err(invalid(format!("version {other:?}; this reader knows {RECORD_VERSION}"))),
+            None => return Err(invalid("no version (`v`): not a clhooks record".into())),
+        }
+        let missing = |name: &str| invalid(format!("no `{name}`"));
+        Ok(Record {
+            key: key.ok_or_else(|| missing("key"))?,
+            topic: topic.ok_or_else(|| missing("topic"))?,
+            signature: signature.ok_or_else(|| missing("sig"))?,
+            received_ms: received.ok_or_else(|| missing("rcv"))?,
+            attempts: attempts.ok_or_else(|| missing("attempt"))?,
+            body: body.ok_or_else(|| missing("body"))?,
+        })
+    }
+}
+
+fn number(text: String, name: &str) -> crate::Result<u64> {
+    // Decimal digits only: no sign, no spaces, no exponent.
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::InvalidRecord { reason: format!("`{name}` is not a whole number: {text:?}") });
+    }
+    text.parse().map_err(|_| Error::InvalidRecord { reason: format!("`{name}` is too large") })
+}
+
+/// How many times a delivery runs before it goes to the dead letters by default (10): with the
+/// default backoff the retries span about 42 minutes, long enough for a short outage of a
+/// service the handlers call, or a fix deployed, to heal by itself; past that a person should
+/// look, and the dead letters keep the event for them to replay.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+
+/// The delay before the first retry by default (5 s); each next one doubles it.
+pub const DEFAULT_RETRY_MS: u64 = 5_000;
+
+/// The longest delay between two runs by default (1 h).
+pub const DEFAULT_RETRY_CAP_MS: u64 = 3_600_000;
+
+/// How long a message may go without its worker's heartbeat before another worker reclaims it
+/// by default (60 s): a worker's heartbeat comes every third of it, so only a worker that is
+/// gone (killed, frozen, cut off) loses its messages, and they run again within about a minute.
+pub const DEFAULT_RECLAIM_IDLE_MS: u64 = 60_000;
+
+/// How many messages a worker runs at once by default (16).
+pub const DEFAULT_CONCURRENCY: u32 = 16;
+
+/// How long a worker's read waits for a new message by default (2 s): also how often an idle
+/// worker looks for due retries and messages to reclaim, and how long `stop` waits for a read.
+pub const DEFAULT_BLOCK_MS: u64 = 2_000;
+
+/// How long a worker's handlers may run on one message by default (15 min, a Cloudflare Queues
+/// consumer's limit); past it the run counts as failed, and the message is retried.
+pub const DEFAULT_WORKER_TIMEOUT_MS: u64 = 900_000;
+
+/// What a [`Worker`] does: its attempts, backoff, heartbeat and pace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// Runs of a message before it goes to the dead letters (at least 1).
+    pub max_attempts: u32,
+    /// The delay before the first retry, doubled for each next one.
+    pub retry_ms: u64,
+    /// The longest delay.
+    pub retry_cap_ms: u64,
+    /// How long a message may go without a heartbeat before another worker reclaims it.
+    pub reclaim_idle_ms: u64,
+    /// How many messages run at once (at least 1).
+    pub concurrency: u32,
+    /// How long a read waits for a new message.
+    pub block_ms: u64,
+    /// How long the handlers may run on one message; 0: no limit.
+    pub handler_timeout_ms: u64,
+    /// How long a handled key is kept (the receivers' [`Terms::keep_ms`](crate::Terms)).
+    pub keep_ms: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            retry_ms: DEFAULT_RETRY_MS,
+            retry_cap_ms: DEFAULT_RETRY_CAP_MS,
+            reclaim_idle_ms: DEFAULT_RECLAIM_IDLE_MS,
+            concurrency: DEFAULT_CONCURRENCY,
+            block_ms: DEFAULT_BLOCK_MS,
+            handler_timeout_ms: DEFAULT_WORKER_TIMEOUT_MS,
+            keep_ms: DEFAULT_KEEP_MS,
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// Whether the settings make sense: at least one attempt and one message at once, a reclaim
+    /// idle time of at least 3 ms (a heartbeat comes every third of it), a handler timeout
+    /// shorter than it is not needed (the heartbeat covers a running handler).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidWorker`], saying which.
+    pub fn check(&self) -> crate::Result<()> {
+        let invalid = |reason: &str| Err(Error::InvalidWorker { reason: reason.to_owned() });
+        if self.max_attempts == 0 {
+            return invalid("maxAttempts must be at least 1");
+        }
+        if self.concurrency == 0 {
+            return invalid("concurrency must be at least 1");
+        }
+        if self.reclaim_idle_ms < 3 {
+            return invalid("reclaimIdleMs must be at least 3 (a heartbeat comes every third of it)");
+        }
+        if self.keep_ms == 0 {
+            return invalid("keepMs must be more than 0");
+        }
+        Ok(())
+    }
+
+    /// How often a running message's worker says it still holds it: a third of the reclaim idle
+    /// time, so two heartbeats can be late before it is reclaimed.
+    #[must_use]
+    pub fn heartbeat_ms(&self) -> u64 {
+        (self.reclaim_idle_ms / 3).max(1)
+    }
+
+    /// The delay after the `attempt`-th run failed: [`WorkerConfig::retry_ms`] doubled for each
+    /// run before it, at most [`WorkerConfig::retry_cap_ms`].
+    #[must_use]
+    pub fn retry_delay_ms(&self, attempt: u32) -> u64 {
+        let doublings = attempt.saturating_sub(1).min(63);
+        self.retry_ms.saturating_mul(1u64 << doublings).min(self.retry_cap_ms)
+    }
+}
+
+/// Why a message went to the dead letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadReason {
+    /// Its handlers failed on its last attempt.
+    HandlerFailed,
+    /// Its signature does not verify with any secret the worker has (a secret rotated away, or
+    /// a message nobody signed).
+    Unverified,
+    /// Its record cannot be read (another version, a field missing).
+    InvalidRecord,
+    /// Workers stopped while holding it as many times as it may run (a handler that kills
+    /// its process).
+    Abandoned,
+}
+
+impl DeadReason {
+    /// `handler_failed`, `unverified`, `invalid_record` or `abandoned`.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            DeadReason::HandlerFailed => "handler_failed",
+            DeadReason::Unverified => "unverified",
+            DeadReason::InvalidRecord => "invalid_record",
+            DeadReason::Abandoned => "abandoned",
+        }
+    }
+}
+
+/// How a worker settles a message it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its handlers succeeded: acknowledged and removed, its key recorded as handled for
+    /// `keep_ms`.
+    Done {
+        /// How long the key is kept.
+        keep_ms: u64,
+    },
+    /// Run again after `delay_ms`, its record saying `attempts` runs failed.
+    Retry {
+        /// The record's new attempt count.
+        attempts: u32,
+        /// The delay.
+        delay_ms: u64,
+    },
+    /// Moved to the dead letters, with why, after `attempts` runs.
+    Dead {
+        /// The record's attempt count.
+        attempts: u32,
+        /// Why.
+        reason: DeadReason,
+    },
+    /// Handed back to the queue as it was, for another worker (this one stops).
+    Release,
+}
+
+/// What a [`Worker`] has its caller tell the error handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerNotice {
+    /// A run's handler failed (its error is told); the message is retried or dead-lettered.
+    HandlerFailed,
+    /// A run's handlers outlived the worker's handler timeout: counted as failed.
+    HandlerTimeout,
+    /// A message went to the dead letters.
+    DeadLettered,
+    /// The queue could not be read (told once until a read succeeds); the worker tries again
+    /// after its block time.
+    TakeFailed,
+    /// The queue could not settle a message: it stays pending, and is reclaimed and run again.
+    SettleFailed,
+}
+
+impl WorkerNotice {
+    /// Every notice, in a fixed order.
+    pub const ALL: [WorkerNotice; 5] = [
+        WorkerNotice::HandlerFailed,
+        WorkerNotice::HandlerTimeout,
+        WorkerNotice::DeadLettered,
+        WorkerNotice::TakeFailed,
+        WorkerNotice::SettleFailed,
+    ];
+
+    /// `handler_failed`, `handler_timeout`, `dead_lettered`, `queue_unavailable` (both the
+    /// queue's failures).
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            WorkerNotice::HandlerFailed => "handler_failed",
+            WorkerNotice::HandlerTimeout => "handler_timeout",
+            WorkerNotice::DeadLettered => "dead_lettered",
+            WorkerNotice::TakeFailed | WorkerNotice::SettleFailed => "queue_unavailable",
+        }
+    }
+
+    /// What the error handler is told (the caller adds its error's message where it has one).
+    #[must_use]
+    pub fn message(&self) -> &'static str {
+        match self {
+            WorkerNotice::HandlerFailed => "a handler failed; the message is retried after a backoff",
+            WorkerNotice::HandlerTimeout => {
+                "the handlers outlived the worker's handler timeout; the run counts as failed"
+            }
+            WorkerNotice::DeadLettered => "a message was moved to the dead letters",
+            WorkerNotice::TakeFailed => "the queue could not be read; the worker tries again",
+            WorkerNotice::SettleFailed => {
+                "the queue could not settle a message; it stays pending and is reclaimed and run again"
+            }
+        }
+    }
+}
+
+/// What the caller of a [`Worker`] does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerAction {
+    /// Take up to `count` messages (waiting up to `block_ms` for one; reclaiming those idle for
+    /// `reclaim_idle_ms`): tell [`Worker::taken`] of each, then [`Worker::take_ended`], or
+    /// [`Worker::take_failed`].
+    Take {
+        /// At most this many.
+        count: u32,
+        /// Wait for a new one at most this long.
+        block_ms: u64,
+        /// Reclaim messages idle this long.
+        reclaim_idle_ms: u64,
+    },
+    /// Run handler `index` of `job`'s routes, then tell [`Worker::handler_ended`].
+    Run {
+        /// The job.
+        job: u32,
+        /// Which of its routes' handlers.
+        index: usize,
+    },
+    /// Say the worker still holds `job`'s message; tell [`Worker::extended`] whether it does.
+    Extend {
+        /// The job.
+        job: u32,
+    },
+    /// Settle `job`'s message so, then tell [`Worker::settled`].
+    Settle {
+        /// The job.
+        job: u32,
+        /// How.
+        outcome: Outcome,
+    },
+    /// Tell the error handler this, about `job` when there is one.
+    Tell {
+        /// The job, if the notice is about one.
+        job: Option<u32>,
+        /// What.
+        notice: WorkerNotice,
+    },
+    /// `job` is over: the caller forgets it (its message, its event).
+    Forget {
+        /// The job.
+        job: u32,
+    },
+    /// The worker has stopped: nothing is held or running any more (bar handlers past a stop's
+    /// grace, whose messages were handed back).
+    Stopped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Handler `index` runs.
+    Running { index: usize },
+    /// The settle is asked.
+    Settling,
+    /// Its handler still runs, but the message is no longer this worker's (reclaimed by another
+    /// after a missed heartbeat, or handed back at stop): what it does changes nothing.
+    Lost,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    stage: Stage,
+    attempt: u32,
+    handlers: usize,
+    since: u64,
+    next_beat: u64,
+}
+
+/// A worker's decisions, sans IO: how many messages to take and when, each message's handlers
+/// in order, its heartbeat while they run, and how it is settled (done, retried after a backoff,
+/// dead-lettered after its last attempt or when it no longer verifies), a graceful stop. The
+/// caller owns the queue, the handlers and the clock; it does the [`WorkerAction`]s in order
+/// and wakes the worker at [`Worker::next_wake`].
+///
+/// A message's attempt is its record's count of failed runs plus how many times the queue
+/// handed it out (1, more when a dead worker's message was reclaimed), so a handler that
+/// kills its process cannot make a message run for ever.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    config: WorkerConfig,
+    jobs: Vec<Option<Job>>,
+    free: Vec<u32>,
+    /// Jobs that hold a slot (running or settling).
+    busy: u32,
+    taking: bool,
+    /// No take before this time (after a failed one).
+    not_before: u64,
+    take_failing: bool,
+    /// Stopping: no more takes; what still runs at `until` is handed back.
+    stop_until: Option<u64>,
+    stopped: bool,
+    actions: VecDeque<WorkerAction>,
+}
+
+impl Worker {
+    /// A worker with `config` (see [`WorkerConfig::check`]), starting at `now_ms`: its first
+    /// action is a take.
+    #[must_use]
+    pub fn new(config: WorkerConfig, now_ms: u64) -> Worker {
+        let mut worker = Worker {
+            config,
+            jobs: Vec::new(),
+            free: Vec::new(),
+            busy: 0,
+            taking: false,
+            not_before: now_ms,
+            take_failing: false,
+            stop_until: None,
+            stopped: false,
+            actions: VecDeque::new(),
+        };
+        worker.next(now_ms);
+        worker
+    }
+
+    /// The settings.
+    #[must_use]
+    pub fn config(&self) -> &WorkerConfig {
+        &self.config
+    }
+
+    /// The next thing to do, in order; `None` until the worker is told something more.
+    pub fn poll(&mut self) -> Option<WorkerAction> {
+        self.actions.pop_front()
+    }
+
+    /// How many jobs hold a slot (running or being settled).
+    #[must_use]
+    pub fn busy(&self) -> u32 {
+        self.busy
+    }
+
+    /// Whether the worker has stopped.
+    #[must_use]
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// When to wake the worker ([`Worker::wake`]) if nothing else happens first.
+    #[must_use]
+    pub fn next_wake(&self) -> Option<u64> {
+        let timeout = |job: &Job| {
+            (self.config.handler_timeout_ms > 0).then(|| job.since.saturating_add(self.config.handler_timeout_ms))
+        };
+        let jobs = self.jobs.iter().flatten().filter(|job| matches!(job.stage, Stage::Running { .. }));
+        let jobs = jobs.flat_map(|job| [Some(job.next_beat), timeout(job)]).flatten();
+        let take = self.wants_take().then_some(self.not_before);
+        jobs.chain(take).chain(self.stop_until.filter(|_| !self.stopped)).min()
+    }
+
+    /// A message the last [`WorkerAction::Take`] got, at `now_ms`: its record's attempt count
+    /// (0 when it could not be read), how many times the queue handed it out, and its handlers
+    /// (how many of the worker's routes match its topic) once verified, or why it cannot run
+    /// ([`DeadReason::Unverified`], [`DeadReason::InvalidRecord`]). The job's number, which
+    /// the actions about it carry.
+    pub fn taken(&mut self, attempts: u32, deliveries: u32, handlers: Result<usize, DeadReason>, now_ms: u64) -> u32 {
+        let attempt = attempts.saturating_add(deliveries.max(1));
+        let job = Job { stage: Stage::Settling, attempt, handlers: 0, since: now_ms, next_beat: now_ms };
+        let id = match self.free.pop() {
+            Some(id) => {
+                if let Some(slot) = self.jobs.get_mut(id as usize) {
+                    *slot = Some(job);
+                }
+                id
+            }
+            None => {
+                self.jobs.push(Some(job));
+                u32::try_from(self.jobs.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        self.busy = self.busy.saturating_add(1);
+        let dead = |reason| Outcome::Dead { attempts: attempt.saturating_sub(1), reason };
+        match handlers {
+            Err(reason) => self.settle(id, dead(reason)),
+            // Handed out more often than it may run: the workers holding it stopped each time.
+            Ok(_) if attempt > self.config.max_attempts => self.settle(id, dead(DeadReason::Abandoned)),
+            Ok(0) => self.settle(id, Outcome::Done { keep_ms: self.config.keep_ms }),
+            Ok(handlers) => {
+                if let Some(Some(job)) = self.jobs.get_mut(id as usize) {
+                    job.stage = Stage::Running { index: 0 };
+                    job.handlers = handlers;
+                    job.next_beat = now_ms.saturating_add(self.config.heartbeat_ms());
+                }
+                self.actions.push_back(WorkerAction::Run { job: id, index: 0 });
+            }
+        }
+        id
+    }
+
+    /// The last take is over (every message it got told with [`Worker::taken`]).
+    pub fn take_ended(&mut self, now_ms: u64) {
+        self.taking = false;
+        self.take_failing = false;
+        self.next(now_ms);
+    }
+
+    /// The last take failed (the queue is down): told once until a take succeeds, and tried
+    /// again after the block time.
+    pub fn take_failed(&mut self, now_ms: u64) {
+        self.taking = false;
+        if !self.take_failing {
+            self.take_failing = true;
+            self.actions.push_back(WorkerAction::Tell { job: None, notice: WorkerNotice::TakeFailed });
+        }
+        self.not_before = now_ms.saturating_add(self.config.block_ms.max(1));
+        self.next(now_ms);
+    }
+
+    /// The handler [`WorkerAction::Run`] named for `job` ended, `ok` or failed (its error
+    /// told with [`WorkerNotice::HandlerFailed`]).
+    pub fn handler_ended(&mut self, job: u32, ok: bool, now_ms: u64) {
+        let Some(Some(found)) = self.jobs.get_mut(job as usize) else { return };
+        match found.stage {
+            Stage::Running { index } => {
+                if ok && index.saturating_add(1) < found.handlers {
+                    let index = index.saturating_add(1);
+                    found.stage = Stage::Running { index };
+                    self.actions.push_back(WorkerAction::Run { job, index });
+                    return;
+                }
+                if !ok {
+                    self.actions.push_back(WorkerAction::Tell { job: Some(job), notice: WorkerNotice::HandlerFailed });
+                }
+                let attempt = found.attempt;
+                self.ran(job, attempt, ok);
+            }
+            // Handed back or reclaimed: its slot was freed then.
+            Stage::Lost => self.forget(job, now_ms),
+            Stage::Settling => {}
+        }
+    }
+
+    /// What [`WorkerAction::Extend`] found: whether the message is still this worker's. One
+    /// another worker took (this one missed its heartbeats) is no longer settled here: what its
+    /// handler does changes nothing, and its slot is freed.
+    pub fn extended(&mut self, job: u32, owned: bool, now_ms: u64) {
+        if owned {
+            return;
+        }
+        if let Some(Some(found)) = self.jobs.get_mut(job as usize) {
+            if let Stage::Running { .. } = found.stage {
+                found.stage = Stage::Lost;
+                self.busy = self.busy.saturating_sub(1);
+                self.next(now_ms);
+            }
+        }
+    }
+
+    /// The settle [`WorkerAction::Settle`] asked for `job` is over: `ok`, or the queue failed
+    /// (the message stays pending, and is reclaimed).
+    pub fn settled(&mut self, job: u32, ok: bool, now_ms: u64) {
+        let Some(Some(found)) = self.jobs.get(job as usize) else { return };
+        if found.stage != Stage::Settling {
+            return;
+        }
+        if !ok {
+            self.actions.push_back(WorkerAction::Tell { job: Some(job), notice: WorkerNotice::SettleFailed });
+        }
+        self.busy = self.busy.saturating_sub(1);
+        self.forget(job, now_ms);
+    }
+
+    /// The time is `now_ms`: heartbeats due, handlers past their timeout, a stop's grace over, a
+    /// take after a failed one.
+    pub fn wake(&mut self, now_ms: u64) {
+        let heartbeat = self.config.heartbeat_ms();
+        let timeout_ms = self.config.handler_timeout_ms;
+        let grace_over = self.stop_until.is_some_and(|until| now_ms >= until);
+        let mut ended = Vec::new();
+        for (id, slot) in self.jobs.iter_mut().enumerate() {
+            let Some(job) = slot else { continue };
+            let Stage::Running { .. } = job.stage else { continue };
+            let id = u32::try_from(id).unwrap_or(u32::MAX);
+            if grace_over {
+                ended.push((id, None));
+            } else if timeout_ms > 0 && now_ms >= job.since.saturating_add(timeout_ms) {
+                ended.push((id, Some(job.attempt)));
+            } else if now_ms >= job.next_beat {
+                job.next_beat = now_ms.saturating_add(heartbeat);
+                self.actions.push_back(WorkerAction::Extend { job: id });
+            }
+        }
+        for (id, attempt) in ended {
+            match attempt {
+                // Past the grace: handed back for another worker; the handler may go on, but
+                // changes nothing now.
+                None => self.settle(id, Outcome::Release),
+                Some(attempt) => {
+                    self.actions.push_back(WorkerAction::Tell { job: Some(id), notice: WorkerNotice::HandlerTimeout });
+                    self.ran(id, attempt, false);
+                }
+            }
+        }
+        self.next(now_ms);
+    }
+
+    /// Stop at `now_ms`: take nothing more, let what runs finish for `grace_ms`, then hand back
+    /// what still runs; [`WorkerAction::Stopped`] once nothing is held.
+    pub fn stop(&mut self, now_ms: u64, grace_ms: u64) {
+        if self.stop_until.is_none() && !self.stopped {
+            self.stop_until = Some(now_ms.saturating_add(grace_ms));
+            self.wake(now_ms);
+        }
+    }
+
+    /// A run of `job` (its `attempt`-th) is over: its settle.
+    fn ran(&mut self, job: u32, attempt: u32, ok: bool) {
+        let outcome = if ok {
+            Outcome::Done { keep_ms: self.config.keep_ms }
+        } else if attempt < self.config.max_attempts {
+            Outcome::Retry { attempts: attempt, delay_ms: self.config.retry_delay_ms(attempt) }
+        } else {
+            Outcome::Dead { attempts: attempt, reason: DeadReason::HandlerFailed }
+        };
+        self.settle(job, outcome);
+    }
+
+    fn settle(&mut self, job: u32, outcome: Outcome) {
+        if let Some(Some(found)) = self.jobs.get_mut(job as usize) {
+            found.stage = if outcome == Outcome::Release { Stage::Lost } else { Stage::Settling };
+        }
+        if matches!(outcome, Outcome::Dead { .. }) {
+            self.actions.push_back(WorkerAction::Tell { job: Some(job), notice: WorkerNotice::DeadLettered });
+        }
+        self.actions.push_back(WorkerAction::Settle { job, outcome });
+        if outcome == Outcome::Release {
+            // Its slot is free: the handler that still runs is forgotten when it ends.
+            self.busy = self.busy.saturating_sub(1);
+        }
+    }
+
+    fn forget(&mut self, job: u32, now_ms: u64) {
+        if let Some(slot) = self.jobs.get_mut(job as usize) {
+            if slot.take().is_some() {
+                self.free.push(job);
+                self.actions.push_back(WorkerAction::Forget { job });
+            }
+        }
+        self.next(now_ms);
+    }
+
+    fn wants_take(&self) -> bool {
+        !self.taking && self.stop_until.is_none() && !self.stopped && self.busy < self.config.concurrency
+    }
+
+    /// A take when there is room and none is under way; the stop when nothing is held.
+    fn next(&mut self, now_ms: u64) {
+        if self.wants_take() && now_ms >= self.not_before {
+            self.taking = true;
+            self.actions.push_back(WorkerAction::Take {
+                count: self.config.concurrency - self.busy,
+                block_ms: self.config.block_ms,
+                reclaim_idle_ms: self.config.reclaim_idle_ms,
+            });
+        }
+        if self.stop_until.is_some() && !self.stopped && !self.taking && self.busy == 0 {
+            self.stopped = true;
+            self.actions.push_back(WorkerAction::Stopped);
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The queue on Redis Streams, sans IO: the commands a driver sends and what their replies
+//! mean. The npm package's `clhooks/redis` sends the same scripts with the same arguments.
+
+use super::{Outcome, Record};
+use crate::store::RedisProtocol;
+
+/// The enqueue script: `EVAL ENQUEUE_SCRIPT 2 seen-key stream keep_ms field value ...` answers
+/// `fresh` (queued now), `duplicate` or `in_flight`.
+pub const ENQUEUE_SCRIPT: &str = include_str!("enqueue.lua");
+
+/// The take script: `EVAL TAKE_SCRIPT 2 stream delayed group consumer reclaim_idle_ms count`:
+/// due retries back on the stream, then the messages a dead worker held, reclaimed.
+pub const TAKE_SCRIPT: &str = include_str!("take.lua");
+
+/// The heartbeat script: `EVAL EXTEND_SCRIPT 1 stream group consumer id` answers 1 while the
+/// message is the consumer's, 0 otherwise.
+pub const EXTEND_SCRIPT: &str = include_str!("extend.lua");
+
+/// The settle script: `EVAL SETTLE_SCRIPT 4 stream delayed dead seen-key group consumer id
+/// outcome value attempts error` answers 1, or 0 when the message is not the consumer's.
+pub const SETTLE_SCRIPT: &str = include_str!("settle.lua");
+
+/// The stream the receivers write by default.
+pub const DEFAULT_STREAM: &str = "clhooks:queue";
+
+/// The consumer group the workers read in by default.
+pub const DEFAULT_GROUP: &str = "clhooks";
+
+/// The most a dead letter keeps of an error's message, in bytes.
+pub const DEAD_ERROR_BYTES: usize = 1_024;
+
+/// One queue on Redis Streams: its stream, the consumer group of its workers, and the seen keys
+/// it claims and records (the same keys as the seen-store's, [`RedisProtocol`], so receivers
+/// that run handlers inline and receivers that hand off can share one Redis).
+///
+/// Keys: the stream (`clhooks:queue`), its delayed retries (`<stream>:delayed`, a sorted set)
+/// and its dead letters (`<stream>:dead`, a stream). On Redis Cluster, give the stream and
+/// the seen prefix one hash tag (`{hooks}:queue`, `{hooks}:seen:`), as every script names
+/// its keys. Needs Redis 6.2 or later (`XAUTOCLAIM`), or Valkey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisQueue {
+    stream: String,
+    group: String,
+    seen: RedisProtocol,
+}
+
+impl Default for RedisQueue {
+    fn default() -> Self {
+        RedisQueue::new(DEFAULT_STREAM, DEFAULT_GROUP, crate::store::DEFAULT_PREFIX)
+    }
+}
+
+/// A command: its arguments as bytes (a record's body is any bytes).
+pub type Command = Vec<Vec<u8>>;
+
+fn command<'a>(args: impl IntoIterator<Item = &'a [u8]>) -> Command {
+    args.into_iter().map(<[u8]>::to_vec).collect()
+}
+
+impl RedisQueue {
+    /// The queue on `stream`, read by the workers of `group`, with its seen keys under `prefix`.
+    #[must_use]
+    pub fn new(stream: &str, group: &str, prefix: &str) -> RedisQueue {
+        RedisQueue { stream: stream.to_owned(), group: group.to_owned(), seen: RedisProtocol::new(prefix) }
+    }
+
+    /// The stream.
+    #[must_use]
+    pub fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    /// The consumer group.
+    #[must_use]
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// The sorted set of delayed retries.
+    #[must_use]
+    pub fn delayed(&self) -> String {
+        format!("{}:delayed", self.stream)
+    }
+
+    /// The stream of dead letters.
+    #[must_use]
+    pub fn dead(&self) -> String {
+        format!("{}:dead", self.stream)
+    }
+
+    /// Writes `record`: with `claim_keep_ms`, the enqueue script, which claims its key for that
+    /// long in the same step ([`RedisQueue::enqueue_reply`]); without, a plain `XADD`.
+    #[must_use]
+    pub fn enqueue(&self, record: &Record, claim_keep_ms: Option<u64>) -> Command {
+        let head = record.head();
+        let mut out: Command = match claim_keep_ms {
+            Some(keep_ms) => {
+                let key = self.seen.key(&record.key);
+                let keep = keep_ms.max(1).to_string();
+                let args = [b"EVAL".as_slice(), ENQUEUE_SCRIPT.as_bytes(), b"2", key.as_bytes()];
+                let mut out = command(args);
+                out.extend([self.stream.as_bytes().to_vec(), keep.into_bytes()]);
+                out
+            }
+            None => command([b"XADD".as_slice(), self.stream.as_bytes(), b"*"]),
+        };
+        for (name, value) in head {
+            out.push(name.as_bytes().to_vec());
+            out.push(value.into_bytes());
+        }
+        out.push(b"body".to_vec());
+        out.push(record.body.clone());
+        out
+    }
+
+    /// What the enqueue script's reply means (a plain `XADD`'s, an entry id, is
+    /// [`Claim::Fresh`](crate::Claim)).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::StoreUnavailable`] for another reply.
+    pub fn enqueue_reply(reply: &str) -> crate::Result<crate::Claim> {
+        RedisProtocol::claim_reply(reply)
+    }
+
+    /// The take script for `consumer`: due retries back on the stream, then up to `count`
+    /// messages idle `reclaim_idle_ms` reclaimed. Its reply lists `[id, times handed out,
+    /// [field, value, ...]]`.
+    #[must_use]
+    pub fn take(&self, consumer: &str, count: u32, reclaim_idle_ms: u64) -> Command {
+        let (delayed, idle, count) = (self.delayed(), reclaim_idle_ms.to_string(), count.max(1).to_string());
+        command([
+            b"EVAL".as_slice(),
+            TAKE_SCRIPT.as_bytes(),
+            b"2",
+            self.stream.as_bytes(),
+            delayed.as_bytes(),
+            self.group.as_bytes(),
+            consumer.as_bytes(),
+            idle.as_bytes(),
+            count.as_bytes(),
+        ])
+    }
+
+    /// `XREADGROUP` of up to `count` new messages for `consumer`, waiting up to `block_ms` for
+    /// one when given (on a connection of its own: a blocking read holds it). Each is handed out
+    /// for the first time.
+    #[must_use]
+    pub fn read(&self, consumer: &str, count: u32, block_ms: Option<u64>) -> Command {
+        let count = count.max(1).to_string();
+        let mut out = command([b"XREADGROUP".as_slice(), b"GROUP", self.group.as_bytes(), consumer.as_bytes()]);
+        out.extend([b"COUNT".to_vec(), count.into_bytes()]);
+        if let Some(ms) = block_ms {
+            out.extend([b"BLOCK".to_vec(), ms.to_string().into_bytes()]);
+        }
+        out.extend([b"STREAMS".to_vec(), self.stream.as_bytes().to_vec(), b">".to_vec()]);
+        out
+    }
+
+    /// The heartbeat of `consumer` for entry `id`: 1 while it is the consumer's.
+    #[must_use]
+    pub fn extend(&self, consumer: &str, id: &str) -> Command {
+        command([
+            b"EVAL".as_slice(),
+            EXTEND_SCRIPT.as_bytes(),
+            b"1",
+            self.stream.as_bytes(),
+            self.group.as_bytes(),
+            consumer.as_bytes(),
+            id.as_bytes(),
+        ])
+    }
+
+    /// Settles entry `id` of `consumer`, whose record's key is `key`, as `outcome` says; `error`
+    /// is the last failure's message for a dead letter (cut to [`DEAD_ERROR_BYTES`]). 1, or 0
+    /// when the entry is not the consumer's any more.
+    #[must_use]
+    pub fn settle(&self, consumer: &str, id: &str, key: &str, outcome: Outcome, error: &str) -> Command {
+        let seen = if key.is_empty() { String::new() } else { self.seen.key(key) };
+        let (word, value, attempts) = match outcome {
+            Outcome::Done { keep_ms } => ("done", keep_ms.max(1).to_string(), String::new()),
+            Outcome::Retry { attempts, delay_ms } => ("retry", delay_ms.to_string(), attempts.to_string()),
+            Outcome::Dead { attempts, reason } => ("dead", reason.code().to_owned(), attempts.to_string()),
+            Outcome::Release => ("release", String::new(), String::new()),
+        };
+        let error = if matches!(outcome, Outcome::Dead { .. }) { cut(error, DEAD_ERROR_BYTES) } else { "" };
+        let (delayed, dead) = (self.delayed(), self.dead());
+        command([
+            b"EVAL".as_slice(),
+            SETTLE_SCRIPT.as_bytes(),
+            b"4",
+            self.stream.as_bytes(),
+            delayed.as_bytes(),
+            dead.as_bytes(),
+            seen.as_bytes(),
+            self.group.as_bytes(),
+            consumer.as_bytes(),
+            id.as_bytes(),
+            word.as_bytes(),
+            value.as_bytes(),
+            attempts.as_bytes(),
+            error.as_bytes(),
+        ])
+    }
+}
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
+}
