@@ -81,6 +81,7 @@ lint: tool-wasm-target
 	cargo clippy --target $(WASM_TARGET) -p clhooks-wasm --lib --locked --no-default-features --features receiver -- -D warnings
 	cargo clippy --target $(WASM_TARGET) -p clhooks-wasm --lib --locked --no-default-features --features sender -- -D warnings
 	cargo clippy --target $(WASM_TARGET) -p clhooks-wasm --lib --locked --no-default-features --features sources -- -D warnings
+	cargo clippy --target $(WASM_TARGET) -p clhooks-wasm --lib --locked --no-default-features --features worker -- -D warnings
 
 # The core, the bindings' native part and the CLI (its tests run the binary on loopback).
 test-native:
@@ -178,6 +179,9 @@ WASM_SENDER_RELEASE := $(SENDER_TARGET_DIR)/$(WASM_TARGET)/wasm/clhooks_wasm.was
 # A third, small one: the source-address allow-list, loaded only by receivers that set `sources`.
 SOURCES_TARGET_DIR := target/wasm-sources
 WASM_SOURCES_RELEASE := $(SOURCES_TARGET_DIR)/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
+# Another, for handoff workers only: the worker's machine and the queued record's reader.
+WORKER_TARGET_DIR := target/wasm-worker
+WASM_WORKER_RELEASE := $(WORKER_TARGET_DIR)/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
 # A fourth, for `npx clhooks` only: the sender's with the command line's bindings.
 CLI_TARGET_DIR := target/wasm-cli
 WASM_CLI_RELEASE := $(CLI_TARGET_DIR)/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
@@ -188,20 +192,24 @@ pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
 	  --target-dir $(SENDER_TARGET_DIR)
 	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features sources \
 	  --target-dir $(SOURCES_TARGET_DIR)
+	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features worker \
+	  --target-dir $(WORKER_TARGET_DIR)
 	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features cli \
 	  --target-dir $(CLI_TARGET_DIR)
 	rm -rf $(PKG_BUILD) && mkdir -p $(PKG_BUILD)
 	wasm-bindgen --target web --out-dir $(PKG_BUILD)/web $(WASM_RELEASE)
 	wasm-bindgen --target web --out-dir $(PKG_BUILD)/sender-web $(WASM_SENDER_RELEASE)
 	wasm-bindgen --target web --out-dir $(PKG_BUILD)/sources-web $(WASM_SOURCES_RELEASE)
+	wasm-bindgen --target web --out-dir $(PKG_BUILD)/worker-web $(WASM_WORKER_RELEASE)
 	wasm-bindgen --target web --out-dir $(PKG_BUILD)/cli-web $(WASM_CLI_RELEASE)
 	$(WASM_OPT) -Oz --converge --low-memory-unused $(WASM_OPT_FLAGS) $(PKG_BUILD)/web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks.wasm
 	$(WASM_OPT) -O3 $(WASM_OPT_FLAGS) $(PKG_BUILD)/sender-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-sender.wasm
 	$(WASM_OPT) -Os --converge $(WASM_OPT_FLAGS) $(PKG_BUILD)/sources-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-sources.wasm
+	$(WASM_OPT) -Os --converge $(WASM_OPT_FLAGS) $(PKG_BUILD)/worker-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-worker.wasm
 	$(WASM_OPT) -Os $(WASM_OPT_FLAGS) $(PKG_BUILD)/cli-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-cli.wasm
 	cargo run --locked -q -p clhooks-wasm --bin clhooks-types > $(PKG_BUILD)/types.d.ts
 	node pkg-templates/build.mjs $(PKG_BUILD) pkg
-	@for module in clhooks clhooks-sender clhooks-sources clhooks-cli; do \
+	@for module in clhooks clhooks-sender clhooks-sources clhooks-worker clhooks-cli; do \
 	  printf '%s.wasm: %s bytes, %s gzipped\n' $$module "$$(wc -c < pkg/$$module.wasm)" "$$(gzip -9 -c pkg/$$module.wasm | wc -c)"; \
 	done
 

@@ -8,6 +8,7 @@
 /** @typedef {typeof import('./core/bindings.js')} Core */
 /** @typedef {typeof import('./core/sender-bindings.js')} SenderCore */
 /** @typedef {typeof import('./core/sources-bindings.js')} SourcesCore */
+/** @typedef {typeof import('./core/worker-bindings.js')} WorkerCore */
 /** @typedef {import('./index.js').ErrorDetails} ErrorDetails */
 /** @typedef {import('./index.js').EventFields} EventFields */
 /** @typedef {import('./index.js').Answer} Answer */
@@ -25,8 +26,10 @@
  * @param {() => SenderCore} loadSender the sender's module
  * @param {(() => SourcesCore) | null} loadSources the allow-list's module, for receivers that
  *   set `sources`; `null` where receivers do not run (browsers)
+ * @param {() => WorkerCore} [loadWorker] the handoff worker's module, for workers; not given
+ *   where workers do not run (browsers)
  */
-export function createApi(makeCore, host, loadSender, loadSources) {
+export function createApi(makeCore, host, loadSender, loadSources, loadWorker) {
   /** The one error type clhooks throws; `code` is stable (see ERROR_CODES). */
   class WebhookError extends Error {
     /**
@@ -63,6 +66,7 @@ export function createApi(makeCore, host, loadSender, loadSources) {
     verifiers.clear();
     senderCore = undefined;
     sourcesCore = undefined;
+    workerCore = undefined;
     setUp();
     return new WebhookError('core_failed', `the WebAssembly core failed (${error && error.message}); `
       + 'it was replaced by a fresh instance: the call can be made again', { status: 500 });
@@ -114,6 +118,19 @@ export function createApi(makeCore, host, loadSender, loadSources) {
       senderCore = made;
     }
     return senderCore;
+  };
+
+  /** @type {WorkerCore | undefined} */
+  let workerCore;
+  /** The handoff worker's machine and record reader, from the module loaded on first need. */
+  const worker = () => {
+    if (!loadWorker) throw new WebhookError('invalid_argument', 'handoff workers are not available in this build of the package');
+    if (!workerCore) {
+      const made = loadWorker();
+      made.__setErrorClass(WebhookError);
+      workerCore = made;
+    }
+    return workerCore;
   };
 
   /** @type {SourcesCore | undefined} */
@@ -745,6 +762,7 @@ export function createApi(makeCore, host, loadSender, loadSources) {
       parsed = undefined;
     },
     admission,
+    worker,
     Verifier,
     secretsOf,
     runtime,
@@ -766,7 +784,7 @@ export function createApi(makeCore, host, loadSender, loadSources) {
   };
   const {
     hostTags: _tags, hostDigest: _digest, hostKeysFor: _keys, readHeaders: _read, receiverWritten: _written, forgetParsed: _forget, admission: _admission, secretsOf: _secrets, runtime: _runtime,
-    guarded: _guarded, isCoreFailure: _failure, fault: _fault, core: _core, drive: _drive, call: _call, ...exported
-  } = Object.assign(api, createReceivers(api), createLive(sender, guarded));
+    guarded: _guarded, isCoreFailure: _failure, fault: _fault, core: _core, drive: _drive, call: _call, makeRecord: _record, MemoryQueue: _queue, worker: _worker, ...exported
+  } = Object.assign(api, createReceivers(api), createLive(sender, guarded), createQueues(api));
   return exported;
 }

@@ -10,7 +10,7 @@
 // error-code unions are read from the built core itself, so none of them can drift from it.
 //
 // Usage: node pkg-templates/build.mjs BUILD_DIR OUT_DIR
-//   BUILD_DIR holds web/, sender-web/, sources-web/, cli-web/ (wasm-bindgen --target web), the four
+//   BUILD_DIR holds web/, sender-web/, sources-web/, worker-web/, cli-web/ (wasm-bindgen --target web), the five
 //   .wasm files and types.d.ts.
 
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,10 +48,12 @@ function factory(glue, what) {
   return `function createCore(module) {\n${body}\ninitSync({ module });\nreturn { ${names.join(', ')} };\n}\n`;
 }
 
-// Four modules: the receiver's (clhooks.wasm), the sender's (clhooks-sender.wasm, loaded on
-// first use), the allow-list's (clhooks-sources.wasm) and the command line's (clhooks-cli.wasm,
-// `npx clhooks` only), from BUILD_DIR/{,sender-,sources-,cli-}web.
-for (const [dir, name, prefix] of [['', 'clhooks', ''], ['sender-', 'clhooks-sender', 'sender-'], ['sources-', 'clhooks-sources', 'sources-'], ['cli-', 'clhooks-cli', 'cli-']]) {
+// Five modules: the receiver's (clhooks.wasm), the sender's (clhooks-sender.wasm, loaded on
+// first use), the allow-list's (clhooks-sources.wasm), the handoff worker's (clhooks-worker.wasm)
+// and the command line's (clhooks-cli.wasm, `npx clhooks` only), from
+// BUILD_DIR/{,sender-,sources-,worker-,cli-}web.
+for (const [dir, name, prefix] of [['', 'clhooks', ''], ['sender-', 'clhooks-sender', 'sender-'], ['sources-', 'clhooks-sources', 'sources-'],
+  ['worker-', 'clhooks-worker', 'worker-'], ['cli-', 'clhooks-cli', 'cli-']]) {
   copyFileSync(join(buildDir, `${name}.wasm`), join(outDir, `${name}.wasm`));
   const made = factory(read(join(buildDir, `${dir}web/clhooks_wasm.js`)), `the ${name} web glue`);
   writeFileSync(join(outDir, `core/${prefix}web.js`), `export ${made}`);
@@ -66,7 +68,7 @@ for (const [dir, name, prefix] of [['', 'clhooks', ''], ['sender-', 'clhooks-sen
 }
 
 // The JS layer is written once as ES modules and shipped as one file in each module system.
-const parts = ['api.js', 'receivers.js', 'live.js', 'hosts.js', 'outline.js'].map((file) => read(join(here, file)));
+const parts = ['api.js', 'receivers.js', 'live.js', 'hosts.js', 'outline.js', 'queue.js'].map((file) => read(join(here, file)));
 const api = parts.join('\n');
 if ((api.match(/^export /gm) ?? []).length !== parts.length) {
   throw new Error('each JS layer file exports exactly one `export function`');
@@ -184,9 +186,21 @@ nodeSubpath('lambda', read(join(here, 'lambda.js')), ['Webhooks', 'WebhookError'
   const script = (name) => JSON.stringify(read(join(here, `../src/store/${name}.lua`)));
   const prefix = /pub const DEFAULT_PREFIX: &str = "([^"]+)";/.exec(read(join(here, '../src/store.rs')))?.[1];
   if (!prefix) throw new Error('no DEFAULT_PREFIX in src/store.rs');
-  const redis = replaceOnce(replaceOnce(replaceOnce(read(join(here, 'redis.js')), '__CLAIM_SCRIPT__', script('claim'), 'redis.js'),
-    '__END_SCRIPT__', script('end'), 'redis.js'), '__DEFAULT_PREFIX__', JSON.stringify(prefix), 'redis.js');
-  nodeSubpath('redis', redis, ['WebhookError'], 'module.exports = { createRedisStore };', ['randomUUID']);
+  const handoff = (name) => JSON.stringify(read(join(here, `../src/handoff/${name}.lua`)));
+  const queueRs = read(join(here, '../src/handoff/redis.rs'));
+  const constant = (name) => {
+    const found = new RegExp(`pub const ${name}: [^=]+= "?([^";]+)"?;`).exec(queueRs)?.[1];
+    if (!found) throw new Error(`no ${name} in src/handoff/redis.rs`);
+    return found;
+  };
+  let redis = read(join(here, 'redis.js'));
+  for (const [placeholder, value] of [
+    ['__CLAIM_SCRIPT__', script('claim')], ['__END_SCRIPT__', script('end')], ['__DEFAULT_PREFIX__', JSON.stringify(prefix)],
+    ['__ENQUEUE_SCRIPT__', handoff('enqueue')], ['__TAKE_SCRIPT__', handoff('take')], ['__EXTEND_SCRIPT__', handoff('extend')],
+    ['__SETTLE_SCRIPT__', handoff('settle')], ['__DEFAULT_STREAM__', JSON.stringify(constant('DEFAULT_STREAM'))],
+    ['__DEFAULT_GROUP__', JSON.stringify(constant('DEFAULT_GROUP'))], ['__DEAD_ERROR_BYTES__', constant('DEAD_ERROR_BYTES').replace(/_/g, '')],
+  ]) redis = replaceOnce(redis, placeholder, value, 'redis.js');
+  nodeSubpath('redis', redis, ['WebhookError'], 'module.exports = { createRedisStore, createRedisQueue };', ['randomUUID']);
   const cloudflare = replaceOnce(read(join(here, 'cloudflare.js')), '__DEFAULT_PREFIX__', JSON.stringify(prefix), 'cloudflare.js');
   writeFileSync(join(outDir, 'cloudflare.mjs'), cloudflare);
 }

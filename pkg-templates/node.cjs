@@ -17,4 +17,5 @@ const loader = (glue, name) => {
 // The sender's module (simulate, simulateLive) and the allow-list's (receivers that set
 // `sources`) are read and compiled on first use only.
 module.exports = createApi(loader('./core/web.cjs', 'clhooks.wasm'), createHost(require('node:crypto')),
-  loader('./core/sender-web.cjs', 'clhooks-sender.wasm'), loader('./core/sources-web.cjs', 'clhooks-sources.wasm'));
+  loader('./core/sender-web.cjs', 'clhooks-sender.wasm'), loader('./core/sources-web.cjs', 'clhooks-sources.wasm'),
+  loader('./core/worker-web.cjs', 'clhooks-worker.wasm'));

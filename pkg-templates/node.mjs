@@ -5,6 +5,7 @@ import * as nodeCrypto from 'node:crypto';
 import { createCore } from './core/web.js';
 import { createCore as createSenderCore } from './core/sender-web.js';
 import { createCore as createSourcesCore } from './core/sources-web.js';
+import { createCore as createWorkerCore } from './core/worker-web.js';
 import { createApi, createHost } from './api.js';
 
 /** A .wasm beside this file, compiled on first use and kept. */
@@ -18,9 +19,10 @@ const receiverModule = compiled('clhooks.wasm');
 // `sources`) are read and compiled on first use only.
 const senderModule = compiled('clhooks-sender.wasm');
 const sourcesModule = compiled('clhooks-sources.wasm');
+const workerModule = compiled('clhooks-worker.wasm');
 
 export const {
   WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate, simulateLive, deliveryHeaders,
-  TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
+  TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, createMemoryQueue, createWorker, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
 } = createApi(() => createCore(receiverModule()), createHost(nodeCrypto), () => createSenderCore(senderModule()),
-  () => createSourcesCore(sourcesModule()));
+  () => createSourcesCore(sourcesModule()), () => createWorkerCore(workerModule()));

@@ -143,12 +143,18 @@ export function createReceivers(api) {
    * wakes it when the core says (`sessionWakeAt`), unless something else happens first.
    */
   class Drive {
-    /** @param {Webhooks} webhooks @param {any} receiver @param {number} id @param {EventFields & Record<string, unknown>} event */
-    constructor(webhooks, receiver, id, event) {
+    /**
+     * @param {Webhooks} webhooks @param {any} receiver @param {number} id @param {EventFields & Record<string, unknown>} event
+     * @param {any} body the raw body, and `signature` its header: the queued record's, in handoff mode
+     * @param {string | undefined} signature
+     */
+    constructor(webhooks, receiver, id, event, body, signature) {
       this.webhooks = webhooks;
       this.receiver = receiver;
       this.id = id;
       this.event = event;
+      this.body = body;
+      this.signature = signature;
       // Read before the handlers run (they may change the event); made by the core for a store.
       this.key = webhooks.seen ? event.idempotencyKey : undefined;
       /** @type {Answer | undefined} */
@@ -159,6 +165,7 @@ export function createReceivers(api) {
       /** The error of the handler that failed, and the store's when it could not end the claim. */
       this.failed = undefined;
       this.storeError = undefined;
+      this.queueError = undefined;
     }
 
     /**
@@ -256,6 +263,27 @@ export function createReceivers(api) {
             return;
           }
           code = receiver.sessionClaimEnded(id, true);
+        } else if (kind === steps.ENQUEUE) {
+          // A queue that claims says what it found; any other only holds the record ('fresh').
+          const claim = (code & steps.FLAG) !== 0;
+          let result;
+          try {
+            const record = api.makeRecord(this.event.idempotencyKey, this.event.topic, this.signature, this.body);
+            result = this.webhooks.queue.enqueue(record, { claim, keepMs: receiver.terms.keepMs });
+          } catch (error) {
+            this.queueError = error;
+            code = receiver.sessionEnqueueFailed(id, clock());
+            continue;
+          }
+          if (isThenable(result)) {
+            this.wait();
+            Promise.resolve(result).then(
+              (claimed) => this.input(() => receiver.sessionEnqueued(id, claim ? claimed : 'fresh', clock())),
+              (error) => { this.queueError = error; this.input(() => receiver.sessionEnqueueFailed(id, clock())); },
+            );
+            return;
+          }
+          code = receiver.sessionEnqueued(id, claim ? result : 'fresh', clock());
         } else if (kind === steps.TELL) {
           const last = (code & steps.LAST) !== 0;
           const told = this.tell(steps.notices[code >> 8]);
@@ -278,8 +306,9 @@ export function createReceivers(api) {
     tell([code, message, status]) {
       const { onError } = this.webhooks;
       if (!onError) return undefined;
-      const error = code === 'handler_failed' ? this.failed : new WebhookError(code,
-        code === 'store_unavailable' && this.storeError !== undefined ? `${message}: ${describe(this.storeError)}` : message, { status });
+      const cause = code === 'store_unavailable' ? this.storeError : code === 'queue_unavailable' ? this.queueError : undefined;
+      const error = code === 'handler_failed' ? this.failed
+        : new WebhookError(code, cause !== undefined ? `${message}: ${describe(cause)}` : message, { status });
       try {
         return onError(error, this.event);
       } catch {
@@ -300,15 +329,26 @@ export function createReceivers(api) {
     #admission;
     #limits;
     #generation;
+    #workerOptions;
 
     /** @param {any} [options] */
     constructor(options = {}) {
       if (options === null || typeof options !== 'object') throw invalid('Webhooks takes an options object');
       const {
-        secret, onEvent, seen, onError, sources, maxBodyBytes, duplicates, handlerTimeoutMs, keyScope, leaseMs, keepMs, storeTimeoutMs, inFlight,
+        secret, onEvent, seen, onError, sources, maxBodyBytes, duplicates, handlerTimeoutMs, keyScope, leaseMs, keepMs, storeTimeoutMs, inFlight, queue,
       } = options;
+      if (queue !== undefined && queue !== null && (typeof queue !== 'object' || typeof queue.enqueue !== 'function')) {
+        throw invalid('queue must be a queue: createRedisQueue(client), createMemoryQueue(), or one with enqueue(record, options)');
+      }
+      /** Handoff mode: deliveries go to this queue, and workers run the handlers. */
+      this.queue = queue || null;
+      // A queue that claims keys itself (Redis, memory) does the claim in the same step, unless
+      // a seen-store is given: then that store claims, and the queue only holds the record.
+      const queueClaims = this.queue !== null && this.queue.claims === true && seen === undefined;
+      const handoff = this.queue === null ? undefined : queueClaims ? 'claims' : 'queue';
       this.#secret = secret instanceof Verifier ? secretsOf.get(secret) : secret;
-      this.#options = { maxBodyBytes, duplicates, handlerTimeoutMs, keyScope, leaseMs, keepMs, storeTimeoutMs, inFlight };
+      this.#options = { maxBodyBytes, duplicates, handlerTimeoutMs, keyScope, leaseMs, keepMs, storeTimeoutMs, inFlight, handoff };
+      this.#workerOptions = { secret, maxBodyBytes, keyScope, keepMs };
       this.#sources = sources === undefined || sources === null ? null : sources;
       this.#build();
       if (seen && (typeof seen.claim !== 'function' || typeof seen.done !== 'function' || typeof seen.release !== 'function')) {
@@ -317,10 +357,12 @@ export function createReceivers(api) {
       /** The runtime's keys for the same secrets, when it has a faster HMAC (see hosts.js). */
       this.hostKeys = secret instanceof Verifier ? /** @type {any} */ (secret).hostKeys ?? null : hostKeysFor(secret);
       // No store (`null`, `false`) turns idempotency off; the core sees the same `null`.
-      this.seen = seen === undefined ? createMemoryStore() : seen || null;
+      this.seen = queueClaims ? null : seen === undefined ? createMemoryStore() : seen || null;
       // What the core calls: the store, with a claim that throws made a rejection (answered 503
       // like a store that is down). The memory store never throws.
-      this.claims = this.seen === null || this.seen instanceof MemoryStore ? this.seen : {
+      // (In handoff mode with a queue that claims, the core is told there is a store, and asks the
+      // queue: it never calls this one.)
+      this.claims = queueClaims ? this.queue : this.seen === null || this.seen instanceof MemoryStore ? this.seen : {
         claim: (key, terms) => {
           try {
             return this.seen.claim(key, terms);
@@ -387,13 +429,28 @@ export function createReceivers(api) {
       return { limit: this.maxBodyBytes, verify: keepRawBody };
     }
 
-    /** Calls `handler(event)` for every verified event whose topic matches `pattern`. */
+    /**
+     * Calls `handler(event)` for every verified event whose topic matches `pattern`; in handoff
+     * mode, on the workers made with `worker()`.
+     */
     on(pattern, handler) {
       if (typeof handler !== 'function') throw invalid('a handler must be a function');
       const route = this.receiver.route(pattern);
       this.#patterns.push(pattern);
       this.handlers[route] = handler;
       return this;
+    }
+
+    /**
+     * In handoff mode, a worker that runs this receiver's handlers on what it queued, with its
+     * secret and onError (`options` sets the rest: see `createWorker`): `.start()` it here or in
+     * another process.
+     */
+    worker(options = {}) {
+      if (this.queue === null) throw invalid('worker() needs a receiver in handoff mode: new Webhooks({ secret, queue })');
+      const worker = api.createWorker({ ...this.#workerOptions, queue: this.queue, onError: this.onError, ...options });
+      this.#patterns.forEach((pattern, route) => worker.on(pattern, this.handlers[route]));
+      return worker;
     }
 
     /**
@@ -497,7 +554,7 @@ export function createReceivers(api) {
       const tags = read && this.hostKeys != null ? hostTags(this.hostKeys, body, true) : undefined;
       // The body's SHA-256 for the idempotency key, by the host where it is faster: only a
       // seen-store needs the key up front.
-      const digest = read && this.seen ? hostDigest(body, true) : undefined;
+      const digest = read && (this.seen || this.queue) ? hostDigest(body, true) : undefined;
       if (isThenable(tags) || isThenable(digest)) {
         return Promise.all([tags, digest]).then(([t, d]) => this.#received(method, headers, body, state, t, d));
       }
@@ -529,7 +586,7 @@ export function createReceivers(api) {
       }
       const [answer, event, session, pending] = received;
       if (session === undefined) return /** @type {Answer} */ (answer);
-      return new Drive(this, receiver, session, /** @type {any} */ (event)).start(pending);
+      return new Drive(this, receiver, session, /** @type {any} */ (event), body, signatureValue).start(pending);
     }
 
     /** Step 1 the short way (see api.js), claiming in the core's memory store when it is the store. */

@@ -72,3 +72,135 @@ export function createRedisStore(client, options = {}) {
     },
   };
 }
+
+const ENQUEUE_SCRIPT = __ENQUEUE_SCRIPT__;
+const TAKE_SCRIPT = __TAKE_SCRIPT__;
+const EXTEND_SCRIPT = __EXTEND_SCRIPT__;
+const SETTLE_SCRIPT = __SETTLE_SCRIPT__;
+const DEFAULT_STREAM = __DEFAULT_STREAM__;
+const DEFAULT_GROUP = __DEFAULT_GROUP__;
+const DEAD_ERROR_BYTES = __DEAD_ERROR_BYTES__;
+
+/** A function sending one command whose reply keeps its strings as bytes (Buffers). */
+function bytesSender(client) {
+  if (typeof client.callBuffer === 'function') return (args) => client.callBuffer(...args);
+  // node-redis: blob strings as Buffers (RESP type 36, `$`); `returnBuffers` for its v4.
+  return (args) => client.sendCommand(args, { typeMapping: { 36: Buffer }, returnBuffers: true });
+}
+
+/** A node-redis or ioredis client's own connection for blocking reads, connected. */
+async function duplicated(client) {
+  const copy = client.duplicate();
+  // node-redis connects on connect(); ioredis by itself (its `status` says how far).
+  if (typeof copy.isOpen === 'boolean' && !copy.isOpen) await copy.connect();
+  return copy;
+}
+
+/** Closes a duplicated connection, even while a blocking read waits on it. */
+function closed(copy) {
+  try {
+    if (typeof copy.destroy === 'function') copy.destroy();
+    else if (typeof copy.disconnect === 'function') copy.disconnect();
+  } catch {
+    // Already closed.
+  }
+}
+
+const text = (value) => (Buffer.isBuffer(value) || value instanceof Uint8Array ? Buffer.from(value).toString() : String(value));
+const asBuffer = (value) => (typeof value === 'string' ? value
+  : Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+
+/**
+ * A durable queue on Redis Streams (Redis 6.2 or later, or Valkey) for handoff mode:
+ * `new Webhooks({ secret, queue: createRedisQueue(client) })` answers once the stream holds a
+ * delivery, and `createWorker({ secret, queue }).on(...).start()` runs it. The key's claim and
+ * the write are one script, so a crash cannot split them. Blocking reads go to a connection of
+ * their own (`client.duplicate()`), one per worker, so they never stall the receiver's claims.
+ * @param {any} client a connected node-redis or ioredis client
+ * @param {{ stream?: string, group?: string, prefix?: string }} [options] the stream (default
+ *   `clhooks:queue`), the workers' consumer group (`clhooks`), the seen keys' prefix (that of
+ *   `createRedisStore`, `clhooks:seen:`)
+ */
+export function createRedisQueue(client, options = {}) {
+  if (options === null || typeof options !== 'object') throw invalid('createRedisQueue takes an options object');
+  const { stream = DEFAULT_STREAM, group = DEFAULT_GROUP, prefix = DEFAULT_PREFIX } = options;
+  for (const [name, value] of [['stream', stream], ['group', group], ['prefix', prefix]]) {
+    if (typeof value !== 'string' || value.length === 0 || value.length > 128) throw invalid(`${name} must be a string of 1 to 128 characters`);
+  }
+  const send = sender(client);
+  const sendBytes = bytesSender(client);
+  const delayed = `${stream}:delayed`;
+  const dead = `${stream}:dead`;
+  /** Each worker's blocking connection, made on its first read. */
+  const readers = new Map();
+  const readerOf = (consumer) => {
+    let reader = readers.get(consumer);
+    if (!reader) {
+      reader = duplicated(client).then((copy) => ({ copy, send: bytesSender(copy) }));
+      readers.set(consumer, reader);
+      reader.catch(() => readers.delete(consumer));
+    }
+    return reader;
+  };
+  const fieldsOf = (record) => Object.entries(record).flatMap(([name, value]) => [name, name === 'body' ? asBuffer(value) : String(value)]);
+  const entries = (list, deliveries) => (list || []).filter((entry) => entry && entry[1])
+    .map(([id, fields]) => ({ id: text(id), deliveries, record: fields }));
+  return {
+    durable: true,
+    claims: true,
+    stream,
+    group,
+    /** Writes `record`; with `claim`, claims its key in the same script: `'fresh'` (queued now), `'duplicate'`, `'in_flight'`. */
+    async enqueue(record, { claim = false, keepMs = 1 } = {}) {
+      if (record === null || typeof record !== 'object' || typeof record.key !== 'string') throw invalid('enqueue takes a record { v, key, topic, sig, rcv, attempt, body }');
+      if (!claim) {
+        await send(['XADD', stream, '*', ...fieldsOf(record)]);
+        return 'fresh';
+      }
+      const said = await send(['EVAL', ENQUEUE_SCRIPT, '2', prefix + record.key, stream, String(Math.max(1, keepMs)), ...fieldsOf(record)]);
+      return text(said);
+    },
+    /**
+     * Up to `count` messages for `consumer`: due retries back on the stream, the messages a
+     * dead worker held for `reclaimIdleMs`, then new ones, waiting up to `blockMs` for one.
+     */
+    async take(count, { blockMs = 0, reclaimIdleMs = 60_000, consumer = 'clhooks' } = {}) {
+      const reclaimed = await sendBytes(['EVAL', TAKE_SCRIPT, '2', stream, delayed, group, consumer, String(reclaimIdleMs), String(count)]);
+      const taken = (reclaimed || []).map(([id, times, fields]) => ({ id: text(id), deliveries: Number(times), record: fields }));
+      if (taken.length >= count) return taken.map((message) => ({ ...message, consumer }));
+      const { send: read } = await readerOf(consumer);
+      const args = ['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count - taken.length)];
+      if (taken.length === 0 && blockMs > 0) args.push('BLOCK', String(blockMs));
+      const reply = await read([...args, 'STREAMS', stream, '>']);
+      const fresh = reply && reply[0] ? entries(reply[0][1], 1) : [];
+      return [...taken, ...fresh].map((message) => ({ ...message, consumer }));
+    },
+    /** The worker's heartbeat: whether the message is still its. */
+    async extend(message) {
+      return Number(await send(['EVAL', EXTEND_SCRIPT, '1', stream, group, message.consumer, message.id])) === 1;
+    },
+    /** Settles a message as the worker's core says; `false` when it is not the worker's any more. */
+    async settle(message, outcome) {
+      const key = recordKey(message.record);
+      const [value, attempts] = outcome.type === 'done' ? [String(Math.max(1, outcome.keepMs)), '']
+        : outcome.type === 'retry' ? [String(outcome.delayMs), String(outcome.attempts)]
+          : outcome.type === 'dead' ? [outcome.reason, String(outcome.attempts)] : ['', ''];
+      const error = outcome.type === 'dead' ? Buffer.from(String(outcome.error ?? '')).subarray(0, DEAD_ERROR_BYTES).toString() : '';
+      const said = await send(['EVAL', SETTLE_SCRIPT, '4', stream, delayed, dead, key ? prefix + key : '', group, message.consumer,
+        message.id, outcome.type, value, attempts, error]);
+      return Number(said) === 1;
+    },
+    /** A worker stopped: its blocking connection is closed. */
+    leave(consumer) {
+      const reader = readers.get(consumer);
+      readers.delete(consumer);
+      reader?.then(({ copy }) => closed(copy), () => {});
+    },
+  };
+}
+
+/** The `key` field of a record's fields (`[name, value, ...]`, bytes or strings). */
+function recordKey(fields) {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (text(fields[i]) === 'key') return text(fields[i + 1]);
+  return '';
+}

@@ -8,7 +8,7 @@
 //! TypeScript types and `docs/reference.md` are generated from them.
 
 // Each module builds with part of the shared helpers.
-#![cfg_attr(not(all(feature = "receiver", feature = "sender", feature = "sources")), allow(dead_code))]
+#![cfg_attr(not(all(feature = "receiver", feature = "sender", feature = "sources", feature = "worker")), allow(dead_code))]
 
 pub mod codes;
 #[cfg(not(target_arch = "wasm32"))]
@@ -33,6 +33,8 @@ mod receive;
 mod receiver;
 #[cfg(all(target_arch = "wasm32", feature = "sender"))]
 mod sender;
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
+mod worker;
 
 #[cfg(target_arch = "wasm32")]
 mod shared {

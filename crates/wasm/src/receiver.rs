@@ -3,8 +3,8 @@
 
 use clhooks::payload::KeyScope;
 use clhooks::receiver::{
-    Action, Answer, Body, Claim, Duplicates, InFlight, MemoryStore, Notice, Receiver, SeenStore, Session,
-    Terms,
+    Action, Answer, Body, Claim, Duplicates, Handoff, InFlight, MemoryStore, Notice, Receiver, SeenStore,
+    Session, Terms,
 };
 use clhooks::signature::{Check, TAG_LEN};
 use clhooks::{Topic, Verifier};
@@ -148,6 +148,9 @@ mod step {
     pub(super) const CLAIM: u32 = 5;
     /// The session is over.
     pub(super) const OVER: u32 = 6;
+    /// Write the delivery's record to the queue (`FLAG`: the queue claims its key in the same
+    /// step), then `sessionEnqueued` or `sessionEnqueueFailed`.
+    pub(super) const ENQUEUE: u32 = 7;
     /// See `RUN` and `END`.
     pub(super) const FLAG: u32 = 1 << 4;
     /// The session is over and forgotten: nothing follows this action.
@@ -261,6 +264,12 @@ impl JsReceiver {
         }
         if let Some(ms) = throw(convert::whole(options, "storeTimeoutMs", 2_147_483_647))? {
             inner = inner.with_store_timeout_ms(ms);
+        }
+        // Set by the package from its `queue` option: whether the queue claims keys itself.
+        match choice(options, "handoff", &["claims", "queue"], "handoff must be 'claims' or 'queue'")? {
+            Some(0) => inner = inner.with_handoff(Handoff::Queue { claims: true }),
+            Some(_) => inner = inner.with_handoff(Handoff::Queue { claims: false }),
+            None => {}
         }
         if !inner.lease_covers_handlers() {
             return Err(crate::errors::to_js(&BindingError::invalid(
@@ -400,6 +409,32 @@ impl JsReceiver {
         match received {
             Ok(delivery) => self.accepted(delivery.topic, delivery.event, held.as_ref(), digest, store, now),
             Err(answer) => Ok(answered(&answer)),
+        }
+    }
+
+    /// A queued delivery read again by a worker: `[answer, event]`, the refusal of a record that
+    /// does not verify or read (the `receive` checks, as a POST), or its event, with its routes
+    /// and key, and no session: the worker's own machine runs it.
+    pub fn read(&self, signature: Option<String>, topic: Option<String>, body: &JsValue) -> JsResult<Array> {
+        let refused = |answer: &Answer| Array::of2(&answer_value(answer), &JsValue::UNDEFINED);
+        let held = match Held::read(body) {
+            Ok(held) => held,
+            Err(e) => return Ok(refused(&Answer::error(e.http_status(), e.code(), &e.to_string()))),
+        };
+        let headers = convert::delivery_headers(signature, topic);
+        let verify: crate::receive::Verify<'_> = &|verifier, signature| check_signature(verifier, None, &held, signature);
+        let size = Body::Length(held.length_within(self.inner.max_body_bytes()));
+        let received = self.inner.receive_with("POST", headers, size, verify, |verified| {
+            document::read(&held, Some(&verified.topic))
+        });
+        match received {
+            Ok(delivery) => {
+                let key = document::key_of(self.inner.key_scope(), &delivery.topic, &held, None);
+                let (routes, _) = self.shared(&delivery.topic);
+                let event = document::event(delivery.event, &delivery.topic, Some(&key), &routes);
+                Ok(Array::of2(&JsValue::UNDEFINED, &event))
+            }
+            Err(answer) => Ok(refused(&answer)),
         }
     }
 
@@ -586,6 +621,7 @@ impl JsReceiver {
             };
             match action {
                 Action::Claim(_) => break step::CLAIM,
+                Action::Enqueue { claim } => break step::ENQUEUE | flag(claim),
                 Action::Run { index, duplicate } => {
                     let index = u32::try_from(index).unwrap_or(u32::MAX >> 8);
                     break step::RUN | flag(duplicate) | (index << 8);
@@ -613,6 +649,26 @@ impl JsReceiver {
             return code | step::LAST;
         }
         code
+    }
+
+    /// The fields of a handoff record (see `docs/handoff.md`) before its body, `[name, value, ...]` (strings), in the order they
+    /// are written: the body follows, as `'body', bytes`.
+    #[wasm_bindgen(js_name = recordHead)]
+    pub fn record_head(key: &str, topic: &str, signature: &str, received_ms: f64, attempts: u32) -> Array {
+        let record = clhooks::handoff::Record {
+            key: key.to_owned(),
+            topic: topic.to_owned(),
+            signature: signature.to_owned(),
+            received_ms: ms(received_ms),
+            attempts,
+            body: Vec::new(),
+        };
+        let out = Array::new();
+        for (name, value) in record.head() {
+            out.push(&name.into());
+            out.push(&value.into());
+        }
+        out
     }
 
     /// The session of a delivery of `topic` accepted at `now`, with `handlers` handlers and a
@@ -649,6 +705,36 @@ impl JsReceiver {
             }
         }
         Ok(self.advance(id))
+    }
+
+    /// The queue holds session `id`'s record: what a queue that claims found (`'fresh'`: queued
+    /// now, `'duplicate'`, `'in_flight'`), `'fresh'` from any other; then its next action.
+    #[wasm_bindgen(js_name = sessionEnqueued)]
+    pub fn session_enqueued(&self, id: u32, claimed: &JsValue, now: f64) -> JsResult<u32> {
+        let claimed = claim(claimed).map_err(|_| {
+            BindingError::invalid("a queue's enqueue() must give \"fresh\", \"duplicate\" or \"in_flight\"")
+        });
+        {
+            let mut sessions = self.sessions.borrow_mut();
+            match (sessions.get(id), claimed) {
+                (Some(live), Ok(claimed)) => live.session.enqueued(claimed, ms(now)),
+                // A queue that broke its contract may or may not hold the record: told as a
+                // failure, so the delivery is answered 503 and retried (a copy it did hold runs
+                // twice at worst; none is lost).
+                (Some(live), Err(_)) => live.session.enqueue_failed(ms(now)),
+                (None, _) => {}
+            }
+        }
+        Ok(self.advance(id))
+    }
+
+    /// Session `id`'s queue failed to take its record; then its next action.
+    #[wasm_bindgen(js_name = sessionEnqueueFailed)]
+    pub fn session_enqueue_failed(&self, id: u32, now: f64) -> u32 {
+        if let Some(live) = self.sessions.borrow_mut().get(id) {
+            live.session.enqueue_failed(ms(now));
+        }
+        self.advance(id)
     }
 
     /// Session `id`'s store failed to claim (`message` says how); then its next action.
@@ -727,6 +813,7 @@ impl JsReceiver {
             ("ANSWER", step::ANSWER),
             ("CLAIM", step::CLAIM),
             ("OVER", step::OVER),
+            ("ENQUEUE", step::ENQUEUE),
             ("FLAG", step::FLAG),
             ("LAST", step::LAST),
         ] {

@@ -1,0 +1,198 @@
+//! The core's worker machine and queued record for JS: the package's `createWorker` moves
+//! messages and awaits handlers and the queue; these decide.
+
+use std::cell::RefCell;
+
+use clhooks::handoff::{DeadReason, Outcome, Record, Worker, WorkerAction, WorkerConfig};
+use js_sys::{Array, Object, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use crate::errors::{throw, BindingError, JsResult};
+use crate::{convert, set};
+
+/// The worker: `next()` hands out its actions, as arrays; the other methods tell it what
+/// happened, with the time in ms.
+#[wasm_bindgen(js_name = Worker)]
+pub struct JsWorker {
+    inner: RefCell<Worker>,
+}
+
+fn ms(now: f64) -> u64 {
+    if now.is_finite() && now > 0.0 {
+        now as u64
+    } else {
+        0
+    }
+}
+
+fn outcome_value(outcome: Outcome) -> JsValue {
+    let out = Object::new();
+    let number = |n: u64| JsValue::from(n as f64);
+    match outcome {
+        Outcome::Done { keep_ms } => {
+            set(&out, "type", &"done".into());
+            set(&out, "keepMs", &number(keep_ms));
+        }
+        Outcome::Retry { attempts, delay_ms } => {
+            set(&out, "type", &"retry".into());
+            set(&out, "attempts", &attempts.into());
+            set(&out, "delayMs", &number(delay_ms));
+        }
+        Outcome::Dead { attempts, reason } => {
+            set(&out, "type", &"dead".into());
+            set(&out, "attempts", &attempts.into());
+            set(&out, "reason", &reason.code().into());
+        }
+        Outcome::Release => set(&out, "type", &"release".into()),
+    }
+    out.into()
+}
+
+#[wasm_bindgen(js_class = Worker)]
+impl JsWorker {
+    /// A worker with `options` (`maxAttempts`, `retryMs`, `retryCapMs`, `reclaimIdleMs`,
+    /// `concurrency`, `blockMs`, `handlerTimeoutMs`, `keepMs`; the core's defaults for the rest),
+    /// starting at `now`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: &JsValue, now: f64) -> JsResult<JsWorker> {
+        let mut config = WorkerConfig::default();
+        let whole = |name: &'static str, max: u64| throw(convert::whole(options, name, max));
+        if let Some(n) = whole("maxAttempts", 1_000_000)? {
+            config.max_attempts = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if let Some(n) = whole("concurrency", 1_000_000)? {
+            config.concurrency = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        let ms_max = 2_147_483_647;
+        config.retry_ms = whole("retryMs", ms_max)?.unwrap_or(config.retry_ms);
+        config.retry_cap_ms = whole("retryCapMs", ms_max)?.unwrap_or(config.retry_cap_ms);
+        config.reclaim_idle_ms = whole("reclaimIdleMs", ms_max)?.unwrap_or(config.reclaim_idle_ms);
+        config.block_ms = whole("blockMs", ms_max)?.unwrap_or(config.block_ms);
+        config.handler_timeout_ms = whole("handlerTimeoutMs", ms_max)?.unwrap_or(config.handler_timeout_ms);
+        config.keep_ms = whole("keepMs", 1 << 50)?.unwrap_or(config.keep_ms);
+        throw(config.check())?;
+        Ok(JsWorker { inner: RefCell::new(Worker::new(config, ms(now))) })
+    }
+
+    /// The next action, or `undefined` until the worker is told something: `['take', count,
+    /// blockMs, reclaimIdleMs]`, `['run', job, index]`, `['extend', job]`, `['settle', job,
+    /// outcome]` (`{type: 'done', keepMs}`, `{type: 'retry', attempts, delayMs}`, `{type: 'dead',
+    /// attempts, reason}`, `{type: 'release'}`), `['tell', job | undefined, code, message]`,
+    /// `['forget', job]`, `['stopped']`.
+    pub fn next(&self) -> JsValue {
+        let Some(action) = self.inner.borrow_mut().poll() else { return JsValue::UNDEFINED };
+        let n = |n: u64| JsValue::from(n as f64);
+        let out = match action {
+            WorkerAction::Take { count, block_ms, reclaim_idle_ms } => {
+                Array::of4(&"take".into(), &count.into(), &n(block_ms), &n(reclaim_idle_ms))
+            }
+            WorkerAction::Run { job, index } => {
+                Array::of3(&"run".into(), &job.into(), &u32::try_from(index).unwrap_or(u32::MAX).into())
+            }
+            WorkerAction::Extend { job } => Array::of2(&"extend".into(), &job.into()),
+            WorkerAction::Settle { job, outcome } => Array::of3(&"settle".into(), &job.into(), &outcome_value(outcome)),
+            WorkerAction::Tell { job, notice } => Array::of4(
+                &"tell".into(),
+                &job.map_or(JsValue::UNDEFINED, JsValue::from),
+                &notice.code().into(),
+                &notice.message().into(),
+            ),
+            WorkerAction::Forget { job } => Array::of2(&"forget".into(), &job.into()),
+            WorkerAction::Stopped => Array::of1(&"stopped".into()),
+        };
+        out.into()
+    }
+
+    /// A message the last take got: its record's attempt count, how many times the queue handed
+    /// it out, and its handlers' count, or why it cannot run (`'unverified'`,
+    /// `'invalid_record'`). The job's number.
+    pub fn taken(&self, attempts: u32, deliveries: u32, handlers: &JsValue, now: f64) -> u32 {
+        let handlers = match handlers.as_string().as_deref() {
+            Some("unverified") => Err(DeadReason::Unverified),
+            Some(_) => Err(DeadReason::InvalidRecord),
+            None => Ok(handlers.as_f64().map_or(0, |n| n as usize)),
+        };
+        self.inner.borrow_mut().taken(attempts, deliveries, handlers, ms(now))
+    }
+
+    /// The last take is over.
+    #[wasm_bindgen(js_name = takeEnded)]
+    pub fn take_ended(&self, now: f64) {
+        self.inner.borrow_mut().take_ended(ms(now));
+    }
+
+    /// The last take failed.
+    #[wasm_bindgen(js_name = takeFailed)]
+    pub fn take_failed(&self, now: f64) {
+        self.inner.borrow_mut().take_failed(ms(now));
+    }
+
+    /// The handler `run` named for `job` ended, `ok` or failed.
+    pub fn handled(&self, job: u32, ok: bool, now: f64) {
+        self.inner.borrow_mut().handler_ended(job, ok, ms(now));
+    }
+
+    /// Whether `job`'s message is still this worker's (the heartbeat's answer).
+    pub fn extended(&self, job: u32, owned: bool, now: f64) {
+        self.inner.borrow_mut().extended(job, owned, ms(now));
+    }
+
+    /// `job`'s settle is over, `ok` or failed.
+    pub fn settled(&self, job: u32, ok: bool, now: f64) {
+        self.inner.borrow_mut().settled(job, ok, ms(now));
+    }
+
+    /// The time is `now`.
+    pub fn wake(&self, now: f64) {
+        self.inner.borrow_mut().wake(ms(now));
+    }
+
+    /// When to call `wake`, or `undefined`.
+    #[wasm_bindgen(js_name = wakeAt)]
+    pub fn wake_at(&self) -> Option<f64> {
+        self.inner.borrow().next_wake().map(|t| t as f64)
+    }
+
+    /// Stop: take nothing more, let what runs finish for `graceMs`, then hand it back.
+    pub fn stop(&self, now: f64, grace_ms: f64) {
+        self.inner.borrow_mut().stop(ms(now), ms(grace_ms));
+    }
+
+    /// How many messages it holds.
+    #[wasm_bindgen(getter)]
+    pub fn busy(&self) -> u32 {
+        self.inner.borrow().busy()
+    }
+
+    /// A record from its fields, `[name, value, ...]` (strings or bytes, in any order):
+    /// `{key, topic, signature, receivedMs, attempts, body}`, the body as bytes. Throws
+    /// `invalid_record` for anything else.
+    #[wasm_bindgen(js_name = readRecord)]
+    pub fn read_record(fields: &Array) -> JsResult<Object> {
+        let mut pairs = Vec::new();
+        let bytes = |value: JsValue| -> Result<Vec<u8>, BindingError> {
+            match value.as_string() {
+                Some(text) => Ok(text.into_bytes()),
+                None => Ok(convert::bytes_view(&value)?.to_vec()),
+            }
+        };
+        let mut values = fields.iter();
+        while let (Some(name), Some(value)) = (values.next(), values.next()) {
+            let name = throw(bytes(name))?;
+            // Only the fields a record has are copied (a body may be large).
+            if !Record::FIELDS.iter().any(|field| field.as_bytes() == name.as_slice()) {
+                continue;
+            }
+            pairs.push((name, throw(bytes(value))?));
+        }
+        let record = throw(Record::from_fields(pairs))?;
+        let out = Object::new();
+        set(&out, "key", &record.key.into());
+        set(&out, "topic", &record.topic.into());
+        set(&out, "signature", &record.signature.into());
+        set(&out, "receivedMs", &(record.received_ms as f64).into());
+        set(&out, "attempts", &record.attempts.into());
+        set(&out, "body", &Uint8Array::from(record.body.as_slice()).into());
+        Ok(out)
+    }
+}
