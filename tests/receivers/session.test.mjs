@@ -23,6 +23,7 @@ function written(code, receiver) {
     case S.RUN: return { run: [code >> 8, (code & S.FLAG) !== 0] };
     case S.END: return { end: (code & S.FLAG) !== 0 };
     case S.TELL: return { tell: S.notices[code >> 8][0] };
+    case S.ENQUEUE: return { enqueue: (code & S.FLAG) !== 0 };
     case S.ANSWER: {
       const answer = receiver.answer();
       assert.ok(Object.isFrozen(answer));
@@ -32,6 +33,7 @@ function written(code, receiver) {
       if (body.duplicate) return { answer: `${status} duplicate` };
       if (body.in_flight) return { answer: `${status} in_flight` };
       assert.equal(body.received, 'orders.place');
+      if (body.handed_off) return { answer: `${status} handed_off` };
       return { answer: status };
     }
     default: throw new Error(`an action of no known kind: ${code}`);
@@ -46,6 +48,7 @@ test('every shared session case gives the same actions through the receiver the 
     if (settings.store_timeout_ms !== undefined) options.storeTimeoutMs = settings.store_timeout_ms;
     if (settings.duplicates) options.duplicates = settings.duplicates;
     if (settings.in_flight) options.inFlight = settings.in_flight;
+    if (settings.handoff) options.handoff = settings.handoff;
     const receiver = new core.Receiver('secret', options);
     let id;
     let over = false;
@@ -55,6 +58,8 @@ test('every shared session case gives the same actions through the receiver the 
         id = receiver.session('orders.place', handlers, store, step.at);
         code = receiver.sessionNext(id);
       } else if (step.claimed) code = receiver.sessionClaimed(id, step.claimed, step.at);
+      else if (step.enqueued) code = receiver.sessionEnqueued(id, step.enqueued, step.at);
+      else if (step.enqueue_failed) code = receiver.sessionEnqueueFailed(id, step.at);
       else if (step.store_failed) code = receiver.sessionStoreFailed(id, step.store_failed);
       else if (step.handler) code = receiver.sessionHandled(id, step.handler === 'ok', step.at);
       else if (step.claim_ended) code = receiver.sessionClaimEnded(id, step.claim_ended === 'ok');
