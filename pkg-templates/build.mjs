@@ -199,6 +199,7 @@ nodeSubpath('lambda', read(join(here, 'lambda.js')), ['Webhooks', 'WebhookError'
     ['__ENQUEUE_SCRIPT__', handoff('enqueue')], ['__TAKE_SCRIPT__', handoff('take')], ['__EXTEND_SCRIPT__', handoff('extend')],
     ['__SETTLE_SCRIPT__', handoff('settle')], ['__DEFAULT_STREAM__', JSON.stringify(constant('DEFAULT_STREAM'))],
     ['__DEFAULT_GROUP__', JSON.stringify(constant('DEFAULT_GROUP'))], ['__DEAD_ERROR_BYTES__', constant('DEAD_ERROR_BYTES').replace(/_/g, '')],
+    ['__REPLAY_SCRIPT__', handoff('replay')], ['__REPLAY_BATCH__', constant('REPLAY_BATCH')],
   ]) redis = replaceOnce(redis, placeholder, value, 'redis.js');
   nodeSubpath('redis', redis, ['WebhookError'], 'module.exports = { createRedisStore, createRedisQueue };', ['randomUUID']);
   const cloudflare = replaceOnce(read(join(here, 'cloudflare.js')), '__DEFAULT_PREFIX__', JSON.stringify(prefix), 'cloudflare.js');

@@ -135,13 +135,21 @@ export function createQueues(api) {
       return true;
     }
 
-    /** The dead letters: `{ id, record, reason, error, failedAt }`, oldest first. */
-    deadLetters() {
-      return this.#dead.map((d) => ({ ...d }));
+    /** Up to `count` dead letters, oldest first (after the id `after`): `{ id, record, reason, error, failedAt }`. */
+    deadLetters({ count = 100, after } = {}) {
+      const from = after === undefined ? 0 : this.#dead.findIndex((d) => d.id === String(after)) + 1;
+      return this.#dead.slice(from, from + count).map((d) => ({ ...d }));
+    }
+
+    /** One dead letter by id, or `undefined`. */
+    deadLetter(id) {
+      const found = this.#dead.find((d) => d.id === String(id));
+      return found && { ...found };
     }
 
     /** Moves dead letters back to the queue (all, or those of `ids`), their attempts counted afresh: how many. */
     replay(ids) {
+      if (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => typeof id === 'string'))) throw invalid('replay takes an array of dead-letter ids, or nothing for all');
       const chosen = ids === undefined ? this.#dead : this.#dead.filter((d) => ids.includes(d.id));
       this.#dead = this.#dead.filter((d) => !chosen.includes(d));
       for (const { record } of chosen) this.#push({ ...record, attempt: '0' });

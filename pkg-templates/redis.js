@@ -80,6 +80,10 @@ const SETTLE_SCRIPT = __SETTLE_SCRIPT__;
 const DEFAULT_STREAM = __DEFAULT_STREAM__;
 const DEFAULT_GROUP = __DEFAULT_GROUP__;
 const DEAD_ERROR_BYTES = __DEAD_ERROR_BYTES__;
+const REPLAY_SCRIPT = __REPLAY_SCRIPT__;
+const REPLAY_BATCH = __REPLAY_BATCH__;
+/** The fields a dead letter adds to its record. */
+const DEAD_FIELDS = ['reason', 'error', 'failed'];
 
 /** A function sending one command whose reply keeps its strings as bytes (Buffers). */
 function bytesSender(client) {
@@ -190,6 +194,35 @@ export function createRedisQueue(client, options = {}) {
         message.id, outcome.type, value, attempts, error]);
       return Number(said) === 1;
     },
+    /**
+     * Up to `count` dead letters, oldest first (after the id `after`, to page on):
+     * `{ id, record, reason, error, failedAt }`, the record's fields as an object, its body bytes.
+     */
+    async deadLetters({ count = 100, after } = {}) {
+      if (!(Number.isInteger(count) && count > 0 && count <= 10_000)) throw invalid('count must be a whole number from 1 to 10000');
+      const entries = await sendBytes(['XRANGE', dead, after === undefined ? '-' : `(${after}`, '+', 'COUNT', String(count)]);
+      return (entries || []).map(deadLetter);
+    },
+    /** One dead letter by id, or `undefined`. */
+    async deadLetter(id) {
+      const [entry] = (await sendBytes(['XRANGE', dead, String(id), String(id)])) || [];
+      return entry ? deadLetter(entry) : undefined;
+    },
+    /**
+     * Moves dead letters back to the queue, their attempts counted afresh: those of `ids`, or
+     * all of them. How many moved.
+     */
+    async replay(ids) {
+      if (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => typeof id === 'string'))) throw invalid('replay takes an array of dead-letter ids, or nothing for all');
+      let moved = 0;
+      for (let next = ids === undefined ? undefined : [...ids]; ;) {
+        const batch = next === undefined
+          ? (await sendBytes(['XRANGE', dead, '-', '+', 'COUNT', String(REPLAY_BATCH)]) || []).map(([id]) => text(id))
+          : next.splice(0, REPLAY_BATCH);
+        if (batch.length === 0) return moved;
+        moved += Number(await send(['EVAL', REPLAY_SCRIPT, '2', stream, dead, ...batch]));
+      }
+    },
     /** A worker stopped: its blocking connection is closed. */
     leave(consumer) {
       const reader = readers.get(consumer);
@@ -197,6 +230,18 @@ export function createRedisQueue(client, options = {}) {
       reader?.then(({ copy }) => closed(copy), () => {});
     },
   };
+}
+
+/** A dead letter's entry as `{ id, record, reason, error, failedAt }`. */
+function deadLetter([id, fields]) {
+  const record = {};
+  const extra = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = text(fields[i]);
+    if (DEAD_FIELDS.includes(name)) extra[name] = text(fields[i + 1]);
+    else record[name] = name === 'body' ? Buffer.from(fields[i + 1]) : text(fields[i + 1]);
+  }
+  return { id: text(id), record, reason: extra.reason ?? '', error: extra.error ?? '', failedAt: Number(extra.failed ?? 0) };
 }
 
 /** The `key` field of a record's fields (`[name, value, ...]`, bytes or strings). */

@@ -20,6 +20,13 @@ pub const EXTEND_SCRIPT: &str = include_str!("extend.lua");
 /// outcome value attempts error` answers 1, or 0 when the message is not the consumer's.
 pub const SETTLE_SCRIPT: &str = include_str!("settle.lua");
 
+/// The replay script: `EVAL REPLAY_SCRIPT 2 stream dead id ...` moves those dead letters back to
+/// the stream, their attempts counted afresh, and answers how many.
+pub const REPLAY_SCRIPT: &str = include_str!("replay.lua");
+
+/// How many dead letters one replay script moves at most (a longer list is moved in turns).
+pub const REPLAY_BATCH: usize = 100;
+
 /// The stream the receivers write by default.
 pub const DEFAULT_STREAM: &str = "clhooks:queue";
 
@@ -201,6 +208,28 @@ impl RedisQueue {
             attempts.as_bytes(),
             error.as_bytes(),
         ])
+    }
+}
+
+impl RedisQueue {
+    /// `XRANGE` of up to `count` dead letters from `start` (`-`: the oldest; `(ID`: after ID).
+    /// Each entry's fields are a record's, then `reason`, `error` and `failed` (ms since the
+    /// Unix epoch).
+    #[must_use]
+    pub fn dead_letters(&self, start: &str, count: usize) -> Command {
+        let dead = self.dead();
+        let count = count.to_string();
+        command([b"XRANGE".as_slice(), dead.as_bytes(), start.as_bytes(), b"+", b"COUNT", count.as_bytes()])
+    }
+
+    /// The replay script for `ids` (at most [`REPLAY_BATCH`] of them are taken).
+    #[must_use]
+    pub fn replay<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Command {
+        let dead = self.dead();
+        let mut out =
+            command([b"EVAL".as_slice(), REPLAY_SCRIPT.as_bytes(), b"2", self.stream.as_bytes(), dead.as_bytes()]);
+        out.extend(ids.into_iter().take(REPLAY_BATCH).map(|id| id.as_bytes().to_vec()));
+        out
     }
 }
 

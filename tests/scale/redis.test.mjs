@@ -8,62 +8,15 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
+import { freePort, pool, postTo, sleep, start, startRedis, work } from './harness.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const pkg = join(root, 'pkg');
 const { sign } = await import(join(pkg, 'node.mjs'));
 const SECRET = 'scale-secret';
-const work = mkdtempSync(join(tmpdir(), 'clhooks-scale-'));
-const children = new Set();
-after(() => {
-  for (const child of children) child.kill('SIGKILL');
-  rmSync(work, { recursive: true, force: true });
-});
-
-const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
-const freePort = () => new Promise((ok) => {
-  const server = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = server.address();
-    server.close(() => ok(port));
-  });
-});
-
-/** Starts a process and waits for a line matching `ready`. */
-function start(cmd, args, env, ready) {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let output = '';
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${cmd} did not start:\n${output}`)), 20_000);
-    const seen = (data) => {
-      output += data;
-      const match = ready.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        ok({ child, match, output: () => output });
-      }
-    };
-    child.stdout.on('data', seen);
-    child.stderr.on('data', seen);
-    child.on('exit', (code) => fail(new Error(`${cmd} exited ${code}:\n${output}`)));
-  });
-}
-
-/** redis-server on a port of its own, its data in `work` (append-only, so a restart keeps it). */
-async function startRedis(port) {
-  const { child } = await start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes',
-    '--appendfsync', 'always', '--dir', work, '--protected-mode', 'no'], {}, /Ready to accept connections/);
-  return child;
-}
 
 async function instance(name, env) {
   const { child, match } = await start('node', [join(root, 'tests/scale/instance.mjs')], { PKG: pkg, NAME: name, ...env },
@@ -71,30 +24,8 @@ async function instance(name, env) {
   return { name, child, url: match[1] };
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 /** One POST to `${url}/hooks`; its status and JSON answer (status 0 when the connection failed). */
 const post = (url, body, headers) => postTo(`${url}/hooks`, body, headers);
-
-function postTo(url, body, headers) {
-  return new Promise((ok) => {
-    const req = request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': body.length } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        let json = null;
-        try {
-          json = JSON.parse(Buffer.concat(chunks).toString());
-        } catch {
-          // not JSON
-        }
-        ok({ status: res.statusCode, json });
-      });
-    });
-    req.setTimeout(10_000, () => req.destroy());
-    req.on('error', () => ok({ status: 0, json: null }));
-    req.end(body);
-  });
-}
 
 /** A signed orders.place delivery of event `id`. */
 function delivery(id, attributes = {}) {
@@ -117,14 +48,6 @@ async function deliverTo(url, { body, headers }, answers, tries = 60) {
     await sleep(50);
   }
   return answers.at(-1);
-}
-
-/** Runs `jobs` with at most `limit` at once. */
-async function pool(jobs, limit) {
-  let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < jobs.length) await jobs[next++]();
-  }));
 }
 
 const redisPort = await freePort();
@@ -319,5 +242,4 @@ test('figures: the extra latency of the shared claim against the in-memory store
 
 after(async () => {
   await admin.quit().catch(() => {});
-  agent.destroy();
 });
