@@ -260,13 +260,138 @@ export interface ReceiverOptions {
    * platform sets to the caller's address (`'cf-connecting-ip'` in a Worker, which has no peer).
    */
   sources?: { allow: string | string[]; proxies?: string | string[]; forwarded?: 'x-forwarded-for' | (string & {}) };
+  /**
+   * Handoff mode: each verified delivery is written to this durable queue and answered 200
+   * (`handed_off: true`) once the queue holds it; workers (`webhooks.worker()`, `createWorker`)
+   * run the handlers later. A queue that fails, or is slower than `storeTimeoutMs`, gets 503
+   * `queue_unavailable`, so Commerce Layer retries. See docs/handoff.md.
+   */
+  queue?: Queue | null;
 }
+
+/**
+ * A queued delivery: the version (`'1'`), its idempotency key, the topic and signature headers,
+ * when it was received (ms since the epoch), how many runs failed before (all decimal strings),
+ * and the body's exact bytes. Workers verify it again before running it.
+ */
+export interface QueuedRecord {
+  v: string;
+  key: string;
+  topic: string;
+  sig: string;
+  rcv: string;
+  attempt: string;
+  body: Uint8Array;
+}
+
+/** A message a queue hands a worker: its id in the queue, how many times it was handed out, and its record (an object, or its fields `[name, value, ...]`). */
+export interface QueueMessage {
+  id: string;
+  deliveries: number;
+  record: QueuedRecord | (string | Uint8Array)[];
+  [more: string]: unknown;
+}
+
+/** How a worker settles a message, as the core decides. */
+export type QueueOutcome =
+  | { type: 'done'; keepMs: number }
+  | { type: 'retry'; attempts: number; delayMs: number }
+  | { type: 'dead'; attempts: number; reason: 'handler_failed' | 'unverified' | 'invalid_record' | 'abandoned'; error: string }
+  | { type: 'release' };
+
+/**
+ * A durable queue for handoff mode: `createRedisQueue` (`clhooks/redis`), `createMemoryQueue`
+ * (in-process, not durable), or one on another engine (docs/handoff.md). `enqueue` resolves
+ * once the record is stored durably; with `claims: true` it can claim the key in the same step
+ * (`{ claim: true }`) and answers as a seen-store's claim does.
+ */
+export interface Queue {
+  readonly claims?: boolean;
+  enqueue(record: QueuedRecord, options: { claim: boolean; keepMs: number }): Claim | void | Promise<Claim | void>;
+  /** Up to `count` messages: due retries, messages idle `reclaimIdleMs` (a dead worker's), then new ones, waiting up to `blockMs`. */
+  take?(count: number, options: { blockMs: number; reclaimIdleMs: number; consumer: string }): QueueMessage[] | Promise<QueueMessage[]>;
+  /** The worker still holds the message (a heartbeat): whether it is still its. */
+  extend?(message: QueueMessage): boolean | Promise<boolean>;
+  /** Settles a message, only while it is still the worker's: whether it was. */
+  settle?(message: QueueMessage, outcome: QueueOutcome): boolean | Promise<boolean>;
+  /** A worker stopped: free what it used (a connection). */
+  leave?(consumer: string): void;
+}
+
+/** A dead letter: its id, its record, why it failed (`reason`, the last `error`), and when. */
+export interface DeadLetter {
+  id: string;
+  record: QueuedRecord;
+  reason: string;
+  error: string;
+  failedAt: number;
+}
+
+/** A queue that keeps dead letters, to list, show and replay. */
+export interface DeadLetters {
+  deadLetters(options?: { count?: number; after?: string }): DeadLetter[] | Promise<DeadLetter[]>;
+  deadLetter(id: string): DeadLetter | undefined | Promise<DeadLetter | undefined>;
+  /** Moves dead letters back to the queue (those of `ids`, or all), their attempts counted afresh: how many. */
+  replay(ids?: string[]): number | Promise<number>;
+}
+
+export interface WorkerOptions {
+  /** The webhook's secret(s): every record is verified again before it runs. Keep the old one while rotating. */
+  secret: Secret | Verifier;
+  /** The queue to take from. */
+  queue: Queue;
+  /** Told of a handler's error, `dead_lettered`, `handler_timeout` and `queue_unavailable`; `console.error` when unset, nothing with `null`. */
+  onError?: ((error: unknown, event: WebhookEvent | undefined) => void) | null;
+  /** Runs of a message before the dead letters (default 10). */
+  maxAttempts?: number;
+  /** The first retry's delay, doubled for each next one (default 5,000 ms). */
+  retryMs?: number;
+  /** The longest delay (default 3,600,000 ms). */
+  retryCapMs?: number;
+  /** A message without its worker's heartbeat this long is reclaimed by another (default 60,000 ms; a heartbeat comes every third of it). */
+  reclaimIdleMs?: number;
+  /** Messages run at once (default 16). */
+  concurrency?: number;
+  /** How long a read waits for a message (default 2,000 ms). */
+  blockMs?: number;
+  /** A run longer than this counts as failed (default 900,000 ms; 0: no limit). */
+  handlerTimeoutMs?: number;
+  /** How long a handled key is kept (default 15,525,000 ms). */
+  keepMs?: number;
+  maxBodyBytes?: number;
+  keyScope?: 'topic-and-body' | 'body';
+}
+
+/** Runs the handlers of queued deliveries: `createWorker({ secret, queue }).on('orders.*', handler).start()`. */
+export interface Worker {
+  on<P extends string>(pattern: P, handler: (event: WebhookEvent<TopicsOf<P>>) => unknown): this;
+  /** Starts taking messages. */
+  start(): this;
+  /** Takes nothing more, lets what runs finish for `graceMs` (default 30 s), then hands back what still runs. */
+  stop(options?: { graceMs?: number }): Promise<void>;
+  /** How many messages it holds. */
+  readonly busy: number;
+}
+
+/** A worker on `queue`. */
+export function createWorker(options: WorkerOptions): Worker;
+
+/**
+ * An in-process queue with the Redis queue's API, for development and tests. It is NOT durable:
+ * what it holds is lost when the process stops, and only workers in the same process see it.
+ */
+export function createMemoryQueue(options?: { max?: number }): Queue & DeadLetters & {
+  readonly durable: false;
+  readonly size: { ready: number; delayed: number; held: number; dead: number };
+};
 
 /** Verified deliveries routed by topic pattern, for node:http, Express and fetch runtimes. */
 export class Webhooks {
   constructor(options: ReceiverOptions);
-  /** Calls `handler` for every verified event whose topic matches (`*`, `orders.*`, `*.destroy`, `orders.place`). */
+  /** Calls `handler` for every verified event whose topic matches (`*`, `orders.*`, `*.destroy`, `orders.place`); in handoff mode, on the workers `worker()` makes. */
   on<P extends string>(pattern: P, handler: (event: WebhookEvent<TopicsOf<P>>) => unknown): this;
+  /** In handoff mode: a worker running these handlers on what this receiver queued (its secret and onError; `options` sets the rest). */
+  worker(options?: Partial<WorkerOptions>): Worker;
   /** `http.createServer(webhooks.nodeHandler())`. */
   nodeHandler(): (req: NodeRequest, res: NodeResponse) => void;
   /** Express middleware: mounted before express.json(), or after `express.json(webhooks.jsonOptions())` or express.raw(). */

@@ -10,7 +10,7 @@
  *   isCoreFailure: (error: unknown) => boolean,
  *   WebhookError: any,
  *   Verifier: any,
- *   createMemoryStore: (options?: { max?: number }) => any,
+ *   createMemoryStore?: (options?: { max?: number }) => any,
  *   worker: () => WorkerCore,
  * }} api
  */
@@ -42,7 +42,7 @@ export function createQueues(api) {
 
   /**
    * The record of a delivery a receiver hands off: the core's fields, then the body.
-   * @returns {QueuedRecord}
+   * @returns {Record<string, any>}
    */
   function makeRecord(key, topic, signature, body) {
     const head = api.core().Receiver.recordHead(key, topic, signature, Date.now(), 0);
@@ -135,8 +135,11 @@ export function createQueues(api) {
       return true;
     }
 
-    /** Up to `count` dead letters, oldest first (after the id `after`): `{ id, record, reason, error, failedAt }`. */
-    deadLetters({ count = 100, after } = {}) {
+    /**
+     * Up to `count` dead letters, oldest first (after the id `after`): `{ id, record, reason, error, failedAt }`.
+     * @param {{ count?: number, after?: string }} [options]
+     */
+    deadLetters({ count = 100, after = undefined } = {}) {
       const from = after === undefined ? 0 : this.#dead.findIndex((d) => d.id === String(after)) + 1;
       return this.#dead.slice(from, from + count).map((d) => ({ ...d }));
     }
@@ -163,6 +166,7 @@ export function createQueues(api) {
   }
 
   /** An in-process queue, NOT durable (see `MemoryQueue`): `new Webhooks({ secret, queue: createMemoryQueue() })`. */
+  /** @param {{ max?: number }} [options] */
   function createMemoryQueue(options = {}) {
     if (options === null || typeof options !== 'object') throw invalid('createMemoryQueue takes an options object');
     const { max } = options;
@@ -195,6 +199,7 @@ export function createQueues(api) {
     #started = false;
     #takeError;
 
+    /** @param {any} [options] */
     constructor(options = {}) {
       if (options === null || typeof options !== 'object') throw invalid('createWorker takes an options object');
       const { secret, queue, onError, maxBodyBytes, keyScope } = options;
@@ -351,7 +356,7 @@ export function createQueues(api) {
       let handlers;
       let error;
       try {
-        record = api.worker().Worker.readRecord(fieldsOf(message.record));
+        record = /** @type {any} */ (api.worker().Worker.readRecord(fieldsOf(message.record)));
         const [refusal, read] = this.#core().read(record.signature, record.topic, record.body);
         if (refusal) {
           const said = JSON.parse(refusal.body);
@@ -391,6 +396,7 @@ export function createQueues(api) {
   /**
    * A worker: `createWorker({ secret, queue }).on('orders.*', handler).start()`.
    */
+  /** @param {any} options */
   function createWorker(options) {
     return new Worker(options);
   }

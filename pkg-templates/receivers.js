@@ -21,6 +21,8 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  *   fault: (error: unknown) => Error,
  *   WebhookError: any,
  *   Verifier: any,
+ *   makeRecord?: (key: string, topic: string, signature: string | undefined, body: any) => Record<string, any>,
+ *   createWorker?: (options: any) => any,
  * }} api
  */
 export function createReceivers(api) {

@@ -1,4 +1,4 @@
-import type { SeenStore } from './index.js';
+import type { DeadLetters, Queue, SeenStore } from './index.js';
 
 /** A seen-store on Redis or Valkey, shared by every receiver given one. */
 export interface RedisStore extends SeenStore {
@@ -18,3 +18,20 @@ export interface RedisStore extends SeenStore {
  * ```
  */
 export function createRedisStore(client: unknown, options?: { prefix?: string }): RedisStore;
+
+/**
+ * A durable queue on Redis Streams (Redis 6.2 or later, or Valkey) for handoff mode: the key's
+ * claim and the write are one script; workers read in a consumer group, each on a connection of
+ * its own, reclaim a dead worker's messages, retry with a backoff and keep dead letters.
+ *
+ * ```js
+ * const queue = createRedisQueue(client);
+ * const webhooks = new Webhooks({ secret, queue });           // answers once Redis holds it
+ * createWorker({ secret, queue }).on('orders.*', handle).start(); // here or in another process
+ * ```
+ */
+export function createRedisQueue(client: unknown, options?: { stream?: string; group?: string; prefix?: string }): Queue & DeadLetters & {
+  readonly durable: true;
+  readonly stream: string;
+  readonly group: string;
+};

@@ -105,7 +105,7 @@ async function inWorkerd() {
     bindings: { CL_WEBHOOK_SECRET: 'worker-secret' },
   });
   try {
-    check("wrangler bundles the workerd export with its three .wasm modules (the receiver's, the sender's, the allow-list's)", wasm.length === 3, wasm.join(', '));
+    check("wrangler bundles the workerd export with its four .wasm modules (the receiver's, the sender's, the allow-list's, the worker's)", wasm.length === 4, wasm.join(', '));
     const report = await (await mf.dispatchFetch('http://localhost/vectors', { method: 'POST', body: JSON.stringify(files) })).json();
     const fixture = readFileSync(join(vectorsDir, 'orders-place-payload.json'));
     const { sign } = await import(join(here, 'node-esm/node_modules/clhooks/node.mjs'));
