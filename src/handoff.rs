@@ -20,12 +20,17 @@
 //!   or handed back, each only while the message is still this worker's.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 
 use crate::error::Error;
-use crate::receiver::DEFAULT_KEEP_MS;
+use crate::receiver::{Claim, DEFAULT_KEEP_MS};
 
 mod redis;
-pub use redis::RedisQueue;
+pub use redis::{
+    Command, RedisQueue, DEAD_ERROR_BYTES, DEFAULT_GROUP, DEFAULT_STREAM, ENQUEUE_SCRIPT, EXTEND_SCRIPT, REPLAY_BATCH,
+    REPLAY_SCRIPT, SETTLE_SCRIPT, TAKE_SCRIPT,
+};
 
 /// The version of the [`Record`] this crate writes and reads.
 pub const RECORD_VERSION: &str = "1";
@@ -134,6 +139,60 @@ fn number(text: String, name: &str) -> crate::Result<u64> {
         return Err(Error::InvalidRecord { reason: format!("`{name}` is not a whole number: {text:?}") });
     }
     text.parse().map_err(|_| Error::InvalidRecord { reason: format!("`{name}` is too large") })
+}
+
+/// A queue's answer, boxed, so that [`Queue`] can stand behind an `Arc<dyn Queue>`.
+pub type QueueFuture<'a, T> = Pin<Box<dyn Future<Output = crate::Result<T>> + Send + 'a>>;
+
+/// A message a queue handed a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Its id in the queue.
+    pub id: String,
+    /// How many times the queue handed it out, this time included.
+    pub deliveries: u32,
+    /// Its record's fields as stored, `(name, value)` ([`Record::from_fields`] reads them).
+    pub fields: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The worker holding it.
+    pub consumer: String,
+}
+
+/// A durable queue, for async Rust: what a receiver in handoff mode writes to
+/// ([`Action::Enqueue`](crate::receiver::Action::Enqueue)) and a worker takes from (its
+/// [`WorkerAction`]s). It stores and hands out records; every decision is the callers'.
+/// `clhooks_redis::RedisQueue` is one on Redis Streams.
+pub trait Queue: Send + Sync {
+    /// Whether [`Queue::enqueue`] can claim the record's key in the same atomic step.
+    fn claims(&self) -> bool;
+
+    /// Stores `record` durably. With `claim_keep_ms` (only for a queue that [`Queue::claims`]),
+    /// claims its key for that long in the same step and says what it found
+    /// ([`Claim::Fresh`]: queued now); otherwise [`Claim::Fresh`].
+    fn enqueue<'a>(&'a self, record: &'a Record, claim_keep_ms: Option<u64>) -> QueueFuture<'a, Claim>;
+
+    /// Up to `count` messages for `consumer`: due retries, messages idle `reclaim_idle_ms` (a
+    /// dead worker's), then new ones, waiting up to `block_ms` for one
+    /// ([`WorkerAction::Take`]).
+    fn take<'a>(
+        &'a self,
+        consumer: &'a str,
+        count: u32,
+        block_ms: u64,
+        reclaim_idle_ms: u64,
+    ) -> QueueFuture<'a, Vec<Message>>;
+
+    /// Resets the message's idle time (a heartbeat); `false` when another worker took it over.
+    fn extend<'a>(&'a self, message: &'a Message) -> QueueFuture<'a, bool>;
+
+    /// Settles the message as `outcome` says, only while it is still its worker's (`false`
+    /// otherwise); `error` is the last failure's message, kept with a dead letter.
+    fn settle<'a>(&'a self, message: &'a Message, outcome: Outcome, error: &'a str) -> QueueFuture<'a, bool>;
+
+    /// The worker `consumer` stopped: free what it used (a connection). Nothing by default.
+    fn leave<'a>(&'a self, consumer: &'a str) -> QueueFuture<'a, ()> {
+        let _ = consumer;
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// How many times a delivery runs before it goes to the dead letters by default (10): with the

@@ -78,8 +78,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
+use clhooks::handoff::{Queue, Record};
 use clhooks::receiver::{
-    Action, Answer, AsyncSeenStore, Body, Delivery, MemoryStore, Notice, Receiver, Session,
+    Action, Answer, AsyncSeenStore, Body, Delivery, Handoff, MemoryStore, Notice, Receiver, Session,
     ANSWER_CONTENT_TYPE,
 };
 use clhooks::{ReceivedEvent, Topic, Verifier};
@@ -87,6 +88,9 @@ use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 use tracing::Instrument;
+
+mod worker;
+pub use worker::{Worker, WorkerFailure, WorkerHandle};
 
 /// Any error a handler returns.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -199,6 +203,14 @@ pub enum Failure<'a> {
         /// The delivery.
         event: &'a Event,
     },
+    /// In handoff mode, the queue did not take the delivery (it failed, or said nothing within
+    /// the store wait): answered 503, so Commerce Layer retries it.
+    Queue {
+        /// The delivery.
+        event: &'a Event,
+        /// What the queue said, when it failed.
+        error: Option<&'a str>,
+    },
 }
 
 impl Failure<'_> {
@@ -213,6 +225,7 @@ impl Failure<'_> {
             Failure::Handler { .. } => Notice::HandlerFailed,
             Failure::Deadline { .. } => Notice::DeadlineExceeded,
             Failure::Store { .. } => Notice::EndFailed,
+            Failure::Queue { .. } => Notice::QueueFailed,
         }
     }
 }
@@ -226,6 +239,10 @@ impl std::fmt::Display for Failure<'_> {
             Failure::Deadline { event } | Failure::Store { event } => {
                 write!(f, "{} {}: {}", event.topic(), event.id(), self.notice().message())
             }
+            Failure::Queue { event, error } => {
+                write!(f, "{} {}: {}", event.topic(), event.id(), self.notice().message())?;
+                error.map_or(Ok(()), |error| write!(f, ": {error}"))
+            }
         }
     }
 }
@@ -235,6 +252,10 @@ impl std::fmt::Display for Failure<'_> {
 pub struct Webhooks {
     receiver: Receiver,
     store: Option<Arc<dyn AsyncSeenStore>>,
+    /// Whether the store was chosen ([`Webhooks::store`], [`Webhooks::without_store`]).
+    store_chosen: bool,
+    /// Handoff mode's queue.
+    queue: Option<Arc<dyn Queue>>,
     /// By the core's route index; `None` for a route the given receiver had already.
     handlers: Vec<Option<Handler>>,
     on_error: Option<ErrorHook>,
@@ -263,9 +284,31 @@ impl Webhooks {
         Webhooks {
             receiver,
             store: Some(Arc::new(MemoryStore::default())),
+            store_chosen: false,
+            queue: None,
             handlers: Vec::new(),
             on_error: None,
         }
+    }
+
+    /// Handoff mode: each verified delivery is written to `queue` (a
+    /// `clhooks_redis::RedisQueue`) and answered 200 once the queue holds it, 503 when the queue
+    /// fails or is slower than the store wait; a [`Worker`] runs the handlers afterwards
+    /// ([`Webhooks::worker`]). A queue that claims keys does so in the same step, unless a
+    /// seen-store is chosen: then the store claims, and the key is recorded once the queue holds
+    /// the record.
+    #[must_use]
+    pub fn queue(mut self, queue: impl Queue + 'static) -> Webhooks {
+        self.queue = Some(Arc::new(queue));
+        self
+    }
+
+    /// In handoff mode, a worker running these handlers (with this receiver's secrets, settings
+    /// and error hook) on what the queue holds; `None` without a queue.
+    #[must_use]
+    pub fn worker(&self) -> Option<Worker> {
+        let queue = Arc::clone(self.queue.as_ref()?);
+        Some(Worker::from_parts(self.receiver.clone(), queue, self.handlers.clone(), self.on_error.clone()))
     }
 
     /// Where the deliveries handled are remembered: shared by every instance (a
@@ -273,6 +316,7 @@ impl Webhooks {
     #[must_use]
     pub fn store(mut self, store: impl AsyncSeenStore + 'static) -> Webhooks {
         self.store = Some(Arc::new(store));
+        self.store_chosen = true;
         self
     }
 
@@ -280,6 +324,7 @@ impl Webhooks {
     #[must_use]
     pub fn without_store(mut self) -> Webhooks {
         self.store = None;
+        self.store_chosen = true;
         self
     }
 
@@ -296,17 +341,7 @@ impl Webhooks {
         E: Into<BoxError>,
     {
         let index = self.receiver.route(pattern)?;
-        let handler: Handler = Arc::new(move |event| {
-            let future = handler(event);
-            Box::pin(async move { future.await.map_err(Into::into) })
-        });
-        // The core numbers routes in the order they are added.
-        if self.handlers.len() <= index {
-            self.handlers.resize(index.saturating_add(1), None);
-        }
-        if let Some(slot) = self.handlers.get_mut(index) {
-            *slot = Some(handler);
-        }
+        set_handler(&mut self.handlers, index, handler);
         Ok(self)
     }
 
@@ -320,7 +355,15 @@ impl Webhooks {
 
     /// A router answering deliveries on `path`, every method (the receiver answers 405 to all
     /// but POST). Merge it into your app, or serve it alone.
-    pub fn into_router(self, path: &str) -> Router {
+    pub fn into_router(mut self, path: &str) -> Router {
+        if let Some(queue) = &self.queue {
+            // A queue that claims replaces the default store; a store chosen claims itself.
+            let claims = queue.claims() && !self.store_chosen;
+            self.receiver = self.receiver.clone().with_handoff(Handoff::Queue { claims });
+            if claims {
+                self.store = None;
+            }
+        }
         Router::new().route(path, any(deliver)).with_state(Arc::new(self))
     }
 
@@ -337,8 +380,28 @@ impl std::fmt::Debug for Webhooks {
         f.debug_struct("Webhooks")
             .field("receiver", &self.receiver)
             .field("store", &self.store.is_some())
+            .field("queue", &self.queue.is_some())
             .field("handlers", &self.handlers.iter().flatten().count())
             .finish_non_exhaustive()
+    }
+}
+
+/// Puts `handler` at the core's route `index` (routes are numbered in the order they are added).
+fn set_handler<F, Fut, E>(handlers: &mut Vec<Option<Handler>>, index: usize, handler: F)
+where
+    F: Fn(Event) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<BoxError>,
+{
+    let handler: Handler = Arc::new(move |event| {
+        let future = handler(event);
+        Box::pin(async move { future.await.map_err(Into::into) })
+    });
+    if handlers.len() <= index {
+        handlers.resize(index.saturating_add(1), None);
+    }
+    if let Some(slot) = handlers.get_mut(index) {
+        *slot = Some(handler);
     }
 }
 
@@ -374,6 +437,23 @@ async fn deliver(State(app): State<Arc<Webhooks>>, request: Request) -> Response
         Ok(delivery) => Arc::new(delivery),
         Err(answer) => return respond(answer),
     };
+    // Handoff: the record the queue is given, the body as it came.
+    let record = match (&app.queue, read) {
+        (Some(_), Ok(Some(bytes))) => Some(Record {
+            key: delivery.key.clone(),
+            topic: delivery.event.topic.as_str().to_owned(),
+            signature: parts
+                .headers
+                .get(clhooks::SIGNATURE_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
+            received_ms: now_ms(),
+            attempts: 0,
+            body: bytes.to_vec(),
+        }),
+        _ => None,
+    };
     let (send, answered) = oneshot::channel();
     let span = tracing::info_span!(
         "clhooks.delivery",
@@ -386,9 +466,9 @@ async fn deliver(State(app): State<Arc<Webhooks>>, request: Request) -> Response
     // to wait for: most deliveries end so); what must wait goes on a task of its own, which
     // outlives a client that hangs up. A span only costs where a subscriber takes it.
     if span.is_disabled() {
-        run_or_spawn(Box::pin(drive(app, delivery, send))).await;
+        run_or_spawn(Box::pin(drive(app, delivery, record, send))).await;
     } else {
-        run_or_spawn(Box::pin(drive(app, delivery, send).instrument(span))).await;
+        run_or_spawn(Box::pin(drive(app, delivery, record, send).instrument(span))).await;
     }
     respond(answered.await.unwrap_or_else(|_| Receiver::failed("the delivery ended without an answer")))
 }
@@ -403,18 +483,21 @@ async fn run_or_spawn(mut session: Pin<Box<impl Future<Output = ()> + Send + 'st
 
 /// Does what the delivery's session hands out until it has nothing left: the only place that
 /// awaits the store and the handlers, and sleeps until the session's next wake-up meanwhile.
-async fn drive(app: Arc<Webhooks>, delivery: Arc<Delivery>, send: oneshot::Sender<Answer>) {
+async fn drive(app: Arc<Webhooks>, delivery: Arc<Delivery>, record: Option<Record>, send: oneshot::Sender<Answer>) {
+    // A queue that claims stands for the store.
+    let claims = app.receiver.handoff() == Handoff::Queue { claims: true };
     let mut run = Run {
         session: Session::new(
             &app.receiver,
             delivery.event.topic.clone(),
             delivery.routes.len(),
-            app.store.is_some(),
+            app.store.is_some() || claims,
             now_ms(),
         ),
         send: Some(send),
         event: Event { delivery: Arc::clone(&delivery), duplicate: false },
         failed: None,
+        queue_error: None,
     };
     while let Some(action) = run.session.poll() {
         match action {
@@ -443,6 +526,20 @@ async fn drive(app: Arc<Webhooks>, delivery: Arc<Delivery>, send: oneshot::Sende
                 let ok = outcome.is_ok();
                 run.failed = outcome.err();
                 run.session.handler_ended(ok, now_ms());
+            }
+            Action::Enqueue { claim } => {
+                let (Some(queue), Some(record)) = (app.queue.clone(), record.as_ref()) else {
+                    run.session.enqueue_failed(now_ms());
+                    continue;
+                };
+                let keep = claim.then(|| app.receiver.terms().keep_ms);
+                match run.awaiting(&app, queue.enqueue(record, keep)).await {
+                    Ok(claim) => run.session.enqueued(claim, now_ms()),
+                    Err(e) => {
+                        run.queue_error = Some(e.to_string());
+                        run.session.enqueue_failed(now_ms());
+                    }
+                }
             }
             Action::End { handled } => {
                 let Some(store) = app.store.clone() else { continue };
@@ -483,6 +580,8 @@ struct Run {
     send: Option<oneshot::Sender<Answer>>,
     event: Event,
     failed: Option<BoxError>,
+    /// What the queue said when it failed.
+    queue_error: Option<String>,
 }
 
 impl Run {
@@ -532,12 +631,12 @@ impl Run {
                 app.tell(&Failure::Handler { event: &self.event, error: &error });
             }
             Action::Tell(Notice::DeadlineExceeded) => app.tell(&Failure::Deadline { event: &self.event }),
-            Action::Tell(Notice::EndFailed | Notice::QueueFailed) => app.tell(&Failure::Store { event: &self.event }),
+            Action::Tell(Notice::EndFailed) => app.tell(&Failure::Store { event: &self.event }),
+            Action::Tell(Notice::QueueFailed) => {
+                app.tell(&Failure::Queue { event: &self.event, error: self.queue_error.as_deref() });
+            }
             // Waiting actions come only from the session's main loop.
-            Action::Claim(_) | Action::Run { .. } | Action::End { .. } => {}
-            // This router runs handlers inline: a receiver set to hand off has no queue here,
-            // and its delivery is answered 503 so that Commerce Layer retries it.
-            Action::Enqueue { .. } => self.session.enqueue_failed(now_ms()),
+            Action::Claim(_) | Action::Run { .. } | Action::End { .. } | Action::Enqueue { .. } => {}
         }
     }
 }

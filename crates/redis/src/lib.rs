@@ -20,6 +20,9 @@
 //! [`Receiver::terms`]: clhooks::receiver::Receiver::terms
 //! [`Receiver::store_failed`]: clhooks::receiver::Receiver::store_failed
 
+mod queue;
+pub use queue::{DeadLetter, RedisQueue};
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;

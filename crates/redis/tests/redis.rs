@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,36 +14,8 @@ use clhooks_redis::RedisStore;
 
 const TERMS: Terms = Terms { lease_ms: 45_000, keep_ms: 60_000, wait_ms: 2_000 };
 
-/// A redis-server on a free port, stopped when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn server() -> Server {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server is needed (make tool-redis installs it)");
-    // Dropped (killed and waited for) whether it starts or not.
-    let server = Server { child, url: format!("redis://127.0.0.1:{port}") };
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("redis-server did not start on {port}");
-}
+mod common;
+use common::server;
 
 #[tokio::test]
 async fn a_claim_is_fresh_then_in_flight_then_a_duplicate_once_done() {
