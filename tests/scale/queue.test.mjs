@@ -12,7 +12,8 @@ import assert from 'node:assert/strict';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
-import { freePort, killed, pool, postTo, sleep, start, startRedis } from './harness.mjs';
+import { existsSync, readFileSync } from 'node:fs';
+import { freePort, killed, pool, postTo, sleep, start, startRedis, work } from './harness.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const pkg = join(root, 'pkg');
@@ -171,4 +172,37 @@ test('Redis killed and restarted from its append-only file between enqueue and w
   console.log('# Redis SIGKILLed and restarted (appendfsync always) with 100 events queued: 100 done once after the restart, none lost');
   await killed(r.child, 'SIGTERM');
   await killed(late.child, 'SIGTERM');
+});
+
+test('one queue, two languages: a Node receiver queues and a Rust worker runs, and a Rust receiver queues and a Node worker runs', async () => {
+  await admin.flushAll();
+  const rust = join(root, 'target/rust-receiver/release/examples/handoff');
+  assert.ok(existsSync(rust), 'the Rust example is built (make rust-receiver)');
+  const log = join(work, 'rust-worker-events.log');
+  const rustEnv = { REDIS_URL, CL_WEBHOOK_SECRET: SECRET, EVENTS_LOG: log, PORT: '0' };
+  // Node receiver -> Rust worker.
+  const node = await receiver('node', 'redis');
+  const rustWorker = await start(rust, [], { ...rustEnv, ROLE: 'worker' }, /worker started/);
+  const toRust = Array.from({ length: 50 }, (_, i) => delivery(`n${i}`));
+  for (const event of toRust) assert.equal((await postTo(`${node.url}/hooks`, event.body, event.headers)).json.handed_off, true);
+  const ran = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((line) => line.split(' ')[2]) : []);
+  await until(async () => ran().length === 50, 15_000, 'the Rust worker running the Node receiver\'s events');
+  assert.deepEqual(ran().sort(), toRust.map((e) => e.id).sort(), 'each once');
+  await killed(rustWorker.child, 'SIGTERM');
+  await killed(node.child, 'SIGTERM');
+  // Rust receiver -> Node worker (a copy at both ends of the same Redis is a duplicate).
+  const rustReceiver = await start(rust, [], { ...rustEnv, ROLE: 'receiver' }, /listening on (http:\/\/\S+)/);
+  const nodeWorker = await worker('node-worker', 'ioredis');
+  const toNode = Array.from({ length: 50 }, (_, i) => delivery(`r${i}`));
+  for (const event of toNode) {
+    const answer = await postTo(`${rustReceiver.match[1]}/webhooks`, event.body, event.headers);
+    assert.deepEqual(answer.json, { received: 'orders.place', handed_off: true }, event.id);
+  }
+  const copy = await postTo(`${rustReceiver.match[1]}/webhooks`, toRust[0].body, toRust[0].headers);
+  assert.deepEqual(copy.json, { received: 'orders.place', duplicate: true }, 'queued by Node, a duplicate for Rust');
+  await until(async () => Object.keys(await hash('done')).length === 50, 15_000, 'the Node worker running the Rust receiver\'s events');
+  assert.deepEqual(Object.keys(await hash('done')).sort(), toNode.map((e) => e.id).sort());
+  assert.ok(Object.values(await hash('done')).every((n) => n === '1'));
+  await killed(rustReceiver.child, 'SIGTERM');
+  await killed(nodeWorker.child, 'SIGTERM');
 });

@@ -386,6 +386,14 @@ impl std::fmt::Debug for Webhooks {
     }
 }
 
+/// What a queue said when it failed: its client's message.
+fn queue_said(error: clhooks::Error) -> String {
+    match error {
+        clhooks::Error::StoreUnavailable { message } => message,
+        other => other.to_string(),
+    }
+}
+
 /// Puts `handler` at the core's route `index` (routes are numbered in the order they are added).
 fn set_handler<F, Fut, E>(handlers: &mut Vec<Option<Handler>>, index: usize, handler: F)
 where
@@ -536,7 +544,7 @@ async fn drive(app: Arc<Webhooks>, delivery: Arc<Delivery>, record: Option<Recor
                 match run.awaiting(&app, queue.enqueue(record, keep)).await {
                     Ok(claim) => run.session.enqueued(claim, now_ms()),
                     Err(e) => {
-                        run.queue_error = Some(e.to_string());
+                        run.queue_error = Some(queue_said(e));
                         run.session.enqueue_failed(now_ms());
                     }
                 }

@@ -9,7 +9,7 @@ use clhooks::receiver::{Body, Receiver};
 use clhooks::{Verifier, SIGNATURE_HEADER, TOPIC_HEADER};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{now_ms, BoxError, Caught, ErrorHook, Event, Handler};
+use crate::{now_ms, queue_said, BoxError, Caught, ErrorHook, Event, Handler};
 
 /// What a worker's error hook ([`Worker::on_error`]) is told.
 #[derive(Debug)]
@@ -214,7 +214,7 @@ impl Worker {
                         let (this, tell) = (Arc::clone(&this), tell.clone());
                         tokio::spawn(async move {
                             let taken = this.queue.take(&this.consumer, count, block_ms, reclaim_idle_ms).await;
-                            let _ = tell.send(Done::Taken(taken.map_err(|e| e.to_string())));
+                            let _ = tell.send(Done::Taken(taken.map_err(queue_said)));
                         });
                     }
                     WorkerAction::Run { job, index } => {
@@ -252,7 +252,7 @@ impl Worker {
                         tokio::spawn(async move {
                             let settled =
                                 this.queue.settle(&message, outcome, error.as_deref().unwrap_or_default()).await;
-                            let _ = tell.send(Done::Settled(job, settled.map(|_| ()).map_err(|e| e.to_string())));
+                            let _ = tell.send(Done::Settled(job, settled.map(|_| ()).map_err(queue_said)));
                         });
                     }
                     WorkerAction::Tell { job, notice } => {
