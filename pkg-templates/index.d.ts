@@ -356,6 +356,8 @@ export interface WorkerOptions {
   blockMs?: number;
   /** A run longer than this counts as failed (default 900,000 ms; 0: no limit). */
   handlerTimeoutMs?: number;
+  /** How long to wait for the queue, past a read's wait, before counting the call as failed (default 5,000 ms). */
+  queueTimeoutMs?: number;
   /** How long a handled key is kept (default 15,525,000 ms). */
   keepMs?: number;
   maxBodyBytes?: number;

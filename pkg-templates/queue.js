@@ -179,7 +179,7 @@ export function createQueues(api) {
     console.error(`clhooks worker${about}:`, error);
   };
 
-  const WORKER_OPTIONS = ['maxAttempts', 'retryMs', 'retryCapMs', 'reclaimIdleMs', 'concurrency', 'blockMs', 'handlerTimeoutMs', 'keepMs'];
+  const WORKER_OPTIONS = ['maxAttempts', 'retryMs', 'retryCapMs', 'reclaimIdleMs', 'concurrency', 'blockMs', 'handlerTimeoutMs', 'queueTimeoutMs', 'keepMs'];
   let workers = 0;
 
   /**
@@ -308,15 +308,15 @@ export function createQueues(api) {
       const machine = this.#machine;
       const [kind, job] = action;
       if (kind === 'take') {
-        const [, count, blockMs, reclaimIdleMs] = action;
+        const [, take, count, blockMs, reclaimIdleMs] = action;
         this.#after(() => this.queue.take(count, { blockMs, reclaimIdleMs, consumer: this.consumer }), (ok, messages) => {
           if (!ok) {
             this.#takeError = messages;
-            machine.takeFailed(clock());
+            machine.takeFailed(take, clock());
             return;
           }
-          for (const message of Array.isArray(messages) ? messages : []) this.#taken(message);
-          machine.takeEnded(clock());
+          for (const message of Array.isArray(messages) ? messages : []) this.#taken(take, message);
+          machine.takeEnded(take, clock());
         });
       } else if (kind === 'run') {
         const held = this.#jobs.get(job);
@@ -349,8 +349,8 @@ export function createQueues(api) {
       }
     }
 
-    /** A message taken: read, verified again, and given to the machine as a job. */
-    #taken(message) {
+    /** A message take `take` got: read, verified again, and given to the machine as a job. */
+    #taken(take, message) {
       let record;
       let event;
       let handlers;
@@ -371,8 +371,9 @@ export function createQueues(api) {
         handlers = 'invalid_record';
       }
       const attempts = record ? record.attempts : 0;
-      const job = this.#machine.taken(attempts, Math.max(1, Number(message.deliveries) || 1), handlers, clock());
-      this.#jobs.set(job, { message, event, error });
+      const job = this.#machine.taken(take, attempts, Math.max(1, Number(message.deliveries) || 1), handlers, clock());
+      // A take no longer waited for: its messages stay pending in the queue, to be reclaimed.
+      if (job !== undefined) this.#jobs.set(job, { message, event, error });
     }
 
     #tell(held, code, message) {

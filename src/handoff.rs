@@ -19,7 +19,7 @@
 //! - `settle(message, outcome)`: done (the key recorded as handled), retry later, dead letter,
 //!   or handed back, each only while the message is still this worker's.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -223,6 +223,11 @@ pub const DEFAULT_BLOCK_MS: u64 = 2_000;
 /// consumer's limit); past it the run counts as failed, and the message is retried.
 pub const DEFAULT_WORKER_TIMEOUT_MS: u64 = 900_000;
 
+/// How long a worker waits for its queue by default (5 s past a read's block time): a queue that
+/// says nothing by then, its client stuck or the network cut, is counted as failed, so that a
+/// worker never waits for ever.
+pub const DEFAULT_QUEUE_TIMEOUT_MS: u64 = 5_000;
+
 /// What a [`Worker`] does: its attempts, backoff, heartbeat and pace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkerConfig {
@@ -240,6 +245,9 @@ pub struct WorkerConfig {
     pub block_ms: u64,
     /// How long the handlers may run on one message; 0: no limit.
     pub handler_timeout_ms: u64,
+    /// How long the worker waits for the queue (past a read's block time) before it counts the
+    /// call as failed.
+    pub queue_timeout_ms: u64,
     /// How long a handled key is kept (the receivers' [`Terms::keep_ms`](crate::Terms)).
     pub keep_ms: u64,
 }
@@ -254,6 +262,7 @@ impl Default for WorkerConfig {
             concurrency: DEFAULT_CONCURRENCY,
             block_ms: DEFAULT_BLOCK_MS,
             handler_timeout_ms: DEFAULT_WORKER_TIMEOUT_MS,
+            queue_timeout_ms: DEFAULT_QUEUE_TIMEOUT_MS,
             keep_ms: DEFAULT_KEEP_MS,
         }
     }
@@ -280,6 +289,9 @@ impl WorkerConfig {
         }
         if self.keep_ms == 0 {
             return invalid("keepMs must be more than 0");
+        }
+        if self.queue_timeout_ms == 0 {
+            return invalid("queueTimeoutMs must be more than 0");
         }
         Ok(())
     }
@@ -415,8 +427,10 @@ impl WorkerNotice {
 pub enum WorkerAction {
     /// Take up to `count` messages (waiting up to `block_ms` for one; reclaiming those idle for
     /// `reclaim_idle_ms`): tell [`Worker::taken`] of each, then [`Worker::take_ended`], or
-    /// [`Worker::take_failed`].
+    /// [`Worker::take_failed`], with its number `take`.
     Take {
+        /// Its number, to tell what it got.
+        take: u32,
         /// At most this many.
         count: u32,
         /// Wait for a new one at most this long.
@@ -464,8 +478,8 @@ pub enum WorkerAction {
 enum Stage {
     /// Handler `index` runs.
     Running { index: usize },
-    /// The settle is asked.
-    Settling,
+    /// The settle is asked; told as failed if the queue says nothing by `until`.
+    Settling { until: u64 },
     /// Its handler still runs, but the message is no longer this worker's (reclaimed by another
     /// after a missed heartbeat, or handed back at stop): what it does changes nothing.
     Lost,
@@ -480,6 +494,13 @@ struct Job {
     next_beat: u64,
 }
 
+/// The take under way: its number, and until when it is waited for.
+#[derive(Debug, Clone, Copy)]
+struct Taking {
+    take: u32,
+    until: u64,
+}
+
 /// A worker's decisions, sans IO: how many messages to take and when, each message's handlers
 /// in order, its heartbeat while they run, and how it is settled (done, retried after a backoff,
 /// dead-lettered after its last attempt or when it no longer verifies), a graceful stop. The
@@ -488,15 +509,20 @@ struct Job {
 ///
 /// A message's attempt is its record's count of failed runs plus how many times the queue
 /// handed it out (1, more when a dead worker's message was reclaimed), so a handler that
-/// kills its process cannot make a message run for ever.
+/// kills its process cannot make a message run for ever. Every wait on the queue is bounded
+/// ([`WorkerConfig::queue_timeout_ms`] past a read's block time): a queue that never answers
+/// is told as failed, and what it says later is ignored (a take's messages stay pending in the
+/// queue and are reclaimed). Jobs and takes are numbered once, never reused, so a late answer
+/// cannot be mistaken for another's.
 #[derive(Debug, Clone)]
 pub struct Worker {
     config: WorkerConfig,
-    jobs: Vec<Option<Job>>,
-    free: Vec<u32>,
+    jobs: BTreeMap<u32, Job>,
+    next_job: u32,
     /// Jobs that hold a slot (running or settling).
     busy: u32,
-    taking: bool,
+    taking: Option<Taking>,
+    next_take: u32,
     /// No take before this time (after a failed one).
     not_before: u64,
     take_failing: bool,
@@ -513,10 +539,11 @@ impl Worker {
     pub fn new(config: WorkerConfig, now_ms: u64) -> Worker {
         let mut worker = Worker {
             config,
-            jobs: Vec::new(),
-            free: Vec::new(),
+            jobs: BTreeMap::new(),
+            next_job: 0,
             busy: 0,
-            taking: false,
+            taking: None,
+            next_take: 0,
             not_before: now_ms,
             take_failing: false,
             stop_until: None,
@@ -553,44 +580,52 @@ impl Worker {
     /// When to wake the worker ([`Worker::wake`]) if nothing else happens first.
     #[must_use]
     pub fn next_wake(&self) -> Option<u64> {
-        let timeout = |job: &Job| {
-            (self.config.handler_timeout_ms > 0).then(|| job.since.saturating_add(self.config.handler_timeout_ms))
+        let timeout_ms = self.config.handler_timeout_ms;
+        let jobs = self.jobs.values().flat_map(|job| match job.stage {
+            Stage::Running { .. } => {
+                [Some(job.next_beat), (timeout_ms > 0).then(|| job.since.saturating_add(timeout_ms))]
+            }
+            Stage::Settling { until } => [Some(until), None],
+            Stage::Lost => [None, None],
+        });
+        let take = match self.taking {
+            Some(taking) => Some(taking.until),
+            None => self.wants_take().then_some(self.not_before),
         };
-        let jobs = self.jobs.iter().flatten().filter(|job| matches!(job.stage, Stage::Running { .. }));
-        let jobs = jobs.flat_map(|job| [Some(job.next_beat), timeout(job)]).flatten();
-        let take = self.wants_take().then_some(self.not_before);
-        jobs.chain(take).chain(self.stop_until.filter(|_| !self.stopped)).min()
+        jobs.flatten().chain(take).chain(self.stop_until.filter(|_| !self.stopped)).min()
     }
 
-    /// A message the last [`WorkerAction::Take`] got, at `now_ms`: its record's attempt count
-    /// (0 when it could not be read), how many times the queue handed it out, and its handlers
-    /// (how many of the worker's routes match its topic) once verified, or why it cannot run
-    /// ([`DeadReason::Unverified`], [`DeadReason::InvalidRecord`]). The job's number, which
-    /// the actions about it carry.
-    pub fn taken(&mut self, attempts: u32, deliveries: u32, handlers: Result<usize, DeadReason>, now_ms: u64) -> u32 {
+    /// A message take number `take` ([`WorkerAction::Take`]) got, at `now_ms`: its record's
+    /// attempt count (0 when it could not be read), how many times the queue handed it out, and
+    /// its handlers (how many of the worker's routes match its topic) once verified, or why it
+    /// cannot run ([`DeadReason::Unverified`], [`DeadReason::InvalidRecord`]). The job's number,
+    /// which the actions about it carry; `None` for a take no longer waited for (its message
+    /// stays pending in the queue, to be reclaimed).
+    pub fn taken(
+        &mut self,
+        take: u32,
+        attempts: u32,
+        deliveries: u32,
+        handlers: Result<usize, DeadReason>,
+        now_ms: u64,
+    ) -> Option<u32> {
+        if self.taking.is_none_or(|taking| taking.take != take) {
+            return None;
+        }
         let attempt = attempts.saturating_add(deliveries.max(1));
-        let job = Job { stage: Stage::Settling, attempt, handlers: 0, since: now_ms, next_beat: now_ms };
-        let id = match self.free.pop() {
-            Some(id) => {
-                if let Some(slot) = self.jobs.get_mut(id as usize) {
-                    *slot = Some(job);
-                }
-                id
-            }
-            None => {
-                self.jobs.push(Some(job));
-                u32::try_from(self.jobs.len() - 1).unwrap_or(u32::MAX)
-            }
-        };
+        let id = self.next_job;
+        self.next_job = self.next_job.wrapping_add(1);
+        let job = Job { stage: Stage::Lost, attempt, handlers: 0, since: now_ms, next_beat: now_ms };
+        self.jobs.insert(id, job);
         self.busy = self.busy.saturating_add(1);
         let dead = |reason| Outcome::Dead { attempts: attempt.saturating_sub(1), reason };
         match handlers {
-            Err(reason) => self.settle(id, dead(reason)),
+            Err(reason) => self.settle(id, dead(reason), now_ms),
             // Handed out more often than it may run: the workers holding it stopped each time.
-            Ok(_) if attempt > self.config.max_attempts => self.settle(id, dead(DeadReason::Abandoned)),
-            Ok(0) => self.settle(id, Outcome::Done { keep_ms: self.config.keep_ms }),
+            Ok(_) if attempt > self.config.max_attempts => self.settle(id, dead(DeadReason::Abandoned), now_ms),
+            Ok(0) => self.settle(id, Outcome::Done { keep_ms: self.config.keep_ms }, now_ms),
             Ok(handlers) => {
-                if let Some(Some(job)) = self.jobs.get_mut(id as usize) {
+                if let Some(job) = self.jobs.get_mut(&id) {
                     job.stage = Stage::Running { index: 0 };
                     job.handlers = handlers;
                     job.next_beat = now_ms.saturating_add(self.config.heartbeat_ms());
@@ -598,20 +633,29 @@ impl Worker {
                 self.actions.push_back(WorkerAction::Run { job: id, index: 0 });
             }
         }
-        id
+        Some(id)
     }
 
-    /// The last take is over (every message it got told with [`Worker::taken`]).
-    pub fn take_ended(&mut self, now_ms: u64) {
-        self.taking = false;
-        self.take_failing = false;
-        self.next(now_ms);
+    /// Take number `take` is over (every message it got told with [`Worker::taken`]); a take no
+    /// longer waited for changes nothing.
+    pub fn take_ended(&mut self, take: u32, now_ms: u64) {
+        if self.taking.is_some_and(|taking| taking.take == take) {
+            self.taking = None;
+            self.take_failing = false;
+            self.next(now_ms);
+        }
     }
 
-    /// The last take failed (the queue is down): told once until a take succeeds, and tried
+    /// Take number `take` failed (the queue is down): told once until a take succeeds, and tried
     /// again after the block time.
-    pub fn take_failed(&mut self, now_ms: u64) {
-        self.taking = false;
+    pub fn take_failed(&mut self, take: u32, now_ms: u64) {
+        if self.taking.is_some_and(|taking| taking.take == take) {
+            self.failed_take(now_ms);
+        }
+    }
+
+    fn failed_take(&mut self, now_ms: u64) {
+        self.taking = None;
         if !self.take_failing {
             self.take_failing = true;
             self.actions.push_back(WorkerAction::Tell { job: None, notice: WorkerNotice::TakeFailed });
@@ -623,7 +667,7 @@ impl Worker {
     /// The handler [`WorkerAction::Run`] named for `job` ended, `ok` or failed (its error
     /// told with [`WorkerNotice::HandlerFailed`]).
     pub fn handler_ended(&mut self, job: u32, ok: bool, now_ms: u64) {
-        let Some(Some(found)) = self.jobs.get_mut(job as usize) else { return };
+        let Some(found) = self.jobs.get_mut(&job) else { return };
         match found.stage {
             Stage::Running { index } => {
                 if ok && index.saturating_add(1) < found.handlers {
@@ -636,11 +680,11 @@ impl Worker {
                     self.actions.push_back(WorkerAction::Tell { job: Some(job), notice: WorkerNotice::HandlerFailed });
                 }
                 let attempt = found.attempt;
-                self.ran(job, attempt, ok);
+                self.ran(job, attempt, ok, now_ms);
             }
             // Handed back or reclaimed: its slot was freed then.
             Stage::Lost => self.forget(job, now_ms),
-            Stage::Settling => {}
+            Stage::Settling { .. } => {}
         }
     }
 
@@ -651,7 +695,7 @@ impl Worker {
         if owned {
             return;
         }
-        if let Some(Some(found)) = self.jobs.get_mut(job as usize) {
+        if let Some(found) = self.jobs.get_mut(&job) {
             if let Stage::Running { .. } = found.stage {
                 found.stage = Stage::Lost;
                 self.busy = self.busy.saturating_sub(1);
@@ -663,8 +707,8 @@ impl Worker {
     /// The settle [`WorkerAction::Settle`] asked for `job` is over: `ok`, or the queue failed
     /// (the message stays pending, and is reclaimed).
     pub fn settled(&mut self, job: u32, ok: bool, now_ms: u64) {
-        let Some(Some(found)) = self.jobs.get(job as usize) else { return };
-        if found.stage != Stage::Settling {
+        let Some(found) = self.jobs.get(&job) else { return };
+        if !matches!(found.stage, Stage::Settling { .. }) {
             return;
         }
         if !ok {
@@ -674,36 +718,46 @@ impl Worker {
         self.forget(job, now_ms);
     }
 
-    /// The time is `now_ms`: heartbeats due, handlers past their timeout, a stop's grace over, a
-    /// take after a failed one.
+    /// The time is `now_ms`: heartbeats due, handlers past their timeout, a queue silent past
+    /// its wait, a stop's grace over, a take after a failed one.
     pub fn wake(&mut self, now_ms: u64) {
         let heartbeat = self.config.heartbeat_ms();
         let timeout_ms = self.config.handler_timeout_ms;
         let grace_over = self.stop_until.is_some_and(|until| now_ms >= until);
         let mut ended = Vec::new();
-        for (id, slot) in self.jobs.iter_mut().enumerate() {
-            let Some(job) = slot else { continue };
-            let Stage::Running { .. } = job.stage else { continue };
-            let id = u32::try_from(id).unwrap_or(u32::MAX);
-            if grace_over {
-                ended.push((id, None));
-            } else if timeout_ms > 0 && now_ms >= job.since.saturating_add(timeout_ms) {
-                ended.push((id, Some(job.attempt)));
-            } else if now_ms >= job.next_beat {
-                job.next_beat = now_ms.saturating_add(heartbeat);
-                self.actions.push_back(WorkerAction::Extend { job: id });
+        let mut unsettled = Vec::new();
+        for (&id, job) in &mut self.jobs {
+            match job.stage {
+                Stage::Running { .. } if grace_over => ended.push((id, None)),
+                Stage::Running { .. } if timeout_ms > 0 && now_ms >= job.since.saturating_add(timeout_ms) => {
+                    ended.push((id, Some(job.attempt)));
+                }
+                Stage::Running { .. } if now_ms >= job.next_beat => {
+                    job.next_beat = now_ms.saturating_add(heartbeat);
+                    self.actions.push_back(WorkerAction::Extend { job: id });
+                }
+                Stage::Settling { until } if now_ms >= until => unsettled.push(id),
+                Stage::Running { .. } | Stage::Settling { .. } | Stage::Lost => {}
             }
         }
         for (id, attempt) in ended {
             match attempt {
                 // Past the grace: handed back for another worker; the handler may go on, but
                 // changes nothing now.
-                None => self.settle(id, Outcome::Release),
+                None => self.settle(id, Outcome::Release, now_ms),
                 Some(attempt) => {
                     self.actions.push_back(WorkerAction::Tell { job: Some(id), notice: WorkerNotice::HandlerTimeout });
-                    self.ran(id, attempt, false);
+                    self.ran(id, attempt, false, now_ms);
                 }
             }
+        }
+        // The queue said nothing of these settles: failed (the messages stay pending, to be
+        // reclaimed), and what it says later is ignored.
+        for id in unsettled {
+            self.settled(id, false, now_ms);
+        }
+        if self.taking.is_some_and(|taking| now_ms >= taking.until) {
+            self.failed_take(now_ms);
         }
         self.next(now_ms);
     }
@@ -718,7 +772,7 @@ impl Worker {
     }
 
     /// A run of `job` (its `attempt`-th) is over: its settle.
-    fn ran(&mut self, job: u32, attempt: u32, ok: bool) {
+    fn ran(&mut self, job: u32, attempt: u32, ok: bool, now_ms: u64) {
         let outcome = if ok {
             Outcome::Done { keep_ms: self.config.keep_ms }
         } else if attempt < self.config.max_attempts {
@@ -726,12 +780,13 @@ impl Worker {
         } else {
             Outcome::Dead { attempts: attempt, reason: DeadReason::HandlerFailed }
         };
-        self.settle(job, outcome);
+        self.settle(job, outcome, now_ms);
     }
 
-    fn settle(&mut self, job: u32, outcome: Outcome) {
-        if let Some(Some(found)) = self.jobs.get_mut(job as usize) {
-            found.stage = if outcome == Outcome::Release { Stage::Lost } else { Stage::Settling };
+    fn settle(&mut self, job: u32, outcome: Outcome, now_ms: u64) {
+        let until = now_ms.saturating_add(self.config.queue_timeout_ms);
+        if let Some(found) = self.jobs.get_mut(&job) {
+            found.stage = if outcome == Outcome::Release { Stage::Lost } else { Stage::Settling { until } };
         }
         if matches!(outcome, Outcome::Dead { .. }) {
             self.actions.push_back(WorkerAction::Tell { job: Some(job), notice: WorkerNotice::DeadLettered });
@@ -744,30 +799,31 @@ impl Worker {
     }
 
     fn forget(&mut self, job: u32, now_ms: u64) {
-        if let Some(slot) = self.jobs.get_mut(job as usize) {
-            if slot.take().is_some() {
-                self.free.push(job);
-                self.actions.push_back(WorkerAction::Forget { job });
-            }
+        if self.jobs.remove(&job).is_some() {
+            self.actions.push_back(WorkerAction::Forget { job });
         }
         self.next(now_ms);
     }
 
     fn wants_take(&self) -> bool {
-        !self.taking && self.stop_until.is_none() && !self.stopped && self.busy < self.config.concurrency
+        self.taking.is_none() && self.stop_until.is_none() && !self.stopped && self.busy < self.config.concurrency
     }
 
     /// A take when there is room and none is under way; the stop when nothing is held.
     fn next(&mut self, now_ms: u64) {
         if self.wants_take() && now_ms >= self.not_before {
-            self.taking = true;
+            let take = self.next_take;
+            self.next_take = self.next_take.wrapping_add(1);
+            let until = now_ms.saturating_add(self.config.block_ms).saturating_add(self.config.queue_timeout_ms);
+            self.taking = Some(Taking { take, until });
             self.actions.push_back(WorkerAction::Take {
+                take,
                 count: self.config.concurrency - self.busy,
                 block_ms: self.config.block_ms,
                 reclaim_idle_ms: self.config.reclaim_idle_ms,
             });
         }
-        if self.stop_until.is_some() && !self.stopped && !self.taking && self.busy == 0 {
+        if self.stop_until.is_some() && !self.stopped && self.taking.is_none() && self.busy == 0 {
             self.stopped = true;
             self.actions.push_back(WorkerAction::Stopped);
         }

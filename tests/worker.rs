@@ -23,6 +23,7 @@ fn config(settings: &Value) -> WorkerConfig {
     config.reclaim_idle_ms = ms("reclaim_idle_ms").unwrap_or(config.reclaim_idle_ms);
     config.block_ms = ms("block_ms").unwrap_or(config.block_ms);
     config.handler_timeout_ms = ms("handler_timeout_ms").unwrap_or(config.handler_timeout_ms);
+    config.queue_timeout_ms = ms("queue_timeout_ms").unwrap_or(config.queue_timeout_ms);
     config.keep_ms = ms("keep_ms").unwrap_or(config.keep_ms);
     config.check().unwrap();
     config
@@ -39,7 +40,9 @@ fn outcome(outcome: Outcome) -> String {
 
 fn written(action: WorkerAction) -> Value {
     match action {
-        WorkerAction::Take { count, block_ms, reclaim_idle_ms } => json!({ "take": [count, block_ms, reclaim_idle_ms] }),
+        WorkerAction::Take { take, count, block_ms, reclaim_idle_ms } => {
+            json!({ "take": [take, count, block_ms, reclaim_idle_ms] })
+        }
         WorkerAction::Run { job, index } => json!({ "run": [job, index] }),
         WorkerAction::Extend { job } => json!({ "extend": job }),
         WorkerAction::Settle { job, outcome: o } => json!({ "settle": [job, outcome(o)] }),
@@ -70,9 +73,11 @@ fn every_worker_case() {
         let name = case["name"].as_str().unwrap();
         let config = config(&case["config"]);
         let mut worker: Option<Worker> = None;
+        let mut last_take = 0;
         for (n, step) in case["steps"].as_array().unwrap().iter().enumerate() {
             let at = step["at"].as_u64().unwrap();
             let worker = worker.get_or_insert_with(|| Worker::new(config, at));
+            let take = step["of_take"].as_u64().map_or(last_take, |t| u32::try_from(t).unwrap());
             if let Some(messages) = step["taken"].as_array() {
                 for message in messages {
                     let number = |i: usize| u32::try_from(message[i].as_u64().unwrap()).unwrap();
@@ -80,12 +85,12 @@ fn every_worker_case() {
                         Value::String(word) => Err(reason(word)),
                         handlers => Ok(usize::try_from(handlers.as_u64().unwrap()).unwrap()),
                     };
-                    worker.taken(number(0), number(1), handlers, at);
+                    worker.taken(take, number(0), number(1), handlers, at);
                 }
-                worker.take_ended(at);
+                worker.take_ended(take, at);
             }
             if step["take_failed"] == true {
-                worker.take_failed(at);
+                worker.take_failed(take, at);
             }
             if step["handler"].is_array() {
                 let (job, ok) = pair(&step["handler"]);
@@ -105,7 +110,13 @@ fn every_worker_case() {
             if let Some(grace) = step["stop"].as_u64() {
                 worker.stop(at, grace);
             }
-            let actions: Vec<Value> = std::iter::from_fn(|| worker.poll()).map(written).collect();
+            let actions: Vec<WorkerAction> = std::iter::from_fn(|| worker.poll()).collect();
+            if let Some(WorkerAction::Take { take: latest, .. }) =
+                actions.iter().rev().find(|a| matches!(a, WorkerAction::Take { .. }))
+            {
+                last_take = *latest;
+            }
+            let actions: Vec<Value> = actions.into_iter().map(written).collect();
             assert_eq!(Value::Array(actions), step["expect"], "{name}, step {n}");
             if let Some(wake) = step.get("next_wake") {
                 assert_eq!(worker.next_wake().map_or(Value::Null, Value::from), *wake, "{name}, step {n}: next wake-up");
@@ -129,6 +140,7 @@ fn the_default_backoff() {
         WorkerConfig { concurrency: 0, ..config },
         WorkerConfig { reclaim_idle_ms: 2, ..config },
         WorkerConfig { keep_ms: 0, ..config },
+        WorkerConfig { queue_timeout_ms: 0, ..config },
     ] {
         assert_eq!(bad.check().unwrap_err().code(), "invalid_worker");
     }

@@ -13,6 +13,7 @@ const { cases } = JSON.parse(readFileSync(new URL('tests/vectors/worker.json', r
 const OPTIONS = {
   max_attempts: 'maxAttempts', retry_ms: 'retryMs', retry_cap_ms: 'retryCapMs', reclaim_idle_ms: 'reclaimIdleMs',
   concurrency: 'concurrency', block_ms: 'blockMs', handler_timeout_ms: 'handlerTimeoutMs', keep_ms: 'keepMs',
+  queue_timeout_ms: 'queueTimeoutMs',
 };
 
 /** An action as the vectors write it. */
@@ -39,18 +40,23 @@ test('every shared worker case gives the same actions through the machine the pa
   for (const { name, config, steps } of cases) {
     const options = Object.fromEntries(Object.entries(config).map(([key, value]) => [OPTIONS[key], value]));
     let worker;
+    let lastTake = 0;
     steps.forEach((step, n) => {
       worker ??= new core.Worker(options, step.at);
-      for (const [attempts, deliveries, handlers] of step.taken ?? []) worker.taken(attempts, deliveries, handlers, step.at);
-      if (step.taken) worker.takeEnded(step.at);
-      if (step.take_failed) worker.takeFailed(step.at);
+      const take = step.of_take ?? lastTake;
+      for (const [attempts, deliveries, handlers] of step.taken ?? []) worker.taken(take, attempts, deliveries, handlers, step.at);
+      if (step.taken) worker.takeEnded(take, step.at);
+      if (step.take_failed) worker.takeFailed(take, step.at);
       if (step.handler) worker.handled(step.handler[0], step.handler[1], step.at);
       if (step.extended) worker.extended(step.extended[0], step.extended[1], step.at);
       if (step.settled) worker.settled(step.settled[0], step.settled[1], step.at);
       if (step.wake) worker.wake(step.at);
       if (step.stop !== undefined) worker.stop(step.at, step.stop);
       const actions = [];
-      for (let action = worker.next(); action !== undefined; action = worker.next()) actions.push(written(action));
+      for (let action = worker.next(); action !== undefined; action = worker.next()) {
+        if (action[0] === 'take') [, lastTake] = action;
+        actions.push(written(action));
+      }
       assert.deepEqual(actions, step.expect, `${name}, step ${n}`);
       if ('next_wake' in step) assert.equal(worker.wakeAt() ?? null, step.next_wake, `${name}, step ${n}: next wake-up`);
     });
@@ -59,7 +65,7 @@ test('every shared worker case gives the same actions through the machine the pa
 });
 
 test('settings that make no sense are an invalid_worker error', () => {
-  for (const options of [{ maxAttempts: 0 }, { concurrency: 0 }, { reclaimIdleMs: 2 }, { keepMs: 0 }]) {
+  for (const options of [{ maxAttempts: 0 }, { concurrency: 0 }, { reclaimIdleMs: 2 }, { keepMs: 0 }, { queueTimeoutMs: 0 }]) {
     assert.throws(() => new core.Worker(options, 0), (error) => error.code === 'invalid_worker', JSON.stringify(options));
   }
   assert.throws(() => new core.Worker({ retryMs: -1 }, 0), (error) => error.code === 'invalid_argument');

@@ -62,11 +62,13 @@ async function deliver(url, { body, headers }, answers) {
   return answers.at(-1);
 }
 
-/** Waits until `check()` (async) holds, polling every 50 ms for at most `ms`. */
+/** Waits until `check()` (async) holds, polling every 50 ms for at most `ms` (a check that hangs counts as not yet). */
 async function until(check, ms, what) {
   const end = Date.now() + ms;
   for (;;) {
-    if (await check()) return;
+    const left = end - Date.now();
+    const held = await Promise.race([check(), sleep(Math.max(0, Math.min(left, 1_000))).then(() => false)]);
+    if (held) return;
     if (Date.now() > end) throw new Error(`${what} did not happen within ${ms} ms`);
     await sleep(50);
   }
@@ -151,29 +153,6 @@ test('a worker killed (SIGKILL) while it holds messages: another reclaims and ru
   await killed(survivor.child, 'SIGTERM');
 });
 
-test('Redis killed and restarted from its append-only file between enqueue and work: nothing lost', async () => {
-  await admin.flushAll();
-  const r = await receiver('r', 'ioredis');
-  const events = Array.from({ length: 100 }, (_, i) => delivery(`a${i}`));
-  for (const event of events) assert.equal((await postTo(`${r.url}/hooks`, event.body, event.headers)).json.handed_off, true);
-  await killed(redis);
-  redis = await startRedis(redisPort);
-  let length;
-  await until(async () => {
-    length = await admin.xLen('clhooks:queue').catch((e) => String(e));
-    return length === 100;
-  }, 10_000, 'the stream back').catch((e) => { throw new Error(`${e.message}: ${length}`); });
-  const late = await worker('after-restart', 'redis');
-  await until(async () => Object.keys(await hash('done')).length === 100, 15_000, 'every queued event done');
-  assert.deepEqual(Object.entries(await hash('done')).filter(([, n]) => n !== '1'), []);
-  // The keys came back too: a copy is still a duplicate.
-  const copy = await postTo(`${r.url}/hooks`, events[0].body, events[0].headers);
-  assert.deepEqual(copy.json, { received: 'orders.place', duplicate: true });
-  console.log('# Redis SIGKILLed and restarted (appendfsync always) with 100 events queued: 100 done once after the restart, none lost');
-  await killed(r.child, 'SIGTERM');
-  await killed(late.child, 'SIGTERM');
-});
-
 test('one queue, two languages: a Node receiver queues and a Rust worker runs, and a Rust receiver queues and a Node worker runs', async () => {
   await admin.flushAll();
   const rust = join(root, 'target/rust-receiver/release/examples/handoff');
@@ -205,4 +184,37 @@ test('one queue, two languages: a Node receiver queues and a Rust worker runs, a
   assert.ok(Object.values(await hash('done')).every((n) => n === '1'));
   await killed(rustReceiver.child, 'SIGTERM');
   await killed(nodeWorker.child, 'SIGTERM');
+});
+
+// Last: the clients made before it are not used after Redis restarts.
+test('Redis killed and restarted from its append-only file between enqueue and work: nothing lost', async () => {
+  await admin.flushAll();
+  const r = await receiver('r', 'ioredis');
+  const events = Array.from({ length: 100 }, (_, i) => delivery(`a${i}`));
+  for (const event of events) assert.equal((await postTo(`${r.url}/hooks`, event.body, event.headers)).json.handed_off, true);
+  await killed(r.child, 'SIGTERM');
+  await killed(redis);
+  redis = await startRedis(redisPort);
+  // Clients made after the restart: a client that reconnects within the moment a killed Redis
+  // still accepts connections can be left waiting on a dead socket (node-redis 5), which is no
+  // part of what this tests.
+  const after = createClient({ url: REDIS_URL });
+  after.on('error', () => {});
+  await after.connect();
+  try {
+    assert.equal(await after.xLen('clhooks:queue'), 100, 'the stream came back from the append-only file');
+    const late = await worker('after-restart', 'redis');
+    const done = async () => after.hGetAll('handoff:done');
+    await until(async () => Object.keys(await done()).length === 100, 15_000, 'every queued event done');
+    assert.deepEqual(Object.entries(await done()).filter(([, n]) => n !== '1'), []);
+    // The keys came back too: a copy is still a duplicate.
+    const r2 = await receiver('r2', 'redis');
+    const copy = await postTo(`${r2.url}/hooks`, events[0].body, events[0].headers);
+    assert.deepEqual(copy.json, { received: 'orders.place', duplicate: true });
+    console.log('# Redis SIGKILLed and restarted (appendfsync always) with 100 events queued: 100 done once after the restart, none lost');
+    await killed(r2.child, 'SIGTERM');
+    await killed(late.child, 'SIGTERM');
+  } finally {
+    await after.quit().catch(() => {});
+  }
 });

@@ -210,11 +210,11 @@ impl Worker {
         loop {
             while let Some(action) = machine.poll() {
                 match action {
-                    WorkerAction::Take { count, block_ms, reclaim_idle_ms } => {
+                    WorkerAction::Take { take, count, block_ms, reclaim_idle_ms } => {
                         let (this, tell) = (Arc::clone(&this), tell.clone());
                         tokio::spawn(async move {
                             let taken = this.queue.take(&this.consumer, count, block_ms, reclaim_idle_ms).await;
-                            let _ = tell.send(Done::Taken(taken.map_err(queue_said)));
+                            let _ = tell.send(Done::Taken(take, taken.map_err(queue_said)));
                         });
                     }
                     WorkerAction::Run { job, index } => {
@@ -289,17 +289,19 @@ impl Worker {
             };
             tokio::select! {
                 done = told.recv() => match done {
-                    Some(Done::Taken(Ok(messages))) => {
+                    Some(Done::Taken(take, Ok(messages))) => {
                         take_error = None;
                         for message in messages {
-                            let (job, held) = this.read(&mut machine, message);
-                            jobs.insert(job, held);
+                            // A take no longer waited for: its messages stay pending, to be reclaimed.
+                            if let Some((job, held)) = this.read(&mut machine, take, message) {
+                                jobs.insert(job, held);
+                            }
                         }
-                        machine.take_ended(now_ms());
+                        machine.take_ended(take, now_ms());
                     }
-                    Some(Done::Taken(Err(error))) => {
+                    Some(Done::Taken(take, Err(error))) => {
                         take_error = Some(error);
-                        machine.take_failed(now_ms());
+                        machine.take_failed(take, now_ms());
                     }
                     Some(Done::Handled(job, outcome)) => {
                         let ok = outcome.is_ok();
@@ -328,8 +330,8 @@ impl Worker {
         }
     }
 
-    /// A message taken: its record read and verified again, then given to the machine.
-    fn read(&self, machine: &mut handoff::Worker, message: Message) -> (u32, Job) {
+    /// A message take `take` got: its record read and verified again, then given to the machine.
+    fn read(&self, machine: &mut handoff::Worker, take: u32, message: Message) -> Option<(u32, Job)> {
         let record = Record::from_fields(message.fields.iter().map(|(n, v)| (n.as_slice(), v.as_slice())));
         let (attempts, handlers, event, error) = match record {
             Err(e) => (0, Err(DeadReason::InvalidRecord), None, Some(e.to_string())),
@@ -348,8 +350,8 @@ impl Worker {
                 }
             }
         };
-        let job = machine.taken(attempts, message.deliveries, handlers, now_ms());
-        (job, Job { message, event, error, failure: None, settle_error: None })
+        let job = machine.taken(take, attempts, message.deliveries, handlers, now_ms())?;
+        Some((job, Job { message, event, error, failure: None, settle_error: None }))
     }
 }
 
@@ -383,7 +385,7 @@ struct Job {
 
 /// What a spawned action gives back to the worker's loop.
 enum Done {
-    Taken(Result<Vec<Message>, String>),
+    Taken(u32, Result<Vec<Message>, String>),
     Handled(u32, Result<(), BoxError>),
     Extended(u32, bool),
     Settled(u32, Result<(), String>),

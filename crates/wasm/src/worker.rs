@@ -51,7 +51,8 @@ fn outcome_value(outcome: Outcome) -> JsValue {
 #[wasm_bindgen(js_class = Worker)]
 impl JsWorker {
     /// A worker with `options` (`maxAttempts`, `retryMs`, `retryCapMs`, `reclaimIdleMs`,
-    /// `concurrency`, `blockMs`, `handlerTimeoutMs`, `keepMs`; the core's defaults for the rest),
+    /// `concurrency`, `blockMs`, `handlerTimeoutMs`, `queueTimeoutMs`, `keepMs`; the core's
+    /// defaults for the rest),
     /// starting at `now`.
     #[wasm_bindgen(constructor)]
     pub fn new(options: &JsValue, now: f64) -> JsResult<JsWorker> {
@@ -69,13 +70,14 @@ impl JsWorker {
         config.reclaim_idle_ms = whole("reclaimIdleMs", ms_max)?.unwrap_or(config.reclaim_idle_ms);
         config.block_ms = whole("blockMs", ms_max)?.unwrap_or(config.block_ms);
         config.handler_timeout_ms = whole("handlerTimeoutMs", ms_max)?.unwrap_or(config.handler_timeout_ms);
+        config.queue_timeout_ms = whole("queueTimeoutMs", ms_max)?.unwrap_or(config.queue_timeout_ms);
         config.keep_ms = whole("keepMs", 1 << 50)?.unwrap_or(config.keep_ms);
         throw(config.check())?;
         Ok(JsWorker { inner: RefCell::new(Worker::new(config, ms(now))) })
     }
 
-    /// The next action, or `undefined` until the worker is told something: `['take', count,
-    /// blockMs, reclaimIdleMs]`, `['run', job, index]`, `['extend', job]`, `['settle', job,
+    /// The next action, or `undefined` until the worker is told something: `['take', take,
+    /// count, blockMs, reclaimIdleMs]`, `['run', job, index]`, `['extend', job]`, `['settle', job,
     /// outcome]` (`{type: 'done', keepMs}`, `{type: 'retry', attempts, delayMs}`, `{type: 'dead',
     /// attempts, reason}`, `{type: 'release'}`), `['tell', job | undefined, code, message]`,
     /// `['forget', job]`, `['stopped']`.
@@ -83,8 +85,8 @@ impl JsWorker {
         let Some(action) = self.inner.borrow_mut().poll() else { return JsValue::UNDEFINED };
         let n = |n: u64| JsValue::from(n as f64);
         let out = match action {
-            WorkerAction::Take { count, block_ms, reclaim_idle_ms } => {
-                Array::of4(&"take".into(), &count.into(), &n(block_ms), &n(reclaim_idle_ms))
+            WorkerAction::Take { take, count, block_ms, reclaim_idle_ms } => {
+                Array::of5(&"take".into(), &take.into(), &count.into(), &n(block_ms), &n(reclaim_idle_ms))
             }
             WorkerAction::Run { job, index } => {
                 Array::of3(&"run".into(), &job.into(), &u32::try_from(index).unwrap_or(u32::MAX).into())
@@ -103,28 +105,28 @@ impl JsWorker {
         out.into()
     }
 
-    /// A message the last take got: its record's attempt count, how many times the queue handed
-    /// it out, and its handlers' count, or why it cannot run (`'unverified'`,
-    /// `'invalid_record'`). The job's number.
-    pub fn taken(&self, attempts: u32, deliveries: u32, handlers: &JsValue, now: f64) -> u32 {
+    /// A message take number `take` got: its record's attempt count, how many times the queue
+    /// handed it out, and its handlers' count, or why it cannot run (`'unverified'`,
+    /// `'invalid_record'`). The job's number, or `undefined` for a take no longer waited for.
+    pub fn taken(&self, take: u32, attempts: u32, deliveries: u32, handlers: &JsValue, now: f64) -> Option<u32> {
         let handlers = match handlers.as_string().as_deref() {
             Some("unverified") => Err(DeadReason::Unverified),
             Some(_) => Err(DeadReason::InvalidRecord),
             None => Ok(handlers.as_f64().map_or(0, |n| n as usize)),
         };
-        self.inner.borrow_mut().taken(attempts, deliveries, handlers, ms(now))
+        self.inner.borrow_mut().taken(take, attempts, deliveries, handlers, ms(now))
     }
 
-    /// The last take is over.
+    /// Take number `take` is over.
     #[wasm_bindgen(js_name = takeEnded)]
-    pub fn take_ended(&self, now: f64) {
-        self.inner.borrow_mut().take_ended(ms(now));
+    pub fn take_ended(&self, take: u32, now: f64) {
+        self.inner.borrow_mut().take_ended(take, ms(now));
     }
 
-    /// The last take failed.
+    /// Take number `take` failed.
     #[wasm_bindgen(js_name = takeFailed)]
-    pub fn take_failed(&self, now: f64) {
-        self.inner.borrow_mut().take_failed(ms(now));
+    pub fn take_failed(&self, take: u32, now: f64) {
+        self.inner.borrow_mut().take_failed(take, ms(now));
     }
 
     /// The handler `run` named for `job` ended, `ok` or failed.
