@@ -28,8 +28,8 @@ use crate::receiver::{Claim, DEFAULT_KEEP_MS};
 
 mod redis;
 pub use redis::{
-    Command, RedisQueue, DEAD_ERROR_BYTES, DEFAULT_GROUP, DEFAULT_STREAM, ENQUEUE_SCRIPT, EXTEND_SCRIPT, REPLAY_BATCH,
-    REPLAY_SCRIPT, SETTLE_SCRIPT, TAKE_SCRIPT,
+    Command, RedisQueue, DEAD_ERROR_BYTES, DEFAULT_GROUP, DEFAULT_STREAM, ENQUEUE_SCRIPT, EXTEND_SCRIPT,
+    REPLAY_BATCH, REPLAY_SCRIPT, SETTLE_SCRIPT, TAKE_SCRIPT,
 };
 
 /// The version of the [`Record`] this crate writes and reads.
@@ -118,7 +118,9 @@ impl Record {
         }
         match version.as_deref() {
             Some(RECORD_VERSION) => {}
-            Some(other) => return Err(invalid(format!("version {other:?}; this reader knows {RECORD_VERSION}"))),
+            Some(other) => {
+                return Err(invalid(format!("version {other:?}; this reader knows {RECORD_VERSION}")))
+            }
             None => return Err(invalid("no version (`v`): not a clhooks record".into())),
         }
         let missing = |name: &str| invalid(format!("no `{name}`"));
@@ -622,7 +624,9 @@ impl Worker {
         match handlers {
             Err(reason) => self.settle(id, dead(reason), now_ms),
             // Handed out more often than it may run: the workers holding it stopped each time.
-            Ok(_) if attempt > self.config.max_attempts => self.settle(id, dead(DeadReason::Abandoned), now_ms),
+            Ok(_) if attempt > self.config.max_attempts => {
+                self.settle(id, dead(DeadReason::Abandoned), now_ms)
+            }
             Ok(0) => self.settle(id, Outcome::Done { keep_ms: self.config.keep_ms }, now_ms),
             Ok(handlers) => {
                 if let Some(job) = self.jobs.get_mut(&id) {
@@ -677,7 +681,10 @@ impl Worker {
                     return;
                 }
                 if !ok {
-                    self.actions.push_back(WorkerAction::Tell { job: Some(job), notice: WorkerNotice::HandlerFailed });
+                    self.actions.push_back(WorkerAction::Tell {
+                        job: Some(job),
+                        notice: WorkerNotice::HandlerFailed,
+                    });
                 }
                 let attempt = found.attempt;
                 self.ran(job, attempt, ok, now_ms);
@@ -746,7 +753,10 @@ impl Worker {
                 // changes nothing now.
                 None => self.settle(id, Outcome::Release, now_ms),
                 Some(attempt) => {
-                    self.actions.push_back(WorkerAction::Tell { job: Some(id), notice: WorkerNotice::HandlerTimeout });
+                    self.actions.push_back(WorkerAction::Tell {
+                        job: Some(id),
+                        notice: WorkerNotice::HandlerTimeout,
+                    });
                     self.ran(id, attempt, false, now_ms);
                 }
             }
@@ -806,7 +816,10 @@ impl Worker {
     }
 
     fn wants_take(&self) -> bool {
-        self.taking.is_none() && self.stop_until.is_none() && !self.stopped && self.busy < self.config.concurrency
+        self.taking.is_none()
+            && self.stop_until.is_none()
+            && !self.stopped
+            && self.busy < self.config.concurrency
     }
 
     /// A take when there is room and none is under way; the stop when nothing is held.
@@ -814,7 +827,8 @@ impl Worker {
         if self.wants_take() && now_ms >= self.not_before {
             let take = self.next_take;
             self.next_take = self.next_take.wrapping_add(1);
-            let until = now_ms.saturating_add(self.config.block_ms).saturating_add(self.config.queue_timeout_ms);
+            let until =
+                now_ms.saturating_add(self.config.block_ms).saturating_add(self.config.queue_timeout_ms);
             self.taking = Some(Taking { take, until });
             self.actions.push_back(WorkerAction::Take {
                 take,

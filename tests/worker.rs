@@ -119,7 +119,11 @@ fn every_worker_case() {
             let actions: Vec<Value> = actions.into_iter().map(written).collect();
             assert_eq!(Value::Array(actions), step["expect"], "{name}, step {n}");
             if let Some(wake) = step.get("next_wake") {
-                assert_eq!(worker.next_wake().map_or(Value::Null, Value::from), *wake, "{name}, step {n}: next wake-up");
+                assert_eq!(
+                    worker.next_wake().map_or(Value::Null, Value::from),
+                    *wake,
+                    "{name}, step {n}: next wake-up"
+                );
             }
         }
     }

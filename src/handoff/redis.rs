@@ -155,7 +155,8 @@ impl RedisQueue {
     #[must_use]
     pub fn read(&self, consumer: &str, count: u32, block_ms: Option<u64>) -> Command {
         let count = count.max(1).to_string();
-        let mut out = command([b"XREADGROUP".as_slice(), b"GROUP", self.group.as_bytes(), consumer.as_bytes()]);
+        let mut out =
+            command([b"XREADGROUP".as_slice(), b"GROUP", self.group.as_bytes(), consumer.as_bytes()]);
         out.extend([b"COUNT".to_vec(), count.into_bytes()]);
         if let Some(ms) = block_ms {
             out.extend([b"BLOCK".to_vec(), ms.to_string().into_bytes()]);
@@ -226,8 +227,13 @@ impl RedisQueue {
     #[must_use]
     pub fn replay<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Command {
         let dead = self.dead();
-        let mut out =
-            command([b"EVAL".as_slice(), REPLAY_SCRIPT.as_bytes(), b"2", self.stream.as_bytes(), dead.as_bytes()]);
+        let mut out = command([
+            b"EVAL".as_slice(),
+            REPLAY_SCRIPT.as_bytes(),
+            b"2",
+            self.stream.as_bytes(),
+            dead.as_bytes(),
+        ]);
         out.extend(ids.into_iter().take(REPLAY_BATCH).map(|id| id.as_bytes().to_vec()));
         out
     }

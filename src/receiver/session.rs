@@ -335,7 +335,11 @@ impl Session {
             // a duplicate and the event runs once.
             Phase::EnqueueLate { claimed: true } => self.end(true, now_ms),
             Phase::EnqueueLate { claimed: false } => self.phase = Phase::Over,
-            Phase::Claiming { .. } | Phase::Late | Phase::Running { .. } | Phase::Ending { .. } | Phase::Over => {}
+            Phase::Claiming { .. }
+            | Phase::Late
+            | Phase::Running { .. }
+            | Phase::Ending { .. }
+            | Phase::Over => {}
         }
     }
 
@@ -356,7 +360,11 @@ impl Session {
             }
             Phase::EnqueueLate { claimed: true } => self.end(false, now_ms),
             Phase::EnqueueLate { claimed: false } => self.phase = Phase::Over,
-            Phase::Claiming { .. } | Phase::Late | Phase::Running { .. } | Phase::Ending { .. } | Phase::Over => {}
+            Phase::Claiming { .. }
+            | Phase::Late
+            | Phase::Running { .. }
+            | Phase::Ending { .. }
+            | Phase::Over => {}
         }
     }
 

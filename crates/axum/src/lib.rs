@@ -491,7 +491,12 @@ async fn run_or_spawn(mut session: Pin<Box<impl Future<Output = ()> + Send + 'st
 
 /// Does what the delivery's session hands out until it has nothing left: the only place that
 /// awaits the store and the handlers, and sleeps until the session's next wake-up meanwhile.
-async fn drive(app: Arc<Webhooks>, delivery: Arc<Delivery>, record: Option<Record>, send: oneshot::Sender<Answer>) {
+async fn drive(
+    app: Arc<Webhooks>,
+    delivery: Arc<Delivery>,
+    record: Option<Record>,
+    send: oneshot::Sender<Answer>,
+) {
     // A queue that claims stands for the store.
     let claims = app.receiver.handoff() == Handoff::Queue { claims: true };
     let mut run = Run {

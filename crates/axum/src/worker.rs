@@ -137,7 +137,8 @@ impl Worker {
             });
             hook
         });
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         Worker {
             receiver,
             queue,
@@ -213,7 +214,8 @@ impl Worker {
                     WorkerAction::Take { take, count, block_ms, reclaim_idle_ms } => {
                         let (this, tell) = (Arc::clone(&this), tell.clone());
                         tokio::spawn(async move {
-                            let taken = this.queue.take(&this.consumer, count, block_ms, reclaim_idle_ms).await;
+                            let taken =
+                                this.queue.take(&this.consumer, count, block_ms, reclaim_idle_ms).await;
                             let _ = tell.send(Done::Taken(take, taken.map_err(queue_said)));
                         });
                     }
@@ -247,11 +249,14 @@ impl Worker {
                     }
                     WorkerAction::Settle { job, outcome } => {
                         let Some(held) = jobs.get(&job) else { continue };
-                        let error = if matches!(outcome, Outcome::Dead { .. }) { held.error.clone() } else { None };
+                        let error =
+                            if matches!(outcome, Outcome::Dead { .. }) { held.error.clone() } else { None };
                         let (this, tell, message) = (Arc::clone(&this), tell.clone(), held.message.clone());
                         tokio::spawn(async move {
-                            let settled =
-                                this.queue.settle(&message, outcome, error.as_deref().unwrap_or_default()).await;
+                            let settled = this
+                                .queue
+                                .settle(&message, outcome, error.as_deref().unwrap_or_default())
+                                .await;
                             let _ = tell.send(Done::Settled(job, settled.map(|_| ()).map_err(queue_said)));
                         });
                     }
@@ -265,7 +270,9 @@ impl Worker {
                         } else {
                             let cause = match notice {
                                 handoff::WorkerNotice::TakeFailed => take_error.as_deref(),
-                                handoff::WorkerNotice::SettleFailed => held.and_then(|h| h.settle_error.as_deref()),
+                                handoff::WorkerNotice::SettleFailed => {
+                                    held.and_then(|h| h.settle_error.as_deref())
+                                }
                                 _ => held.and_then(|h| h.error.as_deref()),
                             };
                             this.tell(&WorkerFailure::Notice { notice, event, cause });
@@ -336,7 +343,8 @@ impl Worker {
         let (attempts, handlers, event, error) = match record {
             Err(e) => (0, Err(DeadReason::InvalidRecord), None, Some(e.to_string())),
             Ok(record) => {
-                let headers = [(SIGNATURE_HEADER, record.signature.as_str()), (TOPIC_HEADER, record.topic.as_str())];
+                let headers =
+                    [(SIGNATURE_HEADER, record.signature.as_str()), (TOPIC_HEADER, record.topic.as_str())];
                 match self.receiver.receive("POST", headers, Body::Bytes(&record.body)) {
                     Ok(delivery) => {
                         let count = delivery.routes.len();
@@ -344,7 +352,11 @@ impl Worker {
                         (record.attempts, Ok(count), Some(event), None)
                     }
                     Err(answer) => {
-                        let reason = if answer.status == 401 { DeadReason::Unverified } else { DeadReason::InvalidRecord };
+                        let reason = if answer.status == 401 {
+                            DeadReason::Unverified
+                        } else {
+                            DeadReason::InvalidRecord
+                        };
                         (record.attempts, Err(reason), None, Some(answer.body))
                     }
                 }

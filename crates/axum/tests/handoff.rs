@@ -116,10 +116,15 @@ async fn a_queue_that_fails_is_answered_503_and_told() {
     let app = Webhooks::new([SECRET])
         .unwrap()
         .queue(Down)
-        .on_error(move |failure: &Failure<'_>| hook.lock().unwrap().push((failure.code(), failure.to_string())))
+        .on_error(move |failure: &Failure<'_>| {
+            hook.lock().unwrap().push((failure.code(), failure.to_string()))
+        })
         .into_router("/webhooks");
     let (status, body) = send(&app, delivery(FIXTURE)).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("queue_unavailable")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("queue_unavailable"))
+    );
     let told = told.lock().unwrap();
     assert_eq!(told.len(), 1);
     assert_eq!(told[0].0, "queue_unavailable");

@@ -95,7 +95,9 @@ fn pairs(value: &Value) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 fn unexpected(what: &str) -> Error {
-    Error::StoreUnavailable { message: format!("Redis answered {what} with something else than the queue's scripts give") }
+    Error::StoreUnavailable {
+        message: format!("Redis answered {what} with something else than the queue's scripts give"),
+    }
 }
 
 impl RedisQueue {
@@ -164,7 +166,9 @@ impl RedisQueue {
         loop {
             let batch: Vec<String> = match ids {
                 Some(_) => chosen.drain(..chosen.len().min(handoff::REPLAY_BATCH)).collect(),
-                None => self.dead_letters(None, handoff::REPLAY_BATCH).await?.into_iter().map(|d| d.id).collect(),
+                None => {
+                    self.dead_letters(None, handoff::REPLAY_BATCH).await?.into_iter().map(|d| d.id).collect()
+                }
             };
             if batch.is_empty() {
                 return Ok(moved);
@@ -184,8 +188,11 @@ impl RedisQueue {
             // Its answer may take the whole block time: no shorter response timeout.
             let wait = Duration::from_millis(block_ms.unwrap_or(0).saturating_add(5_000));
             let config = AsyncConnectionConfig::new().set_response_timeout(Some(wait));
-            let made =
-                self.client.get_multiplexed_async_connection_with_config(&config).await.map_err(|e| unavailable(&e))?;
+            let made = self
+                .client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+                .map_err(|e| unavailable(&e))?;
             readers.insert(consumer.to_owned(), made);
         }
         let Some(connection) = readers.get_mut(consumer) else { return Err(unexpected("a read")) };
@@ -200,13 +207,17 @@ impl RedisQueue {
         }
         read.map_err(|e| unavailable(&e))
     }
-
 }
 
 fn dead_letter(entry: &Value) -> Option<DeadLetter> {
     let [id, fields] = items(entry) else { return None };
-    let mut letter =
-        DeadLetter { id: text(id)?, fields: Vec::new(), reason: String::new(), error: String::new(), failed_ms: 0 };
+    let mut letter = DeadLetter {
+        id: text(id)?,
+        fields: Vec::new(),
+        reason: String::new(),
+        error: String::new(),
+        failed_ms: 0,
+    };
     for (name, value) in pairs(fields) {
         match name.as_slice() {
             b"reason" => letter.reason = String::from_utf8_lossy(&value).into_owned(),
@@ -250,7 +261,12 @@ impl Queue for RedisQueue {
                         Value::Int(n) => u32::try_from(*n).unwrap_or(1),
                         _ => 1,
                     };
-                    Some(Message { id: text(id)?, deliveries, fields: pairs(fields), consumer: consumer.to_owned() })
+                    Some(Message {
+                        id: text(id)?,
+                        deliveries,
+                        fields: pairs(fields),
+                        consumer: consumer.to_owned(),
+                    })
                 })
                 .collect();
             let wanted = count.saturating_sub(u32::try_from(taken.len()).unwrap_or(u32::MAX));
@@ -265,7 +281,12 @@ impl Queue for RedisQueue {
                 for entry in items(entries) {
                     let [id, fields] = items(entry) else { continue };
                     let Some(id) = text(id) else { continue };
-                    taken.push(Message { id, deliveries: 1, fields: pairs(fields), consumer: consumer.to_owned() });
+                    taken.push(Message {
+                        id,
+                        deliveries: 1,
+                        fields: pairs(fields),
+                        consumer: consumer.to_owned(),
+                    });
                 }
             }
             Ok(taken)

@@ -123,7 +123,10 @@ async fn dead_letters_are_listed_with_why_and_replayed_with_attempts_afresh() {
     let dead = queue.dead_letters(None, 10).await.unwrap();
     assert_eq!(dead.len(), 3);
     assert_eq!(dead[0].reason, "handler_failed");
-    assert!(dead[0].error.len() <= handoff::DEAD_ERROR_BYTES && dead[0].error.starts_with('é'), "cut on a character");
+    assert!(
+        dead[0].error.len() <= handoff::DEAD_ERROR_BYTES && dead[0].error.starts_with('é'),
+        "cut on a character"
+    );
     assert_eq!(dead[0].record().unwrap().attempts, 10);
     assert!(dead[0].failed_ms > 1_700_000_000_000);
     assert_eq!(queue.dead_letters(Some(&dead[0].id), 10).await.unwrap().len(), 2, "paged");
@@ -135,7 +138,10 @@ async fn dead_letters_are_listed_with_why_and_replayed_with_attempts_afresh() {
     let back = take(&queue, "w", 60_000).await;
     assert_eq!(back.len(), 3);
     assert!(back.iter().all(|m| read(m).attempts == 0), "attempts counted afresh");
-    assert!(back.iter().all(|m| !m.fields.iter().any(|(n, _)| n == b"reason")), "the dead letter's own fields gone");
+    assert!(
+        back.iter().all(|m| !m.fields.iter().any(|(n, _)| n == b"reason")),
+        "the dead letter's own fields gone"
+    );
 }
 
 #[tokio::test]
@@ -143,6 +149,8 @@ async fn a_queue_that_is_down_is_an_error_not_a_hang() {
     let redis = server().await;
     let queue = RedisQueue::connect(&redis.url, handoff::RedisQueue::default()).await.unwrap();
     drop(redis);
-    let failed = tokio::time::timeout(Duration::from_secs(10), queue.enqueue(&record("k"), Some(1_000))).await.unwrap();
+    let failed = tokio::time::timeout(Duration::from_secs(10), queue.enqueue(&record("k"), Some(1_000)))
+        .await
+        .unwrap();
     assert_eq!(failed.unwrap_err().code(), "store_unavailable");
 }

@@ -8,7 +8,10 @@
 //! TypeScript types and `docs/reference.md` are generated from them.
 
 // Each module builds with part of the shared helpers.
-#![cfg_attr(not(all(feature = "receiver", feature = "sender", feature = "sources", feature = "worker")), allow(dead_code))]
+#![cfg_attr(
+    not(all(feature = "receiver", feature = "sender", feature = "sources", feature = "worker")),
+    allow(dead_code)
+)]
 
 pub mod codes;
 #[cfg(not(target_arch = "wasm32"))]

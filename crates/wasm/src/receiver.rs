@@ -422,7 +422,8 @@ impl JsReceiver {
             Err(e) => return Ok(refused(&Answer::error(e.http_status(), e.code(), &e.to_string()))),
         };
         let headers = convert::delivery_headers(signature, topic);
-        let verify: crate::receive::Verify<'_> = &|verifier, signature| check_signature(verifier, None, &held, signature);
+        let verify: crate::receive::Verify<'_> =
+            &|verifier, signature| check_signature(verifier, None, &held, signature);
         let size = Body::Length(held.length_within(self.inner.max_body_bytes()));
         let received = self.inner.receive_with("POST", headers, size, verify, |verified| {
             document::read(&held, Some(&verified.topic))

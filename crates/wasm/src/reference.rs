@@ -260,7 +260,10 @@ pub const MEANINGS: &[(&str, &str)] = &[
         "A queued message is not a record this version reads (another version, a field missing or \
          malformed): a worker moves it to the dead letters with this reason.",
     ),
-    ("invalid_worker", "A worker's settings do not make sense (no attempt, no concurrency, a reclaim idle time under 3 ms)."),
+    (
+        "invalid_worker",
+        "A worker's settings do not make sense (no attempt, no concurrency, a reclaim idle time under 3 ms).",
+    ),
     (
         "body_not_raw",
         "Something read the body before clhooks and kept only a parsed object, or nothing: the \

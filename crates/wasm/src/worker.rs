@@ -92,7 +92,9 @@ impl JsWorker {
                 Array::of3(&"run".into(), &job.into(), &u32::try_from(index).unwrap_or(u32::MAX).into())
             }
             WorkerAction::Extend { job } => Array::of2(&"extend".into(), &job.into()),
-            WorkerAction::Settle { job, outcome } => Array::of3(&"settle".into(), &job.into(), &outcome_value(outcome)),
+            WorkerAction::Settle { job, outcome } => {
+                Array::of3(&"settle".into(), &job.into(), &outcome_value(outcome))
+            }
             WorkerAction::Tell { job, notice } => Array::of4(
                 &"tell".into(),
                 &job.map_or(JsValue::UNDEFINED, JsValue::from),
@@ -108,7 +110,14 @@ impl JsWorker {
     /// A message take number `take` got: its record's attempt count, how many times the queue
     /// handed it out, and its handlers' count, or why it cannot run (`'unverified'`,
     /// `'invalid_record'`). The job's number, or `undefined` for a take no longer waited for.
-    pub fn taken(&self, take: u32, attempts: u32, deliveries: u32, handlers: &JsValue, now: f64) -> Option<u32> {
+    pub fn taken(
+        &self,
+        take: u32,
+        attempts: u32,
+        deliveries: u32,
+        handlers: &JsValue,
+        now: f64,
+    ) -> Option<u32> {
         let handlers = match handlers.as_string().as_deref() {
             Some("unverified") => Err(DeadReason::Unverified),
             Some(_) => Err(DeadReason::InvalidRecord),

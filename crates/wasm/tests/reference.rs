@@ -156,7 +156,8 @@ fn every_answer_the_receiver_makes_is_listed_with_its_status() {
         answered(&|session| session.wake(DEFAULT_HANDLER_TIMEOUT_MS)),
         Receiver::failed("a bug"),
         {
-            let handing_off = receiver.clone().with_handoff(clhooks::receiver::Handoff::Queue { claims: true });
+            let handing_off =
+                receiver.clone().with_handoff(clhooks::receiver::Handoff::Queue { claims: true });
             let mut session = Session::new(&handing_off, topic.clone(), 1, true, 0);
             session.enqueue_failed(1);
             std::iter::from_fn(|| session.poll())

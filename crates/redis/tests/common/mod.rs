@@ -35,4 +35,3 @@ pub async fn server() -> Server {
     }
     panic!("redis-server did not start on {port}");
 }
-
