@@ -7,8 +7,7 @@ async fn placed(event: Event) -> Result<(), std::io::Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let secret = std::env::var("CL_WEBHOOK_SECRET")
-        .map_err(|_| "set CL_WEBHOOK_SECRET to the webhook's shared secret")?;
+    let secret = std::env::var("CL_WEBHOOK_SECRET").map_err(|_| "set CL_WEBHOOK_SECRET to the webhook's shared secret")?;
     let app = Webhooks::new([secret])?.on("orders.*", placed)?.into_router("/webhooks");
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let listener = tokio::net::TcpListener::bind(format!("0.0.0.0:{port}")).await?;
