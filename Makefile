@@ -246,7 +246,7 @@ release-check: pkg
 # to the same rounds, to compare a change with what came before it.
 BEFORE ?=
 BENCH_NOSIMD := target/bench-nosimd
-bench: pkg tool-chromium
+bench: pkg tool-chromium tool-redis
 	cargo bench --locked --bench core
 	RUSTFLAGS="" cargo build --locked --profile wasm -p clhooks-wasm --lib --no-default-features --features receiver \
 	  --target $(WASM_TARGET) --target-dir $(BENCH_NOSIMD)
@@ -254,6 +254,7 @@ bench: pkg tool-chromium
 	node tests/bench/bench.mjs pkg $(BENCH_NOSIMD)/glue/clhooks_wasm.js
 	BEFORE=$(BEFORE) node tests/bench/receiver.mjs pkg
 	node tests/bench/webcrypto.mjs
+	node tests/bench/handoff.mjs pkg
 	cargo bench --locked -p clhooks-axum --bench throughput
 
 # Receivers on several instances sharing one claim: Node processes on a real Redis (started by

@@ -201,7 +201,7 @@ nodeSubpath('lambda', read(join(here, 'lambda.js')), ['Webhooks', 'WebhookError'
     ['__DEFAULT_GROUP__', JSON.stringify(constant('DEFAULT_GROUP'))], ['__DEAD_ERROR_BYTES__', constant('DEAD_ERROR_BYTES').replace(/_/g, '')],
     ['__REPLAY_SCRIPT__', handoff('replay')], ['__REPLAY_BATCH__', constant('REPLAY_BATCH')],
   ]) redis = replaceOnce(redis, placeholder, value, 'redis.js');
-  nodeSubpath('redis', redis, ['WebhookError'], 'module.exports = { createRedisStore, createRedisQueue };', ['randomUUID']);
+  nodeSubpath('redis', redis, ['WebhookError'], 'module.exports = { createRedisStore, createRedisQueue };', ['createHash', 'randomUUID']);
   const cloudflare = replaceOnce(read(join(here, 'cloudflare.js')), '__DEFAULT_PREFIX__', JSON.stringify(prefix), 'cloudflare.js');
   writeFileSync(join(outDir, 'cloudflare.mjs'), cloudflare);
 }

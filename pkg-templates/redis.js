@@ -11,6 +11,27 @@ const DEFAULT_PREFIX = __DEFAULT_PREFIX__;
 
 const invalid = (message) => new WebhookError('invalid_argument', message, { status: 500 });
 
+/** Each script's SHA-1, as Redis names it in its script cache. */
+const shas = new Map();
+/**
+ * Runs a script with `send`: by its SHA-1 (`EVALSHA`: the script's text is not sent again with
+ * every call), and with its text when this Redis does not have it yet (`NOSCRIPT`: after a
+ * restart or a `SCRIPT FLUSH`), which caches it.
+ */
+async function script(send, text, args) {
+  let sha = shas.get(text);
+  if (sha === undefined) {
+    sha = createHash('sha1').update(text).digest('hex');
+    shas.set(text, sha);
+  }
+  try {
+    return await send(['EVALSHA', sha, ...args]);
+  } catch (error) {
+    if (!/NOSCRIPT/.test(String(error && error.message))) throw error;
+    return send(['EVAL', text, ...args]);
+  }
+}
+
 /**
  * A function sending one command (an array of strings) with `client`: node-redis'
  * `sendCommand(args)`, or ioredis' `call(name, ...args)`.
@@ -45,7 +66,7 @@ export function createRedisStore(client, options = {}) {
   const end = async (key, handled, keepMs) => {
     const held = tokens.get(key);
     tokens.delete(key);
-    await send(['EVAL', END_SCRIPT, '1', prefix + key, held ?? '', handled ? '1' : '0', String(Math.max(1, keepMs))]);
+    await script(send, END_SCRIPT, ['1', prefix + key, held ?? '', handled ? '1' : '0', String(Math.max(1, keepMs))]);
   };
   return {
     prefix,
@@ -55,7 +76,7 @@ export function createRedisStore(client, options = {}) {
         throw invalid('claim takes a key and the receiver\'s terms ({ leaseMs, keepMs })');
       }
       const mine = randomUUID();
-      const claim = await send(['EVAL', CLAIM_SCRIPT, '1', prefix + key, mine, String(Math.max(1, terms.leaseMs))]);
+      const claim = await script(send, CLAIM_SCRIPT, ['1', prefix + key, mine, String(Math.max(1, terms.leaseMs))]);
       if (claim === 'fresh' && !tokens.has(key)) tokens.set(key, mine);
       return typeof claim === 'string' ? claim : String(claim);
     },
@@ -161,7 +182,7 @@ export function createRedisQueue(client, options = {}) {
         await send(['XADD', stream, '*', ...fieldsOf(record)]);
         return 'fresh';
       }
-      const said = await send(['EVAL', ENQUEUE_SCRIPT, '2', prefix + record.key, stream, String(Math.max(1, keepMs)), ...fieldsOf(record)]);
+      const said = await script(send, ENQUEUE_SCRIPT, ['2', prefix + record.key, stream, String(Math.max(1, keepMs)), ...fieldsOf(record)]);
       return text(said);
     },
     /**
@@ -169,7 +190,7 @@ export function createRedisQueue(client, options = {}) {
      * dead worker held for `reclaimIdleMs`, then new ones, waiting up to `blockMs` for one.
      */
     async take(count, { blockMs = 0, reclaimIdleMs = 60_000, consumer = 'clhooks' } = {}) {
-      const reclaimed = await sendBytes(['EVAL', TAKE_SCRIPT, '2', stream, delayed, group, consumer, String(reclaimIdleMs), String(count)]);
+      const reclaimed = await script(sendBytes, TAKE_SCRIPT, ['2', stream, delayed, group, consumer, String(reclaimIdleMs), String(count)]);
       const taken = (reclaimed || []).map(([id, times, fields]) => ({ id: text(id), deliveries: Number(times), record: fields }));
       if (taken.length >= count) return taken.map((message) => ({ ...message, consumer }));
       const { send: read } = await readerOf(consumer);
@@ -181,7 +202,7 @@ export function createRedisQueue(client, options = {}) {
     },
     /** The worker's heartbeat: whether the message is still its. */
     async extend(message) {
-      return Number(await send(['EVAL', EXTEND_SCRIPT, '1', stream, group, message.consumer, message.id])) === 1;
+      return Number(await script(send, EXTEND_SCRIPT, ['1', stream, group, message.consumer, message.id])) === 1;
     },
     /** Settles a message as the worker's core says; `false` when it is not the worker's any more. */
     async settle(message, outcome) {
@@ -190,7 +211,7 @@ export function createRedisQueue(client, options = {}) {
         : outcome.type === 'retry' ? [String(outcome.delayMs), String(outcome.attempts)]
           : outcome.type === 'dead' ? [outcome.reason, String(outcome.attempts)] : ['', ''];
       const error = outcome.type === 'dead' ? Buffer.from(String(outcome.error ?? '')).subarray(0, DEAD_ERROR_BYTES).toString() : '';
-      const said = await send(['EVAL', SETTLE_SCRIPT, '4', stream, delayed, dead, key ? prefix + key : '', group, message.consumer,
+      const said = await script(send, SETTLE_SCRIPT, ['4', stream, delayed, dead, key ? prefix + key : '', group, message.consumer,
         message.id, outcome.type, value, attempts, error]);
       return Number(said) === 1;
     },
@@ -220,7 +241,7 @@ export function createRedisQueue(client, options = {}) {
           ? (await sendBytes(['XRANGE', dead, '-', '+', 'COUNT', String(REPLAY_BATCH)]) || []).map(([id]) => text(id))
           : next.splice(0, REPLAY_BATCH);
         if (batch.length === 0) return moved;
-        moved += Number(await send(['EVAL', REPLAY_SCRIPT, '2', stream, dead, ...batch]));
+        moved += Number(await script(send, REPLAY_SCRIPT, ['2', stream, dead, ...batch]));
       }
     },
     /** A worker stopped: its blocking connection is closed. */
