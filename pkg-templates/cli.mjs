@@ -9,7 +9,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createCore } from './core/cli-web.js';
 import { createLive } from './api.js';
 
@@ -83,6 +85,7 @@ const OS_ERRORS = {
   EADDRNOTAVAIL: 'Cannot assign requested address (os error 99)',
   EPIPE: 'Broken pipe (os error 32)',
   ENAMETOOLONG: 'File name too long (os error 36)',
+  ECONNREFUSED: 'Connection refused (os error 111)',
 };
 const reason = (error) => OS_ERRORS[error.code] ?? error.message;
 
@@ -256,6 +259,8 @@ const commands = {
     await printed(await guard(() => core.commandReplayResult(outcome, ms, outcome.body ?? '')));
   },
 
+  'dead-letters': deadLetters,
+
   async listen(args) {
     const all = await secrets(args);
     if (args.forwarded != null) await guard(() => core.commandForwarded(args.forwarded));
@@ -399,6 +404,78 @@ const commands = {
     await new Promise(() => {});
   },
 };
+
+/**
+ * A connected Redis client for `dead-letters`: the `redis` package (node-redis), or `ioredis`,
+ * installed beside the project (the folder it runs in) or beside clhooks; a failure saying what to
+ * install when neither is.
+ */
+async function redisClient(url) {
+  const from = [join(process.cwd(), 'package.json'), fileURLToPath(import.meta.url)];
+  for (const name of ['redis', 'ioredis']) {
+    for (const base of from) {
+      let path;
+      try {
+        path = createRequire(base).resolve(name);
+      } catch {
+        continue;
+      }
+      const module = await import(pathToFileURL(path).href);
+      try {
+        if (name === 'redis') {
+          const client = module.createClient({ url, socket: { connectTimeout: 5_000, reconnectStrategy: false } });
+          client.on('error', () => {});
+          await client.connect();
+          return { client, close: () => client.close?.() ?? client.quit() };
+        }
+        const Redis = module.default ?? module.Redis;
+        const client = new Redis(url, { lazyConnect: true, connectTimeout: 5_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        client.on('error', () => {});
+        await client.connect();
+        return { client, close: () => client.disconnect() };
+      } catch (error) {
+        await fail(core.commandRedisUnavailable(url, reason(error)));
+      }
+    }
+  }
+  return fail({ code: 'usage', message: 'npx clhooks dead-letters talks to Redis with the redis package (or ioredis): npm install redis', exit: 2 });
+}
+
+/** A dead letter of the Redis queue's API as the core reads it: `{id, fields}`. */
+const asFields = ({ id, record, reason: why, error, failedAt }) => ({
+  id, fields: [...Object.entries(record).flat(), 'reason', why, 'error', error, 'failed', String(failedAt)],
+});
+
+/** `dead-letters list | show ID | replay (IDS | --all)`, on the queue of `clhooks/redis`. */
+async function deadLetters(args) {
+  const url = await guard(() => core.commandRedisUrl(args.redis ?? undefined, process.env.REDIS_URL));
+  const { action } = args;
+  const ids = action.action === 'replay' ? await guard(() => core.commandReplayIds(action.ids ?? [], Boolean(action.all))) : undefined;
+  const { createRedisQueue } = await import('./redis.mjs');
+  const { client, close } = await redisClient(url);
+  try {
+    const queue = createRedisQueue(client, { stream: args.stream });
+    const said = async (fn) => {
+      try {
+        return await fn();
+      } catch (error) {
+        return fail(core.commandRedisUnavailable(url, reason(error)));
+      }
+    };
+    if (action.action === 'list') {
+      const letters = await said(() => queue.deadLetters({ count: action.count, after: action.after ?? undefined }));
+      await printed(core.commandDeadLetters(args.stream, letters.map(asFields)));
+    } else if (action.action === 'show') {
+      const letter = await said(() => queue.deadLetter(action.id));
+      await printed(core.commandDeadLetter(args.stream, action.id, letter && asFields(letter)));
+    } else {
+      const moved = await said(() => queue.replay(ids ?? undefined));
+      await printed(core.commandReplayed(args.stream, moved, ids ? ids.length : undefined));
+    }
+  } finally {
+    await Promise.resolve(close()).catch(() => {});
+  }
+}
 
 /** A wait a timer can take (Node's timers overflow above 2^31 - 1 ms). */
 const timerMs = (ms) => Math.min(ms, 2 ** 31 - 1);

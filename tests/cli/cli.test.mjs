@@ -6,14 +6,15 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CASES, CLIS, GOLDENS_FILE, outcome } from './golden.mjs';
+import { CASES, CLIS, GOLDENS_FILE, outcome, stopRedis } from './golden.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const shipped = join(root, 'pkg/scenarios');
 
 const goldens = JSON.parse(readFileSync(GOLDENS_FILE, 'utf8'));
+after(stopRedis);
 
 test('every case has a golden, and every golden a case', () => {
   assert.deepEqual(Object.keys(goldens).sort(), CASES.map((c) => c.name).sort());

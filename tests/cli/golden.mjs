@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,57 @@ export const CLIS = {
 };
 
 const sign = (body, secret) => createHmac('sha256', secret).update(body).digest('base64');
+
+/**
+ * The Redis of the `dead-letters` cases: Debian's redis-server on a free loopback port, started
+ * on first use and stopped when the process exits. Each run gets a stream of its own (cases run
+ * side by side), with the dead letters `redis: 'dead'` asks for.
+ */
+let redis;
+let streams = 0;
+async function redisStream(kind) {
+  redis ??= (async () => {
+    const port = await new Promise((ok) => {
+      const probe = createNetServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address();
+        probe.close(() => ok(free));
+      });
+    });
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    process.on('exit', () => child.kill('SIGKILL'));
+    await new Promise((ok, fail) => {
+      child.stdout.on('data', (d) => { if (/Ready to accept/.test(d)) ok(); });
+      child.on('exit', () => fail(new Error('redis-server did not start (make tool-redis installs it)')));
+    });
+    const { createClient } = await import(join(root, 'node_modules/redis/dist/index.js'));
+    const client = await createClient({ url: `redis://127.0.0.1:${port}` }).connect();
+    return { url: `redis://127.0.0.1:${port}`, client, child };
+  })();
+  const { url, client } = await redis;
+  streams += 1;
+  const stream = `cli-${process.pid}-${streams}`;
+  if (kind === 'dead') {
+    const fixture = readFileSync(FIXTURE);
+    await client.xAdd(`${stream}:dead`, '1765000000000-0', {
+      v: '1', key: 'a2b9c0d1e2f3', topic: 'orders.place', sig: sign(fixture, 'abc'), rcv: '1765000000000', attempt: '3',
+      body: fixture, reason: 'handler_failed', error: 'the payment service answered 502', failed: '1765000125000',
+    });
+    await client.xAdd(`${stream}:dead`, '1765000000001-0', {
+      v: '1', key: 'f4e5d6c7b8a9', topic: 'orders.place', sig: 'bm90IHNpZ25lZA==', rcv: '1765000001000', attempt: '0',
+      body: '{"data":{"id":"o2","type":"orders","attributes":{}}}', reason: 'unverified', error: 'the signature does not match the body', failed: '1765000002000',
+    });
+  }
+  return { url, stream };
+}
+
+/** Stops the `dead-letters` cases' Redis, if one was started. */
+export async function stopRedis() {
+  if (!redis) return;
+  const { client, child } = await redis;
+  redis = undefined;
+  await client.quit().catch(() => {});
+  child.kill('SIGKILL');
+}
 
 /** A receiver on loopback answering `statuses` in turn (the last one from then on). */
 async function receiver(statuses) {
@@ -130,6 +182,7 @@ async function listen(command, kase, secretEnv) {
 export async function outcome(command, kase) {
   const dir = mkdtempSync(join(tmpdir(), 'clhooks-cli-'));
   const server = kase.server ? await receiver(kase.server) : null;
+  const queue = kase.redis ? await redisStream(kase.redis) : null;
   try {
     for (const [name, text] of Object.entries(kase.files ?? {})) writeFileSync(join(dir, name), text.replaceAll('{dir}', dir));
     for (const [name, b64] of Object.entries(kase.filesBase64 ?? {})) writeFileSync(join(dir, name), Buffer.from(b64, 'base64'));
@@ -137,16 +190,19 @@ export async function outcome(command, kase) {
     const fill = (arg) => arg
       .replaceAll('{fixture}', FIXTURE).replaceAll('{dir}', dir).replaceAll('{scenarios}', SCENARIOS)
       .replaceAll('{url}', server?.url ?? '')
+      .replaceAll('{redis}', queue?.url ?? '').replaceAll('{stream}', queue?.stream ?? '')
       .replace(/\{signature:([^}]*)\}/, (_, secret) => sign(fixture, secret))
       .replace(/\{hex:([^}]*)\}/, (_, secret) => createHmac('sha256', secret).update(fixture).digest('hex'));
     const result = kase.listen
       ? await listen(command, kase, kase.env ?? {})
       : await run(command, (kase.args ?? []).map(fill), {
-        stdin: kase.stdin?.utf8 ?? (kase.stdin?.fixture ? fixture : undefined), env: kase.env ?? {},
+        stdin: kase.stdin?.utf8 ?? (kase.stdin?.fixture ? fixture : undefined),
+        env: Object.fromEntries(Object.entries(kase.env ?? {}).map(([name, value]) => [name, fill(value)])),
       });
     const mask = (text) => {
       let masked = text.replaceAll(FIXTURE, '{fixture}').replaceAll(dir, '{dir}').replaceAll(SCENARIOS, '{scenarios}');
       if (server) masked = masked.replaceAll(server.url, '{url}');
+      if (queue) masked = masked.replaceAll(queue.url, '{redis}').replaceAll(queue.stream, '{stream}');
       return masked
         .replace(/\+\d\d:\d\d:\d\d\.\d{3}/g, '+HH:MM:SS.mmm')
         .replace(/ in \d+ ms/g, ' in N ms')
@@ -167,5 +223,6 @@ if (process.argv[2] === '--write') {
   const goldens = {};
   for (const kase of CASES) goldens[kase.name] = await outcome(CLIS.rust, kase);
   writeFileSync(GOLDENS_FILE, `${JSON.stringify(goldens, null, 2)}\n`);
+  await stopRedis();
   console.log(`wrote ${Object.keys(goldens).length} goldens to tests/vectors/cli.json`);
 }

@@ -168,6 +168,51 @@ pub enum Command {
     },
     /// A local receiver: verifies every delivery and prints it; can misbehave on purpose.
     Listen(Listen),
+    /// The dead letters of a handoff queue on Redis: list them, show one, or move them back to
+    /// the queue (their attempts counted afresh).
+    DeadLetters(DeadLetters),
+}
+
+/// Options of `clhooks dead-letters`.
+#[derive(Args, Serialize)]
+pub struct DeadLetters {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: DeadLetterAction,
+    /// The queue's Redis, as redis://host:port/db (default: the REDIS_URL environment variable).
+    #[arg(long, global = true)]
+    pub redis: Option<String>,
+    /// The queue's stream; its dead letters are STREAM:dead.
+    #[arg(long, global = true, default_value = clhooks::handoff::DEFAULT_STREAM)]
+    pub stream: String,
+}
+
+/// What `clhooks dead-letters` does.
+#[derive(Subcommand, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum DeadLetterAction {
+    /// List the dead letters, oldest first: id, topic, attempts, why, when, the last error.
+    List {
+        /// Show at most this many (1 to 10000).
+        #[arg(long, default_value_t = command::dead::DEFAULT_LIST_COUNT, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        count: u64,
+        /// Start after this dead letter's id (to page on).
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Show one dead letter: its record, why it failed, and its payload as inspect shows it.
+    Show {
+        /// The dead letter's id.
+        id: String,
+    },
+    /// Move dead letters back to the queue, where workers run them again.
+    Replay {
+        /// The dead letters' ids.
+        ids: Vec<String>,
+        /// Every dead letter.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 /// Options of `clhooks listen`.

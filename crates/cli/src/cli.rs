@@ -125,6 +125,7 @@ fn run(command: Command) -> Result<(), Failure> {
             })
         }
         Command::Listen(args) => crate::listen::listen(&args),
+        Command::DeadLetters(args) => crate::dead::run(args),
     }
 }
 

@@ -2,6 +2,7 @@
 //! Layer's sender, deliver and replay webhooks over HTTP, and receive them locally.
 
 mod cli;
+mod dead;
 mod deliver;
 mod listen;
 mod server;

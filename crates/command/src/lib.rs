@@ -8,6 +8,7 @@
 //! this, and its wording stays free to change: it serves the two command lines, not as an API.
 
 pub mod builtin;
+pub mod dead;
 pub mod text;
 pub mod timeline;
 

@@ -490,3 +490,56 @@ impl JsDriver {
         command::live_report_text(&self.inner.report(ms(now)), json)
     }
 }
+
+/// `dead-letters`' Redis URL: `--redis`, or the environment's; throws a failure for neither.
+#[wasm_bindgen(js_name = commandRedisUrl)]
+pub fn redis_url(given: Option<String>, env: Option<String>) -> Result<String, JsValue> {
+    command::dead::redis_url(given.as_deref(), env.as_deref()).map_err(|f| failure_value(&f))
+}
+
+/// A Redis that could not be reached or answered wrong, as a failure.
+#[wasm_bindgen(js_name = commandRedisUnavailable)]
+pub fn redis_unavailable(url: &str, message: &str) -> JsValue {
+    failure_value(&command::dead::unavailable(url, message))
+}
+
+/// A dead letter from JS: `{id, fields: [name, value, ...]}`, names and values strings or bytes.
+fn dead_letter(value: &JsValue) -> Result<command::dead::DeadLetter, JsValue> {
+    let id = text_field(value, "id").unwrap_or_default();
+    let fields = js_sys::Array::from(&field(value, "fields"));
+    let mut pairs = Vec::new();
+    let mut items = fields.iter();
+    while let (Some(name), Some(value)) = (items.next(), items.next()) {
+        pairs.push((bytes(&name)?, bytes(&value)?));
+    }
+    Ok(command::dead::DeadLetter { id, fields: pairs })
+}
+
+/// `dead-letters list`: `letters` as `{id, fields}`.
+#[wasm_bindgen(js_name = commandDeadLetters)]
+pub fn dead_letters(stream: &str, letters: &js_sys::Array) -> Result<JsValue, JsValue> {
+    let letters = letters.iter().map(|letter| dead_letter(&letter)).collect::<Result<Vec<_>, _>>()?;
+    Ok(printed_value(&command::dead::list(stream, &letters)))
+}
+
+/// `dead-letters show ID`: the letter as `{id, fields}`, or `undefined` when it is not there.
+#[wasm_bindgen(js_name = commandDeadLetter)]
+pub fn dead_letter_shown(stream: &str, id: &str, letter: &JsValue) -> Result<JsValue, JsValue> {
+    let letter = if letter.is_undefined() || letter.is_null() { None } else { Some(dead_letter(letter)?) };
+    Ok(printed_value(&command::dead::show(stream, id, letter.as_ref())))
+}
+
+/// `dead-letters replay`'s ids: an array, or `null` for all; throws a failure for neither or both.
+#[wasm_bindgen(js_name = commandReplayIds)]
+pub fn replay_ids(ids: Vec<String>, all: bool) -> Result<JsValue, JsValue> {
+    let chosen = command::dead::replay_ids(ids, all).map_err(|f| failure_value(&f))?;
+    Ok(chosen
+        .map_or(JsValue::NULL, |ids| ids.into_iter().map(JsValue::from).collect::<js_sys::Array>().into()))
+}
+
+/// `dead-letters replay`'s outcome: how many moved, of how many named (`undefined`: all).
+#[wasm_bindgen(js_name = commandReplayed)]
+pub fn replayed(stream: &str, moved: f64, named: Option<u32>) -> JsValue {
+    let moved = if moved.is_finite() && moved > 0.0 { moved as u64 } else { 0 };
+    printed_value(&command::dead::replayed(stream, moved, named.map(|n| n as usize)))
+}
