@@ -19,6 +19,6 @@ const [receiverModule, senderModule, sourcesModule] = await Promise.all(
 
 export const {
   WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate, simulateLive, deliveryHeaders,
-  TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, createMemoryQueue, createWorker, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
+  TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, createMemoryQueue, createWorker, encodeRecord, decodeRecord, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
 } = createApi(() => createCore(receiverModule), createHost(globalThis.crypto, { threshold: 2048 }),
   () => createSenderCore(senderModule), () => createSourcesCore(sourcesModule));

@@ -202,7 +202,10 @@ nodeSubpath('lambda', read(join(here, 'lambda.js')), ['Webhooks', 'WebhookError'
     ['__REPLAY_SCRIPT__', handoff('replay')], ['__REPLAY_BATCH__', constant('REPLAY_BATCH')],
   ]) redis = replaceOnce(redis, placeholder, value, 'redis.js');
   nodeSubpath('redis', redis, ['WebhookError'], 'module.exports = { createRedisStore, createRedisQueue };', ['createHash', 'randomUUID']);
-  const cloudflare = replaceOnce(read(join(here, 'cloudflare.js')), '__DEFAULT_PREFIX__', JSON.stringify(prefix), 'cloudflare.js');
+  const limit = /pub const CLOUDFLARE_MESSAGE_LIMIT: usize = ([\d_]+);/.exec(read(join(here, '../src/handoff.rs')))?.[1];
+  if (!limit) throw new Error('no CLOUDFLARE_MESSAGE_LIMIT in src/handoff.rs');
+  const cloudflare = replaceOnce(replaceOnce(read(join(here, 'cloudflare.js')), '__DEFAULT_PREFIX__', JSON.stringify(prefix), 'cloudflare.js'),
+    '__CLOUDFLARE_MESSAGE_LIMIT__', limit.replace(/_/g, ''), 'cloudflare.js');
   writeFileSync(join(outDir, 'cloudflare.mjs'), cloudflare);
 }
 

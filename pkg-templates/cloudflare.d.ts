@@ -1,4 +1,4 @@
-import type { SeenStore } from './index.js';
+import type { Queue, SeenStore } from './index.js';
 
 /**
  * The Durable Object that holds one idempotency key's claim: bind it in wrangler.toml
@@ -14,3 +14,10 @@ export class SeenStoreObject {
 
 /** A seen-store shared by every isolate of a Worker, on the namespace bound to SeenStoreObject. */
 export function createDurableObjectStore(namespace: unknown, options?: { prefix?: string }): SeenStore & { readonly prefix: string };
+
+/**
+ * A queue on Cloudflare Queues for handoff mode, on its producer binding (`env.QUEUE`): answered
+ * once `send` resolves; `webhooks.queueHandler()` is the consumer. A record over about 127 KB is
+ * refused (`record_too_large`, 503): use the Redis queue for such payloads.
+ */
+export function createCloudflareQueue(binding: unknown): Queue & { readonly durable: true; readonly claims: false };

@@ -15,9 +15,10 @@
 // the object holds one key's state: absent, held by a token until its lease ends, or handled
 // until it is forgotten (an alarm then clears the object).
 import { DurableObject } from 'cloudflare:workers';
-import { WebhookError } from './workerd.mjs';
+import { WebhookError, encodeRecord } from './workerd.mjs';
 
 const DEFAULT_PREFIX = __DEFAULT_PREFIX__;
+const CLOUDFLARE_MESSAGE_LIMIT = __CLOUDFLARE_MESSAGE_LIMIT__;
 
 const invalid = (message) => new WebhookError('invalid_argument', message, { status: 500 });
 
@@ -100,6 +101,29 @@ export function createDurableObjectStore(namespace, options = {}) {
     },
     release(key) {
       return end(key, false, 1);
+    },
+  };
+}
+
+/**
+ * A queue on Cloudflare Queues for handoff mode, on the producer binding `binding` (`env.QUEUE`):
+ * `new Webhooks({ secret, queue: createCloudflareQueue(env.QUEUE), seen: createDurableObjectStore(env.SEEN) })`
+ * answers once `send` resolves (Cloudflare has written the message), and `webhooks.queueHandler()`
+ * is the consumer. A message is the record's bytes (its head as JSON, then the body as it is), so
+ * a body up to about 127 KB fits; a larger one is refused (`record_too_large`, answered 503 and
+ * told): use the Redis queue for such payloads.
+ * @param {any} binding the queue's producer binding
+ */
+export function createCloudflareQueue(binding) {
+  if (binding === null || typeof binding !== 'object' || typeof binding.send !== 'function') {
+    throw invalid('createCloudflareQueue takes a queue producer binding (env.QUEUE)');
+  }
+  return {
+    durable: true,
+    claims: false,
+    async enqueue(record) {
+      const bytes = encodeRecord(record, { limit: CLOUDFLARE_MESSAGE_LIMIT });
+      await binding.send(bytes, { contentType: 'bytes' });
     },
   };
 }

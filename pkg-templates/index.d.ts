@@ -378,6 +378,12 @@ export interface Worker {
 /** A worker on `queue`. */
 export function createWorker(options: WorkerOptions): Worker;
 
+/** A record as one message's bytes (its head as JSON, a newline, the body as it is), for a queue that carries bytes; over `limit`, `record_too_large`. */
+export function encodeRecord(record: QueuedRecord, options?: { limit?: number }): Uint8Array;
+
+/** The record `encodeRecord` made, back. */
+export function decodeRecord(bytes: Uint8Array | ArrayBuffer): QueuedRecord;
+
 /**
  * An in-process queue with the Redis queue's API, for development and tests. It is NOT durable:
  * what it holds is lost when the process stops, and only workers in the same process see it.
@@ -394,6 +400,12 @@ export class Webhooks {
   on<P extends string>(pattern: P, handler: (event: WebhookEvent<TopicsOf<P>>) => unknown): this;
   /** In handoff mode: a worker running these handlers on what this receiver queued (its secret and onError; `options` sets the rest). */
   worker(options?: Partial<WorkerOptions>): Worker;
+  /**
+   * A Cloudflare Queues consumer (the Worker's `queue(batch, env, ctx)`) running these handlers on
+   * what `createCloudflareQueue` queued: acked, or retried after the core's backoff; Cloudflare's
+   * `max_retries` and dead-letter queue decide the last attempt.
+   */
+  queueHandler(options?: Partial<WorkerOptions>): (batch: { messages: readonly { id: string; body: unknown; attempts: number; ack(): void; retry(options?: { delaySeconds?: number }): void }[] }, env?: unknown, ctx?: unknown) => Promise<void>;
   /** `http.createServer(webhooks.nodeHandler())`. */
   nodeHandler(): (req: NodeRequest, res: NodeResponse) => void;
   /** Express middleware: mounted before express.json(), or after `express.json(webhooks.jsonOptions())` or express.raw(). */

@@ -23,6 +23,6 @@ const workerModule = compiled('clhooks-worker.wasm');
 
 export const {
   WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate, simulateLive, deliveryHeaders,
-  TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, createMemoryQueue, createWorker, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
+  TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, createMemoryQueue, createWorker, encodeRecord, decodeRecord, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
 } = createApi(() => createCore(receiverModule()), createHost(nodeCrypto), () => createSenderCore(senderModule()),
   () => createSourcesCore(sourcesModule()), () => createWorkerCore(workerModule()));

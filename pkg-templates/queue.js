@@ -198,6 +198,8 @@ export function createQueues(api) {
     #stopped = [];
     #started = false;
     #takeError;
+    /** A batch a platform pushed (`runBatch`): the first take's messages, and the stop's grace. */
+    #batch;
 
     /** @param {any} [options] */
     constructor(options = {}) {
@@ -269,6 +271,21 @@ export function createQueues(api) {
       });
     }
 
+    /**
+     * Runs one batch of messages a platform pushed (Cloudflare Queues' `queue(batch)`) as one
+     * take: each verified again, its handlers run, then settled through the queue's `settle`;
+     * resolves once every message is settled, or handed back past `graceMs`.
+     */
+    runBatch(messages, { graceMs = 900_000 } = {}) {
+      this.#core();
+      this.#machine = new (api.worker().Worker)({ ...this.#machineOptions, concurrency: Math.max(1, messages.length) }, clock());
+      this.#batch = { messages, graceMs };
+      this.#started = true;
+      const stopped = new Promise((resolve) => { this.#stopped.push(resolve); });
+      this.#pump();
+      return stopped;
+    }
+
     /** How many messages it holds now. */
     get busy() {
       return this.#machine ? this.#machine.busy : 0;
@@ -307,7 +324,14 @@ export function createQueues(api) {
     #do(action) {
       const machine = this.#machine;
       const [kind, job] = action;
-      if (kind === 'take') {
+      if (kind === 'take' && this.#batch) {
+        // A pushed batch is the one take: then nothing more is taken.
+        const { messages, graceMs } = this.#batch;
+        this.#batch = undefined;
+        for (const message of messages) this.#taken(action[1], message);
+        machine.takeEnded(action[1], clock());
+        machine.stop(clock(), graceMs);
+      } else if (kind === 'take') {
         const [, take, count, blockMs, reclaimIdleMs] = action;
         this.#after(() => this.queue.take(count, { blockMs, reclaimIdleMs, consumer: this.consumer }), (ok, messages) => {
           if (!ok) {
@@ -356,7 +380,10 @@ export function createQueues(api) {
       let handlers;
       let error;
       try {
-        record = /** @type {any} */ (api.worker().Worker.readRecord(fieldsOf(message.record)));
+        // A message's bytes (a queue that carries bytes), or its fields.
+        record = /** @type {any} */ (ArrayBuffer.isView(message.record) || message.record instanceof ArrayBuffer
+          ? api.worker().Worker.decodeRecord(message.record)
+          : api.worker().Worker.readRecord(fieldsOf(message.record)));
         const [refusal, read] = this.#core().read(record.signature, record.topic, record.body);
         if (refusal) {
           const said = JSON.parse(refusal.body);
@@ -402,5 +429,24 @@ export function createQueues(api) {
     return new Worker(options);
   }
 
-  return { createMemoryQueue, createWorker, makeRecord, MemoryQueue };
+  /**
+   * A record as one message's bytes, for a queue that carries bytes (Cloudflare Queues, SQS,
+   * Pub/Sub): its head as JSON, a newline, the body as it is; over `limit` bytes, `record_too_large`.
+   * @param {Record<string, any>} record
+   * @param {{ limit?: number }} [options]
+   */
+  function encodeRecord(record, options = {}) {
+    if (record === null || typeof record !== 'object') throw invalid('encodeRecord takes a record { v, key, topic, sig, rcv, attempt, body }');
+    return api.core().Receiver.recordBytes(record, options && options.limit);
+  }
+
+  /** The record `encodeRecord` made, back: `{ v, key, topic, sig, rcv, attempt, body }`. */
+  function decodeRecord(bytes) {
+    const read = /** @type {any} */ (api.worker().Worker.decodeRecord(bytes));
+    return {
+      v: '1', key: read.key, topic: read.topic, sig: read.signature, rcv: String(read.receivedMs), attempt: String(read.attempts), body: read.body,
+    };
+  }
+
+  return { createMemoryQueue, createWorker, encodeRecord, decodeRecord, makeRecord, MemoryQueue };
 }

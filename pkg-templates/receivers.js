@@ -449,10 +449,40 @@ export function createReceivers(api) {
      * another process.
      */
     worker(options = {}) {
-      if (this.queue === null) throw invalid('worker() needs a receiver in handoff mode: new Webhooks({ secret, queue })');
+      if (this.queue === null && !options.queue) throw invalid('worker() needs a receiver in handoff mode: new Webhooks({ secret, queue })');
       const worker = api.createWorker({ ...this.#workerOptions, queue: this.queue, onError: this.onError, ...options });
       this.#patterns.forEach((pattern, route) => worker.on(pattern, this.handlers[route]));
       return worker;
+    }
+
+    /**
+     * A Cloudflare Queues consumer, the Worker's `queue(batch, env, ctx)`, running this receiver's
+     * handlers on what `createCloudflareQueue` queued: each message verified again, then acked, or
+     * retried after the core's backoff (from `message.attempts`); Cloudflare moves a message to the
+     * dead-letter queue after the consumer's `max_retries`. `options`: the worker's (`retryMs`,
+     * `retryCapMs`, `handlerTimeoutMs`, `onError`).
+     */
+    queueHandler(options = {}) {
+      return async (batch) => {
+        const messages = [...batch.messages];
+        const engine = {
+          take: () => [],
+          extend: () => true,
+          settle: (message, outcome) => {
+            const { platform } = message;
+            if (outcome.type === 'done') platform.ack();
+            // Retried after the core's delay; Cloudflare counts the attempts and moves the last
+            // one to the dead-letter queue (a message that cannot run goes there the same way).
+            else if (outcome.type === 'retry') platform.retry({ delaySeconds: Math.ceil(outcome.delayMs / 1000) });
+            else platform.retry();
+            return true;
+          },
+        };
+        // Cloudflare counts the attempts: its max_retries decides the last one.
+        const worker = this.worker({ maxAttempts: 1_000_000, ...options, queue: engine });
+        await worker.runBatch(messages.map((platform) => ({ id: platform.id, deliveries: Math.max(1, platform.attempts ?? 1), record: platform.body, platform })),
+          { graceMs: options.handlerTimeoutMs ?? 900_000 });
+      };
     }
 
     /**

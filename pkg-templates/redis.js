@@ -218,8 +218,9 @@ export function createRedisQueue(client, options = {}) {
     /**
      * Up to `count` dead letters, oldest first (after the id `after`, to page on):
      * `{ id, record, reason, error, failedAt }`, the record's fields as an object, its body bytes.
+     * @param {{ count?: number, after?: string }} [options]
      */
-    async deadLetters({ count = 100, after } = {}) {
+    async deadLetters({ count = 100, after = undefined } = {}) {
       if (!(Number.isInteger(count) && count > 0 && count <= 10_000)) throw invalid('count must be a whole number from 1 to 10000');
       const entries = await sendBytes(['XRANGE', dead, after === undefined ? '-' : `(${after}`, '+', 'COUNT', String(count)]);
       return (entries || []).map(deadLetter);

@@ -12,7 +12,7 @@ import { createApi, createHost } from './api.js';
 
 export const {
   WebhookError, WebhookEvent, Verifier, sign, verify, receive, parseTopic, matchTopic, denormalize, simulate, simulateLive, deliveryHeaders,
-  TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, createMemoryQueue, createWorker, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
+  TOPICS, CATALOGUE, ERROR_CODES, Webhooks, createMemoryStore, createMemoryQueue, createWorker, encodeRecord, decodeRecord, keepRawBody, createNodeHandler, expressMiddleware, handleRequest,
 } = createApi(() => createCore(wasmModule), createHost(globalThis.crypto, { threshold: 2048 }),
   // Compiled at deploy time like the other; instantiated on first use only. The allow-list's
   // is for receivers that set `sources` (with forwarded: 'cf-connecting-ip').

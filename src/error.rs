@@ -147,6 +147,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A delivery's record is over what its queue carries (Cloudflare Queues' 128 KB message):
+    /// see `clhooks::handoff::CLOUDFLARE_MESSAGE_LIMIT`.
+    RecordTooLarge {
+        /// Its size, in bytes.
+        size: usize,
+        /// The queue's limit, in bytes.
+        limit: usize,
+    },
     /// A worker's settings do not make sense (see `clhooks::handoff::WorkerConfig::check`).
     InvalidWorker {
         /// Which.
@@ -197,6 +205,7 @@ impl Error {
             Error::InvalidSource { .. } => "invalid_source",
             Error::StoreUnavailable { .. } => "store_unavailable",
             Error::InvalidRecord { .. } => "invalid_record",
+            Error::RecordTooLarge { .. } => "record_too_large",
             Error::InvalidWorker { .. } => "invalid_worker",
         }
     }
@@ -218,6 +227,7 @@ impl Error {
             | Error::UnknownAttempt { .. }
             | Error::InvalidSource { .. }
             | Error::InvalidWorker { .. } => 500,
+            Error::RecordTooLarge { .. } => 503,
             _ => 400,
         }
     }
@@ -250,6 +260,7 @@ impl Error {
         "invalid_source",
         "store_unavailable",
         "invalid_record",
+        "record_too_large",
         "invalid_worker",
     ];
 }
@@ -402,6 +413,11 @@ impl fmt::Display for Error {
                 write!(f, "the seen-store is unavailable ({}); Commerce Layer will try again", clipped(message))
             }
             Error::InvalidRecord { reason } => write!(f, "not a queued clhooks record: {}", clipped(reason)),
+            Error::RecordTooLarge { size, limit } => write!(
+                f,
+                "the delivery's record is {size} bytes, over the {limit} a message of this queue carries \
+                 (Cloudflare Queues: 128 KB); hand such deliveries to the Redis queue"
+            ),
             Error::InvalidWorker { reason } => write!(f, "invalid worker settings: {reason}"),
         }
     }

@@ -135,6 +135,71 @@ impl Record {
     }
 }
 
+/// The most bytes of one Cloudflare Queues message clhooks writes (127,000): Cloudflare's limit
+/// is 128 KB (128,000 bytes), with its own metadata counted in it. A record over it is refused
+/// ([`Error::RecordTooLarge`]), not stored elsewhere by reference: that would be a second write
+/// that can fail or be orphaned, and a second binding to set up, for payloads Commerce Layer
+/// rarely sends (its deliveries are tens of KB); the Redis queue has no such limit.
+pub const CLOUDFLARE_MESSAGE_LIMIT: usize = 127_000;
+
+impl Record {
+    /// The record as one message's bytes, for a queue that carries bytes (Cloudflare Queues):
+    /// its head as a JSON object of strings (`v`, `key`, `topic`, `sig`, `rcv`, `attempt`), a
+    /// newline, then the body byte for byte (no base64: the body keeps its size).
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut head = String::from("{");
+        for (i, (name, value)) in self.head().iter().enumerate() {
+            if i > 0 {
+                head.push(',');
+            }
+            crate::receiver::push_json_string(&mut head, name);
+            head.push(':');
+            crate::receiver::push_json_string(&mut head, value);
+        }
+        head.push_str("}\n");
+        let mut out = Vec::with_capacity(head.len().saturating_add(self.body.len()));
+        out.extend_from_slice(head.as_bytes());
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    /// [`Record::encode`], refused over `limit` bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RecordTooLarge`].
+    pub fn encode_within(&self, limit: usize) -> crate::Result<Vec<u8>> {
+        let bytes = self.encode();
+        if bytes.len() > limit {
+            return Err(Error::RecordTooLarge { size: bytes.len(), limit });
+        }
+        Ok(bytes)
+    }
+
+    /// A record from [`Record::encode`]'s bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidRecord`].
+    pub fn decode(bytes: &[u8]) -> crate::Result<Record> {
+        let invalid = |reason: &str| Error::InvalidRecord { reason: reason.to_owned() };
+        let end = bytes.iter().position(|b| *b == b'\n').ok_or_else(|| invalid("no head line"))?;
+        let (head, rest) = bytes.split_at(end);
+        let fields: std::collections::BTreeMap<String, serde_json::Value> =
+            serde_json::from_slice(head).map_err(|e| invalid(&format!("its head is not a JSON object: {e}")))?;
+        let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(fields.len().saturating_add(1));
+        for (name, value) in fields {
+            let serde_json::Value::String(text) = value else {
+                return Err(invalid(&format!("`{name}` is not a string")));
+            };
+            pairs.push((name.into_bytes(), text.into_bytes()));
+        }
+        pairs.push((b"body".to_vec(), rest.get(1..).unwrap_or_default().to_vec()));
+        Record::from_fields(pairs)
+    }
+}
+
 fn number(text: String, name: &str) -> crate::Result<u64> {
     // Decimal digits only: no sign, no spaces, no exponent.
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {

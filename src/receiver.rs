@@ -177,7 +177,7 @@ pub struct Answer {
 
 /// Appends a JSON string literal. (The answers are a few fixed members: written here, they keep
 /// a JSON serializer out of the WebAssembly a receiver loads.)
-fn push_json_string(out: &mut String, text: &str) {
+pub(crate) fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
     // Topics and most messages need no escape: copied whole.
     if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {

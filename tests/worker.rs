@@ -201,3 +201,22 @@ fn records_round_trip_and_refuse_what_they_are_not() {
     let empty: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     assert!(Record::from_fields(empty).unwrap_err().to_string().contains("not a clhooks record"));
 }
+
+/// A record as one message's bytes (Cloudflare Queues): a JSON head line, then the body as it is;
+/// read back the same; over the limit refused; anything else an invalid record.
+#[wasm_bindgen_test(unsupported = test)]
+fn records_as_bytes_keep_the_body_as_it_is() {
+    let record = Record { topic: "orders.\"place\"".into(), ..record() };
+    let bytes = record.encode();
+    let head = br#"{"v":"1","key":"k1","topic":"orders.\"place\"","sig":"c2lnbmF0dXJl","rcv":"1765000000123","attempt":"2"}"#;
+    assert_eq!(&bytes[..head.len()], head.as_slice());
+    assert_eq!(&bytes[head.len()..], [b"\n".as_slice(), record.body.as_slice()].concat());
+    assert_eq!(Record::decode(&bytes).unwrap(), record);
+    assert_eq!(record.encode_within(bytes.len()).unwrap(), bytes);
+    let error = record.encode_within(bytes.len() - 1).unwrap_err();
+    assert_eq!((error.code(), error.http_status()), ("record_too_large", 503));
+    for bad in [b"no newline".as_slice(), b"[1]\nbody", b"{\"v\":1}\nbody", b"{\"v\":\"1\"}\nbody"] {
+        assert_eq!(Record::decode(bad).unwrap_err().code(), "invalid_record", "{}", String::from_utf8_lossy(bad));
+    }
+    assert!(clhooks::handoff::CLOUDFLARE_MESSAGE_LIMIT < 128_000);
+}

@@ -2,12 +2,15 @@
 // loopback (append-only, so a restart keeps its data), free ports, and POSTs that never throw.
 
 import { after } from 'node:test';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** A scratch folder for this test file (Redis' data), removed at its end. */
 export const work = mkdtempSync(join(tmpdir(), 'clhooks-scale-'));
@@ -95,4 +98,24 @@ export async function pool(jobs, limit) {
   await Promise.all(Array.from({ length: limit }, async () => {
     while (next < jobs.length) await jobs[next++]();
   }));
+}
+
+/**
+ * The Worker in folder `dir` (its wrangler.toml and worker.mjs) bundled by Wrangler, as a user's
+ * would be, against the packed package unpacked into its node_modules: the bundle's folder.
+ */
+export function buildWorker(dir) {
+  const packed = mkdtempSync(join(tmpdir(), 'clhooks-scale-pack-'));
+  const outdir = mkdtempSync(join(tmpdir(), 'clhooks-scale-worker-'));
+  execFileSync('npm', ['pack', '--silent', '--pack-destination', packed], { cwd: join(root, 'pkg') });
+  const installed = join(dir, 'node_modules/clhooks');
+  rmSync(installed, { recursive: true, force: true });
+  mkdirSync(installed, { recursive: true });
+  const tarball = readdirSync(packed).find((f) => f.endsWith('.tgz'));
+  execFileSync('tar', ['-xzf', join(packed, tarball), '-C', installed, '--strip-components=1']);
+  execFileSync(join(root, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
+    cwd: dir, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' }, stdio: 'pipe',
+  });
+  rmSync(packed, { recursive: true, force: true });
+  return outdir;
 }

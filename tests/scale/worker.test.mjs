@@ -7,33 +7,17 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildWorker } from './harness.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const here = join(root, 'tests/scale/worker');
 const { sign, receive } = await import(join(root, 'pkg/node.mjs'));
 const SECRET = 'scale-secret';
 
-/** The packed package unpacked into the Worker's node_modules, then Wrangler's bundle of it. */
-function build() {
-  const packed = mkdtempSync(join(tmpdir(), 'clhooks-scale-pack-'));
-  const outdir = mkdtempSync(join(tmpdir(), 'clhooks-scale-worker-'));
-  execFileSync('npm', ['pack', '--silent', '--pack-destination', packed], { cwd: join(root, 'pkg') });
-  const installed = join(here, 'node_modules/clhooks');
-  rmSync(installed, { recursive: true, force: true });
-  mkdirSync(installed, { recursive: true });
-  const tarball = readdirSync(packed).find((f) => f.endsWith('.tgz'));
-  execFileSync('tar', ['-xzf', join(packed, tarball), '-C', installed, '--strip-components=1']);
-  execFileSync(join(root, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
-    cwd: here, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' }, stdio: 'pipe',
-  });
-  rmSync(packed, { recursive: true, force: true });
-  return outdir;
-}
+const build = () => buildWorker(here);
 
 test('2 Workers sharing the Durable Object store: 600 deliveries each sent to both at once, 5% retried later, 2% failing first: each handled exactly once', async () => {
   const outdir = build();

@@ -672,6 +672,29 @@ impl JsReceiver {
         out
     }
 
+    /// A handoff record `{v, key, topic, sig, rcv, attempt, body}` (the body as bytes or text) as
+    /// one message's bytes (see `docs/handoff.md`), refused over `limit` bytes when given
+    /// (`record_too_large`).
+    #[wasm_bindgen(js_name = recordBytes)]
+    pub fn record_bytes(record: &JsValue, limit: Option<u32>) -> JsResult<js_sys::Uint8Array> {
+        let text = |name: &'static str| option(record, name).as_string().unwrap_or_default();
+        let number = |name: &'static str| text(name).parse::<u64>().unwrap_or(0);
+        let body = throw(convert::body(&option(record, "body")))?;
+        let record = clhooks::handoff::Record {
+            key: text("key"),
+            topic: text("topic"),
+            signature: text("sig"),
+            received_ms: number("rcv"),
+            attempts: u32::try_from(number("attempt")).unwrap_or(u32::MAX),
+            body,
+        };
+        let bytes = match limit {
+            Some(limit) => throw(record.encode_within(limit as usize))?,
+            None => record.encode(),
+        };
+        Ok(js_sys::Uint8Array::from(bytes.as_slice()))
+    }
+
     /// The session of a delivery of `topic` accepted at `now`, with `handlers` handlers and a
     /// store (`store`) or none, for a caller that claims itself (`CLAIM`): its number. The
     /// `receive` calls open their deliveries' sessions themselves.

@@ -261,6 +261,11 @@ pub const MEANINGS: &[(&str, &str)] = &[
          malformed): a worker moves it to the dead letters with this reason.",
     ),
     (
+        "record_too_large",
+        "In handoff mode on Cloudflare Queues, the delivery's record is over a message's 128 KB: answered \
+         503 and told to `onError`. Hand such deliveries to the Redis queue, which has no such limit.",
+    ),
+    (
         "invalid_worker",
         "A worker's settings do not make sense (no attempt, no concurrency, a reclaim idle time under 3 ms).",
     ),
@@ -399,6 +404,7 @@ fn core_errors() -> Vec<Error> {
         Error::InvalidSource { input: text() },
         Error::StoreUnavailable { message: text() },
         Error::InvalidRecord { reason: text() },
+        Error::RecordTooLarge { size: 0, limit: 0 },
         Error::InvalidWorker { reason: text() },
     ]
 }

@@ -175,6 +175,13 @@ impl JsWorker {
         self.inner.borrow().busy()
     }
 
+    /// A record from one message's bytes (`Receiver.recordBytes`): as `readRecord` gives it.
+    #[wasm_bindgen(js_name = decodeRecord)]
+    pub fn decode_record(bytes: &JsValue) -> JsResult<Object> {
+        let bytes = throw(convert::bytes_view(bytes))?.to_vec();
+        Ok(record_value(throw(Record::decode(&bytes))?))
+    }
+
     /// A record from its fields, `[name, value, ...]` (strings or bytes, in any order):
     /// `{key, topic, signature, receivedMs, attempts, body}`, the body as bytes. Throws
     /// `invalid_record` for anything else.
@@ -196,14 +203,18 @@ impl JsWorker {
             }
             pairs.push((name, throw(bytes(value))?));
         }
-        let record = throw(Record::from_fields(pairs))?;
-        let out = Object::new();
-        set(&out, "key", &record.key.into());
-        set(&out, "topic", &record.topic.into());
-        set(&out, "signature", &record.signature.into());
-        set(&out, "receivedMs", &(record.received_ms as f64).into());
-        set(&out, "attempts", &record.attempts.into());
-        set(&out, "body", &Uint8Array::from(record.body.as_slice()).into());
-        Ok(out)
+        Ok(record_value(throw(Record::from_fields(pairs))?))
     }
+}
+
+/// `{key, topic, signature, receivedMs, attempts, body}`, the body as bytes.
+fn record_value(record: Record) -> Object {
+    let out = Object::new();
+    set(&out, "key", &record.key.into());
+    set(&out, "topic", &record.topic.into());
+    set(&out, "signature", &record.signature.into());
+    set(&out, "receivedMs", &(record.received_ms as f64).into());
+    set(&out, "attempts", &record.attempts.into());
+    set(&out, "body", &Uint8Array::from(record.body.as_slice()).into());
+    out
 }
