@@ -233,6 +233,9 @@ async function runWorker(block, file) {
     compatibilityDate: '2026-04-01',
     bindings: { CL_WEBHOOK_SECRET: SECRET },
     ...(/SeenStoreObject/.test(block.code) ? { durableObjects: { SEEN: 'SeenStoreObject' } } : {}),
+    // A handoff Worker gets its queue, and consumes it, as its wrangler.toml in the docs says.
+    ...(/createCloudflareQueue/.test(block.code)
+      ? { queueProducers: { QUEUE: 'clhooks' }, queueConsumers: { clhooks: { maxBatchSize: 10, maxBatchTimeout: 0, maxRetries: 2 } } } : {}),
   });
   const logs = [];
   try {
