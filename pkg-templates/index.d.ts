@@ -340,6 +340,12 @@ export interface WorkerOptions {
   secret: Secret | Verifier;
   /** The queue to take from. */
   queue: Queue;
+  /**
+   * A seen-store in which each message's run is claimed first, so that a delivery a queue holds
+   * twice runs once (a queue that cannot claim keys, Cloudflare Queues); `webhooks.worker()` gives
+   * the receiver's, which is none with a queue that claims (Redis, memory).
+   */
+  seen?: SeenStore | null;
   /** Told of a handler's error, `dead_lettered`, `handler_timeout` and `queue_unavailable`; `console.error` when unset, nothing with `null`. */
   onError?: ((error: unknown, event: WebhookEvent | undefined) => void) | null;
   /** Runs of a message before the dead letters (default 10). */

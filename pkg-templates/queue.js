@@ -204,14 +204,19 @@ export function createQueues(api) {
     /** @param {any} [options] */
     constructor(options = {}) {
       if (options === null || typeof options !== 'object') throw invalid('createWorker takes an options object');
-      const { secret, queue, onError, maxBodyBytes, keyScope } = options;
+      const { secret, queue, onError, maxBodyBytes, keyScope, seen } = options;
       for (const name of ['take', 'extend', 'settle']) {
         if (!queue || typeof queue[name] !== 'function') throw invalid('queue must be a queue: createRedisQueue(client), createMemoryQueue(), or one with take, extend and settle');
       }
       if (onError !== undefined && onError !== null && typeof onError !== 'function') throw invalid('onError must be a function');
       this.#secret = secret instanceof Verifier ? secretsOf.get(secret) : secret;
       this.#receiverOptions = { maxBodyBytes, keyScope };
-      this.#machineOptions = Object.fromEntries(WORKER_OPTIONS.map((name) => [name, options[name]]));
+      if (seen && (typeof seen.claim !== 'function' || typeof seen.done !== 'function' || typeof seen.release !== 'function')) {
+        throw invalid('seen must be a store with claim(key, terms), done(key, terms) and release(key) methods, or null');
+      }
+      /** With a seen-store, each message's run is claimed first: a delivery queued twice runs once. */
+      this.seen = seen || null;
+      this.#machineOptions = { ...Object.fromEntries(WORKER_OPTIONS.map((name) => [name, options[name]])), claimRuns: Boolean(this.seen) };
       this.queue = queue;
       this.onError = onError === undefined ? logFailure : onError || undefined;
       this.handlers = [];
@@ -363,6 +368,19 @@ export function createQueues(api) {
         });
       } else if (kind === 'tell') {
         this.#tell(job === undefined ? undefined : this.#jobs.get(job), action[2], action[3]);
+      } else if (kind === 'claim-run') {
+        const held = this.#jobs.get(job);
+        const key = api.worker().Worker.runKey(held.key);
+        this.#after(() => this.seen.claim(key, machine.runTerms), (ok, claim) => {
+          if (!ok) held.storeError = claim;
+          if (ok) machine.runClaimed(job, claim, clock());
+          else machine.runClaimFailed(job, clock());
+        });
+      } else if (kind === 'end-run') {
+        const held = this.#jobs.get(job);
+        const key = api.worker().Worker.runKey(held.key);
+        // The store failing to end it changes nothing: the lease frees the key.
+        this.#after(() => (action[2] ? this.seen.done(key, machine.runTerms) : this.seen.release(key)), () => machine.runEnded(job, clock()));
       } else if (kind === 'forget') {
         this.#jobs.delete(job);
       } else if (kind === 'stopped') {
@@ -400,7 +418,7 @@ export function createQueues(api) {
       const attempts = record ? record.attempts : 0;
       const job = this.#machine.taken(take, attempts, Math.max(1, Number(message.deliveries) || 1), handlers, clock());
       // A take no longer waited for: its messages stay pending in the queue, to be reclaimed.
-      if (job !== undefined) this.#jobs.set(job, { message, event, error });
+      if (job !== undefined) this.#jobs.set(job, { message, event, error, key: record ? record.key : '' });
     }
 
     #tell(held, code, message) {
@@ -410,7 +428,8 @@ export function createQueues(api) {
       if (code === 'handler_failed' && held && held.error !== undefined) error = held.error;
       else {
         const cause = code === 'queue_unavailable' ? (held ? held.settleError : this.#takeError)
-          : code === 'dead_lettered' && held ? held.error : undefined;
+          : code === 'store_unavailable' && held ? held.storeError
+            : code === 'dead_lettered' && held ? held.error : undefined;
         error = new WebhookError(code, cause === undefined ? message : `${message}: ${describe(cause)}`, { status: 500 });
       }
       try {

@@ -450,7 +450,9 @@ export function createReceivers(api) {
      */
     worker(options = {}) {
       if (this.queue === null && !options.queue) throw invalid('worker() needs a receiver in handoff mode: new Webhooks({ secret, queue })');
-      const worker = api.createWorker({ ...this.#workerOptions, queue: this.queue, onError: this.onError, ...options });
+      // A queue that claims keys (Redis, memory) holds each delivery once: the seen-store is
+      // null then. Any other may hold one twice, and its runs are claimed in the seen-store.
+      const worker = api.createWorker({ ...this.#workerOptions, queue: this.queue, seen: this.seen, onError: this.onError, ...options });
       this.#patterns.forEach((pattern, route) => worker.on(pattern, this.handlers[route]));
       return worker;
     }

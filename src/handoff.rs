@@ -83,6 +83,13 @@ impl Record {
         ]
     }
 
+    /// The key a worker claims a run of this record's delivery under ([`WorkerAction::ClaimRun`]):
+    /// apart from the key the receiver claimed the delivery under.
+    #[must_use]
+    pub fn run_key(&self) -> String {
+        run_key(&self.key)
+    }
+
     /// A record from its fields, in any order.
     ///
     /// # Errors
@@ -186,8 +193,8 @@ impl Record {
         let invalid = |reason: &str| Error::InvalidRecord { reason: reason.to_owned() };
         let end = bytes.iter().position(|b| *b == b'\n').ok_or_else(|| invalid("no head line"))?;
         let (head, rest) = bytes.split_at(end);
-        let fields: std::collections::BTreeMap<String, serde_json::Value> =
-            serde_json::from_slice(head).map_err(|e| invalid(&format!("its head is not a JSON object: {e}")))?;
+        let fields: std::collections::BTreeMap<String, serde_json::Value> = serde_json::from_slice(head)
+            .map_err(|e| invalid(&format!("its head is not a JSON object: {e}")))?;
         let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(fields.len().saturating_add(1));
         for (name, value) in fields {
             let serde_json::Value::String(text) = value else {
@@ -198,6 +205,12 @@ impl Record {
         pairs.push((b"body".to_vec(), rest.get(1..).unwrap_or_default().to_vec()));
         Record::from_fields(pairs)
     }
+}
+
+/// The run key of a delivery's key: see [`Record::run_key`].
+#[must_use]
+pub fn run_key(key: &str) -> String {
+    format!("run:{key}")
 }
 
 fn number(text: String, name: &str) -> crate::Result<u64> {
@@ -317,6 +330,11 @@ pub struct WorkerConfig {
     pub queue_timeout_ms: u64,
     /// How long a handled key is kept (the receivers' [`Terms::keep_ms`](crate::Terms)).
     pub keep_ms: u64,
+    /// Whether each message's run is claimed in a seen-store first ([`WorkerAction::ClaimRun`]):
+    /// for a queue that may hold one delivery twice (Cloudflare Queues, a queue of your own),
+    /// so that its handlers succeed once. Off for the Redis queue, whose claim and write are one
+    /// step.
+    pub claim_runs: bool,
 }
 
 impl Default for WorkerConfig {
@@ -331,6 +349,7 @@ impl Default for WorkerConfig {
             handler_timeout_ms: DEFAULT_WORKER_TIMEOUT_MS,
             queue_timeout_ms: DEFAULT_QUEUE_TIMEOUT_MS,
             keep_ms: DEFAULT_KEEP_MS,
+            claim_runs: false,
         }
     }
 }
@@ -361,6 +380,18 @@ impl WorkerConfig {
             return invalid("queueTimeoutMs must be more than 0");
         }
         Ok(())
+    }
+
+    /// What a run's claim asks of the seen-store ([`WorkerAction::ClaimRun`]): a lease past
+    /// the handler timeout and the queue's wait (so a live run keeps it; a dead worker's frees
+    /// itself), the keep time, and the queue's wait.
+    #[must_use]
+    pub fn run_terms(&self) -> crate::Terms {
+        let busy = match self.handler_timeout_ms {
+            0 => crate::receiver::UNBOUNDED_LEASE_MS,
+            ms => ms.saturating_add(self.queue_timeout_ms).saturating_add(crate::receiver::LEASE_MARGIN_MS),
+        };
+        crate::Terms { lease_ms: busy, keep_ms: self.keep_ms, wait_ms: self.queue_timeout_ms }
     }
 
     /// How often a running message's worker says it still holds it: a third of the reclaim idle
@@ -448,20 +479,23 @@ pub enum WorkerNotice {
     TakeFailed,
     /// The queue could not settle a message: it stays pending, and is reclaimed and run again.
     SettleFailed,
+    /// The seen-store could not claim a message's run: it is retried after a backoff.
+    StoreFailed,
 }
 
 impl WorkerNotice {
     /// Every notice, in a fixed order.
-    pub const ALL: [WorkerNotice; 5] = [
+    pub const ALL: [WorkerNotice; 6] = [
         WorkerNotice::HandlerFailed,
         WorkerNotice::HandlerTimeout,
         WorkerNotice::DeadLettered,
         WorkerNotice::TakeFailed,
         WorkerNotice::SettleFailed,
+        WorkerNotice::StoreFailed,
     ];
 
     /// `handler_failed`, `handler_timeout`, `dead_lettered`, `queue_unavailable` (both the
-    /// queue's failures).
+    /// queue's failures), `store_unavailable`.
     #[must_use]
     pub fn code(&self) -> &'static str {
         match self {
@@ -469,6 +503,7 @@ impl WorkerNotice {
             WorkerNotice::HandlerTimeout => "handler_timeout",
             WorkerNotice::DeadLettered => "dead_lettered",
             WorkerNotice::TakeFailed | WorkerNotice::SettleFailed => "queue_unavailable",
+            WorkerNotice::StoreFailed => "store_unavailable",
         }
     }
 
@@ -484,6 +519,9 @@ impl WorkerNotice {
             WorkerNotice::TakeFailed => "the queue could not be read; the worker tries again",
             WorkerNotice::SettleFailed => {
                 "the queue could not settle a message; it stays pending and is reclaimed and run again"
+            }
+            WorkerNotice::StoreFailed => {
+                "the seen-store could not claim a message's run; it is retried after a backoff"
             }
         }
     }
@@ -504,6 +542,21 @@ pub enum WorkerAction {
         block_ms: u64,
         /// Reclaim messages idle this long.
         reclaim_idle_ms: u64,
+    },
+    /// Claim `job`'s run in the seen-store ([`Record::run_key`], with
+    /// [`WorkerConfig::run_terms`]), then tell [`Worker::run_claimed`] what it said, or
+    /// [`Worker::run_claim_failed`].
+    ClaimRun {
+        /// The job.
+        job: u32,
+    },
+    /// End `job`'s run claim: recorded as handled (`handled`) or released, then tell
+    /// [`Worker::run_ended`] (whether the store did it or not: the lease frees it anyway).
+    EndRun {
+        /// The job.
+        job: u32,
+        /// Done or released.
+        handled: bool,
     },
     /// Run handler `index` of `job`'s routes, then tell [`Worker::handler_ended`].
     Run {
@@ -543,8 +596,12 @@ pub enum WorkerAction {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
+    /// Its run is being claimed ([`WorkerAction::ClaimRun`]) until `until`.
+    Claiming { until: u64 },
     /// Handler `index` runs.
     Running { index: usize },
+    /// Its run claim is being ended before `outcome` is settled, until `until`.
+    Ending { until: u64, outcome: Outcome },
     /// The settle is asked; told as failed if the queue says nothing by `until`.
     Settling { until: u64 },
     /// Its handler still runs, but the message is no longer this worker's (reclaimed by another
@@ -555,6 +612,8 @@ enum Stage {
 #[derive(Debug, Clone, Copy)]
 struct Job {
     stage: Stage,
+    /// Whether its run is claimed (to end before it is settled).
+    claimed: bool,
     attempt: u32,
     handlers: usize,
     since: u64,
@@ -652,7 +711,9 @@ impl Worker {
             Stage::Running { .. } => {
                 [Some(job.next_beat), (timeout_ms > 0).then(|| job.since.saturating_add(timeout_ms))]
             }
-            Stage::Settling { until } => [Some(until), None],
+            Stage::Settling { until } | Stage::Claiming { until } | Stage::Ending { until, .. } => {
+                [Some(until), None]
+            }
             Stage::Lost => [None, None],
         });
         let take = match self.taking {
@@ -682,7 +743,14 @@ impl Worker {
         let attempt = attempts.saturating_add(deliveries.max(1));
         let id = self.next_job;
         self.next_job = self.next_job.wrapping_add(1);
-        let job = Job { stage: Stage::Lost, attempt, handlers: 0, since: now_ms, next_beat: now_ms };
+        let job = Job {
+            stage: Stage::Lost,
+            claimed: false,
+            attempt,
+            handlers: 0,
+            since: now_ms,
+            next_beat: now_ms,
+        };
         self.jobs.insert(id, job);
         self.busy = self.busy.saturating_add(1);
         let dead = |reason| Outcome::Dead { attempts: attempt.saturating_sub(1), reason };
@@ -694,15 +762,64 @@ impl Worker {
             }
             Ok(0) => self.settle(id, Outcome::Done { keep_ms: self.config.keep_ms }, now_ms),
             Ok(handlers) => {
+                let claim = self.config.claim_runs;
                 if let Some(job) = self.jobs.get_mut(&id) {
-                    job.stage = Stage::Running { index: 0 };
                     job.handlers = handlers;
+                    job.stage = if claim {
+                        Stage::Claiming { until: now_ms.saturating_add(self.config.queue_timeout_ms) }
+                    } else {
+                        Stage::Running { index: 0 }
+                    };
                     job.next_beat = now_ms.saturating_add(self.config.heartbeat_ms());
                 }
-                self.actions.push_back(WorkerAction::Run { job: id, index: 0 });
+                self.actions.push_back(if claim {
+                    WorkerAction::ClaimRun { job: id }
+                } else {
+                    WorkerAction::Run { job: id, index: 0 }
+                });
             }
         }
         Some(id)
+    }
+
+    /// What the seen-store said of `job`'s run claim: [`Claim::Fresh`] runs it; a
+    /// [`Claim::Duplicate`] (a copy of the delivery already ran to success) is done without
+    /// running; [`Claim::InFlight`] (a copy runs elsewhere now) is retried after a backoff.
+    pub fn run_claimed(&mut self, job: u32, claim: Claim, now_ms: u64) {
+        let Some(found) = self.jobs.get_mut(&job) else { return };
+        let Stage::Claiming { .. } = found.stage else { return };
+        match claim {
+            Claim::Fresh => {
+                found.claimed = true;
+                found.stage = Stage::Running { index: 0 };
+                self.actions.push_back(WorkerAction::Run { job, index: 0 });
+            }
+            Claim::Duplicate => self.settle(job, Outcome::Done { keep_ms: self.config.keep_ms }, now_ms),
+            Claim::InFlight => self.later(job, now_ms),
+        }
+    }
+
+    /// The seen-store could not claim `job`'s run (told): retried after a backoff.
+    pub fn run_claim_failed(&mut self, job: u32, now_ms: u64) {
+        let Some(found) = self.jobs.get(&job) else { return };
+        let Stage::Claiming { .. } = found.stage else { return };
+        self.actions.push_back(WorkerAction::Tell { job: Some(job), notice: WorkerNotice::StoreFailed });
+        self.later(job, now_ms);
+    }
+
+    /// `job`'s run claim ended ([`WorkerAction::EndRun`]): its settle follows.
+    pub fn run_ended(&mut self, job: u32, now_ms: u64) {
+        let Some(found) = self.jobs.get(&job) else { return };
+        let Stage::Ending { outcome, .. } = found.stage else { return };
+        self.settle(job, outcome, now_ms);
+    }
+
+    /// Not run now (its run claimed elsewhere, or not claimable): retried after the first
+    /// backoff, this attempt not counted.
+    fn later(&mut self, job: u32, now_ms: u64) {
+        let Some(found) = self.jobs.get(&job) else { return };
+        let attempts = found.attempt.saturating_sub(1);
+        self.settle(job, Outcome::Retry { attempts, delay_ms: self.config.retry_delay_ms(1) }, now_ms);
     }
 
     /// Take number `take` is over (every message it got told with [`Worker::taken`]); a take no
@@ -756,7 +873,7 @@ impl Worker {
             }
             // Handed back or reclaimed: its slot was freed then.
             Stage::Lost => self.forget(job, now_ms),
-            Stage::Settling { .. } => {}
+            Stage::Claiming { .. } | Stage::Ending { .. } | Stage::Settling { .. } => {}
         }
     }
 
@@ -798,6 +915,8 @@ impl Worker {
         let grace_over = self.stop_until.is_some_and(|until| now_ms >= until);
         let mut ended = Vec::new();
         let mut unsettled = Vec::new();
+        let mut unclaimed = Vec::new();
+        let mut unended = Vec::new();
         for (&id, job) in &mut self.jobs {
             match job.stage {
                 Stage::Running { .. } if grace_over => ended.push((id, None)),
@@ -809,8 +928,22 @@ impl Worker {
                     self.actions.push_back(WorkerAction::Extend { job: id });
                 }
                 Stage::Settling { until } if now_ms >= until => unsettled.push(id),
-                Stage::Running { .. } | Stage::Settling { .. } | Stage::Lost => {}
+                Stage::Claiming { until } if now_ms >= until => unclaimed.push(id),
+                Stage::Ending { until, .. } if now_ms >= until => unended.push(id),
+                Stage::Running { .. }
+                | Stage::Settling { .. }
+                | Stage::Claiming { .. }
+                | Stage::Ending { .. }
+                | Stage::Lost => {}
             }
+        }
+        // A store silent past the wait: a claim counted as failed, an end as done (its lease
+        // frees the key all the same).
+        for id in unclaimed {
+            self.run_claim_failed(id, now_ms);
+        }
+        for id in unended {
+            self.run_ended(id, now_ms);
         }
         for (id, attempt) in ended {
             match attempt {
@@ -822,6 +955,11 @@ impl Worker {
                         job: Some(id),
                         notice: WorkerNotice::HandlerTimeout,
                     });
+                    // Its handler may still run: its run claim is left to its lease, so no copy
+                    // runs beside it.
+                    if let Some(found) = self.jobs.get_mut(&id) {
+                        found.claimed = false;
+                    }
                     self.ran(id, attempt, false, now_ms);
                 }
             }
@@ -855,6 +993,17 @@ impl Worker {
         } else {
             Outcome::Dead { attempts: attempt, reason: DeadReason::HandlerFailed }
         };
+        // A claimed run is recorded (done) or released before its message is settled: a copy
+        // taken after the ack is then a duplicate, and one after a failure runs.
+        if let Some(found) = self.jobs.get_mut(&job) {
+            if found.claimed {
+                found.claimed = false;
+                found.stage =
+                    Stage::Ending { until: now_ms.saturating_add(self.config.queue_timeout_ms), outcome };
+                self.actions.push_back(WorkerAction::EndRun { job, handled: ok });
+                return;
+            }
+        }
         self.settle(job, outcome, now_ms);
     }
 

@@ -24,6 +24,7 @@ fn config(settings: &Value) -> WorkerConfig {
     config.block_ms = ms("block_ms").unwrap_or(config.block_ms);
     config.handler_timeout_ms = ms("handler_timeout_ms").unwrap_or(config.handler_timeout_ms);
     config.queue_timeout_ms = ms("queue_timeout_ms").unwrap_or(config.queue_timeout_ms);
+    config.claim_runs = settings["claim_runs"] == true;
     config.keep_ms = ms("keep_ms").unwrap_or(config.keep_ms);
     config.check().unwrap();
     config
@@ -48,6 +49,8 @@ fn written(action: WorkerAction) -> Value {
         WorkerAction::Settle { job, outcome: o } => json!({ "settle": [job, outcome(o)] }),
         WorkerAction::Tell { job, notice } => json!({ "tell": [job, notice.code()] }),
         WorkerAction::Forget { job } => json!({ "forget": job }),
+        WorkerAction::ClaimRun { job } => json!({ "claim_run": job }),
+        WorkerAction::EndRun { job, handled } => json!({ "end_run": [job, handled] }),
         WorkerAction::Stopped => json!("stopped"),
     }
 }
@@ -103,6 +106,21 @@ fn every_worker_case() {
             if step["settled"].is_array() {
                 let (job, ok) = pair(&step["settled"]);
                 worker.settled(job, ok, at);
+            }
+            if step["run_claimed"].is_array() {
+                let job = u32::try_from(step["run_claimed"][0].as_u64().unwrap()).unwrap();
+                let claim = match step["run_claimed"][1].as_str().unwrap() {
+                    "fresh" => clhooks::Claim::Fresh,
+                    "duplicate" => clhooks::Claim::Duplicate,
+                    _ => clhooks::Claim::InFlight,
+                };
+                worker.run_claimed(job, claim, at);
+            }
+            if let Some(job) = step["run_claim_failed"].as_u64() {
+                worker.run_claim_failed(u32::try_from(job).unwrap(), at);
+            }
+            if let Some(job) = step["run_ended"].as_u64() {
+                worker.run_ended(u32::try_from(job).unwrap(), at);
             }
             if step["wake"] == true {
                 worker.wake(at);
@@ -216,7 +234,12 @@ fn records_as_bytes_keep_the_body_as_it_is() {
     let error = record.encode_within(bytes.len() - 1).unwrap_err();
     assert_eq!((error.code(), error.http_status()), ("record_too_large", 503));
     for bad in [b"no newline".as_slice(), b"[1]\nbody", b"{\"v\":1}\nbody", b"{\"v\":\"1\"}\nbody"] {
-        assert_eq!(Record::decode(bad).unwrap_err().code(), "invalid_record", "{}", String::from_utf8_lossy(bad));
+        assert_eq!(
+            Record::decode(bad).unwrap_err().code(),
+            "invalid_record",
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
     }
-    assert!(clhooks::handoff::CLOUDFLARE_MESSAGE_LIMIT < 128_000);
+    const { assert!(clhooks::handoff::CLOUDFLARE_MESSAGE_LIMIT < 128_000) };
 }

@@ -119,6 +119,32 @@ test('a queue of the user\'s own that does not claim: the seen-store claims, the
   assert.equal(said(await again.process(delivery(document('o6')))).handed_off, true);
 });
 
+test('with a seen-store, a delivery a queue holds twice (a crash between its write and its record) runs once', async () => {
+  const queue = createMemoryQueue();
+  const record = (body) => {
+    let kept;
+    const capture = { enqueue: (r) => { kept = r; } };
+    return new Webhooks({ secret: SECRET, queue: capture }).process(delivery(body)).then(() => kept);
+  };
+  const twice = await record(document('twice'));
+  queue.enqueue(twice);
+  queue.enqueue(twice);
+  const seen = createMemoryStore();
+  const ran = [];
+  const worker = createWorker({ secret: SECRET, queue, seen, ...quick }).on('*', (event) => { ran.push(event.id); });
+  worker.start();
+  await until(() => queue.size.ready === 0 && queue.size.held === 0);
+  await worker.stop();
+  assert.deepEqual(ran, ['twice']);
+  // Without one, it runs for each copy.
+  queue.enqueue(twice);
+  queue.enqueue(twice);
+  const both = [];
+  const plain = createWorker({ secret: SECRET, queue, ...quick }).on('*', (event) => { both.push(event.id); }).start();
+  await until(() => both.length === 2);
+  await plain.stop();
+});
+
 test('a worker retries a failing handler with the backoff, then moves it to the dead letters; replayed, it runs again', async () => {
   const queue = createMemoryQueue();
   const hooks = new Webhooks({ secret: SECRET, queue });

@@ -13,7 +13,7 @@ const { cases } = JSON.parse(readFileSync(new URL('tests/vectors/worker.json', r
 const OPTIONS = {
   max_attempts: 'maxAttempts', retry_ms: 'retryMs', retry_cap_ms: 'retryCapMs', reclaim_idle_ms: 'reclaimIdleMs',
   concurrency: 'concurrency', block_ms: 'blockMs', handler_timeout_ms: 'handlerTimeoutMs', keep_ms: 'keepMs',
-  queue_timeout_ms: 'queueTimeoutMs',
+  queue_timeout_ms: 'queueTimeoutMs', claim_runs: 'claimRuns',
 };
 
 /** An action as the vectors write it. */
@@ -30,6 +30,8 @@ function written([kind, ...rest]) {
     }
     case 'tell': return { tell: [rest[0] ?? null, rest[1]] };
     case 'forget': return { forget: rest[0] };
+    case 'claim-run': return { claim_run: rest[0] };
+    case 'end-run': return { end_run: rest };
     case 'stopped': return 'stopped';
     default: throw new Error(`an action of no known kind: ${kind}`);
   }
@@ -50,6 +52,9 @@ test('every shared worker case gives the same actions through the machine the pa
       if (step.handler) worker.handled(step.handler[0], step.handler[1], step.at);
       if (step.extended) worker.extended(step.extended[0], step.extended[1], step.at);
       if (step.settled) worker.settled(step.settled[0], step.settled[1], step.at);
+      if (step.run_claimed) worker.runClaimed(step.run_claimed[0], step.run_claimed[1], step.at);
+      if (step.run_claim_failed !== undefined) worker.runClaimFailed(step.run_claim_failed, step.at);
+      if (step.run_ended !== undefined) worker.runEnded(step.run_ended, step.at);
       if (step.wake) worker.wake(step.at);
       if (step.stop !== undefined) worker.stop(step.at, step.stop);
       const actions = [];

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { buildWorker, sleep } from './harness.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const { sign, receive } = await import(join(root, 'pkg/node.mjs'));
+const { sign, receive, encodeRecord } = await import(join(root, 'pkg/node.mjs'));
 const SECRET = 'queue-secret';
 
 const delivery = (id, attributes = {}, pad = 0) => {
@@ -85,8 +85,19 @@ test('Cloudflare Queues: answered once queued, each run by the consumer, a faili
     const after = await counts();
     assert.equal(after['dead:forged'], 1, 'in the dead-letter queue');
     assert.equal(after['run:forged'], undefined, 'never run');
+    // The crash window between the send and the record: a delivery's record queued a second time.
+    // The consumer claims each run in the Durable Object store: the copy is acked, not run again.
+    const again = events[0];
+    const copy = encodeRecord({ v: '1', key: again.key, topic: 'orders.place', sig: again.headers['x-commercelayer-signature'], rcv: String(Date.now()), attempt: '0', body: new TextEncoder().encode(again.body) });
+    const through = (await counts())[`through:${again.key}`];
+    await producer.send(copy, { contentType: 'bytes' });
+    for (let i = 0; i < 100 && (await counts())[`through:${again.key}`] === through; i++) await sleep(100);
+    const last = await counts();
+    assert.equal(last[`through:${again.key}`], through + 1, 'the copy went through the consumer');
+    assert.equal(last[`run:${again.id}`], 1, 'the second copy of a delivery that ran is not run again');
     console.log(`# Cloudflare Queues in workerd: 30 events, each sent twice at once, ${done.length} done once; fail-first retried once; `
-      + 'the always-failing one dead-lettered after 3 attempts; a 130 KB record refused (503); a forged message dead-lettered unrun');
+      + 'the always-failing one dead-lettered after 3 attempts; a 130 KB record refused (503); a forged message dead-lettered unrun; '
+      + 'a delivery queued twice run once');
   } finally {
     await mf.dispose();
     rmSync(outdir, { recursive: true, force: true });

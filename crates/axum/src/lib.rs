@@ -89,7 +89,9 @@ use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
+mod memory;
 mod worker;
+pub use memory::{DeadMessage, MemoryQueue};
 pub use worker::{Worker, WorkerFailure, WorkerHandle};
 
 /// Any error a handler returns.
@@ -308,7 +310,12 @@ impl Webhooks {
     #[must_use]
     pub fn worker(&self) -> Option<Worker> {
         let queue = Arc::clone(self.queue.as_ref()?);
-        Some(Worker::from_parts(self.receiver.clone(), queue, self.handlers.clone(), self.on_error.clone()))
+        // A queue that claims keys holds each delivery once; any other may hold one twice, and
+        // its runs are claimed in the seen-store.
+        let seen = if queue.claims() && !self.store_chosen { None } else { self.store.clone() };
+        let worker =
+            Worker::from_parts(self.receiver.clone(), queue, self.handlers.clone(), self.on_error.clone());
+        Some(worker.with_seen(seen))
     }
 
     /// Where the deliveries handled are remembered: shared by every instance (a

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clhooks::handoff::{self, DeadReason, Message, Outcome, Queue, Record, WorkerAction, WorkerConfig};
-use clhooks::receiver::{Body, Receiver};
+use clhooks::receiver::{AsyncSeenStore, Body, Claim, Receiver};
 use clhooks::{Verifier, SIGNATURE_HEADER, TOPIC_HEADER};
 use tokio::sync::{mpsc, oneshot};
 
@@ -92,6 +92,8 @@ type WorkerHook = Arc<dyn Fn(&WorkerFailure<'_>) + Send + Sync>;
 pub struct Worker {
     receiver: Receiver,
     queue: Arc<dyn Queue>,
+    /// Where each message's run is claimed, for a queue that may hold a delivery twice.
+    seen: Option<Arc<dyn AsyncSeenStore>>,
     handlers: Vec<Option<Handler>>,
     config: WorkerConfig,
     on_error: Option<WorkerHook>,
@@ -142,6 +144,7 @@ impl Worker {
         Worker {
             receiver,
             queue,
+            seen: None,
             handlers,
             config: WorkerConfig::default(),
             on_error,
@@ -156,8 +159,24 @@ impl Worker {
     /// `invalid_worker` ([`WorkerConfig::check`]).
     pub fn config(mut self, config: WorkerConfig) -> clhooks::Result<Worker> {
         config.check()?;
-        self.config = config;
+        self.config = WorkerConfig { claim_runs: self.seen.is_some(), ..config };
         Ok(self)
+    }
+
+    /// Claims each message's run in `store` before running it, so that a delivery a queue holds
+    /// twice (a queue that cannot claim keys, a crash between its write and its record) runs once.
+    /// The Redis queue needs none: its claim and write are one step.
+    #[must_use]
+    pub fn seen(mut self, store: impl AsyncSeenStore + 'static) -> Worker {
+        self.seen = Some(Arc::new(store));
+        self.config.claim_runs = true;
+        self
+    }
+
+    pub(crate) fn with_seen(mut self, store: Option<Arc<dyn AsyncSeenStore>>) -> Worker {
+        self.config.claim_runs = store.is_some();
+        self.seen = store;
+        self
     }
 
     /// Runs `handler` for every queued event whose topic matches `pattern`, after the handlers
@@ -270,6 +289,9 @@ impl Worker {
                         } else {
                             let cause = match notice {
                                 handoff::WorkerNotice::TakeFailed => take_error.as_deref(),
+                                handoff::WorkerNotice::StoreFailed => {
+                                    held.and_then(|h| h.store_error.as_deref())
+                                }
                                 handoff::WorkerNotice::SettleFailed => {
                                     held.and_then(|h| h.settle_error.as_deref())
                                 }
@@ -277,6 +299,27 @@ impl Worker {
                             };
                             this.tell(&WorkerFailure::Notice { notice, event, cause });
                         }
+                    }
+                    WorkerAction::ClaimRun { job } => {
+                        let (Some(held), Some(seen)) = (jobs.get(&job), this.seen.clone()) else { continue };
+                        let (tell, key, terms) =
+                            (tell.clone(), handoff::run_key(&held.key), this.config.run_terms());
+                        tokio::spawn(async move {
+                            let _ = tell.send(Done::RunClaimed(
+                                job,
+                                seen.claim(&key, terms).await.map_err(queue_said),
+                            ));
+                        });
+                    }
+                    WorkerAction::EndRun { job, handled } => {
+                        let (Some(held), Some(seen)) = (jobs.get(&job), this.seen.clone()) else { continue };
+                        let (tell, key, terms) =
+                            (tell.clone(), handoff::run_key(&held.key), this.config.run_terms());
+                        tokio::spawn(async move {
+                            // The store failing to end it changes nothing: the lease frees the key.
+                            let _ = seen.end(&key, terms, handled).await;
+                            let _ = tell.send(Done::RunEnded(job));
+                        });
                     }
                     WorkerAction::Forget { job } => {
                         jobs.remove(&job);
@@ -319,6 +362,14 @@ impl Worker {
                         machine.handler_ended(job, ok, now_ms());
                     }
                     Some(Done::Extended(job, owned)) => machine.extended(job, owned, now_ms()),
+                    Some(Done::RunClaimed(job, Ok(claim))) => machine.run_claimed(job, claim, now_ms()),
+                    Some(Done::RunClaimed(job, Err(error))) => {
+                        if let Some(held) = jobs.get_mut(&job) {
+                            held.store_error = Some(error);
+                        }
+                        machine.run_claim_failed(job, now_ms());
+                    }
+                    Some(Done::RunEnded(job)) => machine.run_ended(job, now_ms()),
                     Some(Done::Settled(job, settled)) => {
                         if let (Err(error), Some(held)) = (&settled, jobs.get_mut(&job)) {
                             held.settle_error = Some(error.clone());
@@ -340,6 +391,7 @@ impl Worker {
     /// A message take `take` got: its record read and verified again, then given to the machine.
     fn read(&self, machine: &mut handoff::Worker, take: u32, message: Message) -> Option<(u32, Job)> {
         let record = Record::from_fields(message.fields.iter().map(|(n, v)| (n.as_slice(), v.as_slice())));
+        let key = record.as_ref().map(|record| record.key.clone()).unwrap_or_default();
         let (attempts, handlers, event, error) = match record {
             Err(e) => (0, Err(DeadReason::InvalidRecord), None, Some(e.to_string())),
             Ok(record) => {
@@ -363,7 +415,7 @@ impl Worker {
             }
         };
         let job = machine.taken(take, attempts, message.deliveries, handlers, now_ms())?;
-        Some((job, Job { message, event, error, failure: None, settle_error: None }))
+        Some((job, Job { message, event, error, failure: None, settle_error: None, store_error: None, key }))
     }
 }
 
@@ -393,6 +445,9 @@ struct Job {
     error: Option<String>,
     failure: Option<BoxError>,
     settle_error: Option<String>,
+    store_error: Option<String>,
+    /// Its delivery's key (its run is claimed under it).
+    key: String,
 }
 
 /// What a spawned action gives back to the worker's loop.
@@ -400,5 +455,7 @@ enum Done {
     Taken(u32, Result<Vec<Message>, String>),
     Handled(u32, Result<(), BoxError>),
     Extended(u32, bool),
+    RunClaimed(u32, Result<Claim, String>),
+    RunEnded(u32),
     Settled(u32, Result<(), String>),
 }

@@ -130,3 +130,79 @@ async fn a_queue_that_fails_is_answered_503_and_told() {
     assert_eq!(told[0].0, "queue_unavailable");
     assert!(told[0].1.ends_with("connection refused"), "{}", told[0].1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_memory_queue_runs_retries_and_dead_letters_and_a_seen_store_runs_a_copy_once() {
+    use clhooks_axum::MemoryQueue;
+    let queue = MemoryQueue::new();
+    let runs = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&runs);
+    let webhooks = Webhooks::new([SECRET])
+        .unwrap()
+        .queue(queue.clone())
+        .on("orders.*", move |event: Event| {
+            let seen = Arc::clone(&seen);
+            async move {
+                seen.lock().unwrap().push(event.id().to_owned());
+                if event.id() == "broken" {
+                    return Err("always".into());
+                }
+                Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+            }
+        })
+        .unwrap();
+    let config = WorkerConfig {
+        retry_ms: 10,
+        retry_cap_ms: 20,
+        block_ms: 50,
+        max_attempts: 3,
+        ..WorkerConfig::default()
+    };
+    let worker = webhooks.worker().unwrap().config(config).unwrap().start();
+    let app = webhooks.into_router("/webhooks");
+    let broken = br#"{"data":{"id":"broken","type":"orders","attributes":{}}}"#;
+    assert_eq!(send(&app, delivery(FIXTURE)).await.1["handed_off"], true);
+    assert_eq!(send(&app, delivery(broken)).await.1["handed_off"], true);
+    assert_eq!(send(&app, delivery(FIXTURE)).await.1["duplicate"], true);
+    until("the dead letter", || queue.dead_letters().len() == 1).await;
+    worker.stop(Duration::from_secs(5)).await;
+    let dead = queue.dead_letters();
+    assert_eq!((dead[0].reason.as_str(), dead[0].error.as_str()), ("handler_failed", "always"));
+    let mut ran = runs.lock().unwrap().clone();
+    ran.sort();
+    assert_eq!(ran, ["broken", "broken", "broken", "wBXVhZOmXO"]);
+    assert_eq!(queue.replay(), 1);
+
+    // A record held twice (written without a claim): with a seen-store, its run is claimed and
+    // the copy is done without running.
+    let twice = MemoryQueue::new();
+    let record = Record {
+        key: "k-twice".into(),
+        topic: "orders.place".into(),
+        signature: clhooks::sign(FIXTURE, SECRET).unwrap(),
+        received_ms: 1,
+        attempts: 0,
+        body: FIXTURE.to_vec(),
+    };
+    twice.enqueue(&record, None).await.unwrap();
+    twice.enqueue(&record, None).await.unwrap();
+    let count = Arc::new(Mutex::new(0));
+    let counted = Arc::clone(&count);
+    let worker = clhooks_axum::Worker::new([SECRET], twice.clone())
+        .unwrap()
+        .seen(clhooks::MemoryStore::default())
+        .config(config)
+        .unwrap()
+        .on("*", move |_event: Event| {
+            let counted = Arc::clone(&counted);
+            async move {
+                *counted.lock().unwrap() += 1;
+                Ok::<(), std::io::Error>(())
+            }
+        })
+        .unwrap()
+        .start();
+    until("both copies settled", || twice.is_empty()).await;
+    worker.stop(Duration::from_secs(5)).await;
+    assert_eq!(*count.lock().unwrap(), 1);
+}

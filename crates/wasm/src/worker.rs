@@ -72,6 +72,7 @@ impl JsWorker {
         config.handler_timeout_ms = whole("handlerTimeoutMs", ms_max)?.unwrap_or(config.handler_timeout_ms);
         config.queue_timeout_ms = whole("queueTimeoutMs", ms_max)?.unwrap_or(config.queue_timeout_ms);
         config.keep_ms = whole("keepMs", 1 << 50)?.unwrap_or(config.keep_ms);
+        config.claim_runs = js_sys::Reflect::get(options, &"claimRuns".into()).is_ok_and(|v| v.is_truthy());
         throw(config.check())?;
         Ok(JsWorker { inner: RefCell::new(Worker::new(config, ms(now))) })
     }
@@ -102,6 +103,10 @@ impl JsWorker {
                 &notice.message().into(),
             ),
             WorkerAction::Forget { job } => Array::of2(&"forget".into(), &job.into()),
+            WorkerAction::ClaimRun { job } => Array::of2(&"claim-run".into(), &job.into()),
+            WorkerAction::EndRun { job, handled } => {
+                Array::of3(&"end-run".into(), &job.into(), &handled.into())
+            }
             WorkerAction::Stopped => Array::of1(&"stopped".into()),
         };
         out.into()
@@ -146,6 +151,48 @@ impl JsWorker {
     /// Whether `job`'s message is still this worker's (the heartbeat's answer).
     pub fn extended(&self, job: u32, owned: bool, now: f64) {
         self.inner.borrow_mut().extended(job, owned, ms(now));
+    }
+
+    /// What the seen-store said of `job`'s run claim: `'fresh'`, `'duplicate'` or `'in_flight'`
+    /// (anything else counts as the store failing).
+    #[wasm_bindgen(js_name = runClaimed)]
+    pub fn run_claimed(&self, job: u32, claim: &JsValue, now: f64) {
+        let mut inner = self.inner.borrow_mut();
+        match claim.as_string().as_deref() {
+            Some("fresh") => inner.run_claimed(job, clhooks::Claim::Fresh, ms(now)),
+            Some("duplicate") => inner.run_claimed(job, clhooks::Claim::Duplicate, ms(now)),
+            Some("in_flight") => inner.run_claimed(job, clhooks::Claim::InFlight, ms(now)),
+            _ => inner.run_claim_failed(job, ms(now)),
+        }
+    }
+
+    /// The seen-store could not claim `job`'s run.
+    #[wasm_bindgen(js_name = runClaimFailed)]
+    pub fn run_claim_failed(&self, job: u32, now: f64) {
+        self.inner.borrow_mut().run_claim_failed(job, ms(now));
+    }
+
+    /// `job`'s run claim ended.
+    #[wasm_bindgen(js_name = runEnded)]
+    pub fn run_ended(&self, job: u32, now: f64) {
+        self.inner.borrow_mut().run_ended(job, ms(now));
+    }
+
+    /// What a run's claim asks of the seen-store: `{leaseMs, keepMs, waitMs}`.
+    #[wasm_bindgen(getter, js_name = runTerms)]
+    pub fn run_terms(&self) -> JsValue {
+        let terms = self.inner.borrow().config().run_terms();
+        let out = Object::new();
+        set(&out, "leaseMs", &(terms.lease_ms as f64).into());
+        set(&out, "keepMs", &(terms.keep_ms as f64).into());
+        set(&out, "waitMs", &(terms.wait_ms as f64).into());
+        Object::freeze(&out).into()
+    }
+
+    /// The key a delivery's run is claimed under.
+    #[wasm_bindgen(js_name = runKey)]
+    pub fn run_key(key: &str) -> String {
+        clhooks::handoff::run_key(key)
     }
 
     /// `job`'s settle is over, `ok` or failed.

@@ -22,6 +22,8 @@ export class Counts extends DurableObject {
 }
 
 const counts = (env) => env.COUNTS.get(env.COUNTS.idFromName('counts'));
+/** A message's delivery key, from its record's head line. */
+const keyOf = (message) => JSON.parse(new TextDecoder().decode(message.body).split('\n')[0]).key;
 
 /** The receiver and its handlers, made per request: a request's I/O objects serve only it. */
 const webhooks = (env) => new Webhooks({
@@ -48,12 +50,13 @@ export default {
     // The dead letters' queue: each one counted, then acked.
     if (batch.queue === 'hooks-dead') {
       for (const message of batch.messages) {
-        const record = new TextDecoder().decode(message.body).split('\n')[0];
-        await counts(env).add('dead', JSON.parse(record).key);
+        await counts(env).add('dead', keyOf(message));
         message.ack();
       }
       return;
     }
     await webhooks(env).queueHandler({ retryMs: 1_000 })(batch, env, ctx);
+    // Each message the consumer went through, by its delivery's key (what a copy left).
+    for (const message of batch.messages) await counts(env).add('through', keyOf(message));
   },
 };
