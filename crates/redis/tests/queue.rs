@@ -154,3 +154,24 @@ async fn a_queue_that_is_down_is_an_error_not_a_hang() {
         .unwrap();
     assert_eq!(failed.unwrap_err().code(), "store_unavailable");
 }
+
+/// An entry deleted while pending (by hand, or trimmed by a stream setting that ignores pending
+/// work) is not handed out again: Redis 7 reports it apart and drops it from the pending list.
+#[tokio::test]
+async fn an_entry_deleted_while_pending_is_not_reclaimed() {
+    let redis = server().await;
+    let queue = RedisQueue::connect(&redis.url, handoff::RedisQueue::default()).await.unwrap();
+    queue.enqueue(&record("gone"), Some(60_000)).await.unwrap();
+    queue.enqueue(&record("kept"), Some(60_000)).await.unwrap();
+    let held = take(&queue, "dead", 60_000).await;
+    assert_eq!(held.len(), 2);
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let _: u64 = redis::cmd("XDEL").arg("clhooks:queue").arg(&held[0].id).query_async(&mut connection).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let reclaimed = take(&queue, "live", 100).await;
+    assert_eq!(reclaimed.iter().map(|m| read(m).key).collect::<Vec<_>>(), ["kept"]);
+    let pending: Vec<redis::Value> =
+        redis::cmd("XPENDING").arg("clhooks:queue").arg("clhooks").query_async(&mut connection).await.unwrap();
+    assert_eq!(pending.first(), Some(&redis::Value::Int(1)), "the deleted entry left the pending list");
+}
