@@ -45,3 +45,21 @@ describe('the package\'s scenarios/ are the built-in scenarios', { concurrency: 
     }
   }
 });
+
+// `npx clhooks dead-letters` where no redis (nor ioredis) package is installed beside the project
+// or the package: it says what to install, and exits 2.
+test('npx clhooks dead-letters without a Redis client package says what to install', async () => {
+  const { cpSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { spawnSync } = await import('node:child_process');
+  const alone = mkdtempSync(join(tmpdir(), 'clhooks-alone-'));
+  try {
+    cpSync(join(root, 'pkg'), join(alone, 'clhooks'), { recursive: true });
+    const run = spawnSync(process.execPath, [join(alone, 'clhooks/cli.mjs'), 'dead-letters', 'list', '--redis', 'redis://127.0.0.1:1'],
+      { cwd: alone, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(run.status, 2, run.stderr);
+    assert.equal(run.stderr, 'error[usage]: npx clhooks dead-letters talks to Redis with the redis package (or ioredis): npm install redis\n');
+  } finally {
+    rmSync(alone, { recursive: true, force: true });
+  }
+});

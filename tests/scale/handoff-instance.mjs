@@ -6,7 +6,7 @@
 // sleeps that long, `hold` never ends on the worker named by HOLDER.
 //
 //   PKG=… REDIS_URL=… CLIENT=redis|ioredis ROLE=receiver|worker NAME=… [MAX_ATTEMPTS= RETRY_MS=
-//   RECLAIM_IDLE_MS= BLOCK_MS= CONCURRENCY= HOLDER=] node handoff-instance.mjs
+//   RECLAIM_IDLE_MS= BLOCK_MS= CONCURRENCY= HOLDER= STORE_TIMEOUT_MS=] node handoff-instance.mjs
 
 import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -58,7 +58,7 @@ if (process.env.ROLE === 'worker') {
     process.exit(0);
   });
 } else {
-  const webhooks = new Webhooks({ secret, queue, onError: () => {} });
+  const webhooks = new Webhooks({ secret, queue, onError: () => {}, storeTimeoutMs: number('STORE_TIMEOUT_MS') });
   const server = createServer({ keepAliveTimeout: 30_000 }, webhooks.nodeHandler());
   server.listen(0, '127.0.0.1', () => console.log(`listening on http://127.0.0.1:${server.address().port}`));
 }

@@ -57,7 +57,7 @@ export function start(cmd, args, env, ready) {
 /** redis-server on `port`, its data in `dir` (append-only, every write synced). */
 export async function startRedis(port, dir = work) {
   const { child } = await start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes',
-    '--appendfsync', 'always', '--dir', dir, '--protected-mode', 'no'], {}, /Ready to accept connections/);
+    '--appendfsync', 'always', '--dir', dir, '--protected-mode', 'no', '--enable-debug-command', 'yes'], {}, /Ready to accept connections/);
   return child;
 }
 

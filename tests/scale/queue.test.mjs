@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { freePort, killed, pool, postTo, sleep, start, startRedis, work } from './harness.mjs';
 
@@ -35,8 +36,8 @@ after(async () => {
 /** Short worker settings: retries 50 ms apart, reclaimed after 1.5 s without a heartbeat. */
 const QUICK = { MAX_ATTEMPTS: '3', RETRY_MS: '50', RECLAIM_IDLE_MS: '1500', BLOCK_MS: '200' };
 
-const receiver = async (name, client) => {
-  const { child, match } = await start('node', [script], { PKG: pkg, REDIS_URL, CLIENT: client, ROLE: 'receiver', NAME: name }, /listening on (http:\/\/\S+)/);
+const receiver = async (name, client, env = {}) => {
+  const { child, match } = await start('node', [script], { PKG: pkg, REDIS_URL, CLIENT: client, ROLE: 'receiver', NAME: name, ...env }, /listening on (http:\/\/\S+)/);
   return { name, child, url: match[1] };
 };
 const worker = async (name, client, env = {}) => {
@@ -115,8 +116,10 @@ test('2 receivers and 2 workers on one Redis: every event\'s handler succeeds on
   assert.deepEqual((await queue.deadLetter(dead.id)).id, dead.id);
   const copy = await postTo(`${receivers[0].url}/hooks`, events[7].body, events[7].headers);
   assert.deepEqual(copy.json, { received: 'orders.place', duplicate: true });
-  // Replayed, it runs again (its attempts counted afresh), and is dead-lettered again.
-  assert.equal(await queue.replay(), 1);
+  // Replayed from the command line, it runs again (its attempts counted afresh), and is
+  // dead-lettered again.
+  const replayed = spawnSync(process.execPath, [join(pkg, 'cli.mjs'), 'dead-letters', 'replay', '--all', '--redis', REDIS_URL], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(replayed.stdout, 'moved 1 dead letter back to clhooks:queue\n', replayed.stderr);
   assert.equal(await admin.xLen('clhooks:queue:dead'), 0);
   await until(async () => (await hash('runs')).e7 === '6', 10_000, 'the replay\'s three runs');
   await until(async () => (await admin.xLen('clhooks:queue:dead')) === 1, 10_000, 'dead-lettered again');
@@ -125,6 +128,26 @@ test('2 receivers and 2 workers on one Redis: every event\'s handler succeeds on
   console.log(`# handoff: ${answers.length} answers to ${events.length} events sent to 2 receivers at once, all 200; `
     + `answer p50 ${percentile(ms, 50).toFixed(1)} ms, p99 ${percentile(ms, 99).toFixed(1)} ms while 4 handlers took 6 s each`);
   for (const { child } of [...receivers, ...workers]) await killed(child, 'SIGTERM');
+});
+
+test('a Redis slower than the store wait: answered 503, and the script that queued after it makes the retry a duplicate', async () => {
+  await admin.flushAll();
+  const r = await receiver('slow', 'redis', { STORE_TIMEOUT_MS: '200' });
+  const event = delivery('late');
+  // Redis stops for 800 ms: the receiver stops waiting at 200 ms; its script runs after.
+  const blocker = createClient({ url: REDIS_URL });
+  blocker.on('error', () => {});
+  await blocker.connect();
+  const sleeping = blocker.sendCommand(['DEBUG', 'SLEEP', '0.8']);
+  await sleep(50);
+  const first = await postTo(`${r.url}/hooks`, event.body, event.headers);
+  assert.deepEqual([first.status, first.json.error], [503, 'queue_unavailable']);
+  await sleeping;
+  await blocker.quit();
+  const retry = await postTo(`${r.url}/hooks`, event.body, event.headers);
+  assert.deepEqual(retry.json, { received: 'orders.place', duplicate: true }, 'queued after the 503: the retry is a duplicate');
+  assert.equal(await admin.xLen('clhooks:queue'), 1, 'queued once');
+  await killed(r.child, 'SIGTERM');
 });
 
 test('a worker killed (SIGKILL) while it holds messages: another reclaims and runs them; effects repeat only for what it held', async () => {
