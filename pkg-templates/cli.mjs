@@ -451,6 +451,8 @@ async function deadLetters(args) {
   const url = await guard(() => core.commandRedisUrl(args.redis ?? undefined, process.env.REDIS_URL));
   const { action } = args;
   const ids = action.action === 'replay' ? await guard(() => core.commandReplayIds(action.ids ?? [], Boolean(action.all))) : undefined;
+  const given = action.action === 'show' ? [action.id] : action.action === 'list' && action.after ? [action.after] : [];
+  await guard(() => core.commandCheckIds(given));
   const { createRedisQueue } = await import('./redis.mjs');
   const { client, close } = await redisClient(url);
   try {

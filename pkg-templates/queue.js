@@ -281,7 +281,7 @@ export function createQueues(api) {
      * take: each verified again, its handlers run, then settled through the queue's `settle`;
      * resolves once every message is settled, or handed back past `graceMs`.
      */
-    runBatch(messages, { graceMs = 900_000 } = {}) {
+    runBatch(messages, { graceMs = 2 ** 31 - 1 } = {}) {
       this.#core();
       this.#machine = new (api.worker().Worker)({ ...this.#machineOptions, concurrency: Math.max(1, messages.length) }, clock());
       this.#batch = { messages, graceMs };
@@ -385,7 +385,7 @@ export function createQueues(api) {
         this.#jobs.delete(job);
       } else if (kind === 'stopped') {
         clearTimeout(this.#timer);
-        this.queue.leave?.(this.consumer);
+        Promise.resolve().then(() => this.queue.leave?.(this.consumer)).catch(() => {});
         this.#started = false;
         for (const resolve of this.#stopped.splice(0)) resolve();
       }
@@ -393,6 +393,8 @@ export function createQueues(api) {
 
     /** A message take `take` got: read, verified again, and given to the machine as a job. */
     #taken(take, message) {
+      // Not a message (a queue of one's own that broke its contract): nothing to run or settle.
+      if (message === null || typeof message !== 'object') return;
       let record;
       let event;
       let handlers;

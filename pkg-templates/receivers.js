@@ -482,8 +482,8 @@ export function createReceivers(api) {
         };
         // Cloudflare counts the attempts: its max_retries decides the last one.
         const worker = this.worker({ maxAttempts: 1_000_000, ...options, queue: engine });
-        await worker.runBatch(messages.map((platform) => ({ id: platform.id, deliveries: Math.max(1, platform.attempts ?? 1), record: platform.body, platform })),
-          { graceMs: options.handlerTimeoutMs ?? 900_000 });
+        // No grace to cut the batch short: the core's handler timeout bounds each run.
+        await worker.runBatch(messages.map((platform) => ({ id: platform.id, deliveries: Math.max(1, platform.attempts ?? 1), record: platform.body, platform })));
       };
     }
 

@@ -103,6 +103,8 @@ const DEFAULT_GROUP = __DEFAULT_GROUP__;
 const DEAD_ERROR_BYTES = __DEAD_ERROR_BYTES__;
 const REPLAY_SCRIPT = __REPLAY_SCRIPT__;
 const REPLAY_BATCH = __REPLAY_BATCH__;
+/** A stream entry's id. */
+const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 /** The fields a dead letter adds to its record. */
 const DEAD_FIELDS = ['reason', 'error', 'failed'];
 
@@ -116,6 +118,9 @@ function bytesSender(client) {
 /** A node-redis or ioredis client's own connection for blocking reads, connected. */
 async function duplicated(client) {
   const copy = client.duplicate();
+  // Its errors are the read's to report (a connection that drops is made again): never an
+  // unhandled 'error' event that ends the process.
+  copy.on('error', () => {});
   // node-redis connects on connect(); ioredis by itself (its `status` says how far).
   if (typeof copy.isOpen === 'boolean' && !copy.isOpen) await copy.connect();
   return copy;
@@ -193,10 +198,18 @@ export function createRedisQueue(client, options = {}) {
       const reclaimed = await script(sendBytes, TAKE_SCRIPT, ['2', stream, delayed, group, consumer, String(reclaimIdleMs), String(count)]);
       const taken = (reclaimed || []).map(([id, times, fields]) => ({ id: text(id), deliveries: Number(times), record: fields }));
       if (taken.length >= count) return taken.map((message) => ({ ...message, consumer }));
-      const { send: read } = await readerOf(consumer);
+      const reader = await readerOf(consumer);
       const args = ['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count - taken.length)];
       if (taken.length === 0 && blockMs > 0) args.push('BLOCK', String(blockMs));
-      const reply = await read([...args, 'STREAMS', stream, '>']);
+      let reply;
+      try {
+        reply = await reader.send([...args, 'STREAMS', stream, '>']);
+      } catch (error) {
+        // Made again on the next read.
+        if (readers.get(consumer) !== undefined) readers.delete(consumer);
+        closed(reader.copy);
+        throw error;
+      }
       const fresh = reply && reply[0] ? entries(reply[0][1], 1) : [];
       return [...taken, ...fresh].map((message) => ({ ...message, consumer }));
     },
@@ -222,11 +235,13 @@ export function createRedisQueue(client, options = {}) {
      */
     async deadLetters({ count = 100, after = undefined } = {}) {
       if (!(Number.isInteger(count) && count > 0 && count <= 10_000)) throw invalid('count must be a whole number from 1 to 10000');
+      if (after !== undefined && (typeof after !== 'string' || !ENTRY_ID.test(after))) throw invalid('after must be a dead-letter id, such as 1765000000000-0');
       const entries = await sendBytes(['XRANGE', dead, after === undefined ? '-' : `(${after}`, '+', 'COUNT', String(count)]);
       return (entries || []).map(deadLetter);
     },
     /** One dead letter by id, or `undefined`. */
     async deadLetter(id) {
+      if (typeof id !== 'string' || !ENTRY_ID.test(id)) throw invalid('deadLetter takes a dead-letter id, such as 1765000000000-0');
       const [entry] = (await sendBytes(['XRANGE', dead, String(id), String(id)])) || [];
       return entry ? deadLetter(entry) : undefined;
     },
@@ -235,14 +250,24 @@ export function createRedisQueue(client, options = {}) {
      * all of them. How many moved.
      */
     async replay(ids) {
-      if (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => typeof id === 'string'))) throw invalid('replay takes an array of dead-letter ids, or nothing for all');
+      if (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => typeof id === 'string' && ENTRY_ID.test(id)))) {
+        throw invalid('replay takes an array of dead-letter ids (such as 1765000000000-0), or nothing for all');
+      }
       let moved = 0;
-      for (let next = ids === undefined ? undefined : [...ids]; ;) {
-        const batch = next === undefined
-          ? (await sendBytes(['XRANGE', dead, '-', '+', 'COUNT', String(REPLAY_BATCH)]) || []).map(([id]) => text(id))
-          : next.splice(0, REPLAY_BATCH);
-        if (batch.length === 0) return moved;
-        moved += Number(await script(send, REPLAY_SCRIPT, ['2', stream, dead, ...batch]));
+      if (ids !== undefined) {
+        for (let next = [...ids]; next.length > 0;) moved += Number(await script(send, REPLAY_SCRIPT, ['2', stream, dead, ...next.splice(0, REPLAY_BATCH)]));
+        return moved;
+      }
+      // All: up to the newest when the replay begins, page after page, so that dead letters that
+      // come back meanwhile (a worker running) do not make it endless.
+      const [newest] = (await sendBytes(['XREVRANGE', dead, '+', '-', 'COUNT', '1'])) || [];
+      if (!newest) return 0;
+      const last = text(newest[0]);
+      for (let start = '-'; ;) {
+        const page = ((await sendBytes(['XRANGE', dead, start, last, 'COUNT', String(REPLAY_BATCH)])) || []).map(([id]) => text(id));
+        if (page.length === 0) return moved;
+        moved += Number(await script(send, REPLAY_SCRIPT, ['2', stream, dead, ...page]));
+        start = `(${page.at(-1)}`;
       }
     },
     /** A worker stopped: its blocking connection is closed. */

@@ -28,8 +28,8 @@ use crate::receiver::{Claim, DEFAULT_KEEP_MS};
 
 mod redis;
 pub use redis::{
-    Command, RedisQueue, DEAD_ERROR_BYTES, DEFAULT_GROUP, DEFAULT_STREAM, ENQUEUE_SCRIPT, EXTEND_SCRIPT,
-    REPLAY_BATCH, REPLAY_SCRIPT, SETTLE_SCRIPT, TAKE_SCRIPT,
+    is_entry_id, Command, RedisQueue, DEAD_ERROR_BYTES, DEFAULT_GROUP, DEFAULT_STREAM, ENQUEUE_SCRIPT,
+    EXTEND_SCRIPT, REPLAY_BATCH, REPLAY_SCRIPT, SETTLE_SCRIPT, TAKE_SCRIPT,
 };
 
 /// The version of the [`Record`] this crate writes and reads.
@@ -193,16 +193,33 @@ impl Record {
         let invalid = |reason: &str| Error::InvalidRecord { reason: reason.to_owned() };
         let end = bytes.iter().position(|b| *b == b'\n').ok_or_else(|| invalid("no head line"))?;
         let (head, rest) = bytes.split_at(end);
-        let fields: std::collections::BTreeMap<String, serde_json::Value> = serde_json::from_slice(head)
-            .map_err(|e| invalid(&format!("its head is not a JSON object: {e}")))?;
-        let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(fields.len().saturating_add(1));
-        for (name, value) in fields {
-            let serde_json::Value::String(text) = value else {
-                return Err(invalid(&format!("`{name}` is not a string")));
-            };
-            pairs.push((name.into_bytes(), text.into_bytes()));
+        // The head's fields as strings (a struct, not a map of JSON values: less code in a module
+        // that loads this); one missing is told by `from_fields`, as for any record.
+        #[derive(serde::Deserialize)]
+        struct Head {
+            v: Option<String>,
+            key: Option<String>,
+            topic: Option<String>,
+            sig: Option<String>,
+            rcv: Option<String>,
+            attempt: Option<String>,
         }
-        pairs.push((b"body".to_vec(), rest.get(1..).unwrap_or_default().to_vec()));
+        let head: Head = serde_json::from_slice(head)
+            .map_err(|e| invalid(&format!("its head is not a JSON object of strings: {e}")))?;
+        let mut pairs: Vec<(&[u8], Vec<u8>)> = Vec::with_capacity(7);
+        for (name, value) in [
+            ("v", head.v),
+            ("key", head.key),
+            ("topic", head.topic),
+            ("sig", head.sig),
+            ("rcv", head.rcv),
+            ("attempt", head.attempt),
+        ] {
+            if let Some(value) = value {
+                pairs.push((name.as_bytes(), value.into_bytes()));
+            }
+        }
+        pairs.push((b"body", rest.get(1..).unwrap_or_default().to_vec()));
         Record::from_fields(pairs)
     }
 }
@@ -654,6 +671,8 @@ pub struct Worker {
     take_failing: bool,
     /// Stopping: no more takes; what still runs at `until` is handed back.
     stop_until: Option<u64>,
+    /// The stop's grace is over (what ran then was handed back).
+    graced: bool,
     stopped: bool,
     actions: VecDeque<WorkerAction>,
 }
@@ -673,6 +692,7 @@ impl Worker {
             not_before: now_ms,
             take_failing: false,
             stop_until: None,
+            graced: false,
             stopped: false,
             actions: VecDeque::new(),
         };
@@ -720,7 +740,9 @@ impl Worker {
             Some(taking) => Some(taking.until),
             None => self.wants_take().then_some(self.not_before),
         };
-        jobs.flatten().chain(take).chain(self.stop_until.filter(|_| !self.stopped)).min()
+        // Once the grace is over, there is nothing more to wake for at its end.
+        let grace = self.stop_until.filter(|_| !self.stopped && !self.graced);
+        jobs.flatten().chain(take).chain(grace).min()
     }
 
     /// A message take number `take` ([`WorkerAction::Take`]) got, at `now_ms`: its record's
@@ -871,8 +893,15 @@ impl Worker {
                 let attempt = found.attempt;
                 self.ran(job, attempt, ok, now_ms);
             }
-            // Handed back or reclaimed: its slot was freed then.
-            Stage::Lost => self.forget(job, now_ms),
+            // Handed back or reclaimed: its slot was freed then. A run it claimed is ended now, as
+            // it went (done: a copy handed out meanwhile is a duplicate; failed: it runs).
+            Stage::Lost => {
+                if found.claimed {
+                    found.claimed = false;
+                    self.actions.push_back(WorkerAction::EndRun { job, handled: ok });
+                }
+                self.forget(job, now_ms);
+            }
             Stage::Claiming { .. } | Stage::Ending { .. } | Stage::Settling { .. } => {}
         }
     }
@@ -913,6 +942,7 @@ impl Worker {
         let heartbeat = self.config.heartbeat_ms();
         let timeout_ms = self.config.handler_timeout_ms;
         let grace_over = self.stop_until.is_some_and(|until| now_ms >= until);
+        self.graced |= grace_over;
         let mut ended = Vec::new();
         let mut unsettled = Vec::new();
         let mut unclaimed = Vec::new();

@@ -223,6 +223,31 @@ impl RedisQueue {
         command([b"XRANGE".as_slice(), dead.as_bytes(), start.as_bytes(), b"+", b"COUNT", count.as_bytes()])
     }
 
+    /// The newest dead letter (`XREVRANGE`): replaying all of them goes up to it and no further,
+    /// so dead letters that come back meanwhile (a worker running) do not make it endless.
+    #[must_use]
+    pub fn newest_dead_letter(&self) -> Command {
+        let dead = self.dead();
+        command([b"XREVRANGE".as_slice(), dead.as_bytes(), b"+", b"-", b"COUNT", b"1"])
+    }
+
+    /// `XRANGE` of the next page of dead letters to replay: from `after` (none: the oldest) up
+    /// to `last` (the newest when the replay began), [`REPLAY_BATCH`] at most.
+    #[must_use]
+    pub fn dead_letters_up_to(&self, after: Option<&str>, last: &str) -> Command {
+        let dead = self.dead();
+        let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
+        let count = REPLAY_BATCH.to_string();
+        command([
+            b"XRANGE".as_slice(),
+            dead.as_bytes(),
+            start.as_bytes(),
+            last.as_bytes(),
+            b"COUNT",
+            count.as_bytes(),
+        ])
+    }
+
     /// The replay script for `ids` (at most [`REPLAY_BATCH`] of them are taken).
     #[must_use]
     pub fn replay<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Command {
@@ -237,6 +262,16 @@ impl RedisQueue {
         out.extend(ids.into_iter().take(REPLAY_BATCH).map(|id| id.as_bytes().to_vec()));
         out
     }
+}
+
+/// Whether `id` is a stream entry's id (`MS-SEQ`, both decimal).
+#[must_use]
+pub fn is_entry_id(id: &str) -> bool {
+    let mut parts = id.split('-');
+    let digits = |part: Option<&str>| {
+        part.is_some_and(|p| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    digits(parts.next()) && digits(parts.next()) && parts.next().is_none()
 }
 
 /// `text` cut to at most `max` bytes, on a character boundary.

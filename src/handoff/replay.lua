@@ -5,7 +5,9 @@
 -- were moved (an id not there is skipped).
 local moved = 0
 for _, id in ipairs(ARGV) do
-  local entry = redis.call('XRANGE', KEYS[2], id, id)[1]
+  -- An id that is not one (malformed) is skipped like one that is not there.
+  local found = redis.pcall('XRANGE', KEYS[2], id, id)
+  local entry = type(found) == 'table' and found[1]
   if entry then
     local fields = {}
     local from = entry[2]

@@ -83,9 +83,7 @@ test('a queue that fails or is slow is answered 503 queue_unavailable and told; 
   const slow = { enqueue: () => new Promise((ok) => { accept = ok; }) };
   const seen = createMemoryStore();
   const late = new Webhooks({ secret: SECRET, queue: slow, seen, storeTimeoutMs: 50, onError });
-  const started = Date.now();
   assert.equal(said(await late.process(delivery(document('o4')))).error, 'queue_unavailable');
-  assert.ok(Date.now() - started < 2_000);
   assert.equal(said(await late.process(delivery(document('o4')))).error, 'in_flight', 'the claim is held while the queue may still take it');
   accept();
   await sleep(20);
@@ -127,22 +125,29 @@ test('with a seen-store, a delivery a queue holds twice (a crash between its wri
     return new Webhooks({ secret: SECRET, queue: capture }).process(delivery(body)).then(() => kept);
   };
   const twice = await record(document('twice'));
+  const empty = (q) => q.size.ready === 0 && q.size.delayed === 0 && q.size.held === 0;
   queue.enqueue(twice);
   queue.enqueue(twice);
   const seen = createMemoryStore();
   const ran = [];
-  const worker = createWorker({ secret: SECRET, queue, seen, ...quick }).on('*', (event) => { ran.push(event.id); });
+  const worker = createWorker({ secret: SECRET, queue, seen, ...quick }).on('*', async (event) => {
+    ran.push(event.id);
+    await sleep(30); // the copy is taken while this one runs: retried, then a duplicate
+  });
   worker.start();
-  await until(() => queue.size.ready === 0 && queue.size.held === 0);
+  await until(() => empty(queue) && ran.length === 1);
   await worker.stop();
   assert.deepEqual(ran, ['twice']);
+  assert.deepEqual(queue.size, { ready: 0, delayed: 0, held: 0, dead: 0 });
   // Without one, it runs for each copy.
-  queue.enqueue(twice);
-  queue.enqueue(twice);
+  const other = createMemoryQueue();
+  other.enqueue(twice);
+  other.enqueue(twice);
   const both = [];
-  const plain = createWorker({ secret: SECRET, queue, ...quick }).on('*', (event) => { both.push(event.id); }).start();
-  await until(() => both.length === 2);
+  const plain = createWorker({ secret: SECRET, queue: other, ...quick }).on('*', (event) => { both.push(event.id); }).start();
+  await until(() => empty(other));
   await plain.stop();
+  assert.deepEqual(both, ['twice', 'twice']);
 });
 
 test('a worker retries a failing handler with the backoff, then moves it to the dead letters; replayed, it runs again', async () => {

@@ -6,7 +6,7 @@
 // sleeps that long, `hold` never ends on the worker named by HOLDER.
 //
 //   PKG=… REDIS_URL=… CLIENT=redis|ioredis ROLE=receiver|worker NAME=… [MAX_ATTEMPTS= RETRY_MS=
-//   RECLAIM_IDLE_MS= BLOCK_MS= CONCURRENCY= HOLDER= STORE_TIMEOUT_MS=] node handoff-instance.mjs
+//   RECLAIM_IDLE_MS= BLOCK_MS= CONCURRENCY= HOLDER= STORE_TIMEOUT_MS= STREAM=] node handoff-instance.mjs
 
 import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -30,7 +30,7 @@ if (process.env.CLIENT === 'ioredis') {
   await client.connect();
 }
 const command = (args) => (process.env.CLIENT === 'ioredis' ? client.call(...args) : client.sendCommand(args));
-const queue = createRedisQueue(client);
+const queue = createRedisQueue(client, process.env.STREAM ? { stream: process.env.STREAM } : {});
 const number = (variable) => (process.env[variable] ? Number(process.env[variable]) : undefined);
 
 if (process.env.ROLE === 'worker') {

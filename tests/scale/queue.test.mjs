@@ -134,16 +134,23 @@ test('a Redis slower than the store wait: answered 503, and the script that queu
   await admin.flushAll();
   const r = await receiver('slow', 'redis', { STORE_TIMEOUT_MS: '200' });
   const event = delivery('late');
-  // Redis stops for 800 ms: the receiver stops waiting at 200 ms; its script runs after.
+  // Redis stops for 1.5 s: the receiver stops waiting at 200 ms; its script runs after.
   const blocker = createClient({ url: REDIS_URL });
   blocker.on('error', () => {});
   await blocker.connect();
-  const sleeping = blocker.sendCommand(['DEBUG', 'SLEEP', '0.8']);
-  await sleep(50);
+  const probe = createClient({ url: REDIS_URL });
+  probe.on('error', () => {});
+  await probe.connect();
+  const sleeping = blocker.sendCommand(['DEBUG', 'SLEEP', '1.5']);
+  // Asleep once a PING goes unanswered (the POST must come after the sleep began).
+  for (let i = 0; i < 100; i++) {
+    if (await Promise.race([probe.ping().then(() => false), sleep(100).then(() => true)])) break;
+  }
   const first = await postTo(`${r.url}/hooks`, event.body, event.headers);
-  assert.deepEqual([first.status, first.json.error], [503, 'queue_unavailable']);
+  assert.deepEqual([first.status, first.json.error], [503, 'queue_unavailable'], JSON.stringify(first));
   await sleeping;
   await blocker.quit();
+  await probe.quit();
   const retry = await postTo(`${r.url}/hooks`, event.body, event.headers);
   assert.deepEqual(retry.json, { received: 'orders.place', duplicate: true }, 'queued after the 503: the retry is a duplicate');
   assert.equal(await admin.xLen('clhooks:queue'), 1, 'queued once');
@@ -216,6 +223,10 @@ test('Redis killed and restarted from its append-only file between enqueue and w
   const events = Array.from({ length: 100 }, (_, i) => delivery(`a${i}`));
   for (const event of events) assert.equal((await postTo(`${r.url}/hooks`, event.body, event.headers)).json.handed_off, true);
   await killed(r.child, 'SIGTERM');
+  // A worker reading another, empty stream with node-redis when Redis dies: it must outlive it
+  // (a connection's error is no crash).
+  const across = await worker('across', 'redis', { STREAM: 'idle:queue' });
+  await sleep(300);
   await killed(redis);
   redis = await startRedis(redisPort);
   // Clients made after the restart: a client that reconnects within the moment a killed Redis
@@ -226,6 +237,9 @@ test('Redis killed and restarted from its append-only file between enqueue and w
   await after.connect();
   try {
     assert.equal(await after.xLen('clhooks:queue'), 100, 'the stream came back from the append-only file');
+    await sleep(500);
+    assert.equal(across.child.exitCode, null, 'the worker reading when Redis died is still running');
+    await killed(across.child);
     const late = await worker('after-restart', 'redis');
     const done = async () => after.hGetAll('handoff:done');
     await until(async () => Object.keys(await done()).length === 100, 15_000, 'every queued event done');

@@ -305,8 +305,10 @@ impl Webhooks {
         self
     }
 
-    /// In handoff mode, a worker running these handlers (with this receiver's secrets, settings
-    /// and error hook) on what the queue holds; `None` without a queue.
+    /// In handoff mode, a worker running these handlers on what the queue holds, verifying with
+    /// this receiver's secrets and settings, and telling its error hook of handlers that fail
+    /// (the worker's other notices go to [`tracing`], or to [`Worker::on_error`]); the worker's
+    /// own settings are [`Worker::config`]'s. `None` without a queue.
     #[must_use]
     pub fn worker(&self) -> Option<Worker> {
         let queue = Arc::clone(self.queue.as_ref()?);

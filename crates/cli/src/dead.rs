@@ -51,6 +51,12 @@ fn letters(reply: &Value) -> Vec<DeadLetter> {
 
 pub fn run(args: DeadLetters) -> Result<(), Failure> {
     let url = dead::redis_url(args.redis.as_deref(), std::env::var(dead::REDIS_ENV).ok().as_deref())?;
+    // What was given is checked before Redis is asked anything.
+    let named = match &args.action {
+        DeadLetterAction::List { after, .. } => dead::check_ids(after.as_deref()).map(|()| None)?,
+        DeadLetterAction::Show { id } => dead::check_ids([id.as_str()]).map(|()| None)?,
+        DeadLetterAction::Replay { ids, all } => dead::replay_ids(ids.clone(), *all)?,
+    };
     let failed = |e: redis::RedisError| dead::unavailable(&url, &e.to_string());
     let client = redis::Client::open(url.as_str()).map_err(failed)?;
     let mut connection = client.get_connection_with_timeout(WAIT).map_err(failed)?;
@@ -78,33 +84,36 @@ pub fn run(args: DeadLetters) -> Result<(), Failure> {
             let found = letters(&send(command)?).into_iter().next();
             printed(dead::show(&args.stream, &id, found.as_ref()))
         }
-        DeadLetterAction::Replay { ids, all } => {
-            let named = dead::replay_ids(ids, all)?;
+        DeadLetterAction::Replay { .. } => {
             let mut moved = 0;
-            loop {
-                let batch: Vec<String> = match &named {
-                    Some(ids) => ids.clone(),
-                    None => letters(&send(queue.dead_letters("-", clhooks::handoff::REPLAY_BATCH))?)
-                        .into_iter()
-                        .map(|letter| letter.id)
-                        .collect(),
+            let replay = |send: &mut dyn FnMut(Vec<Vec<u8>>) -> Result<Value, Failure>, batch: &[String]| {
+                let Value::Int(n) = send(queue.replay(batch.iter().map(String::as_str)))? else {
+                    return Err(dead::unavailable(
+                        &url,
+                        "the replay script answered something else than a count",
+                    ));
                 };
-                if batch.is_empty() {
-                    break;
+                Ok::<u64, Failure>(u64::try_from(n).unwrap_or(0))
+            };
+            if let Some(ids) = &named {
+                for batch in ids.chunks(clhooks::handoff::REPLAY_BATCH) {
+                    moved += replay(&mut send, batch)?;
                 }
-                let mut step = 0;
-                for chunk in batch.chunks(clhooks::handoff::REPLAY_BATCH) {
-                    let Value::Int(n) = send(queue.replay(chunk.iter().map(String::as_str)))? else {
-                        return Err(dead::unavailable(
-                            &url,
-                            "the replay script answered something else than a count",
-                        ));
-                    };
-                    step += u64::try_from(n).unwrap_or(0);
-                }
-                moved += step;
-                if named.is_some() || step == 0 {
-                    break;
+            } else if let Some(last) =
+                letters(&send(queue.newest_dead_letter())?).into_iter().next().map(|l| l.id)
+            {
+                // All: up to the newest when the replay began, page after page, so that dead
+                // letters that come back meanwhile (a worker running) do not make it endless.
+                let mut after: Option<String> = None;
+                loop {
+                    let page: Vec<String> =
+                        letters(&send(queue.dead_letters_up_to(after.as_deref(), &last))?)
+                            .into_iter()
+                            .map(|letter| letter.id)
+                            .collect();
+                    let Some(end) = page.last().cloned() else { break };
+                    moved += replay(&mut send, &page)?;
+                    after = Some(end);
                 }
             }
             printed(dead::replayed(&args.stream, moved, named.as_ref().map(Vec::len)))

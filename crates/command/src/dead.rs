@@ -152,6 +152,21 @@ pub fn show(stream: &str, id: &str, letter: Option<&DeadLetter>) -> Printed {
     Printed { stdout: text + &shown.stdout, failure: shown.failure }
 }
 
+/// The dead-letter ids a command was given, checked: each `MS-SEQ` as Redis writes them.
+///
+/// # Errors
+///
+/// A usage failure naming the first that is not one.
+pub fn check_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> Result<(), Failure> {
+    match ids.into_iter().find(|id| !clhooks::handoff::is_entry_id(id)) {
+        Some(id) => Err(Failure::usage(
+            "usage",
+            format!("{id:?} is not a dead letter's id (such as 1765000000000-0)"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Which dead letters `replay` moves: those named, or all with `--all` (`None`).
 ///
 /// # Errors
@@ -160,7 +175,10 @@ pub fn show(stream: &str, id: &str, letter: Option<&DeadLetter>) -> Printed {
 pub fn replay_ids(ids: Vec<String>, all: bool) -> Result<Option<Vec<String>>, Failure> {
     match (ids.is_empty(), all) {
         (true, true) => Ok(None),
-        (false, false) => Ok(Some(ids)),
+        (false, false) => {
+            check_ids(ids.iter().map(String::as_str))?;
+            Ok(Some(ids))
+        }
         (true, false) => Err(Failure::usage("usage", "name the dead letters to replay, or give --all")),
         (false, true) => Err(Failure::usage("usage", "give dead letters' ids or --all, not both")),
     }

@@ -14,8 +14,8 @@ use crate::unavailable;
 
 /// A durable queue on Redis Streams (Redis 6.2 or later, or Valkey) for handoff: receivers write
 /// each delivery's record and claim its key in one script; workers read in a consumer group,
-/// each on a connection of its own (a blocking read holds it), so that they never stall the
-/// receivers' commands. It only moves bytes: the commands and scripts are the core's
+/// each on a connection of its own (a blocking read holds it), so that their reads never stall
+/// the receivers' commands nor each other. It only moves bytes: the commands and scripts are the core's
 /// ([`clhooks::handoff::RedisQueue`], the same the npm package's `createRedisQueue` sends), so
 /// receivers and workers in Rust and in JavaScript share one queue.
 pub struct RedisQueue {
@@ -162,48 +162,64 @@ impl RedisQueue {
     /// [`Error::StoreUnavailable`].
     pub async fn replay(&self, ids: Option<&[String]>) -> clhooks::Result<u64> {
         let mut moved = 0;
-        let mut chosen: Vec<String> = ids.map(<[String]>::to_vec).unwrap_or_default();
+        let replay = |batch: Vec<String>| {
+            let command = self.protocol.replay(batch.iter().map(String::as_str));
+            async move {
+                let Value::Int(n) = self.send(command).await? else { return Err(unexpected("a replay")) };
+                Ok::<u64, Error>(u64::try_from(n).unwrap_or(0))
+            }
+        };
+        if let Some(ids) = ids {
+            for batch in ids.chunks(handoff::REPLAY_BATCH) {
+                moved += replay(batch.to_vec()).await?;
+            }
+            return Ok(moved);
+        }
+        // All: up to the newest when the replay begins, page after page, so that dead letters
+        // that come back meanwhile (a worker running) do not make it endless.
+        let newest = self.send(self.protocol.newest_dead_letter()).await?;
+        let Some(last) = items(&newest).iter().filter_map(dead_letter).next().map(|d| d.id) else {
+            return Ok(0);
+        };
+        let mut after: Option<String> = None;
         loop {
-            let batch: Vec<String> = match ids {
-                Some(_) => chosen.drain(..chosen.len().min(handoff::REPLAY_BATCH)).collect(),
-                None => {
-                    self.dead_letters(None, handoff::REPLAY_BATCH).await?.into_iter().map(|d| d.id).collect()
-                }
-            };
-            if batch.is_empty() {
-                return Ok(moved);
-            }
-            let reply = self.send(self.protocol.replay(batch.iter().map(String::as_str))).await?;
-            let Value::Int(n) = reply else { return Err(unexpected("a replay")) };
-            moved += u64::try_from(n).unwrap_or(0);
-            if ids.is_none() && n == 0 {
-                return Ok(moved);
-            }
+            let page = self.send(self.protocol.dead_letters_up_to(after.as_deref(), &last)).await?;
+            let page: Vec<String> = items(&page).iter().filter_map(dead_letter).map(|d| d.id).collect();
+            let Some(end) = page.last().cloned() else { return Ok(moved) };
+            moved += replay(page).await?;
+            after = Some(end);
         }
     }
 
     async fn read(&self, consumer: &str, count: u32, block_ms: Option<u64>) -> clhooks::Result<Value> {
-        let mut readers = self.readers.lock().await;
-        if !readers.contains_key(consumer) {
-            // Its answer may take the whole block time: no shorter response timeout.
-            let wait = Duration::from_millis(block_ms.unwrap_or(0).saturating_add(5_000));
-            let config = AsyncConnectionConfig::new().set_response_timeout(Some(wait));
-            let made = self
-                .client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await
-                .map_err(|e| unavailable(&e))?;
-            readers.insert(consumer.to_owned(), made);
-        }
-        let Some(connection) = readers.get_mut(consumer) else { return Err(unexpected("a read")) };
+        // The lock only finds or makes the worker's connection: the blocking read runs without it,
+        // so workers sharing this queue never wait on each other's reads.
+        let mut connection = {
+            let mut readers = self.readers.lock().await;
+            match readers.get(consumer) {
+                Some(connection) => connection.clone(),
+                None => {
+                    // An answer may take the whole block time (a worker's is the same each read).
+                    let wait = Duration::from_millis(block_ms.unwrap_or(0).saturating_add(5_000));
+                    let config = AsyncConnectionConfig::new().set_response_timeout(Some(wait));
+                    let made = self
+                        .client
+                        .get_multiplexed_async_connection_with_config(&config)
+                        .await
+                        .map_err(|e| unavailable(&e))?;
+                    readers.insert(consumer.to_owned(), made.clone());
+                    made
+                }
+            }
+        };
         let mut command = redis::Cmd::new();
         for arg in self.protocol.read(consumer, count, block_ms) {
             command.arg(arg);
         }
-        let read = command.query_async(connection).await;
+        let read = command.query_async(&mut connection).await;
         if read.is_err() {
             // Made again on the next read.
-            readers.remove(consumer);
+            self.readers.lock().await.remove(consumer);
         }
         read.map_err(|e| unavailable(&e))
     }

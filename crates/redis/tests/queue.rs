@@ -81,9 +81,33 @@ async fn a_retry_waits_for_its_delay_with_its_attempts_counted() {
     let queue = RedisQueue::connect(&redis.url, handoff::RedisQueue::default()).await.unwrap();
     queue.enqueue(&record("k"), Some(60_000)).await.unwrap();
     let [message] = take(&queue, "w1", 60_000).await.try_into().unwrap();
-    assert!(queue.settle(&message, Outcome::Retry { attempts: 1, delay_ms: 300 }, "").await.unwrap());
+    // Not before its delay (a minute: however slow this machine is).
+    assert!(queue.settle(&message, Outcome::Retry { attempts: 1, delay_ms: 60_000 }, "").await.unwrap());
     assert!(take(&queue, "w1", 60_000).await.is_empty(), "not before its delay");
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let due: Vec<(Vec<u8>, f64)> = redis::cmd("ZRANGE")
+        .arg("clhooks:queue:delayed")
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as f64;
+    assert!(
+        due.len() == 1 && (due[0].1 - now - 60_000.0).abs() < 30_000.0,
+        "due a minute from now: {}",
+        due[0].1 - now
+    );
+    // Made due now, it comes back with its attempts counted.
+    let _: u64 = redis::cmd("ZADD")
+        .arg("clhooks:queue:delayed")
+        .arg(0)
+        .arg(&due[0].0)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
     let [again] = take(&queue, "w1", 60_000).await.try_into().unwrap();
     assert_eq!(again.deliveries, 1);
     assert_eq!(read(&again).attempts, 1);
@@ -96,7 +120,7 @@ async fn a_dead_workers_message_is_reclaimed_and_its_worker_cannot_settle_it() {
     let queue = RedisQueue::connect(&redis.url, handoff::RedisQueue::default()).await.unwrap();
     queue.enqueue(&record("k"), Some(60_000)).await.unwrap();
     let [held] = take(&queue, "dead", 60_000).await.try_into().unwrap();
-    assert!(take(&queue, "live", 200).await.is_empty(), "not idle long enough");
+    assert!(take(&queue, "live", 60_000).await.is_empty(), "not idle long enough");
     tokio::time::sleep(Duration::from_millis(250)).await;
     let [reclaimed] = take(&queue, "live", 200).await.try_into().unwrap();
     assert_eq!((reclaimed.id.as_str(), reclaimed.deliveries), (held.id.as_str(), 2));
@@ -167,11 +191,16 @@ async fn an_entry_deleted_while_pending_is_not_reclaimed() {
     assert_eq!(held.len(), 2);
     let client = redis::Client::open(redis.url.as_str()).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let _: u64 = redis::cmd("XDEL").arg("clhooks:queue").arg(&held[0].id).query_async(&mut connection).await.unwrap();
+    let _: u64 =
+        redis::cmd("XDEL").arg("clhooks:queue").arg(&held[0].id).query_async(&mut connection).await.unwrap();
     tokio::time::sleep(Duration::from_millis(150)).await;
     let reclaimed = take(&queue, "live", 100).await;
     assert_eq!(reclaimed.iter().map(|m| read(m).key).collect::<Vec<_>>(), ["kept"]);
-    let pending: Vec<redis::Value> =
-        redis::cmd("XPENDING").arg("clhooks:queue").arg("clhooks").query_async(&mut connection).await.unwrap();
+    let pending: Vec<redis::Value> = redis::cmd("XPENDING")
+        .arg("clhooks:queue")
+        .arg("clhooks")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
     assert_eq!(pending.first(), Some(&redis::Value::Int(1)), "the deleted entry left the pending list");
 }

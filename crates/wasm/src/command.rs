@@ -529,6 +529,12 @@ pub fn dead_letter_shown(stream: &str, id: &str, letter: &JsValue) -> Result<JsV
     Ok(printed_value(&command::dead::show(stream, id, letter.as_ref())))
 }
 
+/// Throws a usage failure for the first of `ids` that is not a dead letter's id.
+#[wasm_bindgen(js_name = commandCheckIds)]
+pub fn check_ids(ids: Vec<String>) -> Result<(), JsValue> {
+    command::dead::check_ids(ids.iter().map(String::as_str)).map_err(|f| failure_value(&f))
+}
+
 /// `dead-letters replay`'s ids: an array, or `null` for all; throws a failure for neither or both.
 #[wasm_bindgen(js_name = commandReplayIds)]
 pub fn replay_ids(ids: Vec<String>, all: bool) -> Result<JsValue, JsValue> {
