@@ -265,7 +265,7 @@ export function createQueues(api) {
      * Stops: takes nothing more, lets what runs finish for `graceMs` (default 30 s), then hands
      * back what still runs. Resolves once nothing is held.
      */
-    stop({ graceMs = 30_000 } = {}) {
+    stop({ graceMs = api.worker().Worker.defaultStopGraceMs() } = {}) {
       if (!this.#started) return Promise.resolve();
       return new Promise((resolve) => {
         this.#stopped.push(resolve);
@@ -356,8 +356,13 @@ export function createQueues(api) {
         });
       } else if (kind === 'extend') {
         const held = this.#jobs.get(job);
-        // A queue that cannot say keeps the message held: its settle is checked again.
-        this.#after(() => this.queue.extend(held.message), (ok, owned) => machine.extended(job, !ok || owned !== false, clock()));
+        this.#after(() => this.queue.extend(held.message), (ok, owned) => {
+          if (ok) machine.extended(job, owned !== false, clock());
+          else {
+            held.extendError = owned;
+            machine.extendFailed(job);
+          }
+        });
       } else if (kind === 'settle') {
         const held = this.#jobs.get(job);
         const outcome = action[2];
@@ -408,7 +413,7 @@ export function createQueues(api) {
         if (refusal) {
           const said = JSON.parse(refusal.body);
           error = new WebhookError(said.error, said.message, { status: refusal.status });
-          handlers = refusal.status === 401 ? 'unverified' : 'invalid_record';
+          handlers = api.worker().Worker.deadReasonOf(refusal.status);
         } else {
           event = read;
           handlers = event.routes.length;
@@ -429,7 +434,7 @@ export function createQueues(api) {
       let error;
       if (code === 'handler_failed' && held && held.error !== undefined) error = held.error;
       else {
-        const cause = code === 'queue_unavailable' ? (held ? held.settleError : this.#takeError)
+        const cause = code === 'queue_unavailable' ? (held ? held.settleError ?? held.extendError : this.#takeError)
           : code === 'store_unavailable' && held ? held.storeError
             : code === 'dead_lettered' && held ? held.error : undefined;
         error = new WebhookError(code, cause === undefined ? message : `${message}: ${describe(cause)}`, { status: 500 });

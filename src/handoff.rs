@@ -325,6 +325,11 @@ pub const DEFAULT_WORKER_TIMEOUT_MS: u64 = 900_000;
 /// worker never waits for ever.
 pub const DEFAULT_QUEUE_TIMEOUT_MS: u64 = 5_000;
 
+/// How long a worker's `stop` lets what runs finish by default (30 s) before it hands it back:
+/// most handlers end well within it, and a process manager's own grace (Kubernetes' is 30 s) is
+/// rarely longer.
+pub const DEFAULT_STOP_GRACE_MS: u64 = 30_000;
+
 /// What a [`Worker`] does: its attempts, backoff, heartbeat and pace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkerConfig {
@@ -443,6 +448,17 @@ pub enum DeadReason {
 }
 
 impl DeadReason {
+    /// Why a record the receiver's checks refused (answered `status`) cannot run: its signature
+    /// does not verify (401), or it is no delivery this receiver reads (anything else).
+    #[must_use]
+    pub fn of_refusal(status: u16) -> DeadReason {
+        if status == 401 {
+            DeadReason::Unverified
+        } else {
+            DeadReason::InvalidRecord
+        }
+    }
+
     /// `handler_failed`, `unverified`, `invalid_record` or `abandoned`.
     #[must_use]
     pub fn code(&self) -> &'static str {
@@ -498,17 +514,20 @@ pub enum WorkerNotice {
     SettleFailed,
     /// The seen-store could not claim a message's run: it is retried after a backoff.
     StoreFailed,
+    /// The queue could not renew a message its handlers are running (a heartbeat failed).
+    ExtendFailed,
 }
 
 impl WorkerNotice {
     /// Every notice, in a fixed order.
-    pub const ALL: [WorkerNotice; 6] = [
+    pub const ALL: [WorkerNotice; 7] = [
         WorkerNotice::HandlerFailed,
         WorkerNotice::HandlerTimeout,
         WorkerNotice::DeadLettered,
         WorkerNotice::TakeFailed,
         WorkerNotice::SettleFailed,
         WorkerNotice::StoreFailed,
+        WorkerNotice::ExtendFailed,
     ];
 
     /// `handler_failed`, `handler_timeout`, `dead_lettered`, `queue_unavailable` (both the
@@ -521,6 +540,7 @@ impl WorkerNotice {
             WorkerNotice::DeadLettered => "dead_lettered",
             WorkerNotice::TakeFailed | WorkerNotice::SettleFailed => "queue_unavailable",
             WorkerNotice::StoreFailed => "store_unavailable",
+            WorkerNotice::ExtendFailed => "queue_unavailable",
         }
     }
 
@@ -539,6 +559,9 @@ impl WorkerNotice {
             }
             WorkerNotice::StoreFailed => {
                 "the seen-store could not claim a message's run; it is retried after a backoff"
+            }
+            WorkerNotice::ExtendFailed => {
+                "the queue could not renew a message being run; silent past reclaimIdleMs, another worker may run it too"
             }
         }
     }
@@ -903,6 +926,15 @@ impl Worker {
                 self.forget(job, now_ms);
             }
             Stage::Claiming { .. } | Stage::Ending { .. } | Stage::Settling { .. } => {}
+        }
+    }
+
+    /// The queue could not renew `job`'s message (the heartbeat failed): told. Nothing else
+    /// changes: its settle is checked against its holder all the same, and if the queue stays
+    /// silent past the reclaim idle time another worker may take it over.
+    pub fn extend_failed(&mut self, job: u32) {
+        if let Some(Job { stage: Stage::Running { .. }, .. }) = self.jobs.get(&job) {
+            self.actions.push_back(WorkerAction::Tell { job: Some(job), notice: WorkerNotice::ExtendFailed });
         }
     }
 

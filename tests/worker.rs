@@ -119,6 +119,9 @@ fn every_worker_case() {
             if let Some(job) = step["run_claim_failed"].as_u64() {
                 worker.run_claim_failed(u32::try_from(job).unwrap(), at);
             }
+            if let Some(job) = step["extend_failed"].as_u64() {
+                worker.extend_failed(u32::try_from(job).unwrap());
+            }
             if let Some(job) = step["run_ended"].as_u64() {
                 worker.run_ended(u32::try_from(job).unwrap(), at);
             }

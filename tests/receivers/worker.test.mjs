@@ -55,6 +55,7 @@ test('every shared worker case gives the same actions through the machine the pa
       if (step.run_claimed) worker.runClaimed(step.run_claimed[0], step.run_claimed[1], step.at);
       if (step.run_claim_failed !== undefined) worker.runClaimFailed(step.run_claim_failed, step.at);
       if (step.run_ended !== undefined) worker.runEnded(step.run_ended, step.at);
+      if (step.extend_failed !== undefined) worker.extendFailed(step.extend_failed);
       if (step.wake) worker.wake(step.at);
       if (step.stop !== undefined) worker.stop(step.at, step.stop);
       const actions = [];

@@ -261,9 +261,8 @@ impl Worker {
                         let Some(held) = jobs.get(&job) else { continue };
                         let (this, tell, message) = (Arc::clone(&this), tell.clone(), held.message.clone());
                         tokio::spawn(async move {
-                            // A queue that cannot say keeps the message held: its settle checks again.
-                            let owned = this.queue.extend(&message).await.unwrap_or(true);
-                            let _ = tell.send(Done::Extended(job, owned));
+                            let extended = this.queue.extend(&message).await.map_err(queue_said);
+                            let _ = tell.send(Done::Extended(job, extended));
                         });
                     }
                     WorkerAction::Settle { job, outcome } => {
@@ -292,7 +291,7 @@ impl Worker {
                                 handoff::WorkerNotice::StoreFailed => {
                                     held.and_then(|h| h.store_error.as_deref())
                                 }
-                                handoff::WorkerNotice::SettleFailed => {
+                                handoff::WorkerNotice::SettleFailed | handoff::WorkerNotice::ExtendFailed => {
                                     held.and_then(|h| h.settle_error.as_deref())
                                 }
                                 _ => held.and_then(|h| h.error.as_deref()),
@@ -361,7 +360,13 @@ impl Worker {
                         }
                         machine.handler_ended(job, ok, now_ms());
                     }
-                    Some(Done::Extended(job, owned)) => machine.extended(job, owned, now_ms()),
+                    Some(Done::Extended(job, Ok(owned))) => machine.extended(job, owned, now_ms()),
+                    Some(Done::Extended(job, Err(error))) => {
+                        if let Some(held) = jobs.get_mut(&job) {
+                            held.settle_error = Some(error);
+                        }
+                        machine.extend_failed(job);
+                    }
                     Some(Done::RunClaimed(job, Ok(claim))) => machine.run_claimed(job, claim, now_ms()),
                     Some(Done::RunClaimed(job, Err(error))) => {
                         if let Some(held) = jobs.get_mut(&job) {
@@ -404,11 +409,7 @@ impl Worker {
                         (record.attempts, Ok(count), Some(event), None)
                     }
                     Err(answer) => {
-                        let reason = if answer.status == 401 {
-                            DeadReason::Unverified
-                        } else {
-                            DeadReason::InvalidRecord
-                        };
+                        let reason = DeadReason::of_refusal(answer.status);
                         (record.attempts, Err(reason), None, Some(answer.body))
                     }
                 }
@@ -454,7 +455,7 @@ struct Job {
 enum Done {
     Taken(u32, Result<Vec<Message>, String>),
     Handled(u32, Result<(), BoxError>),
-    Extended(u32, bool),
+    Extended(u32, Result<bool, String>),
     RunClaimed(u32, Result<Claim, String>),
     RunEnded(u32),
     Settled(u32, Result<(), String>),

@@ -148,6 +148,25 @@ impl JsWorker {
         self.inner.borrow_mut().handler_ended(job, ok, ms(now));
     }
 
+    /// The queue could not renew `job`'s message (the heartbeat failed).
+    #[wasm_bindgen(js_name = extendFailed)]
+    pub fn extend_failed(&self, job: u32) {
+        self.inner.borrow_mut().extend_failed(job);
+    }
+
+    /// Why a record the receiver's checks refused with `status` cannot run: `'unverified'` or
+    /// `'invalid_record'`.
+    #[wasm_bindgen(js_name = deadReasonOf)]
+    pub fn dead_reason_of(status: u16) -> String {
+        DeadReason::of_refusal(status).code().to_owned()
+    }
+
+    /// How long `stop` lets what runs finish by default, in ms.
+    #[wasm_bindgen(js_name = defaultStopGraceMs)]
+    pub fn default_stop_grace_ms() -> f64 {
+        clhooks::handoff::DEFAULT_STOP_GRACE_MS as f64
+    }
+
     /// Whether `job`'s message is still this worker's (the heartbeat's answer).
     pub fn extended(&self, job: u32, owned: bool, now: f64) {
         self.inner.borrow_mut().extended(job, owned, ms(now));
