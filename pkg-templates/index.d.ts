@@ -399,6 +399,30 @@ export function createMemoryQueue(options?: { max?: number }): Queue & DeadLette
   readonly size: { ready: number; delayed: number; held: number; dead: number };
 };
 
+/** One webhook's failure streak, as `health()` reports it. */
+export interface WebhookHealth {
+  /** The topic (of unverified requests: the one they claimed, or `unknown`). */
+  topic: string;
+  /** `false`: the signature mismatches claiming this topic, a streak of their own. */
+  verified: boolean;
+  /** Consecutive failed attempts. */
+  streak: number;
+  /** What Commerce Layer has done, estimated: `notice` from 5 (the owner e-mailed), `open` from 30. */
+  circuit: 'closed' | 'notice' | 'open';
+  /** The last failed attempt: its answer's code (or `late`: a 2xx after 5 s), status and time. */
+  last_failure?: { reason: string; status: number; at: string };
+  /** When the last attempt succeeded (ISO 8601). */
+  last_success?: string;
+}
+
+/** What `health()` reports: `open` once a verified webhook's estimated circuit is open. */
+export interface HealthReport {
+  status: 'ok' | 'failing' | 'open';
+  webhooks: WebhookHealth[];
+  /** That the counts are a lower bound of Commerce Layer's. */
+  note: string;
+}
+
 /** Verified deliveries routed by topic pattern, for node:http, Express and fetch runtimes. */
 export class Webhooks {
   constructor(options: ReceiverOptions);
@@ -426,6 +450,24 @@ export class Webhooks {
   refused(peer: string | undefined, headers: HeadersLike): Answer | undefined;
   /** The core's answer when receiving itself failed (what `process` rejected with): for adapters. */
   failure(error: unknown): Answer;
+  /**
+   * The failure streaks this receiver counted, per webhook, as Commerce Layer counts them (not a
+   * 2xx, or later than 5 s): a lower bound of Commerce Layer's, since attempts that never reached
+   * the receiver are not in them. No secret, payload or fingerprint is in it.
+   */
+  health(): Promise<HealthReport>;
+  /** The health endpoint's answer: 200 while healthy, 503 once a webhook's estimated circuit is open. */
+  healthAnswer(): Promise<Answer>;
+  /** A health endpoint for node:http or Express: `app.get('/webhooks/health', webhooks.healthHandler())`. */
+  healthHandler(): (req: any, res: NodeResponse) => void;
+  /** The health endpoint for fetch runtimes. */
+  healthResponse(): Promise<Response>;
+  /**
+   * For adapters that answer themselves: counts `answer`, given to a verified delivery, in its
+   * webhook's failure streak (`arrived`: when the request came, on `performance.now()`), and tells
+   * onError a threshold crossed (`failure_streak`, `failure_streak_ended`).
+   */
+  count(event: { topic: string }, answer: Answer, arrived: number): void;
   /**
    * For node:http adapters: sends `answer` to a request whose body was left unread (over the
    * limit, a refused caller), then reads and drops the rest of the body within the core's bounds

@@ -4,6 +4,7 @@
 // driven step by step so that handlers and seen-stores may be asynchronous.
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+const HEALTH_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
 
 /**
  * @param {{
@@ -32,6 +33,10 @@ export function createReceivers(api) {
   const invalid = (message) => new WebhookError('invalid_argument', message, { status: 500 });
   /** The default `onError`: a handler's (or the store's) failure on standard error. */
   const logFailure = (error, event) => {
+    // A failure streak's warning, or its end: what Commerce Layer is doing about the webhook.
+    if (error && (error.code === 'failure_streak' || error.code === 'failure_streak_ended')) {
+      return void console.warn(`clhooks: ${error.message}`);
+    }
     const about = event && typeof event === 'object' ? ` (${event.topic} ${event.id})` : '';
     console.error(`clhooks: a delivery failed${about}; the answer says so and Commerce Layer retries:`, error);
   };
@@ -150,8 +155,10 @@ export function createReceivers(api) {
      * @param {any} body the raw body, and `signature` its header: the queued record's, in handoff mode
      * @param {string | undefined} signature
      */
-    constructor(webhooks, receiver, id, event, body, signature) {
+    constructor(webhooks, receiver, id, event, body, signature, arrived) {
       this.webhooks = webhooks;
+      /** When the adapter first saw the request, on `clock`: the answer's latency counts from it. */
+      this.arrived = arrived;
       this.receiver = receiver;
       this.id = id;
       this.event = event;
@@ -246,6 +253,11 @@ export function createReceivers(api) {
           this.give(receiver.answer());
           if (code & steps.LAST) return;
           code = receiver.sessionNext(id);
+        } else if (kind === steps.COUNT) {
+          // Counted in the webhook's failure streak, not waited for: a counter never changes an answer.
+          this.webhooks.count(this.event, /** @type {Answer} */ (this.answer), this.arrived);
+          if (code & steps.LAST) return;
+          code = receiver.sessionNext(id);
         } else if (kind === steps.END) {
           const { seen } = this.webhooks;
           let result;
@@ -332,6 +344,11 @@ export function createReceivers(api) {
     #limits;
     #generation;
     #workerOptions;
+    /** The failure streaks this process counted (the core's `Health`), and its instance's generation. */
+    #health;
+    #healthGeneration;
+    /** How many secrets verify: a signature mismatch is the webhook's only when there is one. */
+    #secrets;
 
     /** @param {any} [options] */
     constructor(options = {}) {
@@ -349,6 +366,7 @@ export function createReceivers(api) {
       const queueClaims = this.queue !== null && this.queue.claims === true && seen === undefined;
       const handoff = this.queue === null ? undefined : queueClaims ? 'claims' : 'queue';
       this.#secret = secret instanceof Verifier ? secretsOf.get(secret) : secret;
+      this.#secrets = Array.isArray(this.#secret) ? this.#secret.length : 1;
       this.#options = { maxBodyBytes, duplicates, handlerTimeoutMs, keyScope, leaseMs, keepMs, storeTimeoutMs, inFlight, handoff };
       this.#workerOptions = { secret, maxBodyBytes, keyScope, keepMs };
       this.#sources = sources === undefined || sources === null ? null : sources;
@@ -398,6 +416,95 @@ export function createReceivers(api) {
         lingerBytes: receiver.lingerBytes, lingerMs: receiver.lingerMs,
       };
       this.#generation = runtime.generation;
+    }
+
+    /** The core's counters of failure streaks, remade (empty) in a fresh instance after a restart. */
+    get #counters() {
+      if (this.#health === undefined || this.#healthGeneration !== runtime.generation) {
+        this.#health = new (api.core().Health)();
+        this.#healthGeneration = runtime.generation;
+      }
+      return this.#health;
+    }
+
+    /**
+     * Counts an answer given to a verified delivery in its webhook's failure streak, as Commerce
+     * Layer counts it (not a 2xx, or later than 5 s after `arrived`), and tells onError a
+     * threshold crossed: `failure_streak` at the notice (5) and as the circuit opens (30),
+     * `failure_streak_ended` when a success ends a streak that had reached the notice. For
+     * adapters; a counter never changes an answer.
+     * @param {{ topic: string }} event @param {Answer} answer @param {number} arrived on `clock`
+     */
+    count(event, answer, arrived) {
+      let signal;
+      try {
+        signal = this.#counters.count(event.topic, answer.status, answer.status >= 300 ? answer.body : undefined, Date.now(), clock() - arrived);
+      } catch {
+        return;
+      }
+      if (signal !== undefined) this.#signal(signal, answer, event);
+    }
+
+    /** Counts a refusal where the core says it counts (a signature mismatch), claiming `topic`. */
+    #countRefused(topic, answer, arrived) {
+      let signals;
+      try {
+        signals = this.#counters.countRefused(topic ?? undefined, answer.status, answer.body, this.admission !== null, this.#secrets, Date.now(), clock() - arrived);
+      } catch {
+        return;
+      }
+      for (const signal of signals) this.#signal(signal, answer, undefined);
+    }
+
+    /** Tells onError a failure streak's signal; nothing it does changes anything. */
+    #signal({ code, message, ...details }, answer, event) {
+      const { onError } = this;
+      if (!onError) return;
+      try {
+        const told = onError(new WebhookError(code, message, { status: answer.status, ...details }), event);
+        if (isThenable(told)) Promise.resolve(told).catch(() => {});
+      } catch {
+        // Nothing onError does changes an answer.
+      }
+    }
+
+    /**
+     * The failure streaks this receiver counted, per webhook: `{ status, webhooks: [{ topic,
+     * verified, streak, circuit, last_failure, last_success }], note }`. The counts are a lower
+     * bound of Commerce Layer's: attempts that never reached the receiver are not in them.
+     * @returns {Promise<any>}
+     */
+    async health() {
+      return JSON.parse((await this.healthAnswer()).body);
+    }
+
+    /**
+     * The health endpoint's answer, `{ status, body }`: 200 while healthy, 503 once a webhook's
+     * estimated circuit is open (so a probe alerts), the body `health()`'s report as JSON.
+     * @returns {Promise<Answer>}
+     */
+    async healthAnswer() {
+      return this.#counters.answer();
+    }
+
+    /**
+     * A health endpoint for node:http or Express, on the path you mount it at:
+     * `app.get('/webhooks/health', webhooks.healthHandler())`. No secret, payload or fingerprint
+     * is in it.
+     */
+    healthHandler() {
+      return (_req, res) => {
+        this.healthAnswer().then(
+          ({ status, body }) => res.writeHead(status, HEALTH_HEADERS).end(body),
+          (error) => { const { status, body } = failure(error); res.writeHead(status, HEALTH_HEADERS).end(body); },
+        );
+      };
+    }
+
+    /** The health endpoint for fetch runtimes: a Response. */
+    async healthResponse() {
+      const { status, body } = await this.healthAnswer().catch(failure);
+      return new Response(body, { status, headers: HEALTH_HEADERS });
     }
 
     /** The core's limits (body, handlers, lingering close) of the receiver in use. */
@@ -582,7 +689,7 @@ export function createReceivers(api) {
     #saidSetup = false;
 
     /** The exchange of a request that step 0 let through. */
-    #admitted({ method, body, headers, tooLarge = false, unreadable = false, parsedBy = undefined }) {
+    #admitted({ method, body, headers, tooLarge = false, unreadable = false, parsedBy = undefined, arrived = clock() }) {
       const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : parsedBy ? `parsed:${parsedBy}` : undefined;
       const read = method === 'POST' && !state;
       const tags = read && this.hostKeys != null ? hostTags(this.hostKeys, body, true) : undefined;
@@ -590,9 +697,9 @@ export function createReceivers(api) {
       // seen-store needs the key up front.
       const digest = read && (this.seen || this.queue) ? hostDigest(body, true) : undefined;
       if (isThenable(tags) || isThenable(digest)) {
-        return Promise.all([tags, digest]).then(([t, d]) => this.#received(method, headers, body, state, t, d));
+        return Promise.all([tags, digest]).then(([t, d]) => this.#received(method, headers, body, state, t, d, arrived));
       }
-      const answer = this.#received(method, headers, body, state, tags, digest);
+      const answer = this.#received(method, headers, body, state, tags, digest, arrived);
       // A receiver set up wrong answers every delivery 500 and Commerce Layer's log is far away:
       // say it here too, once, where the default onError writes.
       if (parsedBy && !this.#saidSetup && this.onError === logFailure && !isThenable(answer) && answer.status >= 500) {
@@ -605,7 +712,7 @@ export function createReceivers(api) {
     }
 
     /** Step 1, in one call (the store's claim with it when the store answers at once), then the delivery's session. */
-    #received(method, headers, body, state, tags, digest) {
+    #received(method, headers, body, state, tags, digest, arrived) {
       const [signatureValue, topicValue] = readHeaders(headers);
       const receiver = this.receiver;
       let received;
@@ -619,8 +726,14 @@ export function createReceivers(api) {
         forgetParsed();
       }
       const [answer, event, session, pending] = received;
-      if (session === undefined) return /** @type {Answer} */ (answer);
-      return new Drive(this, receiver, session, /** @type {any} */ (event), body, signatureValue).start(pending);
+      if (session === undefined) {
+        // Answered at once: a verified delivery's answer (a duplicate, a copy in flight) counts
+        // in its webhook's streak; a refusal where the core says so (a signature mismatch).
+        if (event !== undefined) this.count(event, /** @type {Answer} */ (answer), arrived);
+        else this.#countRefused(topicValue, /** @type {Answer} */ (answer), arrived);
+        return /** @type {Answer} */ (answer);
+      }
+      return new Drive(this, receiver, session, /** @type {any} */ (event), body, signatureValue, arrived).start(pending);
     }
 
     /** Step 1 the short way (see api.js), claiming in the core's memory store when it is the store. */
@@ -632,6 +745,7 @@ export function createReceivers(api) {
     /** A `node:http` request listener: `http.createServer(webhooks.nodeHandler())`. */
     nodeHandler() {
       return (req, res) => {
+        const arrived = clock();
         // A body left unread (over the limit, a refused caller) is read and dropped after the
         // answer, within the core's bounds, then the connection closes.
         const reply = (answer, unread = false) => {
@@ -643,7 +757,7 @@ export function createReceivers(api) {
           const unread = tooLarge || unreadable;
           let answer;
           try {
-            answer = this.#admitted({ method: req.method, body, headers: req.headers, tooLarge, unreadable, parsedBy });
+            answer = this.#admitted({ method: req.method, body, headers: req.headers, tooLarge, unreadable, parsedBy, arrived });
           } catch (error) {
             return failed(error, unread);
           }
@@ -680,6 +794,7 @@ export function createReceivers(api) {
      */
     express() {
       return (req, res, next) => {
+        const arrived = clock();
         // As nodeHandler: a body left unread is dropped within the core's bounds, then closed.
         const reply = (answer, unread = false) => {
           if (unread) return this.answerUnread(req, res, answer);
@@ -688,7 +803,7 @@ export function createReceivers(api) {
         };
         const send = (body, tooLarge = false, unreadable = false, parsedBy = undefined) =>
           Promise.resolve()
-            .then(() => this.#admitted({ method: req.method, body, headers: req.headers, tooLarge, unreadable, parsedBy }))
+            .then(() => this.#admitted({ method: req.method, body, headers: req.headers, tooLarge, unreadable, parsedBy, arrived }))
             .then((a) => reply(a, tooLarge || unreadable), (error) => reply(failure(error), tooLarge || unreadable))
             .catch(next);
         // Step 0 before the body is read: a caller outside the allow-list is not read at all.
@@ -716,6 +831,7 @@ export function createReceivers(api) {
      * `server.requestIP(request).address`), for `sources`.
      */
     async fetch(request, peer) {
+      const arrived = clock();
       // Step 0 before the body is read.
       let refusal;
       try {
@@ -733,7 +849,7 @@ export function createReceivers(api) {
       const { status, body } = await Promise.resolve()
         // Members named, not spread: a spread costs a slow copy on every request.
         .then(() => this.#admitted({
-          method: request.method, headers: request.headers, body: used ? null : read.body, tooLarge: read.tooLarge, unreadable: read.unreadable, parsedBy: used,
+          method: request.method, headers: request.headers, body: used ? null : read.body, tooLarge: read.tooLarge, unreadable: read.unreadable, parsedBy: used, arrived,
         }))
         .catch(failure);
       return new Response(body, { status, headers: JSON_HEADERS });

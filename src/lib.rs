@@ -29,6 +29,7 @@
 
 pub mod error;
 pub mod handoff;
+pub mod health;
 pub mod model;
 pub mod payload;
 pub mod receiver;

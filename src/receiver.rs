@@ -252,6 +252,13 @@ impl Answer {
         Answer::json(200, &[("received", topic)], &[("handed_off", "true")])
     }
 
+    /// The code of a refusal (`{"error": code, ...}`), or `None` for any other answer.
+    #[must_use]
+    pub fn code(&self) -> Option<&str> {
+        let rest = self.body.strip_prefix("{\"error\":\"")?;
+        rest.split_once('"').map(|(code, _)| code)
+    }
+
     /// Whether it is a 2xx: what Commerce Layer counts as delivered.
     #[must_use]
     pub fn is_success(&self) -> bool {
@@ -1015,6 +1022,19 @@ impl Receiver {
         session::decide(topic, claim, self.duplicates, self.in_flight)
     }
 
+    /// The failure streaks a refusal of this receiver's counts in ([`crate::health::refused`]):
+    /// a signature mismatch, in the unverified streak of the topic the request claims
+    /// (`claimed_topic`, the header's value), and in that webhook's own when an allow-list of
+    /// sources is on (the request came from Commerce Layer's addresses) and one secret is set.
+    #[must_use]
+    pub fn counted_refusal(
+        &self,
+        answer: &Answer,
+        claimed_topic: Option<&str>,
+    ) -> Vec<crate::health::Webhook> {
+        crate::health::refused(answer, claimed_topic, self.sources.is_on(), self.verifier.secret_count())
+    }
+
     /// The three steps with a synchronous store and handler: the handler gets the delivery and
     /// whether it is a duplicate ([`Duplicates::Mark`]), and fails with any error.
     pub fn handle<H, K, V, E>(
@@ -1085,6 +1105,8 @@ impl Receiver {
                 // No queue here: a receiver that hands off is driven by its own session.
                 Action::Enqueue { .. } => session.enqueue_failed(0),
                 Action::Answer(given) => answer = Some(given),
+                // No clock here: the caller counts the answer it is given, when it hands it over.
+                Action::Count => {}
             }
         }
         answer.unwrap_or_else(|| Receiver::failed("the delivery ended without an answer"))

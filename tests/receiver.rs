@@ -106,6 +106,7 @@ fn concurrent_copies_never_both_run() {
     let Some(Action::Answer(refused)) = second.poll() else { panic!("the copy is answered at once") };
     assert_eq!(refused.status, 409);
     assert!(refused.body.contains(r#""error":"in_flight""#));
+    assert_eq!(second.poll(), Some(Action::Count), "a 409 counts in the failure streak");
     assert!(second.is_done());
     // The first one's handler succeeds: recorded, then answered.
     first.handler_ended(true, 2);

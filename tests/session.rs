@@ -41,6 +41,7 @@ fn written(action: Action) -> Value {
         Action::End { handled } => json!({ "end": handled }),
         Action::Tell(notice) => json!({ "tell": notice.code() }),
         Action::Enqueue { claim } => json!({ "enqueue": claim }),
+        Action::Count => json!({ "count": true }),
         Action::Answer(answer) => {
             let body: Value = serde_json::from_str(&answer.body).unwrap();
             let status = answer.status.to_string();
@@ -140,6 +141,7 @@ fn out_of_place_inputs_change_nothing() {
     assert_eq!(session.poll(), None);
     session.claim_ended(true);
     assert!(matches!(session.poll(), Some(Action::Answer(a)) if a.status == 200));
+    assert_eq!(session.poll(), Some(Action::Count));
     session.claim_ended(false);
     session.wake(u64::MAX);
     assert_eq!(session.poll(), None);

@@ -36,6 +36,10 @@ pub enum Action {
     Tell(Notice),
     /// Send this answer. A session answers once.
     Answer(Answer),
+    /// Count the answer just given in its webhook's failure streak ([`crate::health`]), with the
+    /// time it was handed to the runtime and how long after its request arrived. It follows
+    /// every [`Action::Answer`].
+    Count,
     /// Hand the delivery to the queue ([`Receiver::with_handoff`]): write its record
     /// ([`crate::handoff::Record`]) and tell the session [`Session::enqueued`] once the queue
     /// holds it durably, or [`Session::enqueue_failed`]. With `claim`, the queue claims the
@@ -526,6 +530,7 @@ impl Session {
         if !self.answered {
             self.answered = true;
             self.actions.push_back(Action::Answer(answer));
+            self.actions.push_back(Action::Count);
         }
     }
 }

@@ -13,7 +13,7 @@ pub mod driver;
 mod policy;
 mod rng;
 pub mod simulate;
-mod time;
+pub mod time;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -672,7 +672,7 @@ impl Sender {
         let event = delivery.event.clone();
         let elapsed = now.saturating_sub(started);
         let (success, code, message) = match outcome {
-            _ if elapsed > self.policy.timeout_ms => {
+            _ if Policy::is_late(elapsed, self.policy.timeout_ms) => {
                 (false, None, format!("timeout after {} ms", self.policy.timeout_ms))
             }
             Outcome::Status { code, message } => {

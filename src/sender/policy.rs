@@ -75,4 +75,11 @@ impl Policy {
     pub fn is_success(status: u16) -> bool {
         (200..300).contains(&status)
     }
+
+    /// Whether an answer `elapsed_ms` after the request is past the `timeout_ms` deadline: a
+    /// failed attempt whatever its status.
+    #[must_use]
+    pub fn is_late(elapsed_ms: u64, timeout_ms: u64) -> bool {
+        elapsed_ms > timeout_ms
+    }
 }

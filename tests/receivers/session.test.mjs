@@ -24,6 +24,7 @@ function written(code, receiver) {
     case S.END: return { end: (code & S.FLAG) !== 0 };
     case S.TELL: return { tell: S.notices[code >> 8][0] };
     case S.ENQUEUE: return { enqueue: (code & S.FLAG) !== 0 };
+    case S.COUNT: return { count: true };
     case S.ANSWER: {
       const answer = receiver.answer();
       assert.ok(Object.isFrozen(answer));

@@ -79,6 +79,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use clhooks::handoff::{Queue, Record};
+use clhooks::health::{Attempt, Signal, Webhook};
 use clhooks::receiver::{
     Action, Answer, AsyncSeenStore, Body, Delivery, Handoff, MemoryStore, Notice, Receiver, Session,
     ANSWER_CONTENT_TYPE,
@@ -89,8 +90,10 @@ use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
+mod health;
 mod memory;
 mod worker;
+pub use health::Health;
 pub use memory::{DeadMessage, MemoryQueue};
 pub use worker::{Worker, WorkerFailure, WorkerHandle};
 
@@ -213,13 +216,26 @@ pub enum Failure<'a> {
         /// What the queue said, when it failed.
         error: Option<&'a str>,
     },
+    /// A webhook's failure streak crossed a threshold, counted as Commerce Layer counts it
+    /// ([`clhooks::health`]): `failure_streak` at the notice (5) and as the circuit opens (30),
+    /// `failure_streak_ended` when a success ends a streak that had reached the notice.
+    Streak {
+        /// Whose streak: a topic's webhook, or the signature mismatches claiming it.
+        webhook: &'a Webhook,
+        /// What crossed.
+        signal: Signal,
+    },
 }
 
 impl Failure<'_> {
-    /// The stable code: `handler_failed`, `deadline_exceeded`, `store_unavailable`.
+    /// The stable code: `handler_failed`, `deadline_exceeded`, `store_unavailable`,
+    /// `queue_unavailable`, `failure_streak`, `failure_streak_ended`.
     #[must_use]
     pub fn code(&self) -> &'static str {
-        self.notice().code()
+        match self {
+            Failure::Streak { signal, .. } => signal.code(),
+            other => other.notice().code(),
+        }
     }
 
     fn notice(&self) -> Notice {
@@ -227,7 +243,7 @@ impl Failure<'_> {
             Failure::Handler { .. } => Notice::HandlerFailed,
             Failure::Deadline { .. } => Notice::DeadlineExceeded,
             Failure::Store { .. } => Notice::EndFailed,
-            Failure::Queue { .. } => Notice::QueueFailed,
+            Failure::Queue { .. } | Failure::Streak { .. } => Notice::QueueFailed,
         }
     }
 }
@@ -245,6 +261,7 @@ impl std::fmt::Display for Failure<'_> {
                 write!(f, "{} {}: {}", event.topic(), event.id(), self.notice().message())?;
                 error.map_or(Ok(()), |error| write!(f, ": {error}"))
             }
+            Failure::Streak { webhook, signal } => f.write_str(&signal.message(webhook)),
         }
     }
 }
@@ -261,6 +278,8 @@ pub struct Webhooks {
     /// By the core's route index; `None` for a route the given receiver had already.
     handlers: Vec<Option<Handler>>,
     on_error: Option<ErrorHook>,
+    /// The failure streaks counted.
+    health: Health,
 }
 
 impl Webhooks {
@@ -290,7 +309,16 @@ impl Webhooks {
             queue: None,
             handlers: Vec::new(),
             on_error: None,
+            health: Health::default(),
         }
+    }
+
+    /// The failure streaks these webhooks count, per webhook, as Commerce Layer counts them:
+    /// [`Health::report`] for the counters, [`Health::into_router`] for a health endpoint. Take
+    /// it before [`Webhooks::into_router`]; it is the same counters after.
+    #[must_use]
+    pub fn health(&self) -> Health {
+        self.health.clone()
     }
 
     /// Handoff mode: each verified delivery is written to `queue` (a
@@ -354,8 +382,9 @@ impl Webhooks {
         Ok(self)
     }
 
-    /// Told of a handler that failed, a handler past Commerce Layer's deadline, and a store that
-    /// could not end a claim. By default they go to [`tracing`] (`warn`).
+    /// Told of a handler that failed, a handler past Commerce Layer's deadline, a store that
+    /// could not end a claim, and a failure streak's thresholds ([`Failure::Streak`]). By
+    /// default they go to [`tracing`] (`warn`; a streak's end at `info`).
     #[must_use]
     pub fn on_error(mut self, hook: impl Fn(&Failure<'_>) + Send + Sync + 'static) -> Webhooks {
         self.on_error = Some(Arc::new(hook));
@@ -377,9 +406,37 @@ impl Webhooks {
     }
 
     fn tell(&self, failure: &Failure<'_>) {
-        match &self.on_error {
-            Some(hook) => hook(failure),
-            None => tracing::warn!(code = failure.code(), "{failure}"),
+        match (&self.on_error, failure) {
+            (Some(hook), _) => hook(failure),
+            (None, Failure::Streak { webhook, signal: signal @ Signal::Ended { streak } }) => tracing::info!(
+                code = signal.code(),
+                topic = %webhook.topic,
+                verified = webhook.verified,
+                streak,
+                "{failure}"
+            ),
+            (None, Failure::Streak { webhook, signal: signal @ Signal::Streak { streak, circuit } }) => {
+                tracing::warn!(
+                    code = signal.code(),
+                    topic = %webhook.topic,
+                    verified = webhook.verified,
+                    streak,
+                    circuit = circuit.as_str(),
+                    "{failure}"
+                );
+            }
+            (None, _) => tracing::warn!(code = failure.code(), "{failure}"),
+        }
+    }
+
+    /// Counts an answer in `webhooks`' failure streaks (handed over now, `arrived` being when
+    /// the request came), and tells what crossed a threshold.
+    fn count(&self, webhooks: &[Webhook], answer: &Answer, arrived: Arrived) {
+        let attempt = Attempt::of(answer, now_ms(), arrived.elapsed_ms());
+        for webhook in webhooks {
+            if let Some(signal) = self.health.count(webhook, &attempt) {
+                self.tell(&Failure::Streak { webhook, signal });
+            }
         }
     }
 }
@@ -426,6 +483,7 @@ where
 /// task of its own (it outlives a client that hangs up, as Commerce Layer does at 5 s), whose
 /// answer this sends.
 async fn deliver(State(app): State<Arc<Webhooks>>, request: Request) -> Response {
+    let arrived = Arrived::now();
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string());
     let (parts, mut body) = request.into_parts();
     let headers = pairs(&parts.headers);
@@ -450,9 +508,14 @@ async fn deliver(State(app): State<Arc<Webhooks>>, request: Request) -> Response
         }
         Err(()) => Body::Unreadable,
     };
+    let claimed = parts.headers.get(clhooks::TOPIC_HEADER).and_then(|v| v.to_str().ok());
     let delivery = match app.receiver.receive_from(parts.method.as_str(), peer.as_deref(), headers, body) {
         Ok(delivery) => Arc::new(delivery),
-        Err(answer) => return respond(answer),
+        Err(answer) => {
+            // A signature mismatch counts in a streak of its own (the core says which).
+            app.count(&app.receiver.counted_refusal(&answer, claimed), &answer, arrived);
+            return respond(answer);
+        }
     };
     // Handoff: the record the queue is given, the body as it came.
     let record = match (&app.queue, read) {
@@ -483,9 +546,9 @@ async fn deliver(State(app): State<Arc<Webhooks>>, request: Request) -> Response
     // to wait for: most deliveries end so); what must wait goes on a task of its own, which
     // outlives a client that hangs up. A span only costs where a subscriber takes it.
     if span.is_disabled() {
-        run_or_spawn(Box::pin(drive(app, delivery, record, send))).await;
+        run_or_spawn(Box::pin(drive(app, delivery, record, send, arrived))).await;
     } else {
-        run_or_spawn(Box::pin(drive(app, delivery, record, send).instrument(span))).await;
+        run_or_spawn(Box::pin(drive(app, delivery, record, send, arrived).instrument(span))).await;
     }
     respond(answered.await.unwrap_or_else(|_| Receiver::failed("the delivery ended without an answer")))
 }
@@ -505,6 +568,7 @@ async fn drive(
     delivery: Arc<Delivery>,
     record: Option<Record>,
     send: oneshot::Sender<Answer>,
+    arrived: Arrived,
 ) {
     // A queue that claims stands for the store.
     let claims = app.receiver.handoff() == Handoff::Queue { claims: true };
@@ -520,6 +584,8 @@ async fn drive(
         event: Event { delivery: Arc::clone(&delivery), duplicate: false },
         failed: None,
         queue_error: None,
+        arrived,
+        answer: None,
     };
     while let Some(action) = run.session.poll() {
         match action {
@@ -604,6 +670,10 @@ struct Run {
     failed: Option<BoxError>,
     /// What the queue said when it failed.
     queue_error: Option<String>,
+    /// When the request came.
+    arrived: Arrived,
+    /// The answer given, to count.
+    answer: Option<Answer>,
 }
 
 impl Run {
@@ -644,8 +714,21 @@ impl Run {
             Action::Answer(answer) => {
                 tracing::Span::current().record("status", answer.status);
                 if let Some(send) = self.send.take() {
+                    // Kept to count: a failure keeps its body (its code), a success only its status.
+                    let kept = if answer.is_success() {
+                        Answer { status: answer.status, body: String::new() }
+                    } else {
+                        answer.clone()
+                    };
+                    self.answer = Some(kept);
                     // A client gone already has nothing to be told.
                     let _ = send.send(answer);
+                }
+            }
+            Action::Count => {
+                if let Some(answer) = self.answer.take() {
+                    let webhook = Webhook::verified(self.event.topic().as_str(), None);
+                    app.count(std::slice::from_ref(&webhook), &answer, self.arrived);
                 }
             }
             Action::Tell(Notice::HandlerFailed) => {
@@ -709,6 +792,20 @@ fn linger(receiver: &Receiver, mut body: HttpBody) {
             }
         }
     });
+}
+
+/// When a request came, for its answer's latency (on a clock that does not go back).
+#[derive(Debug, Clone, Copy)]
+struct Arrived(std::time::Instant);
+
+impl Arrived {
+    fn now() -> Arrived {
+        Arrived(std::time::Instant::now())
+    }
+
+    fn elapsed_ms(self) -> u64 {
+        u64::try_from(self.0.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
 }
 
 /// Milliseconds since the epoch: the core reads no clock.

@@ -31,6 +31,8 @@ mod driver;
 #[cfg(target_arch = "wasm32")]
 pub mod errors;
 #[cfg(all(target_arch = "wasm32", feature = "receiver"))]
+mod health;
+#[cfg(all(target_arch = "wasm32", feature = "receiver"))]
 mod receive;
 #[cfg(all(target_arch = "wasm32", feature = "receiver"))]
 mod receiver;

@@ -151,6 +151,9 @@ mod step {
     /// Write the delivery's record to the queue (`FLAG`: the queue claims its key in the same
     /// step), then `sessionEnqueued` or `sessionEnqueueFailed`.
     pub(super) const ENQUEUE: u32 = 7;
+    /// Count the answer just given in its webhook's failure streak (`Health.count`), with the
+    /// time it was handed over and how long after its request arrived.
+    pub(super) const COUNT: u32 = 8;
     /// See `RUN` and `END`.
     pub(super) const FLAG: u32 = 1 << 4;
     /// The session is over and forgotten: nothing follows this action.
@@ -484,10 +487,11 @@ impl JsReceiver {
             }
         }
         // Answered at once and over (a duplicate, a copy in flight): no session to keep. (An
-        // over session's answer is its last action; any other goes through `sessionNext`.)
+        // over session's last actions are its answer and its count, which step 1's answer with
+        // an event stands for; any other goes through `sessionNext`.)
         if session.is_over() && pending.is_none() {
             if let Some(Action::Answer(answer)) = session.peek() {
-                if session.pending() == 1 {
+                if session.pending() == 2 {
                     return Ok(step1(Some(&self.answer_value(answer)), Some(&event), None, None));
                 }
             }
@@ -643,6 +647,7 @@ impl JsReceiver {
                     *self.answer.borrow_mut() = self.answer_value(&answer);
                     break step::ANSWER;
                 }
+                Action::Count => break step::COUNT,
             }
         };
         if live.session.is_done() && code != step::WAIT {
@@ -838,6 +843,7 @@ impl JsReceiver {
             ("CLAIM", step::CLAIM),
             ("OVER", step::OVER),
             ("ENQUEUE", step::ENQUEUE),
+            ("COUNT", step::COUNT),
             ("FLAG", step::FLAG),
             ("LAST", step::LAST),
         ] {

@@ -8,6 +8,7 @@
 //! the Rust builder methods, the `clhooks listen` flags or the package's options say otherwise.
 //! `src/bin/clhooks-reference.rs` prints it: `make reference`.
 
+use clhooks::health::Signal;
 use clhooks::payload::KeyScope;
 use clhooks::receiver::{
     Duplicates, InFlight, Notice, Receiver, ANSWER_CODES, DEFAULT_HANDLER_TIMEOUT_MS, DEFAULT_KEEP_MS,
@@ -330,6 +331,17 @@ pub const MEANINGS: &[(&str, &str)] = &[
          when it cannot read or settle (the message is reclaimed and runs again).",
     ),
     (
+        "failure_streak",
+        "A webhook's consecutive failed attempts, counted as Commerce Layer counts them, reached 5 (it \
+         e-mails the organization's owner: `circuit: 'notice'`) or 30 (it opens the webhook's circuit and \
+         sends nothing more until it is reset: `circuit: 'open'`); with `streak`, `topic` and `verified` \
+         (false: signature mismatches claiming that topic). Told once per threshold.",
+    ),
+    (
+        "failure_streak_ended",
+        "A success ended a streak that had reached the notice; `streak` says how long it was.",
+    ),
+    (
         "receiver_failed",
         "The receiving side itself failed (a seen-store that broke its contract, a bug); the message says \
          how.",
@@ -347,6 +359,8 @@ pub enum Origin {
     Answer,
     /// Told to the error handler, never answered ([`Notice`]).
     Notice,
+    /// A failure streak's threshold, told to the error handler ([`Signal`]).
+    Streak,
 }
 
 impl Origin {
@@ -356,6 +370,7 @@ impl Origin {
             Origin::Package => "JS package only",
             Origin::Answer => "receiver answer",
             Origin::Notice => "told to `onError` / `on_error`",
+            Origin::Streak => "told to `onError` / `on_error` (a failure streak)",
         }
     }
 }
@@ -430,6 +445,8 @@ pub fn codes() -> Result<Vec<Code>, String> {
     // The notices the error handler is told share their code with an answer or an error, all
     // but the deadline's.
     listed.extend(Notice::ALL.iter().map(|n| (n.code(), n.status(), Origin::Notice)));
+    // A streak's signal carries the status of the answer that crossed its threshold.
+    listed.extend(Signal::CODES.iter().map(|&code| (code, 0, Origin::Streak)));
     let mut out: Vec<Code> = Vec::with_capacity(listed.len());
     for (code, status, origin) in listed {
         if let Some(known) = out.iter().find(|c| c.code == code) {
@@ -509,14 +526,12 @@ pub fn render() -> Result<String, String> {
     line("| code | status | retried | from | meaning |");
     line("|---|---|---|---|---|");
     for code in codes()? {
-        let retried = if (200..300).contains(&code.status) { "no" } else { "yes" };
-        line(&row(&[
-            &format!("`{}`", code.code),
-            &code.status.to_string(),
-            retried,
-            code.origin.label(),
-            code.meaning,
-        ]));
+        let (status, retried) = match code.status {
+            0 => ("the answer's".to_owned(), "—"),
+            ok if (200..300).contains(&ok) => (ok.to_string(), "no"),
+            failed => (failed.to_string(), "yes"),
+        };
+        line(&row(&[&format!("`{}`", code.code), &status, retried, code.origin.label(), code.meaning]));
     }
     Ok(out)
 }

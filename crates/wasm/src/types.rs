@@ -24,7 +24,21 @@ pub struct ErrorDetails {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(not(target_arch = "wasm32"), ts(optional))]
     pub length: Option<u32>,
-    /// For `topic_mismatch`: the topic from the header.
+    /// For `failure_streak` and `failure_streak_ended`: the streak's length.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), ts(optional))]
+    pub streak: Option<u32>,
+    /// For `failure_streak`: `'notice'` at 5 (Commerce Layer e-mails the owner), `'open'` at 30
+    /// (it opens the webhook's circuit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), ts(optional, type = "'notice' | 'open'"))]
+    pub circuit: Option<String>,
+    /// For `failure_streak` and `failure_streak_ended`: `false` for signature mismatches, a
+    /// streak of their own labelled with the topic they claim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), ts(optional))]
+    pub verified: Option<bool>,
+    /// For `topic_mismatch`: the topic from the header; for a failure streak, its topic.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(not(target_arch = "wasm32"), ts(optional))]
     pub topic: Option<String>,

@@ -1,0 +1,135 @@
+//! Failure streaks (`clhooks::health`) against the shared cases of `tests/vectors/health.json`,
+//! natively and on wasm32 (the JS package runs the same file through its `Health`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use clhooks::health::{self, Attempt, Health, Rules, Signal, Webhook};
+use clhooks::sender::Policy;
+use clhooks::Answer;
+use serde_json::Value;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const CASES: &str = include_str!("vectors/health.json");
+
+/// A signal as the vectors write it.
+fn written(signal: Signal) -> String {
+    match signal {
+        Signal::Streak { streak, circuit } => format!("failure_streak {streak} {}", circuit.as_str()),
+        Signal::Ended { streak } => format!("failure_streak_ended {streak}"),
+    }
+}
+
+/// Whether `actual` has every member `expected` has (arrays: the same length, each alike).
+fn has(actual: &Value, expected: &Value) -> bool {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => e.iter().all(|(k, v)| a.get(k).is_some_and(|a| has(a, v))),
+        (Value::Array(a), Value::Array(e)) => a.len() == e.len() && a.iter().zip(e).all(|(a, e)| has(a, e)),
+        (a, e) => a == e,
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn every_health_case() {
+    let cases: Value = serde_json::from_str(CASES).unwrap();
+    let cases = cases["cases"].as_array().unwrap();
+    assert!(cases.len() >= 10);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let mut health = Health::default();
+        for (n, step) in case["attempts"].as_array().unwrap().iter().enumerate() {
+            let status = u16::try_from(step["status"].as_u64().unwrap()).unwrap();
+            let body = match step["code"].as_str() {
+                Some(code) => Answer::error(status, code, "why").body,
+                None => r#"{"received":"orders.place"}"#.to_owned(),
+            };
+            let answer = Answer { status, body };
+            let webhooks = match step.get("refused") {
+                Some(claimed) => {
+                    let counted = health::refused(
+                        &answer,
+                        claimed.as_str(),
+                        step["from_commerce_layer"].as_bool().unwrap(),
+                        usize::try_from(step["secrets"].as_u64().unwrap()).unwrap(),
+                    );
+                    let keys: Vec<String> = counted.iter().map(Webhook::key).collect();
+                    let expected: Vec<&str> =
+                        step["counted"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+                    assert_eq!(keys, expected, "{name}, attempt {n}: the webhooks counted");
+                    counted
+                }
+                None => vec![Webhook::from_key(step["webhook"].as_str().unwrap()).unwrap()],
+            };
+            let mut signals = Vec::new();
+            let times = step["times"].as_u64().unwrap_or(1);
+            for i in 0..times {
+                let at = step["at"].as_u64().unwrap() + i * step["every"].as_u64().unwrap_or(0);
+                let attempt = Attempt::of(&answer, at, step["latency"].as_u64().unwrap());
+                for webhook in &webhooks {
+                    signals.extend(health.count(webhook, &attempt).map(written));
+                }
+            }
+            if let Some(expected) = step.get("signals") {
+                let expected: Vec<&str> =
+                    expected.as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+                assert_eq!(signals, expected, "{name}, attempt {n}: the signals");
+            }
+            if let Some(streak) = step["streak"].as_u64() {
+                let tally = health.tally(webhooks.last().unwrap()).unwrap();
+                assert_eq!(u64::from(tally.streak), streak, "{name}, attempt {n}: the streak");
+            }
+        }
+        if let Some(report) = case.get("report") {
+            let answer = health.report().answer();
+            assert_eq!(u64::from(answer.status), report["status"].as_u64().unwrap(), "{name}: the status");
+            let body: Value = serde_json::from_str(&answer.body).unwrap();
+            assert!(
+                has(&body, &report["body"]),
+                "{name}: the report\n{body:#}\nhas not\n{:#}",
+                report["body"]
+            );
+        }
+    }
+}
+
+/// The rules are the sender's: what its policy says, the receiver counts by.
+#[wasm_bindgen_test(unsupported = test)]
+fn the_rules_are_the_senders() {
+    let mut policy = Policy::default();
+    (policy.notice_after, policy.breaker_threshold, policy.timeout_ms) = (2, 3, 100);
+    let rules = Rules::from(&policy);
+    assert_eq!((rules.notice_after, rules.breaker_threshold, rules.deadline_ms), (2, 3, 100));
+    assert_eq!(Rules::default(), Rules::from(&Policy::default()));
+    let mut health = Health::new(rules);
+    let webhook = Webhook::verified("orders.place", None);
+    let late = Attempt { status: 204, code: None, at_ms: 1_000, latency_ms: 101 };
+    assert_eq!(health.count(&webhook, &late), None);
+    assert!(matches!(health.count(&webhook, &late), Some(Signal::Streak { streak: 2, .. })));
+    assert!(matches!(health.count(&webhook, &late), Some(Signal::Streak { streak: 3, .. })));
+    assert!(health.report().open());
+}
+
+/// Past its bound, the webhook counted longest ago is forgotten: any caller can claim any
+/// topic, and the counters stay bounded.
+#[wasm_bindgen_test(unsupported = test)]
+fn the_counters_are_bounded() {
+    let mut health = Health::default();
+    let failed = Attempt { status: 500, code: None, at_ms: 1, latency_ms: 1 };
+    for n in 0..=health::MAX_WEBHOOKS {
+        health.count(&Webhook::verified(&format!("made.up{n}"), None), &failed);
+    }
+    let report = health.report();
+    assert_eq!(report.webhooks.len(), health::MAX_WEBHOOKS);
+    assert!(health.tally(&Webhook::verified("made.up0", None)).is_none());
+    assert!(health.tally(&Webhook::verified(&format!("made.up{}", health::MAX_WEBHOOKS), None)).is_some());
+}
+
+/// A webhook's key names it back, and a key of no webhook names none.
+#[wasm_bindgen_test(unsupported = test)]
+fn keys_name_webhooks_back() {
+    for webhook in [Webhook::verified("orders.place", Some(1)), Webhook::unverified(Some(" orders.place "))] {
+        assert_eq!(Webhook::from_key(&webhook.key()), Some(webhook));
+    }
+    assert_eq!(Webhook::unverified(Some("orders.place")).key(), "u:orders.place");
+    for bad in ["", "x:orders.place", "v:orders.place#a", "orders.place"] {
+        assert_eq!(Webhook::from_key(bad), None, "{bad}");
+    }
+}
