@@ -248,10 +248,12 @@ export interface ReceiverOptions {
   /**
    * Told of an error a handler threw (the answer is then 500, so Commerce Layer retries), of a
    * handler still running at Commerce Layer's 5 s deadline (a `WebhookError` `deadline_exceeded`)
-   * and of a seen-store that could not record a key (`store_unavailable`); `console.error` when
-   * unset, nothing with `null`.
+   * and of a seen-store that could not record a key (`store_unavailable`); of a webhook's failure
+   * streak reaching 5 and 30 (`failure_streak`, with `streak`, `topic`, `circuit`) and ending
+   * (`failure_streak_ended`), with no event for a streak of signature mismatches;
+   * `console.error` (a streak: `console.warn`) when unset, nothing with `null`.
    */
-  onError?: ((error: unknown, event: WebhookEvent) => void) | null;
+  onError?: ((error: unknown, event: WebhookEvent | undefined) => void) | null;
   /**
    * Receive only from these addresses (off by default): any other caller gets 403
    * `forbidden_source` before anything is verified. `allow` lists addresses and CIDR blocks,
@@ -267,6 +269,22 @@ export interface ReceiverOptions {
    * `queue_unavailable`, so Commerce Layer retries. See docs/handoff.md.
    */
   queue?: Queue | null;
+  /**
+   * An OpenTelemetry Meter (`metrics.getMeter('my-app')` from `@opentelemetry/api`; the package
+   * imports nothing of OpenTelemetry): `clhooks.deliveries` by topic and outcome,
+   * `clhooks.answer.duration` and `clhooks.handler.duration` in seconds, and the gauge
+   * `clhooks.failure_streak` per webhook. See docs/health.md.
+   */
+  meter?: OpenTelemetryMeter | null;
+  /** A pino- or console-style logger: one record per request answered (`info`, `warn` when it failed), never a secret, signature or body. */
+  logger?: { info(object: object, message: string): unknown; warn(object: object, message: string): unknown } | null;
+}
+
+/** What clhooks uses of an OpenTelemetry `Meter` (`@opentelemetry/api`). */
+export interface OpenTelemetryMeter {
+  createCounter(name: string, options?: object): { add(value: number, attributes?: object): void };
+  createHistogram(name: string, options?: object): { record(value: number, attributes?: object): void };
+  createObservableGauge(name: string, options?: object): { addCallback(callback: (result: { observe(value: number, attributes?: object): void }) => void | Promise<void>): void };
 }
 
 /**

@@ -128,6 +128,80 @@ export function createReceivers(api) {
     return new MemoryStore(max);
   }
 
+  /** An answer's outcome as the core names it (`handled`, `duplicate`, ...), for metrics and logs. */
+  const outcomeOf = (answer, verified) => api.core().Health.outcome(answer.status, answer.body, verified);
+  /** A refusal's code: `{"error": code, ...}`. */
+  const codeOf = (answer) => {
+    try {
+      return JSON.parse(answer.body).error;
+    } catch {
+      return undefined;
+    }
+  };
+  /** Histogram boundaries in seconds, from 5 ms to Cloudflare's 15 min handler limit. */
+  const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60, 300, 900];
+
+  /**
+   * A receiver's metrics and logs, in the user's own stack: an OpenTelemetry `Meter` (the package
+   * imports nothing of OpenTelemetry) and a pino- or console-style logger; `null` with neither.
+   * What is measured is the core's: the outcome and the streak come from it.
+   */
+  function observe(meter, logger, health) {
+    if ((meter === undefined || meter === null) && (logger === undefined || logger === null)) return null;
+    if (meter != null && ['createCounter', 'createHistogram', 'createObservableGauge'].some((m) => typeof meter[m] !== 'function')) {
+      throw invalid("meter must be an OpenTelemetry Meter: metrics.getMeter('my-app') from @opentelemetry/api");
+    }
+    if (logger != null && (typeof logger.info !== 'function' || typeof logger.warn !== 'function')) {
+      throw invalid('logger must have info(object, message) and warn(object, message), as pino and console have');
+    }
+    const instruments = meter == null ? null : {
+      deliveries: meter.createCounter('clhooks.deliveries', { description: 'Requests answered by a webhook receiver, by topic and outcome', unit: '{request}' }),
+      answer: meter.createHistogram('clhooks.answer.duration', {
+        description: 'From the moment the receiver saw a request to its answer', unit: 's', advice: { explicitBucketBoundaries: SECONDS },
+      }),
+      handler: meter.createHistogram('clhooks.handler.duration', {
+        description: 'Each handler run of a delivery', unit: 's', advice: { explicitBucketBoundaries: SECONDS },
+      }),
+    };
+    if (meter != null) {
+      meter.createObservableGauge('clhooks.failure_streak', {
+        description: "Consecutive failed attempts per webhook, as Commerce Layer counts them (a notice at 5, the circuit open at 30)", unit: '{attempt}',
+      }).addCallback(async (result) => {
+        const report = await health();
+        for (const w of report.webhooks) result.observe(w.streak, { 'clhooks.topic': w.topic, 'clhooks.verified': w.verified });
+      });
+    }
+    return {
+      /** A request answered: `topic` the event's, or the label of a refused request's claim. */
+      answered(event, topic, answer, latencyMs, streak, outcome) {
+        const label = event ? topic : api.core().Health.label(topic);
+        const code = answer.status >= 300 ? codeOf(answer) : undefined;
+        if (instruments) {
+          const attributes = { 'clhooks.topic': label, 'clhooks.outcome': outcome, 'http.response.status_code': answer.status };
+          if (code !== undefined) attributes['error.type'] = code;
+          instruments.deliveries.add(1, attributes);
+          instruments.answer.record(latencyMs / 1000, attributes);
+        }
+        if (logger) {
+          // Never a secret, a signature or a body.
+          const record = { topic: label, status: answer.status, outcome, durationMs: Math.round(latencyMs * 1000) / 1000 };
+          if (event) Object.assign(record, { eventId: event.id, idempotencyKey: event.idempotencyKey, duplicate: outcome === 'duplicate' });
+          if (code !== undefined) record.code = code;
+          if (streak !== undefined) record.streak = streak;
+          try {
+            logger[answer.status < 300 ? 'info' : 'warn'](record, `clhooks: ${label} ${outcome} (${answer.status})`);
+          } catch {
+            // A logger that throws changes no answer.
+          }
+        }
+      },
+      /** A handler ran, from `started` (on `clock`), `ok` or failed. */
+      handled(event, started, ok) {
+        if (instruments) instruments.handler.record((clock() - started) / 1000, { 'clhooks.topic': event.topic, 'clhooks.outcome': ok ? 'ok' : 'failed' });
+      },
+    };
+  }
+
   /** The time every session input is given, in ms, on a clock that does not go back. */
   const clock = () => performance.now();
   /**
@@ -231,11 +305,14 @@ export function createReceivers(api) {
         if (kind === steps.RUN) {
           const event = this.event;
           event.duplicate = (code & steps.FLAG) !== 0;
+          const { observed } = this.webhooks;
+          const started = observed ? clock() : 0;
           let result;
           try {
             result = this.webhooks.handlers[/** @type {number[]} */ (event.routes)[code >> 8]](event);
           } catch (error) {
             this.failed = error;
+            if (observed) observed.handled(event, started, false);
             code = receiver.sessionHandled(id, false, clock());
             continue;
           }
@@ -243,11 +320,16 @@ export function createReceivers(api) {
           if (isThenable(result)) {
             this.wait();
             Promise.resolve(result).then(
-              () => this.input(() => receiver.sessionHandled(id, true, clock())),
-              (error) => { this.failed = error; this.input(() => receiver.sessionHandled(id, false, clock())); },
+              () => { if (observed) observed.handled(event, started, true); this.input(() => receiver.sessionHandled(id, true, clock())); },
+              (error) => {
+                this.failed = error;
+                if (observed) observed.handled(event, started, false);
+                this.input(() => receiver.sessionHandled(id, false, clock()));
+              },
             );
             return;
           }
+          if (observed) observed.handled(event, started, true);
           code = receiver.sessionHandled(id, true, clock());
         } else if (kind === steps.ANSWER) {
           this.give(receiver.answer());
@@ -255,7 +337,7 @@ export function createReceivers(api) {
           code = receiver.sessionNext(id);
         } else if (kind === steps.COUNT) {
           // Counted in the webhook's failure streak, not waited for: a counter never changes an answer.
-          this.webhooks.count(this.event, /** @type {Answer} */ (this.answer), this.arrived);
+          this.webhooks.count(this.event, /** @type {Answer} */ (this.answer), this.arrived, steps.outcomes[code >> 8]);
           if (code & steps.LAST) return;
           code = receiver.sessionNext(id);
         } else if (kind === steps.END) {
@@ -355,6 +437,7 @@ export function createReceivers(api) {
       if (options === null || typeof options !== 'object') throw invalid('Webhooks takes an options object');
       const {
         secret, onEvent, seen, onError, sources, maxBodyBytes, duplicates, handlerTimeoutMs, keyScope, leaseMs, keepMs, storeTimeoutMs, inFlight, queue,
+        meter, logger,
       } = options;
       if (queue !== undefined && queue !== null && (typeof queue !== 'object' || typeof queue.enqueue !== 'function')) {
         throw invalid('queue must be a queue: createRedisQueue(client), createMemoryQueue(), or one with enqueue(record, options)');
@@ -393,6 +476,8 @@ export function createReceivers(api) {
       };
       // Unset, failures go to the console, where a newcomer looks; `null` silences them.
       this.onError = onError === undefined ? logFailure : callable(onError, 'onError');
+      /** Metrics (an OpenTelemetry Meter) and logs (a pino- or console-style logger), or `null`. */
+      this.observed = observe(meter, logger, () => this.health());
       this.handlers = [];
       if (callable(onEvent, 'onEvent')) this.on('*', onEvent);
     }
@@ -435,29 +520,34 @@ export function createReceivers(api) {
      * adapters; a counter never changes an answer.
      * @param {{ topic: string }} event @param {Answer} answer @param {number} arrived on `clock`
      */
-    count(event, answer, arrived) {
-      let signal;
+    count(event, answer, arrived, outcome = undefined) {
+      const latency = clock() - arrived;
+      let counted;
       try {
-        signal = this.#counters.count(event.topic, answer.status, answer.status >= 300 ? answer.body : undefined, Date.now(), clock() - arrived);
+        counted = this.#counters.count(event.topic, answer.status, answer.status >= 300 ? answer.body : undefined, Date.now(), latency);
       } catch {
         return;
       }
-      if (signal !== undefined) this.#signal(signal, answer, event);
+      const streak = typeof counted === 'number' ? counted : counted.current;
+      if (typeof counted === 'object') this.#signal(counted, answer, event);
+      if (this.observed) this.observed.answered(event, event.topic, answer, latency, streak, outcome ?? outcomeOf(answer, true));
     }
 
     /** Counts a refusal where the core says it counts (a signature mismatch), claiming `topic`. */
     #countRefused(topic, answer, arrived) {
+      const latency = clock() - arrived;
       let signals;
       try {
-        signals = this.#counters.countRefused(topic ?? undefined, answer.status, answer.body, this.admission !== null, this.#secrets, Date.now(), clock() - arrived);
+        signals = this.#counters.countRefused(topic ?? undefined, answer.status, answer.body, this.admission !== null, this.#secrets, Date.now(), latency);
       } catch {
         return;
       }
       for (const signal of signals) this.#signal(signal, answer, undefined);
+      if (this.observed) this.observed.answered(undefined, topic ?? undefined, answer, latency, undefined, 'refused');
     }
 
     /** Tells onError a failure streak's signal; nothing it does changes anything. */
-    #signal({ code, message, ...details }, answer, event) {
+    #signal({ code, message, current: _current, ...details }, answer, event) {
       const { onError } = this;
       if (!onError) return;
       try {

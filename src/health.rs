@@ -489,3 +489,72 @@ pub fn refused(
     webhooks.push(unverified);
     webhooks
 }
+
+/// What became of a request, as metrics and logs name it: low in cardinality, one of
+/// [`Outcome::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Verified and handled: a 2xx.
+    Handled,
+    /// A copy of a delivery handled before: a 2xx, its handlers not run.
+    Duplicate,
+    /// Written to the queue (handoff mode): a 2xx.
+    HandedOff,
+    /// A copy accepted while another instance handles it (`InFlight::Accept`): a 2xx.
+    InFlight,
+    /// Verified, but not handled: a failed handler, a copy in flight (409), a store or queue
+    /// that failed, a deadline passed. Commerce Layer retries it.
+    Failed,
+    /// Refused before it was verified (a signature that does not match, a body too large).
+    Refused,
+}
+
+impl Outcome {
+    /// Every outcome, in a fixed order (a binding may hand them out by their place in it).
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Handled,
+        Outcome::Duplicate,
+        Outcome::HandedOff,
+        Outcome::InFlight,
+        Outcome::Failed,
+        Outcome::Refused,
+    ];
+
+    /// `handled`, `duplicate`, `handed_off`, `in_flight`, `failed` or `refused`.
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Handled => "handled",
+            Outcome::Duplicate => "duplicate",
+            Outcome::HandedOff => "handed_off",
+            Outcome::InFlight => "in_flight",
+            Outcome::Failed => "failed",
+            Outcome::Refused => "refused",
+        }
+    }
+
+    /// The outcome of `answer`, given to a request that was `verified` or not.
+    #[must_use]
+    pub fn of(answer: &Answer, verified: bool) -> Outcome {
+        if !answer.is_success() {
+            return if verified { Outcome::Failed } else { Outcome::Refused };
+        }
+        // The receiver's own 2xx bodies: `{"received": topic}` and one flag at most, last.
+        let flag = |name: &str| {
+            answer
+                .body
+                .strip_suffix(":true}")
+                .and_then(|rest| rest.strip_suffix(name))
+                .is_some_and(|rest| rest.ends_with(",\""))
+        };
+        if flag("duplicate\"") {
+            Outcome::Duplicate
+        } else if flag("handed_off\"") {
+            Outcome::HandedOff
+        } else if flag("in_flight\"") {
+            Outcome::InFlight
+        } else {
+            Outcome::Handled
+        }
+    }
+}

@@ -133,3 +133,24 @@ fn keys_name_webhooks_back() {
         assert_eq!(Webhook::from_key(bad), None, "{bad}");
     }
 }
+
+/// Each answer a receiver gives has one outcome, for metrics and logs.
+#[wasm_bindgen_test(unsupported = test)]
+fn every_answer_has_one_outcome() {
+    use clhooks::health::Outcome;
+    let answer = |status, body: &str| Answer { status, body: body.to_owned() };
+    let cases = [
+        (answer(200, r#"{"received":"orders.place"}"#), true, "handled"),
+        (answer(200, r#"{"received":"orders.place","duplicate":true}"#), true, "duplicate"),
+        (answer(200, r#"{"received":"orders.place","handed_off":true}"#), true, "handed_off"),
+        (answer(200, r#"{"received":"orders.place","in_flight":true}"#), true, "in_flight"),
+        (Answer::error(409, "in_flight", "later"), true, "failed"),
+        (Answer::error(500, "handler_failed", "why"), true, "failed"),
+        (Answer::error(401, "signature_mismatch", "why"), false, "refused"),
+    ];
+    for (answer, verified, expected) in cases {
+        assert_eq!(Outcome::of(&answer, verified).as_str(), expected, "{}", answer.body);
+    }
+    let names: Vec<&str> = Outcome::ALL.iter().map(Outcome::as_str).collect();
+    assert_eq!(names, ["handled", "duplicate", "handed_off", "in_flight", "failed", "refused"]);
+}

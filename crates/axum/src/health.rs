@@ -33,6 +33,11 @@ impl Health {
         self.counters.lock().unwrap_or_else(PoisonError::into_inner).count(webhook, attempt)
     }
 
+    /// A webhook's streak now.
+    pub(crate) fn streak(&self, webhook: &Webhook) -> u32 {
+        self.counters.lock().unwrap_or_else(PoisonError::into_inner).tally(webhook).map_or(0, |t| t.streak)
+    }
+
     /// Every webhook's counters: streak, last failure, last success, estimated circuit. A lower
     /// bound of Commerce Layer's: attempts that never reached this receiver are not in them.
     #[must_use]

@@ -79,7 +79,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use clhooks::handoff::{Queue, Record};
-use clhooks::health::{Attempt, Signal, Webhook};
+use clhooks::health::{Attempt, Outcome, Signal, Webhook};
 use clhooks::receiver::{
     Action, Answer, AsyncSeenStore, Body, Delivery, Handoff, MemoryStore, Notice, Receiver, Session,
     ANSWER_CONTENT_TYPE,
@@ -92,6 +92,7 @@ use tracing::Instrument;
 
 mod health;
 mod memory;
+mod observe;
 mod worker;
 pub use health::Health;
 pub use memory::{DeadMessage, MemoryQueue};
@@ -430,14 +431,32 @@ impl Webhooks {
     }
 
     /// Counts an answer in `webhooks`' failure streaks (handed over now, `arrived` being when
-    /// the request came), and tells what crossed a threshold.
-    fn count(&self, webhooks: &[Webhook], answer: &Answer, arrived: Arrived) {
-        let attempt = Attempt::of(answer, now_ms(), arrived.elapsed_ms());
+    /// the request came), tells what crossed a threshold, and records it (see [`observe`]): the
+    /// delivery's `event`, or for a refusal the `label` of the topic it claimed.
+    fn count(
+        &self,
+        webhooks: &[Webhook],
+        event: Option<&Event>,
+        label: &str,
+        counted: &Counted,
+        arrived: Arrived,
+    ) {
+        let latency = arrived.elapsed();
+        let attempt =
+            Attempt::of(&counted.answer, now_ms(), u64::try_from(latency.as_millis()).unwrap_or(u64::MAX));
+        let mut streak = None;
         for webhook in webhooks {
             if let Some(signal) = self.health.count(webhook, &attempt) {
                 self.tell(&Failure::Streak { webhook, signal });
             }
+            let now = self.health.streak(webhook);
+            // A refusal counted for the webhook too reports the unverified streak, its own.
+            if webhook.verified == event.is_some() {
+                streak = Some(now);
+            }
+            observe::streak(webhook, now);
         }
+        observe::answered(event, label, counted, latency, streak);
     }
 }
 
@@ -513,8 +532,16 @@ async fn deliver(State(app): State<Arc<Webhooks>>, request: Request) -> Response
         Ok(delivery) => Arc::new(delivery),
         Err(answer) => {
             // A signature mismatch counts in a streak of its own (the core says which).
-            app.count(&app.receiver.counted_refusal(&answer, claimed), &answer, arrived);
-            return respond(answer);
+            let label = Webhook::unverified(claimed).topic;
+            let counted = Counted { outcome: Outcome::Refused, answer };
+            app.count(
+                &app.receiver.counted_refusal(&counted.answer, claimed),
+                None,
+                &label,
+                &counted,
+                arrived,
+            );
+            return respond(counted.answer);
         }
     };
     // Handoff: the record the queue is given, the body as it came.
@@ -585,7 +612,7 @@ async fn drive(
         failed: None,
         queue_error: None,
         arrived,
-        answer: None,
+        counted: None,
     };
     while let Some(action) = run.session.poll() {
         match action {
@@ -605,12 +632,14 @@ async fn drive(
                 run.event.duplicate = duplicate;
                 let handler =
                     delivery.routes.get(index).and_then(|route| app.handlers.get(*route)).cloned().flatten();
+                let started = std::time::Instant::now();
                 let outcome = match handler {
                     // A panic is a failure like an error, not a lost claim.
                     Some(handler) => run.awaiting(&app, Caught(handler(run.event.clone()))).await,
                     // A route of the receiver given, with no handler: nothing to run.
                     None => Ok(()),
                 };
+                observe::handled(&run.event, started.elapsed(), outcome.is_ok());
                 let ok = outcome.is_ok();
                 run.failed = outcome.err();
                 run.session.handler_ended(ok, now_ms());
@@ -673,7 +702,7 @@ struct Run {
     /// When the request came.
     arrived: Arrived,
     /// The answer given, to count.
-    answer: Option<Answer>,
+    counted: Option<Counted>,
 }
 
 impl Run {
@@ -714,21 +743,30 @@ impl Run {
             Action::Answer(answer) => {
                 tracing::Span::current().record("status", answer.status);
                 if let Some(send) = self.send.take() {
-                    // Kept to count: a failure keeps its body (its code), a success only its status.
+                    // Kept to count and record: a failure keeps its body (its code), a success
+                    // only its status and outcome.
+                    let outcome = Outcome::of(&answer, true);
                     let kept = if answer.is_success() {
                         Answer { status: answer.status, body: String::new() }
                     } else {
                         answer.clone()
                     };
-                    self.answer = Some(kept);
+                    self.counted = Some(Counted { answer: kept, outcome });
                     // A client gone already has nothing to be told.
                     let _ = send.send(answer);
                 }
             }
             Action::Count => {
-                if let Some(answer) = self.answer.take() {
-                    let webhook = Webhook::verified(self.event.topic().as_str(), None);
-                    app.count(std::slice::from_ref(&webhook), &answer, self.arrived);
+                if let Some(counted) = self.counted.take() {
+                    let topic = self.event.topic().as_str();
+                    let webhook = Webhook::verified(topic, None);
+                    app.count(
+                        std::slice::from_ref(&webhook),
+                        Some(&self.event),
+                        topic,
+                        &counted,
+                        self.arrived,
+                    );
                 }
             }
             Action::Tell(Notice::HandlerFailed) => {
@@ -803,9 +841,16 @@ impl Arrived {
         Arrived(std::time::Instant::now())
     }
 
-    fn elapsed_ms(self) -> u64 {
-        u64::try_from(self.0.elapsed().as_millis()).unwrap_or(u64::MAX)
+    fn elapsed(self) -> Duration {
+        self.0.elapsed()
     }
+}
+
+/// An answer given, kept to count and record: its status (and body, when it failed) and outcome.
+#[derive(Debug)]
+struct Counted {
+    answer: Answer,
+    outcome: Outcome,
 }
 
 /// Milliseconds since the epoch: the core reads no clock.

@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 
-use clhooks::health::{self, Attempt, Health, Signal, Webhook};
+use clhooks::health::{self, Attempt, Health, Outcome, Signal, Webhook};
 use clhooks::Answer;
 use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
@@ -31,9 +31,11 @@ fn ms(value: f64) -> u64 {
     }
 }
 
-/// `{code, message, streak, topic, verified, circuit}` of a signal (`circuit` for a streak).
-fn signal_value(webhook: &Webhook, signal: Signal) -> JsValue {
+/// `{code, message, streak, topic, verified, circuit, current}` of a signal (`circuit` for a
+/// streak; `current`, the streak now).
+fn signal_value(webhook: &Webhook, signal: Signal, current: u32) -> JsValue {
     let out = Object::new();
+    set(&out, "current", &JsValue::from(current));
     set(&out, "code", &JsValue::from_str(signal.code()));
     set(&out, "message", &JsValue::from_str(&signal.message(webhook)));
     set(&out, "topic", &JsValue::from_str(&webhook.topic));
@@ -59,16 +61,28 @@ impl JsHealth {
 
     /// Counts the answer (`status`, and its `body` when it is not a 2xx) given to a verified
     /// delivery of `topic` at `at` (ms since the epoch), `latency` ms after it arrived: the
-    /// signal `{code, message, streak, topic, verified, circuit}` when a threshold was crossed,
-    /// `undefined` otherwise.
+    /// webhook's streak now (a number), or, when a threshold was crossed, the signal `{code,
+    /// message, streak, topic, verified, circuit, current}`.
     pub fn count(&self, topic: &str, status: u16, body: Option<String>, at: f64, latency: f64) -> JsValue {
         let answer = Answer { status, body: body.unwrap_or_default() };
         let webhook = Webhook::verified(topic, None);
         let attempt = Attempt::of(&answer, ms(at), ms(latency));
-        self.inner
-            .borrow_mut()
-            .count(&webhook, &attempt)
-            .map_or(JsValue::UNDEFINED, |s| signal_value(&webhook, s))
+        let mut inner = self.inner.borrow_mut();
+        let signal = inner.count(&webhook, &attempt);
+        let current = inner.tally(&webhook).map_or(0, |t| t.streak);
+        signal.map_or(JsValue::from(current), |s| signal_value(&webhook, s, current))
+    }
+
+    /// The outcome of an answer (`status`, `body`) given to a request `verified` or not:
+    /// `handled`, `duplicate`, `handed_off`, `in_flight`, `failed` or `refused`.
+    pub fn outcome(status: u16, body: String, verified: bool) -> String {
+        Outcome::of(&Answer { status, body }, verified).as_str().to_owned()
+    }
+
+    /// The label of a request's claimed topic in metrics and logs: the topic when the catalogue
+    /// knows it, `unknown` otherwise (anyone may claim any topic).
+    pub fn label(topic: Option<String>) -> String {
+        Webhook::unverified(topic.as_deref()).topic
     }
 
     /// Counts a refusal (`status`, `body`) of a request claiming `topic` where the core says it
@@ -93,7 +107,8 @@ impl JsHealth {
         let mut inner = self.inner.borrow_mut();
         for webhook in webhooks {
             if let Some(signal) = inner.count(&webhook, &attempt) {
-                out.push(&signal_value(&webhook, signal));
+                let current = inner.tally(&webhook).map_or(0, |t| t.streak);
+                out.push(&signal_value(&webhook, signal, current));
             }
         }
         out

@@ -1,6 +1,7 @@
 //! The core's sans-IO receiver and memory seen-store for JS: the package's `Webhooks` (node:http,
 //! Express, fetch) moves bytes and awaits the user's handlers and store; these decide.
 
+use clhooks::health::Outcome;
 use clhooks::payload::KeyScope;
 use clhooks::receiver::{
     Action, Answer, Body, Claim, Duplicates, Handoff, InFlight, MemoryStore, Notice, Receiver, SeenStore,
@@ -116,6 +117,9 @@ pub struct JsReceiver {
     answer: RefCell<JsValue>,
     /// Answers made into frozen objects once (a receiver gives a handful of different ones).
     answers: RefCell<Vec<(Answer, JsValue)>>,
+    /// The outcome of the answer a session handed out last (its place in `Outcome::ALL`), for
+    /// the `COUNT` that follows it.
+    outcome: std::cell::Cell<u32>,
 }
 
 /// A topic's routes: their indexes as an array for the event, and how many.
@@ -152,7 +156,8 @@ mod step {
     /// step), then `sessionEnqueued` or `sessionEnqueueFailed`.
     pub(super) const ENQUEUE: u32 = 7;
     /// Count the answer just given in its webhook's failure streak (`Health.count`), with the
-    /// time it was handed over and how long after its request arrived.
+    /// time it was handed over and how long after its request arrived; its outcome is
+    /// `outcomes[code >> 8]`.
     pub(super) const COUNT: u32 = 8;
     /// See `RUN` and `END`.
     pub(super) const FLAG: u32 = 1 << 4;
@@ -288,6 +293,7 @@ impl JsReceiver {
             sessions: RefCell::new(Sessions::default()),
             answer: RefCell::new(JsValue::UNDEFINED),
             answers: RefCell::new(Vec::new()),
+            outcome: std::cell::Cell::new(0),
         })
     }
 
@@ -645,9 +651,12 @@ impl JsReceiver {
                 }
                 Action::Answer(answer) => {
                     *self.answer.borrow_mut() = self.answer_value(&answer);
+                    let outcome = Outcome::of(&answer, true);
+                    let index = Outcome::ALL.iter().position(|o| *o == outcome).unwrap_or(0);
+                    self.outcome.set(u32::try_from(index).unwrap_or(0));
                     break step::ANSWER;
                 }
-                Action::Count => break step::COUNT,
+                Action::Count => break step::COUNT | (self.outcome.get() << 8),
             }
         };
         if live.session.is_done() && code != step::WAIT {
@@ -859,6 +868,8 @@ impl JsReceiver {
             notices.push(&Object::freeze(&pair.into()).into());
         }
         set(&out, "notices", &Object::freeze(&notices.into()).into());
+        let outcomes: Array = Outcome::ALL.iter().map(|o| JsValue::from_str(o.as_str())).collect();
+        set(&out, "outcomes", &Object::freeze(&outcomes.into()).into());
         Object::freeze(&out)
     }
 }
