@@ -558,3 +558,5 @@ impl Outcome {
         }
     }
 }
+
+pub mod redis;

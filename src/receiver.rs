@@ -387,6 +387,33 @@ pub trait AsyncSeenStore: Send + Sync {
     /// [`Error::StoreUnavailable`]. The answer stands: the work is done, or the lease frees
     /// the key.
     fn end<'a>(&'a self, key: &'a str, terms: Terms, handled: bool) -> StoreFuture<'a, ()>;
+
+    /// Counts an attempt in a webhook's failure streak where every instance sees it, by the
+    /// rule of [`crate::health::Tally::count`]: what crossed a threshold, and the streak now.
+    /// `None` (the default, and the memory store's) for a store that keeps no counters: the
+    /// receiver counts in its own process then.
+    ///
+    /// # Errors
+    ///
+    /// The store's: the answer was given already, and stands.
+    fn count<'a>(
+        &'a self,
+        webhook: &'a crate::health::Webhook,
+        attempt: &'a crate::health::Attempt,
+    ) -> Option<StoreFuture<'a, (Option<crate::health::Signal>, u32)>> {
+        let _ = (webhook, attempt);
+        None
+    }
+
+    /// Every webhook's counters where the store keeps them ([`AsyncSeenStore::count`]); `None`
+    /// for a store that keeps none.
+    ///
+    /// # Errors
+    ///
+    /// The store's.
+    fn tallies(&self) -> Option<StoreFuture<'_, Vec<(crate::health::Webhook, crate::health::Tally)>>> {
+        None
+    }
 }
 
 impl AsyncSeenStore for MemoryStore {

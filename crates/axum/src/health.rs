@@ -6,8 +6,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use clhooks::health::{Attempt, Report, Signal, Webhook};
-use clhooks::receiver::ANSWER_CONTENT_TYPE;
+use clhooks::health::{Attempt, Report, Rules, Signal, Webhook};
+use clhooks::receiver::{Answer, AsyncSeenStore, Receiver, ANSWER_CONTENT_TYPE};
 
 /// The failure streaks of a [`Webhooks`](crate::Webhooks), per webhook, counted in this process
 /// as Commerce Layer counts them ([`clhooks::health`]): cheap to clone, the same counters.
@@ -21,12 +21,34 @@ use clhooks::receiver::ANSWER_CONTENT_TYPE;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Health {
     counters: Arc<Mutex<clhooks::health::Health>>,
+    /// The store whose counters every instance shares, when it keeps them.
+    shared: Arc<Mutex<Option<Arc<dyn AsyncSeenStore>>>>,
+}
+
+impl std::fmt::Debug for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Health").field("shared", &self.shared()).finish_non_exhaustive()
+    }
 }
 
 impl Health {
+    /// Counts in `store` from now on, when it keeps counters ([`AsyncSeenStore::count`]).
+    pub(crate) fn share(&self, store: Option<Arc<dyn AsyncSeenStore>>) {
+        // Asking for a count's future runs nothing: it says whether the store keeps counters.
+        let webhook = Webhook::unverified(None);
+        let attempt = Attempt { status: 200, code: None, at_ms: 0, latency_ms: 0 };
+        let keeps = store.filter(|store| store.count(&webhook, &attempt).is_some());
+        *self.shared.lock().unwrap_or_else(PoisonError::into_inner) = keeps;
+    }
+
+    /// Whether the counters are a shared store's.
+    pub(crate) fn shared(&self) -> bool {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner).is_some()
+    }
+
     /// Counts an attempt; what crossed a threshold.
     pub(crate) fn count(&self, webhook: &Webhook, attempt: &Attempt) -> Option<Signal> {
         // A panic elsewhere while counting leaves counters that are still counters.
@@ -38,31 +60,46 @@ impl Health {
         self.counters.lock().unwrap_or_else(PoisonError::into_inner).tally(webhook).map_or(0, |t| t.streak)
     }
 
-    /// Every webhook's counters: streak, last failure, last success, estimated circuit. A lower
-    /// bound of Commerce Layer's: attempts that never reached this receiver are not in them.
-    #[must_use]
-    pub fn report(&self) -> Report {
-        self.counters.lock().unwrap_or_else(PoisonError::into_inner).report()
+    /// Every webhook's counters: streak, last failure, last success, estimated circuit; the
+    /// shared store's (every instance's) where it keeps them. A lower bound of Commerce Layer's:
+    /// attempts that never reached a receiver are not in them.
+    ///
+    /// # Errors
+    ///
+    /// The shared store's.
+    pub async fn report(&self) -> clhooks::Result<Report> {
+        let store = self.shared.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some(tallies) = store.as_ref().and_then(|store| store.tallies()) {
+            return Ok(Report::new(Rules::default(), tallies.await?));
+        }
+        Ok(self.counters.lock().unwrap_or_else(PoisonError::into_inner).report())
+    }
+
+    /// The health endpoint's answer: the report as JSON, 200 while healthy, 503 once a
+    /// webhook's estimated circuit is open (and when a shared store cannot be read).
+    pub async fn answer(&self) -> Answer {
+        match self.report().await {
+            Ok(report) => report.answer(),
+            Err(error) => Receiver::refusal(&error),
+        }
     }
 
     /// A router serving the report as JSON on `path` (GET): 200 while healthy, 503 once a
     /// webhook's estimated circuit is open, so a probe alerts. No secret, payload or
     /// fingerprint is in it.
     pub fn into_router(self, path: &str) -> Router {
-        Router::new().route(path, get(move || std::future::ready(self.clone())))
+        Router::new().route(
+            path,
+            get(move || {
+                let health = self.clone();
+                async move { respond(health.answer().await) }
+            }),
+        )
     }
 }
 
-/// The health endpoint's answer: the report as JSON, 200 or 503.
-impl IntoResponse for Health {
-    fn into_response(self) -> Response {
-        let answer = self.report().answer();
-        let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (
-            status,
-            [(header::CONTENT_TYPE, ANSWER_CONTENT_TYPE), (header::CACHE_CONTROL, "no-store")],
-            answer.body,
-        )
-            .into_response()
-    }
+fn respond(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, ANSWER_CONTENT_TYPE), (header::CACHE_CONTROL, "no-store")], answer.body)
+        .into_response()
 }

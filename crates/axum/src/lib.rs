@@ -403,6 +403,8 @@ impl Webhooks {
                 self.store = None;
             }
         }
+        // A store that keeps counters (Redis) counts the streaks every instance shares.
+        self.health.share(self.store.clone());
         Router::new().route(path, any(deliver)).with_state(Arc::new(self))
     }
 
@@ -434,29 +436,58 @@ impl Webhooks {
     /// the request came), tells what crossed a threshold, and records it (see [`observe`]): the
     /// delivery's `event`, or for a refusal the `label` of the topic it claimed.
     fn count(
-        &self,
-        webhooks: &[Webhook],
+        app: &Arc<Webhooks>,
+        webhooks: Vec<Webhook>,
         event: Option<&Event>,
         label: &str,
-        counted: &Counted,
+        counted: Counted,
         arrived: Arrived,
     ) {
         let latency = arrived.elapsed();
         let attempt =
             Attempt::of(&counted.answer, now_ms(), u64::try_from(latency.as_millis()).unwrap_or(u64::MAX));
+        // A store that keeps counters shares them with every instance: counted on a task of its
+        // own, after the answer; a counter that fails changes nothing.
+        if let (Some(store), true) = (&app.store, app.health.shared()) {
+            let (app, store, event, label) =
+                (Arc::clone(app), Arc::clone(store), event.cloned(), label.to_owned());
+            tokio::spawn(async move {
+                let mut streak = None;
+                for webhook in &webhooks {
+                    let Some(counting) = store.count(webhook, &attempt) else { continue };
+                    match counting.await {
+                        Ok((signal, now)) => {
+                            if let Some(signal) = signal {
+                                app.tell(&Failure::Streak { webhook, signal });
+                            }
+                            if webhook.verified == event.is_some() {
+                                streak = Some(now);
+                            }
+                            observe::streak(webhook, now);
+                        }
+                        Err(error) => tracing::warn!(
+                            code = error.code(),
+                            "clhooks: the failure streak was not counted: {error}"
+                        ),
+                    }
+                }
+                observe::answered(event.as_ref(), &label, &counted, latency, streak);
+            });
+            return;
+        }
         let mut streak = None;
-        for webhook in webhooks {
-            if let Some(signal) = self.health.count(webhook, &attempt) {
-                self.tell(&Failure::Streak { webhook, signal });
+        for webhook in &webhooks {
+            if let Some(signal) = app.health.count(webhook, &attempt) {
+                app.tell(&Failure::Streak { webhook, signal });
             }
-            let now = self.health.streak(webhook);
+            let now = app.health.streak(webhook);
             // A refusal counted for the webhook too reports the unverified streak, its own.
             if webhook.verified == event.is_some() {
                 streak = Some(now);
             }
             observe::streak(webhook, now);
         }
-        observe::answered(event, label, counted, latency, streak);
+        observe::answered(event, label, &counted, latency, streak);
     }
 }
 
@@ -534,14 +565,10 @@ async fn deliver(State(app): State<Arc<Webhooks>>, request: Request) -> Response
             // A signature mismatch counts in a streak of its own (the core says which).
             let label = Webhook::unverified(claimed).topic;
             let counted = Counted { outcome: Outcome::Refused, answer };
-            app.count(
-                &app.receiver.counted_refusal(&counted.answer, claimed),
-                None,
-                &label,
-                &counted,
-                arrived,
-            );
-            return respond(counted.answer);
+            let webhooks = app.receiver.counted_refusal(&counted.answer, claimed);
+            let answer = counted.answer.clone();
+            Webhooks::count(&app, webhooks, None, &label, counted, arrived);
+            return respond(answer);
         }
     };
     // Handoff: the record the queue is given, the body as it came.
@@ -708,7 +735,7 @@ struct Run {
 impl Run {
     /// `future`'s output, waking the session at its wake-ups meanwhile: what they give (an
     /// answer, a notice) is done at once, while the store or the handler goes on.
-    async fn awaiting<T>(&mut self, app: &Webhooks, future: impl Future<Output = T>) -> T {
+    async fn awaiting<T>(&mut self, app: &Arc<Webhooks>, future: impl Future<Output = T>) -> T {
         tokio::pin!(future);
         // Most are ready at once (the memory store, a handler with nothing to wait for): those
         // set no timer, which costs a clock read and a wake-up of tokio's driver.
@@ -738,7 +765,7 @@ impl Run {
     }
 
     /// The actions that need no waiting: an answer, a notice.
-    fn side(&mut self, app: &Webhooks, action: Action) {
+    fn side(&mut self, app: &Arc<Webhooks>, action: Action) {
         match action {
             Action::Answer(answer) => {
                 tracing::Span::current().record("status", answer.status);
@@ -760,13 +787,7 @@ impl Run {
                 if let Some(counted) = self.counted.take() {
                     let topic = self.event.topic().as_str();
                     let webhook = Webhook::verified(topic, None);
-                    app.count(
-                        std::slice::from_ref(&webhook),
-                        Some(&self.event),
-                        topic,
-                        &counted,
-                        self.arrived,
-                    );
+                    Webhooks::count(app, vec![webhook], Some(&self.event), topic, counted, self.arrived);
                 }
             }
             Action::Tell(Notice::HandlerFailed) => {

@@ -16,6 +16,9 @@ use clhooks_axum::{Event, Failure, Webhooks};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+#[path = "../../redis/tests/common/mod.rs"]
+mod common;
+
 const SECRET: &str = "axum-health-secret";
 
 fn delivery(n: usize, secret: &str) -> Request<Body> {
@@ -130,4 +133,105 @@ async fn a_200_later_than_5_s_counts_as_failed() {
         (Some(1), Some("late"))
     );
     assert_eq!(webhook["last_failure"]["status"], 200);
+}
+
+/// Two instances sharing a Redis store count one streak: the owner is told once at the 5th and
+/// once at the 30th, whichever instance the attempt reached; either probe sees it; a success on
+/// either ends it; and an instance started afterwards sees the same counters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_redis_count_one_streak() {
+    let redis = common::server().await;
+    let failing = Arc::new(AtomicBool::new(true));
+    let told: Told = Arc::default();
+    let instance = |told: Told, failing: Arc<AtomicBool>| {
+        let redis = redis.url.clone();
+        async move {
+            let store = clhooks_redis::RedisStore::connect(&redis, "shared:").await.unwrap();
+            let webhooks = Webhooks::new([SECRET])
+                .unwrap()
+                .store(store)
+                .on("orders.*", move |_event: Event| {
+                    let failing = failing.load(Ordering::SeqCst);
+                    async move {
+                        if failing {
+                            Err(std::io::Error::other("the database is down"))
+                        } else {
+                            Ok(())
+                        }
+                    }
+                })
+                .unwrap()
+                .on_error(move |failure| {
+                    if let Failure::Streak { webhook, signal } = failure {
+                        told.lock().unwrap().push((
+                            failure.code().to_owned(),
+                            Some(*signal),
+                            webhook.verified,
+                        ));
+                    }
+                });
+            let health = webhooks.health();
+            webhooks.into_router("/webhooks").merge(health.into_router("/health"))
+        }
+    };
+    let apps = [
+        instance(Arc::clone(&told), Arc::clone(&failing)).await,
+        instance(Arc::clone(&told), Arc::clone(&failing)).await,
+    ];
+    // Counted after each answer, on a task: waited for before the next, as Commerce Layer's
+    // attempts of one webhook come one after another.
+    let settled = |n: usize| {
+        let apps = apps.clone();
+        async move {
+            for _ in 0..500 {
+                let (_, report) = probe(&apps[0]).await;
+                if report["webhooks"][0]["streak"].as_u64() == Some(n as u64) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            panic!("the streak never reached {n}");
+        }
+    };
+    for n in 1..=30 {
+        assert_eq!(status(&apps[n % 2], delivery(n, SECRET)).await, StatusCode::INTERNAL_SERVER_ERROR);
+        settled(n).await;
+    }
+    // The owner is told on the counting task, just after the count.
+    told_at_least(&told, 2).await;
+    assert_eq!(
+        streaks(&told),
+        [
+            (Signal::Streak { streak: 5, circuit: Circuit::Notice }, true),
+            (Signal::Streak { streak: 30, circuit: Circuit::Open }, true)
+        ]
+    );
+    for app in &apps {
+        let (code, report) = probe(app).await;
+        assert_eq!(
+            (code, report["webhooks"][0]["circuit"].as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("open"))
+        );
+    }
+    // A third instance, started now (a restart), sees the same counters.
+    let later = instance(Arc::clone(&told), Arc::clone(&failing)).await;
+    assert_eq!(probe(&later).await.0, StatusCode::SERVICE_UNAVAILABLE);
+    failing.store(false, Ordering::SeqCst);
+    assert_eq!(status(&later, delivery(31, SECRET)).await, StatusCode::OK);
+    settled(0).await;
+    told_at_least(&told, 3).await;
+    assert_eq!(streaks(&told).last().unwrap().0, Signal::Ended { streak: 30 });
+    assert_eq!(streaks(&told).len(), 3, "each threshold told once, by one instance");
+    assert_eq!(probe(&apps[1]).await.0, StatusCode::OK);
+}
+
+/// Waits (at most 2.5 s) until `told` holds `n` streak notices.
+async fn told_at_least(told: &Told, n: usize) {
+    for _ in 0..500 {
+        if streaks(told).len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("fewer than {n} notices: {:?}", streaks(told));
 }

@@ -28,6 +28,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use clhooks::health::redis::RedisHealth;
+use clhooks::health::{Attempt, Rules, Signal, Tally, Webhook};
 use clhooks::receiver::{AsyncSeenStore, Claim, StoreFuture, Terms};
 use clhooks::store::RedisProtocol;
 use clhooks::Error;
@@ -37,6 +39,8 @@ use redis::aio::ConnectionManager;
 pub struct RedisStore {
     connection: ConnectionManager,
     protocol: RedisProtocol,
+    /// The failure streaks, beside the keys.
+    health: RedisHealth,
     /// The token of each claim this store holds, to end it.
     tokens: Mutex<HashMap<String, String>>,
     /// What makes this store's tokens unique: the process, the time it was made, a count.
@@ -74,6 +78,7 @@ impl RedisStore {
         RedisStore {
             connection,
             protocol: RedisProtocol::new(prefix),
+            health: RedisHealth::new(prefix, Rules::default()),
             tokens: Mutex::new(HashMap::new()),
             origin: format!("{}-{nanos:x}", std::process::id()),
             count: AtomicU64::new(0),
@@ -137,6 +142,39 @@ impl RedisStore {
         let _: i64 = self.send(&self.protocol.end(key, &token, handled, terms)).await?;
         Ok(())
     }
+
+    /// Counts an attempt in `webhook`'s failure streak, shared by every instance on this Redis:
+    /// what crossed a threshold, and the streak now.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StoreUnavailable`].
+    pub async fn count(
+        &self,
+        webhook: &Webhook,
+        attempt: &Attempt,
+    ) -> clhooks::Result<(Option<Signal>, u32)> {
+        let (signal, streak, now): (String, u64, u64) =
+            self.send(&self.health.count(webhook, attempt)).await?;
+        self.health.count_reply(&signal, streak, now)
+    }
+
+    /// Every webhook's counters on this Redis.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StoreUnavailable`].
+    pub async fn tallies(&self) -> clhooks::Result<Vec<(Webhook, Tally)>> {
+        let keys: Vec<String> = self.send(&["SMEMBERS".to_owned(), self.health.index()]).await?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let Some(webhook) = Webhook::from_key(&key) else { continue };
+            let fields: HashMap<String, String> =
+                self.send(&["HGETALL".to_owned(), self.health.key_of(&key)]).await?;
+            out.push((webhook, RedisHealth::tally(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))));
+        }
+        Ok(out)
+    }
 }
 
 impl AsyncSeenStore for RedisStore {
@@ -146,5 +184,17 @@ impl AsyncSeenStore for RedisStore {
 
     fn end<'a>(&'a self, key: &'a str, terms: Terms, handled: bool) -> StoreFuture<'a, ()> {
         Box::pin(RedisStore::end(self, key, handled, terms))
+    }
+
+    fn count<'a>(
+        &'a self,
+        webhook: &'a Webhook,
+        attempt: &'a Attempt,
+    ) -> Option<StoreFuture<'a, (Option<Signal>, u32)>> {
+        Some(Box::pin(RedisStore::count(self, webhook, attempt)))
+    }
+
+    fn tallies(&self) -> Option<StoreFuture<'_, Vec<(Webhook, Tally)>>> {
+        Some(Box::pin(RedisStore::tallies(self)))
     }
 }

@@ -1,0 +1,93 @@
+//! The failure streaks shared on a real redis-server (started here on loopback) against the
+//! shared cases of `tests/vectors/health.json`: the count script gives the same signals,
+//! streaks and report as the core's own rule (`clhooks::health::Tally::count`), and two stores
+//! on one Redis count one streak.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
+
+use clhooks::health::{self, Attempt, Report, Rules, Signal, Webhook};
+use clhooks::Answer;
+use clhooks_redis::RedisStore;
+use serde_json::Value;
+
+mod common;
+use common::server;
+
+const CASES: &str = include_str!("../../../tests/vectors/health.json");
+
+fn written(signal: Signal) -> String {
+    match signal {
+        Signal::Streak { streak, circuit } => format!("failure_streak {streak} {}", circuit.as_str()),
+        Signal::Ended { streak } => format!("failure_streak_ended {streak}"),
+    }
+}
+
+fn has(actual: &Value, expected: &Value) -> bool {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => e.iter().all(|(k, v)| a.get(k).is_some_and(|a| has(a, v))),
+        (Value::Array(a), Value::Array(e)) => a.len() == e.len() && a.iter().zip(e).all(|(a, e)| has(a, e)),
+        (a, e) => a == e,
+    }
+}
+
+#[tokio::test]
+async fn every_health_case_counts_the_same_on_redis() {
+    let redis = server().await;
+    let cases: Value = serde_json::from_str(CASES).unwrap();
+    for (c, case) in cases["cases"].as_array().unwrap().iter().enumerate() {
+        let name = case["name"].as_str().unwrap();
+        // Two stores on one Redis, taking turns: one streak.
+        let prefix = format!("case{c}:");
+        let stores = [
+            RedisStore::connect(&redis.url, &prefix).await.unwrap(),
+            RedisStore::connect(&redis.url, &prefix).await.unwrap(),
+        ];
+        let mut turn = 0;
+        for (n, step) in case["attempts"].as_array().unwrap().iter().enumerate() {
+            let status = u16::try_from(step["status"].as_u64().unwrap()).unwrap();
+            let body = match step["code"].as_str() {
+                Some(code) => Answer::error(status, code, "why").body,
+                None => r#"{"received":"orders.place"}"#.to_owned(),
+            };
+            let answer = Answer { status, body };
+            let webhooks = match step.get("refused") {
+                Some(claimed) => health::refused(
+                    &answer,
+                    claimed.as_str(),
+                    step["from_commerce_layer"].as_bool().unwrap(),
+                    usize::try_from(step["secrets"].as_u64().unwrap()).unwrap(),
+                ),
+                None => vec![Webhook::from_key(step["webhook"].as_str().unwrap()).unwrap()],
+            };
+            let mut signals = Vec::new();
+            let mut now = None;
+            for i in 0..step["times"].as_u64().unwrap_or(1) {
+                let at = step["at"].as_u64().unwrap() + i * step["every"].as_u64().unwrap_or(0);
+                let attempt = Attempt::of(&answer, at, step["latency"].as_u64().unwrap());
+                for webhook in &webhooks {
+                    turn += 1;
+                    let (signal, streak) = stores[turn % 2].count(webhook, &attempt).await.unwrap();
+                    signals.extend(signal.map(written));
+                    now = Some(streak);
+                }
+            }
+            if let Some(expected) = step.get("signals") {
+                let expected: Vec<&str> =
+                    expected.as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+                assert_eq!(signals, expected, "{name}, attempt {n}: the signals");
+            }
+            if let Some(streak) = step["streak"].as_u64() {
+                assert_eq!(now.map(u64::from), Some(streak), "{name}, attempt {n}: the streak");
+            }
+        }
+        if let Some(report) = case.get("report") {
+            let answer = Report::new(Rules::default(), stores[0].tallies().await.unwrap()).answer();
+            assert_eq!(u64::from(answer.status), report["status"].as_u64().unwrap(), "{name}: the status");
+            let body: Value = serde_json::from_str(&answer.body).unwrap();
+            assert!(
+                has(&body, &report["body"]),
+                "{name}: the report\n{body:#}\nhas not\n{:#}",
+                report["body"]
+            );
+        }
+    }
+}
