@@ -196,6 +196,7 @@ nodeSubpath('lambda', read(join(here, 'lambda.js')), ['Webhooks', 'WebhookError'
   let redis = read(join(here, 'redis.js'));
   for (const [placeholder, value] of [
     ['__CLAIM_SCRIPT__', script('claim')], ['__END_SCRIPT__', script('end')], ['__DEFAULT_PREFIX__', JSON.stringify(prefix)],
+    ['__COUNT_SCRIPT__', JSON.stringify(read(join(here, '../src/health/count.lua')))],
     ['__ENQUEUE_SCRIPT__', handoff('enqueue')], ['__TAKE_SCRIPT__', handoff('take')], ['__EXTEND_SCRIPT__', handoff('extend')],
     ['__SETTLE_SCRIPT__', handoff('settle')], ['__DEFAULT_STREAM__', JSON.stringify(constant('DEFAULT_STREAM'))],
     ['__DEFAULT_GROUP__', JSON.stringify(constant('DEFAULT_GROUP'))], ['__DEAD_ERROR_BYTES__', constant('DEAD_ERROR_BYTES').replace(/_/g, '')],

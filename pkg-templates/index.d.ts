@@ -199,6 +199,13 @@ export interface SeenStore {
   claim(key: string, terms: Terms): Claim | Promise<Claim>;
   done(key: string, terms: Terms): void | Promise<void>;
   release(key: string): void | Promise<void>;
+  /**
+   * A store that keeps the failure streaks every instance shares has both of these: `count`
+   * applies the core's count rule to the arguments the core made (`[webhook, ...]`) and gives
+   * its reply; `tallies` gives `[[webhook, fields], ...]` for the core's report.
+   */
+  count?(args: string[]): Promise<unknown>;
+  tallies?(): Promise<[string, unknown][]>;
 }
 
 /** The topics a pattern matches: `orders.*` gives `orders.${string}`. */

@@ -474,6 +474,11 @@ export function createReceivers(api) {
           }
         },
       };
+      // A store that keeps the streaks every instance shares (Redis) counts them; otherwise this
+      // process does.
+      const sharing = [this.seen, this.queue].find((s) => s && typeof s.count === 'function' && typeof s.tallies === 'function');
+      /** The store whose failure streaks every instance shares, or `null`. */
+      this.streaks = sharing ?? null;
       // Unset, failures go to the console, where a newcomer looks; `null` silences them.
       this.onError = onError === undefined ? logFailure : callable(onError, 'onError');
       /** Metrics (an OpenTelemetry Meter) and logs (a pino- or console-style logger), or `null`. */
@@ -522,20 +527,77 @@ export function createReceivers(api) {
      */
     count(event, answer, arrived, outcome = undefined) {
       const latency = clock() - arrived;
+      const body = answer.status >= 300 ? answer.body : undefined;
+      if (this.streaks) {
+        let args;
+        try {
+          args = api.core().Health.countArgs(event.topic, answer.status, body, Date.now(), latency);
+        } catch {
+          return undefined;
+        }
+        return this.#shared([args], event, event.topic, answer, latency, outcome ?? 'verified');
+      }
       let counted;
       try {
-        counted = this.#counters.count(event.topic, answer.status, answer.status >= 300 ? answer.body : undefined, Date.now(), latency);
+        counted = this.#counters.count(event.topic, answer.status, body, Date.now(), latency);
       } catch {
-        return;
+        return undefined;
       }
       const streak = typeof counted === 'number' ? counted : counted.current;
       if (typeof counted === 'object') this.#signal(counted, answer, event);
       if (this.observed) this.observed.answered(event, event.topic, answer, latency, streak, outcome ?? outcomeOf(answer, true));
+      return undefined;
+    }
+
+    /**
+     * Counts in the shared store: each streak's arguments (the core's) sent, each reply read
+     * by the core. A store that fails is told to onError and changes no answer. The promise
+     * (never rejected) is for runtimes that keep a request's work alive (`waitUntil`).
+     */
+    #shared(argsList, event, topic, answer, latency, outcome) {
+      const counting = argsList.map((args) => Promise.resolve()
+        .then(() => this.streaks.count(args))
+        .then((reply) => {
+          const counted = api.core().Health.countReply(args[0], reply);
+          if (typeof counted === 'object') this.#signal(counted, answer, event);
+          const current = typeof counted === 'number' ? counted : counted.current;
+          // A refusal counted for its webhook too reports its own, unverified streak.
+          return args[0].startsWith('v:') === (event !== undefined) ? current : undefined;
+        }, (error) => {
+          this.#told(new WebhookError('store_unavailable', `the failure streak was not counted: ${describe(error)}`, { status: 503 }), event);
+          return undefined;
+        }));
+      return Promise.all(counting).then((streaks) => {
+        if (!this.observed) return;
+        const streak = streaks.find((s) => s !== undefined);
+        this.observed.answered(event, topic, answer, latency, streak, outcome === 'verified' ? outcomeOf(answer, true) : outcome);
+      });
+    }
+
+    /** Tells onError `error`; nothing it does changes anything. */
+    #told(error, event) {
+      const { onError } = this;
+      if (!onError) return;
+      try {
+        const told = onError(error, event);
+        if (isThenable(told)) Promise.resolve(told).catch(() => {});
+      } catch {
+        // Nothing onError does changes an answer.
+      }
     }
 
     /** Counts a refusal where the core says it counts (a signature mismatch), claiming `topic`. */
     #countRefused(topic, answer, arrived) {
       const latency = clock() - arrived;
+      if (this.streaks) {
+        let argsList;
+        try {
+          argsList = api.core().Health.refusedArgs(topic ?? undefined, answer.status, answer.body, this.admission !== null, this.#secrets, Date.now(), latency);
+        } catch {
+          return undefined;
+        }
+        return this.#shared(argsList, undefined, topic ?? undefined, answer, latency, 'refused');
+      }
       let signals;
       try {
         signals = this.#counters.countRefused(topic ?? undefined, answer.status, answer.body, this.admission !== null, this.#secrets, Date.now(), latency);
@@ -548,14 +610,7 @@ export function createReceivers(api) {
 
     /** Tells onError a failure streak's signal; nothing it does changes anything. */
     #signal({ code, message, current: _current, ...details }, answer, event) {
-      const { onError } = this;
-      if (!onError) return;
-      try {
-        const told = onError(new WebhookError(code, message, { status: answer.status, ...details }), event);
-        if (isThenable(told)) Promise.resolve(told).catch(() => {});
-      } catch {
-        // Nothing onError does changes an answer.
-      }
+      this.#told(new WebhookError(code, message, { status: answer.status, ...details }), event);
     }
 
     /**
@@ -574,6 +629,7 @@ export function createReceivers(api) {
      * @returns {Promise<Answer>}
      */
     async healthAnswer() {
+      if (this.streaks) return api.core().Health.reportOf(await this.streaks.tallies());
       return this.#counters.answer();
     }
 

@@ -7,6 +7,7 @@
 
 const CLAIM_SCRIPT = __CLAIM_SCRIPT__;
 const END_SCRIPT = __END_SCRIPT__;
+const COUNT_SCRIPT = __COUNT_SCRIPT__;
 const DEFAULT_PREFIX = __DEFAULT_PREFIX__;
 
 const invalid = (message) => new WebhookError('invalid_argument', message, { status: 500 });
@@ -90,6 +91,26 @@ export function createRedisStore(client, options = {}) {
     /** Gives a key up (while the claim is still this one's), so that the retry runs. */
     release(key) {
       return end(key, false, 1);
+    },
+    ...shareStreaks(send, prefix),
+  };
+}
+
+/**
+ * The failure streaks every receiver on this Redis shares (clhooks::health::redis): `count`
+ * runs the core's count script with the arguments the core made (`[webhook, ...]`), `tallies`
+ * reads every webhook's hash back, `[[webhook, fields], ...]`, for the core's report.
+ */
+function shareStreaks(send, prefix) {
+  // The keys as the core names them: one hash tag, so a cluster keeps them on one slot.
+  const index = `${prefix}{health}`;
+  return {
+    count(args) {
+      return script(send, COUNT_SCRIPT, ['2', `${index}:${args[0]}`, index, ...args]);
+    },
+    async tallies() {
+      const webhooks = await send(['SMEMBERS', index]);
+      return Promise.all([...webhooks].map(async (webhook) => [String(webhook), await send(['HGETALL', `${index}:${webhook}`])]));
     },
   };
 }
@@ -180,6 +201,8 @@ export function createRedisQueue(client, options = {}) {
     claims: true,
     stream,
     group,
+    // The failure streaks beside the seen keys, as a Redis seen-store keeps them.
+    ...shareStreaks(send, prefix),
     /** Writes `record`; with `claim`, claims its key in the same script: `'fresh'` (queued now), `'duplicate'`, `'in_flight'`. */
     async enqueue(record, { claim = false, keepMs = 1 } = {}) {
       if (record === null || typeof record !== 'object' || typeof record.key !== 'string') throw invalid('enqueue takes a record { v, key, topic, sig, rcv, attempt, body }');

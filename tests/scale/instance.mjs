@@ -2,7 +2,9 @@
 // Redis seen-store with the other instances. Its handler's side effect is counted in Redis
 // itself (HINCRBY handled <event id>), so the test sees what every instance did, crashed ones
 // included. An event whose attributes say `fail_first` throws on its first run anywhere; one
-// that says `hang_first` never finishes its first run (the test kills the instance then).
+// that says `hang_first` never finishes its first run (the test kills the instance then); one
+// that says `always_fail` throws on every run. The failure streaks' notices are pushed to the
+// Redis list `test:told`, and GET /health is the receiver's health endpoint.
 //
 //   PKG=… REDIS_URL=redis://127.0.0.1:PORT CLIENT=redis|ioredis NAME=a [LEASE_MS= HANDLER_TIMEOUT_MS= STORE_TIMEOUT_MS=] node instance.mjs
 
@@ -37,7 +39,10 @@ const options = {
   ...(process.env.LEASE_MS ? { leaseMs: Number(process.env.LEASE_MS) } : {}),
   ...(process.env.HANDLER_TIMEOUT_MS ? { handlerTimeoutMs: Number(process.env.HANDLER_TIMEOUT_MS) } : {}),
   ...(process.env.STORE_TIMEOUT_MS ? { storeTimeoutMs: Number(process.env.STORE_TIMEOUT_MS) } : {}),
-  onError: () => {},
+  // A failure streak's notice is kept in Redis, for the test to see what every instance told.
+  onError: (error) => {
+    if (String(error?.code).startsWith('failure_streak')) command(['RPUSH', `${prefix}test:told`, `${error.code} ${error.streak} ${error.circuit ?? '-'} ${name}`]).catch(() => {});
+  },
 };
 const webhooks = new Webhooks(options).on('*', async (event) => {
   // NOOP=1: nothing but the claim (the latency figures).
@@ -47,6 +52,7 @@ const webhooks = new Webhooks(options).on('*', async (event) => {
   if (attributes.hang_first && (await command(['SET', `${prefix}test:hung:${event.id}`, name, 'NX'])) === 'OK') {
     await new Promise(() => {});
   }
+  if (attributes.always_fail) throw new Error('this event always fails');
   if (attributes.fail_first && (await command(['SET', `${prefix}test:failed:${event.id}`, name, 'NX'])) === 'OK') {
     throw new Error('the first run of this event fails');
   }
@@ -54,5 +60,7 @@ const webhooks = new Webhooks(options).on('*', async (event) => {
   await command(['HSET', `${prefix}test:by`, event.id, name]);
 });
 
-const server = createServer({ keepAliveTimeout: 30_000 }, webhooks.nodeHandler());
+const handler = webhooks.nodeHandler();
+const health = webhooks.healthHandler();
+const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => (req.url === '/health' ? health(req, res) : handler(req, res)));
 server.listen(0, '127.0.0.1', () => console.log(`listening on http://127.0.0.1:${server.address().port}`));

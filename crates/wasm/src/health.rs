@@ -2,9 +2,10 @@
 
 use std::cell::RefCell;
 
-use clhooks::health::{self, Attempt, Health, Outcome, Signal, Webhook};
+use clhooks::health::redis::RedisHealth;
+use clhooks::health::{self, Attempt, Health, Outcome, Report, Rules, Signal, Webhook};
 use clhooks::Answer;
-use js_sys::{Array, Object};
+use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::{answer_value, set};
@@ -119,4 +120,116 @@ impl JsHealth {
     pub fn answer(&self) -> JsValue {
         answer_value(&self.inner.borrow().report().answer())
     }
+
+    /// For a store that keeps the streaks every instance shares (`count(args)`): the count
+    /// script's arguments `[webhook, reason, status, at, arrived, notice, breaker]` for the
+    /// answer given to a verified delivery of `topic`.
+    #[wasm_bindgen(js_name = countArgs)]
+    pub fn count_args(topic: &str, status: u16, body: Option<String>, at: f64, latency: f64) -> Array {
+        let attempt = Attempt::of(&Answer { status, body: body.unwrap_or_default() }, ms(at), ms(latency));
+        shared()
+            .count_args(&Webhook::verified(topic, None), &attempt)
+            .iter()
+            .map(|a| JsValue::from_str(a))
+            .collect()
+    }
+
+    /// As `countArgs`, for a refusal where the core says it counts: one array of arguments per
+    /// streak it counts in (none for most refusals).
+    #[wasm_bindgen(js_name = refusedArgs)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn refused_args(
+        topic: Option<String>,
+        status: u16,
+        body: String,
+        from_commerce_layer: bool,
+        secrets: u32,
+        at: f64,
+        latency: f64,
+    ) -> Array {
+        let answer = Answer { status, body };
+        let attempt = Attempt::of(&answer, ms(at), ms(latency));
+        let protocol = shared();
+        health::refused(&answer, topic.as_deref(), from_commerce_layer, secrets as usize)
+            .iter()
+            .map(|webhook| -> JsValue {
+                protocol
+                    .count_args(webhook, &attempt)
+                    .iter()
+                    .map(|a| JsValue::from_str(a))
+                    .collect::<Array>()
+                    .into()
+            })
+            .collect()
+    }
+
+    /// What the count script answered for `webhook` (`[signal, streak, now]`): the streak now
+    /// (a number), or the signal `{code, message, streak, topic, verified, circuit, current}`.
+    /// Anything else is a store that is not clhooks': thrown.
+    #[wasm_bindgen(js_name = countReply)]
+    pub fn count_reply(webhook: &str, reply: &JsValue) -> crate::errors::JsResult<JsValue> {
+        let part = |i: u32| Reflect::get_u32(reply, i).unwrap_or(JsValue::UNDEFINED);
+        let number = |v: JsValue| {
+            v.as_f64().map(ms).or_else(|| v.as_string().and_then(|s| s.parse::<u64>().ok())).unwrap_or(0)
+        };
+        let signal = part(0).as_string().unwrap_or_else(|| "?".to_owned());
+        let Some(webhook) = Webhook::from_key(webhook) else {
+            let message = format!("'{webhook}' names no webhook");
+            return crate::errors::throw(Err(clhooks::Error::StoreUnavailable { message }));
+        };
+        let (signal, now) =
+            crate::errors::throw(shared().count_reply(&signal, number(part(1)), number(part(2))))?;
+        Ok(signal.map_or(JsValue::from(now), |s| signal_value(&webhook, s, now)))
+    }
+
+    /// The health endpoint's answer from a shared store's counters: `entries` is
+    /// `[[webhook, fields], ...]`, `fields` a webhook hash's (`{s, fr, fs, fa, ok, op}`, or its
+    /// `[name, value, ...]`).
+    #[wasm_bindgen(js_name = reportOf)]
+    pub fn report_of(entries: &Array) -> JsValue {
+        let mut tallies = Vec::new();
+        for entry in entries.iter() {
+            let Some(webhook) = Reflect::get_u32(&entry, 0).ok().and_then(|k| k.as_string()) else {
+                continue;
+            };
+            let Some(webhook) = Webhook::from_key(&webhook) else { continue };
+            let fields = Reflect::get_u32(&entry, 1).unwrap_or(JsValue::UNDEFINED);
+            let mut pairs: Vec<(String, String)> = Vec::new();
+            if Array::is_array(&fields) {
+                let list = Array::from(&fields);
+                for i in (0..list.length()).step_by(2) {
+                    pairs.push((text(&list.get(i)), text(&list.get(i + 1))));
+                }
+            } else if fields.is_object() {
+                for pair in Object::entries(&Object::from(fields)).iter() {
+                    pairs.push((
+                        text(&Reflect::get_u32(&pair, 0).unwrap_or_default()),
+                        text(&Reflect::get_u32(&pair, 1).unwrap_or_default()),
+                    ));
+                }
+            }
+            tallies.push((webhook, RedisHealth::tally(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))));
+        }
+        answer_value(&Report::new(Rules::default(), tallies).answer())
+    }
+}
+
+/// The shared streaks' protocol (its keys are the store's; the arguments and replies are these).
+fn shared() -> RedisHealth {
+    RedisHealth::new("", Rules::default())
+}
+
+/// A field's text: a string, a number, or bytes (a client that returns buffers).
+fn text(value: &JsValue) -> String {
+    if let Some(text) = value.as_string() {
+        return text;
+    }
+    if let Some(number) = value.as_f64() {
+        // The hash holds whole numbers (streaks, times, statuses).
+        return ms(number).to_string();
+    }
+    if value.is_object() {
+        return String::from_utf8_lossy(&js_sys::Uint8Array::new(value).to_vec()).into_owned();
+    }
+    String::new()
 }

@@ -63,8 +63,28 @@ pub const RECEIVER_OPTIONS: &[ReceiverOption] = &[
         listen: &[],
         default: || "`console.error`; `null`: nothing".into(),
         meaning: "Told of the error a handler threw (the answer is 500 all the same), of a handler still \
-                  running at Commerce Layer's 5 s deadline (`deadline_exceeded`), and of a seen-store \
-                  that could not record or release a key (`store_unavailable`; the answer stands).",
+                  running at Commerce Layer's 5 s deadline (`deadline_exceeded`), of a seen-store \
+                  that could not record or release a key (`store_unavailable`; the answer stands), and \
+                  of a webhook's failure streak at 5 and 30 and its end (`failure_streak`, \
+                  `failure_streak_ended`; a streak goes to `console.warn` when unset).",
+    },
+    ReceiverOption {
+        name: "meter",
+        rust: "the `metrics` facade: install any recorder",
+        listen: &[],
+        default: || "none: no metrics".into(),
+        meaning: "An OpenTelemetry `Meter` (`metrics.getMeter('my-app')`): `clhooks.deliveries`, \
+                  `clhooks.answer.duration`, `clhooks.handler.duration` and `clhooks.failure_streak`. \
+                  See docs/health.md.",
+    },
+    ReceiverOption {
+        name: "logger",
+        rust: "`tracing` events (target `clhooks`)",
+        listen: &[],
+        default: || "none: no logs".into(),
+        meaning: "A pino- or console-style logger: one record per request answered (`info`, `warn` when \
+                  it failed) with the topic, event id, idempotency key, status, outcome, duration, duplicate \
+                  flag and streak; never a secret, a signature or a body.",
     },
     ReceiverOption {
         name: "maxBodyBytes",
