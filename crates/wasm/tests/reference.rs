@@ -56,6 +56,7 @@ fn every_code_has_one_meaning_and_every_meaning_a_code() {
                 .map(Notice::code)
                 .filter(|code| !ANSWER_CODES.iter().any(|(c, _)| c == code) && !Error::CODES.contains(code)),
         )
+        .chain(clhooks::health::Signal::CODES)
         .collect();
     assert_eq!(listed, expected);
     let meanings: Vec<&str> = MEANINGS.iter().map(|(code, _)| *code).collect();
