@@ -271,8 +271,20 @@ const commands = {
     let webhooks;
     try {
       // The handler's time is the misbehaviour's: listen sets no limit on it, as the Rust one; its
-      // failures on purpose are in its own log, not on standard error.
-      webhooks = new Webhooks({ secret: all, maxBodyBytes: args.max_body, handlerTimeoutMs: 0, onError: null, ...(sources ? { sources } : {}) });
+      // failures on purpose are in its own log, not on standard error. A failure streak's notice
+      // and the streak itself are printed with the request's line (its logger record says the
+      // streak).
+      webhooks = new Webhooks({
+        secret: all, maxBodyBytes: args.max_body, handlerTimeoutMs: 0, ...(sources ? { sources } : {}),
+        onError: (error) => {
+          const request = requests.getStore();
+          if (request && String(error?.code).startsWith('failure_streak')) request.notices.push([error.code, error.message]);
+        },
+        logger: {
+          info: (record) => { const request = requests.getStore(); if (request) request.streak = record.streak; },
+          warn: (record) => { const request = requests.getStore(); if (request) request.streak = record.streak; },
+        },
+      });
     } catch (error) {
       return fail(core.coreFailure(error.code ?? 'invalid_argument', error.message));
     }
@@ -289,7 +301,10 @@ const commands = {
           writeFileSync(join(args.save, core.saveName(event.topic, event.id)), request.body);
         } catch { /* a payload that cannot be saved is still answered */ }
       }
-      if (act.fail) throw new Error(core.failingOnPurpose());
+      // `--slow-ms`: the answer waits, holding up no other request; counted late past 5 s.
+      const failing = () => { if (act.fail) throw new Error(core.failingOnPurpose()); };
+      if (act.slowMs > 0) return sleep(act.slowMs).then(failing);
+      return failing();
     });
     const colour = colourOf(process.stdout);
     let open = 0;
@@ -359,6 +374,8 @@ const commands = {
         return;
       }
       used.add(socket);
+      // The answer's latency counts from here, on the receivers' clock.
+      const arrived = performance.now();
       if (req.rawHeaders.length / 2 > limits.maxHeaders) return refuse(req, res, 'too_many_headers');
       if (req.headers['transfer-encoding'] !== undefined) return refuse(req, res, 'chunked');
       const tooLarge = overLimit(req);
@@ -368,16 +385,25 @@ const commands = {
         if (answered) return;
         answered = true;
         clearTimeout(timer);
-        const request = { url: req.url ?? '/', act: null, body: Buffer.concat(chunks) };
+        const request = { url: req.url ?? '/', act: null, body: Buffer.concat(chunks), streak: undefined, notices: [] };
+        // `--health-path`: the counters, not a delivery.
+        if (args.health_path != null && req.method === 'GET' && core.pathOf(request.url) === args.health_path) {
+          const { status, body } = await webhooks.healthAnswer();
+          served += 1;
+          if (args.max_requests != null && served >= args.max_requests) {
+            server.close();
+            res.on('finish', () => process.exit(0));
+          }
+          return reply(res, status, 'application/json', body);
+        }
         const result = await requests.run(request, () => webhooks.process({
-          method: req.method ?? 'GET', body: request.body, headers: req.headers, peer: socket.remoteAddress, tooLarge, unreadable,
+          method: req.method ?? 'GET', body: request.body, headers: req.headers, peer: socket.remoteAddress, tooLarge, unreadable, arrived,
         }).catch((error) => webhooks.failure(error)));
-        process.stdout.write(`${core.listenLine(Date.now(), req.method ?? '', request.url, request.act, result, colour)}\n`);
+        process.stdout.write(`${core.listenLine(Date.now(), req.method ?? '', request.url, request.act, result, request.streak, colour)}\n`);
+        for (const [code, message] of request.notices) process.stdout.write(`${core.streakLine(Date.now(), code, message, colour)}\n`);
         served += 1;
         const last = args.max_requests != null && served >= args.max_requests;
         if (last) server.close();
-        // `--slow-ms`: the answer waits, holding up no other request.
-        await sleep(request.act?.slowMs ?? 0);
         if (last) res.on('finish', () => process.exit(0));
         reply(res, result.status, 'application/json', result.body, tooLarge ? req : null);
       };

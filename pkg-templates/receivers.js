@@ -598,14 +598,18 @@ export function createReceivers(api) {
         }
         return this.#shared(argsList, undefined, topic ?? undefined, answer, latency, 'refused');
       }
-      let signals;
+      let counted;
       try {
-        signals = this.#counters.countRefused(topic ?? undefined, answer.status, answer.body, this.admission !== null, this.#secrets, Date.now(), latency);
+        counted = this.#counters.countRefused(topic ?? undefined, answer.status, answer.body, this.admission !== null, this.#secrets, Date.now(), latency);
       } catch {
-        return;
+        return undefined;
       }
-      for (const signal of signals) this.#signal(signal, answer, undefined);
-      if (this.observed) this.observed.answered(undefined, topic ?? undefined, answer, latency, undefined, 'refused');
+      for (const c of counted) if (typeof c === 'object') this.#signal(c, answer, undefined);
+      // Its own streak, the unverified one, is the last.
+      const last = counted.at(-1);
+      const streak = last === undefined ? undefined : typeof last === 'number' ? last : last.current;
+      if (this.observed) this.observed.answered(undefined, topic ?? undefined, answer, latency, streak, 'refused');
+      return undefined;
     }
 
     /** Tells onError a failure streak's signal; nothing it does changes anything. */

@@ -1095,9 +1095,35 @@ impl Receiver {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let delivery = match self.receive_from(method, peer, headers, body) {
+        let headers: Vec<(K, V)> = headers.into_iter().collect();
+        let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
+        self.exchange(method, peer, &pairs, body, store, handler).answer
+    }
+
+    /// As [`Receiver::handle_from`], saying also which failure streaks the answer counts in
+    /// ([`crate::health`]): the delivery's webhook when it verified, those of a refusal where
+    /// it counts (a signature mismatch), and its outcome. The caller counts it once it hands
+    /// the answer over, with the time (this function reads no clock).
+    pub fn exchange<E>(
+        &self,
+        method: &str,
+        peer: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Body<'_>,
+        store: &dyn SeenStore,
+        handler: impl FnOnce(&Delivery, bool) -> Result<(), E>,
+    ) -> Exchange {
+        let delivery = match self.receive_from(method, peer, headers.iter().copied(), body) {
             Ok(delivery) => delivery,
-            Err(answer) => return answer,
+            Err(answer) => {
+                let claimed = headers
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(crate::payload::TOPIC_HEADER))
+                    .map(|(_, value)| *value);
+                let counted = self.counted_refusal(&answer, claimed);
+                let label = crate::health::Webhook::unverified(claimed).topic;
+                return Exchange { answer, counted, outcome: crate::health::Outcome::Refused, topic: label };
+            }
         };
         // The session decides the sequence; this loop only does what it says. One handler, the
         // caller's; no clock: a synchronous handler's end is the only time that passes.
@@ -1107,6 +1133,7 @@ impl Receiver {
         let mut guard = ClaimGuard { store, key: &delivery.key, held: false };
         let mut handler = Some(handler);
         let mut answer = None;
+        let mut counted = false;
         while let Some(action) = session.poll() {
             match action {
                 Action::Claim(terms) => match store.claim(&delivery.key, terms) {
@@ -1133,11 +1160,28 @@ impl Receiver {
                 Action::Enqueue { .. } => session.enqueue_failed(0),
                 Action::Answer(given) => answer = Some(given),
                 // No clock here: the caller counts the answer it is given, when it hands it over.
-                Action::Count => {}
+                Action::Count => counted = true,
             }
         }
-        answer.unwrap_or_else(|| Receiver::failed("the delivery ended without an answer"))
+        let answer = answer.unwrap_or_else(|| Receiver::failed("the delivery ended without an answer"));
+        let topic = delivery.event.topic.as_str().to_owned();
+        let counted = if counted { vec![crate::health::Webhook::verified(&topic, None)] } else { Vec::new() };
+        let outcome = crate::health::Outcome::of(&answer, true);
+        Exchange { answer, counted, outcome, topic }
     }
+}
+
+/// What [`Receiver::exchange`] gives: the answer, and what to count and record of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    /// The answer.
+    pub answer: Answer,
+    /// The failure streaks it counts in, once handed over ([`crate::health::Health::count`]).
+    pub counted: Vec<crate::health::Webhook>,
+    /// Its outcome, for metrics and logs.
+    pub outcome: crate::health::Outcome,
+    /// The delivery's topic, or the label of the topic a refused request claims.
+    pub topic: String,
 }
 
 /// Releases a fresh claim when dropped before it was ended.

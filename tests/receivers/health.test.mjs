@@ -31,7 +31,9 @@ test('every shared health case counts, signals and reports the same through the 
       for (let i = 0; i < (step.times ?? 1); i += 1) {
         const at = step.at + i * (step.every ?? 0);
         if ('refused' in step) {
-          signals.push(...health.countRefused(step.refused ?? undefined, step.status, body, step.from_commerce_layer, step.secrets, at, step.latency));
+          const counted = health.countRefused(step.refused ?? undefined, step.status, body, step.from_commerce_layer, step.secrets, at, step.latency);
+          assert.equal(counted.length, step.counted.length, `${name}, attempt ${n}: the streaks counted`);
+          signals.push(...counted.filter((c) => typeof c === 'object'));
         } else {
           const [kind, topic] = step.webhook.split(':');
           assert.equal(kind, 'v', 'the package counts verified webhooks by topic');

@@ -271,6 +271,10 @@ pub struct Listen {
     /// Connections read at once; one more is answered 503 and closed.
     #[arg(long, default_value_t = command::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Serve the failure streaks, counted as Commerce Layer counts them, as JSON on GET to this
+    /// path (200, or 503 once a webhook's circuit is estimated open).
+    #[arg(long)]
+    pub health_path: Option<String>,
 }
 
 /// What clap says instead of running a command: a help, the version, or bad usage.

@@ -4,6 +4,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
+use clhooks::health::{Attempt, Health};
 use clhooks::receiver::{Answer, Body, MemoryStore, Receiver, ANSWER_CONTENT_TYPE};
 use clhooks::sources::Sources;
 use clhooks::Verifier;
@@ -33,6 +34,8 @@ pub fn listen(args: &Listen) -> Result<(), Failure> {
             .with_sources(Sources::allow(&args.allow_sources)?.behind(&args.trust_proxies, forwarded)?);
     }
     let seen = MemoryStore::default();
+    // The failure streaks, counted as Commerce Layer counts them.
+    let mut health = Health::default();
     let base = Behaviour { fail_rate: args.fail_rate, fail_first: 0, slow_ms: args.slow_ms };
     let mut rehearsal = Rehearsal::new(base, &args.routes, args.seed)?;
     let listener = TcpListener::bind((args.host.as_str(), args.port)).map_err(|e| {
@@ -52,18 +55,33 @@ pub fn listen(args: &Listen) -> Result<(), Failure> {
         },
     );
     let colour = colour(false);
-    for (index, (request, reply)) in requests.iter().enumerate() {
-        let served = u64::try_from(index).unwrap_or(u64::MAX).saturating_add(1);
+    let mut served: u64 = 0;
+    for (request, reply) in requests.iter() {
         let body = match &request.body {
             Payload::Bytes(bytes) => Body::Bytes(bytes),
             Payload::TooLarge => Body::TooLarge,
             Payload::Unreadable => Body::Unreadable,
         };
-        let pairs = request.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        served = served.saturating_add(1);
+        let last = args.max_requests.is_some_and(|max| served >= max);
+        // `--health-path`: the counters, not a delivery.
+        if request.method == "GET"
+            && args.health_path.as_deref().is_some_and(|p| p == command::path_of(&request.path))
+        {
+            let answer = respond(&health.report().answer(), 0);
+            if last {
+                reply.finish(answer);
+                break;
+            }
+            reply.send(answer);
+            continue;
+        }
+        let pairs: Vec<(&str, &str)> =
+            request.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let peer = request.peer.map(|a| a.to_string());
         let mut act = None;
-        let answer =
-            receiver.handle_from(&request.method, peer.as_deref(), pairs, body, &seen, |delivery, _| {
+        let exchange =
+            receiver.exchange(&request.method, peer.as_deref(), &pairs, body, &seen, |delivery, _| {
                 let event = &delivery.event;
                 let resource = event.resource();
                 let now = rehearsal.delivery(
@@ -73,9 +91,6 @@ pub fn listen(args: &Listen) -> Result<(), Failure> {
                     &resource.kind,
                     &resource.id,
                 );
-                if now.slow_ms > 0 {
-                    std::thread::sleep(Duration::from_millis(now.slow_ms));
-                }
                 if let Some(dir) = &args.save {
                     let file = dir.join(command::save_name(event.topic.as_str(), &resource.id));
                     let _ = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(file, &event.body));
@@ -88,18 +103,40 @@ pub fn listen(args: &Listen) -> Result<(), Failure> {
                     Ok(())
                 }
             });
+        let answer = exchange.answer;
+        // `--slow-ms`: the answer waits on its connection's thread, holding up no other.
+        let delay = act.as_ref().map_or(0, |a| a.slow_ms);
+        // Counted as handed over: after the wait, from the moment the request began to arrive.
+        let latency =
+            u64::try_from(request.arrived.elapsed().as_millis()).unwrap_or(u64::MAX).saturating_add(delay);
+        let attempt = Attempt::of(&answer, wall_clock_ms().saturating_add(delay), latency);
+        let mut streak = None;
+        let mut notices = Vec::new();
+        for webhook in &exchange.counted {
+            if let Some(signal) = health.count(webhook, &attempt) {
+                notices.push(command::streak_line(
+                    wall_clock_ms(),
+                    signal.code(),
+                    &signal.message(webhook),
+                    colour,
+                ));
+            }
+            streak = health.tally(webhook).map(|t| t.streak);
+        }
         let line = command::listen_line(
             wall_clock_ms(),
             &request.method,
             &request.path,
             act.as_ref(),
             &answer,
+            streak,
             colour,
         );
         print(&line)?;
-        // `--slow-ms`: the answer waits on its connection's thread, holding up no other.
-        let delay = act.as_ref().map_or(0, |a| a.slow_ms);
-        if args.max_requests.is_some_and(|max| served >= max) {
+        for notice in notices {
+            print(&notice)?;
+        }
+        if last {
             reply.finish(respond(&answer, delay));
             break;
         }

@@ -47,6 +47,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     pub peer: Option<IpAddr>,
     pub body: Payload,
+    /// When its head began to arrive: its answer's latency counts from here.
+    pub arrived: std::time::Instant,
 }
 
 /// An answer: status, content type, body, and how long to wait before sending it.
@@ -150,7 +152,8 @@ fn refuse(stream: &mut TcpStream, why: Refusal, max_body: usize) {
 
 fn connection(mut stream: TcpStream, limits: Limits, tx: &mpsc::Sender<(Request, Responder)>) {
     let peer = stream.peer_addr().ok().map(|a| a.ip());
-    let deadline = Instant::now() + Duration::from_millis(limits.listen.header_timeout_ms);
+    let arrived = Instant::now();
+    let deadline = arrived + Duration::from_millis(limits.listen.header_timeout_ms);
     // The head, and whatever of the body came with it.
     let mut data = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
@@ -203,7 +206,10 @@ fn connection(mut stream: TcpStream, limits: Limits, tx: &mpsc::Sender<(Request,
     let (reply_tx, reply_rx) = mpsc::channel();
     let (written_tx, written) = mpsc::channel();
     if tx
-        .send((Request { method, path, headers, peer, body }, Responder { reply: reply_tx, written }))
+        .send((
+            Request { method, path, headers, peer, body, arrived },
+            Responder { reply: reply_tx, written },
+        ))
         .is_err()
     {
         return;

@@ -975,6 +975,7 @@ pub fn listen_line(
     target: &str,
     act: Option<&Act>,
     answer: &Answer,
+    streak: Option<u32>,
     colour: bool,
 ) -> String {
     // The time of day (UTC), worded as a run's clock words a time.
@@ -1013,7 +1014,21 @@ pub fn listen_line(
         }
         None => line.push_str(&format!("  {status} {}: {}", field("error"), field("message"))),
     }
+    // The webhook's failure streak as Commerce Layer counts it, while there is one.
+    if let Some(streak) = streak.filter(|n| *n > 0) {
+        line.push_str(&text::paint(colour, text::Style::Bad, &format!("  (failure streak {streak})")));
+    }
     line
+}
+
+/// `listen`'s line for a failure streak's notice (`code` `failure_streak` or
+/// `failure_streak_ended`, `message` the core's words for it), at `now_ms`.
+#[must_use]
+pub fn streak_line(now_ms: u64, code: &str, message: &str, colour: bool) -> String {
+    let time = timeline::clock(now_ms % 86_400_000);
+    let style = if code == "failure_streak_ended" { text::Style::Good } else { text::Style::Bad };
+    // The core's own words, about a topic of the catalogue (or `unknown`): nothing to escape.
+    format!("{}  {}", time.trim_start_matches('+'), text::paint(colour, style, message))
 }
 
 /// The file name `listen --save` writes a payload to: the topic and the resource's id, with

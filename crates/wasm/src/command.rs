@@ -366,13 +366,34 @@ pub fn listen_line(
     target: &str,
     act: &JsValue,
     answer: &JsValue,
+    streak: Option<u32>,
     colour: bool,
 ) -> String {
     let answer = Answer {
         status: field(answer, "status").as_f64().unwrap_or(0.0) as u16,
         body: text_field(answer, "body").unwrap_or_default(),
     };
-    command::listen_line(now_ms.max(0.0) as u64, method, target, read_act(act).as_ref(), &answer, colour)
+    command::listen_line(
+        now_ms.max(0.0) as u64,
+        method,
+        target,
+        read_act(act).as_ref(),
+        &answer,
+        streak,
+        colour,
+    )
+}
+
+/// A request target's path, without its query (what `--health-path` is matched with).
+#[wasm_bindgen(js_name = pathOf)]
+pub fn path_of(target: &str) -> String {
+    command::path_of(target).to_owned()
+}
+
+/// `listen`'s line for a failure streak's notice (see `clhooks_command::streak_line`).
+#[wasm_bindgen(js_name = streakLine)]
+pub fn streak_line(now_ms: f64, code: &str, message: &str, colour: bool) -> String {
+    command::streak_line(now_ms.max(0.0) as u64, code, message, colour)
 }
 
 /// `send`'s run for [`crate::driver`]: `options` is `{body, url, secret, topic, include,

@@ -87,8 +87,8 @@ impl JsHealth {
     }
 
     /// Counts a refusal (`status`, `body`) of a request claiming `topic` where the core says it
-    /// counts (a signature mismatch; see `clhooks::health::refused`): the signals of the
-    /// thresholds crossed, `[]` when none.
+    /// counts (a signature mismatch; see `clhooks::health::refused`): for each streak it counts
+    /// in (its own, unverified one last), what `count` gives; `[]` when none.
     #[wasm_bindgen(js_name = countRefused)]
     #[allow(clippy::too_many_arguments)]
     pub fn count_refused(
@@ -107,10 +107,9 @@ impl JsHealth {
         let attempt = Attempt::of(&answer, ms(at), ms(latency));
         let mut inner = self.inner.borrow_mut();
         for webhook in webhooks {
-            if let Some(signal) = inner.count(&webhook, &attempt) {
-                let current = inner.tally(&webhook).map_or(0, |t| t.streak);
-                out.push(&signal_value(&webhook, signal, current));
-            }
+            let signal = inner.count(&webhook, &attempt);
+            let current = inner.tally(&webhook).map_or(0, |t| t.streak);
+            out.push(&signal.map_or(JsValue::from(current), |s| signal_value(&webhook, s, current)));
         }
         out
     }
