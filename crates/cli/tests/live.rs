@@ -250,9 +250,25 @@ fn simulate_live_opens_the_breaker_of_a_dead_endpoint_and_recovers_after_reset()
     assert_eq!(row("dead")[1..8], ["closed", "0", "31", "1", "30", "1", "1"], "{stdout}");
     assert_eq!(row("flaky")[1..7], ["closed", "0", "3", "1", "2", "1"], "{stdout}");
     assert_eq!(row("placed")[1..7], ["closed", "0", "1", "1", "0", "1"]);
-    let seen = listener.seen();
+    let (seen, notices): (Vec<String>, Vec<String>) =
+        listener.seen().into_iter().partition(|l| l.contains(" POST "));
     assert_eq!(seen.len(), 37, "{seen:#?}");
     assert!(seen.iter().all(|l| l.contains(" verified ")), "every delivery verifies: {seen:#?}");
+    // listen counted what the sender counted: its notice at 5, the circuit open at 30, the end.
+    let said: Vec<&str> =
+        notices.iter().map(|l| l.split_once("  ").map_or(l.as_str(), |(_, said)| said)).collect();
+    assert_eq!(said.len(), 3, "{notices:#?}");
+    assert!(
+        said[0].starts_with("5 consecutive failed attempts for the customers.create webhook"),
+        "{said:?}"
+    );
+    assert!(
+        said[1].starts_with(
+            "30 consecutive failed attempts for the customers.create webhook: Commerce Layer has now opened"
+        ),
+        "{said:?}"
+    );
+    assert!(said[2].starts_with("the customers.create webhook succeeded again after 30"), "{said:?}");
 }
 
 #[test]
