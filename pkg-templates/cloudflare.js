@@ -15,12 +15,21 @@
 // the object holds one key's state: absent, held by a token until its lease ends, or handled
 // until it is forgotten (an alarm then clears the object).
 import { DurableObject } from 'cloudflare:workers';
+import wasmModule from './clhooks.wasm';
+import { createCore } from './core/web.js';
 import { WebhookError, encodeRecord } from './workerd.mjs';
 
 const DEFAULT_PREFIX = __DEFAULT_PREFIX__;
 const CLOUDFLARE_MESSAGE_LIMIT = __CLOUDFLARE_MESSAGE_LIMIT__;
 
 const invalid = (message) => new WebhookError('invalid_argument', message, { status: 500 });
+
+/** The core the health object counts with, made on its first count. */
+let streaks;
+const streakCore = () => {
+  streaks ??= createCore(wasmModule);
+  return streaks;
+};
 
 /** One idempotency key's claim. */
 export class SeenStoreObject extends DurableObject {
@@ -51,6 +60,23 @@ export class SeenStoreObject extends DurableObject {
     } else if (live && live.held === `f:${token}`) {
       await this.ctx.storage.deleteAll();
     }
+  }
+
+  /**
+   * The failure streaks (the object named `<prefix>{health}`): one attempt counted by the
+   * core's rule (`args` the core made), in one step, since an object runs one call at a time.
+   */
+  async count(args) {
+    const webhook = String(args[0]);
+    const [kept, reply] = streakCore().Health.applyCount(await this.ctx.storage.get(`health:${webhook}`), args.map(String));
+    await this.ctx.storage.put(`health:${webhook}`, kept);
+    return reply;
+  }
+
+  /** Every webhook's counters, `[[webhook, fields], ...]`. */
+  async tallies() {
+    const listed = await this.ctx.storage.list({ prefix: 'health:' });
+    return [...listed].map(([key, fields]) => [key.slice('health:'.length), fields]);
   }
 
   /** The key's time is up: the object forgets it. */
@@ -101,6 +127,13 @@ export function createDurableObjectStore(namespace, options = {}) {
     },
     release(key) {
       return end(key, false, 1);
+    },
+    // The failure streaks every isolate shares: one object holds them all.
+    count(args) {
+      return object('{health}').count(args);
+    },
+    tallies() {
+      return object('{health}').tallies();
     },
   };
 }

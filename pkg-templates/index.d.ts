@@ -468,7 +468,9 @@ export class Webhooks {
   /** For `express.json()` mounted before the webhook route: clhooks' body limit and `keepRawBody`. */
   jsonOptions(): { limit: number; verify: typeof keepRawBody };
   /** Workers, Deno, Bun, Node 18+: a Request in, a Response out. */
-  fetch(request: Request, peer?: string): Promise<Response>;
+  fetch(request: Request, peer?: string, ctx?: { waitUntil(promise: Promise<unknown>): void }): Promise<Response>;
+  /** Cloudflare Workers: `fetch(request, ctx)`, whose `waitUntil` keeps a shared store's failure-streak count alive past the answer. */
+  fetch(request: Request, ctx: { waitUntil(promise: Promise<unknown>): void }): Promise<Response>;
   /** Bodies over this many bytes are answered 413. */
   readonly maxBodyBytes: number;
   /** With `sources` set: the 403 answer for a caller outside the allow-list, else `undefined` (what the adapters ask before reading a body). */

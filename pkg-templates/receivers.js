@@ -229,8 +229,10 @@ export function createReceivers(api) {
      * @param {any} body the raw body, and `signature` its header: the queued record's, in handoff mode
      * @param {string | undefined} signature
      */
-    constructor(webhooks, receiver, id, event, body, signature, arrived) {
+    constructor(webhooks, receiver, id, event, body, signature, arrived, keep) {
       this.webhooks = webhooks;
+      /** Keeps a promise's work alive past the answer where the runtime asks it (`waitUntil`). */
+      this.keep = keep;
       /** When the adapter first saw the request, on `clock`: the answer's latency counts from it. */
       this.arrived = arrived;
       this.receiver = receiver;
@@ -337,7 +339,8 @@ export function createReceivers(api) {
           code = receiver.sessionNext(id);
         } else if (kind === steps.COUNT) {
           // Counted in the webhook's failure streak, not waited for: a counter never changes an answer.
-          this.webhooks.count(this.event, /** @type {Answer} */ (this.answer), this.arrived, steps.outcomes[code >> 8]);
+          const counting = this.webhooks.count(this.event, /** @type {Answer} */ (this.answer), this.arrived, steps.outcomes[code >> 8]);
+          if (counting && this.keep) this.keep(counting);
           if (code & steps.LAST) return;
           code = receiver.sessionNext(id);
         } else if (kind === steps.END) {
@@ -557,14 +560,15 @@ export function createReceivers(api) {
     #shared(argsList, event, topic, answer, latency, outcome) {
       const counting = argsList.map((args) => Promise.resolve()
         .then(() => this.streaks.count(args))
-        .then((reply) => {
+        .then(async (reply) => {
           const counted = api.core().Health.countReply(args[0], reply);
-          if (typeof counted === 'object') this.#signal(counted, answer, event);
+          // What onError does is waited for too: a Worker keeps it alive with the count.
+          if (typeof counted === 'object') await this.#signal(counted, answer, event);
           const current = typeof counted === 'number' ? counted : counted.current;
           // A refusal counted for its webhook too reports its own, unverified streak.
           return args[0].startsWith('v:') === (event !== undefined) ? current : undefined;
-        }, (error) => {
-          this.#told(new WebhookError('store_unavailable', `the failure streak was not counted: ${describe(error)}`, { status: 503 }), event);
+        }, async (error) => {
+          await this.#told(new WebhookError('store_unavailable', `the failure streak was not counted: ${describe(error)}`, { status: 503 }), event);
           return undefined;
         }));
       return Promise.all(counting).then((streaks) => {
@@ -574,16 +578,17 @@ export function createReceivers(api) {
       });
     }
 
-    /** Tells onError `error`; nothing it does changes anything. */
+    /** Tells onError `error`: a promise when onError returned one (never rejected); nothing it does changes anything. */
     #told(error, event) {
       const { onError } = this;
-      if (!onError) return;
+      if (!onError) return undefined;
       try {
         const told = onError(error, event);
-        if (isThenable(told)) Promise.resolve(told).catch(() => {});
+        if (isThenable(told)) return Promise.resolve(told).catch(() => {});
       } catch {
         // Nothing onError does changes an answer.
       }
+      return undefined;
     }
 
     /** Counts a refusal where the core says it counts (a signature mismatch), claiming `topic`. */
@@ -614,7 +619,7 @@ export function createReceivers(api) {
 
     /** Tells onError a failure streak's signal; nothing it does changes anything. */
     #signal({ code, message, current: _current, ...details }, answer, event) {
-      this.#told(new WebhookError(code, message, { status: answer.status, ...details }), event);
+      return this.#told(new WebhookError(code, message, { status: answer.status, ...details }), event);
     }
 
     /**
@@ -839,7 +844,7 @@ export function createReceivers(api) {
     #saidSetup = false;
 
     /** The exchange of a request that step 0 let through. */
-    #admitted({ method, body, headers, tooLarge = false, unreadable = false, parsedBy = undefined, arrived = clock() }) {
+    #admitted({ method, body, headers, tooLarge = false, unreadable = false, parsedBy = undefined, arrived = clock(), keep = undefined }) {
       const state = unreadable ? 'unreadable' : tooLarge ? 'too_large' : parsedBy ? `parsed:${parsedBy}` : undefined;
       const read = method === 'POST' && !state;
       const tags = read && this.hostKeys != null ? hostTags(this.hostKeys, body, true) : undefined;
@@ -847,9 +852,9 @@ export function createReceivers(api) {
       // seen-store needs the key up front.
       const digest = read && (this.seen || this.queue) ? hostDigest(body, true) : undefined;
       if (isThenable(tags) || isThenable(digest)) {
-        return Promise.all([tags, digest]).then(([t, d]) => this.#received(method, headers, body, state, t, d, arrived));
+        return Promise.all([tags, digest]).then(([t, d]) => this.#received(method, headers, body, state, t, d, arrived, keep));
       }
-      const answer = this.#received(method, headers, body, state, tags, digest, arrived);
+      const answer = this.#received(method, headers, body, state, tags, digest, arrived, keep);
       // A receiver set up wrong answers every delivery 500 and Commerce Layer's log is far away:
       // say it here too, once, where the default onError writes.
       if (parsedBy && !this.#saidSetup && this.onError === logFailure && !isThenable(answer) && answer.status >= 500) {
@@ -862,7 +867,7 @@ export function createReceivers(api) {
     }
 
     /** Step 1, in one call (the store's claim with it when the store answers at once), then the delivery's session. */
-    #received(method, headers, body, state, tags, digest, arrived) {
+    #received(method, headers, body, state, tags, digest, arrived, keep) {
       const [signatureValue, topicValue] = readHeaders(headers);
       const receiver = this.receiver;
       let received;
@@ -879,11 +884,13 @@ export function createReceivers(api) {
       if (session === undefined) {
         // Answered at once: a verified delivery's answer (a duplicate, a copy in flight) counts
         // in its webhook's streak; a refusal where the core says so (a signature mismatch).
-        if (event !== undefined) this.count(event, /** @type {Answer} */ (answer), arrived);
-        else this.#countRefused(topicValue, /** @type {Answer} */ (answer), arrived);
+        const counting = event !== undefined
+          ? this.count(event, /** @type {Answer} */ (answer), arrived)
+          : this.#countRefused(topicValue, /** @type {Answer} */ (answer), arrived);
+        if (counting && keep) keep(counting);
         return /** @type {Answer} */ (answer);
       }
-      return new Drive(this, receiver, session, /** @type {any} */ (event), body, signatureValue, arrived).start(pending);
+      return new Drive(this, receiver, session, /** @type {any} */ (event), body, signatureValue, arrived, keep).start(pending);
     }
 
     /** Step 1 the short way (see api.js), claiming in the core's memory store when it is the store. */
@@ -980,8 +987,12 @@ export function createReceivers(api) {
      * the caller's address where the runtime tells it (Deno's `info.remoteAddr.hostname`, Bun's
      * `server.requestIP(request).address`), for `sources`.
      */
-    async fetch(request, peer) {
+    async fetch(request, peer, ctx) {
       const arrived = clock();
+      // Workers: `fetch(request, ctx)`, whose `waitUntil` keeps a shared store's count alive
+      // past the answer.
+      if (peer !== null && typeof peer === 'object') [peer, ctx] = [undefined, peer];
+      const keep = ctx && typeof ctx.waitUntil === 'function' ? (promise) => ctx.waitUntil(promise) : undefined;
       // Step 0 before the body is read.
       let refusal;
       try {
@@ -999,7 +1010,7 @@ export function createReceivers(api) {
       const { status, body } = await Promise.resolve()
         // Members named, not spread: a spread costs a slow copy on every request.
         .then(() => this.#admitted({
-          method: request.method, headers: request.headers, body: used ? null : read.body, tooLarge: read.tooLarge, unreadable: read.unreadable, parsedBy: used, arrived,
+          method: request.method, headers: request.headers, body: used ? null : read.body, tooLarge: read.tooLarge, unreadable: read.unreadable, parsedBy: used, arrived, keep,
         }))
         .catch(failure);
       return new Response(body, { status, headers: JSON_HEADERS });

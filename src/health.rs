@@ -287,24 +287,38 @@ impl Signal {
 impl Tally {
     /// Counts `attempt` under `rules`, and says what crossed a threshold.
     pub fn count(&mut self, attempt: &Attempt, rules: &Rules) -> Option<Signal> {
-        let Some(reason) = attempt.failure(rules) else {
+        self.apply(attempt.failure(rules), attempt.status, attempt.at_ms, attempt.arrived_ms(), rules)
+    }
+
+    /// [`Tally::count`] of an attempt already judged: `failure` its reason when it failed
+    /// ([`Attempt::failure`]), `None` when it succeeded; answered `status` at `at_ms` to a
+    /// request that arrived at `arrived_ms`.
+    pub fn apply(
+        &mut self,
+        failure: Option<String>,
+        status: u16,
+        at_ms: u64,
+        arrived_ms: u64,
+        rules: &Rules,
+    ) -> Option<Signal> {
+        let Some(reason) = failure else {
             let before = self.streak;
             self.streak = 0;
             self.opened_ms = None;
-            self.last_success_ms = Some(attempt.at_ms);
+            self.last_success_ms = Some(at_ms);
             return (rules.notice_after > 0 && before >= rules.notice_after)
                 .then_some(Signal::Ended { streak: before });
         };
         // A delivery sent after the circuit opened: someone reset it, and this streak is new.
-        if self.opened_ms.is_some_and(|opened| attempt.arrived_ms() > opened) {
+        if self.opened_ms.is_some_and(|opened| arrived_ms > opened) {
             self.streak = 0;
             self.opened_ms = None;
         }
         self.streak = self.streak.saturating_add(1);
-        self.last_failure = Some(Failure { reason, status: attempt.status, at_ms: attempt.at_ms });
+        self.last_failure = Some(Failure { reason, status, at_ms });
         let circuit = rules.circuit(self.streak);
         if circuit == Circuit::Open && self.opened_ms.is_none() {
-            self.opened_ms = Some(attempt.at_ms);
+            self.opened_ms = Some(at_ms);
         }
         let crossed = self.streak == rules.notice_after || self.streak == rules.breaker_threshold;
         crossed.then_some(Signal::Streak { streak: self.streak, circuit })

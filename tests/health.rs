@@ -2,6 +2,7 @@
 //! natively and on wasm32 (the JS package runs the same file through its `Health`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use clhooks::health::redis::RedisHealth;
 use clhooks::health::{self, Attempt, Health, Rules, Signal, Webhook};
 use clhooks::sender::Policy;
 use clhooks::Answer;
@@ -35,6 +36,10 @@ fn every_health_case() {
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let mut health = Health::default();
+        // The same attempts through the count's arguments and a store's fields, as a store that
+        // runs no Lua keeps them (a Durable Object): read, applied, written back each time.
+        let mut stored: std::collections::HashMap<String, Vec<(&'static str, String)>> = Default::default();
+        let protocol = RedisHealth::new("", Rules::default());
         for (n, step) in case["attempts"].as_array().unwrap().iter().enumerate() {
             let status = u16::try_from(step["status"].as_u64().unwrap()).unwrap();
             let body = match step["code"].as_str() {
@@ -64,7 +69,20 @@ fn every_health_case() {
                 let at = step["at"].as_u64().unwrap() + i * step["every"].as_u64().unwrap_or(0);
                 let attempt = Attempt::of(&answer, at, step["latency"].as_u64().unwrap());
                 for webhook in &webhooks {
-                    signals.extend(health.count(webhook, &attempt).map(written));
+                    let signal = health.count(webhook, &attempt);
+                    let fields = stored.entry(webhook.key()).or_default();
+                    let mut tally = RedisHealth::tally(fields.iter().map(|(k, v)| (*k, v.as_str())));
+                    let (kind, streak, now) =
+                        RedisHealth::apply(&mut tally, &protocol.count_args(webhook, &attempt)).unwrap();
+                    *fields = RedisHealth::fields(&tally);
+                    let (applied, _) = protocol.count_reply(&kind, streak.into(), now.into()).unwrap();
+                    assert_eq!(applied, signal, "{name}, attempt {n}: applied from the arguments");
+                    assert_eq!(
+                        Some(&tally),
+                        health.tally(webhook),
+                        "{name}, attempt {n}: the fields read back"
+                    );
+                    signals.extend(signal.map(written));
                 }
             }
             if let Some(expected) = step.get("signals") {

@@ -112,4 +112,50 @@ impl RedisHealth {
         }
         tally
     }
+
+    /// The count script's rule applied here, for a store that runs no Lua (a Durable Object):
+    /// `tally` updated by the script's arguments `args` ([`RedisHealth::count_args`]), and the
+    /// script's reply `[signal, streak, now]`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StoreUnavailable`] for arguments the core did not make.
+    pub fn apply(tally: &mut Tally, args: &[String]) -> crate::Result<(String, u32, u32)> {
+        let bad =
+            || Error::StoreUnavailable { message: "the count's arguments are not the core's".to_owned() };
+        let [_, reason, status, at, arrived, notice, breaker] = args else { return Err(bad()) };
+        let number = |text: &String| text.parse::<u64>().map_err(|_| bad());
+        let rules = Rules {
+            notice_after: u32::try_from(number(notice)?).map_err(|_| bad())?,
+            breaker_threshold: u32::try_from(number(breaker)?).map_err(|_| bad())?,
+            deadline_ms: 0,
+        };
+        let failure = (!reason.is_empty()).then(|| reason.clone());
+        let status = u16::try_from(number(status)?).map_err(|_| bad())?;
+        let signal = tally.apply(failure, status, number(at)?, number(arrived)?, &rules);
+        Ok(match signal {
+            Some(Signal::Streak { streak, .. }) => ("streak".to_owned(), streak, tally.streak),
+            Some(Signal::Ended { streak }) => ("ended".to_owned(), streak, tally.streak),
+            None => (String::new(), tally.streak, tally.streak),
+        })
+    }
+
+    /// A webhook's hash fields (`s`, `fr`, `fs`, `fa`, `ok`, `op`), as the count script writes
+    /// them: what [`RedisHealth::tally`] reads back.
+    #[must_use]
+    pub fn fields(tally: &Tally) -> Vec<(&'static str, String)> {
+        let mut fields = vec![("s", tally.streak.to_string())];
+        if let Some(failure) = &tally.last_failure {
+            fields.push(("fr", failure.reason.clone()));
+            fields.push(("fs", failure.status.to_string()));
+            fields.push(("fa", failure.at_ms.to_string()));
+        }
+        if let Some(at) = tally.last_success_ms {
+            fields.push(("ok", at.to_string()));
+        }
+        if let Some(at) = tally.opened_ms {
+            fields.push(("op", at.to_string()));
+        }
+        fields
+    }
 }

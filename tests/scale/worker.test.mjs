@@ -105,6 +105,38 @@ test('2 Workers sharing the Durable Object store: 600 deliveries each sent to bo
     const by = Object.entries(counts).filter(([k]) => k.startsWith('by:')).reduce((n, [, name]) => ({ ...n, [name]: (n[name] ?? 0) + 1 }), {});
     console.log(`# workerd, 2 Workers, one Durable Object store: 600 events (${answers.length} requests) in ${seconds.toFixed(2)} s, `
       + `${(600 / seconds).toFixed(0)} events/s; answers ${JSON.stringify(tally)}; handled by ${JSON.stringify(by)}`);
+
+    // The failure streak both Workers share in the store's health object: a handler that always
+    // fails, its attempts one after another as Commerce Layer sends them, to either Worker.
+    const probe = async (w) => {
+      const res = await w.fetch('http://localhost/health');
+      return { http: res.status, ...(await res.json()) };
+    };
+    const streak = async (w) => (await probe(w)).webhooks.find((h) => h.verified)?.streak;
+    const notices = async () => {
+      const all = await (await workers[0].fetch('http://localhost/counts')).json();
+      return Object.entries(all).filter(([k]) => k.startsWith('told:')).sort(([a], [b]) => Number(a.slice(5)) - Number(b.slice(5))).map(([, line]) => line.split(' ').slice(0, 3).join(' '));
+    };
+    // The copies sent to both Workers at once above were answered 409 to one of them, which
+    // Commerce Layer counts as failed: streaks came and went. The last answers were 200s.
+    assert.equal(await streak(workers[0]), 0);
+    const told = (await notices()).length;
+    for (let n = 1; n <= 30; n += 1) {
+      const body = JSON.stringify({ data: { id: `down${n}`, type: 'orders', attributes: { always_fail: true } } });
+      const headers = { 'x-commercelayer-signature': sign(body, SECRET), 'x-commercelayer-topic': 'orders.place' };
+      assert.equal((await post(workers[n % 2], { body, headers })).status, 500);
+      // Counted past the answer (waitUntil): each lands before the next attempt.
+      const end = Date.now() + 5_000;
+      while ((await streak(workers[(n + 1) % 2])) !== n) {
+        assert.ok(Date.now() < end, `the streak never reached ${n}`);
+        await new Promise((ok) => setTimeout(ok, 10));
+      }
+    }
+    const down = await Promise.all(workers.map(probe));
+    assert.deepEqual(down.map((r) => [r.http, r.webhooks.find((h) => h.verified).circuit]), [[503, 'open'], [503, 'open']]);
+    const end = Date.now() + 5_000;
+    while ((await notices()).length < told + 2 && Date.now() < end) await new Promise((ok) => setTimeout(ok, 10));
+    assert.deepEqual((await notices()).slice(told), ['failure_streak 5 notice', 'failure_streak 30 open']);
   } finally {
     await mf.dispose();
     rmSync(outdir, { recursive: true, force: true });

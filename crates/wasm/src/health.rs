@@ -192,25 +192,47 @@ impl JsHealth {
                 continue;
             };
             let Some(webhook) = Webhook::from_key(&webhook) else { continue };
-            let fields = Reflect::get_u32(&entry, 1).unwrap_or(JsValue::UNDEFINED);
-            let mut pairs: Vec<(String, String)> = Vec::new();
-            if Array::is_array(&fields) {
-                let list = Array::from(&fields);
-                for i in (0..list.length()).step_by(2) {
-                    pairs.push((text(&list.get(i)), text(&list.get(i + 1))));
-                }
-            } else if fields.is_object() {
-                for pair in Object::entries(&Object::from(fields)).iter() {
-                    pairs.push((
-                        text(&Reflect::get_u32(&pair, 0).unwrap_or_default()),
-                        text(&Reflect::get_u32(&pair, 1).unwrap_or_default()),
-                    ));
-                }
-            }
+            let pairs = pairs_of(&Reflect::get_u32(&entry, 1).unwrap_or(JsValue::UNDEFINED));
             tallies.push((webhook, RedisHealth::tally(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))));
         }
         answer_value(&Report::new(Rules::default(), tallies).answer())
     }
+
+    /// The count script's rule for a store that runs no Lua (the Durable Object store): a
+    /// webhook's `fields` (`{s, fr, fs, fa, ok, op}`, or none yet) updated by the count's `args`
+    /// (what `countArgs` made), `[fields, [signal, streak, now]]`: the fields to keep and the
+    /// reply `countReply` reads. Arguments the core did not make are thrown.
+    #[wasm_bindgen(js_name = applyCount)]
+    pub fn apply_count(fields: &JsValue, args: Vec<String>) -> crate::errors::JsResult<Array> {
+        let pairs = pairs_of(fields);
+        let mut tally = RedisHealth::tally(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let (signal, streak, now) = crate::errors::throw(RedisHealth::apply(&mut tally, &args))?;
+        let kept = Object::new();
+        for (name, value) in RedisHealth::fields(&tally) {
+            set(&kept, name, &JsValue::from_str(&value));
+        }
+        let reply = Array::of3(&JsValue::from_str(&signal), &JsValue::from(streak), &JsValue::from(now));
+        Ok(Array::of2(&kept, &reply))
+    }
+}
+
+/// A webhook's fields as `[name, value]` pairs, from an object or a flat `[name, value, ...]`.
+fn pairs_of(fields: &JsValue) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    if Array::is_array(fields) {
+        let list = Array::from(fields);
+        for i in (0..list.length()).step_by(2) {
+            pairs.push((text(&list.get(i)), text(&list.get(i + 1))));
+        }
+    } else if fields.is_object() {
+        for pair in Object::entries(&Object::from(fields.clone())).iter() {
+            pairs.push((
+                text(&Reflect::get_u32(&pair, 0).unwrap_or_default()),
+                text(&Reflect::get_u32(&pair, 1).unwrap_or_default()),
+            ));
+        }
+    }
+    pairs
 }
 
 /// The shared streaks' protocol (its keys are the store's; the arguments and replies are these).
