@@ -84,7 +84,7 @@ impl RedisHealth {
             "ended" => Some(Signal::Ended { streak }),
             other => {
                 return Err(Error::StoreUnavailable {
-                    message: format!("the count script answered {other:?}, not '', 'streak' or 'ended'"),
+                    message: format!("the count script answered '{other}', not '', 'streak' or 'ended'"),
                 })
             }
         };
