@@ -39,7 +39,10 @@ async function clhooksFastify(fastify, options) {
   fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: webhooks.maxBodyBytes }, (_request, body, done) => done(null, body));
 
   // Step 0 (sources) before the body is read: a refused caller is not read at all.
+  const arrivals = new WeakMap();
   fastify.addHook('onRequest', (request, reply, done) => {
+    // The answer's latency counts from here (the failure streak's 5 s), on the receivers' clock.
+    arrivals.set(request, performance.now());
     let refusal;
     try {
       refusal = webhooks.refused(peerOf(request), request.headers);
@@ -59,7 +62,7 @@ async function clhooksFastify(fastify, options) {
     if (!code.startsWith('FST_ERR_CTP_')) return send(reply.header('connection', 'close'), webhooks.failure(error));
     const tooLarge = code === 'FST_ERR_CTP_BODY_TOO_LARGE';
     const answer = await webhooks.process({
-      method: request.method, headers: request.headers, body: new Uint8Array(), tooLarge, unreadable: !tooLarge, peer: peerOf(request),
+      method: request.method, headers: request.headers, body: new Uint8Array(), tooLarge, unreadable: !tooLarge, peer: peerOf(request), arrived: arrivals.get(request),
     }).catch((failed) => webhooks.failure(failed));
     if (tooLarge) return sendUnread(request, reply, answer);
     return send(reply.header('connection', 'close'), answer);
@@ -71,7 +74,7 @@ async function clhooksFastify(fastify, options) {
     exposeHeadRoute: false,
     handler: async (request, reply) => {
       const body = request.body instanceof Uint8Array ? request.body : new Uint8Array();
-      const answer = await webhooks.process({ method: request.method, headers: request.headers, body, peer: peerOf(request) })
+      const answer = await webhooks.process({ method: request.method, headers: request.headers, body, peer: peerOf(request), arrived: arrivals.get(request) })
         .catch((error) => webhooks.failure(error));
       return send(reply, answer);
     },

@@ -492,9 +492,11 @@ export class Webhooks {
   /**
    * For adapters that answer themselves: counts `answer`, given to a verified delivery, in its
    * webhook's failure streak (`arrived`: when the request came, on `performance.now()`), and tells
-   * onError a threshold crossed (`failure_streak`, `failure_streak_ended`).
+   * onError a threshold crossed (`failure_streak`, `failure_streak_ended`). A promise (never
+   * rejected) when a shared store counts: keep it alive where the runtime ends a request's work
+   * with its answer (`waitUntil`).
    */
-  count(event: { topic: string }, answer: Answer, arrived: number): void;
+  count(event: { topic: string; id?: string }, answer: Answer, arrived: number): Promise<void> | undefined;
   /**
    * For node:http adapters: sends `answer` to a request whose body was left unread (over the
    * limit, a refused caller), then reads and drops the rest of the body within the core's bounds
@@ -507,7 +509,12 @@ export class Webhooks {
    */
   linger(req: any, end: () => void): void;
   /** The exchange without any runtime: what the adapters call. */
-  process(request: { method: string; body: Body; headers: HeadersLike; peer?: string; tooLarge?: boolean }): Promise<Answer>;
+  /**
+   * `arrived`: when the adapter first saw the request, on `performance.now()` (the failure
+   * streak's 5 s count from it; now by default). `keep`: given the promise of a shared store's
+   * count, for runtimes that end a request's work with its answer (`ctx.waitUntil`).
+   */
+  process(request: { method: string; body: Body; headers: HeadersLike; peer?: string; tooLarge?: boolean; arrived?: number; keep?: (promise: Promise<unknown>) => void }): Promise<Answer>;
 }
 
 /** The parts of node:http's IncomingMessage and ServerResponse the handler uses. */

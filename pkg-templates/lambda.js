@@ -48,14 +48,19 @@ export function createLambdaHandler(options) {
   const given = options != null && typeof options.process === 'function' && typeof options.refused === 'function';
   const webhooks = given ? options : new Webhooks(options);
   return async (event) => {
-    const request = requestOf(event);
+    const arrived = performance.now();
+    // A shared store's failure-streak count, finished before the handler returns: Lambda freezes
+    // the environment then.
+    const kept = [];
+    const request = { ...requestOf(event), arrived, keep: (promise) => kept.push(promise) };
     let answer;
     try {
-      answer = webhooks.refused(request.peer, request.headers) ?? (await webhooks.process(request));
+      answer = await webhooks.process(request);
     } catch (error) {
       // The core's failure answer (500), as every other adapter gives, rather than a 502.
       answer = webhooks.failure(error);
     }
+    await Promise.all(kept);
     return { statusCode: answer.status, headers: { 'content-type': 'application/json' }, body: answer.body, isBase64Encoded: false };
   };
 }

@@ -34,7 +34,7 @@ export function createReceivers(api) {
   /** The default `onError`: a handler's (or the store's) failure on standard error. */
   const logFailure = (error, event) => {
     // A failure streak's warning, or its end: what Commerce Layer is doing about the webhook.
-    if (error && (error.code === 'failure_streak' || error.code === 'failure_streak_ended')) {
+    if (error && (error.code === 'failure_streak' || error.code === 'failure_streak_ended' || error.counted === false)) {
       return void console.warn(`clhooks: ${error.message}`);
     }
     const about = event && typeof event === 'object' ? ` (${event.topic} ${event.id})` : '';
@@ -172,33 +172,44 @@ export function createReceivers(api) {
       });
     }
     return {
-      /** A request answered: `topic` the event's, or the label of a refused request's claim. */
-      answered(event, topic, answer, latencyMs, streak, outcome) {
-        const label = event ? topic : api.core().Health.label(topic);
-        const code = answer.status >= 300 ? codeOf(answer) : undefined;
-        if (instruments) {
-          const attributes = { 'clhooks.topic': label, 'clhooks.outcome': outcome, 'http.response.status_code': answer.status };
-          if (code !== undefined) attributes['error.type'] = code;
-          instruments.deliveries.add(1, attributes);
-          instruments.answer.record(latencyMs / 1000, attributes);
-        }
-        if (logger) {
-          // Never a secret, a signature or a body.
-          const record = { topic: label, status: answer.status, outcome, durationMs: Math.round(latencyMs * 1000) / 1000 };
-          if (event) Object.assign(record, { eventId: event.id, idempotencyKey: event.idempotencyKey, duplicate: outcome === 'duplicate' });
-          if (code !== undefined) record.code = code;
-          if (streak !== undefined) record.streak = streak;
-          try {
-            logger[answer.status < 300 ? 'info' : 'warn'](record, `clhooks: ${label} ${outcome} (${answer.status})`);
-          } catch {
-            // A logger that throws changes no answer.
+      /**
+       * A request answered: `topic` the one it was received with (a refused request's claim),
+       * `delivery` its `{ id, key }` when it verified. Nothing a meter or logger does (throw)
+       * changes anything.
+       */
+      answered(delivery, topic, answer, latencyMs, streak, outcome) {
+        try {
+          // The catalogue's topics only: the topic header is not signed.
+          const label = api.core().Health.label(topic);
+          const code = answer.status >= 300 ? codeOf(answer) : undefined;
+          if (instruments) {
+            const attributes = { 'clhooks.topic': label, 'clhooks.outcome': outcome, 'http.response.status_code': answer.status };
+            if (code !== undefined) attributes['error.type'] = code;
+            instruments.deliveries.add(1, attributes);
+            instruments.answer.record(latencyMs / 1000, attributes);
           }
+          if (logger) {
+            // Never a secret, a signature or a body.
+            const record = { topic: label, status: answer.status, outcome, durationMs: Math.round(latencyMs * 1000) / 1000 };
+            if (delivery) Object.assign(record, { eventId: delivery.id, idempotencyKey: delivery.key, duplicate: outcome === 'duplicate' });
+            if (code !== undefined) record.code = code;
+            if (streak !== undefined) record.streak = streak;
+            logger[answer.status < 300 ? 'info' : 'warn'](record, `clhooks: ${label} ${outcome} (${answer.status})`);
+          }
+        } catch {
+          // A meter or logger that throws changes no answer.
         }
       },
-      /** A handler ran, from `started` (on `clock`), `ok` or failed. */
-      handled(event, started, ok) {
-        if (instruments) instruments.handler.record((clock() - started) / 1000, { 'clhooks.topic': event.topic, 'clhooks.outcome': ok ? 'ok' : 'failed' });
+      /** A handler of a delivery of `topic` ran, from `started` (on `clock`), `ok` or failed. */
+      handled(topic, started, ok) {
+        try {
+          if (instruments) instruments.handler.record((clock() - started) / 1000, { 'clhooks.topic': api.core().Health.label(topic), 'clhooks.outcome': ok ? 'ok' : 'failed' });
+        } catch {
+          // As above.
+        }
       },
+      /** Whether records name the idempotency key (made for them when no store made it). */
+      logs: logger != null,
     };
   }
 
@@ -240,8 +251,11 @@ export function createReceivers(api) {
       this.event = event;
       this.body = body;
       this.signature = signature;
-      // Read before the handlers run (they may change the event); made by the core for a store.
-      this.key = webhooks.seen ? event.idempotencyKey : undefined;
+      // Read before the handlers run (they may change the event); made by the core for a store,
+      // and for the logs.
+      this.key = webhooks.seen || webhooks.observed?.logs ? event.idempotencyKey : undefined;
+      /** The delivery as received, for its streak and its record: `{ topic, id, key }`. */
+      this.taken = { topic: event.topic, id: event.id, key: this.key };
       /** @type {Answer | undefined} */
       this.answer = undefined;
       /** Resolves the promise of an answer given later. */
@@ -314,7 +328,7 @@ export function createReceivers(api) {
             result = this.webhooks.handlers[/** @type {number[]} */ (event.routes)[code >> 8]](event);
           } catch (error) {
             this.failed = error;
-            if (observed) observed.handled(event, started, false);
+            if (observed) observed.handled(this.taken.topic, started, false);
             code = receiver.sessionHandled(id, false, clock());
             continue;
           }
@@ -322,16 +336,16 @@ export function createReceivers(api) {
           if (isThenable(result)) {
             this.wait();
             Promise.resolve(result).then(
-              () => { if (observed) observed.handled(event, started, true); this.input(() => receiver.sessionHandled(id, true, clock())); },
+              () => { if (observed) observed.handled(this.taken.topic, started, true); this.input(() => receiver.sessionHandled(id, true, clock())); },
               (error) => {
                 this.failed = error;
-                if (observed) observed.handled(event, started, false);
+                if (observed) observed.handled(this.taken.topic, started, false);
                 this.input(() => receiver.sessionHandled(id, false, clock()));
               },
             );
             return;
           }
-          if (observed) observed.handled(event, started, true);
+          if (observed) observed.handled(this.taken.topic, started, true);
           code = receiver.sessionHandled(id, true, clock());
         } else if (kind === steps.ANSWER) {
           this.give(receiver.answer());
@@ -339,7 +353,7 @@ export function createReceivers(api) {
           code = receiver.sessionNext(id);
         } else if (kind === steps.COUNT) {
           // Counted in the webhook's failure streak, not waited for: a counter never changes an answer.
-          const counting = this.webhooks.count(this.event, /** @type {Answer} */ (this.answer), this.arrived, steps.outcomes[code >> 8]);
+          const counting = this.webhooks.count(this.event, /** @type {Answer} */ (this.answer), this.arrived, steps.outcomes[code >> 8], this.taken);
           if (counting && this.keep) this.keep(counting);
           if (code & steps.LAST) return;
           code = receiver.sessionNext(id);
@@ -522,60 +536,78 @@ export function createReceivers(api) {
 
     /**
      * Counts an answer given to a verified delivery in its webhook's failure streak, as Commerce
-     * Layer counts it (not a 2xx, or later than 5 s after `arrived`), and tells onError a
-     * threshold crossed: `failure_streak` at the notice (5) and as the circuit opens (30),
-     * `failure_streak_ended` when a success ends a streak that had reached the notice. For
-     * adapters; a counter never changes an answer.
-     * @param {{ topic: string }} event @param {Answer} answer @param {number} arrived on `clock`
+     * Layer counts it (not a 2xx, or later than 5 s after `arrived`), tells onError a threshold
+     * crossed (`failure_streak` at the notice (5) and as the circuit opens (30),
+     * `failure_streak_ended` when a success ends a streak that had reached the notice), and
+     * records it for the meter and the logger. `taken`: the delivery's `{ topic, id, key }` as it
+     * was received (handlers may change the event). For adapters; a counter never changes an
+     * answer. A promise (never rejected) when a shared store counts: a runtime that ends a
+     * request's work with its answer keeps it alive (`waitUntil`).
+     * @param {{ topic: string, id?: string }} event @param {Answer} answer @param {number} arrived on `clock`
+     * @returns {Promise<void> | undefined}
      */
-    count(event, answer, arrived, outcome = undefined) {
+    count(event, answer, arrived, outcome = undefined, taken = undefined) {
       const latency = clock() - arrived;
       const body = answer.status >= 300 ? answer.body : undefined;
+      let delivery;
+      try {
+        delivery = taken ?? { topic: event.topic, id: event.id, key: this.observed?.logs ? event.idempotencyKey : undefined };
+      } catch {
+        delivery = { topic: String(event?.topic), id: undefined, key: undefined };
+      }
       if (this.streaks) {
         let args;
         try {
-          args = api.core().Health.countArgs(event.topic, answer.status, body, Date.now(), latency);
+          args = api.core().Health.countArgs(delivery.topic, answer.status, body, Date.now(), latency);
         } catch {
           return undefined;
         }
-        return this.#shared([args], event, event.topic, answer, latency, outcome ?? 'verified');
+        return this.#shared([args], event, delivery, delivery.topic, answer, latency, outcome ?? 'verified');
       }
       let counted;
       try {
-        counted = this.#counters.count(event.topic, answer.status, body, Date.now(), latency);
+        counted = this.#counters.count(delivery.topic, answer.status, body, Date.now(), latency);
       } catch {
         return undefined;
       }
       const streak = typeof counted === 'number' ? counted : counted.current;
       if (typeof counted === 'object') this.#signal(counted, answer, event);
-      if (this.observed) this.observed.answered(event, event.topic, answer, latency, streak, outcome ?? outcomeOf(answer, true));
+      if (this.observed) this.observed.answered(delivery, delivery.topic, answer, latency, streak, outcome ?? outcomeOf(answer, true));
       return undefined;
     }
 
     /**
      * Counts in the shared store: each streak's arguments (the core's) sent, each reply read
-     * by the core. A store that fails is told to onError and changes no answer. The promise
-     * (never rejected) is for runtimes that keep a request's work alive (`waitUntil`).
+     * by the core, within the store wait. A store that fails or says nothing in time is told
+     * to onError (`counted: false`) and changes no answer. The promise is never rejected.
      */
-    #shared(argsList, event, topic, answer, latency, outcome) {
-      const counting = argsList.map((args) => Promise.resolve()
-        .then(() => this.streaks.count(args))
-        .then(async (reply) => {
-          const counted = api.core().Health.countReply(args[0], reply);
-          // What onError does is waited for too: a Worker keeps it alive with the count.
-          if (typeof counted === 'object') await this.#signal(counted, answer, event);
-          const current = typeof counted === 'number' ? counted : counted.current;
-          // A refusal counted for its webhook too reports its own, unverified streak.
-          return args[0].startsWith('v:') === (event !== undefined) ? current : undefined;
-        }, async (error) => {
-          await this.#told(new WebhookError('store_unavailable', `the failure streak was not counted: ${describe(error)}`, { status: 503 }), event);
-          return undefined;
-        }));
-      return Promise.all(counting).then((streaks) => {
-        if (!this.observed) return;
-        const streak = streaks.find((s) => s !== undefined);
-        this.observed.answered(event, topic, answer, latency, streak, outcome === 'verified' ? outcomeOf(answer, true) : outcome);
+    #shared(argsList, event, delivery, topic, answer, latency, outcome) {
+      const waitMs = this.receiver.terms.waitMs;
+      const counting = argsList.map((args) => {
+        let timer;
+        const late = new Promise((_, fail) => {
+          if (waitMs > 0) timer = setTimeout(() => fail(new Error(`no answer within ${waitMs} ms`)), waitMs);
+          timer?.unref?.();
+        });
+        return Promise.race([Promise.resolve().then(() => this.streaks.count(args)), late])
+          .then(async (reply) => {
+            const counted = api.core().Health.countReply(args[0], reply);
+            // What onError does is waited for too: a Worker keeps it alive with the count.
+            if (typeof counted === 'object') await this.#signal(counted, answer, event);
+            return typeof counted === 'number' ? counted : counted.current;
+          })
+          .catch(async (error) => {
+            await this.#told(new WebhookError('store_unavailable', `the failure streak was not counted (the answer stands): ${describe(error)}`, {
+              status: answer.status, counted: false,
+            }), event);
+            return undefined;
+          })
+          .finally(() => clearTimeout(timer));
       });
+      return Promise.all(counting).then((streaks) => {
+        // The streak the request counts in last is its own (a refusal's unverified one).
+        if (this.observed) this.observed.answered(delivery, topic, answer, latency, streaks.at(-1), outcome === 'verified' ? outcomeOf(answer, true) : outcome === 'refused' ? outcomeOf(answer, false) : outcome);
+      }).catch(() => {});
     }
 
     /** Tells onError `error`: a promise when onError returned one (never rejected); nothing it does changes anything. */
@@ -601,7 +633,7 @@ export function createReceivers(api) {
         } catch {
           return undefined;
         }
-        return this.#shared(argsList, undefined, topic ?? undefined, answer, latency, 'refused');
+        return this.#shared(argsList, undefined, undefined, topic ?? undefined, answer, latency, 'refused');
       }
       let counted;
       try {
@@ -613,8 +645,17 @@ export function createReceivers(api) {
       // Its own streak, the unverified one, is the last.
       const last = counted.at(-1);
       const streak = last === undefined ? undefined : typeof last === 'number' ? last : last.current;
-      if (this.observed) this.observed.answered(undefined, topic ?? undefined, answer, latency, streak, 'refused');
+      if (this.observed) this.observed.answered(undefined, topic ?? undefined, answer, latency, streak, outcomeOf(answer, false));
       return undefined;
+    }
+
+    /**
+     * A request refused at step 0 (a caller outside the allow-list): recorded for the meter and
+     * the logger, counted in no streak (Commerce Layer's addresses are the ones let through).
+     */
+    #early(answer, arrived) {
+      if (this.observed) this.observed.answered(undefined, undefined, answer, clock() - arrived, undefined, 'refused');
+      return answer;
     }
 
     /** Tells onError a failure streak's signal; nothing it does changes anything. */
@@ -774,7 +815,8 @@ export function createReceivers(api) {
         throw error;
       };
       try {
-        const answer = this.refused(request.peer, request.headers) ?? this.#admitted(request);
+        const early = this.refused(request.peer, request.headers);
+        const answer = early ? this.#early(early, request.arrived ?? clock()) : this.#admitted(request);
         return isThenable(answer) ? Promise.resolve(answer).catch(answered) : answer;
       } catch (error) {
         return answered(error);
@@ -928,7 +970,7 @@ export function createReceivers(api) {
         } catch (error) {
           return failed(error, true);
         }
-        if (refusal) return reply(refusal, true);
+        if (refusal) return reply(this.#early(refusal, arrived), true);
         if (req.method !== 'POST') {
           req.resume();
           return handle({ body: new Uint8Array(), tooLarge: false });
@@ -970,7 +1012,7 @@ export function createReceivers(api) {
         } catch (error) {
           return reply(failure(error), true);
         }
-        if (refusal) return reply(refusal, true);
+        if (refusal) return reply(this.#early(refusal, arrived), true);
         if (req.method !== 'POST') return send(new Uint8Array());
         // Bytes a body parser already read: the core measures them against its limit itself.
         if (req.rawBody instanceof Uint8Array) return send(req.rawBody);
@@ -991,7 +1033,8 @@ export function createReceivers(api) {
       const arrived = clock();
       // Workers: `fetch(request, ctx)`, whose `waitUntil` keeps a shared store's count alive
       // past the answer.
-      if (peer !== null && typeof peer === 'object') [peer, ctx] = [undefined, peer];
+      if (peer !== null && typeof peer === 'object' && typeof peer.waitUntil === 'function') [peer, ctx] = [undefined, peer];
+      else if (typeof peer !== 'string') peer = undefined;
       const keep = ctx && typeof ctx.waitUntil === 'function' ? (promise) => ctx.waitUntil(promise) : undefined;
       // Step 0 before the body is read.
       let refusal;
@@ -1000,7 +1043,10 @@ export function createReceivers(api) {
       } catch (error) {
         refusal = failure(error);
       }
-      if (refusal) return new Response(refusal.body, { status: refusal.status, headers: JSON_HEADERS });
+      if (refusal) {
+        this.#early(refusal, arrived);
+        return new Response(refusal.body, { status: refusal.status, headers: JSON_HEADERS });
+      }
       const empty = { body: new Uint8Array(), tooLarge: false, unreadable: false };
       // A body something read before clhooks: the core's refusal names the fix.
       const used = request.method === 'POST' && request.bodyUsed ? 'fetch' : undefined;

@@ -116,22 +116,28 @@ pub struct Webhook {
     pub verified: bool,
 }
 
-/// The label of an unverified request whose claimed topic is none of the catalogue's: any
-/// caller can claim any topic, so those are counted together.
+/// The label of a topic none of the catalogue's: the topic header is not signed (a captured
+/// delivery can be replayed under any topic of its resource), so streaks and metrics name only
+/// the catalogue's topics, and count the rest together.
 pub const UNKNOWN_TOPIC: &str = "unknown";
+
+/// A topic as streaks, metrics and logs name it: the catalogue's, or [`UNKNOWN_TOPIC`].
+#[must_use]
+pub fn label(topic: Option<&str>) -> &str {
+    topic.map(str::trim).filter(|t| crate::catalogue::is_known(t)).unwrap_or(UNKNOWN_TOPIC)
+}
 
 impl Webhook {
     /// The webhook of a verified delivery of `topic`.
     #[must_use]
     pub fn verified(topic: &str, secret: Option<usize>) -> Webhook {
-        Webhook { topic: topic.to_owned(), secret, verified: true }
+        Webhook { topic: label(Some(topic)).to_owned(), secret, verified: true }
     }
 
     /// The streak of signature mismatches claiming `topic` (the header's value, unverified).
     #[must_use]
     pub fn unverified(topic: Option<&str>) -> Webhook {
-        let topic = topic.map(str::trim).filter(|t| crate::catalogue::is_known(t)).unwrap_or(UNKNOWN_TOPIC);
-        Webhook { topic: topic.to_owned(), secret: None, verified: false }
+        Webhook { topic: label(topic).to_owned(), secret: None, verified: false }
     }
 
     /// A key naming it in a store: `v:<topic>` (`v:<topic>#<secret>`) or `u:<topic>`.
@@ -262,11 +268,20 @@ impl Signal {
     /// What to tell the owner about `webhook`.
     #[must_use]
     pub fn message(&self, webhook: &Webhook) -> String {
-        let whose = if webhook.verified {
-            format!("the {} webhook", webhook.topic)
-        } else {
-            format!("requests claiming {} whose signature does not match (unverified)", webhook.topic)
-        };
+        if !webhook.verified {
+            let topic = &webhook.topic;
+            return match self {
+                Signal::Streak { streak, .. } => format!(
+                    "{streak} consecutive requests claiming {topic} failed their signature (unverified): if they \
+                     come from Commerce Layer, the secret is wrong or was rotated, and it counts them as failed \
+                     attempts (it e-mails the owner at 5 and opens the circuit at 30)"
+                ),
+                Signal::Ended { streak } => {
+                    format!("requests claiming {topic} verify again after {streak} that failed their signature")
+                }
+            };
+        }
+        let whose = format!("the {} webhook", webhook.topic);
         match self {
             Signal::Streak { streak, circuit: Circuit::Open } => format!(
                 "{streak} consecutive failed attempts for {whose}: Commerce Layer has now opened this \
@@ -426,9 +441,10 @@ impl Report {
     /// fingerprint in it.
     #[must_use]
     pub fn to_json(&self) -> String {
+        // A streak of signature mismatches (anyone can send those) makes neither.
         let status = if self.open() {
             "open"
-        } else if self.webhooks.iter().any(|(_, t)| t.streak > 0) {
+        } else if self.webhooks.iter().any(|(w, t)| w.verified && t.streak > 0) {
             "failing"
         } else {
             "ok"
@@ -479,7 +495,25 @@ impl Report {
     }
 }
 
-/// The streaks a refused request counts in: a signature mismatch counts in the unverified
+/// Whether a refusal came after the signature verified: Commerce Layer sent it (a payload whose
+/// shape or topic the receiver refuses), and it is a failed attempt of the webhook.
+#[must_use]
+pub fn verified_refusal(answer: &Answer) -> bool {
+    use crate::Error;
+    let after = [
+        Error::MissingTopic.code(),
+        Error::InvalidTopic { input: String::new(), reason: "" }.code(),
+        Error::TopicMismatch { topic: String::new(), data_type: String::new() }.code(),
+        Error::InvalidJson { message: String::new() }.code(),
+        Error::InvalidDocument { message: String::new() }.code(),
+        Error::WrongResourceType { expected: "", found: String::new() }.code(),
+    ];
+    !answer.is_success() && answer.code().is_some_and(|code| after.contains(&code))
+}
+
+/// The streaks a refused request counts in: a refusal after the signature verified
+/// ([`verified_refusal`]) in its webhook's, labelled with the topic it claims; a signature
+/// mismatch counts in the unverified
 /// streak of the topic it claims; and in that topic's webhook too when the request came from
 /// Commerce Layer's addresses (`from_commerce_layer`: an allow-list of sources is on and let it
 /// through) and one secret is configured (with several, which webhook it was is unknown). Any
@@ -492,6 +526,9 @@ pub fn refused(
     from_commerce_layer: bool,
     secrets: usize,
 ) -> Vec<Webhook> {
+    if verified_refusal(answer) {
+        return vec![Webhook::verified(label(claimed_topic), None)];
+    }
     if answer.code() != Some(crate::Error::SignatureMismatch.code()) {
         return Vec::new();
     }
@@ -551,7 +588,7 @@ impl Outcome {
     #[must_use]
     pub fn of(answer: &Answer, verified: bool) -> Outcome {
         if !answer.is_success() {
-            return if verified { Outcome::Failed } else { Outcome::Refused };
+            return if verified || verified_refusal(answer) { Outcome::Failed } else { Outcome::Refused };
         }
         // The receiver's own 2xx bodies: `{"received": topic}` and one flag at most, last.
         let flag = |name: &str| {

@@ -226,6 +226,14 @@ pub enum Failure<'a> {
         /// What crossed.
         signal: Signal,
     },
+    /// The shared store failed to count an answer in a failure streak, or said nothing within
+    /// the store wait (`store_unavailable`): the answer stands, the streak misses it.
+    Uncounted {
+        /// Whose streak.
+        webhook: &'a Webhook,
+        /// What the store said.
+        error: &'a clhooks::Error,
+    },
 }
 
 impl Failure<'_> {
@@ -235,6 +243,7 @@ impl Failure<'_> {
     pub fn code(&self) -> &'static str {
         match self {
             Failure::Streak { signal, .. } => signal.code(),
+            Failure::Uncounted { error, .. } => error.code(),
             other => other.notice().code(),
         }
     }
@@ -244,7 +253,7 @@ impl Failure<'_> {
             Failure::Handler { .. } => Notice::HandlerFailed,
             Failure::Deadline { .. } => Notice::DeadlineExceeded,
             Failure::Store { .. } => Notice::EndFailed,
-            Failure::Queue { .. } | Failure::Streak { .. } => Notice::QueueFailed,
+            Failure::Queue { .. } | Failure::Streak { .. } | Failure::Uncounted { .. } => Notice::QueueFailed,
         }
     }
 }
@@ -263,6 +272,13 @@ impl std::fmt::Display for Failure<'_> {
                 error.map_or(Ok(()), |error| write!(f, ": {error}"))
             }
             Failure::Streak { webhook, signal } => f.write_str(&signal.message(webhook)),
+            Failure::Uncounted { webhook, error } => {
+                write!(
+                    f,
+                    "the failure streak of {} was not counted (the answer stands): {error}",
+                    webhook.topic
+                )
+            }
         }
     }
 }
@@ -444,8 +460,7 @@ impl Webhooks {
         arrived: Arrived,
     ) {
         let latency = arrived.elapsed();
-        let attempt =
-            Attempt::of(&counted.answer, now_ms(), u64::try_from(latency.as_millis()).unwrap_or(u64::MAX));
+        let attempt = Attempt::of(&counted.answer, now_ms(), whole_ms(latency));
         // A store that keeps counters shares them with every instance: counted on a task of its
         // own, after the answer; a counter that fails changes nothing.
         if let (Some(store), true) = (&app.store, app.health.shared()) {
@@ -453,22 +468,32 @@ impl Webhooks {
                 (Arc::clone(app), Arc::clone(store), event.cloned(), label.to_owned());
             tokio::spawn(async move {
                 let mut streak = None;
+                let wait = app.receiver.terms().wait_ms;
                 for webhook in &webhooks {
                     let Some(counting) = store.count(webhook, &attempt) else { continue };
-                    match counting.await {
+                    // Within the store wait, as every store call.
+                    let counted = if wait > 0 {
+                        tokio::time::timeout(Duration::from_millis(wait), counting).await.unwrap_or_else(
+                            |_| {
+                                Err(clhooks::Error::StoreUnavailable {
+                                    message: format!("no answer within {wait} ms"),
+                                })
+                            },
+                        )
+                    } else {
+                        counting.await
+                    };
+                    // The streak the request counts in last is its own (a refusal's unverified one).
+                    streak = None;
+                    match counted {
                         Ok((signal, now)) => {
                             if let Some(signal) = signal {
                                 app.tell(&Failure::Streak { webhook, signal });
                             }
-                            if webhook.verified == event.is_some() {
-                                streak = Some(now);
-                            }
+                            streak = Some(now);
                             observe::streak(webhook, now);
                         }
-                        Err(error) => tracing::warn!(
-                            code = error.code(),
-                            "clhooks: the failure streak was not counted: {error}"
-                        ),
+                        Err(error) => app.tell(&Failure::Uncounted { webhook, error: &error }),
                     }
                 }
                 observe::answered(event.as_ref(), &label, &counted, latency, streak);
@@ -481,10 +506,8 @@ impl Webhooks {
                 app.tell(&Failure::Streak { webhook, signal });
             }
             let now = app.health.streak(webhook);
-            // A refusal counted for the webhook too reports the unverified streak, its own.
-            if webhook.verified == event.is_some() {
-                streak = Some(now);
-            }
+            // The streak the request counts in last is its own (a refusal's unverified one).
+            streak = Some(now);
             observe::streak(webhook, now);
         }
         observe::answered(event, label, &counted, latency, streak);
@@ -785,9 +808,10 @@ impl Run {
             }
             Action::Count => {
                 if let Some(counted) = self.counted.take() {
-                    let topic = self.event.topic().as_str();
-                    let webhook = Webhook::verified(topic, None);
-                    Webhooks::count(app, vec![webhook], Some(&self.event), topic, counted, self.arrived);
+                    // The catalogue's topics only: the topic header is not signed.
+                    let webhook = Webhook::verified(self.event.topic().as_str(), None);
+                    let label = webhook.topic.clone();
+                    Webhooks::count(app, vec![webhook], Some(&self.event), &label, counted, self.arrived);
                 }
             }
             Action::Tell(Notice::HandlerFailed) => {
@@ -872,6 +896,11 @@ impl Arrived {
 struct Counted {
     answer: Answer,
     outcome: Outcome,
+}
+
+/// A latency in whole ms, rounded up: 5000.2 ms is past a 5000 ms deadline.
+fn whole_ms(latency: Duration) -> u64 {
+    u64::try_from(latency.as_micros().div_ceil(1000)).unwrap_or(u64::MAX)
 }
 
 /// Milliseconds since the epoch: the core reads no clock.

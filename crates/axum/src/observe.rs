@@ -111,7 +111,8 @@ pub(crate) fn answered(
 /// A handler ran for `took`, `ok` or failed.
 pub(crate) fn handled(event: &Event, took: Duration, ok: bool) {
     describe();
-    metrics::histogram!(HANDLER, TOPIC => event.topic().as_str().to_owned(), OUTCOME => if ok { "ok" } else { "failed" })
+    let topic = clhooks::health::label(Some(event.topic().as_str())).to_owned();
+    metrics::histogram!(HANDLER, TOPIC => topic, OUTCOME => if ok { "ok" } else { "failed" })
         .record(took.as_secs_f64());
 }
 

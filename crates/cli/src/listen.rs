@@ -107,8 +107,9 @@ pub fn listen(args: &Listen) -> Result<(), Failure> {
         // `--slow-ms`: the answer waits on its connection's thread, holding up no other.
         let delay = act.as_ref().map_or(0, |a| a.slow_ms);
         // Counted as handed over: after the wait, from the moment the request began to arrive.
-        let latency =
-            u64::try_from(request.arrived.elapsed().as_millis()).unwrap_or(u64::MAX).saturating_add(delay);
+        // Rounded up: 5000.2 ms is past the deadline.
+        let waited = request.arrived.elapsed().as_micros().div_ceil(1000);
+        let latency = u64::try_from(waited).unwrap_or(u64::MAX).saturating_add(delay);
         let attempt = Attempt::of(&answer, wall_clock_ms().saturating_add(delay), latency);
         let mut streak = None;
         let mut notices = Vec::new();

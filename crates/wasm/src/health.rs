@@ -32,6 +32,11 @@ fn ms(value: f64) -> u64 {
     }
 }
 
+/// A latency in whole ms, rounded up: 5000.2 ms is past a 5000 ms deadline.
+fn latency_ms(value: f64) -> u64 {
+    ms(value.ceil())
+}
+
 /// `{code, message, streak, topic, verified, circuit, current}` of a signal (`circuit` for a
 /// streak; `current`, the streak now).
 fn signal_value(webhook: &Webhook, signal: Signal, current: u32) -> JsValue {
@@ -67,7 +72,7 @@ impl JsHealth {
     pub fn count(&self, topic: &str, status: u16, body: Option<String>, at: f64, latency: f64) -> JsValue {
         let answer = Answer { status, body: body.unwrap_or_default() };
         let webhook = Webhook::verified(topic, None);
-        let attempt = Attempt::of(&answer, ms(at), ms(latency));
+        let attempt = Attempt::of(&answer, ms(at), latency_ms(latency));
         let mut inner = self.inner.borrow_mut();
         let signal = inner.count(&webhook, &attempt);
         let current = inner.tally(&webhook).map_or(0, |t| t.streak);
@@ -104,7 +109,7 @@ impl JsHealth {
         let answer = Answer { status, body };
         let out = Array::new();
         let webhooks = health::refused(&answer, topic.as_deref(), from_commerce_layer, secrets as usize);
-        let attempt = Attempt::of(&answer, ms(at), ms(latency));
+        let attempt = Attempt::of(&answer, ms(at), latency_ms(latency));
         let mut inner = self.inner.borrow_mut();
         for webhook in webhooks {
             let signal = inner.count(&webhook, &attempt);
@@ -125,7 +130,8 @@ impl JsHealth {
     /// answer given to a verified delivery of `topic`.
     #[wasm_bindgen(js_name = countArgs)]
     pub fn count_args(topic: &str, status: u16, body: Option<String>, at: f64, latency: f64) -> Array {
-        let attempt = Attempt::of(&Answer { status, body: body.unwrap_or_default() }, ms(at), ms(latency));
+        let attempt =
+            Attempt::of(&Answer { status, body: body.unwrap_or_default() }, ms(at), latency_ms(latency));
         shared()
             .count_args(&Webhook::verified(topic, None), &attempt)
             .iter()
@@ -147,7 +153,7 @@ impl JsHealth {
         latency: f64,
     ) -> Array {
         let answer = Answer { status, body };
-        let attempt = Attempt::of(&answer, ms(at), ms(latency));
+        let attempt = Attempt::of(&answer, ms(at), latency_ms(latency));
         let protocol = shared();
         health::refused(&answer, topic.as_deref(), from_commerce_layer, secrets as usize)
             .iter()

@@ -51,7 +51,7 @@ export default {
       secret: env.CL_WEBHOOK_SECRET,
       seen: createDurableObjectStore(env.SEEN),
       onError: (error) => {
-        if (String(error.code).startsWith('failure_streak')) return counts().told(`${error.code} ${error.streak} ${error.circuit ?? '-'} ${env.NAME}`);
+        if (String(error.code).startsWith('failure_streak')) return counts().told(`${error.code} ${error.streak} ${error.circuit ?? '-'} ${error.topic} ${env.NAME}`);
         if (!/first run|always fails/.test(error.message)) console.log(`handler failed: ${error.stack}`);
         return undefined;
       },
