@@ -321,6 +321,112 @@ const behaviours = {
   slow: { endpoint: { latency_ms: 6000 }, events: 1, reset: false },
 };
 
+const SVG = 'http://www.w3.org/2000/svg';
+/** An SVG element with attributes, and its text. */
+function svg(name, attributes = {}, text = undefined) {
+  const node = document.createElementNS(SVG, name);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+/** `+h:mm` from the run's start. */
+const sinceStart = (ms) => `+${Math.floor(ms / 3_600_000)}:${String(Math.floor(ms / 60_000) % 60).padStart(2, '0')}`;
+
+/**
+ * The simulation's report as a chart: each attempt at its time, at the webhook's failure count
+ * after it (`circuit_failure_count`), the streak between them, the notice and the circuit's
+ * opening where the report says they happened, the span the circuit stayed open, its reset.
+ * It draws the same report the timeline lists; it decides nothing. Long quiet spans (over 10
+ * minutes) are drawn 10 minutes wide, marked with a break, so that retries seconds apart stay
+ * apart on a run of hours.
+ */
+function drawChart(report) {
+  const figure = $('sim-chart');
+  figure.replaceChildren();
+  const finished = report.timeline.filter((e) => e.kind === 'attempt_finished');
+  figure.hidden = finished.length === 0;
+  if (figure.hidden) return;
+  const QUIET = 600_000;
+  const times = [...new Set(report.timeline.map((e) => e.at))].sort((a, b) => a - b);
+  const offsets = new Map();
+  const breaks = [];
+  let x = 0;
+  times.forEach((t, i) => {
+    const gap = i === 0 ? 0 : t - times[i - 1];
+    if (gap > QUIET) breaks.push(x + QUIET / 2);
+    x += Math.min(gap, QUIET);
+    offsets.set(t, x);
+  });
+  const span = Math.max(x, 1);
+  const marks = report.timeline.filter((e) => e.kind === 'notice' || e.kind === 'circuit_opened');
+  const top = Math.max(...finished.map((e) => e.failure_count), ...marks.map((e) => e.failure_count), 5) + 2;
+  const [W, H, L, R, T, B] = [760, 280, 46, 150, 14, 38];
+  const X = (t) => L + (offsets.get(t) / span) * (W - L - R);
+  const Y = (count) => T + (1 - count / top) * (H - T - B);
+  const chart = svg('svg', {
+    viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'chart',
+    'aria-label': `Failure streak over time: ${finished.length} attempts${marks.map((m) => `, ${m.kind === 'notice' ? 'owner notified' : 'circuit opened'} at ${m.failure_count}`).join('')}`,
+  });
+  // The axes, the count's scale, and the breaks in time.
+  chart.append(svg('line', { class: 'axis', x1: L, y1: Y(0), x2: W - R, y2: Y(0) }), svg('line', { class: 'axis', x1: L, y1: T, x2: L, y2: Y(0) }));
+  for (const count of new Set([0, ...marks.map((m) => m.failure_count)])) {
+    chart.append(svg('text', { class: 'tick', x: L - 6, y: Y(count) + 4, 'text-anchor': 'end' }, String(count)));
+  }
+  chart.append(svg('text', { class: 'label', x: 12, y: T + (H - T - B) / 2, transform: `rotate(-90 12 ${T + (H - T - B) / 2})`, 'text-anchor': 'middle' }, 'consecutive failures'));
+  const start = report.start_ms;
+  chart.append(svg('text', { class: 'tick', x: L, y: H - 16, 'text-anchor': 'start' }, sinceStart(times[0] - start)));
+  chart.append(svg('text', { class: 'tick', x: W - R, y: H - 16, 'text-anchor': 'end' }, sinceStart(times.at(-1) - start)));
+  chart.append(svg('text', { class: 'label', x: L + (W - L - R) / 2, y: H - 4, 'text-anchor': 'middle' }, 'time (quiet spans over 10 min shortened: ≈)'));
+  for (const at of breaks) {
+    const bx = L + (at / span) * (W - L - R);
+    chart.append(svg('text', { class: 'break', 'data-mark': 'break', x: bx, y: Y(0) + 5, 'text-anchor': 'middle' }, '≈'));
+  }
+  // The spans the circuit stayed open: from its opening to its reset, or to the run's end.
+  const opened = report.timeline.filter((e) => e.kind === 'circuit_opened');
+  for (const open of opened) {
+    const reset = report.timeline.find((e) => e.kind === 'circuit_reset' && e.webhook === open.webhook && e.at >= open.at);
+    const end = reset ? reset.at : times.at(-1);
+    chart.append(svg('rect', { class: 'open-span', 'data-mark': 'open-span', x: X(open.at), y: T, width: Math.max(1, X(end) - X(open.at)), height: Y(0) - T }));
+  }
+  // The thresholds where the report crossed them, and the moment it did.
+  for (const mark of marks) {
+    const words = mark.kind === 'notice' ? `owner e-mailed at ${mark.failure_count}` : `circuit opens at ${mark.failure_count}`;
+    chart.append(
+      svg('line', { class: `threshold ${mark.kind}`, x1: L, y1: Y(mark.failure_count), x2: W - R, y2: Y(mark.failure_count) }),
+      svg('text', { class: `threshold-label ${mark.kind}`, x: W - R + 6, y: Y(mark.failure_count) + 4 }, words),
+      svg('line', { class: `moment ${mark.kind}`, 'data-mark': mark.kind, 'data-count': mark.failure_count, x1: X(mark.at), y1: T, x2: X(mark.at), y2: Y(0) }),
+    );
+  }
+  for (const reset of report.timeline.filter((e) => e.kind === 'circuit_reset')) {
+    chart.append(
+      svg('line', { class: 'moment circuit_reset', 'data-mark': 'circuit_reset', x1: X(reset.at), y1: T, x2: X(reset.at), y2: Y(0) }),
+      svg('text', { class: 'threshold-label circuit_reset', x: X(reset.at) + 4, y: T + 12 }, 'reset'),
+    );
+  }
+  // The streak, step by step: it holds between attempts, and a reset brings it to 0.
+  let path = `M ${X(times[0])} ${Y(0)}`;
+  let count = 0;
+  for (const e of report.timeline) {
+    const next = e.kind === 'attempt_finished' ? e.failure_count : e.kind === 'circuit_reset' ? 0 : count;
+    if (next !== count) path += ` H ${X(e.at)} V ${Y(next)}`;
+    count = next;
+  }
+  path += ` H ${X(times.at(-1))}`;
+  chart.append(svg('path', { class: 'streak', 'data-series': 'streak', d: path }));
+  report.timeline.forEach((e, i) => {
+    if (e.kind !== 'attempt_finished') return;
+    const dot = svg('circle', {
+      class: e.success ? 'attempt ok' : 'attempt fail', 'data-kind': 'attempt', 'data-success': e.success, 'data-streak': e.failure_count,
+      cx: X(e.at), cy: Y(e.failure_count), r: 3.5,
+    });
+    dot.append(svg('title', {}, report.text.lines[i] ?? `${e.result}`));
+    chart.append(dot);
+  });
+  figure.append(chart, Object.assign(document.createElement('figcaption'), {
+    textContent: 'Each dot is an attempt at its failure count; red failed, green succeeded. The line is the streak Commerce Layer counts.',
+  }));
+}
+
 function runSimulation() {
   const choice = document.querySelector('input[name=behaviour]:checked').value;
   const { endpoint, events, reset } = behaviours[choice];
@@ -364,6 +470,7 @@ function runSimulation() {
     li.dataset.kind = e.kind;
     list.append(li);
   });
+  drawChart(report);
   const s = report.summary[0];
   const dropped = Object.entries(s.dropped).map(([r, n]) => `${n} ${r.replace(/_/g, ' ')}`).join(', ') || 'none';
   $('sim-summary').innerHTML = `<table><tr><th>attempts</th><th>failed</th><th>delivered</th><th>dropped</th><th>notices</th><th>circuit</th></tr>

@@ -149,6 +149,36 @@ test('the "down" simulation reaches the open breaker, the notice, and the reset'
   assert.match(await page.textContent('#timeline li[data-kind=notice]'), /5 consecutive failures/);
   assert.ok(await page.$('#timeline li[data-kind=circuit_reset]'));
   assert.equal(await page.getAttribute('#sim-summary td[data-circuit]', 'data-circuit'), 'closed');
+  // The chart draws the same report: every attempt, the streak rising to the notice at 5 and
+  // the circuit opening at 30, the span it stayed open, the reset, and the success after it.
+  const chart = await page.$eval('#sim-chart svg', (svg) => {
+    const attempts = [...svg.querySelectorAll('[data-kind=attempt]')];
+    const mark = (name) => [...svg.querySelectorAll(`[data-mark=${name}]`)];
+    const x = (el) => Number(el.getAttribute('x1') ?? el.getAttribute('x') ?? el.getAttribute('cx'));
+    return {
+      attempts: attempts.length,
+      failed: attempts.filter((a) => a.dataset.success === 'false').length,
+      streaks: attempts.map((a) => Number(a.dataset.streak)),
+      lastOk: attempts.at(-1).dataset.success,
+      notice: mark('notice').map((m) => Number(m.dataset.count)),
+      opened: mark('circuit_opened').map((m) => Number(m.dataset.count)),
+      reset: mark('circuit_reset').length,
+      spans: mark('open-span').length,
+      // The reset comes after the opening, and the last attempt after the reset.
+      order: x(mark('circuit_opened')[0]) < x(mark('circuit_reset')[0]) && x(mark('circuit_reset')[0]) < x(attempts.at(-1)),
+      label: svg.getAttribute('aria-label'),
+      path: svg.querySelector('[data-series=streak]').getAttribute('d').length,
+    };
+  });
+  const summary = await page.$$eval('#sim-summary td', (cells) => cells.map((c) => c.textContent));
+  assert.equal(chart.attempts, Number(summary[0]), 'one dot per attempt the summary counts');
+  assert.equal(chart.failed, Number(summary[1]));
+  assert.deepEqual(chart.streaks.slice(0, 30), Array.from({ length: 30 }, (_, i) => i + 1), 'the streak rises one by one');
+  assert.equal(chart.lastOk, 'true');
+  assert.deepEqual([chart.notice, chart.opened, chart.reset, chart.spans, chart.order], [[5], [30], 1, 1, true]);
+  assert.match(chart.label, /owner notified at 5, circuit opened at 30/);
+  assert.ok(chart.path > 100);
+  await page.locator('#sim-chart').screenshot({ path: `${shots}/inspector-5-chart-down.png` });
   await page.$eval('#timeline li[data-kind=circuit_opened]', (el) => el.scrollIntoView());
   await shot('5-simulation-down');
 });
