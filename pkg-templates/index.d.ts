@@ -430,6 +430,8 @@ export interface WebhookHealth {
   topic: string;
   /** `false`: the signature mismatches claiming this topic, a streak of their own. */
   verified: boolean;
+  /** Where several secrets are set, each is a webhook of its own: its place among this receiver's secrets (1 for the first), or `'another'` (a shared store's, set on another instance). */
+  secret?: number | 'another';
   /** Consecutive failed attempts. */
   streak: number;
   /** What Commerce Layer has done, estimated: `notice` from 5 (the owner e-mailed), `open` from 30. */

@@ -254,8 +254,8 @@ export function createReceivers(api) {
       // Read before the handlers run (they may change the event); made by the core for a store,
       // and for the logs.
       this.key = webhooks.seen || webhooks.observed?.logs ? event.idempotencyKey : undefined;
-      /** The delivery as received, for its streak and its record: `{ topic, id, key }`. */
-      this.taken = { topic: event.topic, id: event.id, key: this.key };
+      /** The delivery as received, for its streak and its record: `{ topic, id, key, secret }`. */
+      this.taken = { topic: event.topic, id: event.id, key: this.key, secret: 0 };
       /** @type {Answer | undefined} */
       this.answer = undefined;
       /** Resolves the promise of an answer given later. */
@@ -353,7 +353,8 @@ export function createReceivers(api) {
           code = receiver.sessionNext(id);
         } else if (kind === steps.COUNT) {
           // Counted in the webhook's failure streak, not waited for: a counter never changes an answer.
-          const counting = this.webhooks.count(this.event, /** @type {Answer} */ (this.answer), this.arrived, steps.outcomes[code >> 8], this.taken);
+          this.taken.secret = code >> 11;
+          const counting = this.webhooks.count(this.event, /** @type {Answer} */ (this.answer), this.arrived, steps.outcomes[(code >> 8) & 7], this.taken);
           if (counting && this.keep) this.keep(counting);
           if (code & steps.LAST) return;
           code = receiver.sessionNext(id);
@@ -521,6 +522,8 @@ export function createReceivers(api) {
       this.#limits = {
         maxBodyBytes: receiver.maxBodyBytes, handlerTimeoutMs: receiver.handlerTimeoutMs,
         lingerBytes: receiver.lingerBytes, lingerMs: receiver.lingerMs,
+        // Each secret's fingerprint where several are set: what names its webhook's streak.
+        fingerprints: receiver.fingerprints,
       };
       this.#generation = runtime.generation;
     }
@@ -543,7 +546,7 @@ export function createReceivers(api) {
      * was received (handlers may change the event). For adapters; a counter never changes an
      * answer. A promise (never rejected) when a shared store counts: a runtime that ends a
      * request's work with its answer keeps it alive (`waitUntil`).
-     * @param {{ topic: string, id?: string }} event @param {Answer} answer @param {number} arrived on `clock`
+     * @param {{ topic: string, id?: string, idempotencyKey?: string }} event @param {Answer} answer @param {number} arrived on `clock`
      * @returns {Promise<void> | undefined}
      */
     count(event, answer, arrived, outcome = undefined, taken = undefined) {
@@ -551,14 +554,18 @@ export function createReceivers(api) {
       const body = answer.status >= 300 ? answer.body : undefined;
       let delivery;
       try {
-        delivery = taken ?? { topic: event.topic, id: event.id, key: this.observed?.logs ? event.idempotencyKey : undefined };
+        // Answered in step 1: the secret that verified it is the one step 1 matched.
+        delivery = taken ?? {
+          topic: event.topic, id: event.id, key: this.observed?.logs ? event.idempotencyKey : undefined, secret: this.receiver.matchedSecret,
+        };
       } catch {
-        delivery = { topic: String(event?.topic), id: undefined, key: undefined };
+        delivery = { topic: String(event?.topic), id: undefined, key: undefined, secret: 0 };
       }
+      const secret = this.#settled.fingerprints[delivery.secret ?? 0];
       if (this.streaks) {
         let args;
         try {
-          args = api.core().Health.countArgs(delivery.topic, answer.status, body, Date.now(), latency);
+          args = api.core().Health.countArgs(delivery.topic, secret, answer.status, body, Date.now(), latency);
         } catch {
           return undefined;
         }
@@ -566,7 +573,7 @@ export function createReceivers(api) {
       }
       let counted;
       try {
-        counted = this.#counters.count(delivery.topic, answer.status, body, Date.now(), latency);
+        counted = this.#counters.count(delivery.topic, secret, answer.status, body, Date.now(), latency);
       } catch {
         return undefined;
       }
@@ -679,8 +686,9 @@ export function createReceivers(api) {
      * @returns {Promise<Answer>}
      */
     async healthAnswer() {
-      if (this.streaks) return api.core().Health.reportOf(await this.streaks.tallies());
-      return this.#counters.answer();
+      const { fingerprints } = this.#settled;
+      if (this.streaks) return api.core().Health.reportOf(await this.streaks.tallies(), fingerprints);
+      return this.#counters.answer(fingerprints);
     }
 
     /**
@@ -794,7 +802,7 @@ export function createReceivers(api) {
      * The whole exchange, runtime-free: `{ method, body (bytes), headers, tooLarge, unreadable }`
      * in, `{ status, body }` out. Handlers' errors become the answer (500); it rejects only when
      * the seen-store throws or breaks its contract, and the adapters answer that 500 too.
-     * @param {{ method: string, body: any, headers: any, peer?: string, tooLarge?: boolean, unreadable?: boolean }} request
+     * @param {{ method: string, body: any, headers: any, peer?: string, tooLarge?: boolean, unreadable?: boolean, arrived?: number, keep?: (promise: Promise<unknown>) => void }} request
      * @returns {Promise<Answer>}
      */
     async process(request) {
@@ -804,7 +812,7 @@ export function createReceivers(api) {
     /**
      * As `process`, but synchronous while nothing is asynchronous (the host's HMAC, the store,
      * the handlers): the answer, or a promise of it. It may throw where `process` rejects.
-     * @param {{ method: string, body: any, headers: any, peer?: string, tooLarge?: boolean, unreadable?: boolean }} request
+     * @param {{ method: string, body: any, headers: any, peer?: string, tooLarge?: boolean, unreadable?: boolean, arrived?: number, keep?: (promise: Promise<unknown>) => void }} request
      * @returns {Answer | Promise<Answer>}
      */
     exchange(request) {

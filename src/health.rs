@@ -110,8 +110,10 @@ pub struct Webhook {
     /// The topic (of an unverified request: the one it claims, or `unknown` when that is no
     /// topic of the catalogue).
     pub topic: String,
-    /// Which secret verified it, where several are configured (its place in the list).
-    pub secret: Option<usize>,
+    /// The fingerprint of the secret that verified it, where several are configured
+    /// ([`crate::Verifier::fingerprint`]): each secret is a webhook of its own, as on Commerce
+    /// Layer's side. Never the secret itself.
+    pub secret: Option<String>,
     /// Whether the attempts are verified deliveries.
     pub verified: bool,
 }
@@ -130,8 +132,8 @@ pub fn label(topic: Option<&str>) -> &str {
 impl Webhook {
     /// The webhook of a verified delivery of `topic`.
     #[must_use]
-    pub fn verified(topic: &str, secret: Option<usize>) -> Webhook {
-        Webhook { topic: label(Some(topic)).to_owned(), secret, verified: true }
+    pub fn verified(topic: &str, secret: Option<&str>) -> Webhook {
+        Webhook { topic: label(Some(topic)).to_owned(), secret: secret.map(str::to_owned), verified: true }
     }
 
     /// The streak of signature mismatches claiming `topic` (the header's value, unverified).
@@ -144,7 +146,7 @@ impl Webhook {
     #[must_use]
     pub fn key(&self) -> String {
         let kind = if self.verified { "v" } else { "u" };
-        match self.secret {
+        match &self.secret {
             Some(secret) => format!("{kind}:{}#{secret}", self.topic),
             None => format!("{kind}:{}", self.topic),
         }
@@ -160,7 +162,11 @@ impl Webhook {
             _ => return None,
         };
         let (topic, secret) = match rest.split_once('#') {
-            Some((topic, secret)) => (topic, Some(secret.parse().ok()?)),
+            Some((topic, secret)) => {
+                let fingerprint =
+                    !secret.is_empty() && secret.len() <= 64 && secret.bytes().all(|b| b.is_ascii_hexdigit());
+                (topic, Some(fingerprint.then(|| secret.to_owned())?))
+            }
             None => (rest, None),
         };
         Some(Webhook { topic: topic.to_owned(), secret, verified })
@@ -410,6 +416,10 @@ pub struct Report {
     pub rules: Rules,
     /// Each webhook's counters, in order.
     pub webhooks: Vec<(Webhook, Tally)>,
+    /// The receiver's secrets' fingerprints, in order ([`crate::Verifier::fingerprints`]): the
+    /// report names a webhook's secret by its place in them (1 for the first), never by its
+    /// fingerprint.
+    pub secrets: Vec<String>,
 }
 
 /// What the report says of its counts, in every rendering.
@@ -427,7 +437,14 @@ impl Report {
             let at = sorted.partition_point(|(w, _)| *w < entry.0);
             sorted.insert(at, entry);
         }
-        Report { rules, webhooks: sorted }
+        Report { rules, webhooks: sorted, secrets: Vec::new() }
+    }
+
+    /// The same report, naming secrets by their place in `fingerprints` (the receiver's).
+    #[must_use]
+    pub fn with_secrets(mut self, fingerprints: &[String]) -> Report {
+        self.secrets = fingerprints.to_vec();
+        self
     }
 
     /// Whether a verified webhook's estimated circuit is open. (An unverified streak does not
@@ -458,8 +475,12 @@ impl Report {
             }
             out.push_str("{\"topic\":");
             push_json_string(&mut out, &webhook.topic);
-            if let Some(secret) = webhook.secret {
-                out.push_str(&format!(",\"secret\":{secret}"));
+            if let Some(secret) = &webhook.secret {
+                // Its place among this receiver's secrets; another instance's is "another".
+                match self.secrets.iter().position(|s| s == secret) {
+                    Some(place) => out.push_str(&format!(",\"secret\":{}", place.saturating_add(1))),
+                    None => out.push_str(",\"secret\":\"another\""),
+                }
             }
             out.push_str(&format!(
                 ",\"verified\":{},\"streak\":{},\"circuit\":\"{}\"",

@@ -575,6 +575,8 @@ pub struct Delivery {
     pub key: String,
     /// The indices of the routes its topic matches, in the order they were added.
     pub routes: Vec<usize>,
+    /// Which secret verified it: its place in the verifier's list.
+    pub secret: usize,
 }
 
 /// A verified delivery read by [`Receiver::receive_with`]: what the caller's `read` made of it,
@@ -884,11 +886,13 @@ impl Receiver {
             }
             Body::TooLarge | Body::Unreadable => &[],
         };
+        // Which secret verified: its webhooks' failure streaks are its own.
+        let matched = std::cell::Cell::new(0);
         let accepted = self.receive_with(
             method,
             pairs.iter().copied(),
             body,
-            |verifier, signature| Check::Keys(verifier).verify(bytes, signature),
+            |verifier, signature| Check::Keys(verifier).matched(bytes, signature).map(|i| matched.set(i)),
             |verified| {
                 let document = Document::from_slice(bytes)?;
                 Ok(ReceivedEvent { topic: verified.topic, document, body: bytes.to_vec() })
@@ -898,6 +902,7 @@ impl Receiver {
             key: accepted.event.idempotency_key_in(self.key_scope),
             event: accepted.event,
             routes: accepted.routes,
+            secret: matched.get(),
         })
     }
 
@@ -1049,6 +1054,14 @@ impl Receiver {
         session::decide(topic, claim, self.duplicates, self.in_flight)
     }
 
+    /// The webhook a delivery of `topic` verified by the secret at `secret` (its place in the
+    /// list) is, for its failure streak: the topic, and the secret's fingerprint where several
+    /// are set ([`Verifier::fingerprint`]).
+    #[must_use]
+    pub fn webhook(&self, topic: &str, secret: usize) -> crate::health::Webhook {
+        crate::health::Webhook::verified(topic, self.verifier.fingerprint(secret))
+    }
+
     /// The failure streaks a refusal of this receiver's counts in ([`crate::health::refused`]):
     /// a signature mismatch, in the unverified streak of the topic the request claims
     /// (`claimed_topic`, the header's value), and in that webhook's own when an allow-list of
@@ -1165,7 +1178,7 @@ impl Receiver {
         }
         let answer = answer.unwrap_or_else(|| Receiver::failed("the delivery ended without an answer"));
         let topic = delivery.event.topic.as_str().to_owned();
-        let counted = if counted { vec![crate::health::Webhook::verified(&topic, None)] } else { Vec::new() };
+        let counted = if counted { vec![self.webhook(&topic, delivery.secret)] } else { Vec::new() };
         let outcome = crate::health::Outcome::of(&answer, true);
         Exchange { answer, counted, outcome, topic }
     }

@@ -96,7 +96,11 @@ fn every_health_case() {
             }
         }
         if let Some(report) = case.get("report") {
-            let answer = health.report().answer();
+            let secrets: Vec<String> = case["secrets"]
+                .as_array()
+                .map(|list| list.iter().map(|s| s.as_str().unwrap().to_owned()).collect())
+                .unwrap_or_default();
+            let answer = health.report().with_secrets(&secrets).answer();
             assert_eq!(u64::from(answer.status), report["status"].as_u64().unwrap(), "{name}: the status");
             let body: Value = serde_json::from_str(&answer.body).unwrap();
             assert!(
@@ -138,7 +142,8 @@ fn the_counters_are_bounded() {
     }
     assert_eq!(health.report().webhooks.len(), 1);
     assert_eq!(health.tally(&Webhook::verified("orders.anything", None)).unwrap().streak, 100);
-    let webhook = |n: usize| Webhook { topic: format!("t{n}"), secret: Some(n), verified: true };
+    let webhook =
+        |n: usize| Webhook { topic: format!("t{n}"), secret: Some(format!("{n:x}")), verified: true };
     for n in 0..=health::MAX_WEBHOOKS {
         health.count(&webhook(n), &failed);
     }
@@ -154,11 +159,15 @@ fn the_counters_are_bounded() {
 /// A webhook's key names it back, and a key of no webhook names none.
 #[wasm_bindgen_test(unsupported = test)]
 fn keys_name_webhooks_back() {
-    for webhook in [Webhook::verified("orders.place", Some(1)), Webhook::unverified(Some(" orders.place "))] {
+    for webhook in [
+        Webhook::verified("orders.place", Some("a1b2c3d4e5f60718")),
+        Webhook::unverified(Some(" orders.place ")),
+    ] {
         assert_eq!(Webhook::from_key(&webhook.key()), Some(webhook));
     }
     assert_eq!(Webhook::unverified(Some("orders.place")).key(), "u:orders.place");
-    for bad in ["", "x:orders.place", "v:orders.place#a", "orders.place"] {
+    assert_eq!(Webhook::verified("orders.place", Some("ab")).key(), "v:orders.place#ab");
+    for bad in ["", "x:orders.place", "v:orders.place#", "v:orders.place#not-hex", "orders.place"] {
         assert_eq!(Webhook::from_key(bad), None, "{bad}");
     }
 }
@@ -182,4 +191,48 @@ fn every_answer_has_one_outcome() {
     }
     let names: Vec<&str> = Outcome::ALL.iter().map(Outcome::as_str).collect();
     assert_eq!(names, ["handled", "duplicate", "handed_off", "in_flight", "failed", "refused"]);
+}
+
+/// Each secret is a webhook of its own where several are set, named by a fingerprint that is
+/// never the secret, and that the report does not show.
+#[wasm_bindgen_test(unsupported = test)]
+fn several_secrets_count_apart_by_fingerprint() {
+    use clhooks::receiver::{Body, Receiver};
+    use clhooks::Verifier;
+    let one = Verifier::new(["only"]).unwrap();
+    assert_eq!((one.fingerprint(0), one.fingerprints().len()), (None, 0), "one secret: the topic alone");
+    let two = Verifier::new(["new-secret", "old-secret"]).unwrap();
+    let (a, b) = (two.fingerprint(0).unwrap().to_owned(), two.fingerprint(1).unwrap().to_owned());
+    assert!(a != b && a.len() == 16 && !a.contains("new") && two.fingerprint(2).is_none());
+    assert_eq!(Verifier::new(["new-secret"]).unwrap().fingerprint(0), None);
+    assert_eq!(
+        Verifier::new(["x", "new-secret"]).unwrap().fingerprint(1),
+        Some(a.as_str()),
+        "the same secret, the same name"
+    );
+    let receiver = Receiver::new(two.clone());
+    let body = br#"{"data":{"id":"o1","type":"orders","attributes":{}}}"#;
+    for (secret, place) in [("new-secret", 0), ("old-secret", 1)] {
+        let signature = clhooks::sign(body, secret).unwrap();
+        let headers =
+            [("X-CommerceLayer-Signature", signature.as_str()), ("X-CommerceLayer-Topic", "orders.place")];
+        let delivery = receiver.receive("POST", headers, Body::Bytes(body)).unwrap();
+        assert_eq!(delivery.secret, place);
+        assert_eq!(
+            receiver.webhook("orders.place", delivery.secret).secret.as_deref(),
+            two.fingerprint(place)
+        );
+    }
+    let mut health = Health::default();
+    let failed = Attempt { status: 500, code: None, at_ms: 1, latency_ms: 1 };
+    for _ in 0..5 {
+        health.count(&receiver.webhook("orders.place", 1), &failed);
+    }
+    assert_eq!(
+        health.tally(&receiver.webhook("orders.place", 0)),
+        None,
+        "the other secret's webhook is untouched"
+    );
+    let json = health.report().with_secrets(two.fingerprints()).to_json();
+    assert!(json.contains(r#""secret":2"#) && !json.contains(&b) && !json.contains("old-secret"), "{json}");
 }

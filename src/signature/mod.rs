@@ -39,9 +39,18 @@ impl Check<'_> {
     ///
     /// [`Error::MissingSecret`] for no tags; then as [`Verifier::verify`].
     pub fn verify(&self, body: &[u8], signature: &str) -> Result<()> {
+        self.matched(body, signature).map(|_| ())
+    }
+
+    /// As [`Check::verify`], saying which secret (or tag) matched: its place in the list.
+    ///
+    /// # Errors
+    ///
+    /// As [`Check::verify`].
+    pub fn matched(&self, body: &[u8], signature: &str) -> Result<usize> {
         match self {
-            Check::Keys(verifier) => verifier.verify(body, signature),
-            Check::Tags(tags) => verify_tags(signature, tags),
+            Check::Keys(verifier) => verifier.matched(body, signature),
+            Check::Tags(tags) => matched_tag(signature, tags),
         }
     }
 }
@@ -71,19 +80,27 @@ fn same_tag(a: &[u8; TAG_LEN], b: &[u8; TAG_LEN]) -> bool {
 /// [`Error::MissingSecret`] for no tags, [`Error::MissingSignature`],
 /// [`Error::MalformedSignature`] or [`Error::SignatureMismatch`].
 pub fn verify_tags(signature: &str, tags: &[[u8; TAG_LEN]]) -> Result<()> {
+    matched_tag(signature, tags).map(|_| ())
+}
+
+/// As [`verify_tags`], saying which tag matched: its place in `tags`.
+///
+/// # Errors
+///
+/// As [`verify_tags`].
+pub fn matched_tag(signature: &str, tags: &[[u8; TAG_LEN]]) -> Result<usize> {
     if tags.is_empty() {
         return Err(Error::MissingSecret);
     }
     let tag = decode_signature(signature)?;
-    let mut matched = false;
-    for computed in tags {
-        matched |= same_tag(&tag, computed);
+    // Every tag is compared, so the time taken does not tell which one matched.
+    let mut matched = None;
+    for (i, computed) in tags.iter().enumerate() {
+        if same_tag(&tag, computed) && matched.is_none() {
+            matched = Some(i);
+        }
     }
-    if matched {
-        Ok(())
-    } else {
-        Err(Error::SignatureMismatch)
-    }
+    matched.ok_or(Error::SignatureMismatch)
 }
 
 fn keyed(secret: &str) -> Result<HmacSha256> {
@@ -165,6 +182,17 @@ pub fn decode_signature(signature: &str) -> Result<[u8; TAG_LEN]> {
 #[derive(Clone)]
 pub struct Verifier {
     keys: Vec<HmacSha256>,
+    /// Each secret's fingerprint (see [`Verifier::fingerprint`]).
+    fingerprints: Vec<String>,
+}
+
+/// A secret's fingerprint: the first 8 bytes of the SHA-256 of a fixed prefix and the secret,
+/// in hex. It names a secret in a shared store's keys without the secret in them.
+fn fingerprint(secret: &str) -> String {
+    use sha2::Digest as _;
+    let digest =
+        Sha256::new().chain_update(b"clhooks webhook secret\0").chain_update(secret.as_bytes()).finalize();
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 impl Verifier {
@@ -178,11 +206,34 @@ impl Verifier {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let keys = secrets.into_iter().map(|secret| keyed(secret.as_ref())).collect::<Result<Vec<_>>>()?;
+        let mut keys = Vec::new();
+        let mut fingerprints = Vec::new();
+        for secret in secrets {
+            keys.push(keyed(secret.as_ref())?);
+            fingerprints.push(fingerprint(secret.as_ref()));
+        }
         if keys.is_empty() {
             return Err(Error::MissingSecret);
         }
-        Ok(Verifier { keys })
+        Ok(Verifier { keys, fingerprints })
+    }
+
+    /// The fingerprint of the secret at `index`, where several are set: what names that
+    /// secret's webhooks in failure streaks ([`crate::health`]) without the secret in them.
+    /// `None` with one secret (its webhooks are named by their topic alone) or no such secret.
+    #[must_use]
+    pub fn fingerprint(&self, index: usize) -> Option<&str> {
+        (self.fingerprints.len() > 1).then(|| self.fingerprints.get(index).map(String::as_str)).flatten()
+    }
+
+    /// Every secret's fingerprint, in order, where several are set (empty with one).
+    #[must_use]
+    pub fn fingerprints(&self) -> &[String] {
+        if self.fingerprints.len() > 1 {
+            &self.fingerprints
+        } else {
+            &[]
+        }
     }
 
     /// How many secrets this verifier accepts.
@@ -198,19 +249,27 @@ impl Verifier {
     /// [`Error::MissingSignature`], [`Error::MalformedSignature`] or
     /// [`Error::SignatureMismatch`].
     pub fn verify(&self, body: &[u8], signature: &str) -> Result<()> {
+        self.matched(body, signature).map(|_| ())
+    }
+
+    /// As [`Verifier::verify`], saying which secret matched: its place in the list (the first,
+    /// should two be the same).
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::verify`].
+    pub fn matched(&self, body: &[u8], signature: &str) -> Result<usize> {
         let tag = decode_signature(signature)?;
-        let mut matched = false;
+        let mut matched = None;
         // Every key is tried, so the time taken does not tell which secret matched.
-        for key in &self.keys {
+        for (i, key) in self.keys.iter().enumerate() {
             let mut mac = key.clone();
             mac.update(body);
-            matched |= mac.verify_slice(&tag).is_ok();
+            if mac.verify_slice(&tag).is_ok() && matched.is_none() {
+                matched = Some(i);
+            }
         }
-        if matched {
-            Ok(())
-        } else {
-            Err(Error::SignatureMismatch)
-        }
+        matched.ok_or(Error::SignatureMismatch)
     }
 
     /// Signs a body with the first (current) secret.

@@ -23,7 +23,7 @@ const written = (s) => (s.code === 'failure_streak' ? `failure_streak ${s.streak
 
 test('every shared health case counts, signals and reports the same through the package', () => {
   assert.ok(cases.length >= 10);
-  for (const { name, attempts, report } of cases) {
+  for (const { name, attempts, report, secrets = [] } of cases) {
     const health = new core.Health();
     attempts.forEach((step, n) => {
       const body = step.code ? JSON.stringify({ error: step.code, message: 'why' }) : '{"received":"orders.place"}';
@@ -35,9 +35,10 @@ test('every shared health case counts, signals and reports the same through the 
           assert.equal(counted.length, step.counted.length, `${name}, attempt ${n}: the streaks counted`);
           signals.push(...counted.filter((c) => typeof c === 'object'));
         } else {
-          const [kind, topic] = step.webhook.split(':');
+          const [kind, webhook] = step.webhook.split(':');
           assert.equal(kind, 'v', 'the package counts verified webhooks by topic');
-          const signal = health.count(topic, step.status, step.status >= 300 ? body : undefined, at, step.latency);
+          const [topic, secret] = webhook.split('#');
+          const signal = health.count(topic, secret, step.status, step.status >= 300 ? body : undefined, at, step.latency);
           if (typeof signal === 'object') signals.push(signal);
           else assert.equal(typeof signal, 'number', 'the streak now');
         }
@@ -46,7 +47,7 @@ test('every shared health case counts, signals and reports the same through the 
       for (const s of signals) assert.ok(typeof s.message === 'string' && s.message.length > 20 && typeof s.topic === 'string');
     });
     if (report) {
-      const answer = health.answer();
+      const answer = health.answer(secrets);
       assert.equal(answer.status, report.status, `${name}: the status`);
       const body = JSON.parse(answer.body);
       assert.ok(has(body, report.body), `${name}: the report ${answer.body}`);
@@ -154,3 +155,19 @@ test('signature mismatches are their own streak, labelled unverified, and never 
     await close();
   }
 });
+
+test('where several secrets are set, each is a webhook of its own: one failing does not move the other, and the report names them by their place', async () => {
+  const hooks = new Webhooks({ secret: ['new-secret', 'old-secret'], onError: null });
+  hooks.on('orders.*', (event) => { if (event.id.startsWith('bad')) throw new Error('down'); });
+  for (let n = 0; n < 6; n += 1) assert.equal((await hooks.process({ method: 'POST', ...signed(`bad${n}`, 'old-secret') })).status, 500);
+  assert.equal((await hooks.process({ method: 'POST', ...signed('good', 'new-secret') })).status, 200);
+  const { webhooks } = await hooks.health();
+  assert.deepEqual(webhooks.map((w) => [w.topic, w.secret, w.streak]).sort(), [['orders.place', 1, 0], ['orders.place', 2, 6]]);
+  assert.ok(!JSON.stringify(webhooks).includes('secret"') || webhooks.every((w) => typeof w.secret === 'number'));
+});
+
+/** A delivery of event `id` signed with `secret`: `{ body, headers }`. */
+function signed(id, secret) {
+  const body = Buffer.from(`{"data":{"id":"${id}","type":"orders","attributes":{}}}`);
+  return { body, headers: { 'x-commercelayer-signature': sign(body, secret), 'x-commercelayer-topic': 'orders.place' } };
+}

@@ -26,6 +26,8 @@ pub struct Health {
     counters: Arc<Mutex<clhooks::health::Health>>,
     /// The store whose counters every instance shares, when it keeps them.
     shared: Arc<Mutex<Option<Arc<dyn AsyncSeenStore>>>>,
+    /// The receiver's secrets' fingerprints, for the report to name them by their place.
+    secrets: Arc<Mutex<Vec<String>>>,
 }
 
 impl std::fmt::Debug for Health {
@@ -36,7 +38,8 @@ impl std::fmt::Debug for Health {
 
 impl Health {
     /// Counts in `store` from now on, when it keeps counters ([`AsyncSeenStore::count`]).
-    pub(crate) fn share(&self, store: Option<Arc<dyn AsyncSeenStore>>) {
+    pub(crate) fn share(&self, store: Option<Arc<dyn AsyncSeenStore>>, secrets: &[String]) {
+        *self.secrets.lock().unwrap_or_else(PoisonError::into_inner) = secrets.to_vec();
         // Asking for a count's future runs nothing: it says whether the store keeps counters.
         let webhook = Webhook::unverified(None);
         let attempt = Attempt { status: 200, code: None, at_ms: 0, latency_ms: 0 };
@@ -69,10 +72,11 @@ impl Health {
     /// The shared store's.
     pub async fn report(&self) -> clhooks::Result<Report> {
         let store = self.shared.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let secrets = self.secrets.lock().unwrap_or_else(PoisonError::into_inner).clone();
         if let Some(tallies) = store.as_ref().and_then(|store| store.tallies()) {
-            return Ok(Report::new(Rules::default(), tallies.await?));
+            return Ok(Report::new(Rules::default(), tallies.await?).with_secrets(&secrets));
         }
-        Ok(self.counters.lock().unwrap_or_else(PoisonError::into_inner).report())
+        Ok(self.counters.lock().unwrap_or_else(PoisonError::into_inner).report().with_secrets(&secrets))
     }
 
     /// The health endpoint's answer: the report as JSON, 200 while healthy, 503 once a

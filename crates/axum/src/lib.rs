@@ -420,7 +420,7 @@ impl Webhooks {
             }
         }
         // A store that keeps counters (Redis) counts the streaks every instance shares.
-        self.health.share(self.store.clone());
+        self.health.share(self.store.clone(), self.receiver.verifier().fingerprints());
         Router::new().route(path, any(deliver)).with_state(Arc::new(self))
     }
 
@@ -809,7 +809,8 @@ impl Run {
             Action::Count => {
                 if let Some(counted) = self.counted.take() {
                     // The catalogue's topics only: the topic header is not signed.
-                    let webhook = Webhook::verified(self.event.topic().as_str(), None);
+                    let webhook =
+                        app.receiver.webhook(self.event.topic().as_str(), self.event.delivery.secret);
                     let label = webhook.topic.clone();
                     Webhooks::count(app, vec![webhook], Some(&self.event), &label, counted, self.arrived);
                 }

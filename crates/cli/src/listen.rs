@@ -68,7 +68,8 @@ pub fn listen(args: &Listen) -> Result<(), Failure> {
         if request.method == "GET"
             && args.health_path.as_deref().is_some_and(|p| p == command::path_of(&request.path))
         {
-            let answer = respond(&health.report().answer(), 0);
+            let answer =
+                respond(&health.report().with_secrets(receiver.verifier().fingerprints()).answer(), 0);
             if last {
                 reply.finish(answer);
                 break;

@@ -66,12 +66,21 @@ impl JsHealth {
     }
 
     /// Counts the answer (`status`, and its `body` when it is not a 2xx) given to a verified
-    /// delivery of `topic` at `at` (ms since the epoch), `latency` ms after it arrived: the
+    /// delivery of `topic` (verified by the secret whose fingerprint is `secret`, where several
+    /// are set) at `at` (ms since the epoch), `latency` ms after it arrived: the
     /// webhook's streak now (a number), or, when a threshold was crossed, the signal `{code,
     /// message, streak, topic, verified, circuit, current}`.
-    pub fn count(&self, topic: &str, status: u16, body: Option<String>, at: f64, latency: f64) -> JsValue {
+    pub fn count(
+        &self,
+        topic: &str,
+        secret: Option<String>,
+        status: u16,
+        body: Option<String>,
+        at: f64,
+        latency: f64,
+    ) -> JsValue {
         let answer = Answer { status, body: body.unwrap_or_default() };
-        let webhook = Webhook::verified(topic, None);
+        let webhook = Webhook::verified(topic, secret.as_deref());
         let attempt = Attempt::of(&answer, ms(at), latency_ms(latency));
         let mut inner = self.inner.borrow_mut();
         let signal = inner.count(&webhook, &attempt);
@@ -121,19 +130,26 @@ impl JsHealth {
 
     /// The health endpoint's answer, `{status, body}`: 200 while healthy, 503 once a webhook's
     /// estimated circuit is open; the body the report as JSON.
-    pub fn answer(&self) -> JsValue {
-        answer_value(&self.inner.borrow().report().answer())
+    pub fn answer(&self, secrets: Vec<String>) -> JsValue {
+        answer_value(&self.inner.borrow().report().with_secrets(&secrets).answer())
     }
 
     /// For a store that keeps the streaks every instance shares (`count(args)`): the count
     /// script's arguments `[webhook, reason, status, at, arrived, notice, breaker]` for the
     /// answer given to a verified delivery of `topic`.
     #[wasm_bindgen(js_name = countArgs)]
-    pub fn count_args(topic: &str, status: u16, body: Option<String>, at: f64, latency: f64) -> Array {
+    pub fn count_args(
+        topic: &str,
+        secret: Option<String>,
+        status: u16,
+        body: Option<String>,
+        at: f64,
+        latency: f64,
+    ) -> Array {
         let attempt =
             Attempt::of(&Answer { status, body: body.unwrap_or_default() }, ms(at), latency_ms(latency));
         shared()
-            .count_args(&Webhook::verified(topic, None), &attempt)
+            .count_args(&Webhook::verified(topic, secret.as_deref()), &attempt)
             .iter()
             .map(|a| JsValue::from_str(a))
             .collect()
@@ -191,7 +207,7 @@ impl JsHealth {
     /// `[[webhook, fields], ...]`, `fields` a webhook hash's (`{s, fr, fs, fa, ok, op}`, or its
     /// `[name, value, ...]`).
     #[wasm_bindgen(js_name = reportOf)]
-    pub fn report_of(entries: &Array) -> JsValue {
+    pub fn report_of(entries: &Array, secrets: Vec<String>) -> JsValue {
         let mut tallies = Vec::new();
         for entry in entries.iter() {
             let Some(webhook) = Reflect::get_u32(&entry, 0).ok().and_then(|k| k.as_string()) else {
@@ -201,7 +217,7 @@ impl JsHealth {
             let pairs = pairs_of(&Reflect::get_u32(&entry, 1).unwrap_or(JsValue::UNDEFINED));
             tallies.push((webhook, RedisHealth::tally(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))));
         }
-        answer_value(&Report::new(Rules::default(), tallies).answer())
+        answer_value(&Report::new(Rules::default(), tallies).with_secrets(&secrets).answer())
     }
 
     /// The count script's rule for a store that runs no Lua (the Durable Object store): a

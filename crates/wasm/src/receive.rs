@@ -215,10 +215,11 @@ pub(crate) enum WrittenCheck<'a> {
 
 impl WrittenCheck<'_> {
     pub(crate) fn verify(&self, verifier: &Verifier, signature: &str) -> clhooks::Result<()> {
-        match self {
-            WrittenCheck::Tags(tags) => Check::Tags(tags).verify(&[], signature),
-            WrittenCheck::Body(body) => Check::Keys(verifier).verify(body, signature),
-        }
+        let matched = match self {
+            WrittenCheck::Tags(tags) => Check::Tags(tags).matched(&[], signature),
+            WrittenCheck::Body(body) => Check::Keys(verifier).matched(body, signature),
+        };
+        matched.map(crate::receiver::matched_secret)
     }
 }
 

@@ -61,10 +61,24 @@ pub(crate) fn check_signature(
     body: &Held,
     signature: &str,
 ) -> clhooks::Result<()> {
-    match tags {
-        Some(tags) => Check::Tags(tags).verify(&[], signature),
-        None => Check::Keys(verifier).verify(&body.bytes(), signature),
-    }
+    let matched = match tags {
+        Some(tags) => Check::Tags(tags).matched(&[], signature),
+        None => Check::Keys(verifier).matched(&body.bytes(), signature),
+    };
+    matched.map(matched_secret)
+}
+
+std::thread_local! {
+    /// Which secret verified the delivery received last (its place in the list): its session's
+    /// failure streak is that secret's webhook's. Set by the verification of step 1, read by the
+    /// step that keeps its session, within one call or two calls in a row (`receiveWritten`,
+    /// then `receiveOutlined`).
+    static MATCHED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Notes which secret verified the delivery received now.
+pub(crate) fn matched_secret(secret: usize) {
+    MATCHED.with(|matched| matched.set(secret));
 }
 
 /// `Receiver.receive`'s `[answer, event, session, pending]`, the `undefined` ones left as holes:
@@ -157,7 +171,7 @@ mod step {
     pub(super) const ENQUEUE: u32 = 7;
     /// Count the answer just given in its webhook's failure streak (`Health.count`), with the
     /// time it was handed over and how long after its request arrived; its outcome is
-    /// `outcomes[code >> 8]`.
+    /// `outcomes[(code >> 8) & 7]`, the secret that verified it `code >> 11`.
     pub(super) const COUNT: u32 = 8;
     /// See `RUN` and `END`.
     pub(super) const FLAG: u32 = 1 << 4;
@@ -171,6 +185,8 @@ struct Live {
     session: Session,
     key: String,
     memory: Option<Rc<MemoryStore>>,
+    /// Which secret verified it.
+    secret: u32,
 }
 
 /// The sessions under way, by number: a slot's index in the low [`SLOT_BITS`] bits, and its
@@ -502,7 +518,8 @@ impl JsReceiver {
                 }
             }
         }
-        let id = self.keep(Live { session, key, memory })?;
+        let secret = u32::try_from(MATCHED.with(std::cell::Cell::get)).unwrap_or(0);
+        let id = self.keep(Live { session, key, memory, secret })?;
         Ok(step1(None, Some(&event), Some(&JsValue::from(id)), pending.as_ref()))
     }
 
@@ -656,7 +673,9 @@ impl JsReceiver {
                     self.outcome.set(u32::try_from(index).unwrap_or(0));
                     break step::ANSWER;
                 }
-                Action::Count => break step::COUNT | (self.outcome.get() << 8),
+                Action::Count => {
+                    break step::COUNT | (self.outcome.get() << 8) | (live.secret.min(MAX_SECRET) << 11)
+                }
             }
         };
         if live.session.is_done() && code != step::WAIT {
@@ -716,7 +735,7 @@ impl JsReceiver {
         let topic = throw(topic(topic_name))?;
         let handlers = usize::try_from(handlers).unwrap_or(usize::MAX);
         let session = Session::new(&self.inner, topic, handlers, store, ms(now));
-        self.keep(Live { session, key: String::new(), memory: None })
+        self.keep(Live { session, key: String::new(), memory: None, secret: 0 })
     }
 
     /// The next action of session `id` (see `sessionSteps`).
@@ -840,6 +859,20 @@ impl JsReceiver {
     /// What the session numbers say: `{WAIT, RUN, END, TELL, ANSWER, CLAIM, OVER, FLAG, LAST,
     /// notices}`, `notices` the `[code, message, status]` of each notice `TELL` names by its
     /// place.
+    /// Which secret verified the delivery received last (its place in the list): what a
+    /// delivery answered in step 1 counts for.
+    #[wasm_bindgen(getter, js_name = matchedSecret)]
+    pub fn matched_secret(&self) -> u32 {
+        u32::try_from(MATCHED.with(std::cell::Cell::get)).unwrap_or(0)
+    }
+
+    /// Every secret's fingerprint, in order, where several are set (`[]` with one): what names
+    /// a secret's webhook in failure streaks, never the secret.
+    #[wasm_bindgen(getter)]
+    pub fn fingerprints(&self) -> Vec<String> {
+        self.inner.verifier().fingerprints().to_vec()
+    }
+
     #[wasm_bindgen(js_name = sessionSteps)]
     pub fn session_steps() -> Object {
         let out = Object::new();
@@ -873,6 +906,9 @@ impl JsReceiver {
         Object::freeze(&out)
     }
 }
+
+/// The highest secret's place a session step can name.
+const MAX_SECRET: u32 = u32::MAX >> 11;
 
 /// `FLAG` when `on`.
 fn flag(on: bool) -> u32 {
