@@ -9,24 +9,11 @@ use clhooks::Answer;
 use serde_json::Value;
 use wasm_bindgen_test::wasm_bindgen_test;
 
+#[path = "common/health.rs"]
+mod vectors;
+use vectors::{has, secrets, written};
+
 const CASES: &str = include_str!("vectors/health.json");
-
-/// A signal as the vectors write it.
-fn written(signal: Signal) -> String {
-    match signal {
-        Signal::Streak { streak, circuit } => format!("failure_streak {streak} {}", circuit.as_str()),
-        Signal::Ended { streak } => format!("failure_streak_ended {streak}"),
-    }
-}
-
-/// Whether `actual` has every member `expected` has (arrays: the same length, each alike).
-fn has(actual: &Value, expected: &Value) -> bool {
-    match (actual, expected) {
-        (Value::Object(a), Value::Object(e)) => e.iter().all(|(k, v)| a.get(k).is_some_and(|a| has(a, v))),
-        (Value::Array(a), Value::Array(e)) => a.len() == e.len() && a.iter().zip(e).all(|(a, e)| has(a, e)),
-        (a, e) => a == e,
-    }
-}
 
 #[wasm_bindgen_test(unsupported = test)]
 fn every_health_case() {
@@ -96,10 +83,7 @@ fn every_health_case() {
             }
         }
         if let Some(report) = case.get("report") {
-            let secrets: Vec<String> = case["secrets"]
-                .as_array()
-                .map(|list| list.iter().map(|s| s.as_str().unwrap().to_owned()).collect())
-                .unwrap_or_default();
+            let secrets = secrets(case);
             let answer = health.report().with_secrets(&secrets).answer();
             assert_eq!(u64::from(answer.status), report["status"].as_u64().unwrap(), "{name}: the status");
             let body: Value = serde_json::from_str(&answer.body).unwrap();

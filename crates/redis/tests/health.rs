@@ -4,7 +4,7 @@
 //! on one Redis count one streak.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 
-use clhooks::health::{self, Attempt, Report, Rules, Signal, Webhook};
+use clhooks::health::{self, Attempt, Report, Rules, Webhook};
 use clhooks::Answer;
 use clhooks_redis::RedisStore;
 use serde_json::Value;
@@ -12,22 +12,11 @@ use serde_json::Value;
 mod common;
 use common::server;
 
+#[path = "../../../tests/common/health.rs"]
+mod vectors;
+use vectors::{has, secrets, written};
+
 const CASES: &str = include_str!("../../../tests/vectors/health.json");
-
-fn written(signal: Signal) -> String {
-    match signal {
-        Signal::Streak { streak, circuit } => format!("failure_streak {streak} {}", circuit.as_str()),
-        Signal::Ended { streak } => format!("failure_streak_ended {streak}"),
-    }
-}
-
-fn has(actual: &Value, expected: &Value) -> bool {
-    match (actual, expected) {
-        (Value::Object(a), Value::Object(e)) => e.iter().all(|(k, v)| a.get(k).is_some_and(|a| has(a, v))),
-        (Value::Array(a), Value::Array(e)) => a.len() == e.len() && a.iter().zip(e).all(|(a, e)| has(a, e)),
-        (a, e) => a == e,
-    }
-}
 
 #[tokio::test]
 async fn every_health_case_counts_the_same_on_redis() {
@@ -80,10 +69,7 @@ async fn every_health_case_counts_the_same_on_redis() {
             }
         }
         if let Some(report) = case.get("report") {
-            let secrets: Vec<String> = case["secrets"]
-                .as_array()
-                .map(|list| list.iter().map(|s| s.as_str().unwrap().to_owned()).collect())
-                .unwrap_or_default();
+            let secrets = secrets(case);
             let answer = Report::new(Rules::default(), stores[0].tallies().await.unwrap())
                 .with_secrets(&secrets)
                 .answer();
