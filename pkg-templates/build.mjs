@@ -193,10 +193,16 @@ nodeSubpath('lambda', read(join(here, 'lambda.js')), ['Webhooks', 'WebhookError'
     if (!found) throw new Error(`no ${name} in src/handoff/redis.rs`);
     return found;
   };
+  // The fold script as src/store.rs puts it together (the end and count scripts, wrapped).
+  const storeRs = read(join(here, '../src/store.rs'));
+  const folded = /pub const FOLD_SCRIPT: &str = concat!\(([\s\S]*?)\);/.exec(storeRs)?.[1];
+  if (!folded) throw new Error('no FOLD_SCRIPT in src/store.rs');
+  const fold = [...folded.matchAll(/include_str!\("([^"]+)"\)|"((?:[^"\\]|\\.)*)"/g)]
+    .map(([, path, text]) => (path ? read(join(here, '../src', path)) : JSON.parse(`"${text}"`))).join('');
   let redis = read(join(here, 'redis.js'));
   for (const [placeholder, value] of [
     ['__CLAIM_SCRIPT__', script('claim')], ['__END_SCRIPT__', script('end')], ['__DEFAULT_PREFIX__', JSON.stringify(prefix)],
-    ['__COUNT_SCRIPT__', JSON.stringify(read(join(here, '../src/health/count.lua')))],
+    ['__COUNT_SCRIPT__', JSON.stringify(read(join(here, '../src/health/count.lua')))], ['__FOLD_SCRIPT__', JSON.stringify(fold)],
     ['__ENQUEUE_SCRIPT__', handoff('enqueue')], ['__TAKE_SCRIPT__', handoff('take')], ['__EXTEND_SCRIPT__', handoff('extend')],
     ['__SETTLE_SCRIPT__', handoff('settle')], ['__DEFAULT_STREAM__', JSON.stringify(constant('DEFAULT_STREAM'))],
     ['__DEFAULT_GROUP__', JSON.stringify(constant('DEFAULT_GROUP'))], ['__DEAD_ERROR_BYTES__', constant('DEAD_ERROR_BYTES').replace(/_/g, '')],

@@ -206,6 +206,15 @@ export interface SeenStore {
    */
   count?(args: string[]): Promise<unknown>;
   tallies?(): Promise<[string, unknown][]>;
+  /**
+   * Such a store may also end a claim (as `done` when `handled`, as `release` otherwise) and
+   * count in one step, giving the count's reply: the receiver then folds the count of the
+   * answer that waits for the end into it (no round trip of its own).
+   */
+  endCounting?(key: string, handled: boolean, terms: Terms, args: string[]): Promise<unknown>;
+  /** The key prefix, and whether the client is a cluster's (folded only under a hash tag there). */
+  prefix?: string;
+  cluster?: boolean;
 }
 
 /** The topics a pattern matches: `orders.*` gives `orders.${string}`. */

@@ -265,6 +265,9 @@ export function createReceivers(api) {
       this.failed = undefined;
       this.storeError = undefined;
       this.queueError = undefined;
+      /** The count's reply, where the claim's end carries the count (a promise). */
+      this.folded = undefined;
+      if (webhooks.folds) receiver.sessionFold(id, arrived);
     }
 
     /**
@@ -354,15 +357,27 @@ export function createReceivers(api) {
         } else if (kind === steps.COUNT) {
           // Counted in the webhook's failure streak, not waited for: a counter never changes an answer.
           this.taken.secret = code >> 11;
-          const counting = this.webhooks.count(this.event, /** @type {Answer} */ (this.answer), this.arrived, steps.outcomes[(code >> 8) & 7], this.taken);
+          const folded = code & steps.FLAG ? this.folded : undefined;
+          const counting = this.webhooks.count(this.event, /** @type {Answer} */ (this.answer), this.arrived, steps.outcomes[(code >> 8) & 7], this.taken, folded);
           if (counting && this.keep) this.keep(counting);
           if (code & steps.LAST) return;
           code = receiver.sessionNext(id);
         } else if (kind === steps.END) {
           const { seen } = this.webhooks;
+          const handled = (code & steps.FLAG) !== 0;
           let result;
           try {
-            result = code & steps.FLAG ? seen.done(this.key, receiver.terms) : seen.release(this.key);
+            if (code & steps.FOLD) {
+              // The answer that waits for the end is counted in the same script.
+              this.taken.secret = code >> 11;
+              const args = this.webhooks.countArgs(this.taken, receiver.answer(), this.arrived);
+              result = seen.endCounting(this.key, handled, receiver.terms, args);
+              this.folded = Promise.resolve(result);
+              // Read by the count, or by no one when the end failed (counted on its own then).
+              this.folded.catch(() => {});
+            } else {
+              result = handled ? seen.done(this.key, receiver.terms) : seen.release(this.key);
+            }
           } catch (error) {
             this.storeError = error;
             code = receiver.sessionClaimEnded(id, false);
@@ -524,6 +539,8 @@ export function createReceivers(api) {
         lingerBytes: receiver.lingerBytes, lingerMs: receiver.lingerMs,
         // Each secret's fingerprint where several are set: what names its webhook's streak.
         fingerprints: receiver.fingerprints,
+        /** @type {boolean | undefined} read on first use (the stores are set after) */
+        folds: undefined,
       };
       this.#generation = runtime.generation;
     }
@@ -546,10 +563,11 @@ export function createReceivers(api) {
      * was received (handlers may change the event). For adapters; a counter never changes an
      * answer. A promise (never rejected) when a shared store counts: a runtime that ends a
      * request's work with its answer keeps it alive (`waitUntil`).
+     * `folded`: the count's reply, when the claim's end carried the count.
      * @param {{ topic: string, id?: string, idempotencyKey?: string }} event @param {Answer} answer @param {number} arrived on `clock`
      * @returns {Promise<void> | undefined}
      */
-    count(event, answer, arrived, outcome = undefined, taken = undefined) {
+    count(event, answer, arrived, outcome = undefined, taken = undefined, folded = undefined) {
       const latency = clock() - arrived;
       const body = answer.status >= 300 ? answer.body : undefined;
       let delivery;
@@ -565,11 +583,11 @@ export function createReceivers(api) {
       if (this.streaks) {
         let args;
         try {
-          args = api.core().Health.countArgs(delivery.topic, secret, answer.status, body, Date.now(), latency);
+          args = this.countArgs(delivery, answer, arrived);
         } catch {
           return undefined;
         }
-        return this.#shared([args], event, delivery, delivery.topic, answer, latency, outcome ?? 'verified');
+        return this.#shared([args], event, delivery, delivery.topic, answer, latency, outcome ?? 'verified', folded);
       }
       let counted;
       try {
@@ -584,11 +602,21 @@ export function createReceivers(api) {
     }
 
     /**
+     * The count script's arguments (the core's) for `answer` to the delivery `taken` (`{ topic,
+     * secret }`), handed over now: what a store's `endCounting` carries with a claim's end.
+     */
+    countArgs(taken, answer, arrived) {
+      const body = answer.status >= 300 ? answer.body : undefined;
+      const secret = this.#settled.fingerprints[taken.secret ?? 0];
+      return api.core().Health.countArgs(taken.topic, secret, answer.status, body, Date.now(), clock() - arrived);
+    }
+
+    /**
      * Counts in the shared store: each streak's arguments (the core's) sent, each reply read
      * by the core, within the store wait. A store that fails or says nothing in time is told
      * to onError (`counted: false`) and changes no answer. The promise is never rejected.
      */
-    #shared(argsList, event, delivery, topic, answer, latency, outcome) {
+    #shared(argsList, event, delivery, topic, answer, latency, outcome, folded = undefined) {
       const waitMs = this.receiver.terms.waitMs;
       const counting = argsList.map((args) => {
         let timer;
@@ -596,7 +624,8 @@ export function createReceivers(api) {
           if (waitMs > 0) timer = setTimeout(() => fail(new Error(`no answer within ${waitMs} ms`)), waitMs);
           timer?.unref?.();
         });
-        return Promise.race([Promise.resolve().then(() => this.streaks.count(args)), late])
+        // Folded: the claim's end sent the count, and its reply is the count's.
+        return Promise.race([folded ?? Promise.resolve().then(() => this.streaks.count(args)), late])
           .then(async (reply) => {
             const counted = api.core().Health.countReply(args[0], reply);
             // What onError does is waited for too: a Worker keeps it alive with the count.
@@ -727,6 +756,16 @@ export function createReceivers(api) {
     get admission() {
       if (this.#generation !== runtime.generation) this.#build();
       return this.#admission;
+    }
+
+    /** Whether the seen-store counts in the script that ends a claim (`endCounting`). */
+    get folds() {
+      const settled = this.#settled;
+      // The seen-store that keeps the streaks ends a claim and counts in one script, where the
+      // core says its keys may share one (a Redis Cluster needs a hash tag).
+      settled.folds ??= this.seen !== null && this.seen === this.streaks && typeof this.seen.endCounting === 'function'
+        && api.core().Health.folds(typeof this.seen.prefix === 'string' ? this.seen.prefix : '', this.seen.cluster === true);
+      return settled.folds;
     }
 
     /** Bodies over this many bytes are answered 413. */

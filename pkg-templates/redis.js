@@ -8,6 +8,7 @@
 const CLAIM_SCRIPT = __CLAIM_SCRIPT__;
 const END_SCRIPT = __END_SCRIPT__;
 const COUNT_SCRIPT = __COUNT_SCRIPT__;
+const FOLD_SCRIPT = __FOLD_SCRIPT__;
 const DEFAULT_PREFIX = __DEFAULT_PREFIX__;
 
 const invalid = (message) => new WebhookError('invalid_argument', message, { status: 500 });
@@ -71,6 +72,8 @@ export function createRedisStore(client, options = {}) {
   };
   return {
     prefix,
+    /** An ioredis Cluster: the fold script runs there only under a prefix with a hash tag. */
+    cluster: client.isCluster === true,
     /** `'fresh'`, `'duplicate'` or `'in_flight'` (the receiver checks the reply). */
     async claim(key, terms) {
       if (typeof key !== 'string' || terms === null || typeof terms !== 'object' || !(terms.leaseMs > 0)) {
@@ -92,9 +95,27 @@ export function createRedisStore(client, options = {}) {
     release(key) {
       return end(key, false, 1);
     },
+    /**
+     * Ends a claim as `done` (`handled`) or `release` do, and counts the answer it waits for
+     * as `count` does with `args` (the core's), in one script: the count's reply.
+     */
+    async endCounting(key, handled, terms, args) {
+      if (terms === null || typeof terms !== 'object' || !(terms.keepMs > 0) || !Array.isArray(args)) {
+        throw invalid('endCounting takes a key, whether it was handled, the receiver\'s terms and the core\'s count arguments');
+      }
+      const held = tokens.get(key);
+      tokens.delete(key);
+      const index = healthIndex(prefix);
+      const reply = await script(send, FOLD_SCRIPT, ['3', prefix + key, `${index}:${args[0]}`, index,
+        held ?? '', handled ? '1' : '0', String(Math.max(1, terms.keepMs)), ...args]);
+      return Array.isArray(reply) ? reply.slice(1) : reply;
+    },
     ...shareStreaks(send, prefix),
   };
 }
+
+/** The set of every webhook's streak, as the core names it (each hash is `<set>:<webhook>`): one hash tag, so a cluster keeps them on one slot. */
+const healthIndex = (prefix) => `${prefix}{health}`;
 
 /**
  * The failure streaks every receiver on this Redis shares (clhooks::health::redis): `count`
@@ -102,8 +123,7 @@ export function createRedisStore(client, options = {}) {
  * reads every webhook's hash back, `[[webhook, fields], ...]`, for the core's report.
  */
 function shareStreaks(send, prefix) {
-  // The keys as the core names them: one hash tag, so a cluster keeps them on one slot.
-  const index = `${prefix}{health}`;
+  const index = healthIndex(prefix);
   return {
     count(args) {
       return script(send, COUNT_SCRIPT, ['2', `${index}:${args[0]}`, index, ...args]);

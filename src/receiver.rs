@@ -405,6 +405,26 @@ pub trait AsyncSeenStore: Send + Sync {
         None
     }
 
+    /// Ends a claim as [`AsyncSeenStore::end`] does and counts `attempt` as
+    /// [`AsyncSeenStore::count`] does, in one step (one round trip): what a [`Session`] made
+    /// with [`Session::fold_counts`] asks ([`Action::End`] with a count). `None` (the default)
+    /// for a store that cannot: it then ends and counts apart. A driver asks for the future
+    /// only to run it; asking runs nothing.
+    ///
+    /// # Errors
+    ///
+    /// The store's: the claim's end failed, and the count with it.
+    fn end_counting<'a>(
+        &'a self,
+        key: &'a str,
+        terms: Terms,
+        handled: bool,
+        count: (&'a crate::health::Webhook, &'a crate::health::Attempt),
+    ) -> Option<StoreFuture<'a, (Option<crate::health::Signal>, u32)>> {
+        let _ = (key, terms, handled, count);
+        None
+    }
+
     /// Every webhook's counters where the store keeps them ([`AsyncSeenStore::count`]); `None`
     /// for a store that keeps none.
     ///
@@ -1161,7 +1181,8 @@ impl Receiver {
                     let ok = handler.take().is_some_and(|handler| handler(&delivery, duplicate).is_ok());
                     session.handler_ended(ok, 0);
                 }
-                Action::End { handled } => {
+                // This store counts nothing: no count to fold into its end.
+                Action::End { handled, .. } => {
                     guard.held = false;
                     // The store failing to end the claim changes no answer (see SeenStore):
                     // the work is done, or the lease frees the key.
@@ -1173,7 +1194,7 @@ impl Receiver {
                 Action::Enqueue { .. } => session.enqueue_failed(0),
                 Action::Answer(given) => answer = Some(given),
                 // No clock here: the caller counts the answer it is given, when it hands it over.
-                Action::Count => counted = true,
+                Action::Count { .. } => counted = true,
             }
         }
         let answer = answer.unwrap_or_else(|| Receiver::failed("the delivery ended without an answer"));

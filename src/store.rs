@@ -9,6 +9,8 @@
 //! claimer whose lease ran out cannot release a key another has taken since.
 
 use crate::error::Error;
+use crate::health::redis::RedisHealth;
+use crate::health::{Attempt, Webhook};
 use crate::receiver::{Claim, Terms};
 
 /// The claim script: `EVAL CLAIM_SCRIPT 1 key token lease_ms` answers `fresh`, `duplicate` or
@@ -18,6 +20,19 @@ pub const CLAIM_SCRIPT: &str = include_str!("store/claim.lua");
 /// The end script: `EVAL END_SCRIPT 1 key token handled keep_ms` (`handled` is `1` to record,
 /// `0` to release).
 pub const END_SCRIPT: &str = include_str!("store/end.lua");
+
+/// The end script with the count script folded in (one round trip where the receiver counts
+/// the answer that waits for the end): `EVAL FOLD_SCRIPT 3 key hash set token handled keep_ms
+/// webhook reason status at arrived notice breaker` answers `{ended, signal, streak, now}`.
+/// The two scripts are wrapped as functions, as they are, and `fold.lua` calls them in turn.
+pub const FOLD_SCRIPT: &str = concat!(
+    "local function finish(KEYS, ARGV)\n",
+    include_str!("store/end.lua"),
+    "end\nlocal function count(KEYS, ARGV)\n",
+    include_str!("health/count.lua"),
+    "end\n",
+    include_str!("store/fold.lua"),
+);
 
 /// The prefix of every key by default.
 pub const DEFAULT_PREFIX: &str = "clhooks:seen:";
@@ -81,6 +96,48 @@ impl RedisProtocol {
         ]
     }
 
+    /// `EVAL` of the fold script: the end of [`RedisProtocol::end`] and the count of
+    /// [`RedisHealth::count`] in one step (see [`RedisProtocol::folds`]).
+    #[must_use]
+    pub fn end_counting(
+        &self,
+        end: (&str, &str, bool, Terms),
+        health: &RedisHealth,
+        webhook: &Webhook,
+        attempt: &Attempt,
+    ) -> Vec<String> {
+        let (key, token, handled, terms) = end;
+        let mut command = vec![
+            "EVAL".into(),
+            FOLD_SCRIPT.into(),
+            "3".into(),
+            self.key(key),
+            health.key(webhook),
+            health.index(),
+            token.into(),
+            if handled { "1" } else { "0" }.into(),
+            terms.keep_ms.max(1).to_string(),
+        ];
+        command.extend(health.count_args(webhook, attempt));
+        command
+    }
+
+    /// Whether the fold script may run on this store: its keys must share one slot on a Redis
+    /// Cluster, so there only under a prefix with a hash tag (`{hooks}:seen:`); anywhere on one
+    /// Redis. Otherwise the end and the count are two scripts.
+    ///
+    /// ```
+    /// use clhooks::store::RedisProtocol;
+    /// assert!(RedisProtocol::default().folds(false));
+    /// assert!(!RedisProtocol::default().folds(true));
+    /// assert!(RedisProtocol::new("{hooks}:seen:").folds(true));
+    /// assert!(!RedisProtocol::new("{}:seen:").folds(true));
+    /// ```
+    #[must_use]
+    pub fn folds(&self, cluster: bool) -> bool {
+        !cluster || hash_tag(&self.prefix)
+    }
+
     /// What the claim script's reply means.
     ///
     /// # Errors
@@ -96,4 +153,10 @@ impl RedisProtocol {
             }),
         }
     }
+}
+
+/// Whether `key` has a hash tag, as Redis Cluster reads one: the text between the first `{` and
+/// the first `}` after it, when not empty, decides the slot.
+fn hash_tag(key: &str) -> bool {
+    key.find('{').is_some_and(|open| key[open + 1..].find('}').is_some_and(|close| close > 0))
 }

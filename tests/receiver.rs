@@ -106,11 +106,11 @@ fn concurrent_copies_never_both_run() {
     let Some(Action::Answer(refused)) = second.poll() else { panic!("the copy is answered at once") };
     assert_eq!(refused.status, 409);
     assert!(refused.body.contains(r#""error":"in_flight""#));
-    assert_eq!(second.poll(), Some(Action::Count), "a 409 counts in the failure streak");
+    assert_eq!(second.poll(), Some(Action::Count { folded: false }), "a 409 counts in the failure streak");
     assert!(second.is_done());
     // The first one's handler succeeds: recorded, then answered.
     first.handler_ended(true, 2);
-    assert_eq!(first.poll(), Some(Action::End { handled: true }));
+    assert_eq!(first.poll(), Some(Action::End { handled: true, count: None }));
     seen.done(&delivery.key, T).unwrap();
     first.claim_ended(true);
     assert!(matches!(first.poll(), Some(Action::Answer(a)) if a.status == 200));

@@ -38,10 +38,14 @@ fn written(action: Action) -> Value {
             json!({ "claim": { "lease_ms": terms.lease_ms, "keep_ms": terms.keep_ms, "wait_ms": terms.wait_ms } })
         }
         Action::Run { index, duplicate } => json!({ "run": [index, duplicate] }),
-        Action::End { handled } => json!({ "end": handled }),
+        Action::End { handled, count: None } => json!({ "end": handled }),
+        Action::End { handled, count: Some(answer) } => {
+            json!({ "end": handled, "counting": answer.status })
+        }
         Action::Tell(notice) => json!({ "tell": notice.code() }),
         Action::Enqueue { claim } => json!({ "enqueue": claim }),
-        Action::Count => json!({ "count": true }),
+        Action::Count { folded: false } => json!({ "count": true }),
+        Action::Count { folded: true } => json!({ "count": "folded" }),
         Action::Answer(answer) => {
             let body: Value = serde_json::from_str(&answer.body).unwrap();
             let status = answer.status.to_string();
@@ -86,7 +90,11 @@ fn every_session_case() {
         for (n, step) in case["steps"].as_array().unwrap().iter().enumerate() {
             let at = step["at"].as_u64().unwrap();
             let session = session.get_or_insert_with(|| {
-                Session::new(&receiver, topic.clone(), handlers, case["store"] == true, at)
+                let mut session = Session::new(&receiver, topic.clone(), handlers, case["store"] == true, at);
+                if let Some(arrived) = case["fold"].as_u64() {
+                    session.fold_counts(arrived);
+                }
+                session
             });
             if let Some(word) = step["claimed"].as_str() {
                 session.claimed(claim(word), at);
@@ -135,13 +143,13 @@ fn out_of_place_inputs_change_nothing() {
     session.store_failed("late news");
     assert_eq!(session.poll(), None);
     session.handler_ended(true, 4);
-    assert_eq!(session.poll(), Some(Action::End { handled: true }));
+    assert_eq!(session.poll(), Some(Action::End { handled: true, count: None }));
     session.handler_ended(false, 5);
     session.claimed(Claim::InFlight, 5);
     assert_eq!(session.poll(), None);
     session.claim_ended(true);
     assert!(matches!(session.poll(), Some(Action::Answer(a)) if a.status == 200));
-    assert_eq!(session.poll(), Some(Action::Count));
+    assert_eq!(session.poll(), Some(Action::Count { folded: false }));
     session.claim_ended(false);
     session.wake(u64::MAX);
     assert_eq!(session.poll(), None);

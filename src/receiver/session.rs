@@ -31,6 +31,12 @@ pub enum Action {
     End {
         /// Done (true) or released (false).
         handled: bool,
+        /// With the count folded in (a store that can, [`Session::fold_counts`]): the answer
+        /// that waits for the end, to count in the same step ([`crate::health::Attempt`], at the
+        /// time the end is asked). Offered only when that answer is sure to be in time: the
+        /// end is waited for at most the store wait, and that still ends within Commerce
+        /// Layer's deadline. Then tell the session [`Session::claim_ended`] as ever.
+        count: Option<Answer>,
     },
     /// Tell the error handler (`onError`) this.
     Tell(Notice),
@@ -38,8 +44,13 @@ pub enum Action {
     Answer(Answer),
     /// Count the answer just given in its webhook's failure streak ([`crate::health`]), with the
     /// time it was handed to the runtime and how long after its request arrived. It follows
-    /// every [`Action::Answer`].
-    Count,
+    /// every [`Action::Answer`]. `folded`: the claim's end carried the count already
+    /// ([`Action::End`]'s `count`): its reply, when it comes, is the count's, and nothing more
+    /// is sent.
+    Count {
+        /// Counted by the claim's end.
+        folded: bool,
+    },
     /// Hand the delivery to the queue ([`Receiver::with_handoff`]): write its record
     /// ([`crate::handoff::Record`]) and tell the session [`Session::enqueued`] once the queue
     /// holds it durably, or [`Session::enqueue_failed`]. With `claim`, the queue claims the
@@ -174,6 +185,10 @@ pub struct Session {
     in_flight: InFlight,
     handler_timeout_ms: u64,
     started: u64,
+    /// When the request arrived, where the store folds the count into the claim's end.
+    fold: Option<u64>,
+    /// The end asked carries the count.
+    folding: bool,
     phase: Phase,
     answered: bool,
     warned: bool,
@@ -198,6 +213,8 @@ impl Session {
             in_flight: receiver.in_flight,
             handler_timeout_ms: receiver.handler_timeout_ms,
             started: now_ms,
+            fold: None,
+            folding: false,
             phase: Phase::Over,
             answered: false,
             warned: false,
@@ -219,6 +236,14 @@ impl Session {
         }
         session.handoff = receiver.handoff;
         session
+    }
+
+    /// The store ends a claim and counts the answer in one step (the Redis store's end script:
+    /// no round trip of its own for the count), and the request arrived at `arrived_ms` (the
+    /// session's clock). Each [`Action::End`] whose waiting answer is sure to be in time then
+    /// carries it to count, and the [`Action::Count`] after the answer says it was folded.
+    pub fn fold_counts(&mut self, arrived_ms: u64) {
+        self.fold = Some(arrived_ms);
     }
 
     /// The next thing to do, in order; `None` until the session is told something more.
@@ -410,6 +435,8 @@ impl Session {
         if let Phase::Ending { .. } = self.phase {
             if !ok {
                 self.actions.push_back(Action::Tell(Notice::EndFailed));
+                // The end failed, and the count it carried with it: counted on its own.
+                self.folding = false;
             }
             self.ended();
         }
@@ -456,7 +483,8 @@ impl Session {
                 }
             }
             // The store said nothing of the end within its wait: told as a failure, and the
-            // answer given; what it says later is not waited for.
+            // answer given; what it says later is not waited for (a count it carries is still
+            // the count: its reply, should it come, says the streak).
             Phase::Ending { until: Some(until) } if now_ms >= until => {
                 self.actions.push_back(Action::Tell(Notice::EndFailed));
                 self.ended();
@@ -513,8 +541,20 @@ impl Session {
 
     /// Asks for the claim's end, and waits for it at most the store wait.
     fn end(&mut self, handled: bool, now_ms: u64) {
-        self.actions.push_back(Action::End { handled });
         let until = (self.terms.wait_ms > 0).then(|| now_ms.saturating_add(self.terms.wait_ms));
+        // The answer that waits for the end is given by `until` at the latest: folded in when
+        // that is within Commerce Layer's deadline, so the count's lateness is known now.
+        let count = match (self.fold, until, &self.after_end) {
+            (Some(arrived), Some(until), Some(answer))
+                if !self.answered
+                    && !crate::sender::Policy::is_late(until.saturating_sub(arrived), ANSWER_DEADLINE_MS) =>
+            {
+                Some(answer.clone())
+            }
+            _ => None,
+        };
+        self.folding = count.is_some();
+        self.actions.push_back(Action::End { handled, count });
         self.phase = Phase::Ending { until };
     }
 
@@ -530,7 +570,7 @@ impl Session {
         if !self.answered {
             self.answered = true;
             self.actions.push_back(Action::Answer(answer));
-            self.actions.push_back(Action::Count);
+            self.actions.push_back(Action::Count { folded: self.folding });
         }
     }
 }

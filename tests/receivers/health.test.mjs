@@ -171,3 +171,17 @@ function signed(id, secret) {
   const body = Buffer.from(`{"data":{"id":"${id}","type":"orders","attributes":{}}}`);
   return { body, headers: { 'x-commercelayer-signature': sign(body, secret), 'x-commercelayer-topic': 'orders.place' } };
 }
+
+test('a Redis store folds the count into the end of the claim where its keys may share a script: anywhere on one Redis, on a cluster only under a hash tag', async () => {
+  const { createRedisStore } = await import(new URL('pkg/redis.mjs', root));
+  // Clients that are never called: only what the store says of itself is read here.
+  const single = { call: () => { throw new Error('not called'); } };
+  const cluster = { ...single, isCluster: true };
+  const folds = (client, prefix) => new Webhooks({ secret: SECRET, seen: createRedisStore(client, prefix === undefined ? {} : { prefix }) }).folds;
+  assert.equal(folds(single), true);
+  assert.equal(folds(cluster), false);
+  assert.equal(folds(cluster, '{hooks}:seen:'), true);
+  assert.equal(folds(cluster, '{}:seen:'), false);
+  // A store that keeps no streaks, or streaks apart from its claims, folds nothing.
+  assert.equal(new Webhooks({ secret: SECRET }).folds, false);
+});

@@ -21,10 +21,14 @@ function written(code, receiver) {
       return { claim: { lease_ms: leaseMs, keep_ms: keepMs, wait_ms: waitMs } };
     }
     case S.RUN: return { run: [code >> 8, (code & S.FLAG) !== 0] };
-    case S.END: return { end: (code & S.FLAG) !== 0 };
+    case S.END: {
+      const end = { end: (code & S.FLAG) !== 0 };
+      // Folded: the answer the end waits for, to count, is `answer()`'s now.
+      return code & S.FOLD ? { ...end, counting: receiver.answer().status } : end;
+    }
     case S.TELL: return { tell: S.notices[code >> 8][0] };
     case S.ENQUEUE: return { enqueue: (code & S.FLAG) !== 0 };
-    case S.COUNT: return { count: true };
+    case S.COUNT: return { count: code & S.FLAG ? 'folded' : true };
     case S.ANSWER: {
       const answer = receiver.answer();
       assert.ok(Object.isFrozen(answer));
@@ -43,7 +47,7 @@ function written(code, receiver) {
 
 test('every shared session case gives the same actions through the receiver the package drives', () => {
   assert.ok(cases.length >= 15);
-  for (const { name, receiver: settings, handlers, store, steps } of cases) {
+  for (const { name, receiver: settings, handlers, store, fold, steps } of cases) {
     const options = {};
     if (settings.handler_timeout_ms !== undefined) options.handlerTimeoutMs = settings.handler_timeout_ms;
     if (settings.store_timeout_ms !== undefined) options.storeTimeoutMs = settings.store_timeout_ms;
@@ -57,6 +61,7 @@ test('every shared session case gives the same actions through the receiver the 
       let code;
       if (id === undefined) {
         id = receiver.session('orders.place', handlers, store, step.at);
+        if (fold !== undefined) receiver.sessionFold(id, fold);
         code = receiver.sessionNext(id);
       } else if (step.claimed) code = receiver.sessionClaimed(id, step.claimed, step.at);
       else if (step.enqueued) code = receiver.sessionEnqueued(id, step.enqueued, step.at);

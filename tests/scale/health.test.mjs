@@ -59,12 +59,20 @@ async function until(check, what) {
     await sleep(10);
   }
 }
+/** How many scripts Redis ran (EVAL and EVALSHA, failures such as NOSCRIPT left out). */
+async function scriptsRun() {
+  const stats = await admin.sendCommand(['INFO', 'commandstats']);
+  let run = 0;
+  for (const [, calls, failed] of String(stats).matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+),.*?failed_calls=(\d+)/gm)) run += Number(calls) - Number(failed);
+  return run;
+}
 const streakOf = async (url) => (await probe(url)).report.webhooks.find((w) => w.verified)?.streak;
 const told = () => admin.lRange('clhooks:seen:test:told', 0, -1);
 
 test('two instances on one Redis count one streak: told once at 5 and at 30, 503 on both probes, kept across a restart, ended once', async () => {
   const env = { REDIS_URL };
   const instances = [await instance('a', { ...env, CLIENT: 'redis' }), await instance('b', { ...env, CLIENT: 'ioredis' })];
+  await admin.sendCommand(['CONFIG', 'RESETSTAT']);
   for (let n = 1; n <= 30; n += 1) {
     const { body, headers } = delivery(`o${n}`);
     const answer = await postTo(`${instances[n % 2].url}/hooks`, body, headers);
@@ -72,6 +80,9 @@ test('two instances on one Redis count one streak: told once at 5 and at 30, 503
     // Commerce Layer's attempts of one webhook come one after another: each count lands first.
     await until(async () => (await streakOf(instances[(n + 1) % 2].url)) === n, `streak ${n}`);
   }
+  // The count rides on the script that ends the claim: two scripts a delivery (the claim, then
+  // the end with the count), not three.
+  assert.equal(await scriptsRun(), 2 * 30);
   await until(async () => (await told()).length >= 2, 'the notices');
   const notices = (await told()).map((line) => line.split(' ').slice(0, 3).join(' '));
   assert.deepEqual(notices, ['failure_streak 5 notice', 'failure_streak 30 open']);

@@ -26,6 +26,8 @@ pub struct Health {
     counters: Arc<Mutex<clhooks::health::Health>>,
     /// The store whose counters every instance shares, when it keeps them.
     shared: Arc<Mutex<Option<Arc<dyn AsyncSeenStore>>>>,
+    /// Whether that store counts in the script that ends a claim.
+    folds: Arc<std::sync::atomic::AtomicBool>,
     /// The receiver's secrets' fingerprints, for the report to name them by their place.
     secrets: Arc<Mutex<Vec<String>>>,
 }
@@ -44,12 +46,23 @@ impl Health {
         let webhook = Webhook::unverified(None);
         let attempt = Attempt { status: 200, code: None, at_ms: 0, latency_ms: 0 };
         let keeps = store.filter(|store| store.count(&webhook, &attempt).is_some());
+        let folds = keeps.as_ref().is_some_and(|store| {
+            let terms = clhooks::receiver::Terms { lease_ms: 1, keep_ms: 1, wait_ms: 0 };
+            store.end_counting("", terms, true, (&webhook, &attempt)).is_some()
+        });
+        self.folds.store(folds, std::sync::atomic::Ordering::Relaxed);
         *self.shared.lock().unwrap_or_else(PoisonError::into_inner) = keeps;
     }
 
     /// Whether the counters are a shared store's.
     pub(crate) fn shared(&self) -> bool {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner).is_some()
+    }
+
+    /// Whether the shared store counts in the script that ends a claim
+    /// ([`AsyncSeenStore::end_counting`]).
+    pub(crate) fn folds(&self) -> bool {
+        self.folds.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Counts an attempt; what crossed a threshold.

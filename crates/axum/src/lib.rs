@@ -448,6 +448,28 @@ impl Webhooks {
         }
     }
 
+    /// What a shared store said of a count in `webhook`'s streak: a threshold crossed told, the
+    /// streak recorded; a store that failed told (the answer stands). The streak now, if known.
+    fn shared_count(
+        &self,
+        webhook: &Webhook,
+        counted: clhooks::Result<(Option<Signal>, u32)>,
+    ) -> Option<u32> {
+        match counted {
+            Ok((signal, now)) => {
+                if let Some(signal) = signal {
+                    self.tell(&Failure::Streak { webhook, signal });
+                }
+                observe::streak(webhook, now);
+                Some(now)
+            }
+            Err(error) => {
+                self.tell(&Failure::Uncounted { webhook, error: &error });
+                None
+            }
+        }
+    }
+
     /// Counts an answer in `webhooks`' failure streaks (handed over now, `arrived` being when
     /// the request came), tells what crossed a threshold, and records it (see [`observe`]): the
     /// delivery's `event`, or for a refusal the `label` of the topic it claimed.
@@ -484,17 +506,7 @@ impl Webhooks {
                         counting.await
                     };
                     // The streak the request counts in last is its own (a refusal's unverified one).
-                    streak = None;
-                    match counted {
-                        Ok((signal, now)) => {
-                            if let Some(signal) = signal {
-                                app.tell(&Failure::Streak { webhook, signal });
-                            }
-                            streak = Some(now);
-                            observe::streak(webhook, now);
-                        }
-                        Err(error) => app.tell(&Failure::Uncounted { webhook, error: &error }),
-                    }
+                    streak = app.shared_count(webhook, counted);
                 }
                 observe::answered(event.as_ref(), &label, &counted, latency, streak);
             });
@@ -663,7 +675,12 @@ async fn drive(
         queue_error: None,
         arrived,
         counted: None,
+        fold: Fold::No,
     };
+    if app.store.is_some() && app.health.folds() {
+        // On the session's clock: whole ms rounded up, so the arrival is never later than it was.
+        run.session.fold_counts(now_ms().saturating_sub(whole_ms(arrived.elapsed())));
+    }
     while let Some(action) = run.session.poll() {
         match action {
             Action::Claim(terms) => {
@@ -708,7 +725,43 @@ async fn drive(
                     }
                 }
             }
-            Action::End { handled } => {
+            Action::End { handled, count: Some(answer) } => {
+                let Some(store) = app.store.clone() else { continue };
+                // The answer that waits for the end is counted in the same script.
+                let webhook = run.webhook(&app);
+                let attempt = Attempt::of(&answer, now_ms(), whole_ms(run.arrived.elapsed()));
+                let terms = app.receiver.terms();
+                let Some(ending) = store.end_counting(&delivery.key, terms, handled, (&webhook, &attempt))
+                else {
+                    let ended = run.awaiting(&app, store.end(&delivery.key, terms, handled)).await;
+                    run.session.claim_ended(ended.is_ok());
+                    continue;
+                };
+                run.fold = Fold::Pending;
+                let ended = run.awaiting(&app, ending).await;
+                match std::mem::replace(&mut run.fold, Fold::No) {
+                    // The answer was given and its count waited for this reply.
+                    Fold::Waiting(counted) => {
+                        let streak = app.shared_count(&webhook, ended);
+                        observe::answered(
+                            Some(&run.event),
+                            &webhook.topic,
+                            &counted,
+                            run.arrived.elapsed(),
+                            streak,
+                        );
+                    }
+                    _ => {
+                        let ok = ended.is_ok();
+                        // A failed end counted nothing: the session has it counted on its own.
+                        if ok {
+                            run.fold = Fold::Replied(ended);
+                        }
+                        run.session.claim_ended(ok);
+                    }
+                }
+            }
+            Action::End { handled, count: None } => {
                 let Some(store) = app.store.clone() else { continue };
                 let ended = run.awaiting(&app, store.end(&delivery.key, app.receiver.terms(), handled)).await;
                 run.session.claim_ended(ended.is_ok());
@@ -753,6 +806,21 @@ struct Run {
     arrived: Arrived,
     /// The answer given, to count.
     counted: Option<Counted>,
+    /// Where the count folded into the claim's end is.
+    fold: Fold,
+}
+
+/// A count folded into the claim's end ([`Action::End`] with a count).
+enum Fold {
+    /// None asked.
+    No,
+    /// The end is out.
+    Pending,
+    /// The end came back: its count's reply.
+    Replied(clhooks::Result<(Option<Signal>, u32)>),
+    /// The answer was given first (the store outlived its wait): recorded when the end's reply
+    /// comes.
+    Waiting(Counted),
 }
 
 impl Run {
@@ -787,6 +855,12 @@ impl Run {
         }
     }
 
+    /// The webhook the delivery counts in: the catalogue's topics only (the topic header is not
+    /// signed), and the secret that verified it.
+    fn webhook(&self, app: &Webhooks) -> Webhook {
+        app.receiver.webhook(self.event.topic().as_str(), self.event.delivery.secret)
+    }
+
     /// The actions that need no waiting: an answer, a notice.
     fn side(&mut self, app: &Arc<Webhooks>, action: Action) {
         match action {
@@ -806,13 +880,25 @@ impl Run {
                     let _ = send.send(answer);
                 }
             }
-            Action::Count => {
-                if let Some(counted) = self.counted.take() {
-                    // The catalogue's topics only: the topic header is not signed.
-                    let webhook =
-                        app.receiver.webhook(self.event.topic().as_str(), self.event.delivery.secret);
-                    let label = webhook.topic.clone();
-                    Webhooks::count(app, vec![webhook], Some(&self.event), &label, counted, self.arrived);
+            Action::Count { folded } => {
+                let Some(counted) = self.counted.take() else { return };
+                let webhook = self.webhook(app);
+                match std::mem::replace(&mut self.fold, Fold::No) {
+                    Fold::Replied(said) if folded => {
+                        let streak = app.shared_count(&webhook, said);
+                        observe::answered(
+                            Some(&self.event),
+                            &webhook.topic,
+                            &counted,
+                            self.arrived.elapsed(),
+                            streak,
+                        );
+                    }
+                    Fold::Pending if folded => self.fold = Fold::Waiting(counted),
+                    _ => {
+                        let label = webhook.topic.clone();
+                        Webhooks::count(app, vec![webhook], Some(&self.event), &label, counted, self.arrived);
+                    }
                 }
             }
             Action::Tell(Notice::HandlerFailed) => {

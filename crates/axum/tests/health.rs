@@ -223,6 +223,18 @@ async fn two_instances_on_one_redis_count_one_streak() {
     assert_eq!(streaks(&told).last().unwrap().0, Signal::Ended { streak: 30 });
     assert_eq!(streaks(&told).len(), 3, "each threshold told once, by one instance");
     assert_eq!(probe(&apps[1]).await.0, StatusCode::OK);
+    // The count rides on the script that ends the claim: two scripts a delivery (the claim, and
+    // the end with the count), not three.
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let stats: String = redis::cmd("INFO").arg("commandstats").query_async(&mut connection).await.unwrap();
+    let calls = |command: &str| -> u64 {
+        stats
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
+            .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
+    };
+    assert_eq!(calls("eval") + calls("evalsha"), 2 * 31, "{stats}");
 }
 
 /// Waits (at most 2.5 s) until `told` holds `n` streak notices.

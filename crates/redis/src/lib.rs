@@ -159,6 +159,29 @@ impl RedisStore {
         self.health.count_reply(&signal, streak, now)
     }
 
+    /// Ends a claim as [`RedisStore::done`] or [`RedisStore::release`] do and counts an
+    /// attempt as [`RedisStore::count`] does, in one script (one round trip): the fold script
+    /// of [`clhooks::store::FOLD_SCRIPT`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StoreUnavailable`]: neither is done. The answer stands, and the lease frees the
+    /// key.
+    pub async fn end_counting(
+        &self,
+        key: &str,
+        handled: bool,
+        terms: Terms,
+        webhook: &Webhook,
+        attempt: &Attempt,
+    ) -> clhooks::Result<(Option<Signal>, u32)> {
+        let token = self.tokens().remove(key).unwrap_or_default();
+        let command =
+            self.protocol.end_counting((key, &token, handled, terms), &self.health, webhook, attempt);
+        let (_, signal, streak, now): (i64, String, u64, u64) = self.send(&command).await?;
+        self.health.count_reply(&signal, streak, now)
+    }
+
     /// Every webhook's counters on this Redis.
     ///
     /// # Errors
@@ -192,6 +215,19 @@ impl AsyncSeenStore for RedisStore {
         attempt: &'a Attempt,
     ) -> Option<StoreFuture<'a, (Option<Signal>, u32)>> {
         Some(Box::pin(RedisStore::count(self, webhook, attempt)))
+    }
+
+    fn end_counting<'a>(
+        &'a self,
+        key: &'a str,
+        terms: Terms,
+        handled: bool,
+        (webhook, attempt): (&'a Webhook, &'a Attempt),
+    ) -> Option<StoreFuture<'a, (Option<Signal>, u32)>> {
+        // One Redis (a cluster is not what this store connects to): the keys may share a script.
+        self.protocol.folds(false).then(|| -> StoreFuture<'a, (Option<Signal>, u32)> {
+            Box::pin(RedisStore::end_counting(self, key, handled, terms, webhook, attempt))
+        })
     }
 
     fn tallies(&self) -> Option<StoreFuture<'_, Vec<(Webhook, Tally)>>> {

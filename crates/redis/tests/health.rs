@@ -1,10 +1,11 @@
 //! The failure streaks shared on a real redis-server (started here on loopback) against the
 //! shared cases of `tests/vectors/health.json`: the count script gives the same signals,
 //! streaks and report as the core's own rule (`clhooks::health::Tally::count`), and two stores
-//! on one Redis count one streak.
+//! on one Redis count one streak, whether counted on its own or in the script that ends a claim.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 
 use clhooks::health::{self, Attempt, Report, Rules, Webhook};
+use clhooks::receiver::{Claim, Terms};
 use clhooks::Answer;
 use clhooks_redis::RedisStore;
 use serde_json::Value;
@@ -31,6 +32,7 @@ async fn every_health_case_counts_the_same_on_redis() {
             RedisStore::connect(&redis.url, &prefix).await.unwrap(),
         ];
         let mut turn = 0;
+        let terms = Terms { lease_ms: 60_000, keep_ms: 60_000, wait_ms: 2_000 };
         for (n, step) in case["attempts"].as_array().unwrap().iter().enumerate() {
             let status = u16::try_from(step["status"].as_u64().unwrap()).unwrap();
             let body = match step["code"].as_str() {
@@ -52,9 +54,28 @@ async fn every_health_case_counts_the_same_on_redis() {
             for i in 0..step["times"].as_u64().unwrap_or(1) {
                 let at = step["at"].as_u64().unwrap() + i * step["every"].as_u64().unwrap_or(0);
                 let attempt = Attempt::of(&answer, at, step["latency"].as_u64().unwrap());
+                let refused = step.get("refused").is_some();
                 for webhook in &webhooks {
                     turn += 1;
-                    let (signal, streak) = stores[turn % 2].count(webhook, &attempt).await.unwrap();
+                    let store = &stores[turn % 2];
+                    // Every other verified attempt ends a claim of its own and counts in the
+                    // same script (the fold): the same streak either way, the claim ended.
+                    let (signal, streak) = if refused || turn % 4 < 2 {
+                        store.count(webhook, &attempt).await.unwrap()
+                    } else {
+                        let key = format!("key-{n}-{i}");
+                        let handled = answer.is_success();
+                        assert_eq!(store.claim(&key, terms).await.unwrap(), Claim::Fresh);
+                        let counted =
+                            store.end_counting(&key, handled, terms, webhook, &attempt).await.unwrap();
+                        let expected = if handled { Claim::Duplicate } else { Claim::Fresh };
+                        assert_eq!(
+                            store.claim(&key, terms).await.unwrap(),
+                            expected,
+                            "{name}: the claim ended"
+                        );
+                        counted
+                    };
                     signals.extend(signal.map(written));
                     now = Some(streak);
                 }

@@ -155,6 +155,12 @@ impl JsHealth {
             .collect()
     }
 
+    /// Whether a Redis store under `prefix` may end a claim and count in one script: on a
+    /// cluster (`cluster`) only when its prefix has a hash tag, so that every key shares a slot.
+    pub fn folds(prefix: &str, cluster: bool) -> bool {
+        clhooks::store::RedisProtocol::new(prefix).folds(cluster)
+    }
+
     /// As `countArgs`, for a refusal where the core says it counts: one array of arguments per
     /// streak it counts in (none for most refusals).
     #[wasm_bindgen(js_name = refusedArgs)]

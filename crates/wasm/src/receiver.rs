@@ -155,7 +155,8 @@ mod step {
     /// then `sessionHandled`.
     pub(super) const RUN: u32 = 1;
     /// End the claim in the store (`FLAG`: record it as done; otherwise release it), then
-    /// `sessionClaimEnded`.
+    /// `sessionClaimEnded`. `FOLD`: count the answer that `answer()` gives now in the same
+    /// step (the store's `endCounting`), the answer it waits for.
     pub(super) const END: u32 = 2;
     /// Tell the error handler notice `code >> 8` (`notices`).
     pub(super) const TELL: u32 = 3;
@@ -171,12 +172,15 @@ mod step {
     pub(super) const ENQUEUE: u32 = 7;
     /// Count the answer just given in its webhook's failure streak (`Health.count`), with the
     /// time it was handed over and how long after its request arrived; its outcome is
-    /// `outcomes[(code >> 8) & 7]`, the secret that verified it `code >> 11`.
+    /// `outcomes[(code >> 8) & 7]`, the secret that verified it `code >> 11`. `FLAG`: the
+    /// claim's end counted it already (`FOLD`): its reply is the count's.
     pub(super) const COUNT: u32 = 8;
     /// See `RUN` and `END`.
     pub(super) const FLAG: u32 = 1 << 4;
     /// The session is over and forgotten: nothing follows this action.
     pub(super) const LAST: u32 = 1 << 5;
+    /// See `END`.
+    pub(super) const FOLD: u32 = 1 << 6;
 }
 
 /// A delivery's session, with what its driver here needs: the key, for the core's memory store,
@@ -654,13 +658,16 @@ impl JsReceiver {
                     let index = u32::try_from(index).unwrap_or(u32::MAX >> 8);
                     break step::RUN | flag(duplicate) | (index << 8);
                 }
-                Action::End { handled } => {
+                Action::End { handled, count } => {
                     if let Some(memory) = &live.memory {
                         end_in_memory(memory, &live.key, handled);
                         live.session.claim_ended(true);
                         continue;
                     }
-                    break step::END | flag(handled);
+                    let Some(answer) = count else { break step::END | flag(handled) };
+                    // The answer the end carries to count, read by the package as `answer()`.
+                    *self.answer.borrow_mut() = self.answer_value(&answer);
+                    break step::END | flag(handled) | step::FOLD;
                 }
                 Action::Tell(notice) => {
                     let index = Notice::ALL.iter().position(|n| *n == notice).unwrap_or(0);
@@ -673,8 +680,11 @@ impl JsReceiver {
                     self.outcome.set(u32::try_from(index).unwrap_or(0));
                     break step::ANSWER;
                 }
-                Action::Count => {
-                    break step::COUNT | (self.outcome.get() << 8) | (live.secret.min(MAX_SECRET) << 11)
+                Action::Count { folded } => {
+                    break step::COUNT
+                        | flag(folded)
+                        | (self.outcome.get() << 8)
+                        | (live.secret.min(MAX_SECRET) << 11);
                 }
             }
         };
@@ -736,6 +746,16 @@ impl JsReceiver {
         let handlers = usize::try_from(handlers).unwrap_or(usize::MAX);
         let session = Session::new(&self.inner, topic, handlers, store, ms(now));
         self.keep(Live { session, key: String::new(), memory: None, secret: 0 })
+    }
+
+    /// Session `id`'s store ends a claim and counts in one step (`endCounting`), and its
+    /// request arrived at `arrived` (on the sessions' clock): each end whose answer is sure to
+    /// be in time carries its count (`END | FOLD`).
+    #[wasm_bindgen(js_name = sessionFold)]
+    pub fn session_fold(&self, id: u32, arrived: f64) {
+        if let Some(live) = self.sessions.borrow_mut().get(id) {
+            live.session.fold_counts(ms(arrived));
+        }
     }
 
     /// The next action of session `id` (see `sessionSteps`).
@@ -856,9 +876,6 @@ impl JsReceiver {
         u32::try_from(sessions.slots.len() - sessions.free.len()).unwrap_or(u32::MAX)
     }
 
-    /// What the session numbers say: `{WAIT, RUN, END, TELL, ANSWER, CLAIM, OVER, FLAG, LAST,
-    /// notices}`, `notices` the `[code, message, status]` of each notice `TELL` names by its
-    /// place.
     /// Which secret verified the delivery received last (its place in the list): what a
     /// delivery answered in step 1 counts for.
     #[wasm_bindgen(getter, js_name = matchedSecret)]
@@ -873,6 +890,9 @@ impl JsReceiver {
         self.inner.verifier().fingerprints().to_vec()
     }
 
+    /// What the session numbers say: `{WAIT, RUN, END, TELL, ANSWER, CLAIM, OVER, ENQUEUE,
+    /// COUNT, FLAG, FOLD, LAST, notices, outcomes}`, `notices` the `[code, message, status]` of
+    /// each notice `TELL` names by its place.
     #[wasm_bindgen(js_name = sessionSteps)]
     pub fn session_steps() -> Object {
         let out = Object::new();
@@ -887,6 +907,7 @@ impl JsReceiver {
             ("ENQUEUE", step::ENQUEUE),
             ("COUNT", step::COUNT),
             ("FLAG", step::FLAG),
+            ("FOLD", step::FOLD),
             ("LAST", step::LAST),
         ] {
             set(&out, name, &JsValue::from(value));
