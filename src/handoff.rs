@@ -290,6 +290,32 @@ pub trait Queue: Send + Sync {
         let _ = consumer;
         Box::pin(async { Ok(()) })
     }
+
+    /// Counts an attempt in a webhook's failure streak where every instance sees it, as
+    /// [`AsyncSeenStore::count`](crate::receiver::AsyncSeenStore::count) does: for a receiver
+    /// whose queue claims the keys (so has no seen-store of its own). `None` (the default) for
+    /// a queue that keeps no counters.
+    ///
+    /// # Errors
+    ///
+    /// The queue's: the answer was given already, and stands.
+    fn count<'a>(
+        &'a self,
+        webhook: &'a crate::health::Webhook,
+        attempt: &'a crate::health::Attempt,
+    ) -> Option<QueueFuture<'a, (Option<crate::health::Signal>, u32)>> {
+        let _ = (webhook, attempt);
+        None
+    }
+
+    /// Every webhook's counters where the queue keeps them ([`Queue::count`]).
+    ///
+    /// # Errors
+    ///
+    /// The queue's.
+    fn tallies(&self) -> Option<QueueFuture<'_, Vec<(crate::health::Webhook, crate::health::Tally)>>> {
+        None
+    }
 }
 
 /// How many times a delivery runs before it goes to the dead letters by default (10): with the

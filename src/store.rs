@@ -158,5 +158,6 @@ impl RedisProtocol {
 /// Whether `key` has a hash tag, as Redis Cluster reads one: the text between the first `{` and
 /// the first `}` after it, when not empty, decides the slot.
 fn hash_tag(key: &str) -> bool {
-    key.find('{').is_some_and(|open| key[open + 1..].find('}').is_some_and(|close| close > 0))
+    let mut bytes = key.bytes().skip_while(|b| *b != b'{').skip(1);
+    bytes.next().is_some_and(|first| first != b'}' && bytes.any(|b| b == b'}'))
 }

@@ -71,6 +71,12 @@ impl RedisQueue {
         RedisQueue { stream: stream.to_owned(), group: group.to_owned(), seen: RedisProtocol::new(prefix) }
     }
 
+    /// The prefix of the seen keys (and of the failure streaks kept beside them).
+    #[must_use]
+    pub fn prefix(&self) -> &str {
+        self.seen.prefix()
+    }
+
     /// The stream.
     #[must_use]
     pub fn stream(&self) -> &str {

@@ -419,8 +419,9 @@ impl Webhooks {
                 self.store = None;
             }
         }
-        // A store that keeps counters (Redis) counts the streaks every instance shares.
-        self.health.share(self.store.clone(), self.receiver.verifier().fingerprints());
+        // A store that keeps counters (Redis), or else a queue that claims in its place, counts
+        // the streaks every instance shares.
+        self.health.share(self.store.clone(), self.queue.clone(), self.receiver.verifier().fingerprints());
         Router::new().route(path, any(deliver)).with_state(Arc::new(self))
     }
 
@@ -485,9 +486,8 @@ impl Webhooks {
         let attempt = Attempt::of(&counted.answer, now_ms(), whole_ms(latency));
         // A store that keeps counters shares them with every instance: counted on a task of its
         // own, after the answer; a counter that fails changes nothing.
-        if let (Some(store), true) = (&app.store, app.health.shared()) {
-            let (app, store, event, label) =
-                (Arc::clone(app), Arc::clone(store), event.cloned(), label.to_owned());
+        if let Some(store) = app.health.counter() {
+            let (app, event, label) = (Arc::clone(app), event.cloned(), label.to_owned());
             tokio::spawn(async move {
                 let mut streak = None;
                 let wait = app.receiver.terms().wait_ms;

@@ -206,3 +206,71 @@ async fn the_memory_queue_runs_retries_and_dead_letters_and_a_seen_store_runs_a_
     worker.stop(Duration::from_secs(5)).await;
     assert_eq!(*count.lock().unwrap(), 1);
 }
+
+/// In handoff mode the queue that claims the keys keeps the failure streaks every instance
+/// shares, as a seen-store would: the notice is told once whichever instance a mismatch reached,
+/// and a delivery handed off by one is a success the other's probe sees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_keeps_the_streaks_every_instance_shares() {
+    let redis = common::server().await;
+    let told = Arc::new(Mutex::new(Vec::new()));
+    let instance = || {
+        let (url, told) = (redis.url.clone(), Arc::clone(&told));
+        async move {
+            let queue = RedisQueue::connect(&url, handoff::RedisQueue::default()).await.unwrap();
+            let webhooks = Webhooks::new([SECRET])
+                .unwrap()
+                .queue(queue)
+                .on("orders.*", |_event: Event| async { Ok::<(), std::io::Error>(()) })
+                .unwrap()
+                .on_error(move |failure| {
+                    if let Failure::Streak { webhook, signal } = failure {
+                        told.lock().unwrap().push((*signal, webhook.verified));
+                    }
+                });
+            let health = webhooks.health();
+            webhooks.into_router("/webhooks").merge(health.into_router("/health"))
+        }
+    };
+    let apps = [instance().await, instance().await];
+    let probe = |app: &Router| {
+        let app = app.clone();
+        async move {
+            let request = Request::get("/health").body(Body::empty()).unwrap();
+            send(&app, request).await.1
+        }
+    };
+    let streak = |report: &serde_json::Value, verified: bool| {
+        report["webhooks"].as_array().unwrap().iter().find(|w| w["verified"] == verified).cloned()
+    };
+    for n in 1..=5_u64 {
+        let forged = Request::post("/webhooks")
+            .header("x-commercelayer-topic", "orders.place")
+            .header("x-commercelayer-signature", clhooks::sign(FIXTURE, "a rotated secret").unwrap())
+            .body(Body::from(FIXTURE.to_vec()))
+            .unwrap();
+        assert!(send(&apps[(n % 2) as usize], forged).await.0.is_client_error());
+        // Counted after the answer: the other instance's probe sees it once it lands.
+        let other = &apps[((n + 1) % 2) as usize];
+        for _ in 0..500 {
+            if streak(&probe(other).await, false).is_some_and(|w| w["streak"] == n) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(streak(&probe(other).await, false).unwrap()["streak"], n);
+    }
+    until("the notice", || !told.lock().unwrap().is_empty()).await;
+    assert_eq!(
+        *told.lock().unwrap(),
+        [(clhooks::health::Signal::Streak { streak: 5, circuit: clhooks::health::Circuit::Notice }, false)]
+    );
+    assert_eq!(send(&apps[0], delivery(FIXTURE)).await.0, StatusCode::OK);
+    for _ in 0..500 {
+        if streak(&probe(&apps[1]).await, true).is_some_and(|w| w["last_success"].is_string()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the other instance never saw the success");
+}

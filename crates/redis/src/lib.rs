@@ -90,12 +90,7 @@ impl RedisStore {
     }
 
     async fn send<T: redis::FromRedisValue>(&self, args: &[String]) -> clhooks::Result<T> {
-        let mut command = redis::Cmd::new();
-        for arg in args {
-            command.arg(arg);
-        }
-        let mut connection = self.connection.clone();
-        command.query_async(&mut connection).await.map_err(|e| unavailable(&e))
+        query(&self.connection, args).await
     }
 
     /// Claims `key` for [`Terms::lease_ms`]: [`Claim::Fresh`] (it is this store's until
@@ -154,9 +149,7 @@ impl RedisStore {
         webhook: &Webhook,
         attempt: &Attempt,
     ) -> clhooks::Result<(Option<Signal>, u32)> {
-        let (signal, streak, now): (String, u64, u64) =
-            self.send(&self.health.count(webhook, attempt)).await?;
-        self.health.count_reply(&signal, streak, now)
+        count(&self.connection, &self.health, webhook, attempt).await
     }
 
     /// Ends a claim as [`RedisStore::done`] or [`RedisStore::release`] do and counts an
@@ -188,16 +181,49 @@ impl RedisStore {
     ///
     /// [`Error::StoreUnavailable`].
     pub async fn tallies(&self) -> clhooks::Result<Vec<(Webhook, Tally)>> {
-        let keys: Vec<String> = self.send(&["SMEMBERS".to_owned(), self.health.index()]).await?;
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            let Some(webhook) = Webhook::from_key(&key) else { continue };
-            let fields: HashMap<String, String> =
-                self.send(&["HGETALL".to_owned(), self.health.key_of(&key)]).await?;
-            out.push((webhook, RedisHealth::tally(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))));
-        }
-        Ok(out)
+        tallies(&self.connection, &self.health).await
     }
+}
+
+/// `args` sent on `connection`, its reply read as a `T`.
+async fn query<T: redis::FromRedisValue>(
+    connection: &ConnectionManager,
+    args: &[String],
+) -> clhooks::Result<T> {
+    let mut command = redis::Cmd::new();
+    for arg in args {
+        command.arg(arg);
+    }
+    let mut connection = connection.clone();
+    command.query_async(&mut connection).await.map_err(|e| unavailable(&e))
+}
+
+/// Counts an attempt with the core's count script (the store's and the queue's streaks).
+async fn count(
+    connection: &ConnectionManager,
+    health: &RedisHealth,
+    webhook: &Webhook,
+    attempt: &Attempt,
+) -> clhooks::Result<(Option<Signal>, u32)> {
+    let (signal, streak, now): (String, u64, u64) =
+        query(connection, &health.count(webhook, attempt)).await?;
+    health.count_reply(&signal, streak, now)
+}
+
+/// Every webhook's counters under `health`'s prefix.
+async fn tallies(
+    connection: &ConnectionManager,
+    health: &RedisHealth,
+) -> clhooks::Result<Vec<(Webhook, Tally)>> {
+    let keys: Vec<String> = query(connection, &["SMEMBERS".to_owned(), health.index()]).await?;
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let Some(webhook) = Webhook::from_key(&key) else { continue };
+        let fields: HashMap<String, String> =
+            query(connection, &["HGETALL".to_owned(), health.key_of(&key)]).await?;
+        out.push((webhook, RedisHealth::tally(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))));
+    }
+    Ok(out)
 }
 
 impl AsyncSeenStore for RedisStore {

@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use clhooks::handoff::{self, Message, Outcome, Queue, QueueFuture, Record};
+use clhooks::health::redis::RedisHealth;
+use clhooks::health::{Attempt, Rules, Signal, Tally, Webhook};
 use clhooks::receiver::Claim;
 use clhooks::Error;
 use redis::aio::{ConnectionManager, MultiplexedConnection};
@@ -22,6 +24,8 @@ pub struct RedisQueue {
     client: redis::Client,
     connection: ConnectionManager,
     protocol: handoff::RedisQueue,
+    /// The failure streaks beside the seen keys, as a [`crate::RedisStore`] keeps them.
+    health: RedisHealth,
     /// Each worker's blocking connection, made on its first read.
     readers: Mutex<HashMap<String, MultiplexedConnection>>,
 }
@@ -110,7 +114,8 @@ impl RedisQueue {
     pub async fn connect(url: &str, protocol: handoff::RedisQueue) -> clhooks::Result<RedisQueue> {
         let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
         let connection = ConnectionManager::new(client.clone()).await.map_err(|e| unavailable(&e))?;
-        Ok(RedisQueue { client, connection, protocol, readers: Mutex::new(HashMap::new()) })
+        let health = RedisHealth::new(protocol.prefix(), Rules::default());
+        Ok(RedisQueue { client, connection, protocol, health, readers: Mutex::new(HashMap::new()) })
     }
 
     /// The protocol: its keys.
@@ -248,6 +253,20 @@ fn dead_letter(entry: &Value) -> Option<DeadLetter> {
 impl Queue for RedisQueue {
     fn claims(&self) -> bool {
         true
+    }
+
+    // A receiver whose queue claims the keys has no seen-store: the queue keeps the streaks
+    // every instance shares, as the store would.
+    fn count<'a>(
+        &'a self,
+        webhook: &'a Webhook,
+        attempt: &'a Attempt,
+    ) -> Option<QueueFuture<'a, (Option<Signal>, u32)>> {
+        Some(Box::pin(crate::count(&self.connection, &self.health, webhook, attempt)))
+    }
+
+    fn tallies(&self) -> Option<QueueFuture<'_, Vec<(Webhook, Tally)>>> {
+        Some(Box::pin(crate::tallies(&self.connection, &self.health)))
     }
 
     fn enqueue<'a>(&'a self, record: &'a Record, claim_keep_ms: Option<u64>) -> QueueFuture<'a, Claim> {
