@@ -784,7 +784,7 @@ export function createApi(makeCore, host, loadSender, loadSources, loadWorker) {
   };
   const {
     hostTags: _tags, hostDigest: _digest, hostKeysFor: _keys, readHeaders: _read, receiverWritten: _written, forgetParsed: _forget, admission: _admission, secretsOf: _secrets, runtime: _runtime,
-    guarded: _guarded, isCoreFailure: _failure, fault: _fault, core: _core, drive: _drive, call: _call, makeRecord: _record, MemoryQueue: _queue, worker: _worker, ...exported
+    guarded: _guarded, isCoreFailure: _failure, fault: _fault, core: _core, drive: _drive, call: _call, makeRecord: _record, MemoryQueue: _queue, worker: _worker, observe: _observe, ...exported
   } = Object.assign(api, createReceivers(api), createLive(sender, guarded), createQueues(api));
   return exported;
 }

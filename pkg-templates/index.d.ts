@@ -350,6 +350,8 @@ export interface Queue {
   settle?(message: QueueMessage, outcome: QueueOutcome): boolean | Promise<boolean>;
   /** A worker stopped: free what it used (a connection). */
   leave?(consumer: string): void;
+  /** How a worker's metrics and logs name the queue: OpenTelemetry's `messaging.system`, `messaging.destination.name`, `messaging.consumer.group.name`. */
+  readonly messaging?: Record<string, string>;
 }
 
 /** A dead letter: its id, its record, why it failed (`reason`, the last `error`), and when. */
@@ -402,6 +404,10 @@ export interface WorkerOptions {
   keepMs?: number;
   maxBodyBytes?: number;
   keyScope?: 'topic-and-body' | 'body';
+  /** An OpenTelemetry Meter: handler durations (`clhooks.handler.duration`) and settled messages (`clhooks.messages`), with the queue's `messaging.*` attributes; `webhooks.worker()` gives the receiver's. */
+  meter?: OpenTelemetryMeter | null;
+  /** A pino- or console-style logger: one record per message settled (`info` when done, `warn` otherwise); `webhooks.worker()` gives the receiver's. */
+  logger?: { info(object: object, message: string): unknown; warn(object: object, message: string): unknown } | null;
 }
 
 /** Runs the handlers of queued deliveries: `createWorker({ secret, queue }).on('orders.*', handler).start()`. */

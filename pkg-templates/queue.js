@@ -12,6 +12,7 @@
  *   Verifier: any,
  *   createMemoryStore?: (options?: { max?: number }) => any,
  *   worker: () => WorkerCore,
+ *   observe: (meter: any, logger: any, health: null) => any,
  * }} api
  */
 export function createQueues(api) {
@@ -218,6 +219,10 @@ export function createQueues(api) {
       this.seen = seen || null;
       this.#machineOptions = { ...Object.fromEntries(WORKER_OPTIONS.map((name) => [name, options[name]])), claimRuns: Boolean(this.seen) };
       this.queue = queue;
+      // Metrics and logs: the receiver's (`webhooks.worker()`), or a `meter` and a `logger` of its own.
+      this.observed = options.observed !== undefined ? options.observed : api.observe(options.meter, options.logger, null);
+      /** The queue's OpenTelemetry attributes (`messaging.system`, ...), where it names them. */
+      this.messaging = queue.messaging !== null && typeof queue.messaging === 'object' ? { ...queue.messaging } : {};
       this.onError = onError === undefined ? logFailure : onError || undefined;
       this.handlers = [];
       this.consumer = `${typeof process === 'object' && process.pid ? process.pid : 'worker'}-${Date.now().toString(36)}-${++workers}-${Math.random().toString(36).slice(2, 8)}`;
@@ -350,8 +355,10 @@ export function createQueues(api) {
       } else if (kind === 'run') {
         const held = this.#jobs.get(job);
         const handler = this.handlers[held.event.routes[action[2]]];
+        const started = clock();
         this.#after(() => handler(held.event), (ok, error) => {
           if (!ok) held.error = error;
+          this.observed?.processed(held.event.topic, started, ok, this.messaging);
           machine.handled(job, ok, clock());
         });
       } else if (kind === 'extend') {
@@ -366,9 +373,11 @@ export function createQueues(api) {
       } else if (kind === 'settle') {
         const held = this.#jobs.get(job);
         const outcome = action[2];
+        const attempt = machine.attempt(job) ?? 1;
         if (outcome.type === 'dead') outcome.error = held.error === undefined ? '' : describe(held.error);
         this.#after(() => this.queue.settle(held.message, outcome), (ok, error) => {
           if (!ok) held.settleError = error;
+          else this.observed?.settled(held.event, outcome, attempt, clock() - held.taken, this.messaging, held.message.id);
           machine.settled(job, ok, clock());
         });
       } else if (kind === 'tell') {
@@ -425,7 +434,7 @@ export function createQueues(api) {
       const attempts = record ? record.attempts : 0;
       const job = this.#machine.taken(take, attempts, Math.max(1, Number(message.deliveries) || 1), handlers, clock());
       // A take no longer waited for: its messages stay pending in the queue, to be reclaimed.
-      if (job !== undefined) this.#jobs.set(job, { message, event, error, key: record ? record.key : '' });
+      if (job !== undefined) this.#jobs.set(job, { message, event, error, key: record ? record.key : '', taken: clock() });
     }
 
     #tell(held, code, message) {

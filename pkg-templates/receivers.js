@@ -162,8 +162,9 @@ export function createReceivers(api) {
       handler: meter.createHistogram('clhooks.handler.duration', {
         description: 'Each handler run of a delivery', unit: 's', advice: { explicitBucketBoundaries: SECONDS },
       }),
+      messages: meter.createCounter('clhooks.messages', { description: 'Queued deliveries a handoff worker settled, by topic and outcome', unit: '{message}' }),
     };
-    if (meter != null) {
+    if (meter != null && health) {
       meter.createObservableGauge('clhooks.failure_streak', {
         description: "Consecutive failed attempts per webhook, as Commerce Layer counts them (a notice at 5, the circuit open at 30)", unit: '{attempt}',
       }).addCallback(async (result) => {
@@ -204,6 +205,47 @@ export function createReceivers(api) {
       handled(topic, started, ok) {
         try {
           if (instruments) instruments.handler.record((clock() - started) / 1000, { 'clhooks.topic': api.core().Health.label(topic), 'clhooks.outcome': ok ? 'ok' : 'failed' });
+        } catch {
+          // As above.
+        }
+      },
+      /**
+       * A handoff worker ran a handler of a queued delivery of `topic`, from `started` (on
+       * `clock`), `ok` or failed; `messaging` the queue's OpenTelemetry attributes.
+       */
+      processed(topic, started, ok, messaging) {
+        try {
+          if (instruments) {
+            instruments.handler.record((clock() - started) / 1000, {
+              'clhooks.topic': api.core().Health.label(topic), 'clhooks.outcome': ok ? 'ok' : 'failed', ...messaging, 'messaging.operation.type': 'process',
+            });
+          }
+        } catch {
+          // As above.
+        }
+      },
+      /**
+       * A handoff worker settled a queued delivery (`event`, when its record read): `outcome`
+       * the core's (`done`, `retry`, `dead` with its reason, `release`), `attempt` how many
+       * times the queue handed it out, `durationMs` since it was taken.
+       */
+      settled(event, outcome, attempt, durationMs, messaging, messageId) {
+        try {
+          const label = api.core().Health.label(event?.topic);
+          const code = outcome.type === 'dead' ? outcome.reason : undefined;
+          if (instruments) {
+            const attributes = { 'clhooks.topic': label, 'clhooks.outcome': outcome.type, ...messaging, 'messaging.operation.type': 'settle' };
+            if (code !== undefined) attributes['error.type'] = code;
+            instruments.messages.add(1, attributes);
+          }
+          if (logger) {
+            const record = {
+              topic: label, outcome: outcome.type, attempt, durationMs: Math.round(durationMs * 1000) / 1000, ...messaging, 'messaging.message.id': messageId,
+            };
+            if (event) Object.assign(record, { eventId: event.id, idempotencyKey: event.idempotencyKey });
+            if (code !== undefined) record.code = code;
+            logger[outcome.type === 'done' ? 'info' : 'warn'](record, `clhooks: ${label} ${outcome.type} (attempt ${attempt})`);
+          }
         } catch {
           // As above.
         }
@@ -802,7 +844,7 @@ export function createReceivers(api) {
       if (this.queue === null && !options.queue) throw invalid('worker() needs a receiver in handoff mode: new Webhooks({ secret, queue })');
       // A queue that claims keys (Redis, memory) holds each delivery once: the seen-store is
       // null then. Any other may hold one twice, and its runs are claimed in the seen-store.
-      const worker = api.createWorker({ ...this.#workerOptions, queue: this.queue, seen: this.seen, onError: this.onError, ...options });
+      const worker = api.createWorker({ ...this.#workerOptions, queue: this.queue, seen: this.seen, onError: this.onError, observed: this.observed, ...options });
       this.#patterns.forEach((pattern, route) => worker.on(pattern, this.handlers[route]));
       return worker;
     }
@@ -818,6 +860,7 @@ export function createReceivers(api) {
       return async (batch) => {
         const messages = [...batch.messages];
         const engine = {
+          messaging: { 'messaging.system': 'cloudflare_queues', 'messaging.destination.name': String(batch.queue ?? '') },
           take: () => [],
           extend: () => true,
           settle: (message, outcome) => {
@@ -1217,6 +1260,7 @@ export function createReceivers(api) {
 
   return {
     Webhooks,
+    observe,
     createMemoryStore,
     keepRawBody,
     createNodeHandler: (options) => new Webhooks(options).nodeHandler(),

@@ -221,6 +221,8 @@ export function createRedisQueue(client, options = {}) {
     claims: true,
     stream,
     group,
+    /** How metrics and logs name this queue (OpenTelemetry's messaging attributes). */
+    messaging: { 'messaging.system': 'redis', 'messaging.destination.name': stream, 'messaging.consumer.group.name': group },
     // The failure streaks beside the seen keys, as a Redis seen-store keeps them.
     ...shareStreaks(send, prefix),
     /** Writes `record`; with `claim`, claims its key in the same script: `'fresh'` (queued now), `'duplicate'`, `'in_flight'`. */

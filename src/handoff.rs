@@ -291,6 +291,11 @@ pub trait Queue: Send + Sync {
         Box::pin(async { Ok(()) })
     }
 
+    /// How a worker's metrics and logs name this queue ([`Messaging`]); none by default.
+    fn messaging(&self) -> Messaging {
+        Vec::new()
+    }
+
     /// Counts an attempt in a webhook's failure streak where every instance sees it, as
     /// [`AsyncSeenStore::count`](crate::receiver::AsyncSeenStore::count) does: for a receiver
     /// whose queue claims the keys (so has no seen-store of its own). `None` (the default) for
@@ -523,6 +528,25 @@ pub enum Outcome {
     /// Handed back to the queue as it was, for another worker (this one stops).
     Release,
 }
+
+impl Outcome {
+    /// Its name: `done`, `retry`, `dead` or `release` (the package's `type`, the metrics'
+    /// `clhooks.outcome`).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Done { .. } => "done",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Dead { .. } => "dead",
+            Outcome::Release => "release",
+        }
+    }
+}
+
+/// How metrics and logs name a queue: OpenTelemetry's messaging attributes
+/// (`messaging.system`, `messaging.destination.name`, `messaging.consumer.group.name`), as
+/// [`Queue::messaging`] gives them.
+pub type Messaging = Vec<(&'static str, String)>;
 
 /// What a [`Worker`] has its caller tell the error handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -758,6 +782,13 @@ impl Worker {
     /// The next thing to do, in order; `None` until the worker is told something more.
     pub fn poll(&mut self) -> Option<WorkerAction> {
         self.actions.pop_front()
+    }
+
+    /// Which attempt job `job` is (its record's attempts plus the times the queue handed it
+    /// out), for metrics and logs; `None` for a job the worker no longer holds.
+    #[must_use]
+    pub fn attempt(&self, job: u32) -> Option<u32> {
+        self.jobs.get(&job).map(|found| found.attempt)
     }
 
     /// How many jobs hold a slot (running or being settled).

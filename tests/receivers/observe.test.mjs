@@ -9,7 +9,7 @@ import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import pino from 'pino';
 
 const root = new URL('../../', import.meta.url);
-const { Webhooks, sign, WebhookError } = await import(new URL('pkg/node.mjs', root));
+const { Webhooks, sign, WebhookError, createMemoryQueue } = await import(new URL('pkg/node.mjs', root));
 
 const SECRET = 'observed-secret';
 const document = (n) => Buffer.from(`{"data":{"id":"o${n}","type":"orders","attributes":{"n":"${n}"}}}`);
@@ -90,6 +90,50 @@ test('a meter and a logger get what the core decided for each delivery, nothing 
   const logged = JSON.stringify(lines);
   for (const secret of [SECRET, 'wrong', sign(document(1), SECRET), '"attributes"']) assert.ok(!logged.includes(secret), `no ${secret} in the logs`);
   assert.ok(told.every((e) => e instanceof WebhookError || e instanceof Error));
+  await provider.shutdown();
+});
+
+test('a handoff worker records each handler run and each message settled, with the queue\'s messaging attributes', async () => {
+  const reader = new Collected();
+  const provider = new MeterProvider({ readers: [reader] });
+  const lines = [];
+  const stream = new Writable({ write(chunk, _encoding, done) { lines.push(JSON.parse(chunk)); done(); } });
+  const logger = pino({ base: null, timestamp: false }, stream);
+  // A queue of one's own names itself as OpenTelemetry's messaging conventions say.
+  const memory = createMemoryQueue();
+  const queue = Object.assign(Object.create(memory), { messaging: { 'messaging.system': 'example', 'messaging.destination.name': 'hooks' } });
+  for (const name of ['enqueue', 'take', 'extend', 'settle']) queue[name] = memory[name].bind(memory);
+  const hooks = new Webhooks({ secret: SECRET, queue, meter: provider.getMeter('worker-test'), logger, onError: null });
+  hooks.on('orders.*', async (event) => {
+    if (event.id === 'ofail') throw new Error('the database is down');
+  });
+  assert.deepEqual([(await hooks.process(request(1))).status, (await hooks.process(request('fail'))).status], [200, 200]);
+  lines.length = 0;
+  const worker = hooks.worker({ maxAttempts: 2, retryMs: 5, blockMs: 10 }).start();
+  const settled = () => lines.filter((l) => 'attempt' in l).length;
+  for (let i = 0; i < 500 && settled() < 3; i += 1) await new Promise((ok) => setTimeout(ok, 10));
+  await worker.stop({ graceMs: 1_000 });
+
+  const metrics = await metricsOf(reader);
+  const messaging = { 'messaging.system': 'example', 'messaging.destination.name': 'hooks' };
+  const place = { 'clhooks.topic': 'orders.place', ...messaging };
+  const messages = metrics['clhooks.messages'];
+  assert.equal(messages.unit, '{message}');
+  assert.deepEqual(Object.fromEntries(messages.points.map((p) => [key(p.attributes), p.value]).sort()), Object.fromEntries([
+    [key({ ...place, 'clhooks.outcome': 'done', 'messaging.operation.type': 'settle' }), 1],
+    [key({ ...place, 'clhooks.outcome': 'retry', 'messaging.operation.type': 'settle' }), 1],
+    [key({ ...place, 'clhooks.outcome': 'dead', 'messaging.operation.type': 'settle', 'error.type': 'handler_failed' }), 1],
+  ].sort()));
+  const runs = metrics['clhooks.handler.duration'].points.filter((p) => p.attributes['messaging.operation.type'] === 'process');
+  assert.deepEqual(runs.map((p) => [p.attributes['clhooks.outcome'], p.attributes['messaging.system'], p.value.count]).sort(), [['failed', 'example', 2], ['ok', 'example', 1]]);
+
+  const records = lines.filter((l) => 'attempt' in l).map((l) => [l.level, l.eventId, l.outcome, l.attempt, l.code, typeof l.durationMs, l['messaging.system']]);
+  assert.deepEqual(records.sort(), [
+    [30, 'o1', 'done', 1, undefined, 'number', 'example'],
+    [40, 'ofail', 'dead', 2, 'handler_failed', 'number', 'example'],
+    [40, 'ofail', 'retry', 1, undefined, 'number', 'example'],
+  ].sort());
+  assert.ok(!JSON.stringify(lines).includes(SECRET));
   await provider.shutdown();
 });
 

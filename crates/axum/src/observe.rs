@@ -23,6 +23,9 @@ pub(crate) const ANSWER: &str = "clhooks.answer.duration";
 pub(crate) const HANDLER: &str = "clhooks.handler.duration";
 /// Consecutive failed attempts per webhook, as Commerce Layer counts them.
 pub(crate) const STREAK: &str = "clhooks.failure_streak";
+/// Queued deliveries a handoff worker settled, by topic and outcome.
+pub(crate) const MESSAGES: &str = "clhooks.messages";
+pub(crate) const OPERATION: &str = "messaging.operation.type";
 pub(crate) const TOPIC: &str = "clhooks.topic";
 pub(crate) const OUTCOME: &str = "clhooks.outcome";
 pub(crate) const VERIFIED: &str = "clhooks.verified";
@@ -36,6 +39,7 @@ fn describe() {
         metrics::describe_counter!(DELIVERIES, Unit::Count, "Requests answered by a webhook receiver, by topic and outcome");
         metrics::describe_histogram!(ANSWER, Unit::Seconds, "From the moment the receiver saw a request to its answer");
         metrics::describe_histogram!(HANDLER, Unit::Seconds, "Each handler run of a delivery");
+        metrics::describe_counter!(MESSAGES, Unit::Count, "Queued deliveries a handoff worker settled, by topic and outcome");
         metrics::describe_gauge!(
             STREAK,
             Unit::Count,
@@ -114,6 +118,87 @@ pub(crate) fn handled(event: &Event, took: Duration, ok: bool) {
     let topic = clhooks::health::label(Some(event.topic().as_str())).to_owned();
     metrics::histogram!(HANDLER, TOPIC => topic, OUTCOME => if ok { "ok" } else { "failed" })
         .record(took.as_secs_f64());
+}
+
+/// A handoff worker ran a handler of a queued delivery for `took`, `ok` or failed; `messaging`
+/// the queue's attributes.
+pub(crate) fn processed(event: &Event, took: Duration, ok: bool, messaging: &[(&'static str, String)]) {
+    describe();
+    let topic = clhooks::health::label(Some(event.topic().as_str())).to_owned();
+    let mut labels = vec![
+        metrics::Label::new(TOPIC, topic),
+        metrics::Label::new(OUTCOME, if ok { "ok" } else { "failed" }),
+        metrics::Label::new(OPERATION, "process"),
+    ];
+    labels.extend(messaging.iter().map(|(k, v)| metrics::Label::new(*k, v.clone())));
+    metrics::histogram!(HANDLER, labels).record(took.as_secs_f64());
+}
+
+/// A handoff worker settled a queued delivery (`event`, when its record read) as `outcome`, at
+/// its `attempt`, `took` after it was taken: one count and one `tracing` event (`info` when
+/// done, `warn` otherwise), never a secret, a signature or a body.
+pub(crate) fn settled(
+    event: Option<&Event>,
+    outcome: &clhooks::handoff::Outcome,
+    attempt: u32,
+    took: Duration,
+    messaging: &[(&'static str, String)],
+    message_id: &str,
+) {
+    describe();
+    let label = clhooks::health::label(event.map(|e| e.topic().as_str())).to_owned();
+    let kind = outcome.kind();
+    let code = match outcome {
+        clhooks::handoff::Outcome::Dead { reason, .. } => Some(reason.code()),
+        _ => None,
+    };
+    let mut labels = vec![
+        metrics::Label::new(TOPIC, label.clone()),
+        metrics::Label::new(OUTCOME, kind),
+        metrics::Label::new(OPERATION, "settle"),
+    ];
+    labels.extend(messaging.iter().map(|(k, v)| metrics::Label::new(*k, v.clone())));
+    if let Some(code) = code {
+        labels.push(metrics::Label::new(ERROR, code));
+    }
+    metrics::counter!(MESSAGES, labels).increment(1);
+    let duration_ms = took.as_secs_f64() * 1_000.0;
+    let (event_id, key) = event.map_or(("", ""), |e| (e.id(), e.idempotency_key()));
+    let (system, destination) = messaging.iter().fold(("", ""), |(s, d), (k, v)| match *k {
+        "messaging.system" => (v.as_str(), d),
+        "messaging.destination.name" => (s, v.as_str()),
+        _ => (s, d),
+    });
+    if code.is_none() && kind == "done" {
+        tracing::info!(
+            target: "clhooks",
+            topic = label,
+            event_id,
+            idempotency_key = key,
+            outcome = kind,
+            attempt,
+            duration_ms,
+            messaging.system = system,
+            messaging.destination.name = destination,
+            messaging.message.id = message_id,
+            "clhooks: {label} {kind} (attempt {attempt})"
+        );
+    } else {
+        tracing::warn!(
+            target: "clhooks",
+            topic = label,
+            event_id,
+            idempotency_key = key,
+            outcome = kind,
+            code = code.unwrap_or_default(),
+            attempt,
+            duration_ms,
+            messaging.system = system,
+            messaging.destination.name = destination,
+            messaging.message.id = message_id,
+            "clhooks: {label} {kind} (attempt {attempt})"
+        );
+    }
 }
 
 /// A webhook's streak now.

@@ -9,7 +9,7 @@ use clhooks::receiver::{AsyncSeenStore, Body, Claim, Receiver};
 use clhooks::{Verifier, SIGNATURE_HEADER, TOPIC_HEADER};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{now_ms, queue_said, BoxError, Caught, ErrorHook, Event, Handler};
+use crate::{now_ms, observe, queue_said, BoxError, Caught, ErrorHook, Event, Handler};
 
 /// What a worker's error hook ([`Worker::on_error`]) is told.
 #[derive(Debug)]
@@ -98,6 +98,8 @@ pub struct Worker {
     config: WorkerConfig,
     on_error: Option<WorkerHook>,
     consumer: String,
+    /// How metrics and logs name the queue.
+    messaging: handoff::Messaging,
 }
 
 impl std::fmt::Debug for Worker {
@@ -141,9 +143,11 @@ impl Worker {
         });
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let messaging = queue.messaging();
         Worker {
             receiver,
             queue,
+            messaging,
             seen: None,
             handlers,
             config: WorkerConfig::default(),
@@ -248,12 +252,14 @@ impl Worker {
                             .and_then(|route| this.handlers.get(*route))
                             .cloned()
                             .flatten();
-                        let tell = tell.clone();
+                        let (this, tell) = (Arc::clone(&this), tell.clone());
                         tokio::spawn(async move {
+                            let started = std::time::Instant::now();
                             let outcome = match handler {
-                                Some(handler) => Caught(handler(event)).await,
+                                Some(handler) => Caught(handler(event.clone())).await,
                                 None => Ok(()),
                             };
+                            observe::processed(&event, started.elapsed(), outcome.is_ok(), &this.messaging);
                             let _ = tell.send(Done::Handled(job, outcome));
                         });
                     }
@@ -266,7 +272,9 @@ impl Worker {
                         });
                     }
                     WorkerAction::Settle { job, outcome } => {
-                        let Some(held) = jobs.get(&job) else { continue };
+                        let attempt = machine.attempt(job).unwrap_or(1);
+                        let Some(held) = jobs.get_mut(&job) else { continue };
+                        held.settling = Some((outcome, attempt));
                         let error =
                             if matches!(outcome, Outcome::Dead { .. }) { held.error.clone() } else { None };
                         let (this, tell, message) = (Arc::clone(&this), tell.clone(), held.message.clone());
@@ -376,8 +384,21 @@ impl Worker {
                     }
                     Some(Done::RunEnded(job)) => machine.run_ended(job, now_ms()),
                     Some(Done::Settled(job, settled)) => {
-                        if let (Err(error), Some(held)) = (&settled, jobs.get_mut(&job)) {
-                            held.settle_error = Some(error.clone());
+                        match (&settled, jobs.get_mut(&job)) {
+                            (Err(error), Some(held)) => held.settle_error = Some(error.clone()),
+                            (Ok(()), Some(held)) => {
+                                if let Some((outcome, attempt)) = held.settling {
+                                    observe::settled(
+                                        held.event.as_ref(),
+                                        &outcome,
+                                        attempt,
+                                        held.taken.elapsed(),
+                                        &this.messaging,
+                                        &held.message.id,
+                                    );
+                                }
+                            }
+                            (_, None) => {}
                         }
                         machine.settled(job, settled.is_ok(), now_ms());
                     }
@@ -416,7 +437,18 @@ impl Worker {
             }
         };
         let job = machine.taken(take, attempts, message.deliveries, handlers, now_ms())?;
-        Some((job, Job { message, event, error, failure: None, settle_error: None, store_error: None, key }))
+        let job_held = Job {
+            message,
+            event,
+            error,
+            failure: None,
+            settle_error: None,
+            store_error: None,
+            key,
+            taken: std::time::Instant::now(),
+            settling: None,
+        };
+        Some((job, job_held))
     }
 }
 
@@ -449,6 +481,10 @@ struct Job {
     store_error: Option<String>,
     /// Its delivery's key (its run is claimed under it).
     key: String,
+    /// When it was taken.
+    taken: std::time::Instant,
+    /// How it is being settled, and at which attempt: recorded once it is.
+    settling: Option<(Outcome, u32)>,
 }
 
 /// What a spawned action gives back to the worker's loop.

@@ -255,6 +255,14 @@ impl Queue for RedisQueue {
         true
     }
 
+    fn messaging(&self) -> handoff::Messaging {
+        vec![
+            ("messaging.system", "redis".to_owned()),
+            ("messaging.destination.name", self.protocol.stream().to_owned()),
+            ("messaging.consumer.group.name", self.protocol.group().to_owned()),
+        ]
+    }
+
     // A receiver whose queue claims the keys has no seen-store: the queue keeps the streaks
     // every instance shares, as the store would.
     fn count<'a>(

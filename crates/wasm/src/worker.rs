@@ -30,20 +30,20 @@ fn outcome_value(outcome: Outcome) -> JsValue {
     let number = |n: u64| JsValue::from(n as f64);
     match outcome {
         Outcome::Done { keep_ms } => {
-            set(&out, "type", &"done".into());
+            set(&out, "type", &outcome.kind().into());
             set(&out, "keepMs", &number(keep_ms));
         }
         Outcome::Retry { attempts, delay_ms } => {
-            set(&out, "type", &"retry".into());
+            set(&out, "type", &outcome.kind().into());
             set(&out, "attempts", &attempts.into());
             set(&out, "delayMs", &number(delay_ms));
         }
         Outcome::Dead { attempts, reason } => {
-            set(&out, "type", &"dead".into());
+            set(&out, "type", &outcome.kind().into());
             set(&out, "attempts", &attempts.into());
             set(&out, "reason", &reason.code().into());
         }
-        Outcome::Release => set(&out, "type", &"release".into()),
+        Outcome::Release => set(&out, "type", &outcome.kind().into()),
     }
     out.into()
 }
@@ -233,6 +233,11 @@ impl JsWorker {
     /// Stop: take nothing more, let what runs finish for `graceMs`, then hand it back.
     pub fn stop(&self, now: f64, grace_ms: f64) {
         self.inner.borrow_mut().stop(ms(now), ms(grace_ms));
+    }
+
+    /// Which attempt job `job` is, for metrics and logs (`undefined` once it is forgotten).
+    pub fn attempt(&self, job: u32) -> Option<u32> {
+        self.inner.borrow().attempt(job)
     }
 
     /// How many messages it holds.
