@@ -171,42 +171,34 @@ tool-deno:
 	  npm install --prefix target/tools --no-save --no-audit --no-fund deno@$(DENO_VERSION); \
 	fi
 
-# Two modules: what a receiver loads (clhooks.wasm: verify, receive, topics, payloads) and the
-# sender's (clhooks-sender.wasm: the simulator and the delivery driver), loaded on first use.
-# Each is built in a target directory of its own, so that neither rebuild undoes the other.
-SENDER_TARGET_DIR := target/wasm-sender
-WASM_SENDER_RELEASE := $(SENDER_TARGET_DIR)/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
-# A third, small one: the source-address allow-list, loaded only by receivers that set `sources`.
-SOURCES_TARGET_DIR := target/wasm-sources
-WASM_SOURCES_RELEASE := $(SOURCES_TARGET_DIR)/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
-# Another, for handoff workers only: the worker's machine and the queued record's reader.
-WORKER_TARGET_DIR := target/wasm-worker
-WASM_WORKER_RELEASE := $(WORKER_TARGET_DIR)/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
-# A fourth, for `npx clhooks` only: the sender's with the command line's bindings.
-CLI_TARGET_DIR := target/wasm-cli
-WASM_CLI_RELEASE := $(CLI_TARGET_DIR)/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
+# Five modules, each a feature set of clhooks-wasm: what a receiver loads (receiver:
+# clhooks.wasm: verify, receive, topics, payloads), the sender's (the simulator and the delivery
+# driver, loaded on first use), the source-address allow-list (loaded only by receivers that set
+# `sources`), the handoff worker's (its machine and the queued record's reader) and `npx
+# clhooks`'s (the sender's with the command line's bindings). Built one after another in one
+# target directory, so that the dependencies are compiled once, each copied out as it is built;
+# then optimized side by side.
+WASM_MODULES := receiver sender sources worker cli
+WASM_BUILT := target/wasm-modules
 
 pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
-	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features receiver
-	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features sender \
-	  --target-dir $(SENDER_TARGET_DIR)
-	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features sources \
-	  --target-dir $(SOURCES_TARGET_DIR)
-	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features worker \
-	  --target-dir $(WORKER_TARGET_DIR)
-	cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features --features cli \
-	  --target-dir $(CLI_TARGET_DIR)
+	@for module in $(WASM_MODULES); do \
+	  echo "cargo build --profile wasm -p clhooks-wasm --features $$module"; \
+	  cargo build --locked --profile wasm -p clhooks-wasm --lib --target $(WASM_TARGET) --no-default-features \
+	    --features $$module || exit 1; \
+	  mkdir -p $(WASM_BUILT)/$$module && cp $(WASM_RELEASE) $(WASM_BUILT)/$$module/clhooks_wasm.wasm || exit 1; \
+	done
 	rm -rf $(PKG_BUILD) && mkdir -p $(PKG_BUILD)
-	wasm-bindgen --target web --out-dir $(PKG_BUILD)/web $(WASM_RELEASE)
-	wasm-bindgen --target web --out-dir $(PKG_BUILD)/sender-web $(WASM_SENDER_RELEASE)
-	wasm-bindgen --target web --out-dir $(PKG_BUILD)/sources-web $(WASM_SOURCES_RELEASE)
-	wasm-bindgen --target web --out-dir $(PKG_BUILD)/worker-web $(WASM_WORKER_RELEASE)
-	wasm-bindgen --target web --out-dir $(PKG_BUILD)/cli-web $(WASM_CLI_RELEASE)
-	$(WASM_OPT) -Oz --converge --low-memory-unused $(WASM_OPT_FLAGS) $(PKG_BUILD)/web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks.wasm
-	$(WASM_OPT) -O3 $(WASM_OPT_FLAGS) $(PKG_BUILD)/sender-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-sender.wasm
-	$(WASM_OPT) -Os --converge $(WASM_OPT_FLAGS) $(PKG_BUILD)/sources-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-sources.wasm
-	$(WASM_OPT) -Os --converge $(WASM_OPT_FLAGS) $(PKG_BUILD)/worker-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-worker.wasm
-	$(WASM_OPT) -Os $(WASM_OPT_FLAGS) $(PKG_BUILD)/cli-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-cli.wasm
+	for module in $(WASM_MODULES); do \
+	  wasm-bindgen --target web --out-dir $(PKG_BUILD)/$$module-web $(WASM_BUILT)/$$module/clhooks_wasm.wasm || exit 1; \
+	done
+	@set -e; \
+	$(WASM_OPT) -Oz --converge --low-memory-unused $(WASM_OPT_FLAGS) $(PKG_BUILD)/receiver-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks.wasm & a=$$!; \
+	$(WASM_OPT) -O3 $(WASM_OPT_FLAGS) $(PKG_BUILD)/sender-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-sender.wasm & b=$$!; \
+	$(WASM_OPT) -Os --converge $(WASM_OPT_FLAGS) $(PKG_BUILD)/sources-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-sources.wasm & c=$$!; \
+	$(WASM_OPT) -Os --converge $(WASM_OPT_FLAGS) $(PKG_BUILD)/worker-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-worker.wasm & d=$$!; \
+	$(WASM_OPT) -Os $(WASM_OPT_FLAGS) $(PKG_BUILD)/cli-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-cli.wasm & e=$$!; \
+	for pid in $$a $$b $$c $$d $$e; do wait $$pid; done; echo "wasm-opt: the five modules"
 	cargo run --locked -q -p clhooks-wasm --bin clhooks-types > $(PKG_BUILD)/types.d.ts
 	node pkg-templates/build.mjs $(PKG_BUILD) pkg
 	@for module in clhooks clhooks-sender clhooks-sources clhooks-worker clhooks-cli; do \

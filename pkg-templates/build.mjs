@@ -10,7 +10,7 @@
 // error-code unions are read from the built core itself, so none of them can drift from it.
 //
 // Usage: node pkg-templates/build.mjs BUILD_DIR OUT_DIR
-//   BUILD_DIR holds web/, sender-web/, sources-web/, worker-web/, cli-web/ (wasm-bindgen --target web), the five
+//   BUILD_DIR holds receiver-web/, sender-web/, sources-web/, worker-web/, cli-web/ (wasm-bindgen --target web), the five
 //   .wasm files and types.d.ts.
 
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,8 +51,8 @@ function factory(glue, what) {
 // Five modules: the receiver's (clhooks.wasm), the sender's (clhooks-sender.wasm, loaded on
 // first use), the allow-list's (clhooks-sources.wasm), the handoff worker's (clhooks-worker.wasm)
 // and the command line's (clhooks-cli.wasm, `npx clhooks` only), from
-// BUILD_DIR/{,sender-,sources-,worker-,cli-}web.
-for (const [dir, name, prefix] of [['', 'clhooks', ''], ['sender-', 'clhooks-sender', 'sender-'], ['sources-', 'clhooks-sources', 'sources-'],
+// BUILD_DIR/{receiver,sender,sources,worker,cli}-web.
+for (const [dir, name, prefix] of [['receiver-', 'clhooks', ''], ['sender-', 'clhooks-sender', 'sender-'], ['sources-', 'clhooks-sources', 'sources-'],
   ['worker-', 'clhooks-worker', 'worker-'], ['cli-', 'clhooks-cli', 'cli-']]) {
   copyFileSync(join(buildDir, `${name}.wasm`), join(outDir, `${name}.wasm`));
   const made = factory(read(join(buildDir, `${dir}web/clhooks_wasm.js`)), `the ${name} web glue`);
