@@ -192,7 +192,7 @@ pkg: tool-wasm-target tool-wasm-bindgen node_modules/.package-lock.json
 	for module in $(WASM_MODULES); do \
 	  wasm-bindgen --target web --out-dir $(PKG_BUILD)/$$module-web $(WASM_BUILT)/$$module/clhooks_wasm.wasm || exit 1; \
 	done
-	@set -e; \
+	@set -e; trap 'kill $$(jobs -p) 2>/dev/null || true' EXIT; \
 	$(WASM_OPT) -Oz --converge --low-memory-unused $(WASM_OPT_FLAGS) $(PKG_BUILD)/receiver-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks.wasm & a=$$!; \
 	$(WASM_OPT) -O3 $(WASM_OPT_FLAGS) $(PKG_BUILD)/sender-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-sender.wasm & b=$$!; \
 	$(WASM_OPT) -Os --converge $(WASM_OPT_FLAGS) $(PKG_BUILD)/sources-web/clhooks_wasm_bg.wasm -o $(PKG_BUILD)/clhooks-sources.wasm & c=$$!; \

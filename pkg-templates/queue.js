@@ -12,7 +12,7 @@
  *   Verifier: any,
  *   createMemoryStore?: (options?: { max?: number }) => any,
  *   worker: () => WorkerCore,
- *   observe: (meter: any, logger: any, health: null) => any,
+ *   observe?: (meter: any, logger: any, health: null) => any,
  * }} api
  */
 export function createQueues(api) {
@@ -220,7 +220,7 @@ export function createQueues(api) {
       this.#machineOptions = { ...Object.fromEntries(WORKER_OPTIONS.map((name) => [name, options[name]])), claimRuns: Boolean(this.seen) };
       this.queue = queue;
       // Metrics and logs: the receiver's (`webhooks.worker()`), or a `meter` and a `logger` of its own.
-      this.observed = options.observed !== undefined ? options.observed : api.observe(options.meter, options.logger, null);
+      this.observed = options.observed !== undefined ? options.observed : api.observe?.(options.meter, options.logger, null) ?? null;
       /** The queue's OpenTelemetry attributes (`messaging.system`, ...), where it names them. */
       this.messaging = queue.messaging !== null && typeof queue.messaging === 'object' ? { ...queue.messaging } : {};
       this.onError = onError === undefined ? logFailure : onError || undefined;

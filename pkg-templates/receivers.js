@@ -409,10 +409,18 @@ export function createReceivers(api) {
           const handled = (code & steps.FLAG) !== 0;
           let result;
           try {
+            let args;
             if (code & steps.FOLD) {
               // The answer that waits for the end is counted in the same script.
               this.taken.secret = code >> 11;
-              const args = this.webhooks.countArgs(this.taken, receiver.answer(), this.arrived);
+              try {
+                args = this.webhooks.countArgs(this.taken, receiver.answer(), this.arrived);
+              } catch {
+                // A count that cannot be made never keeps the claim from its end.
+                receiver.sessionUnfolded(id);
+              }
+            }
+            if (args !== undefined) {
               result = seen.endCounting(this.key, handled, receiver.terms, args);
               this.folded = Promise.resolve(result);
               // Read by the count, or by no one when the end failed (counted on its own then).
@@ -844,7 +852,9 @@ export function createReceivers(api) {
       if (this.queue === null && !options.queue) throw invalid('worker() needs a receiver in handoff mode: new Webhooks({ secret, queue })');
       // A queue that claims keys (Redis, memory) holds each delivery once: the seen-store is
       // null then. Any other may hold one twice, and its runs are claimed in the seen-store.
-      const worker = api.createWorker({ ...this.#workerOptions, queue: this.queue, seen: this.seen, onError: this.onError, observed: this.observed, ...options });
+      // The receiver's meter and logger, unless the worker is given its own.
+      const observed = options.meter === undefined && options.logger === undefined ? { observed: this.observed } : {};
+      const worker = api.createWorker({ ...this.#workerOptions, queue: this.queue, seen: this.seen, onError: this.onError, ...observed, ...options });
       this.#patterns.forEach((pattern, route) => worker.on(pattern, this.handlers[route]));
       return worker;
     }

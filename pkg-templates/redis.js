@@ -65,6 +65,8 @@ export function createRedisStore(client, options = {}) {
    * a token that could free the other's claim.
    */
   const tokens = new Map();
+  /** Whether the end and the count still go in one script (see endCounting). */
+  let folding = true;
   const end = async (key, handled, keepMs) => {
     const held = tokens.get(key);
     tokens.delete(key);
@@ -106,9 +108,20 @@ export function createRedisStore(client, options = {}) {
       const held = tokens.get(key);
       tokens.delete(key);
       const index = healthIndex(prefix);
-      const reply = await script(send, FOLD_SCRIPT, ['3', prefix + key, `${index}:${args[0]}`, index,
-        held ?? '', handled ? '1' : '0', String(Math.max(1, terms.keepMs)), ...args]);
-      return Array.isArray(reply) ? reply.slice(1) : reply;
+      const ending = [prefix + key, held ?? '', handled ? '1' : '0', String(Math.max(1, terms.keepMs))];
+      if (folding) {
+        try {
+          const reply = await script(send, FOLD_SCRIPT, ['3', ending[0], `${index}:${args[0]}`, index, ...ending.slice(1), ...args]);
+          return Array.isArray(reply) ? reply.slice(1) : reply;
+        } catch (error) {
+          // A server that shards keys without a hash tag in the prefix (a cluster behind a
+          // proxy) refuses a script over keys of two slots before running it: two scripts then.
+          if (!/CROSSSLOT/i.test(String(error && error.message))) throw error;
+          folding = false;
+        }
+      }
+      await script(send, END_SCRIPT, ['1', ...ending]);
+      return script(send, COUNT_SCRIPT, ['2', `${index}:${args[0]}`, index, ...args]);
     },
     ...shareStreaks(send, prefix),
   };

@@ -108,6 +108,8 @@ fn every_session_case() {
                 session.handler_ended(outcome == "ok", at);
             } else if let Some(outcome) = step["claim_ended"].as_str() {
                 session.claim_ended(outcome == "ok");
+            } else if step["unfolded"] == true {
+                session.unfolded();
             } else if step["wake"] == true {
                 session.wake(at);
             }

@@ -429,6 +429,12 @@ impl Session {
         self.finish(run, ok, now_ms);
     }
 
+    /// The store could not carry the count the claim's end was given ([`Action::End`]'s
+    /// `count`): it ends the claim alone, and the answer is counted on its own after it.
+    pub fn unfolded(&mut self) {
+        self.folding = false;
+    }
+
     /// The claim's end ([`Action::End`]) came back: done (`ok`), or the store failed, and the
     /// error handler is told. Then the answer, if one is still to give: it stands either way.
     pub fn claim_ended(&mut self, ok: bool) {

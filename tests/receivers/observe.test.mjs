@@ -103,13 +103,14 @@ test('a handoff worker records each handler run and each message settled, with t
   const memory = createMemoryQueue();
   const queue = Object.assign(Object.create(memory), { messaging: { 'messaging.system': 'example', 'messaging.destination.name': 'hooks' } });
   for (const name of ['enqueue', 'take', 'extend', 'settle']) queue[name] = memory[name].bind(memory);
-  const hooks = new Webhooks({ secret: SECRET, queue, meter: provider.getMeter('worker-test'), logger, onError: null });
+  // The receiver records nothing; its worker is given a meter and a logger of its own.
+  const hooks = new Webhooks({ secret: SECRET, queue, onError: null });
   hooks.on('orders.*', async (event) => {
     if (event.id === 'ofail') throw new Error('the database is down');
   });
   assert.deepEqual([(await hooks.process(request(1))).status, (await hooks.process(request('fail'))).status], [200, 200]);
-  lines.length = 0;
-  const worker = hooks.worker({ maxAttempts: 2, retryMs: 5, blockMs: 10 }).start();
+  assert.equal(lines.length, 0);
+  const worker = hooks.worker({ maxAttempts: 2, retryMs: 5, blockMs: 10, meter: provider.getMeter('worker-test'), logger }).start();
   const settled = () => lines.filter((l) => 'attempt' in l).length;
   for (let i = 0; i < 500 && settled() < 3; i += 1) await new Promise((ok) => setTimeout(ok, 10));
   await worker.stop({ graceMs: 1_000 });

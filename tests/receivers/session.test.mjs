@@ -69,7 +69,10 @@ test('every shared session case gives the same actions through the receiver the 
       else if (step.store_failed) code = receiver.sessionStoreFailed(id, step.store_failed);
       else if (step.handler) code = receiver.sessionHandled(id, step.handler === 'ok', step.at);
       else if (step.claim_ended) code = receiver.sessionClaimEnded(id, step.claim_ended === 'ok');
-      else if (step.wake) code = receiver.sessionWake(id, step.at);
+      else if (step.unfolded) {
+        receiver.sessionUnfolded(id);
+        code = receiver.sessionNext(id);
+      } else if (step.wake) code = receiver.sessionWake(id, step.at);
       const actions = [];
       for (;;) {
         if (code & S.LAST) over = true;

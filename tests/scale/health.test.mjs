@@ -9,6 +9,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
@@ -102,4 +104,50 @@ test('two instances on one Redis count one streak: told once at 5 and at 30, 503
   await sleep(100);
   assert.equal((await told()).length, 3, 'each told once, by one instance');
   for (const { child } of instances) child.kill('SIGKILL');
+});
+
+test('where several secrets are set, a count folded into the claim\'s end lands in the streak of the secret that verified the delivery', async () => {
+  const { Webhooks } = await import(join(pkg, 'node.mjs'));
+  const { createRedisStore } = await import(join(pkg, 'redis.mjs'));
+  const hooks = new Webhooks({ secret: ['first-secret', 'second-secret'], seen: createRedisStore(admin, { prefix: 'secrets:' }), onError: null });
+  assert.equal(hooks.folds, true);
+  hooks.on('orders.*', () => { throw new Error('the database is down'); });
+  await admin.sendCommand(['CONFIG', 'RESETSTAT']);
+  for (const n of [1, 2]) {
+    const body = Buffer.from(JSON.stringify({ data: { id: `s${n}`, type: 'orders', attributes: {} } }));
+    const headers = { 'x-commercelayer-signature': sign(body, 'second-secret'), 'x-commercelayer-topic': 'orders.place' };
+    assert.equal((await hooks.process({ method: 'POST', body, headers })).status, 500);
+  }
+  assert.equal(await scriptsRun(), 2 * 2, 'each count rode on its claim\'s end');
+  const { webhooks } = JSON.parse((await hooks.healthAnswer()).body);
+  assert.deepEqual(webhooks.filter((w) => w.verified).map((w) => [w.secret, w.streak]), [[2, 2]]);
+});
+
+test('on a Redis Cluster node, without a hash tag in the prefix, the store ends the claim and counts in two scripts: nothing lost', async () => {
+  const { Webhooks } = await import(join(pkg, 'node.mjs'));
+  const { createRedisStore } = await import(join(pkg, 'redis.mjs'));
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'clhooks-cluster-'));
+  // One node holding every slot: keys of two slots still cannot share a script.
+  const { child } = await start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')], {}, /Ready to accept connections/);
+  const client = createClient({ url: `redis://127.0.0.1:${port}` });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.sendCommand(['CLUSTER', 'ADDSLOTSRANGE', '0', '16383']);
+    await until(async () => String(await client.sendCommand(['CLUSTER', 'INFO'])).includes('cluster_state:ok'), 'the cluster');
+    const hooks = new Webhooks({ secret: SECRET, seen: createRedisStore(client), onError: null });
+    hooks.on('orders.*', () => {});
+    const { body, headers } = delivery('c1', true);
+    assert.deepEqual([(await hooks.process({ method: 'POST', body, headers })).status, (await hooks.process({ method: 'POST', body, headers })).body],
+      [200, JSON.stringify({ received: 'orders.place', duplicate: true })]);
+    const { webhooks } = JSON.parse((await hooks.healthAnswer()).body);
+    assert.equal(webhooks.length, 1);
+    assert.ok(webhooks[0].last_success, 'the success was counted');
+  } finally {
+    await client.quit().catch(() => {});
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

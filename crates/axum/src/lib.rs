@@ -733,23 +733,33 @@ async fn drive(
                 let terms = app.receiver.terms();
                 let Some(ending) = store.end_counting(&delivery.key, terms, handled, (&webhook, &attempt))
                 else {
+                    run.session.unfolded();
                     let ended = run.awaiting(&app, store.end(&delivery.key, terms, handled)).await;
                     run.session.claim_ended(ended.is_ok());
                     continue;
                 };
                 run.fold = Fold::Pending;
+                // Past the store wait the answer is given without it (the session says so); its
+                // count waits one store wait more, as a count on its own would.
+                let wait = terms.wait_ms;
+                let ending = async move {
+                    if wait == 0 {
+                        return ending.await;
+                    }
+                    tokio::time::timeout(Duration::from_millis(wait.saturating_mul(2)), ending)
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(clhooks::Error::StoreUnavailable {
+                                message: format!("no answer within {wait} ms"),
+                            })
+                        })
+                };
                 let ended = run.awaiting(&app, ending).await;
                 match std::mem::replace(&mut run.fold, Fold::No) {
                     // The answer was given and its count waited for this reply.
-                    Fold::Waiting(counted) => {
+                    Fold::Waiting(counted, latency) => {
                         let streak = app.shared_count(&webhook, ended);
-                        observe::answered(
-                            Some(&run.event),
-                            &webhook.topic,
-                            &counted,
-                            run.arrived.elapsed(),
-                            streak,
-                        );
+                        observe::answered(Some(&run.event), &webhook.topic, &counted, latency, streak);
                     }
                     _ => {
                         let ok = ended.is_ok();
@@ -818,9 +828,9 @@ enum Fold {
     Pending,
     /// The end came back: its count's reply.
     Replied(clhooks::Result<(Option<Signal>, u32)>),
-    /// The answer was given first (the store outlived its wait): recorded when the end's reply
-    /// comes.
-    Waiting(Counted),
+    /// The answer was given first (the store outlived its wait), that long after the request
+    /// came: recorded when the end's reply comes.
+    Waiting(Counted, Duration),
 }
 
 impl Run {
@@ -894,7 +904,7 @@ impl Run {
                             streak,
                         );
                     }
-                    Fold::Pending if folded => self.fold = Fold::Waiting(counted),
+                    Fold::Pending if folded => self.fold = Fold::Waiting(counted, self.arrived.elapsed()),
                     _ => {
                         let label = webhook.topic.clone();
                         Webhooks::count(app, vec![webhook], Some(&self.event), &label, counted, self.arrived);

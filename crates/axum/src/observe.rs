@@ -164,11 +164,12 @@ pub(crate) fn settled(
     metrics::counter!(MESSAGES, labels).increment(1);
     let duration_ms = took.as_secs_f64() * 1_000.0;
     let (event_id, key) = event.map_or(("", ""), |e| (e.id(), e.idempotency_key()));
-    let (system, destination) = messaging.iter().fold(("", ""), |(s, d), (k, v)| match *k {
-        "messaging.system" => (v.as_str(), d),
-        "messaging.destination.name" => (s, v.as_str()),
-        _ => (s, d),
-    });
+    let named = |name: &str| messaging.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str());
+    let (system, destination, group) = (
+        named("messaging.system"),
+        named("messaging.destination.name"),
+        named("messaging.consumer.group.name"),
+    );
     if code.is_none() && kind == "done" {
         tracing::info!(
             target: "clhooks",
@@ -180,6 +181,7 @@ pub(crate) fn settled(
             duration_ms,
             messaging.system = system,
             messaging.destination.name = destination,
+            messaging.consumer.group.name = group,
             messaging.message.id = message_id,
             "clhooks: {label} {kind} (attempt {attempt})"
         );
@@ -195,6 +197,7 @@ pub(crate) fn settled(
             duration_ms,
             messaging.system = system,
             messaging.destination.name = destination,
+            messaging.consumer.group.name = group,
             messaging.message.id = message_id,
             "clhooks: {label} {kind} (attempt {attempt})"
         );

@@ -254,12 +254,21 @@ impl Worker {
                             .flatten();
                         let (this, tell) = (Arc::clone(&this), tell.clone());
                         tokio::spawn(async move {
-                            let started = std::time::Instant::now();
                             let outcome = match handler {
-                                Some(handler) => Caught(handler(event.clone())).await,
+                                Some(handler) => {
+                                    let started = std::time::Instant::now();
+                                    let outcome = Caught(handler(event.clone())).await;
+                                    observe::processed(
+                                        &event,
+                                        started.elapsed(),
+                                        outcome.is_ok(),
+                                        &this.messaging,
+                                    );
+                                    outcome
+                                }
+                                // A route of the receiver given, with no handler: nothing ran.
                                 None => Ok(()),
                             };
-                            observe::processed(&event, started.elapsed(), outcome.is_ok(), &this.messaging);
                             let _ = tell.send(Done::Handled(job, outcome));
                         });
                     }

@@ -24,7 +24,7 @@ mod queue;
 pub use queue::{DeadLetter, RedisQueue};
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -46,6 +46,8 @@ pub struct RedisStore {
     /// What makes this store's tokens unique: the process, the time it was made, a count.
     origin: String,
     count: AtomicU64,
+    /// Whether the end and the count still go in one script (see [`RedisStore::end_counting`]).
+    folding: AtomicBool,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -82,6 +84,7 @@ impl RedisStore {
             tokens: Mutex::new(HashMap::new()),
             origin: format!("{}-{nanos:x}", std::process::id()),
             count: AtomicU64::new(0),
+            folding: AtomicBool::new(true),
         }
     }
 
@@ -169,10 +172,23 @@ impl RedisStore {
         attempt: &Attempt,
     ) -> clhooks::Result<(Option<Signal>, u32)> {
         let token = self.tokens().remove(key).unwrap_or_default();
-        let command =
-            self.protocol.end_counting((key, &token, handled, terms), &self.health, webhook, attempt);
-        let (_, signal, streak, now): (i64, String, u64, u64) = self.send(&command).await?;
-        self.health.count_reply(&signal, streak, now)
+        if self.folding.load(Ordering::Relaxed) {
+            let command =
+                self.protocol.end_counting((key, &token, handled, terms), &self.health, webhook, attempt);
+            match self.send::<(i64, String, u64, u64)>(&command).await {
+                Ok((_, signal, streak, now)) => return self.health.count_reply(&signal, streak, now),
+                // A server that shards keys without a hash tag in the prefix (a cluster behind a
+                // proxy) refuses a script over keys of two slots before running it: two then.
+                Err(Error::StoreUnavailable { message })
+                    if message.to_ascii_uppercase().contains("CROSSSLOT") =>
+                {
+                    self.folding.store(false, Ordering::Relaxed);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let _: i64 = self.send(&self.protocol.end(key, &token, handled, terms)).await?;
+        self.count(webhook, attempt).await
     }
 
     /// Every webhook's counters on this Redis.

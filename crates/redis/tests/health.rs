@@ -11,7 +11,7 @@ use clhooks_redis::RedisStore;
 use serde_json::Value;
 
 mod common;
-use common::server;
+use common::{server, server_with};
 
 #[path = "../../../tests/common/health.rs"]
 mod vectors;
@@ -103,4 +103,43 @@ async fn every_health_case_counts_the_same_on_redis() {
             );
         }
     }
+}
+
+/// On a Redis Cluster (here one node holding every slot) a script's keys must share a slot: the
+/// fold runs under a prefix with a hash tag, and without one the store ends and counts in two
+/// scripts, the claim ended and the attempt counted all the same.
+#[tokio::test]
+async fn on_a_cluster_the_fold_needs_a_hash_tag_and_falls_back_without_one() {
+    let dir = std::env::temp_dir().join(format!("clhooks-cluster-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("nodes.conf");
+    let redis =
+        server_with(&["--cluster-enabled", "yes", "--cluster-config-file", config.to_str().unwrap()]).await;
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () =
+        redis::cmd("CLUSTER").arg("ADDSLOTSRANGE").arg(0).arg(16383).query_async(&mut admin).await.unwrap();
+    for _ in 0..500 {
+        let info: String = redis::cmd("CLUSTER").arg("INFO").query_async(&mut admin).await.unwrap();
+        if info.contains("cluster_state:ok") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let terms = Terms { lease_ms: 60_000, keep_ms: 60_000, wait_ms: 2_000 };
+    let failed = Answer::error(500, "handler_failed", "why");
+    let webhook = Webhook::from_key("v:orders.place").unwrap();
+    for prefix in ["clhooks:seen:", "{hooks}:seen:"] {
+        let store = RedisStore::connect(&redis.url, prefix).await.unwrap();
+        for n in 1..=3_u32 {
+            let key = format!("key-{n}");
+            assert_eq!(store.claim(&key, terms).await.unwrap(), Claim::Fresh);
+            let attempt = Attempt::of(&failed, u64::from(n), 1);
+            let (_, streak) = store.end_counting(&key, false, terms, &webhook, &attempt).await.unwrap();
+            assert_eq!(streak, n, "{prefix}: counted");
+            assert_eq!(store.claim(&key, terms).await.unwrap(), Claim::Fresh, "{prefix}: released");
+        }
+    }
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&dir);
 }

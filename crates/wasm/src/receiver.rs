@@ -156,7 +156,7 @@ mod step {
     pub(super) const RUN: u32 = 1;
     /// End the claim in the store (`FLAG`: record it as done; otherwise release it), then
     /// `sessionClaimEnded`. `FOLD`: count the answer that `answer()` gives now in the same
-    /// step (the store's `endCounting`), the answer it waits for.
+    /// step (the store's `endCounting`), the answer it waits for, for the secret `code >> 11`.
     pub(super) const END: u32 = 2;
     /// Tell the error handler notice `code >> 8` (`notices`).
     pub(super) const TELL: u32 = 3;
@@ -667,7 +667,7 @@ impl JsReceiver {
                     let Some(answer) = count else { break step::END | flag(handled) };
                     // The answer the end carries to count, read by the package as `answer()`.
                     *self.answer.borrow_mut() = self.answer_value(&answer);
-                    break step::END | flag(handled) | step::FOLD;
+                    break step::END | flag(handled) | step::FOLD | (live.secret.min(MAX_SECRET) << 11);
                 }
                 Action::Tell(notice) => {
                     let index = Notice::ALL.iter().position(|n| *n == notice).unwrap_or(0);
@@ -755,6 +755,15 @@ impl JsReceiver {
     pub fn session_fold(&self, id: u32, arrived: f64) {
         if let Some(live) = self.sessions.borrow_mut().get(id) {
             live.session.fold_counts(ms(arrived));
+        }
+    }
+
+    /// Session `id`'s store ends its claim without the count `END | FOLD` gave it: the answer
+    /// is counted on its own (`COUNT` without `FLAG`).
+    #[wasm_bindgen(js_name = sessionUnfolded)]
+    pub fn session_unfolded(&self, id: u32) {
+        if let Some(live) = self.sessions.borrow_mut().get(id) {
+            live.session.unfolded();
         }
     }
 

@@ -19,9 +19,15 @@ impl Drop for Server {
 }
 
 pub async fn server() -> Server {
+    server_with(&[]).await
+}
+
+/// A redis-server on a free port with `more` arguments.
+pub async fn server_with(more: &[&str]) -> Server {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(more)
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server is needed (make tool-redis installs it)");
