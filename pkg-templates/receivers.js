@@ -400,6 +400,7 @@ export function createReceivers(api) {
           // Counted in the webhook's failure streak, not waited for: a counter never changes an answer.
           this.taken.secret = code >> 11;
           const folded = code & steps.FLAG ? this.folded : undefined;
+          this.folded = undefined;
           const counting = this.webhooks.count(this.event, /** @type {Answer} */ (this.answer), this.arrived, steps.outcomes[(code >> 8) & 7], this.taken, folded);
           if (counting && this.keep) this.keep(counting);
           if (code & steps.LAST) return;
@@ -422,9 +423,11 @@ export function createReceivers(api) {
             }
             if (args !== undefined) {
               result = seen.endCounting(this.key, handled, receiver.terms, args);
-              this.folded = Promise.resolve(result);
-              // Read by the count, or by no one when the end failed (counted on its own then).
-              this.folded.catch(() => {});
+              // The count's arguments and its reply, once the end gives it: what COUNT reads.
+              const folded = { args, reply: undefined, promise: Promise.resolve(result) };
+              folded.promise.then((reply) => { folded.reply = reply; }, () => {});
+              if (!isThenable(result)) folded.reply = result;
+              this.folded = folded;
             } else {
               result = handled ? seen.done(this.key, receiver.terms) : seen.release(this.key);
             }
@@ -613,7 +616,7 @@ export function createReceivers(api) {
      * was received (handlers may change the event). For adapters; a counter never changes an
      * answer. A promise (never rejected) when a shared store counts: a runtime that ends a
      * request's work with its answer keeps it alive (`waitUntil`).
-     * `folded`: the count's reply, when the claim's end carried the count.
+     * `folded`: the count the claim's end carried (`{ args, reply, promise }`).
      * @param {{ topic: string, id?: string, idempotencyKey?: string }} event @param {Answer} answer @param {number} arrived on `clock`
      * @returns {Promise<void> | undefined}
      */
@@ -631,13 +634,15 @@ export function createReceivers(api) {
       }
       const secret = this.#settled.fingerprints[delivery.secret ?? 0];
       if (this.streaks) {
+        // Folded, with the reply in: read now, no timer and no promise of its own.
+        if (folded?.reply !== undefined) return this.#folded(folded, event, delivery, answer, latency, outcome ?? 'verified');
         let args;
         try {
-          args = this.countArgs(delivery, answer, arrived);
+          args = folded?.args ?? this.countArgs(delivery, answer, arrived);
         } catch {
           return undefined;
         }
-        return this.#shared([args], event, delivery, delivery.topic, answer, latency, outcome ?? 'verified', folded);
+        return this.#shared([args], event, delivery, delivery.topic, answer, latency, outcome ?? 'verified', folded?.promise);
       }
       let counted;
       try {
@@ -659,6 +664,24 @@ export function createReceivers(api) {
       const body = answer.status >= 300 ? answer.body : undefined;
       const secret = this.#settled.fingerprints[taken.secret ?? 0];
       return api.core().Health.countArgs(taken.topic, secret, answer.status, body, Date.now(), clock() - arrived);
+    }
+
+    /**
+     * A count the claim's end carried, its reply in: the signal told, the answer recorded, as
+     * `#shared` does once a reply comes. A promise only when onError returned one.
+     */
+    #folded({ args, reply }, event, delivery, answer, latency, outcome) {
+      let counted;
+      try {
+        counted = api.core().Health.countReply(args[0], reply);
+      } catch (error) {
+        return this.#told(new WebhookError('store_unavailable', `the failure streak was not counted (the answer stands): ${describe(error)}`, {
+          status: answer.status, counted: false,
+        }), event);
+      }
+      const told = typeof counted === 'object' ? this.#signal(counted, answer, event) : undefined;
+      if (this.observed) this.observed.answered(delivery, delivery.topic, answer, latency, typeof counted === 'number' ? counted : counted.current, outcome === 'verified' ? outcomeOf(answer, true) : outcome);
+      return told;
     }
 
     /**

@@ -12,36 +12,19 @@
 //
 // Usage: node tests/bench/handoff.mjs PKG_DIR
 
-import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { createServer as netServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { Agent } from 'node:http';
 import { join, resolve } from 'node:path';
+import { CONCURRENCY, SECRET, deliveries, load, percentile, startRedis, startServer } from './load.mjs';
 
 const pkgDir = resolve(process.argv[2] ?? 'pkg');
 const root = resolve(pkgDir, '..');
 const WARMUP = 2;
 const WINDOW = 1;
 const ROUNDS = 6;
-const CONCURRENCY = 32;
-const SECRET = 'bench-secret';
 const HANDLER_MS = 8_000;
 
-const freePort = () => new Promise((ok) => {
-  const server = netServer().listen(0, '127.0.0.1', () => {
-    const { port } = server.address();
-    server.close(() => ok(port));
-  });
-});
-
-const work = mkdtempSync(join(tmpdir(), 'clhooks-bench-'));
-const redisPort = await freePort();
-const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes',
-  '--appendfsync', 'everysec', '--dir', work], { stdio: ['ignore', 'pipe', 'inherit'] });
-await new Promise((ok) => redis.stdout.on('data', (d) => { if (/Ready to accept/.test(d)) ok(); }));
-const REDIS_URL = `redis://127.0.0.1:${redisPort}`;
+const redis = await startRedis({ aof: true });
+const REDIS_URL = redis.url;
 const redisModule = JSON.stringify(join(root, 'node_modules/redis/dist/index.js'));
 
 const connect = `
@@ -94,62 +77,7 @@ const workerCode = `
       .on('*', () => new Promise((ok) => setTimeout(ok, ${HANDLER_MS}))).start();
     console.log('0');`;
 
-const CPU_PROBE = `
-    process.stdin.on('data', () => { const { user, system } = process.cpuUsage(); process.stdout.write(\`\${user + system}\\n\`); });`;
-function startServer(code) {
-  const child = spawn('node', ['--input-type=module', '-e', code + CPU_PROBE], { stdio: ['pipe', 'pipe', 'inherit'] });
-  return new Promise((ok) => child.stdout.once('data', (d) => ok({ child, port: Number(String(d).trim()) })));
-}
-
-// Every request a distinct delivery: a 4 KiB document with its own id, signed here.
-const padding = 'x'.repeat(4000);
-let sent = 0;
-function delivery() {
-  sent += 1;
-  const body = Buffer.from(`{"data":{"id":"o${sent}","type":"orders","attributes":{"status":"placed","note":"${padding}"}}}`);
-  const headers = {
-    'content-type': 'application/vnd.api+json',
-    'content-length': body.length,
-    'x-commercelayer-signature': createHmac('sha256', SECRET).update(body).digest('base64'),
-    'x-commercelayer-topic': 'orders.place',
-  };
-  return { body, headers };
-}
-
-/** Load on `port` for `seconds`; each answer's time (ms) pushed to `times`. */
-async function load(port, agent, seconds, times) {
-  const deadline = performance.now() + seconds * 1000;
-  let done = 0;
-  let errors = 0;
-  const one = () => new Promise((ok) => {
-    const { body, headers } = delivery();
-    const started = performance.now();
-    const req = request({ host: '127.0.0.1', port, path: '/hooks', method: 'POST', agent, headers }, (res) => {
-      if (res.statusCode !== 200) errors++;
-      res.resume();
-      res.on('end', () => {
-        times?.push(performance.now() - started);
-        ok();
-      });
-    });
-    req.on('error', () => { errors++; ok(); });
-    req.end(body);
-  });
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      await one();
-      done++;
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return { ms: performance.now() - started, errors, done };
-}
-
-const percentile = (values, p) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-};
+const next = deliveries(4096);
 
 const workerProcess = await startServer(workerCode);
 console.log(`\nhandoff on loopback: distinct 4 KiB signed deliveries, ${CONCURRENCY} keep-alive connections, one Redis (append-only, fsync every second); `
@@ -158,12 +86,12 @@ const running = [];
 for (const [name, code] of Object.entries(servers)) {
   const { child, port } = await startServer(code);
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  await load(port, agent, WARMUP);
+  await load(port, agent, next, WARMUP);
   running.push({ name, child, port, agent, ms: 0, done: 0, errors: 0, times: [] });
 }
 for (let round = 0; round < ROUNDS; round++) {
   for (const server of [...running.slice(round % running.length), ...running.slice(0, round % running.length)]) {
-    const { ms, errors, done } = await load(server.port, server.agent, WINDOW, server.times);
+    const { ms, errors, done } = await load(server.port, server.agent, next, WINDOW, server.times);
     server.ms += ms;
     server.done += done;
     server.errors += errors;
@@ -182,5 +110,4 @@ for (const server of [...running, workerProcess]) {
   server.agent?.destroy();
   server.child.kill();
 }
-redis.kill();
-rmSync(work, { recursive: true, force: true });
+redis.stop();

@@ -1,0 +1,83 @@
+// `make bench`, performance at equal work: each clhooks receiver configuration side by side
+// with the receiver a competent user would write by hand for the same job (tests/bench/twins/,
+// shown in BENCHMARKS.md), under the same load: distinct 4 KiB deliveries, each made and signed
+// by the load generator (the same cost for both), 32 keep-alive connections. A duplicate-heavy
+// configuration sends a few thousand bodies round, so that after the first round every
+// delivery is a copy. The two servers of a configuration take turns (WINDOW seconds each,
+// ROUNDS times, the order swapped every round) after WARMUP seconds each, and the table gives
+// requests per second, the 99th percentile answer time, the server's CPU per request, and the
+// ratios against the goals: throughput at least 0.9× the twin's, p99 at most 1.2× its.
+//
+// Usage: node tests/bench/equal.mjs PKG_DIR
+
+import { Agent } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SECRET, deliveries, fileCode, load, percentile, probe, startRedis, startServer } from './load.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkgDir = resolve(process.argv[2] ?? 'pkg');
+const WARMUP = 2;
+const WINDOW = 1;
+const ROUNDS = 6;
+const GOAL_RATE = 0.9;
+const GOAL_P99 = 1.2;
+
+const redis = await startRedis();
+const configurations = [
+  { name: 'no seen-store', store: 'none', twin: 'plain.mjs' },
+  { name: 'memory store', store: 'memory', twin: 'memory.mjs' },
+  { name: 'memory store, duplicates', store: 'memory', twin: 'memory.mjs', repeat: 2_000 },
+  { name: 'Redis store', store: 'redis', twin: 'redis.mjs' },
+  { name: 'Redis store, duplicates', store: 'redis', twin: 'redis.mjs', repeat: 2_000 },
+];
+
+const env = { CL_WEBHOOK_SECRET: SECRET, REDIS_URL: redis.url, PKG: pkgDir };
+const rows = [];
+for (const { name, store, twin, repeat = 0 } of configurations) {
+  const sides = [
+    { side: 'clhooks', code: fileCode(join(here, 'clhooks-receiver.mjs')), env: { ...env, STORE: store } },
+    { side: 'by hand', code: fileCode(join(here, 'twins', twin)), env },
+  ];
+  const running = [];
+  for (const { side, code, env: sideEnv } of sides) {
+    const { child, port } = await startServer(code, sideEnv);
+    const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+    // Each side its own deliveries, the same ones: the duplicate path is each one's own.
+    const next = deliveries(4096, repeat);
+    await load(port, agent, next, WARMUP);
+    running.push({ side, child, port, agent, next, ms: 0, done: 0, errors: 0, cpu: 0, times: [] });
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const server of round % 2 ? [...running].reverse() : running) {
+      const before = await probe(server.child);
+      const { ms, errors, done } = await load(server.port, server.agent, server.next, WINDOW, server.times);
+      server.cpu += (await probe(server.child)).cpu - before.cpu;
+      server.ms += ms;
+      server.done += done;
+      server.errors += errors;
+    }
+  }
+  for (const server of running) {
+    server.agent.destroy();
+    server.child.kill();
+  }
+  rows.push({ name, twin, clhooks: running[0], hand: running[1] });
+}
+redis.stop();
+
+const rate = (s) => s.done / (s.ms / 1000);
+const p99 = (s) => percentile(s.times, 99);
+const cpu = (s) => s.cpu / s.done;
+const mark = (ok) => (ok ? 'met' : 'NOT MET');
+console.log(`\nat equal work: distinct 4 KiB signed deliveries (duplicates: 2,000 bodies going round), 32 keep-alive connections, `
+  + `${WARMUP} s of warm-up each, then ${ROUNDS} turns of ${WINDOW} s each, side by side; goals: throughput ≥ ${GOAL_RATE}× and p99 ≤ ${GOAL_P99}× the twin's`);
+console.log('| configuration (twin) | clhooks req/s | by hand req/s | ratio | goal | clhooks p99 | by hand p99 | ratio | goal | CPU per request, clhooks / by hand | errors |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+for (const { name, twin, clhooks, hand } of rows) {
+  const speed = rate(clhooks) / rate(hand);
+  const tail = p99(clhooks) / p99(hand);
+  console.log(`| ${name} (twins/${twin}) | ${rate(clhooks).toFixed(0)} | ${rate(hand).toFixed(0)} | ${speed.toFixed(2)}× | ${mark(speed >= GOAL_RATE)} `
+    + `| ${p99(clhooks).toFixed(2)} ms | ${p99(hand).toFixed(2)} ms | ${tail.toFixed(2)}× | ${mark(tail <= GOAL_P99)} `
+    + `| ${cpu(clhooks).toFixed(0)} µs / ${cpu(hand).toFixed(0)} µs | ${clhooks.errors} / ${hand.errors} |`);
+}
