@@ -20,18 +20,17 @@ const shas = new Map();
  * every call), and with its text when this Redis does not have it yet (`NOSCRIPT`: after a
  * restart or a `SCRIPT FLUSH`), which caches it.
  */
-async function script(send, text, args) {
+function script(send, text, args) {
   let sha = shas.get(text);
   if (sha === undefined) {
     sha = createHash('sha1').update(text).digest('hex');
     shas.set(text, sha);
   }
-  try {
-    return await send(['EVALSHA', sha, ...args]);
-  } catch (error) {
+  // The client's own promise, no async frame around it: a store call costs one promise.
+  return Promise.resolve(send(['EVALSHA', sha, ...args])).catch((error) => {
     if (!/NOSCRIPT/.test(String(error && error.message))) throw error;
     return send(['EVAL', text, ...args]);
-  }
+  });
 }
 
 /**
@@ -67,6 +66,9 @@ export function createRedisStore(client, options = {}) {
   const tokens = new Map();
   /** Whether the end and the count still go in one script (see endCounting). */
   let folding = true;
+  /** What makes this store's claim tokens unique: a random origin, and how many it made. */
+  const origin = randomUUID();
+  let claims = 0;
   const end = async (key, handled, keepMs) => {
     const held = tokens.get(key);
     tokens.delete(key);
@@ -81,7 +83,8 @@ export function createRedisStore(client, options = {}) {
       if (typeof key !== 'string' || terms === null || typeof terms !== 'object' || !(terms.leaseMs > 0)) {
         throw invalid('claim takes a key and the receiver\'s terms ({ leaseMs, keepMs })');
       }
-      const mine = randomUUID();
+      // Unique to this claim: the store's own random origin and a count.
+      const mine = `${origin}-${(claims += 1)}`;
       const claim = await script(send, CLAIM_SCRIPT, ['1', prefix + key, mine, String(Math.max(1, terms.leaseMs))]);
       if (claim === 'fresh' && !tokens.has(key)) tokens.set(key, mine);
       return typeof claim === 'string' ? claim : String(claim);

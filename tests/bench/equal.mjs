@@ -8,7 +8,7 @@
 // requests per second, the 99th percentile answer time, the server's CPU per request, and the
 // ratios against the goals: throughput at least 0.9× the twin's, p99 at most 1.2× its.
 //
-// Usage: node tests/bench/equal.mjs PKG_DIR
+// Usage: node tests/bench/equal.mjs PKG_DIR   (ONLY=Redis: the configurations named so)
 
 import { Agent } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
@@ -32,9 +32,11 @@ const configurations = [
   { name: 'Redis store, duplicates', store: 'redis', twin: 'redis.mjs', repeat: 2_000 },
 ];
 
+// ONLY=text: the configurations whose name has it, alone (to measure one change).
+const chosen = configurations.filter(({ name }) => !process.env.ONLY || name.includes(process.env.ONLY));
 const env = { CL_WEBHOOK_SECRET: SECRET, REDIS_URL: redis.url, PKG: pkgDir };
 const rows = [];
-for (const { name, store, twin, repeat = 0 } of configurations) {
+for (const { name, store, twin, repeat = 0 } of chosen) {
   const sides = [
     { side: 'clhooks', code: fileCode(join(here, 'clhooks-receiver.mjs')), env: { ...env, STORE: store } },
     { side: 'by hand', code: fileCode(join(here, 'twins', twin)), env },
