@@ -8,12 +8,16 @@
 // requests per second, the 99th percentile answer time, the server's CPU per request, and the
 // ratios against the goals: throughput at least 0.9× the twin's, p99 at most 1.2× its.
 //
-// Usage: node tests/bench/equal.mjs PKG_DIR   (ONLY=Redis: the configurations named so)
+// Then memory over time: each memory-store server's RSS after 100,000 and after 1,000,000
+// distinct deliveries (goal: within 10%).
+//
+// Usage: node tests/bench/equal.mjs PKG_DIR   (ONLY=Redis: the configurations named so, no
+// memory run; MEMORY=N: N deliveries in place of 1,000,000, 0 for none)
 
 import { Agent } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SECRET, deliveries, fileCode, load, percentile, probe, startRedis, startServer } from './load.mjs';
+import { SECRET, deliveries, fileCode, load, loadCount, percentile, probe, startRedis, startServer } from './load.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgDir = resolve(process.argv[2] ?? 'pkg');
@@ -66,6 +70,25 @@ for (const { name, store, twin, repeat = 0 } of chosen) {
   }
   rows.push({ name, twin, clhooks: running[0], hand: running[1] });
 }
+
+// Memory over time: each memory-store server's RSS after 100,000 distinct deliveries and after
+// 1,000,000 (MEMORY=0 skips it; MEMORY=N counts N in place of 1,000,000).
+const total = Number(process.env.MEMORY ?? 1_000_000);
+const memory = [];
+if (total > 0 && !process.env.ONLY) {
+  for (const [side, file, storeEnv] of [['clhooks', join(here, 'clhooks-receiver.mjs'), { STORE: 'memory' }], ['by hand', join(here, 'twins', 'memory.mjs'), {}]]) {
+    const { child, port } = await startServer(fileCode(file), { ...env, ...storeEnv });
+    const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+    const next = deliveries(4096);
+    const tenth = await loadCount(port, agent, next, total / 10);
+    const early = await probe(child);
+    const rest = await loadCount(port, agent, next, total - total / 10);
+    const late = await probe(child);
+    memory.push({ side, early, late, errors: tenth.errors + rest.errors });
+    agent.destroy();
+    child.kill();
+  }
+}
 redis.stop();
 
 const rate = (s) => s.done / (s.ms / 1000);
@@ -82,4 +105,16 @@ for (const { name, twin, clhooks, hand } of rows) {
   console.log(`| ${name} (twins/${twin}) | ${rate(clhooks).toFixed(0)} | ${rate(hand).toFixed(0)} | ${speed.toFixed(2)}× | ${mark(speed >= GOAL_RATE)} `
     + `| ${p99(clhooks).toFixed(2)} ms | ${p99(hand).toFixed(2)} ms | ${tail.toFixed(2)}× | ${mark(tail <= GOAL_P99)} `
     + `| ${cpu(clhooks).toFixed(0)} µs / ${cpu(hand).toFixed(0)} µs | ${clhooks.errors} / ${hand.errors} |`);
+}
+
+if (memory.length > 0) {
+  const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+  console.log(`\nmemory store at its capacity (10,000 keys): RSS after ${(total / 10).toLocaleString('en')} and ${total.toLocaleString('en')} distinct deliveries; goal: within 10% (1.10×)`);
+  console.log('| server | RSS early | RSS late | late / early | goal | V8 heap reserved, early → late | V8 heap used, early → late | errors |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const { side, early, late, errors } of memory) {
+    const grew = late.rss / early.rss;
+    console.log(`| ${side} | ${mb(early.rss)} | ${mb(late.rss)} | ${grew.toFixed(2)}× | ${mark(grew <= 1.1)} `
+      + `| ${mb(early.heapTotal)} → ${mb(late.heapTotal)} | ${mb(early.heapUsed)} → ${mb(late.heapUsed)} | ${errors} |`);
+  }
 }

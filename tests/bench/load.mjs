@@ -21,9 +21,14 @@ export const freePort = () => new Promise((ok) => {
   });
 });
 
-// Each server also answers a line on stdin with its CPU time so far (µs) and its RSS (bytes).
+// Each server also answers a line on stdin with its CPU time so far (µs), its RSS, and V8's
+// heap: reserved and used (bytes).
 const PROBE = `
-process.stdin.on('data', () => { const { user, system } = process.cpuUsage(); process.stdout.write(\`\${user + system} \${process.memoryUsage.rss()}\\n\`); });`;
+process.stdin.on('data', () => {
+  const { user, system } = process.cpuUsage();
+  const { rss, heapTotal, heapUsed } = process.memoryUsage();
+  process.stdout.write(\`\${user + system} \${rss} \${heapTotal} \${heapUsed}\\n\`);
+});`;
 
 /**
  * A server process: `code` (an ES module's text) run with `env`; it prints its port first.
@@ -40,12 +45,12 @@ export function startServer(code, env = {}, flags = []) {
 /** A server file's code, to run with `startServer`. */
 export const fileCode = (path) => `await import(${JSON.stringify(path)});`;
 
-/** The server's CPU time so far (µs) and its RSS (bytes). */
+/** The server's CPU time so far (µs), its RSS and V8's heap, reserved and used (bytes). */
 export function probe(child) {
   return new Promise((ok) => {
     child.stdout.once('data', (d) => {
-      const [cpu, rss] = String(d).trim().split(' ').map(Number);
-      ok({ cpu, rss });
+      const [cpu, rss, heapTotal, heapUsed] = String(d).trim().split(' ').map(Number);
+      ok({ cpu, rss, heapTotal, heapUsed });
     });
     child.stdin.write('probe\n');
   });
@@ -78,9 +83,10 @@ export function deliveries(size = 4096, repeat = 0) {
  * request `next()`'s; each answer's time (ms) pushed to `times` when given. A status outside
  * `ok` (200 by default) is an error.
  */
-export async function load(port, agent, next, seconds, times = undefined, ok = [200]) {
+export async function load(port, agent, next, seconds, times = undefined, ok = [200], count = Infinity) {
   const deadline = performance.now() + seconds * 1000;
   let done = 0;
+  let started = 0;
   let errors = 0;
   const one = () => new Promise((settle) => {
     const { body, headers } = next();
@@ -97,15 +103,19 @@ export async function load(port, agent, next, seconds, times = undefined, ok = [
     req.end(body);
   });
   const worker = async () => {
-    while (performance.now() < deadline) {
+    while (performance.now() < deadline && started < count) {
+      started++;
       await one();
       done++;
     }
   };
-  const started = performance.now();
+  const began = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return { ms: performance.now() - started, errors, done };
+  return { ms: performance.now() - began, errors, done };
 }
+
+/** `count` requests on `port` (as `load`, with no time limit). */
+export const loadCount = (port, agent, next, count) => load(port, agent, next, Infinity, undefined, [200], count);
 
 export const percentile = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b);
