@@ -246,7 +246,6 @@ bench: pkg tool-chromium tool-redis
 	node tests/bench/bench.mjs pkg $(BENCH_NOSIMD)/glue/clhooks_wasm.js
 	BEFORE=$(BEFORE) node tests/bench/receiver.mjs pkg
 	node tests/bench/webcrypto.mjs
-	node tests/bench/handoff.mjs pkg
 	node tests/bench/equal.mjs pkg
 	cargo bench --locked -p clhooks-axum --bench throughput
 

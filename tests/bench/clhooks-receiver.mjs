@@ -1,5 +1,7 @@
 // clhooks' node:http receiver as `equal.mjs` runs it: the package in PKG, the seen-store STORE
-// (`none`, `memory` at 10,000 keys, or `redis` on REDIS_URL), a handler that does nothing.
+// (`none`, `memory` at 10,000 keys, or `redis` on REDIS_URL), a handler that does nothing; or
+// with STORE `queue`, handing each delivery to a Redis stream for the workers
+// (clhooks-worker.mjs).
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 
@@ -12,5 +14,11 @@ if (process.env.STORE === 'redis') {
   const { createRedisStore } = await import(join(pkg, 'redis.mjs'));
   seen = createRedisStore(await createClient({ url: process.env.REDIS_URL }).connect());
 }
-const server = createServer(createNodeHandler({ secret: process.env.CL_WEBHOOK_SECRET, seen, onEvent: async () => {}, onError: null }));
+let queue;
+if (process.env.STORE === 'queue') {
+  const { createClient } = await import('redis');
+  const { createRedisQueue } = await import(join(pkg, 'redis.mjs'));
+  queue = createRedisQueue(await createClient({ url: process.env.REDIS_URL }).connect(), { stream: 'bench:clhooks' });
+}
+const server = createServer(createNodeHandler({ secret: process.env.CL_WEBHOOK_SECRET, seen, queue, onEvent: async () => {}, onError: null }));
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));
