@@ -12,9 +12,13 @@
 // Then memory over time: each memory-store server's RSS after 100,000 and after 1,000,000
 // distinct deliveries (goal: within 10%).
 //
+// The axum rows come from `cargo bench -p clhooks-axum --bench throughput` (its own hyper load
+// generator: Node's could not keep axum busy), run from here.
+//
 // Usage: node tests/bench/equal.mjs PKG_DIR   (ONLY=Redis: the configurations named so, no
-// memory run; MEMORY=N: N deliveries in place of 1,000,000, 0 for none)
+// memory or axum run; MEMORY=N: N deliveries in place of 1,000,000, 0 for none; AXUM=0: no axum)
 
+import { spawnSync } from 'node:child_process';
 import { Agent } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,6 +108,18 @@ if (total > 0 && !process.env.ONLY) {
 redis.stop();
 durable.stop();
 
+// clhooks-axum against hand-written axum: its own bench (a hyper load generator, which Node's
+// could not keep busy), its rows put in this table. AXUM=0 leaves it out.
+const axum = [];
+if (process.env.AXUM !== '0' && !process.env.ONLY) {
+  const run = spawnSync('cargo', ['bench', '--locked', '-q', '-p', 'clhooks-axum', '--bench', 'throughput'],
+    { encoding: 'utf8', env: { ...process.env, CLHOOKS_BENCH_JSON: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = run.stdout.split('\n').find((l) => l.startsWith('clhooks-bench-json '));
+  if (run.status !== 0 || !line) throw new Error(`the axum bench failed (${run.status})`);
+  const measured = JSON.parse(line.slice('clhooks-bench-json '.length));
+  for (let i = 0; i + 1 < measured.length; i += 2) axum.push({ clhooks: measured[i], hand: measured[i + 1] });
+}
+
 const rate = (s) => s.done / (s.ms / 1000);
 const p99 = (s) => percentile(s.times, 99);
 const cpu = (s) => s.cpu / s.done;
@@ -121,6 +137,12 @@ for (const { name, twin, store, clhooks, hand } of rows) {
   if (store === 'queue') {
     console.log(`| ${name}: clhooks p99 under ${GOAL_HANDOFF_P99_MS} ms | | | | | ${p99(clhooks).toFixed(2)} ms | | | ${mark(p99(clhooks) < GOAL_HANDOFF_P99_MS)} | | |`);
   }
+}
+
+for (const { clhooks, hand } of axum) {
+  const speed = clhooks.rate / hand.rate;
+  console.log(`| ${clhooks.name} (${hand.name}; cargo bench -p clhooks-axum --bench throughput, 4 KiB, 2,048 bodies going round) `
+    + `| ${clhooks.rate.toFixed(0)} | ${hand.rate.toFixed(0)} | ${speed.toFixed(2)}× | ${mark(speed >= GOAL_RATE)} | | | | | | ${clhooks.bad} / ${hand.bad} |`);
 }
 
 if (memory.length > 0) {

@@ -348,6 +348,21 @@ fn main() {
             }
         }
     });
+    // For `tests/bench/equal.mjs`, which puts these rows in its table: one JSON line.
+    if std::env::var_os("CLHOOKS_BENCH_JSON").is_some() {
+        let rows: Vec<String> = servers
+            .iter()
+            .map(|s| {
+                format!(
+                    "{{\"name\":{:?},\"rate\":{:.1},\"bad\":{}}}",
+                    s.name,
+                    s.done as f64 / s.seconds,
+                    s.bad
+                )
+            })
+            .collect();
+        println!("clhooks-bench-json [{}]", rows.join(","));
+    }
     println!("  {:<56} {:>22}", "", "requests/s (× by hand)");
     for pair in servers.chunks(2) {
         let hand = pair[1].done as f64 / pair[1].seconds;
