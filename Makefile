@@ -247,6 +247,7 @@ bench: pkg tool-chromium tool-redis
 	BEFORE=$(BEFORE) node tests/bench/receiver.mjs pkg
 	node tests/bench/webcrypto.mjs
 	node tests/bench/equal.mjs pkg
+	node tests/bench/costs.mjs pkg
 
 # Receivers on several instances sharing one claim: Node processes on a real Redis (started by
 # the tests on loopback), the Worker's Durable Object store in workerd.

@@ -22,6 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { Agent } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createClient } from 'redis';
 import { SECRET, deliveries, fileCode, load, loadCount, percentile, probe, startRedis, startServer } from './load.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,6 +37,13 @@ const redis = await startRedis();
 // The queue's Redis keeps what it is given: append-only, fsync every second.
 const durable = await startRedis({ aof: true });
 const HANDLER_MS = 8_000;
+/** Redis's own CPU so far (s), from `INFO cpu`: what a server's turn cost Redis. */
+const admins = new Map();
+async function redisCpu(url) {
+  if (!admins.has(url)) admins.set(url, await createClient({ url }).connect());
+  const info = String(await admins.get(url).sendCommand(['INFO', 'cpu']));
+  return Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1]);
+}
 const GOAL_HANDOFF_P99_MS = 20;
 const configurations = [
   { name: 'no seen-store', store: 'none', twin: 'plain.mjs' },
@@ -67,13 +75,16 @@ for (const { name, store, twin, repeat = 0, durable: onDisk = false } of chosen)
     // Each side its own deliveries, the same ones: the duplicate path is each one's own.
     const next = deliveries(4096, repeat);
     await load(port, agent, next, WARMUP);
-    running.push({ side, child, port, agent, next, ms: 0, done: 0, errors: 0, cpu: 0, times: [] });
+    running.push({ side, child, port, agent, next, ms: 0, done: 0, errors: 0, cpu: 0, redisCpu: 0, times: [] });
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const server of round % 2 ? [...running].reverse() : running) {
+      const usesRedis = store === 'redis' || store === 'queue';
       const before = await probe(server.child);
+      const redisBefore = usesRedis ? await redisCpu(sideEnv.REDIS_URL) : 0;
       const { ms, errors, done } = await load(server.port, server.agent, server.next, WINDOW, server.times);
       server.cpu += (await probe(server.child)).cpu - before.cpu;
+      if (usesRedis) server.redisCpu += (await redisCpu(sideEnv.REDIS_URL)) - redisBefore;
       server.ms += ms;
       server.done += done;
       server.errors += errors;
@@ -105,6 +116,7 @@ if (total > 0 && !process.env.ONLY) {
     child.kill();
   }
 }
+for (const admin of admins.values()) await admin.quit();
 redis.stop();
 durable.stop();
 
@@ -126,23 +138,25 @@ const cpu = (s) => s.cpu / s.done;
 const mark = (ok) => (ok ? 'met' : 'NOT MET');
 console.log(`\nat equal work: distinct 4 KiB signed deliveries (duplicates: 2,000 bodies going round), 32 keep-alive connections, `
   + `${WARMUP} s of warm-up each, then ${ROUNDS} turns of ${WINDOW} s each, side by side; goals: throughput ≥ ${GOAL_RATE}× and p99 ≤ ${GOAL_P99}× the twin's`);
-console.log('| configuration (twin) | clhooks req/s | by hand req/s | ratio | goal | clhooks p99 | by hand p99 | ratio | goal | CPU per request, clhooks / by hand | errors |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('| configuration (twin) | clhooks req/s | by hand req/s | ratio | goal | clhooks p99 | by hand p99 | ratio | goal | CPU per request, clhooks / by hand | Redis CPU per request, clhooks / by hand | errors |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+const redisPer = (s) => `${((s.redisCpu * 1e6) / s.done).toFixed(1)} µs`;
 for (const { name, twin, store, clhooks, hand } of rows) {
   const speed = rate(clhooks) / rate(hand);
   const tail = p99(clhooks) / p99(hand);
   console.log(`| ${name} (twins/${twin}) | ${rate(clhooks).toFixed(0)} | ${rate(hand).toFixed(0)} | ${speed.toFixed(2)}× | ${mark(speed >= GOAL_RATE)} `
     + `| ${p99(clhooks).toFixed(2)} ms | ${p99(hand).toFixed(2)} ms | ${tail.toFixed(2)}× | ${mark(tail <= GOAL_P99)} `
-    + `| ${cpu(clhooks).toFixed(0)} µs / ${cpu(hand).toFixed(0)} µs | ${clhooks.errors} / ${hand.errors} |`);
+    + `| ${cpu(clhooks).toFixed(0)} µs / ${cpu(hand).toFixed(0)} µs | ${clhooks.redisCpu ? `${redisPer(clhooks)} / ${redisPer(hand)}` : ''} `
+    + `| ${clhooks.errors} / ${hand.errors} |`);
   if (store === 'queue') {
-    console.log(`| ${name}: clhooks p99 under ${GOAL_HANDOFF_P99_MS} ms | | | | | ${p99(clhooks).toFixed(2)} ms | | | ${mark(p99(clhooks) < GOAL_HANDOFF_P99_MS)} | | |`);
+    console.log(`| ${name}: clhooks p99 under ${GOAL_HANDOFF_P99_MS} ms | | | | | ${p99(clhooks).toFixed(2)} ms | | | ${mark(p99(clhooks) < GOAL_HANDOFF_P99_MS)} | | | |`);
   }
 }
 
 for (const { clhooks, hand } of axum) {
   const speed = clhooks.rate / hand.rate;
   console.log(`| ${clhooks.name} (${hand.name}; cargo bench -p clhooks-axum --bench throughput, 4 KiB, 2,048 bodies going round) `
-    + `| ${clhooks.rate.toFixed(0)} | ${hand.rate.toFixed(0)} | ${speed.toFixed(2)}× | ${mark(speed >= GOAL_RATE)} | | | | | | ${clhooks.bad} / ${hand.bad} |`);
+    + `| ${clhooks.rate.toFixed(0)} | ${hand.rate.toFixed(0)} | ${speed.toFixed(2)}× | ${mark(speed >= GOAL_RATE)} | | | | | | | ${clhooks.bad} / ${hand.bad} |`);
 }
 
 if (memory.length > 0) {

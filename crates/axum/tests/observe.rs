@@ -5,8 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::Request;
@@ -15,6 +13,9 @@ use clhooks_axum::{Event, Webhooks};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use metrics_util::MetricKind;
 use tower::ServiceExt;
+
+mod logs;
+use logs::Lines;
 
 const SECRET: &str = "observed-secret";
 
@@ -31,34 +32,13 @@ async fn status(app: &Router, request: Request<Body>) -> u16 {
     app.clone().oneshot(request).await.unwrap().status().as_u16()
 }
 
-/// What tracing-subscriber writes, kept.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn metrics_and_logs_get_what_the_core_decided_and_nothing_secret() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     recorder.install().unwrap();
     let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_target(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_writer(move || writer.clone())
-        .finish();
+    let subscriber = lines.subscriber();
     let answers = tracing::subscriber::with_default(subscriber, || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
@@ -150,12 +130,8 @@ fn metrics_and_logs_get_what_the_core_decided_and_nothing_secret() {
         ]
     );
 
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-    let records: Vec<serde_json::Value> = text
-        .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
-        .filter(|record| record["target"] == "clhooks")
-        .collect();
+    let text = lines.text();
+    let records = lines.records();
     assert_eq!(records.len(), 8, "one record per request answered:\n{text}");
     let first = &records[0]["fields"];
     assert_eq!(

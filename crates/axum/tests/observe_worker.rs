@@ -5,8 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -19,6 +17,8 @@ use tower::ServiceExt;
 
 #[path = "../../redis/tests/common/mod.rs"]
 mod common;
+mod logs;
+use logs::Lines;
 
 const SECRET: &str = "observed-secret";
 
@@ -31,28 +31,9 @@ fn delivery(id: &str) -> Request<Body> {
         .unwrap()
 }
 
-/// What tracing-subscriber writes, kept.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Lines {
-    fn settled(&self) -> Vec<serde_json::Value> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
-            .filter(|record| record["target"] == "clhooks" && record["fields"]["attempt"].is_number())
-            .collect()
-    }
+/// The worker's records of settled messages.
+fn settled(lines: &Lines) -> Vec<serde_json::Value> {
+    lines.records().into_iter().filter(|record| record["fields"]["attempt"].is_number()).collect()
 }
 
 #[test]
@@ -61,14 +42,7 @@ fn a_worker_records_each_run_and_each_message_settled_with_the_queues_attributes
     let snapshotter = recorder.snapshotter();
     recorder.install().unwrap();
     let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_target(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_writer(move || writer.clone())
-        .finish();
+    let subscriber = lines.subscriber();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     // The worker's tasks run on the runtime's threads: the process's subscriber.
     tracing::subscriber::set_global_default(subscriber).unwrap();
@@ -94,7 +68,7 @@ fn a_worker_records_each_run_and_each_message_settled_with_the_queues_attributes
             assert_eq!(app.clone().oneshot(delivery(id)).await.unwrap().status(), 200);
         }
         for _ in 0..500 {
-            if lines.settled().len() >= 3 {
+            if settled(&lines).len() >= 3 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -140,8 +114,7 @@ fn a_worker_records_each_run_and_each_message_settled_with_the_queues_attributes
     .collect();
     assert_eq!(runs, expected);
 
-    let mut records: Vec<(String, String, String, u64, String)> = lines
-        .settled()
+    let mut records: Vec<(String, String, String, u64, String)> = settled(&lines)
         .iter()
         .map(|r| {
             let f = &r["fields"];
@@ -164,6 +137,6 @@ fn a_worker_records_each_run_and_each_message_settled_with_the_queues_attributes
             ("WARN".into(), "fail".into(), "retry".into(), 1, String::new()),
         ]
     );
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let text = lines.text();
     assert!(!text.contains(SECRET) && !text.contains("attributes"), "nothing secret in the logs");
 }

@@ -79,9 +79,7 @@ impl JsHealth {
         at: f64,
         latency: f64,
     ) -> JsValue {
-        let answer = Answer { status, body: body.unwrap_or_default() };
-        let webhook = Webhook::verified(topic, secret.as_deref());
-        let attempt = Attempt::of(&answer, ms(at), latency_ms(latency));
+        let (webhook, attempt) = verified_attempt(topic, secret.as_deref(), status, body, at, latency);
         let mut inner = self.inner.borrow_mut();
         let signal = inner.count(&webhook, &attempt);
         let current = inner.tally(&webhook).map_or(0, |t| t.streak);
@@ -146,13 +144,8 @@ impl JsHealth {
         at: f64,
         latency: f64,
     ) -> Array {
-        let attempt =
-            Attempt::of(&Answer { status, body: body.unwrap_or_default() }, ms(at), latency_ms(latency));
-        shared()
-            .count_args(&Webhook::verified(topic, secret.as_deref()), &attempt)
-            .iter()
-            .map(|a| JsValue::from_str(a))
-            .collect()
+        let (webhook, attempt) = verified_attempt(topic, secret.as_deref(), status, body, at, latency);
+        shared().count_args(&webhook, &attempt).iter().map(|a| JsValue::from_str(a)).collect()
     }
 
     /// Whether a Redis store under `prefix` may end a claim and count in one script: on a
@@ -281,4 +274,18 @@ fn text(value: &JsValue) -> String {
         return String::from_utf8_lossy(&js_sys::Uint8Array::new(value).to_vec()).into_owned();
     }
     String::new()
+}
+
+/// The webhook and the attempt of an answer (`status`, and its `body` when it is not a 2xx)
+/// given to a verified delivery of `topic` at `at`, `latency` ms after it arrived.
+fn verified_attempt(
+    topic: &str,
+    secret: Option<&str>,
+    status: u16,
+    body: Option<String>,
+    at: f64,
+    latency: f64,
+) -> (Webhook, Attempt) {
+    let answer = Answer { status, body: body.unwrap_or_default() };
+    (Webhook::verified(topic, secret), Attempt::of(&answer, ms(at), latency_ms(latency)))
 }
