@@ -189,14 +189,16 @@ export function simulate(scenario: Scenario | string, options?: { text?: boolean
  * A seen-store for idempotency, synchronous or not, with an atomic claim that expires. `claim`
  * answers `'fresh'` (the key is the caller's until `done` or `release`, or until `terms.leaseMs`
  * runs out: a holder that died frees it), `'duplicate'` (handled already) or `'in_flight'`
- * (another copy is being handled). `done` records the key as handled for at least
+ * (another copy is being handled); or `{ held }`, what a Redis `SET key f:<token> NX PX lease
+ * GET` found (`null`: taken now; `createRedisStore` claims so), which the core reads. `done`
+ * records the key as handled for at least
  * `terms.keepMs`; `release` gives it up after a failed handler, so the retry runs. A store that
  * throws, rejects or takes longer than the receiver waits (`storeTimeoutMs`) gets 503
  * `store_unavailable`, so that Commerce Layer retries. Shared ones: `createRedisStore`
  * (`clhooks/redis`) and `createDurableObjectStore` (`clhooks/cloudflare`).
  */
 export interface SeenStore {
-  claim(key: string, terms: Terms): Claim | Promise<Claim>;
+  claim(key: string, terms: Terms): Claim | { held: string | null } | Promise<Claim | { held: string | null }>;
   done(key: string, terms: Terms): void | Promise<void>;
   release(key: string): void | Promise<void>;
   /**

@@ -66,6 +66,8 @@ export function createRedisStore(client, options = {}) {
   const tokens = new Map();
   /** Whether the end and the count still go in one script (see endCounting). */
   let folding = true;
+  /** Whether this server claims by script (older than Redis 7.0, see claim). */
+  let claimsByScript = false;
   /** What makes this store's claim tokens unique: a random origin, and how many it made. */
   const origin = randomUUID();
   let claims = 0;
@@ -78,16 +80,36 @@ export function createRedisStore(client, options = {}) {
     prefix,
     /** An ioredis Cluster: the fold script runs there only under a prefix with a hash tag. */
     cluster: client.isCluster === true,
-    /** `'fresh'`, `'duplicate'` or `'in_flight'` (the receiver checks the reply). */
-    async claim(key, terms) {
+    /**
+     * Claims `key` for `terms.leaseMs` with `SET key f:<token> NX PX lease GET`: `{ held }`,
+     * what the key held (`null`: it is this claim's now), which the receiver's core reads. On a
+     * server older than Redis 7.0, which refuses `NX` with `GET`, the claim script from then
+     * on: `'fresh'`, `'duplicate'` or `'in_flight'`.
+     */
+    claim(key, terms) {
       if (typeof key !== 'string' || terms === null || typeof terms !== 'object' || !(terms.leaseMs > 0)) {
-        throw invalid('claim takes a key and the receiver\'s terms ({ leaseMs, keepMs })');
+        return Promise.reject(invalid('claim takes a key and the receiver\'s terms ({ leaseMs, keepMs })'));
       }
       // Unique to this claim: the store's own random origin and a count.
       const mine = `${origin}-${(claims += 1)}`;
-      const claim = await script(send, CLAIM_SCRIPT, ['1', prefix + key, mine, String(Math.max(1, terms.leaseMs))]);
-      if (claim === 'fresh' && !tokens.has(key)) tokens.set(key, mine);
-      return typeof claim === 'string' ? claim : String(claim);
+      const lease = String(Math.max(1, terms.leaseMs));
+      const taken = (fresh) => {
+        if (fresh && !tokens.has(key)) tokens.set(key, mine);
+      };
+      const byScript = () => script(send, CLAIM_SCRIPT, ['1', prefix + key, mine, lease]).then((claim) => {
+        taken(claim === 'fresh');
+        return typeof claim === 'string' ? claim : String(claim);
+      });
+      if (claimsByScript) return byScript();
+      // The client's own promise, no async frame around it.
+      return Promise.resolve(send(['SET', prefix + key, `f:${mine}`, 'NX', 'PX', lease, 'GET'])).then((held) => {
+        taken(held === null || held === undefined);
+        return { held: held ?? null };
+      }, (error) => {
+        if (!/syntax error/i.test(String(error && error.message))) throw error;
+        claimsByScript = true;
+        return byScript();
+      });
     },
     /** Records a key as handled for `terms.keepMs`. */
     async done(key, terms) {

@@ -5,16 +5,18 @@
 //!
 //! A key is one Redis string under a prefix: absent (never handled, or its claim expired),
 //! `f:<token>` while a claimer holds it (with the lease as its expiry), `d` once handled (kept
-//! for [`Terms::keep_ms`]). Each step is one short Lua script, so a claim is atomic and a
-//! claimer whose lease ran out cannot release a key another has taken since.
+//! for [`Terms::keep_ms`]). A claim is one plain `SET … NX PX … GET` (atomic: it takes an absent
+//! key and answers what a taken one holds); the end is one short Lua script, so a claimer whose
+//! lease ran out cannot release a key another has taken since. A server older than Redis 7.0
+//! (no `NX` with `GET`) claims with the claim script, the same step in Lua.
 
 use crate::error::Error;
 use crate::health::redis::RedisHealth;
 use crate::health::{Attempt, Webhook};
 use crate::receiver::{Claim, Terms};
 
-/// The claim script: `EVAL CLAIM_SCRIPT 1 key token lease_ms` answers `fresh`, `duplicate` or
-/// `in_flight`.
+/// The claim script, for a server older than Redis 7.0 (see [`RedisProtocol::claims_by_script`]):
+/// `EVAL CLAIM_SCRIPT 1 key token lease_ms` answers `fresh`, `duplicate` or `in_flight`.
 pub const CLAIM_SCRIPT: &str = include_str!("store/claim.lua");
 
 /// The end script: `EVAL END_SCRIPT 1 key token handled keep_ms` (`handled` is `1` to record,
@@ -68,9 +70,59 @@ impl RedisProtocol {
         format!("{}{key}", self.prefix)
     }
 
-    /// `EVAL` of the claim script for `key`, by the claimer `token` (unique to this claim).
+    /// The claim of `key` by the claimer `token` (unique to this claim): `SET key f:token NX PX
+    /// lease_ms GET`, which takes the key when it is absent and answers what it held (nil when
+    /// it took it): read with [`RedisProtocol::claim_held`]. One plain command, no script.
     #[must_use]
     pub fn claim(&self, key: &str, token: &str, terms: Terms) -> Vec<String> {
+        vec![
+            "SET".into(),
+            self.key(key),
+            format!("f:{token}"),
+            "NX".into(),
+            "PX".into(),
+            terms.lease_ms.max(1).to_string(),
+            "GET".into(),
+        ]
+    }
+
+    /// What a claim found: nothing (`None`, the key is now the claimer's), a handled or queued
+    /// key (`d`, `q`), or another claimer's `f:<token>`.
+    ///
+    /// ```
+    /// use clhooks::{store::RedisProtocol, Claim};
+    /// assert_eq!(RedisProtocol::claim_held(None), Claim::Fresh);
+    /// assert_eq!(RedisProtocol::claim_held(Some("d")), Claim::Duplicate);
+    /// assert_eq!(RedisProtocol::claim_held(Some("q")), Claim::Duplicate);
+    /// assert_eq!(RedisProtocol::claim_held(Some("f:another")), Claim::InFlight);
+    /// ```
+    #[must_use]
+    pub fn claim_held(held: Option<&str>) -> Claim {
+        match held {
+            None => Claim::Fresh,
+            Some("d" | "q") => Claim::Duplicate,
+            Some(_) => Claim::InFlight,
+        }
+    }
+
+    /// Whether the error a claim got says the server does not take `NX` with `GET` (Redis
+    /// before 7.0 answers `ERR syntax error`): claim with [`RedisProtocol::claim_script`] from
+    /// then on.
+    ///
+    /// ```
+    /// use clhooks::store::RedisProtocol;
+    /// assert!(RedisProtocol::claims_by_script("ERR syntax error"));
+    /// assert!(!RedisProtocol::claims_by_script("LOADING Redis is loading the dataset in memory"));
+    /// ```
+    #[must_use]
+    pub fn claims_by_script(error: &str) -> bool {
+        error.to_ascii_lowercase().contains("syntax error")
+    }
+
+    /// `EVAL` of the claim script: the claim of [`RedisProtocol::claim`] on a server older than
+    /// Redis 7.0, answered as [`RedisProtocol::claim_reply`] reads.
+    #[must_use]
+    pub fn claim_script(&self, key: &str, token: &str, terms: Terms) -> Vec<String> {
         vec![
             "EVAL".into(),
             CLAIM_SCRIPT.into(),

@@ -8,20 +8,26 @@
 -- success's time, op when the streak opened the circuit.
 -- Answers {signal, streak, now}: signal '' (nothing crossed), 'streak' or 'ended', with the
 -- streak it is about, and the streak now.
-redis.call('SADD', KEYS[2], ARGV[1])
-local streak = tonumber(redis.call('HGET', KEYS[1], 's') or '0') or 0
+local held = redis.call('HMGET', KEYS[1], 's', 'op')
+-- The hash is made by its first count: then it joins the set.
+if not held[1] then
+  redis.call('SADD', KEYS[2], ARGV[1])
+end
+local streak = tonumber(held[1] or '0') or 0
+local opened = held[2]
 local notice = tonumber(ARGV[6])
 local breaker = tonumber(ARGV[7])
 if ARGV[2] == '' then
+  if opened then
+    redis.call('HDEL', KEYS[1], 'op')
+  end
   redis.call('HSET', KEYS[1], 's', '0', 'ok', ARGV[4])
-  redis.call('HDEL', KEYS[1], 'op')
   if notice > 0 and streak >= notice then
     return {'ended', streak, 0}
   end
   return {'', 0, 0}
 end
 -- A delivery sent after the circuit opened: someone reset it, and this streak is new.
-local opened = redis.call('HGET', KEYS[1], 'op')
 if opened and tonumber(ARGV[5]) > tonumber(opened) then
   streak = 0
   opened = false

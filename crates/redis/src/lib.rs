@@ -2,7 +2,7 @@
 //! claim per delivery with a lease, handled keys kept for Commerce Layer's retry window.
 //!
 //! It only moves bytes: the commands and what their replies mean are the core's
-//! ([`clhooks::store::RedisProtocol`], the same two Lua scripts the npm package's
+//! ([`clhooks::store::RedisProtocol`], the same commands and Lua scripts the npm package's
 //! `clhooks/redis` sends), and the receiver says what to ask for ([`Receiver::terms`]) and what
 //! to answer when Redis fails ([`Receiver::store_failed`], 503). Receivers in Rust and in
 //! JavaScript can share one Redis: their keys and scripts are the same.
@@ -48,6 +48,8 @@ pub struct RedisStore {
     count: AtomicU64,
     /// Whether the end and the count still go in one script (see [`RedisStore::end_counting`]).
     folding: AtomicBool,
+    /// Whether this server claims by script (older than Redis 7.0, see [`RedisStore::claim`]).
+    by_script: AtomicBool,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -85,6 +87,7 @@ impl RedisStore {
             origin: format!("{}-{nanos:x}", std::process::id()),
             count: AtomicU64::new(0),
             folding: AtomicBool::new(true),
+            by_script: AtomicBool::new(false),
         }
     }
 
@@ -98,7 +101,8 @@ impl RedisStore {
 
     /// Claims `key` for [`Terms::lease_ms`]: [`Claim::Fresh`] (it is this store's until
     /// [`RedisStore::done`], [`RedisStore::release`] or the lease's end), `Duplicate` or
-    /// `InFlight`.
+    /// `InFlight`. One `SET … NX PX … GET`; on a server older than Redis 7.0, which refuses
+    /// it, the claim script from then on.
     ///
     /// # Errors
     ///
@@ -106,8 +110,20 @@ impl RedisStore {
     pub async fn claim(&self, key: &str, terms: Terms) -> clhooks::Result<Claim> {
         let n = self.count.fetch_add(1, Ordering::Relaxed);
         let token = format!("{}-{n}", self.origin);
-        let reply: String = self.send(&self.protocol.claim(key, &token, terms)).await?;
-        let claim = RedisProtocol::claim_reply(&reply)?;
+        let claim = if self.by_script.load(Ordering::Relaxed) {
+            let reply: String = self.send(&self.protocol.claim_script(key, &token, terms)).await?;
+            RedisProtocol::claim_reply(&reply)?
+        } else {
+            match self.send::<Option<String>>(&self.protocol.claim(key, &token, terms)).await {
+                Ok(held) => RedisProtocol::claim_held(held.as_deref()),
+                Err(Error::StoreUnavailable { message }) if RedisProtocol::claims_by_script(&message) => {
+                    self.by_script.store(true, Ordering::Relaxed);
+                    let reply: String = self.send(&self.protocol.claim_script(key, &token, terms)).await?;
+                    RedisProtocol::claim_reply(&reply)?
+                }
+                Err(error) => return Err(error),
+            }
+        };
         // A live entry is never replaced: a second fresh claim of one key (after the first
         // lease ran out) is ended by its lease, not by a token that could free the other's.
         if claim == Claim::Fresh {
@@ -206,12 +222,52 @@ async fn query<T: redis::FromRedisValue>(
     connection: &ConnectionManager,
     args: &[String],
 ) -> clhooks::Result<T> {
-    let mut command = redis::Cmd::new();
-    for arg in args {
-        command.arg(arg);
+    run(&mut connection.clone(), args).await.map_err(|e| unavailable(&e))
+}
+
+/// Each script's SHA-1 (its name in Redis's script cache), by its text.
+static SHAS: Mutex<Vec<(Vec<u8>, String)>> = Mutex::new(Vec::new());
+
+fn sha(script: &[u8]) -> String {
+    let mut known = SHAS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, sha)) = known.iter().find(|(text, _)| text.as_slice() == script) {
+        return sha.clone();
     }
-    let mut connection = connection.clone();
-    command.query_async(&mut connection).await.map_err(|e| unavailable(&e))
+    let sha = redis::Script::new(&String::from_utf8_lossy(script)).get_hash().to_owned();
+    known.push((script.to_vec(), sha.clone()));
+    sha
+}
+
+/// Sends one of the core's commands. An `EVAL` goes by the script's SHA-1 (`EVALSHA`: the text
+/// is not sent, nor hashed by Redis, every time), and with its text when this Redis does not
+/// have it yet (`NOSCRIPT`: after a restart or a `SCRIPT FLUSH`), which caches it.
+async fn run<T, A>(connection: &mut impl redis::aio::ConnectionLike, args: &[A]) -> redis::RedisResult<T>
+where
+    T: redis::FromRedisValue,
+    A: AsRef<[u8]>,
+{
+    let command = |args: &mut dyn Iterator<Item = &[u8]>| {
+        let mut command = redis::Cmd::new();
+        for arg in args {
+            command.arg(arg);
+        }
+        command
+    };
+    if let [eval, script, rest @ ..] = args {
+        if eval.as_ref() == b"EVAL" {
+            let sha = sha(script.as_ref());
+            let by_sha = command(
+                &mut [b"EVALSHA".as_slice(), sha.as_bytes()]
+                    .into_iter()
+                    .chain(rest.iter().map(AsRef::as_ref)),
+            );
+            match by_sha.query_async(connection).await {
+                Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {}
+                done => return done,
+            }
+        }
+    }
+    command(&mut args.iter().map(AsRef::as_ref)).query_async(connection).await
 }
 
 /// Counts an attempt with the core's count script (the store's and the queue's streaks).

@@ -125,12 +125,7 @@ impl RedisQueue {
     }
 
     async fn send(&self, args: Vec<Vec<u8>>) -> clhooks::Result<Value> {
-        let mut command = redis::Cmd::new();
-        for arg in args {
-            command.arg(arg);
-        }
-        let mut connection = self.connection.clone();
-        command.query_async(&mut connection).await.map_err(|e| unavailable(&e))
+        crate::run(&mut self.connection.clone(), &args).await.map_err(|e| unavailable(&e))
     }
 
     /// Up to `count` dead letters from `after` (the oldest without), oldest first.

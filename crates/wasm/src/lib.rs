@@ -125,6 +125,27 @@ mod shared {
         })
     }
 
+    /// A seen-store's claim: `'fresh'`, `'duplicate'`, `'in_flight'`, or `{ held }`, what a Redis
+    /// `SET … NX … GET` found (`clhooks/redis`), read by the core. `None` for anything else.
+    pub(crate) fn claim_value(value: &JsValue) -> Option<clhooks::Claim> {
+        if let Some(text) = value.as_string() {
+            return match text.as_str() {
+                "fresh" => Some(clhooks::Claim::Fresh),
+                "duplicate" => Some(clhooks::Claim::Duplicate),
+                "in_flight" => Some(clhooks::Claim::InFlight),
+                _ => None,
+            };
+        }
+        if !value.is_object() {
+            return None;
+        }
+        let held = Reflect::get(value, &key("held")).ok()?;
+        if held.is_null() {
+            return Some(clhooks::store::RedisProtocol::claim_held(None));
+        }
+        held.as_string().map(|held| clhooks::store::RedisProtocol::claim_held(Some(&held)))
+    }
+
     pub(crate) fn set(target: &Object, name: &'static str, value: &JsValue) {
         let _ = Reflect::set(target, &key(name), value);
     }

@@ -99,14 +99,11 @@ fn step1(
 }
 
 fn claim(value: &JsValue) -> Result<Claim, BindingError> {
-    match value.as_string().as_deref() {
-        Some("fresh") => Ok(Claim::Fresh),
-        Some("duplicate") => Ok(Claim::Duplicate),
-        Some("in_flight") => Ok(Claim::InFlight),
-        _ => Err(BindingError::invalid(
-            "a seen-store's claim() must give \"fresh\", \"duplicate\" or \"in_flight\"",
-        )),
-    }
+    crate::shared::claim_value(value).ok_or_else(|| {
+        BindingError::invalid(
+            "a seen-store's claim() must give \"fresh\", \"duplicate\", \"in_flight\" or { held }",
+        )
+    })
 }
 
 fn topic(value: &JsValue) -> Result<Topic, BindingError> {

@@ -172,16 +172,14 @@ impl JsWorker {
         self.inner.borrow_mut().extended(job, owned, ms(now));
     }
 
-    /// What the seen-store said of `job`'s run claim: `'fresh'`, `'duplicate'` or `'in_flight'`
-    /// (anything else counts as the store failing).
+    /// What the seen-store said of `job`'s run claim: `'fresh'`, `'duplicate'`, `'in_flight'` or
+    /// `{ held }` (anything else counts as the store failing).
     #[wasm_bindgen(js_name = runClaimed)]
     pub fn run_claimed(&self, job: u32, claim: &JsValue, now: f64) {
         let mut inner = self.inner.borrow_mut();
-        match claim.as_string().as_deref() {
-            Some("fresh") => inner.run_claimed(job, clhooks::Claim::Fresh, ms(now)),
-            Some("duplicate") => inner.run_claimed(job, clhooks::Claim::Duplicate, ms(now)),
-            Some("in_flight") => inner.run_claimed(job, clhooks::Claim::InFlight, ms(now)),
-            _ => inner.run_claim_failed(job, ms(now)),
+        match crate::shared::claim_value(claim) {
+            Some(claimed) => inner.run_claimed(job, claimed, ms(now)),
+            None => inner.run_claim_failed(job, ms(now)),
         }
     }
 
