@@ -14,7 +14,7 @@ WASM_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runn
 WASM_RELEASE := target/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
 
 .PHONY: help demo test tools tool-wasm-target tool-wasm-bindgen tool-chromium tool-node-versions lint \
-        test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-receivers test-cli test-scale test-examples bench tool-deno tool-redis rust-receiver \
+        test-native test-wasm-node test-wasm-browser wasm-size pkg test-packaging test-receivers test-cli test-scale test-examples bench tool-deno tool-redis tool-valgrind rust-receiver \
         examples-pkg inspector test-inspector test-docs fuzz release-check stress stages-start reference
 
 help:
@@ -69,6 +69,12 @@ tool-redis:
 	@if ! command -v redis-server >/dev/null; then \
 	  echo "installing Debian's redis-server"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	fi
+
+tool-valgrind:
+	@if ! command -v valgrind >/dev/null; then \
+	  echo "installing Debian's valgrind"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; \
 	fi
 
 ## Checks ----------------------------------------------------------------------------------
@@ -238,8 +244,9 @@ release-check: pkg
 # to the same rounds, to compare a change with what came before it.
 BEFORE ?=
 BENCH_NOSIMD := target/bench-nosimd
-bench: pkg tool-chromium tool-redis
+bench: pkg tool-chromium tool-redis tool-valgrind
 	cargo bench --locked --bench core
+	node tests/bench/instructions.mjs
 	RUSTFLAGS="" cargo build --locked --profile wasm -p clhooks-wasm --lib --no-default-features --features receiver \
 	  --target $(WASM_TARGET) --target-dir $(BENCH_NOSIMD)
 	wasm-bindgen --target nodejs --out-dir $(BENCH_NOSIMD)/glue $(BENCH_NOSIMD)/$(WASM_TARGET)/wasm/clhooks_wasm.wasm
