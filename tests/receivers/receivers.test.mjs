@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = new URL('../../', import.meta.url);
@@ -471,6 +472,39 @@ test('an endless or oversized body is answered 413 at the limit, not read to its
   const res = await handleRequest(request, { secret: 's', maxBodyBytes: max });
   assert.equal(res.status, 413);
   assert.ok(pulled <= max + 4 * 65536, `${pulled} bytes pulled`);
+});
+
+test('deliveries waiting side by side are each woken at their own time, in order, whether or not the earliest wake-up is cancelled first', async () => {
+  const answered = [];
+  const waiting = (name, timeoutMs, handler) => {
+    const webhooks = new Webhooks({ secret: 's', handlerTimeoutMs: timeoutMs, onError: null });
+    webhooks.on('orders.place', handler);
+    return webhooks.process(delivery(document('orders', name), 's')).then(({ status }) => answered.push([name, status]));
+  };
+  const never = () => new Promise(() => {});
+  // b's wake-up is the earliest and is cancelled when its handler ends; a's and c's still come.
+  await Promise.all([
+    waiting('a', 300, never),
+    waiting('b', 150, () => new Promise((ok) => setTimeout(ok, 20))),
+    waiting('c', 200, never),
+  ]);
+  assert.deepEqual(answered, [['b', 200], ['c', 503], ['a', 503]]);
+});
+
+test('a wake-up holds the process while an answer waits for it, and not after', () => {
+  // A handler that never settles: its 503 comes from a wake-up, which must keep the process
+  // alive (the top-level await would end it unsettled otherwise); once answered, what is left
+  // (the claim's lease, 45 s) holds nothing, and the process ends.
+  const code = `
+    const { Webhooks, sign } = await import(${JSON.stringify(new URL('pkg/node.mjs', root).href)});
+    const webhooks = new Webhooks({ secret: 's', handlerTimeoutMs: 100, onError: null });
+    webhooks.on('orders.place', () => new Promise(() => {}));
+    const body = '{"data":{"id":"x","type":"orders","attributes":{}}}';
+    const { status } = await webhooks.process({ method: 'POST', body, headers: { 'x-commercelayer-signature': sign(body, 's'), 'x-commercelayer-topic': 'orders.place' } });
+    console.log(status, process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length);`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60_000 });
+  // No timer holds the process once answered (an unref'd one is not listed).
+  assert.deepEqual([run.signal, run.status, run.stdout.trim()], [null, 0, '503 0'], run.stderr);
 });
 
 test('a handler past handlerTimeoutMs: 503, its claim kept while it runs (copies 409), then recorded, so it runs once', async () => {
