@@ -12,6 +12,8 @@
 // Then memory over time: each memory-store server's RSS after 100,000 and after 1,000,000
 // distinct deliveries (goal: within 10%).
 //
+// The Worker rows run both as module Workers in workerd (Miniflare), on its loopback port.
+//
 // The axum rows come from `cargo bench -p clhooks-axum --bench throughput` (its own hyper load
 // generator: Node's could not keep axum busy), run from here.
 //
@@ -26,6 +28,7 @@ import { createClient } from 'redis';
 import { SECRET, deliveries, fileCode, load, loadCount, percentile, probe, startRedis, startServer } from './load.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
 const pkgDir = resolve(process.argv[2] ?? 'pkg');
 const WARMUP = 2;
 const WINDOW = 1;
@@ -53,37 +56,55 @@ const configurations = [
   { name: 'Redis store, duplicates', store: 'redis', twin: 'redis.mjs', repeat: 2_000 },
   // A worker runs the clhooks queue meanwhile, its handlers taking 8 s each: answers must not wait for it.
   { name: `handoff to a Redis stream, handlers taking ${HANDLER_MS / 1000} s`, store: 'queue', twin: 'handoff.mjs', durable: true },
+  // Module Workers in workerd (Miniflare): clhooks' fetch receiver and one on WebCrypto by hand.
+  { name: 'Worker in workerd, no seen-store', store: 'none', twin: 'worker.mjs', workerd: true },
+  { name: 'Worker in workerd, memory store', store: 'memory', twin: 'worker.mjs', workerd: true },
 ];
+
+/**
+ * A module Worker in workerd (Miniflare) on a loopback port: `{ port, stop }`. Its CPU is
+ * workerd's, not a Node process's: not probed.
+ */
+async function startWorkerd(scriptPath, bindings) {
+  const { Miniflare } = await import(join(root, 'node_modules/miniflare/dist/src/index.js'));
+  const mf = new Miniflare({
+    modules: true, scriptPath, modulesRoot: root, host: '127.0.0.1', port: 0, compatibilityDate: '2026-04-01', bindings,
+    modulesRules: [{ type: 'ESModule', include: ['**/*.js', '**/*.mjs'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
+  });
+  return { port: Number((await mf.ready).port), stop: () => mf.dispose() };
+}
 
 // ONLY=text: the configurations whose name has it, alone (to measure one change).
 const chosen = configurations.filter(({ name }) => !process.env.ONLY || name.includes(process.env.ONLY));
 const env = { CL_WEBHOOK_SECRET: SECRET, REDIS_URL: redis.url, PKG: pkgDir };
 const rows = [];
-for (const { name, store, twin, repeat = 0, durable: onDisk = false } of chosen) {
+for (const { name, store, twin, repeat = 0, durable: onDisk = false, workerd = false } of chosen) {
   const sideEnv = onDisk ? { ...env, REDIS_URL: durable.url } : env;
   const worker = store === 'queue'
     ? await startServer(fileCode(join(here, 'clhooks-worker.mjs')), { ...sideEnv, HANDLER_MS: String(HANDLER_MS) })
     : undefined;
   const sides = [
-    { side: 'clhooks', code: fileCode(join(here, 'clhooks-receiver.mjs')), env: { ...sideEnv, STORE: store } },
-    { side: 'by hand', code: fileCode(join(here, 'twins', twin)), env: sideEnv },
+    { side: 'clhooks', file: join(here, workerd ? 'clhooks-workerd.mjs' : 'clhooks-receiver.mjs'), env: { ...sideEnv, STORE: store } },
+    { side: 'by hand', file: join(here, 'twins', twin), env: { ...sideEnv, STORE: store } },
   ];
   const running = [];
-  for (const { side, code, env: sideEnv } of sides) {
-    const { child, port } = await startServer(code, sideEnv);
+  for (const { side, file, env: sideEnv } of sides) {
+    const { child, port, stop } = workerd
+      ? await startWorkerd(file, { CL_WEBHOOK_SECRET: SECRET, STORE: store })
+      : await startServer(fileCode(file), sideEnv);
     const agent = new Agent({ keepAlive: true, maxSockets: 32 });
     // Each side its own deliveries, the same ones: the duplicate path is each one's own.
     const next = deliveries(4096, repeat);
     await load(port, agent, next, WARMUP);
-    running.push({ side, child, port, agent, next, ms: 0, done: 0, errors: 0, cpu: 0, redisCpu: 0, times: [] });
+    running.push({ side, child, stop, port, agent, next, ms: 0, done: 0, errors: 0, cpu: 0, redisCpu: 0, times: [] });
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const server of round % 2 ? [...running].reverse() : running) {
       const usesRedis = store === 'redis' || store === 'queue';
-      const before = await probe(server.child);
+      const before = server.child ? await probe(server.child) : undefined;
       const redisBefore = usesRedis ? await redisCpu(sideEnv.REDIS_URL) : 0;
       const { ms, errors, done } = await load(server.port, server.agent, server.next, WINDOW, server.times);
-      server.cpu += (await probe(server.child)).cpu - before.cpu;
+      if (before) server.cpu += (await probe(server.child)).cpu - before.cpu;
       if (usesRedis) server.redisCpu += (await redisCpu(sideEnv.REDIS_URL)) - redisBefore;
       server.ms += ms;
       server.done += done;
@@ -92,7 +113,8 @@ for (const { name, store, twin, repeat = 0, durable: onDisk = false } of chosen)
   }
   for (const server of running) {
     server.agent.destroy();
-    server.child.kill();
+    if (server.child) server.child.kill();
+    else await server.stop();
   }
   worker?.child.kill();
   rows.push({ name, twin, store, clhooks: running[0], hand: running[1] });
@@ -146,7 +168,7 @@ for (const { name, twin, store, clhooks, hand } of rows) {
   const tail = p99(clhooks) / p99(hand);
   console.log(`| ${name} (twins/${twin}) | ${rate(clhooks).toFixed(0)} | ${rate(hand).toFixed(0)} | ${speed.toFixed(2)}× | ${mark(speed >= GOAL_RATE)} `
     + `| ${p99(clhooks).toFixed(2)} ms | ${p99(hand).toFixed(2)} ms | ${tail.toFixed(2)}× | ${mark(tail <= GOAL_P99)} `
-    + `| ${cpu(clhooks).toFixed(0)} µs / ${cpu(hand).toFixed(0)} µs | ${clhooks.redisCpu ? `${redisPer(clhooks)} / ${redisPer(hand)}` : ''} `
+    + `| ${clhooks.child ? `${cpu(clhooks).toFixed(0)} µs / ${cpu(hand).toFixed(0)} µs` : ''} | ${clhooks.redisCpu ? `${redisPer(clhooks)} / ${redisPer(hand)}` : ''} `
     + `| ${clhooks.errors} / ${hand.errors} |`);
   if (store === 'queue') {
     console.log(`| ${name}: clhooks p99 under ${GOAL_HANDOFF_P99_MS} ms | | | | | ${p99(clhooks).toFixed(2)} ms | | | ${mark(p99(clhooks) < GOAL_HANDOFF_P99_MS)} | | | |`);
