@@ -472,6 +472,13 @@ test('an endless or oversized body is answered 413 at the limit, not read to its
   const res = await handleRequest(request, { secret: 's', maxBodyBytes: max });
   assert.equal(res.status, 413);
   assert.ok(pulled <= max + 4 * 65536, `${pulled} bytes pulled`);
+  // A body of declared length is read whole, then held to the limit all the same: a Request
+  // made by hand that says less than it carries, and one within the limit.
+  const lying = new Request('http://127.0.0.1/hooks', { method: 'POST', body: new Uint8Array(max + 1), headers: { ...headers(Buffer.from('x'), 's'), 'content-length': '10' } });
+  assert.equal((await handleRequest(lying, { secret: 's', maxBodyBytes: max })).status, 413);
+  const body = document('orders', 'declared');
+  const declared = new Request('http://127.0.0.1/hooks', { method: 'POST', body, headers: { ...headers(body, 's'), 'content-length': String(body.length) } });
+  assert.equal((await handleRequest(declared, { secret: 's', maxBodyBytes: max })).status, 200);
 });
 
 test('deliveries waiting side by side are each woken at their own time, in order, whether or not the earliest wake-up is cancelled first', async () => {
