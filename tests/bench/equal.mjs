@@ -18,9 +18,10 @@
 // generator: Node's could not keep axum busy), run from here.
 //
 // Usage: node tests/bench/equal.mjs PKG_DIR   (ONLY=Redis: the configurations named so, no
-// memory or axum run; MEMORY=N: N deliveries in place of 1,000,000, 0 for none; AXUM=0: no axum)
+// memory, axum or 44 KB run, ONLY=denormalize the 44 KB run alone; MEMORY=N: N deliveries in place of 1,000,000, 0 for none; AXUM=0: no axum)
 
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,7 @@ const WINDOW = 1;
 const ROUNDS = 6;
 const GOAL_RATE = 0.9;
 const GOAL_P99 = 1.2;
+const GOAL_44K = 1.1;
 
 const redis = await startRedis();
 // The queue's Redis keeps what it is given: append-only, fsync every second.
@@ -154,6 +156,45 @@ if (process.env.AXUM !== '0' && !process.env.ONLY) {
   for (let i = 0; i + 1 < measured.length; i += 2) axum.push({ clhooks: measured[i], hand: measured[i + 1] });
 }
 
+// Receive and denormalize the real 44 KB orders.place in this process, side by side with
+// Commerce Layer's @commercelayer/sdk-utils (checkSignature + denormalizePayload, which take
+// text): from the bytes a server reads (sdk-utils' side decodes them first, as its user must),
+// and from text. Each warmed up first, then ROUNDS_44K rounds of CALLS_44K calls each in turn.
+const denormalizing = [];
+if (!process.env.ONLY || process.env.ONLY === 'denormalize') {
+  const { checkSignature, denormalizePayload } = await import('@commercelayer/sdk-utils');
+  const { Verifier, sign } = await import(join(pkgDir, 'node.mjs'));
+  const fixture = readFileSync(join(root, 'tests/vectors/orders-place-payload.json'));
+  const text = fixture.toString('utf8');
+  const signature = sign(fixture, SECRET);
+  const headers = { 'x-commercelayer-signature': signature, 'x-commercelayer-topic': 'orders.place' };
+  const verifier = new Verifier(SECRET);
+  const byHand = (body) => {
+    if (!checkSignature(body, signature, SECRET).ok) throw new Error('sdk-utils refused the fixture');
+    return denormalizePayload(body);
+  };
+  const pairs = [
+    ['from the bytes a server reads', () => verifier.receive(fixture, headers).denormalize(), () => byHand(fixture.toString('utf8'))],
+    ['from text', () => verifier.receive(text, headers).denormalize(), () => byHand(text)],
+  ];
+  const ROUNDS_44K = 15;
+  const CALLS_44K = 200;
+  for (const [how, ours, theirs] of pairs) {
+    for (const f of [ours, theirs]) for (let i = 0; i < 2000; i++) f();
+    const times = [[], []];
+    for (let round = 0; round < ROUNDS_44K; round++) {
+      for (const side of round % 2 ? [1, 0] : [0, 1]) {
+        const f = side === 0 ? ours : theirs;
+        const began = performance.now();
+        for (let i = 0; i < CALLS_44K; i++) f();
+        times[side].push((performance.now() - began) / CALLS_44K);
+      }
+    }
+    const [clhooksMs, handMs] = times.map((t) => percentile(t, 50));
+    denormalizing.push({ how, clhooksMs, handMs, bytes: fixture.length });
+  }
+}
+
 const rate = (s) => s.done / (s.ms / 1000);
 const p99 = (s) => percentile(s.times, 99);
 const cpu = (s) => s.cpu / s.done;
@@ -179,6 +220,12 @@ for (const { clhooks, hand } of axum) {
   const speed = clhooks.rate / hand.rate;
   console.log(`| ${clhooks.name} (${hand.name}; cargo bench -p clhooks-axum --bench throughput, 4 KiB, 2,048 bodies going round) `
     + `| ${clhooks.rate.toFixed(0)} | ${hand.rate.toFixed(0)} | ${speed.toFixed(2)}× | ${mark(speed >= GOAL_RATE)} | | | | | | | ${clhooks.bad} / ${hand.bad} |`);
+}
+
+for (const { how, clhooksMs, handMs, bytes } of denormalizing) {
+  const ratio = clhooksMs / handMs;
+  console.log(`| receive + denormalize the real orders.place (${bytes.toLocaleString('en')} bytes), ${how}, in one process (@commercelayer/sdk-utils checkSignature + denormalizePayload; median of 15 rounds) `
+    + `| ${(1000 / clhooksMs).toFixed(0)} /s | ${(1000 / handMs).toFixed(0)} /s | time ${ratio.toFixed(2)}× | ${mark(ratio <= GOAL_44K)} (time ≤ ${GOAL_44K}×) | | | | | | | |`);
 }
 
 if (memory.length > 0) {
