@@ -33,7 +33,7 @@ fn document(n: usize) -> Vec<u8> {
 const PIECES: [&str; 7] = [
     "verify: Verifier::verify, 4 KiB",
     "receive: Receiver::receive (verify, topic, parse, key), 4 KiB",
-    "claim: MemoryStore::claim of a new key, 10,000 kept",
+    "claim: MemoryStore::claim of a new key and its record (done), 10,000 kept",
     "answer: Receiver::handle, memory store, a handler doing nothing (verify, parse, claim, end, answer), 4 KiB",
     "duplicate: Receiver::handle of a delivery handled before, 4 KiB",
     "receive-44k: clhooks::receive of the real orders.place (44 KB)",
@@ -69,11 +69,13 @@ fn main() {
         ("X-CommerceLayer-Topic", "orders.place"),
     ];
     let event = receive(fixture, fixture_headers, &verifier).unwrap();
-    // The memory store at its capacity, as a receiver's is after its first 10,000 deliveries.
+    // The memory store at its capacity, as a receiver's is after its first 10,000 deliveries:
+    // each further record forgets the oldest, so the store's size stays where it is.
     let keys: Vec<String> = (0..10_000 + MOST_CLAIMS).map(|i| format!("key-{i:08}")).collect();
     for key in &keys[..10_000] {
         use clhooks::SeenStore;
         store.claim(key, terms).unwrap();
+        store.done(key, terms).unwrap();
     }
     // The deliveries a duplicate run sees again.
     if piece == "duplicate" {
@@ -90,6 +92,7 @@ fn main() {
             "claim" => {
                 use clhooks::SeenStore;
                 black_box(store.claim(&keys[10_000 + i], terms).unwrap());
+                store.done(&keys[10_000 + i], terms).unwrap();
             }
             "answer" | "duplicate" => assert_eq!(black_box(handled(i)).status, 200),
             "receive-44k" => {

@@ -356,7 +356,13 @@ export function createReceivers(api) {
     awaiting() {
       const inputs = this.inputs;
       queueMicrotask(() => {
-        if (this.inputs === inputs) this.wait();
+        if (this.inputs !== inputs) return;
+        try {
+          this.wait();
+        } catch (error) {
+          // The core failed (a trap): answered so, as `input` does.
+          this.give(failure(error));
+        }
       });
     }
 
@@ -1203,6 +1209,9 @@ export function createReceivers(api) {
     }
   }
 
+  /** Whether this is workerd, whose requests' bodies are held to their Content-Length. */
+  const framedBodies = globalThis.navigator?.userAgent === 'Cloudflare-Workers';
+
   /** A declared Content-Length over `max` (a header the runtime has checked is a number). */
   const declaredOver = (length, max) => length != null && length !== '' && Number(length) > max;
 
@@ -1217,11 +1226,12 @@ export function createReceivers(api) {
       if (stream) stream.cancel().catch(() => {});
       return { body: new Uint8Array(), tooLarge: true };
     }
-    // A length declared within `max`, which the server's HTTP parser holds the body to: read
-    // whole by the runtime, in one call (in workerd a stream read chunk by chunk cost more than
-    // the rest of the request). Checked again after, for a Request made by hand that says less
-    // than it carries.
-    if (stream && typeof declared === 'string' && /^[0-9]+$/.test(declared)) {
+    // In workerd, a length declared within `max`, which its HTTP layer holds the body to: read
+    // whole by the runtime, in one call (a stream read chunk by chunk cost more than the rest of
+    // the request there). Checked again after, for a Request made by hand that says less than
+    // it carries. Elsewhere (a framework's Request may keep a header its body no longer
+    // matches) the read is bounded chunk by chunk.
+    if (framedBodies && stream && typeof declared === 'string' && /^[0-9]+$/.test(declared)) {
       const body = new Uint8Array(await request.arrayBuffer());
       return body.length > max ? { body: new Uint8Array(), tooLarge: true } : { body, tooLarge: false };
     }

@@ -104,7 +104,8 @@ export function createRedisStore(client, options = {}) {
       // The client's own promise, no async frame around it.
       return Promise.resolve(send(['SET', prefix + key, `f:${mine}`, 'NX', 'PX', lease, 'GET'])).then((held) => {
         taken(held === null || held === undefined);
-        return { held: held ?? null };
+        // A client set to give bytes (a Buffer) gives the same text.
+        return { held: held === null || held === undefined ? null : String(held) };
       }, (error) => {
         if (!/syntax error/i.test(String(error && error.message))) throw error;
         claimsByScript = true;

@@ -8,11 +8,8 @@
 -- success's time, op when the streak opened the circuit.
 -- Answers {signal, streak, now}: signal '' (nothing crossed), 'streak' or 'ended', with the
 -- streak it is about, and the streak now.
+redis.call('SADD', KEYS[2], ARGV[1])
 local held = redis.call('HMGET', KEYS[1], 's', 'op')
--- The hash is made by its first count: then it joins the set.
-if not held[1] then
-  redis.call('SADD', KEYS[2], ARGV[1])
-end
 local streak = tonumber(held[1] or '0') or 0
 local opened = held[2]
 local notice = tonumber(ARGV[6])

@@ -1,5 +1,5 @@
-// clhooks' fetch receiver as a module Worker, as `equal.mjs` runs it in workerd: the package's
-// workerd build, STORE `none` (no seen-store) or `memory` (the core's, 10,000 keys, the
+// clhooks' fetch receiver as a module Worker, as `equal.mjs` runs it in workerd: the workerd
+// build of the package in pkg/ (whatever PKG_DIR equal.mjs is given), STORE `none` (no seen-store) or `memory` (the core's, 10,000 keys, the
 // default), a handler that does nothing.
 import { Webhooks } from '../../pkg/workerd.mjs';
 

@@ -18,7 +18,7 @@
 // generator: Node's could not keep axum busy), run from here.
 //
 // Usage: node tests/bench/equal.mjs PKG_DIR   (ONLY=Redis: the configurations named so, no
-// memory, axum or 44 KB run, ONLY=denormalize the 44 KB run alone; MEMORY=N: N deliveries in place of 1,000,000, 0 for none; AXUM=0: no axum)
+// memory, axum or 44 KB run, ONLY=denormalize the 44 KB run alone, ONLY=rss the memory run alone; MEMORY=N: N deliveries in place of 1,000,000, 0 for none; AXUM=0: no axum)
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -73,7 +73,12 @@ async function startWorkerd(scriptPath, bindings) {
     modules: true, scriptPath, modulesRoot: root, host: '127.0.0.1', port: 0, compatibilityDate: '2026-04-01', bindings,
     modulesRules: [{ type: 'ESModule', include: ['**/*.js', '**/*.mjs'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
   });
-  return { port: Number((await mf.ready).port), stop: () => mf.dispose() };
+  try {
+    return { port: Number((await mf.ready).port), stop: () => mf.dispose() };
+  } catch (error) {
+    await mf.dispose();
+    throw error;
+  }
 }
 
 // ONLY=text: the configurations whose name has it, alone (to measure one change).
@@ -126,7 +131,7 @@ for (const { name, store, twin, repeat = 0, durable: onDisk = false, workerd = f
 // 1,000,000 (MEMORY=0 skips it; MEMORY=N counts N in place of 1,000,000).
 const total = Number(process.env.MEMORY ?? 1_000_000);
 const memory = [];
-if (total > 0 && !process.env.ONLY) {
+if (total > 0 && (!process.env.ONLY || process.env.ONLY === 'rss')) {
   for (const [side, file, storeEnv] of [['clhooks', join(here, 'clhooks-receiver.mjs'), { STORE: 'memory' }], ['by hand', join(here, 'twins', 'memory.mjs'), {}]]) {
     const { child, port } = await startServer(fileCode(file), { ...env, ...storeEnv });
     const agent = new Agent({ keepAlive: true, maxSockets: 32 });
@@ -231,11 +236,12 @@ for (const { how, clhooksMs, handMs, bytes } of denormalizing) {
 if (memory.length > 0) {
   const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
   console.log(`\nmemory store at its capacity (10,000 keys): RSS after ${(total / 10).toLocaleString('en')} and ${total.toLocaleString('en')} distinct deliveries; goal: within 10% (1.10×)`);
-  console.log('| server | RSS early | RSS late | late / early | goal | V8 heap reserved, early → late | V8 heap used, early → late | errors |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('| server | RSS early | RSS late | late / early | goal | V8 heap reserved, early → late | V8 heap used, early → late | of it, the young generation, early → late | ArrayBuffers, early → late | errors |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const { side, early, late, errors } of memory) {
     const grew = late.rss / early.rss;
     console.log(`| ${side} | ${mb(early.rss)} | ${mb(late.rss)} | ${grew.toFixed(2)}× | ${mark(grew <= 1.1)} `
-      + `| ${mb(early.heapTotal)} → ${mb(late.heapTotal)} | ${mb(early.heapUsed)} → ${mb(late.heapUsed)} | ${errors} |`);
+      + `| ${mb(early.heapTotal)} → ${mb(late.heapTotal)} | ${mb(early.heapUsed)} → ${mb(late.heapUsed)} | ${mb(early.young)} → ${mb(late.young)} `
+      + `| ${mb(early.arrayBuffers)} → ${mb(late.arrayBuffers)} | ${errors} |`);
   }
 }

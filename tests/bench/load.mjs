@@ -21,13 +21,16 @@ export const freePort = () => new Promise((ok) => {
   });
 });
 
-// Each server also answers a line on stdin with its CPU time so far (µs), its RSS, and V8's
-// heap: reserved and used (bytes).
+// Each server also answers a line on stdin with its CPU time so far (µs), its RSS, V8's heap:
+// reserved and used, the young generation's reserve (V8's new space, which grows with the rate
+// of allocation), and ArrayBuffers' memory (bytes).
 const PROBE = `
+const { getHeapSpaceStatistics } = await import('node:v8');
 process.stdin.on('data', () => {
   const { user, system } = process.cpuUsage();
-  const { rss, heapTotal, heapUsed } = process.memoryUsage();
-  process.stdout.write(\`\${user + system} \${rss} \${heapTotal} \${heapUsed}\\n\`);
+  const { rss, heapTotal, heapUsed, arrayBuffers } = process.memoryUsage();
+  const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
+  process.stdout.write(\`\${user + system} \${rss} \${heapTotal} \${heapUsed} \${young} \${arrayBuffers}\\n\`);
 });`;
 
 /**
@@ -45,12 +48,12 @@ export function startServer(code, env = {}, flags = []) {
 /** A server file's code, to run with `startServer`. */
 export const fileCode = (path) => `await import(${JSON.stringify(path)});`;
 
-/** The server's CPU time so far (µs), its RSS and V8's heap, reserved and used (bytes). */
+/** The server's CPU time so far (µs), its RSS, V8's heap (reserved, used, the young generation's reserve) and ArrayBuffers' memory (bytes). */
 export function probe(child) {
   return new Promise((ok) => {
     child.stdout.once('data', (d) => {
-      const [cpu, rss, heapTotal, heapUsed] = String(d).trim().split(' ').map(Number);
-      ok({ cpu, rss, heapTotal, heapUsed });
+      const [cpu, rss, heapTotal, heapUsed, young, arrayBuffers] = String(d).trim().split(' ').map(Number);
+      ok({ cpu, rss, heapTotal, heapUsed, young, arrayBuffers });
     });
     child.stdin.write('probe\n');
   });

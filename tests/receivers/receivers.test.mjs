@@ -472,8 +472,8 @@ test('an endless or oversized body is answered 413 at the limit, not read to its
   const res = await handleRequest(request, { secret: 's', maxBodyBytes: max });
   assert.equal(res.status, 413);
   assert.ok(pulled <= max + 4 * 65536, `${pulled} bytes pulled`);
-  // A body of declared length is read whole, then held to the limit all the same: a Request
-  // made by hand that says less than it carries, and one within the limit.
+  // A declared length is not taken on trust: a Request made by hand that says less than it
+  // carries is held to the limit, and one within the limit is read.
   const lying = new Request('http://127.0.0.1/hooks', { method: 'POST', body: new Uint8Array(max + 1), headers: { ...headers(Buffer.from('x'), 's'), 'content-length': '10' } });
   assert.equal((await handleRequest(lying, { secret: 's', maxBodyBytes: max })).status, 413);
   const body = document('orders', 'declared');

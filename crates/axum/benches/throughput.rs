@@ -308,7 +308,7 @@ fn main() {
     if let Some(url) = &url {
         pairs.push([
             (
-                "clhooks-axum, Redis store (claim and record scripts)",
+                "clhooks-axum, Redis store (SET NX PX GET to claim, the end script with the count folded in to record)",
                 "clhooks-redis",
                 clhooks_server(Some(url.clone())),
             ),
