@@ -56,6 +56,8 @@ const configurations = [
   { name: 'memory store, duplicates', store: 'memory', twin: 'memory.mjs', repeat: 2_000 },
   { name: 'Redis store', store: 'redis', twin: 'redis.mjs' },
   { name: 'Redis store, duplicates', store: 'redis', twin: 'redis.mjs', repeat: 2_000 },
+  // What the shared failure streak costs: the same claims, the streaks counted in each process.
+  { name: 'Redis store, streaks counted in each process', store: 'redis-claims', twin: 'redis.mjs' },
   // A worker runs the clhooks queue meanwhile, its handlers taking 8 s each: answers must not wait for it.
   { name: `handoff to a Redis stream, handlers taking ${HANDLER_MS / 1000} s`, store: 'queue', twin: 'handoff.mjs', durable: true },
   // Module Workers in workerd (Miniflare): clhooks' fetch receiver and one on WebCrypto by hand.
@@ -107,7 +109,7 @@ for (const { name, store, twin, repeat = 0, durable: onDisk = false, workerd = f
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const server of round % 2 ? [...running].reverse() : running) {
-      const usesRedis = store === 'redis' || store === 'queue';
+      const usesRedis = store.startsWith('redis') || store === 'queue';
       const before = server.child ? await probe(server.child) : undefined;
       const redisBefore = usesRedis ? await redisCpu(sideEnv.REDIS_URL) : 0;
       const { ms, errors, done } = await load(server.port, server.agent, server.next, WINDOW, server.times);
