@@ -46,8 +46,9 @@ export function createQueues(api) {
    * @returns {Record<string, any>}
    */
   function makeRecord(key, topic, signature, body) {
-    const head = api.core().Receiver.recordHead(key, topic, signature, Date.now(), 0);
-    return /** @type {any} */ ({ ...recordOf(head), body: bytesOf(body) });
+    const record = recordOf(api.core().Receiver.recordHead(key, topic, signature, Date.now(), 0));
+    record.body = bytesOf(body);
+    return /** @type {any} */ (record);
   }
 
   /**

@@ -252,7 +252,14 @@ export function createRedisQueue(client, options = {}) {
     }
     return reader;
   };
-  const fieldsOf = (record) => Object.entries(record).flatMap(([name, value]) => [name, name === 'body' ? asBuffer(value) : String(value)]);
+  /** A record's `[name, value, ...]` (the body as bytes, the rest as text), pushed onto `out`. */
+  const fieldsOf = (record, out) => {
+    for (const name of Object.keys(record)) {
+      const value = record[name];
+      out.push(name, name === 'body' ? asBuffer(value) : String(value));
+    }
+    return out;
+  };
   const entries = (list, deliveries) => (list || []).filter((entry) => entry && entry[1])
     .map(([id, fields]) => ({ id: text(id), deliveries, record: fields }));
   return {
@@ -268,10 +275,10 @@ export function createRedisQueue(client, options = {}) {
     async enqueue(record, { claim = false, keepMs = 1 } = {}) {
       if (record === null || typeof record !== 'object' || typeof record.key !== 'string') throw invalid('enqueue takes a record { v, key, topic, sig, rcv, attempt, body }');
       if (!claim) {
-        await send(['XADD', stream, '*', ...fieldsOf(record)]);
+        await send(fieldsOf(record, ['XADD', stream, '*']));
         return 'fresh';
       }
-      const said = await script(send, ENQUEUE_SCRIPT, ['2', prefix + record.key, stream, String(Math.max(1, keepMs)), ...fieldsOf(record)]);
+      const said = await script(send, ENQUEUE_SCRIPT, fieldsOf(record, ['2', prefix + record.key, stream, String(Math.max(1, keepMs))]));
       return text(said);
     },
     /**
