@@ -350,8 +350,8 @@ export function createReceivers(api) {
      * The session waits for a promise whose callbacks were just attached: its timer, unless the
      * promise was settled already (an async handler that awaited nothing, a store that answered
      * from memory) and its callback, queued first, has told the session. A timer costs more
-     * than the rest of such a wait (Node makes a timer list for each distinct delay; workerd's
-     * setTimeout, 4 µs a call in a profile). The time is the core's either way.
+     * than the rest of such a wait (Node makes a timer list for each distinct delay, and
+     * workerd's setTimeout is dear). The time is the core's either way.
      */
     awaiting() {
       const inputs = this.inputs;

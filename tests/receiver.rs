@@ -311,3 +311,15 @@ fn lingering_reads_the_rest_of_a_refused_body_within_bytes_and_time() {
     assert!(edge.read(usize::MAX, 0));
     assert!(!edge.read(1, 0));
 }
+
+/// What a Redis claim found, read by the core (`tests/vectors/claims.json`, which the package's
+/// receivers answer too).
+#[test]
+#[wasm_bindgen_test]
+fn a_redis_claim_means_what_the_key_held() {
+    let vectors: Value = serde_json::from_str(include_str!("vectors/claims.json")).unwrap();
+    for case in vectors["cases"].as_array().unwrap() {
+        let claim = clhooks::store::RedisProtocol::claim_held(case["held"].as_str());
+        assert_eq!(claim.as_str(), case["claim"].as_str().unwrap(), "{case}");
+    }
+}
